@@ -1,0 +1,30 @@
+/*-------------------------------------------------------------------------
+ *
+ * src/metaetl.h
+ *		Declarations shared across metaetl's subsystems.
+ *
+ * Each subsystem keeps its own header for its internals (src/config/config.h,
+ * ...); this file holds only what several subsystems use, grouped by the file
+ * that defines it.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef METAETL_H
+#define METAETL_H
+
+#include "fmgr.h"
+
+#ifndef METAETL_VERSION
+#define METAETL_VERSION "unknown"
+#endif
+
+/* in metaetl.c */
+extern bool MetaetlPreloaded;
+extern void MetaetlRequirePreload(const char *feature);
+
+/* in util/guc.c */
+extern char *metaetl_environment;
+extern char *metaetl_database;
+extern void MetaetlGucInit(void);
+
+#endif							/* METAETL_H */

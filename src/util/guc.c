@@ -1,0 +1,59 @@
+/*-------------------------------------------------------------------------
+ *
+ * src/util/guc.c
+ *		The metaetl.* configuration parameters.
+ *
+ * Parameters are defined here in one place and documented in
+ * docs/operations.md.  Subsystems that add parameters define them in this
+ * file so that MarkGUCPrefixReserved() runs after all of them.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "miscadmin.h"
+#include "utils/guc.h"
+
+#include "metaetl.h"
+
+char	   *metaetl_environment = NULL;
+char	   *metaetl_database = NULL;
+
+void
+MetaetlGucInit(void)
+{
+	DefineCustomStringVariable("metaetl.environment",
+							   gettext_noop("Environment whose overrides are merged into pipeline configurations."),
+							   gettext_noop("Names a key of a pipeline's environments: block, such as dev or prod; empty means no overrides."),
+							   &metaetl_environment,
+							   "",
+							   PGC_USERSET,
+							   0,
+							   NULL,
+							   NULL,
+							   NULL);
+
+	/*
+	 * Parameters read by the background workers exist only when the library
+	 * is preloaded: a PGC_POSTMASTER parameter cannot be defined later, and
+	 * without preload there are no workers to read it.
+	 */
+	if (!process_shared_preload_libraries_in_progress)
+	{
+		MarkGUCPrefixReserved("metaetl");
+		return;
+	}
+
+	DefineCustomStringVariable("metaetl.database",
+							   gettext_noop("Database the metaetl background workers connect to."),
+							   NULL,
+							   &metaetl_database,
+							   "postgres",
+							   PGC_POSTMASTER,
+							   0,
+							   NULL,
+							   NULL,
+							   NULL);
+
+	MarkGUCPrefixReserved("metaetl");
+}
