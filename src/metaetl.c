@@ -13,6 +13,7 @@
 #include "postgres.h"
 
 #include "miscadmin.h"
+#include "utils/guc.h"
 
 #include "metaetl.h"
 
@@ -32,6 +33,9 @@ _PG_init(void)
 	MetaetlPreloaded = process_shared_preload_libraries_in_progress;
 
 	MetaetlGucInit();
+
+	/* every module's parameters are defined above; reserve the prefix last */
+	MarkGUCPrefixReserved("metaetl");
 }
 
 /*

@@ -3,9 +3,9 @@
  * src/util/guc.c
  *		The metaetl.* configuration parameters.
  *
- * Parameters are defined here in one place and documented in
- * docs/operations.md.  Subsystems that add parameters define them in this
- * file so that MarkGUCPrefixReserved() runs after all of them.
+ * The core parameters; subsystems define theirs in their own init function
+ * (called from _PG_init), and _PG_init reserves the prefix after all of them.
+ * All are documented in docs/operations.md.
  *
  *-------------------------------------------------------------------------
  */
@@ -39,10 +39,7 @@ MetaetlGucInit(void)
 	 * without preload there are no workers to read it.
 	 */
 	if (!process_shared_preload_libraries_in_progress)
-	{
-		MarkGUCPrefixReserved("metaetl");
 		return;
-	}
 
 	DefineCustomStringVariable("metaetl.database",
 							   gettext_noop("Database the metaetl background workers connect to."),
@@ -54,6 +51,4 @@ MetaetlGucInit(void)
 							   NULL,
 							   NULL,
 							   NULL);
-
-	MarkGUCPrefixReserved("metaetl");
 }
