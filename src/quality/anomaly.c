@@ -561,7 +561,13 @@ anomaly_score(const AnomalyOptions *opts, const double *x, int64 n, int ncols,
 						 (uint64) opts->seed, &allocator);
 		if (err != NULL)
 			elog(ERROR, "isolation forest: %s", err);
-		IForestScore(&forest, x, (size_t) n, scores);
+		/* in slices, so that a cancel request is seen while a large set is scored */
+		for (int64 start = 0; start < n; start += 65536)
+		{
+			CHECK_FOR_INTERRUPTS();
+			IForestScore(&forest, x + start * ncols, (size_t) Min(n - start, 65536),
+						 scores + start);
+		}
 		return;
 	}
 	else
