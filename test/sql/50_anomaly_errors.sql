@@ -6,7 +6,7 @@
 \pset tuples_only true
 \pset pager off
 BEGIN;
-SELECT plan(27);
+SELECT plan(30);
 
 CREATE TABLE anomaly_e (id int, v float8, t text, z float8, d date);
 INSERT INTO anomaly_e SELECT i, i, 'x' || i, NULL, date '2024-01-01' + i FROM generate_series(1, 20) AS i;
@@ -63,6 +63,19 @@ SELECT throws_ok($$SELECT * FROM etl.detect_anomalies('SELECT v INTO anomaly_cop
                  '42809', 'data must be a relation name or a SELECT statement', 'SELECT INTO');
 SELECT throws_ok($$SELECT * FROM etl.detect_anomalies('SELECT v FROM anomaly_e WHERE', ARRAY['v'])$$,
                  '42601', NULL, 'a syntax error in the query');
+
+SELECT throws_ok($$SELECT * FROM etl.detect_anomalies('anomaly_e; DROP TABLE anomaly_e', ARRAY['v'])$$,
+                 '42602', 'invalid name syntax', 'a hostile relation name');
+SELECT throws_ok($$SELECT * FROM etl.detect_anomalies('"anomaly_e"', ARRAY['t'], 'zscore')$$,
+                 '42804', 'column "t" is not numeric', 'a quoted relation name resolves');
+
+-- the caller's privileges apply to the data
+CREATE ROLE anomaly_nobody;
+GRANT USAGE ON SCHEMA etl TO anomaly_nobody;
+SET LOCAL ROLE anomaly_nobody;
+SELECT throws_ok($$SELECT * FROM etl.detect_anomalies('public.anomaly_e', ARRAY['v'])$$,
+                 '42501', 'permission denied for table anomaly_e', 'no SELECT privilege, no detection');
+RESET ROLE;
 
 SELECT is((SELECT count(*)::int FROM anomaly_e), 20, 'failed calls changed nothing: the table is intact');
 
