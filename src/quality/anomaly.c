@@ -87,6 +87,7 @@ static const AnomalyOptionDef anomaly_option_defs[] = {
 	{"k", M_IQR},
 	{"contamination", M_ALL},
 	{"nulls", M_ALL},
+	{"max_flagged", M_ALL},
 };
 
 #define ANOMALY_NOPTIONS lengthof(anomaly_option_defs)
@@ -100,7 +101,15 @@ typedef struct AnomalyOptions
 	double		threshold;		/* zscore, mad, isolation_forest; k for iqr */
 	double		contamination;	/* 0 = 'auto' (use the threshold) */
 	bool		impute_mean;
+	int			max_flagged;	/* flagged rows listed in etl.anomaly_detection */
 } AnomalyOptions;
+
+/* a flagged row, for the record */
+typedef struct AnomalyFlag
+{
+	int64		row;			/* 0-based */
+	double		score;
+} AnomalyFlag;
 
 /* ------------------------------------------------------------------------
  * Options
@@ -176,6 +185,7 @@ anomaly_parse_options(Jsonb *jb, AnomalyOptions *opts)
 	opts->sample_size = 256;
 	opts->contamination = 0.0;
 	opts->impute_mean = false;
+	opts->max_flagged = 1000;
 	switch (opts->method)
 	{
 		case ANOMALY_ZSCORE:
@@ -227,7 +237,7 @@ anomaly_parse_options(Jsonb *jb, AnomalyOptions *opts)
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("unknown option \"%s\"", key),
 					 suggestion ? errdetail("Did you mean \"%s\"?", suggestion) : 0,
-					 errhint("Options are seed, n_trees, sample_size, threshold, k, contamination and nulls.")));
+					 errhint("Options are seed, n_trees, sample_size, threshold, k, contamination, nulls and max_flagged.")));
 		}
 		if ((def->methods & mbit) == 0)
 			ereport(ERROR,
@@ -277,6 +287,8 @@ anomaly_parse_options(Jsonb *jb, AnomalyOptions *opts)
 				opts->contamination = d;
 			}
 		}
+		else if (strcmp(key, "max_flagged") == 0)
+			opts->max_flagged = (int) anomaly_opt_int(key, &v, 0, 1000000);
 		else if (strcmp(key, "nulls") == 0)
 		{
 			char	   *s = anomaly_opt_string(key, &v);
@@ -308,7 +320,8 @@ anomaly_options_json(const AnomalyOptions *opts)
 		appendStringInfo(&buf, "\"contamination\": %s, ", float8out_internal(opts->contamination));
 	else
 		appendStringInfoString(&buf, "\"contamination\": \"auto\", ");
-	appendStringInfo(&buf, "\"nulls\": \"%s\"}", opts->impute_mean ? "impute_mean" : "skip");
+	appendStringInfo(&buf, "\"nulls\": \"%s\", \"max_flagged\": %d}",
+					 opts->impute_mean ? "impute_mean" : "skip", opts->max_flagged);
 	return buf.data;
 }
 
@@ -628,6 +641,27 @@ anomaly_cut(const AnomalyOptions *opts, const double *scores, int64 n, bool *inc
 	return sorted[k - 1];
 }
 
+/* highest score first, then the earlier row */
+static int
+anomaly_cmp_flag_score(const void *a, const void *b)
+{
+	const AnomalyFlag *x = a;
+	const AnomalyFlag *y = b;
+
+	if (x->score != y->score)
+		return x->score > y->score ? -1 : 1;
+	return (x->row > y->row) - (x->row < y->row);
+}
+
+static int
+anomaly_cmp_flag_row(const void *a, const void *b)
+{
+	const AnomalyFlag *x = a;
+	const AnomalyFlag *y = b;
+
+	return (x->row > y->row) - (x->row < y->row);
+}
+
 /* a score as a JSON value: numbers, or a string for ±Infinity */
 static void
 anomaly_append_score(StringInfo buf, double score)
@@ -696,6 +730,8 @@ metaetl_detect_anomalies(PG_FUNCTION_ARGS)
 	bool		inclusive = false;
 	double		cut = 0.0;
 	StringInfoData flagged;
+	AnomalyFlag *flags;
+	int64		nlisted;
 	int64		next;
 
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2))
@@ -808,9 +844,8 @@ metaetl_detect_anomalies(PG_FUNCTION_ARGS)
 	}
 	MemoryContextSwitchTo(oldctx);
 
-	/* the result, in the data's order, and the flagged rows for the record */
-	initStringInfo(&flagged);
-	appendStringInfoChar(&flagged, '[');
+	/* the result, in the data's order; the flagged rows are kept for the record */
+	flags = MemoryContextAllocHuge(ctx, sizeof(AnomalyFlag) * Max(nscored, 1));
 	next = 0;
 	for (int64 r = 0; r < data.nrows; r++)
 	{
@@ -829,10 +864,8 @@ metaetl_detect_anomalies(PG_FUNCTION_ARGS)
 				values[2] = BoolGetDatum(flag);
 				if (flag)
 				{
-					appendStringInfo(&flagged, "%s{\"row_number\": " INT64_FORMAT ", \"score\": ",
-									 nflagged > 0 ? ", " : "", r + 1);
-					anomaly_append_score(&flagged, s);
-					appendStringInfoChar(&flagged, '}');
+					flags[nflagged].row = r;
+					flags[nflagged].score = s;
 					nflagged++;
 				}
 			}
@@ -850,6 +883,24 @@ metaetl_detect_anomalies(PG_FUNCTION_ARGS)
 			nulls[2] = true;
 		}
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+
+	/* the record lists at most max_flagged of them: the highest scores, in row order */
+	nlisted = nflagged;
+	if (nflagged > opts.max_flagged)
+	{
+		qsort(flags, nflagged, sizeof(AnomalyFlag), anomaly_cmp_flag_score);
+		nlisted = opts.max_flagged;
+		qsort(flags, nlisted, sizeof(AnomalyFlag), anomaly_cmp_flag_row);
+	}
+	initStringInfo(&flagged);
+	appendStringInfoChar(&flagged, '[');
+	for (int64 i = 0; i < nlisted; i++)
+	{
+		appendStringInfo(&flagged, "%s{\"row_number\": " INT64_FORMAT ", \"score\": ",
+						 i > 0 ? ", " : "", flags[i].row + 1);
+		anomaly_append_score(&flagged, flags[i].score);
+		appendStringInfoChar(&flagged, '}');
 	}
 	appendStringInfoChar(&flagged, ']');
 

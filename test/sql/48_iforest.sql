@@ -77,6 +77,18 @@ SELECT dataset, columns, method, options, rows_scored, anomalies,
   FROM etl.anomaly_detection
  WHERE options->>'contamination' = '0.01';
 
+-- the record lists at most max_flagged rows: the highest scores, in row order
+SELECT count(*) FILTER (WHERE is_anomaly) AS flagged
+  FROM etl.detect_anomalies('anomaly_pts', ARRAY['x', 'y'], 'isolation_forest',
+                            '{"seed": 7, "contamination": 0.01, "max_flagged": 3}');
+WITH rec AS (SELECT anomalies, flagged FROM etl.anomaly_detection
+              WHERE options->>'max_flagged' = '3'),
+     top3 AS (SELECT row_number FROM if_scores ORDER BY score DESC, row_number LIMIT 3)
+SELECT rec.anomalies, jsonb_array_length(rec.flagged) AS listed,
+       (SELECT array_agg((f->>'row_number')::int) FROM jsonb_array_elements(rec.flagged) AS f)
+         = (SELECT array_agg(row_number::int ORDER BY row_number) FROM top3) AS listed_are_top_3_in_row_order
+  FROM rec;
+
 -- NULLs (and NaN): skipped rows get no score and no verdict; impute_mean
 -- replaces a missing value by its column's mean and scores every row
 CREATE TABLE anomaly_nulls (id int, a float8, b numeric, c int);
