@@ -89,7 +89,7 @@ CREATE TABLE etl.pipeline_runs (
     run_as          pg_catalog.name NOT NULL DEFAULT CURRENT_USER,
     status          pg_catalog.text NOT NULL DEFAULT 'queued'
                     CHECK (status IN ('queued', 'running', 'succeeded', 'failed',
-                                      'quality_failed', 'cancelled', 'abandoned')),
+                                      'quality_failed', 'cancelled', 'abandoned', 'skipped')),
     params          pg_catalog.jsonb NOT NULL DEFAULT '{}',
     logical_date    pg_catalog.timestamptz,
     engine          pg_catalog.text,
@@ -109,10 +109,14 @@ CREATE TABLE etl.pipeline_runs (
     cpu_sys_ms      pg_catalog.float8,
     peak_memory_kb  pg_catalog.int8,
     rows_per_sec    pg_catalog.float8,
+    worker_pid      pg_catalog.int4,
+    queue_id        pg_catalog.int8,
+    quality_checks  pg_catalog.jsonb,
+    result          pg_catalog.jsonb,
     CHECK (ended_at IS NULL OR started_at IS NULL OR ended_at >= started_at)
 );
 CREATE INDEX pipeline_runs_pipeline_idx ON etl.pipeline_runs (pipeline_id, queued_at DESC);
 CREATE INDEX pipeline_runs_active_idx ON etl.pipeline_runs (status)
     WHERE status IN ('queued', 'running');
 COMMENT ON TABLE etl.pipeline_runs IS
-  'One row per pipeline run attempt: trigger, status, engine, timings, row counts, quality score and error';
+  'One row per pipeline run: trigger, status, engine, attempts, timings, row counts, quality score and error';

@@ -43,6 +43,8 @@ cp -r "$REPO/expected" "$suite/expected"
 
 if [ -n "${TESTS:-}" ]; then
     read -r -a tests <<<"$TESTS"
+    # every other test needs the extension that 01_install creates
+    [[ " ${tests[*]} " == *" 01_install "* ]] || tests=(01_install "${tests[@]}")
 else
     tests=()
     for f in "$REPO"/test/sql/*.sql; do tests+=("$(basename "$f" .sql)"); done

@@ -1,0 +1,392 @@
+/*-------------------------------------------------------------------------
+ *
+ * src/orchestrator/body.c
+ *		One attempt of a run: the pipeline's data flow in a subtransaction,
+ *		as the run's role, with the quality gate before the load.
+ *
+ * The attempt calls etl.execute_plan() (src/transform) on the pinned
+ * config.  When the config has quality rules, the nodes they name are
+ * materialised and etl.run_quality_hook() runs etl.quality_gate() on them
+ * before any target is loaded; an error-severity failure raises
+ * METAETL_ERRCODE_QUALITY_GATE, which rolls the subtransaction (and so every
+ * target) back.  Errors are caught here, classified (retry.c) and returned
+ * in the outcome; they never escape to the caller.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <signal.h>
+
+#include "access/xact.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/jsonb.h"
+#include "utils/memutils.h"
+#include "utils/resowner.h"
+#include "utils/timeout.h"
+
+#include "orchestrator/orchestrator.h"
+
+PG_FUNCTION_INFO_V1(metaetl_run_quality_hook);
+
+/*
+ * The run whose attempt is under way in this process, for the quality hook
+ * (called back from inside etl.execute_plan).  Its strings live in the
+ * attempt's caller's memory context, which outlives the subtransaction.
+ */
+typedef struct RunHookState
+{
+	bool		active;
+	int64		run_id;
+	const char *pipeline_id;
+	const char *config;
+	MemoryContext cxt;
+	char	   *gate_result;	/* jsonb text of the last gate, in cxt */
+	bool		gate_passed;
+	double		gate_score;
+	bool		gate_ran;
+} RunHookState;
+
+static RunHookState run_hook;
+
+/* per-run timeout (timeout_minutes) */
+static volatile sig_atomic_t run_timeout_fired = false;
+static TimeoutId run_timeout_id = MAX_TIMEOUTS;
+
+static void
+run_timeout_handler(void)
+{
+	run_timeout_fired = true;
+	kill(MyProcPid, SIGINT);
+}
+
+void
+MetaetlRunArmTimeout(double minutes)
+{
+	run_timeout_fired = false;
+	if (minutes <= 0)
+		return;
+	if (run_timeout_id == MAX_TIMEOUTS)
+		run_timeout_id = RegisterTimeout(USER_TIMEOUT, run_timeout_handler);
+	enable_timeout_after(run_timeout_id, (int) Min(minutes * 60000.0, (double) INT_MAX));
+}
+
+void
+MetaetlRunDisarmTimeout(void)
+{
+	if (run_timeout_id != MAX_TIMEOUTS)
+		disable_timeout(run_timeout_id, false);
+}
+
+/* advisory lock keys: class "meta" and the pipeline id's hash */
+#define RUN_LOCK_CLASS 1835365473
+
+/*
+ * MetaetlRunLockPipeline
+ *		Enforce the pipeline's concurrency policy with a session-level
+ *		advisory lock: skip (try, false when busy), queue (wait), allow (none).
+ */
+bool
+MetaetlRunLockPipeline(const char *pipeline_id, const char *concurrency)
+{
+	Oid			types[2] = {INT4OID, TEXTOID};
+	Datum		values[2];
+	bool		got = true;
+	bool		isnull;
+
+	if (strcmp(concurrency, "allow") == 0)
+		return true;
+	values[0] = Int32GetDatum(RUN_LOCK_CLASS);
+	values[1] = CStringGetTextDatum(pipeline_id);
+	SPI_connect();
+	if (strcmp(concurrency, "queue") == 0)
+		SPI_execute_with_args("SELECT pg_catalog.pg_advisory_lock($1, pg_catalog.hashtext($2)), true",
+							  2, types, values, NULL, false, 1);
+	else
+		SPI_execute_with_args("SELECT true, pg_catalog.pg_try_advisory_lock($1, pg_catalog.hashtext($2))",
+							  2, types, values, NULL, false, 1);
+	got = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+	SPI_finish();
+	return got;
+}
+
+void
+MetaetlRunUnlockPipeline(const char *pipeline_id)
+{
+	Oid			types[2] = {INT4OID, TEXTOID};
+	Datum		values[2];
+
+	values[0] = Int32GetDatum(RUN_LOCK_CLASS);
+	values[1] = CStringGetTextDatum(pipeline_id);
+	SPI_connect();
+	SPI_execute_with_args("SELECT pg_catalog.pg_advisory_unlock($1, pg_catalog.hashtext($2))",
+						  2, types, values, NULL, false, 1);
+	SPI_finish();
+}
+
+static char *
+body_strdup_or_null(MemoryContext cxt, const char *s)
+{
+	return s ? MemoryContextStrdup(cxt, s) : NULL;
+}
+
+/*
+ * body_execute_plan
+ *		SELECT etl.execute_plan(config, params, options) and unpack the result
+ *		into out.  Runs inside the attempt's subtransaction.
+ */
+static void
+body_execute_plan(const MetaetlRunSpec *spec, const MetaetlRunPlan *plan,
+				  MetaetlRunOutcome *out, MemoryContext outcxt)
+{
+	Oid			types[3] = {TEXTOID, TEXTOID, INT8OID};
+	Datum		values[3];
+	HeapTuple	tup;
+	TupleDesc	desc;
+
+	values[0] = CStringGetTextDatum(plan->config);
+	values[1] = CStringGetTextDatum(spec->params ? spec->params : "{}");
+	values[2] = Int64GetDatum(plan->run_id);
+
+	SPI_connect();
+	if (SPI_execute("SELECT 1 FROM pg_catalog.pg_proc WHERE oid = pg_catalog.to_regprocedure('etl.execute_plan(jsonb,jsonb,jsonb)')",
+					true, 1) != SPI_OK_SELECT || SPI_processed != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("the transform engine is not installed"),
+				 errdetail("etl.execute_plan(jsonb, jsonb, jsonb) does not exist in this database.")));
+
+	SPI_execute_with_args(
+		"WITH c AS (SELECT $1::jsonb AS config),"
+		" o AS (SELECT CASE WHEN pg_catalog.jsonb_array_length(COALESCE(c.config #> '{pipeline,quality,rules}', '[]')) > 0"
+		"            THEN pg_catalog.jsonb_build_object('run_id', $3,"
+		"                   'materialize', (SELECT pg_catalog.jsonb_agg(DISTINCT r.value->>'on')"
+		"                                     FROM pg_catalog.jsonb_array_elements(c.config #> '{pipeline,quality,rules}') r"
+		"                                    WHERE r.value->>'on' IS NOT NULL),"
+		"                   'before_load', 'etl.run_quality_hook')"
+		"            ELSE pg_catalog.jsonb_build_object('run_id', $3) END AS options FROM c)"
+		" SELECT x.r::text, x.r->>'rows_read', x.r->>'rows_written', x.r->>'engine',"
+		"        x.r->>'engine_reason', (x.r->'steps')::text"
+		"   FROM c, o, LATERAL (SELECT etl.execute_plan(c.config, $2::jsonb, o.options) AS r) x",
+		3, types, values, NULL, false, 1);
+	if (SPI_processed != 1)
+		elog(ERROR, "etl.execute_plan returned no row");
+	tup = SPI_tuptable->vals[0];
+	desc = SPI_tuptable->tupdesc;
+	{
+		char	   *rr = SPI_getvalue(tup, desc, 2);
+		char	   *rw = SPI_getvalue(tup, desc, 3);
+
+		out->result = body_strdup_or_null(outcxt, SPI_getvalue(tup, desc, 1));
+		out->rows_read = rr ? strtoi64(rr, NULL, 10) : 0;
+		out->rows_written = rw ? strtoi64(rw, NULL, 10) : 0;
+		out->has_rows = true;
+		out->engine = body_strdup_or_null(outcxt, SPI_getvalue(tup, desc, 4));
+		out->engine_reason = body_strdup_or_null(outcxt, SPI_getvalue(tup, desc, 5));
+		out->steps = body_strdup_or_null(outcxt, SPI_getvalue(tup, desc, 6));
+	}
+	SPI_finish();
+}
+
+/*
+ * body_error_step
+ *		The step an error came from, when the transform engine said so in the
+ *		error's context or detail ("step \"id\"").
+ */
+static char *
+body_error_step(ErrorData *edata)
+{
+	const char *fields[2] = {edata->context, edata->detail};
+
+	for (int i = 0; i < 2; i++)
+	{
+		const char *p = fields[i] ? strstr(fields[i], "step \"") : NULL;
+
+		if (p)
+		{
+			const char *start = p + strlen("step \"");
+			const char *end = strchr(start, '"');
+
+			if (end)
+				return pnstrdup(start, end - start);
+		}
+	}
+	return NULL;
+}
+
+/*
+ * MetaetlRunAttempt
+ *		Run one attempt in a subtransaction of the current transaction.  On
+ *		success the subtransaction's work (loads, DQ results) stays part of
+ *		the current transaction; on failure it is rolled back and out says why.
+ */
+void
+MetaetlRunAttempt(const MetaetlRunSpec *spec, const MetaetlRunPlan *plan,
+				  int attempt, MetaetlRunOutcome *out)
+{
+	MemoryContext oldcxt = CurrentMemoryContext;
+	ResourceOwner oldowner = CurrentResourceOwner;
+	Oid			saved_user;
+	int			saved_context;
+
+	memset(out, 0, sizeof(*out));
+	out->status = "failed";
+
+	run_hook.active = true;
+	run_hook.run_id = plan->run_id;
+	run_hook.pipeline_id = spec->pipeline_id;
+	run_hook.config = plan->config;
+	run_hook.cxt = oldcxt;
+	run_hook.gate_result = NULL;
+	run_hook.gate_ran = false;
+	run_hook.gate_passed = true;
+
+	GetUserIdAndSecContext(&saved_user, &saved_context);
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(oldcxt);
+
+	PG_TRY();
+	{
+		SetUserIdAndSecContext(spec->run_as, saved_context | SECURITY_LOCAL_USERID_CHANGE);
+		body_execute_plan(spec, plan, out, oldcxt);
+		SetUserIdAndSecContext(saved_user, saved_context);
+
+		ReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(oldcxt);
+		CurrentResourceOwner = oldowner;
+		out->status = "succeeded";
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+		bool		stmt_timeout;
+
+		MemoryContextSwitchTo(oldcxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(oldcxt);
+		CurrentResourceOwner = oldowner;
+		/* (sub)transaction abort restored the user id and security context */
+
+		strlcpy(out->sqlstate, unpack_sql_state(edata->sqlerrcode), sizeof(out->sqlstate));
+		out->error_message = edata->message ? pstrdup(edata->message) : pstrdup("unknown error");
+		out->error_detail = edata->detail ? pstrdup(edata->detail) : NULL;
+		out->error_step = body_error_step(edata);
+		stmt_timeout = edata->sqlerrcode == ERRCODE_QUERY_CANCELED &&
+			edata->message && strstr(edata->message, "statement timeout") != NULL;
+
+		if (edata->sqlerrcode == METAETL_ERRCODE_QUALITY_GATE)
+		{
+			out->status = "quality_failed";
+			out->error_step = out->error_step ? out->error_step : pstrdup("quality");
+		}
+		else if (edata->sqlerrcode == ERRCODE_QUERY_CANCELED && run_timeout_fired)
+		{
+			out->status = "failed";
+			pfree(out->error_message);
+			out->error_message = psprintf("run exceeded its timeout of %g minutes",
+										  plan->timeout_minutes);
+		}
+		else if (edata->sqlerrcode == ERRCODE_QUERY_CANCELED && !stmt_timeout)
+			out->status = "cancelled";
+		else
+		{
+			out->status = "failed";
+			out->transient = MetaetlSqlstateIsTransient(out->sqlstate, stmt_timeout);
+		}
+		FreeErrorData(edata);
+	}
+	PG_END_TRY();
+
+	if (run_hook.gate_ran)
+	{
+		out->has_quality = true;
+		out->quality_score = run_hook.gate_score;
+		out->quality_checks = run_hook.gate_result;
+	}
+	run_hook.active = false;
+}
+
+/*
+ * etl.run_quality_hook(ctx jsonb) returns jsonb
+ *
+ * Called by etl.execute_plan before any target loads, with
+ * {"nodes": {"node_id": "relation", ...}}.  Runs etl.quality_gate() on each
+ * node with the rules that name it; raises METAETL_ERRCODE_QUALITY_GATE when
+ * an error-severity rule failed and the pipeline's gate is "error".
+ */
+Datum
+metaetl_run_quality_hook(PG_FUNCTION_ARGS)
+{
+	Jsonb	   *ctx = PG_GETARG_JSONB_P(0);
+	Oid			types[4] = {JSONBOID, TEXTOID, INT8OID, TEXTOID};
+	Datum		values[4];
+	char	   *passed;
+	char	   *score;
+	char	   *summary;
+	char	   *failed_rules;
+	char	   *gate;
+
+	if (!run_hook.active)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("etl.run_quality_hook() can only be called during a pipeline run")));
+
+	values[0] = JsonbPGetDatum(ctx);
+	values[1] = CStringGetTextDatum(run_hook.config);
+	values[2] = Int64GetDatum(run_hook.run_id);
+	values[3] = CStringGetTextDatum(run_hook.pipeline_id);
+
+	SPI_connect();
+	if (SPI_execute("SELECT 1 FROM pg_catalog.pg_proc WHERE oid = pg_catalog.to_regprocedure('etl.quality_gate(text,jsonb,bigint,text,text)')",
+					true, 1) != SPI_OK_SELECT || SPI_processed != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("pipeline \"%s\" has quality rules but the quality engine is not installed",
+						run_hook.pipeline_id)));
+	SPI_execute_with_args(
+		"WITH cfg AS (SELECT $2::jsonb AS c),"
+		" g AS (SELECT COALESCE(cfg.c #>> '{pipeline,quality,gate}', 'error') AS gate FROM cfg),"
+		" res AS (SELECT n.key AS node,"
+		"                etl.quality_gate(n.value #>> '{}',"
+		"                    (SELECT pg_catalog.jsonb_agg(r.value) FROM cfg,"
+		"                            pg_catalog.jsonb_array_elements(cfg.c #> '{pipeline,quality,rules}') r"
+		"                      WHERE r.value->>'on' = n.key),"
+		"                    $3, $4, g.gate) AS result"
+		"           FROM pg_catalog.jsonb_each($1->'nodes') n, g)"
+		" SELECT pg_catalog.bool_and((res.result->>'passed')::bool)::text,"
+		"        pg_catalog.min((res.result->>'quality_score')::numeric)::text,"
+		"        pg_catalog.jsonb_object_agg(res.node, res.result)::text,"
+		"        (SELECT pg_catalog.string_agg(DISTINCT ch.value->>'rule', ', ')"
+		"           FROM res r2, pg_catalog.jsonb_array_elements(r2.result->'checks') ch"
+		"          WHERE NOT (ch.value->>'passed')::bool),"
+		"        (SELECT gate FROM g)"
+		"   FROM res",
+		4, types, values, NULL, false, 1);
+	passed = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+	score = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
+	summary = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3);
+	failed_rules = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 4);
+	gate = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 5);
+
+	run_hook.gate_ran = summary != NULL;
+	run_hook.gate_passed = passed == NULL || strcmp(passed, "true") == 0;
+	run_hook.gate_score = score ? strtod(score, NULL) : 100.0;
+	run_hook.gate_result = body_strdup_or_null(run_hook.cxt, summary);
+
+	if (!run_hook.gate_passed && gate && strcmp(gate, "error") == 0)
+		ereport(ERROR,
+				(errcode(METAETL_ERRCODE_QUALITY_GATE),
+				 errmsg("quality gate failed for pipeline \"%s\"", run_hook.pipeline_id),
+				 errdetail("Failed rules: %s.", failed_rules ? failed_rules : "(none named)"),
+				 errhint("Targets were not loaded. See etl.pipeline_runs.quality_checks for run %lld.",
+						 (long long) run_hook.run_id)));
+	SPI_finish();
+	PG_RETURN_JSONB_P(DatumGetJsonbP(DirectFunctionCall1(jsonb_in,
+														  CStringGetDatum(run_hook.gate_result ? run_hook.gate_result : "{}"))));
+}

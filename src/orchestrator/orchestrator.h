@@ -1,0 +1,90 @@
+/*-------------------------------------------------------------------------
+ *
+ * src/orchestrator/orchestrator.h
+ *		The run lifecycle: run records, one attempt's body, the run worker.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef METAETL_ORCHESTRATOR_H
+#define METAETL_ORCHESTRATOR_H
+
+#include "postgres.h"
+
+#include <sys/resource.h>
+
+#include "orchestrator/retry.h"
+
+/* SQLSTATE of a failed error-severity quality gate: class ME (metaetl) */
+#define METAETL_ERRCODE_QUALITY_GATE	MAKE_SQLSTATE('M','E','Q','0','1')
+
+/* What to run, as the caller asked for it. */
+typedef struct MetaetlRunSpec
+{
+	char	   *pipeline_id;
+	char	   *trigger;
+	char	   *triggered_by;
+	char	   *params;			/* jsonb as text */
+	Oid			run_as;			/* role whose privileges the run has */
+	int64		queue_id;		/* 0 unless started from etl.run_queue */
+} MetaetlRunSpec;
+
+/* The pipeline as pinned when the run started. */
+typedef struct MetaetlRunPlan
+{
+	int64		run_id;
+	int			version;
+	char	   *config;			/* normalised config, jsonb as text */
+	char	   *concurrency;	/* skip | queue | allow */
+	double		timeout_minutes;	/* 0 = none */
+	MetaetlRetryPolicy retry;
+} MetaetlRunPlan;
+
+/* How one attempt (or the whole run) ended. */
+typedef struct MetaetlRunOutcome
+{
+	const char *status;			/* succeeded failed quality_failed cancelled skipped */
+	bool		transient;		/* the error is worth another attempt */
+	int64		rows_read;
+	int64		rows_written;
+	bool		has_rows;
+	double		quality_score;
+	bool		has_quality;
+	char	   *engine;
+	char	   *engine_reason;
+	char		sqlstate[6];
+	char	   *error_message;
+	char	   *error_detail;
+	char	   *error_step;
+	char	   *steps;			/* jsonb array as text, or NULL */
+	char	   *quality_checks; /* jsonb as text, or NULL */
+	char	   *result;			/* etl.execute_plan's result, or NULL */
+} MetaetlRunOutcome;
+
+/* in orchestrator/records.c */
+extern Oid	MetaetlExtensionOwner(void);
+extern void MetaetlAsOwnerBegin(Oid *saved_user, int *saved_context);
+extern void MetaetlAsOwnerEnd(Oid saved_user, int saved_context);
+extern void MetaetlRunCheckAccess(const char *pipeline_id, Oid run_as);
+extern int64 MetaetlRunRecordStart(const MetaetlRunSpec *spec, const char *status,
+								   MetaetlRunPlan *plan);
+extern void MetaetlRunRecordAttempt(int64 run_id, int attempt, const MetaetlRunOutcome *out,
+									TimestampTz started, double next_delay_s);
+extern void MetaetlRunRecordFinish(int64 run_id, int attempts, const MetaetlRunOutcome *out,
+								   const struct rusage *before);
+extern char *MetaetlRunSummary(int64 run_id);
+extern void MetaetlAudit(const char *action, const char *object_type, const char *object_id,
+						 int64 run_id, const char *details_json, const char *actor);
+
+/* in orchestrator/body.c */
+extern void MetaetlRunAttempt(const MetaetlRunSpec *spec, const MetaetlRunPlan *plan,
+							  int attempt, MetaetlRunOutcome *out);
+extern bool MetaetlRunLockPipeline(const char *pipeline_id, const char *concurrency);
+extern void MetaetlRunUnlockPipeline(const char *pipeline_id);
+extern void MetaetlRunArmTimeout(double minutes);
+extern void MetaetlRunDisarmTimeout(void);
+
+/* in orchestrator/worker.c */
+extern char *MetaetlRunInWorker(const MetaetlRunSpec *spec, bool wait);
+PGDLLEXPORT void MetaetlRunWorkerMain(Datum main_arg);
+
+#endif							/* METAETL_ORCHESTRATOR_H */

@@ -1,0 +1,395 @@
+/*-------------------------------------------------------------------------
+ *
+ * src/orchestrator/records.c
+ *		Run records: etl.pipeline_runs, etl.run_attempts, etl.step_runs and
+ *		the audit rows of runs.
+ *
+ * Records are written by metaetl itself as the extension owner (plain roles
+ * may read their own runs but not write run rows), switching the current
+ * user the way a SECURITY DEFINER function does; an error inside restores
+ * the caller's identity through (sub)transaction abort.  Access checks run
+ * as the caller, so row-level security decides which pipelines exist for it.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/timestamp.h"
+
+#include "orchestrator/orchestrator.h"
+
+Oid
+MetaetlExtensionOwner(void)
+{
+	Oid			owner;
+	bool		isnull;
+
+	SPI_connect();
+	if (SPI_execute("SELECT extowner FROM pg_catalog.pg_extension WHERE extname = 'metaetl'",
+					true, 1) != SPI_OK_SELECT || SPI_processed != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("extension \"metaetl\" is not installed in this database"),
+				 errhint("Run CREATE EXTENSION metaetl.")));
+	owner = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	SPI_finish();
+	return owner;
+}
+
+void
+MetaetlAsOwnerBegin(Oid *saved_user, int *saved_context)
+{
+	Oid			owner = MetaetlExtensionOwner();
+
+	GetUserIdAndSecContext(saved_user, saved_context);
+	SetUserIdAndSecContext(owner, *saved_context | SECURITY_LOCAL_USERID_CHANGE);
+}
+
+void
+MetaetlAsOwnerEnd(Oid saved_user, int saved_context)
+{
+	SetUserIdAndSecContext(saved_user, saved_context);
+}
+
+/* SPI helpers: text parameters, NULL for a NULL pointer */
+static int
+records_exec(const char *sql, int nargs, const char **values, bool read_only, long count)
+{
+	Oid			types[24];
+	Datum		datums[24];
+	char		nulls[24];
+
+	if (nargs > 24)
+		elog(ERROR, "too many parameters");
+	for (int i = 0; i < nargs; i++)
+	{
+		types[i] = TEXTOID;
+		datums[i] = values[i] ? CStringGetTextDatum(values[i]) : (Datum) 0;
+		nulls[i] = values[i] ? ' ' : 'n';
+	}
+	return SPI_execute_with_args(sql, nargs, types, datums, nulls, read_only, count);
+}
+
+static char *
+records_getstr(int row, int col)
+{
+	return SPI_getvalue(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, col);
+}
+
+/*
+ * MetaetlRunCheckAccess
+ *		As the caller: the pipeline exists for this role (row-level security
+ *		hides other roles' pipelines) and is enabled.
+ */
+void
+MetaetlRunCheckAccess(const char *pipeline_id, Oid run_as)
+{
+	const char *args[1] = {pipeline_id};
+	char	   *enabled;
+
+	SPI_connect();
+	records_exec("SELECT enabled::text FROM etl.pipelines WHERE pipeline_id = $1",
+				 1, args, true, 1);
+	if (SPI_processed != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("pipeline \"%s\" does not exist", pipeline_id),
+				 errhint("Register it with etl.register_pipeline(); role \"%s\" sees only the pipelines of roles it is a member of.",
+						 GetUserNameFromId(run_as, false))));
+	enabled = records_getstr(0, 1);
+	if (strcmp(enabled, "true") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("pipeline \"%s\" is disabled", pipeline_id),
+				 errhint("Enable it with UPDATE etl.pipelines SET enabled = true WHERE pipeline_id = '%s'.",
+						 pipeline_id)));
+	SPI_finish();
+}
+
+/*
+ * MetaetlRunRecordStart
+ *		Insert the run row (status 'running' or 'queued') pinned to the
+ *		pipeline's current version and fill plan from the config.
+ */
+int64
+MetaetlRunRecordStart(const MetaetlRunSpec *spec, const char *status, MetaetlRunPlan *plan)
+{
+	Oid			saved_user;
+	int			saved_context;
+	char		pidbuf[16];
+	char		queuebuf[32];
+	const char *args[8];
+	MemoryContext oldcxt = CurrentMemoryContext;
+
+	snprintf(pidbuf, sizeof(pidbuf), "%d", MyProcPid);
+	snprintf(queuebuf, sizeof(queuebuf), INT64_FORMAT, spec->queue_id);
+	args[0] = spec->pipeline_id;
+	args[1] = spec->trigger;
+	args[2] = spec->triggered_by;
+	args[3] = GetUserNameFromId(spec->run_as, false);
+	args[4] = status;
+	args[5] = spec->params;
+	args[6] = strcmp(status, "running") == 0 ? pidbuf : NULL;
+	args[7] = spec->queue_id > 0 ? queuebuf : NULL;
+
+	MetaetlAsOwnerBegin(&saved_user, &saved_context);
+	SPI_connect();
+	records_exec("INSERT INTO etl.pipeline_runs AS r (pipeline_id, version, trigger, triggered_by, run_as,"
+				 "       status, params, started_at, worker_pid, queue_id)"
+				 " SELECT p.pipeline_id, p.current_version, $2, $3, $4::name, $5, $6::jsonb,"
+				 "        CASE WHEN $5 = 'running' THEN pg_catalog.clock_timestamp() END,"
+				 "        $7::int4, $8::int8"
+				 "   FROM etl.pipelines p WHERE p.pipeline_id = $1"
+				 " RETURNING r.run_id::text, r.version::text",
+				 8, args, false, 0);
+	if (SPI_processed != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("pipeline \"%s\" does not exist", spec->pipeline_id)));
+	{
+		char	   *run_id = records_getstr(0, 1);
+		char	   *version = records_getstr(0, 2);
+
+		plan->run_id = strtoi64(run_id, NULL, 10);
+		plan->version = atoi(version);
+	}
+
+	/* the pinned config and the run-control settings it carries */
+	args[0] = spec->pipeline_id;
+	records_exec("SELECT v.config::text,"
+				 "       COALESCE(v.config #>> '{pipeline,concurrency}', 'skip'),"
+				 "       COALESCE((v.config #>> '{pipeline,timeout_minutes}')::float8, 0)::text,"
+				 "       COALESCE((v.config #>> '{pipeline,retry,max_attempts}')::int4, 1)::text,"
+				 "       COALESCE((v.config #>> '{pipeline,retry,initial_delay_s}')::float8, 5)::text,"
+				 "       COALESCE((v.config #>> '{pipeline,retry,backoff}')::float8, 2)::text,"
+				 "       COALESCE((v.config #>> '{pipeline,retry,max_delay_s}')::float8, 300)::text,"
+				 "       COALESCE((v.config #>> '{pipeline,retry,jitter}')::bool, false)::text"
+				 "  FROM etl.pipelines v WHERE v.pipeline_id = $1",
+				 1, args, true, 1);
+	{
+		MemoryContext spicxt = MemoryContextSwitchTo(oldcxt);
+
+		plan->config = pstrdup(records_getstr(0, 1));
+		plan->concurrency = pstrdup(records_getstr(0, 2));
+		plan->timeout_minutes = strtod(records_getstr(0, 3), NULL);
+		plan->retry.max_attempts = atoi(records_getstr(0, 4));
+		plan->retry.initial_delay_s = strtod(records_getstr(0, 5), NULL);
+		plan->retry.backoff = strtod(records_getstr(0, 6), NULL);
+		plan->retry.max_delay_s = strtod(records_getstr(0, 7), NULL);
+		plan->retry.jitter = strcmp(records_getstr(0, 8), "true") == 0;
+		MemoryContextSwitchTo(spicxt);
+	}
+	if (plan->retry.max_attempts < 1)
+		plan->retry.max_attempts = 1;
+	SPI_finish();
+
+	{
+		char		details[256];
+
+		snprintf(details, sizeof(details),
+				 "{\"trigger\": \"%s\", \"version\": %d}", spec->trigger, plan->version);
+		MetaetlAudit(strcmp(status, "running") == 0 ? "run_start" : "run_queued",
+					 "run", spec->pipeline_id, plan->run_id, details, NULL);
+	}
+	MetaetlAsOwnerEnd(saved_user, saved_context);
+	return plan->run_id;
+}
+
+void
+MetaetlRunRecordAttempt(int64 run_id, int attempt, const MetaetlRunOutcome *out,
+						TimestampTz started, double next_delay_s)
+{
+	Oid			saved_user;
+	int			saved_context;
+	char		runbuf[32];
+	char		attbuf[16];
+	char		delaybuf[32];
+	const char *args[8];
+	bool		failed = strcmp(out->status, "succeeded") != 0;
+
+	snprintf(runbuf, sizeof(runbuf), INT64_FORMAT, run_id);
+	snprintf(attbuf, sizeof(attbuf), "%d", attempt);
+	snprintf(delaybuf, sizeof(delaybuf), "%g", next_delay_s);
+	args[0] = runbuf;
+	args[1] = attbuf;
+	args[2] = next_delay_s >= 0 ? "retrying" : out->status;
+	args[3] = failed && out->sqlstate[0] ? (out->transient ? "transient" : "permanent") : NULL;
+	args[4] = failed && out->sqlstate[0] ? out->sqlstate : NULL;
+	args[5] = failed ? out->error_message : NULL;
+	args[6] = timestamptz_to_str(started);
+	args[7] = next_delay_s >= 0 ? delaybuf : NULL;
+
+	MetaetlAsOwnerBegin(&saved_user, &saved_context);
+	SPI_connect();
+	records_exec("INSERT INTO etl.run_attempts (run_id, attempt, status, error_class, error_sqlstate,"
+				 "       error_message, started_at, ended_at, next_delay_s)"
+				 " VALUES ($1::int8, $2::int4, $3, $4, $5, $6, $7::timestamptz,"
+				 "         pg_catalog.clock_timestamp(), $8::float8)",
+				 8, args, false, 0);
+	SPI_finish();
+	MetaetlAsOwnerEnd(saved_user, saved_context);
+}
+
+void
+MetaetlRunRecordFinish(int64 run_id, int attempts, const MetaetlRunOutcome *out,
+					   const struct rusage *before)
+{
+	Oid			saved_user;
+	int			saved_context;
+	struct rusage after;
+	char		runbuf[32];
+	char		attbuf[16];
+	char		rr[32];
+	char		rw[32];
+	char		qs[32];
+	char		cpu_user[32];
+	char		cpu_sys[32];
+	char		peak[32];
+	const char *args[18];
+
+	getrusage(RUSAGE_SELF, &after);
+	snprintf(runbuf, sizeof(runbuf), INT64_FORMAT, run_id);
+	snprintf(attbuf, sizeof(attbuf), "%d", attempts);
+	snprintf(rr, sizeof(rr), INT64_FORMAT, out->rows_read);
+	snprintf(rw, sizeof(rw), INT64_FORMAT, out->rows_written);
+	snprintf(qs, sizeof(qs), "%.2f", out->quality_score);
+	snprintf(cpu_user, sizeof(cpu_user), "%.3f",
+			 (after.ru_utime.tv_sec - before->ru_utime.tv_sec) * 1000.0 +
+			 (after.ru_utime.tv_usec - before->ru_utime.tv_usec) / 1000.0);
+	snprintf(cpu_sys, sizeof(cpu_sys), "%.3f",
+			 (after.ru_stime.tv_sec - before->ru_stime.tv_sec) * 1000.0 +
+			 (after.ru_stime.tv_usec - before->ru_stime.tv_usec) / 1000.0);
+	snprintf(peak, sizeof(peak), "%ld", after.ru_maxrss);
+
+	args[0] = runbuf;
+	args[1] = out->status;
+	args[2] = attbuf;
+	args[3] = out->has_rows ? rr : NULL;
+	args[4] = out->has_rows ? rw : NULL;
+	args[5] = out->has_quality ? qs : NULL;
+	args[6] = out->engine;
+	args[7] = out->engine_reason;
+	args[8] = out->sqlstate[0] ? out->sqlstate : NULL;
+	args[9] = out->error_message;
+	args[10] = out->error_detail;
+	args[11] = out->error_step;
+	args[12] = cpu_user;
+	args[13] = cpu_sys;
+	args[14] = peak;
+	args[15] = out->quality_checks;
+	args[16] = out->result;
+	args[17] = out->steps;
+
+	MetaetlAsOwnerBegin(&saved_user, &saved_context);
+	SPI_connect();
+	records_exec("UPDATE etl.pipeline_runs SET status = $2, attempt = $3::int4,"
+				 "       started_at = COALESCE(started_at, pg_catalog.clock_timestamp()),"
+				 "       ended_at = pg_catalog.clock_timestamp(),"
+				 "       rows_read = $4::int8, rows_written = $5::int8, quality_score = $6::numeric,"
+				 "       engine = $7, engine_reason = $8, error_sqlstate = $9, error_message = $10,"
+				 "       error_detail = $11, error_step = $12, cpu_user_ms = $13::float8,"
+				 "       cpu_sys_ms = $14::float8, peak_memory_kb = $15::int8,"
+				 "       quality_checks = $16::jsonb, result = $17::jsonb,"
+				 "       rows_per_sec = CASE WHEN $5 IS NULL THEN NULL ELSE"
+				 "           $5::float8 / GREATEST(EXTRACT(epoch FROM pg_catalog.clock_timestamp()"
+				 "                                  - COALESCE(started_at, pg_catalog.clock_timestamp())), 0.001) END"
+				 " WHERE run_id = $1::int8",
+				 17, args, false, 0);
+	if (out->steps != NULL)
+		records_exec("INSERT INTO etl.step_runs (run_id, seq, step_id, kind, status, rows, duration_ms, details)"
+					 " SELECT $1::int8, s.ord, COALESCE(s.value->>'id', '?'),"
+					 "        CASE WHEN s.value->>'kind' IN ('source', 'step', 'quality', 'target')"
+					 "             THEN s.value->>'kind' ELSE 'step' END,"
+					 "        CASE WHEN s.value->>'status' IN ('succeeded', 'failed', 'skipped')"
+					 "             THEN s.value->>'status' ELSE 'succeeded' END,"
+					 "        (s.value->>'rows')::int8, (s.value->>'duration_ms')::float8,"
+					 "        s.value - 'id' - 'kind' - 'status' - 'rows' - 'duration_ms'"
+					 "   FROM pg_catalog.jsonb_array_elements($2::jsonb) WITH ORDINALITY s(value, ord)",
+					 2, (const char *[]) {runbuf, out->steps}, false, 0);
+	SPI_finish();
+	{
+		StringInfoData details;
+
+		initStringInfo(&details);
+		appendStringInfo(&details, "{\"status\": \"%s\", \"attempts\": %d", out->status, attempts);
+		if (out->sqlstate[0])
+			appendStringInfo(&details, ", \"error_sqlstate\": \"%s\"", out->sqlstate);
+		appendStringInfoChar(&details, '}');
+		MetaetlAudit("run_end", "run", NULL, run_id, details.data, NULL);
+	}
+	MetaetlAsOwnerEnd(saved_user, saved_context);
+}
+
+/*
+ * MetaetlRunSummary
+ *		The run's summary as jsonb text (the shape execute_pipeline returns).
+ */
+char *
+MetaetlRunSummary(int64 run_id)
+{
+	Oid			saved_user;
+	int			saved_context;
+	char		runbuf[32];
+	char	   *result = NULL;
+	MemoryContext oldcxt = CurrentMemoryContext;
+
+	snprintf(runbuf, sizeof(runbuf), INT64_FORMAT, run_id);
+	MetaetlAsOwnerBegin(&saved_user, &saved_context);
+	SPI_connect();
+	records_exec("SELECT pg_catalog.jsonb_build_object("
+				 "  'run_id', run_id, 'pipeline_id', pipeline_id, 'status', status,"
+				 "  'rows_read', rows_read, 'rows_written', rows_written,"
+				 "  'quality_score', quality_score,"
+				 "  'duration_ms', CASE WHEN started_at IS NULL THEN NULL ELSE pg_catalog.round("
+				 "       (EXTRACT(epoch FROM COALESCE(ended_at, pg_catalog.clock_timestamp()) - started_at) * 1000)::numeric, 3) END,"
+				 "  'error', CASE WHEN error_message IS NULL THEN NULL ELSE pg_catalog.jsonb_build_object("
+				 "       'sqlstate', error_sqlstate, 'message', error_message, 'detail', error_detail,"
+				 "       'step', error_step) END,"
+				 "  'engine', engine, 'engine_reason', engine_reason, 'attempts', attempt,"
+				 "  'version', version, 'trigger', trigger, 'triggered_by', triggered_by,"
+				 "  'run_as', run_as, 'queued_at', queued_at, 'started_at', started_at, 'ended_at', ended_at)::text"
+				 "  FROM etl.pipeline_runs WHERE run_id = $1::int8",
+				 1, (const char *[]) {runbuf}, true, 1);
+	if (SPI_processed == 1)
+	{
+		char	   *s = records_getstr(0, 1);
+
+		result = MemoryContextStrdup(oldcxt, s);
+	}
+	SPI_finish();
+	MetaetlAsOwnerEnd(saved_user, saved_context);
+	return result;
+}
+
+/*
+ * MetaetlAudit
+ *		Append an audit row through etl.audit() (redacts secrets).  The
+ *		actor defaults to the run's role for run events.
+ */
+void
+MetaetlAudit(const char *action, const char *object_type, const char *object_id,
+			 int64 run_id, const char *details_json, const char *actor)
+{
+	char		runbuf[32];
+	const char *args[6];
+
+	snprintf(runbuf, sizeof(runbuf), INT64_FORMAT, run_id);
+	args[0] = action;
+	args[1] = object_type;
+	args[2] = object_id;
+	args[3] = run_id > 0 ? runbuf : NULL;
+	args[4] = details_json ? details_json : "{}";
+	args[5] = actor;
+	SPI_connect();
+	records_exec("SELECT etl.audit($1, $2, COALESCE($3, r.pipeline_id), NULL, NULL, $4::int8, $5::jsonb,"
+				 "                 COALESCE($6::name, r.run_as))"
+				 "  FROM (SELECT NULL) dummy"
+				 "  LEFT JOIN etl.pipeline_runs r ON r.run_id = $4::int8",
+				 6, args, false, 0);
+	SPI_finish();
+}

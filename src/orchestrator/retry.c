@@ -1,0 +1,84 @@
+/*-------------------------------------------------------------------------
+ *
+ * src/orchestrator/retry.c
+ *		Which errors are worth retrying, and how long to wait before retrying.
+ *
+ * The classification is documented in docs/running.md.  Transient errors are
+ * those another attempt can plausibly get past: serialization failures,
+ * deadlocks, lock timeouts, connection errors (class 08), insufficient
+ * resources (class 53), server shutdown or cannot-connect (57P01-57P03) and
+ * statement timeouts.  Everything else (bad data, bad SQL, permission
+ * denied, a user's cancel) is permanent and fails the run at once.
+ *
+ * Pure C: unit-tested by test/unit/test_retry.c.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "orchestrator/retry.h"
+
+bool
+MetaetlSqlstateIsTransient(const char *sqlstate, bool statement_timeout)
+{
+	if (sqlstate == NULL || strlen(sqlstate) != 5)
+		return false;
+	if (strcmp(sqlstate, "40001") == 0 ||	/* serialization_failure */
+		strcmp(sqlstate, "40P01") == 0 ||	/* deadlock_detected */
+		strcmp(sqlstate, "55P03") == 0)	/* lock_not_available */
+		return true;
+	if (strncmp(sqlstate, "08", 2) == 0 ||	/* connection exception */
+		strncmp(sqlstate, "53", 2) == 0)	/* insufficient resources */
+		return true;
+	if (strcmp(sqlstate, "57P01") == 0 ||	/* admin_shutdown */
+		strcmp(sqlstate, "57P02") == 0 ||	/* crash_shutdown */
+		strcmp(sqlstate, "57P03") == 0)	/* cannot_connect_now */
+		return true;
+	if (strcmp(sqlstate, "57014") == 0)	/* query_canceled */
+		return statement_timeout;	/* a timeout, not a user's cancel */
+	return false;
+}
+
+const char *
+MetaetlSqlstateClassName(const char *sqlstate, bool statement_timeout)
+{
+	return MetaetlSqlstateIsTransient(sqlstate, statement_timeout) ? "transient" : "permanent";
+}
+
+void
+MetaetlRetryPolicyDefault(MetaetlRetryPolicy *policy)
+{
+	policy->max_attempts = 1;
+	policy->initial_delay_s = 5.0;
+	policy->backoff = 2.0;
+	policy->max_delay_s = 300.0;
+	policy->jitter = false;
+}
+
+/*
+ * MetaetlRetryDelay
+ *		Seconds to wait after attempt number failed_attempt (1-based) failed:
+ *		initial * backoff^(failed_attempt - 1), capped at max_delay_s, then
+ *		with jitter moved by up to +/-25% (never below zero).
+ */
+double
+MetaetlRetryDelay(const MetaetlRetryPolicy *policy, int failed_attempt,
+				  unsigned int *seed)
+{
+	double		delay = policy->initial_delay_s;
+
+	for (int i = 1; i < failed_attempt && delay < policy->max_delay_s; i++)
+		delay *= policy->backoff;
+	if (delay > policy->max_delay_s)
+		delay = policy->max_delay_s;
+	if (delay < 0)
+		delay = 0;
+	if (policy->jitter && delay > 0)
+	{
+		double		r = (double) rand_r(seed) / (double) RAND_MAX; /* [0,1] */
+
+		delay *= 0.75 + 0.5 * r;
+	}
+	return delay;
+}

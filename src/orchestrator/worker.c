@@ -1,0 +1,420 @@
+/*-------------------------------------------------------------------------
+ *
+ * src/orchestrator/worker.c
+ *		The run worker: one dynamic background worker per run.
+ *
+ * The caller (etl.execute_pipeline) puts the run's spec into a dynamic shared
+ * memory segment and starts a worker with bgw_notify_pid set to itself.  The
+ * worker connects as the extension owner (on PostgreSQL 15 a worker cannot
+ * log in as a NOLOGIN role), records the run in its own transaction and
+ * reports the run id back; then each attempt runs in a transaction of its
+ * own as the run's role (SetUserIdAndSecContext in body.c), so run and
+ * attempt records commit independently of the pipeline's fate.  Finally the
+ * worker writes the summary into the segment and sets the caller's latch.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "postmaster/bgworker.h"
+#include "storage/dsm.h"
+#include "storage/ipc.h"
+#include "storage/latch.h"
+#include "storage/proc.h"
+#include "storage/spin.h"
+#include "tcop/tcopprot.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/memutils.h"
+#include "utils/snapmgr.h"
+#include "utils/timestamp.h"
+
+#include "orchestrator/orchestrator.h"
+
+#define RUN_STATE_STARTING	0
+#define RUN_STATE_RECORDED	1
+#define RUN_STATE_FINISHED	2
+#define RUN_STATE_FAILED	3	/* the worker failed before recording the run */
+
+#define RUN_RESULT_SIZE		32768
+#define RUN_TEXT_SIZE		256
+
+typedef struct RunShared
+{
+	slock_t		mutex;
+	int			state;
+	int64		run_id;
+	Oid			dboid;
+	Oid			owner;
+	Oid			run_as;
+	int			caller_pgprocno;
+	int			caller_pid;
+	int64		queue_id;
+	char		pipeline_id[RUN_TEXT_SIZE];
+	char		trigger[RUN_TEXT_SIZE];
+	char		triggered_by[RUN_TEXT_SIZE];
+	char		error[1024];
+	Size		params_len;
+	char		result[RUN_RESULT_SIZE];
+	char		params[FLEXIBLE_ARRAY_MEMBER];
+} RunShared;
+
+static void
+worker_wake_caller(RunShared *shared)
+{
+	PGPROC	   *proc = &ProcGlobal->allProcs[shared->caller_pgprocno];
+
+	if (proc->pid == shared->caller_pid)
+		SetLatch(&proc->procLatch);
+}
+
+static void
+worker_set_state(RunShared *shared, int state)
+{
+	SpinLockAcquire(&shared->mutex);
+	shared->state = state;
+	SpinLockRelease(&shared->mutex);
+	worker_wake_caller(shared);
+}
+
+static void
+worker_begin(void)
+{
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	PushActiveSnapshot(GetTransactionSnapshot());
+}
+
+static void
+worker_commit(void)
+{
+	PopActiveSnapshot();
+	CommitTransactionCommand();
+	pgstat_report_stat(false);
+}
+
+/*
+ * worker_wait_seconds
+ *		Sleep between attempts; true when a cancel arrived meanwhile.
+ */
+static bool
+worker_wait_seconds(double seconds)
+{
+	TimestampTz until = GetCurrentTimestamp() + (TimestampTz) (seconds * USECS_PER_SEC);
+
+	for (;;)
+	{
+		long		ms = TimestampDifferenceMilliseconds(GetCurrentTimestamp(), until);
+
+		if (QueryCancelPending)
+		{
+			QueryCancelPending = false;
+			return true;
+		}
+		if (ms <= 0)
+			return false;
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 Min(ms, 1000), PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		if (ProcDiePending)
+			CHECK_FOR_INTERRUPTS();
+	}
+}
+
+/* Run etl.on_run_finished(run_id) when the monitoring subsystem has it. */
+static void
+worker_after_run(int64 run_id)
+{
+	MemoryContext oldcxt = CurrentMemoryContext;
+
+	worker_begin();
+	PG_TRY();
+	{
+		Oid			types[1] = {INT8OID};
+		Datum		values[1] = {Int64GetDatum(run_id)};
+
+		SPI_connect();
+		if (SPI_execute("SELECT 1 FROM pg_catalog.pg_proc WHERE oid = pg_catalog.to_regprocedure('etl.on_run_finished(bigint)')",
+						true, 1) == SPI_OK_SELECT && SPI_processed == 1)
+			SPI_execute_with_args("SELECT etl.on_run_finished($1)", 1, types, values, NULL, false, 0);
+		SPI_finish();
+		worker_commit();
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(oldcxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		AbortCurrentTransaction();
+		ereport(WARNING,
+				(errmsg("monitoring after run %lld failed: %s", (long long) run_id, edata->message)));
+	}
+	PG_END_TRY();
+}
+
+void
+MetaetlRunWorkerMain(Datum main_arg)
+{
+	dsm_segment *seg;
+	RunShared  *shared;
+	MetaetlRunSpec spec;
+	MetaetlRunPlan plan;
+	MetaetlRunOutcome out;
+	struct rusage before;
+	MemoryContext runcxt;
+	int			attempt;
+	bool		locked = false;
+	char		appname[64];
+
+	pqsignal(SIGTERM, die);
+	BackgroundWorkerUnblockSignals();
+
+	seg = dsm_attach(DatumGetUInt32(main_arg));
+	if (seg == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("run worker could not attach to its shared memory segment"),
+				 errdetail("The caller went away before the worker started.")));
+	shared = dsm_segment_address(seg);
+
+	BackgroundWorkerInitializeConnectionByOid(shared->dboid, shared->owner, 0);
+	getrusage(RUSAGE_SELF, &before);
+
+	runcxt = AllocSetContextCreate(TopMemoryContext, "metaetl run", ALLOCSET_DEFAULT_SIZES);
+	MemoryContextSwitchTo(runcxt);
+	spec.pipeline_id = pstrdup(shared->pipeline_id);
+	spec.trigger = pstrdup(shared->trigger);
+	spec.triggered_by = pstrdup(shared->triggered_by);
+	spec.params = pnstrdup(shared->params, shared->params_len);
+	spec.run_as = shared->run_as;
+	spec.queue_id = shared->queue_id;
+
+	/* 1. the run record, committed before anything else happens */
+	HOLD_CANCEL_INTERRUPTS();
+	PG_TRY();
+	{
+		worker_begin();
+		MemoryContextSwitchTo(runcxt);
+		MetaetlRunRecordStart(&spec, "running", &plan);
+		worker_commit();
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(runcxt);
+		edata = CopyErrorData();
+		strlcpy(shared->error, edata->message ? edata->message : "unknown error", sizeof(shared->error));
+		worker_set_state(shared, RUN_STATE_FAILED);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(runcxt);
+
+	snprintf(appname, sizeof(appname), "metaetl run %lld", (long long) plan.run_id);
+	SetConfigOption("application_name", appname, PGC_USERSET, PGC_S_SESSION);
+	pgstat_report_activity(STATE_RUNNING, appname);
+	SpinLockAcquire(&shared->mutex);
+	shared->run_id = plan.run_id;
+	SpinLockRelease(&shared->mutex);
+	worker_set_state(shared, RUN_STATE_RECORDED);
+
+	/* 2. the pipeline's concurrency policy */
+	worker_begin();
+	MemoryContextSwitchTo(runcxt);
+	locked = MetaetlRunLockPipeline(spec.pipeline_id, plan.concurrency);
+	worker_commit();
+	MemoryContextSwitchTo(runcxt);
+
+	if (!locked)
+	{
+		memset(&out, 0, sizeof(out));
+		out.status = "skipped";
+		out.error_message = psprintf("pipeline \"%s\" is already running; this run was skipped (concurrency: skip)",
+									 spec.pipeline_id);
+		worker_begin();
+		MetaetlRunRecordFinish(plan.run_id, 1, &out, &before);
+		worker_commit();
+		attempt = 1;
+	}
+	else
+	{
+		/* 3. attempts, each in its own transaction; retries wait in between */
+		for (attempt = 1;; attempt++)
+		{
+			TimestampTz started = GetCurrentTimestamp();
+			bool		retry;
+
+			worker_begin();
+			MemoryContextSwitchTo(runcxt);
+			RESUME_CANCEL_INTERRUPTS();
+			MetaetlRunArmTimeout(plan.timeout_minutes);
+			MetaetlRunAttempt(&spec, &plan, attempt, &out);
+			MetaetlRunDisarmTimeout();
+			HOLD_CANCEL_INTERRUPTS();
+
+			retry = strcmp(out.status, "failed") == 0 && out.transient &&
+				attempt < plan.retry.max_attempts;
+			if (retry)
+			{
+				unsigned int seed = (unsigned int) (plan.run_id * 31 + attempt);
+				double		delay = MetaetlRetryDelay(&plan.retry, attempt, &seed);
+
+				MetaetlRunRecordAttempt(plan.run_id, attempt, &out, started, delay);
+				worker_commit();
+				if (!worker_wait_seconds(delay))
+					continue;
+				/* cancelled while waiting for the next attempt */
+				memset(&out, 0, sizeof(out));
+				out.status = "cancelled";
+				out.error_message = pstrdup("canceling statement due to user request");
+				strlcpy(out.sqlstate, "57014", sizeof(out.sqlstate));
+				worker_begin();
+				MetaetlRunRecordFinish(plan.run_id, attempt, &out, &before);
+				worker_commit();
+				break;
+			}
+			MetaetlRunRecordAttempt(plan.run_id, attempt, &out, started, -1);
+			MetaetlRunRecordFinish(plan.run_id, attempt, &out, &before);
+			worker_commit();
+			break;
+		}
+		worker_begin();
+		MetaetlRunUnlockPipeline(spec.pipeline_id);
+		worker_commit();
+	}
+	MemoryContextSwitchTo(runcxt);
+
+	/* 4. monitoring, then the summary for the caller */
+	worker_after_run(plan.run_id);
+	worker_begin();
+	{
+		char	   *summary = MetaetlRunSummary(plan.run_id);
+
+		SpinLockAcquire(&shared->mutex);
+		strlcpy(shared->result, summary ? summary : "{}", sizeof(shared->result));
+		SpinLockRelease(&shared->mutex);
+	}
+	worker_commit();
+	worker_set_state(shared, RUN_STATE_FINISHED);
+	dsm_detach(seg);
+	proc_exit(0);
+}
+
+/*
+ * MetaetlRunInWorker
+ *		Start a run worker for spec; wait for the run id (wait = false) or
+ *		for the end of the run (wait = true).  Returns the summary as jsonb
+ *		text.
+ */
+char *
+MetaetlRunInWorker(const MetaetlRunSpec *spec, bool wait)
+{
+	Size		params_len = strlen(spec->params);
+	dsm_segment *seg;
+	RunShared  *shared;
+	BackgroundWorker worker;
+	BackgroundWorkerHandle *handle;
+	pid_t		pid;
+	BgwHandleStatus status;
+	char	   *result = NULL;
+
+	seg = dsm_create(offsetof(RunShared, params) + params_len + 1, 0);
+	shared = dsm_segment_address(seg);
+	memset(shared, 0, offsetof(RunShared, params));
+	SpinLockInit(&shared->mutex);
+	shared->state = RUN_STATE_STARTING;
+	shared->dboid = MyDatabaseId;
+	shared->owner = MetaetlExtensionOwner();
+	shared->run_as = spec->run_as;
+	shared->caller_pgprocno = MyProc->pgprocno;
+	shared->caller_pid = MyProcPid;
+	shared->queue_id = spec->queue_id;
+	strlcpy(shared->pipeline_id, spec->pipeline_id, RUN_TEXT_SIZE);
+	strlcpy(shared->trigger, spec->trigger, RUN_TEXT_SIZE);
+	strlcpy(shared->triggered_by, spec->triggered_by, RUN_TEXT_SIZE);
+	shared->params_len = params_len;
+	memcpy(shared->params, spec->params, params_len + 1);
+
+	memset(&worker, 0, sizeof(worker));
+	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
+	worker.bgw_restart_time = BGW_NEVER_RESTART;
+	snprintf(worker.bgw_library_name, BGW_MAXLEN, "metaetl");
+	snprintf(worker.bgw_function_name, BGW_MAXLEN, "MetaetlRunWorkerMain");
+	snprintf(worker.bgw_name, BGW_MAXLEN, "metaetl run worker for %s", spec->pipeline_id);
+	snprintf(worker.bgw_type, BGW_MAXLEN, "metaetl run worker");
+	worker.bgw_main_arg = UInt32GetDatum(dsm_segment_handle(seg));
+	worker.bgw_notify_pid = MyProcPid;
+
+	if (!RegisterDynamicBackgroundWorker(&worker, &handle))
+		ereport(ERROR,
+				(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
+				 errmsg("could not start a run worker for pipeline \"%s\"", spec->pipeline_id),
+				 errdetail("All background worker slots are in use."),
+				 errhint("Raise max_worker_processes, or run it in this session with etl.execute_pipeline_inline().")));
+
+	status = WaitForBackgroundWorkerStartup(handle, &pid);
+	if (status != BGWH_STARTED && status != BGWH_STOPPED)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_RESOURCES),
+				 errmsg("run worker for pipeline \"%s\" could not start", spec->pipeline_id),
+				 errhint("Check the server log.")));
+
+	for (;;)
+	{
+		int			state;
+
+		SpinLockAcquire(&shared->mutex);
+		state = shared->state;
+		SpinLockRelease(&shared->mutex);
+
+		if (state == RUN_STATE_FAILED)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("run worker for pipeline \"%s\" failed before the run started: %s",
+							spec->pipeline_id, shared->error)));
+		if (state == RUN_STATE_FINISHED)
+		{
+			result = pstrdup(shared->result);
+			break;
+		}
+		if (state == RUN_STATE_RECORDED && !wait)
+		{
+			result = psprintf("{\"run_id\": " INT64_FORMAT ", \"status\": \"running\", "
+							  "\"rows_read\": null, \"rows_written\": null, \"quality_score\": null, "
+							  "\"duration_ms\": null, \"error\": null}", shared->run_id);
+			break;
+		}
+		if (GetBackgroundWorkerPid(handle, &pid) == BGWH_STOPPED)
+		{
+			/* re-check: the worker may have finished just now */
+			SpinLockAcquire(&shared->mutex);
+			state = shared->state;
+			SpinLockRelease(&shared->mutex);
+			if (state == RUN_STATE_FINISHED || (state == RUN_STATE_RECORDED && !wait))
+				continue;
+			if (state == RUN_STATE_RECORDED)
+				ereport(ERROR,
+						(errcode(ERRCODE_CONNECTION_FAILURE),
+						 errmsg("run worker for run %lld exited unexpectedly", (long long) shared->run_id),
+						 errhint("The run is marked abandoned; see the server log.")));
+			ereport(ERROR,
+					(errcode(ERRCODE_CONNECTION_FAILURE),
+					 errmsg("run worker for pipeline \"%s\" exited before recording the run", spec->pipeline_id),
+					 errhint("See the server log.")));
+		}
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, 1000,
+						 PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+	}
+	dsm_detach(seg);
+	return result;
+}
