@@ -76,15 +76,20 @@ csv_options(JsonbContainer *conf)
 	return b.data;
 }
 
+static char *csv_columns(MetaetlNode *src, const char *path);
+
 static char *
 declared_columns(MetaetlNode *src)
 {
 	JsonbContainer *decl = MetaetlJObj(src->conf, "columns");
 	char	  **k;
 	JsonbValue **v;
-	int			n = MetaetlJObjEntries(decl, &k, &v);
+	int			n;
 	StringInfoData b;
 
+	if (decl && JsonContainerIsArray(decl))
+		return csv_columns(src, NULL);	/* ["name type", ...] in order */
+	n = MetaetlJObjEntries(decl, &k, &v);
 	if (n == 0)
 		return NULL;
 	initStringInfo(&b);
@@ -94,9 +99,9 @@ declared_columns(MetaetlNode *src)
 	return b.data;
 }
 
-/* text columns named by the csv header line */
-static char *
-header_columns(MetaetlNode *src, const char *path)
+/* the names in the csv header line */
+static List *
+header_names(MetaetlNode *src, const char *path)
 {
 	Datum		args[1];
 	Oid			types[1] = {TEXTOID};
@@ -105,8 +110,8 @@ header_columns(MetaetlNode *src, const char *path)
 			   *nl;
 	char	   *delim = MetaetlJStr(src->conf, "delimiter");
 	char		d = delim && delim[0] ? delim[0] : ',';
-	StringInfoData b,
-				name;
+	StringInfoData name;
+	List	   *names = NIL;
 	bool		inq = false;
 
 	args[0] = CStringGetTextDatum(path);
@@ -118,7 +123,6 @@ header_columns(MetaetlNode *src, const char *path)
 		*nl = '\0';
 	if ((nl = strchr(txt, '\r')) != NULL)
 		*nl = '\0';
-	initStringInfo(&b);
 	initStringInfo(&name);
 	for (char *p = txt;; p++)
 	{
@@ -135,13 +139,74 @@ header_columns(MetaetlNode *src, const char *path)
 		}
 		if (*p == '\0' || (*p == d && !inq))
 		{
-			appendStringInfo(&b, "%s%s text", b.len ? ", " : "", quote_identifier(name.data));
+			names = lappend(names, pstrdup(name.data));
 			resetStringInfo(&name);
 			if (*p == '\0')
 				break;
 			continue;
 		}
 		appendStringInfoChar(&name, *p);
+	}
+	return names;
+}
+
+/*
+ * csv columns: with a header, the header's names in file order, typed by
+ * columns: {name: type} where given (text otherwise); without a header,
+ * columns: ["name type", ...] in file order.
+ */
+static char *
+csv_columns(MetaetlNode *src, const char *path)
+{
+	JsonbValue *decl = MetaetlJGet(src->conf, "columns");
+	StringInfoData b;
+	ListCell   *lc;
+
+	initStringInfo(&b);
+	if (decl && decl->type == jbvBinary && JsonContainerIsArray(decl->val.binary.data))
+	{
+		for (int i = 0; i < MetaetlJArrayLen(decl->val.binary.data); i++)
+		{
+			char	   *e = MetaetlJValueText(MetaetlJArrayAt(decl->val.binary.data, i));
+			char	   *sp = strpbrk(e, " \t");
+
+			if (e == NULL || sp == NULL)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("source \"%s\": columns entries are \"name type\"", src->id)));
+			*sp = '\0';
+			appendStringInfo(&b, "%s%s %s", i ? ", " : "", quote_identifier(e),
+							 MetaetlTypeName(src, sp + 1));
+		}
+		return b.data;
+	}
+	if (!MetaetlJBool(src->conf, "header", true))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("source \"%s\": a csv file without a header needs columns: [\"name type\", ...]", src->id),
+				 errhint("List the columns in file order.")));
+	{
+		List	   *names = header_names(src, path);
+		JsonbContainer *types = decl && decl->type == jbvBinary ? decl->val.binary.data : NULL;
+		char	  **k;
+		JsonbValue **v;
+		int			n = MetaetlJObjEntries(types, &k, &v);
+		List	   *cols = NIL;
+
+		foreach(lc, names)
+		{
+			MetaetlColumn *c = palloc0(sizeof(MetaetlColumn));
+			char	   *t = "text";
+
+			c->name = lfirst(lc);
+			cols = lappend(cols, c);
+			for (int i = 0; i < n; i++)
+				if (strcmp(k[i], c->name) == 0)
+					t = MetaetlTypeName(src, MetaetlJValueText(v[i]));
+			appendStringInfo(&b, "%s%s %s", b.len ? ", " : "", quote_identifier(c->name), t);
+		}
+		for (int i = 0; i < n; i++)
+			MetaetlFindColumn(src, cols, k[i], "columns (the file's header)");
 	}
 	return b.data;
 }
@@ -168,22 +233,14 @@ file_extract(MetaetlPlan *plan, MetaetlNode *src)
 {
 	char	   *path = file_path(src->conf, src->id);
 	char	   *tmp = MetaetlNewTemp(plan, "file");
-	char	   *cols = declared_columns(src);
+	char	   *cols = strcmp(src->type, "csv") == 0 ? NULL : declared_columns(src);
 	char	   *lit = quote_literal_cstr(path);
 	char	   *sql;
 
 	file_require(src->id, false);
 	if (strcmp(src->type, "csv") == 0)
 	{
-		if (cols == NULL)
-		{
-			if (!MetaetlJBool(src->conf, "header", true))
-				ereport(ERROR,
-						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						 errmsg("source \"%s\": a csv file without a header needs columns", src->id),
-						 errhint("Declare columns: {name: type}.")));
-			cols = header_columns(src, path);
-		}
+		cols = csv_columns(src, path);
 		MetaetlExec(psprintf("CREATE TEMP TABLE %s (%s) ON COMMIT DROP", tmp, cols), SPI_OK_UTILITY);
 		sql = psprintf("COPY %s FROM %s WITH (%s)", tmp, lit, csv_options(src->conf));
 	}

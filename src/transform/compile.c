@@ -507,7 +507,7 @@ metaetl_preview(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("lim must not be negative")));
-	InitMaterializedSRF(fcinfo, 0);
+	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
 	SPI_connect();
 	plan = plan_for_pipeline(id, false, "pushdown");
 	plan->engine_reason = "preview";

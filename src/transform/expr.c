@@ -74,7 +74,8 @@ expr_unknown_column(MetaetlNode *node, const char *param, const char *name, List
 	near = MetaetlNearest(name, cand, n, Max(2, (int) strlen(name) / 2));
 	ereport(ERROR,
 			(errcode(ERRCODE_UNDEFINED_COLUMN),
-			 errmsg("%s \"%s\": column \"%s\" does not exist in its input", kind, node->id, name),
+			 errmsg("%s \"%s\": column \"%s\" does not exist%s", kind, node->id, name,
+					strcmp(kind, "target") == 0 ? "" : " in its input"),
 			 errdetail("Config path: %s \"%s\", %s. Input columns: %s.",
 					   kind, node->id, param, all.data),
 			 near ? errhint("Did you mean \"%s\"?", near) : 0));
@@ -265,7 +266,8 @@ MetaetlCheckSelect(MetaetlNode *node, const char *sql)
 		FlushErrorState();
 		ereport(ERROR,
 				(errcode(ERRCODE_SYNTAX_ERROR),
-				 errmsg("step \"%s\": invalid query: %s", node->id, ed->message)));
+				 errmsg("%s \"%s\": invalid query: %s", node->is_source ? "source" : "step",
+						node->id, ed->message)));
 	}
 	PG_END_TRY();
 	if (list_length(stmts) != 1 || !IsA(((RawStmt *) linitial(stmts))->stmt, SelectStmt) ||
@@ -273,7 +275,9 @@ MetaetlCheckSelect(MetaetlNode *node, const char *sql)
 		((SelectStmt *) ((RawStmt *) linitial(stmts))->stmt)->lockingClause != NIL)
 		ereport(ERROR,
 				(errcode(ERRCODE_SYNTAX_ERROR),
-				 errmsg("step \"%s\": query must be exactly one SELECT", node->id),
+				 errmsg("%s \"%s\": query must be exactly one SELECT", node->is_source ? "source" : "step",
+						node->id),
+				 node->is_source ? errhint("Write a single SELECT, or name a table with table:.") :
 				 errhint("Read the step's input as {{input}} or another node as {{input.ID}}.")));
 }
 
@@ -324,6 +328,12 @@ MetaetlTypeName(MetaetlNode *node, const char *type)
 	Oid			oid;
 	int32		typmod;
 
-	parseTypeString(type, &oid, &typmod, false);
+	parseTypeString(type, &oid, &typmod, true);
+	if (!OidIsValid(oid))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("%s \"%s\": type \"%s\" does not exist",
+						node->is_source ? "source" : "step", node->id, type),
+				 errhint("Use a PostgreSQL type name such as int, numeric(12,2), text or timestamptz.")));
 	return format_type_with_typemod(oid, typmod);
 }

@@ -389,6 +389,17 @@ step_join(StepCtx *s)
 	else if (suff != NIL)
 		step_error(s->node, "suffixes must list two strings", "For example suffixes: [_l, _r].");
 	rcols = node_or_relation_cols(s, right, &rref);
+	if (on == NIL && lon != NIL && list_length(lon) == list_length(ron))
+	{
+		bool		same = true;
+
+		/* left_on = right_on: one key column each, as with on */
+		forboth(lc, lon, lc2, ron)
+			if (strcmp(lfirst(lc), lfirst(lc2)) != 0)
+				same = false;
+		if (same)
+			on = lon;
+	}
 	if (on != NIL)
 	{
 		lon = on;
