@@ -32,6 +32,7 @@ typedef struct MetaetlConnector
 /* in connectors/local.c */
 extern const MetaetlConnector MetaetlLocalConnector;
 extern const MetaetlConnector MetaetlInlineConnector;
+extern void MetaetlCheckConnection(JsonbContainer *conf, bool is_source, const char *id);
 
 /* in connectors/file.c */
 extern const MetaetlConnector MetaetlFileConnector;

@@ -24,10 +24,17 @@
 static const char *const local_types[] = {"postgresql", "postgres", "table", "query", NULL};
 static const char *const inline_types[] = {"inline", NULL};
 
-static void
-local_check_connection(MetaetlPlan *plan, MetaetlNode *src)
+/*
+ * MetaetlCheckConnection
+ *		A source's or target's "connection" must name a connection of this
+ *		database: one in etl.data_sources / etl.data_targets (either table)
+ *		without host, port or dbname.  Remote ones need the FDW connector.
+ */
+void
+MetaetlCheckConnection(JsonbContainer *conf, bool is_source, const char *id)
 {
-	char	   *conn = MetaetlJStr(src->conf, "connection");
+	char	   *conn = MetaetlJStr(conf, "connection");
+	const char *what = is_source ? "source" : "target";
 	Datum		arg;
 	Oid			argtype = TEXTOID;
 	bool		isnull;
@@ -35,14 +42,18 @@ local_check_connection(MetaetlPlan *plan, MetaetlNode *src)
 	if (conn == NULL)
 		return;
 	arg = CStringGetTextDatum(conn);
-	if (SPI_execute_with_args("SELECT options FROM etl.data_sources WHERE name OPERATOR(pg_catalog.=) $1",
+	if (SPI_execute_with_args(is_source ?
+							  "SELECT options FROM etl.data_sources WHERE name OPERATOR(pg_catalog.=) $1 "
+							  "UNION ALL SELECT options FROM etl.data_targets WHERE name OPERATOR(pg_catalog.=) $1" :
+							  "SELECT options FROM etl.data_targets WHERE name OPERATOR(pg_catalog.=) $1 "
+							  "UNION ALL SELECT options FROM etl.data_sources WHERE name OPERATOR(pg_catalog.=) $1",
 							  1, &argtype, &arg, NULL, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read etl.data_sources");
 	if (SPI_processed == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("source \"%s\": connection \"%s\" does not exist", src->id, conn),
-				 errhint("Create it with etl.add_connection(), or omit connection to read this database.")));
+				 errmsg("%s \"%s\": connection \"%s\" does not exist", what, id, conn),
+				 errhint("Create it with etl.add_connection(), or omit connection to use this database.")));
 	{
 		Jsonb	   *opts = DatumGetJsonbP(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 
@@ -50,10 +61,10 @@ local_check_connection(MetaetlPlan *plan, MetaetlNode *src)
 						MetaetlJGet(&opts->root, "dbname")))
 			ereport(ERROR,
 					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-					 errmsg("source \"%s\": connection \"%s\" points to another server or database",
-							src->id, conn),
-					 errdetail("The local connector reads this database only."),
-					 errhint("Remote sources need the FDW connector.")));
+					 errmsg("%s \"%s\": connection \"%s\" points to another server or database",
+							what, id, conn),
+					 errdetail("The local connector works on this database only."),
+					 errhint("Remote sources and targets need the FDW connector.")));
 	}
 }
 
@@ -89,7 +100,7 @@ local_extract(MetaetlPlan *plan, MetaetlNode *src)
 	char	   *table = MetaetlJStr(src->conf, "table");
 	char	   *query = MetaetlJStr(src->conf, "query");
 
-	local_check_connection(plan, src);
+	MetaetlCheckConnection(src->conf, true, src->id);
 	if ((table == NULL) == (query == NULL))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),

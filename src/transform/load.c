@@ -22,6 +22,7 @@
 #include "executor/spi.h"
 #include "utils/builtins.h"
 
+#include "connectors/connector.h"
 #include "transform/load.h"
 #include "util/ident.h"
 
@@ -78,6 +79,7 @@ MetaetlLoadTable(MetaetlPlan *plan, MetaetlTarget *tgt, const char *prefix, cons
 
 	if (table == NULL)
 		load_error(tgt, ERRCODE_INVALID_PARAMETER_VALUE, "table is required", NULL);
+	MetaetlCheckConnection(tgt->conf, false, tgt->id);
 	q = schema ? quote_qualified_identifier(schema, table) : MetaetlQualifiedName(table, "table");
 	tgt->table_display = q;
 	if (strcmp(mode, "append") != 0 && strcmp(mode, "replace") != 0 && strcmp(mode, "upsert") != 0 &&
