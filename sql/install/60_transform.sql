@@ -1,0 +1,36 @@
+-- Transform engine: compile pipeline steps to SQL, run them, load targets.
+-- C in src/transform and src/connectors; see docs/transforms.md.
+
+CREATE FUNCTION etl.compile_pipeline(pipeline_id pg_catalog.text)
+RETURNS pg_catalog.text
+LANGUAGE c VOLATILE STRICT
+AS 'MODULE_PATHNAME', 'metaetl_compile_pipeline';
+COMMENT ON FUNCTION etl.compile_pipeline(pg_catalog.text) IS
+  'the SQL a run of the pipeline would execute (engine chosen as for a run), without loading anything';
+
+CREATE FUNCTION etl.preview(pipeline_id pg_catalog.text, step_id pg_catalog.text,
+                            lim pg_catalog.int4 DEFAULT 20)
+RETURNS SETOF pg_catalog.jsonb
+LANGUAGE c VOLATILE
+AS 'MODULE_PATHNAME', 'metaetl_preview';
+COMMENT ON FUNCTION etl.preview(pg_catalog.text, pg_catalog.text, pg_catalog.int4) IS
+  'the first lim rows of a source or step of a registered pipeline, one jsonb object per row';
+
+CREATE FUNCTION etl.execute_plan(config pg_catalog.jsonb,
+                                 params pg_catalog.jsonb DEFAULT '{}',
+                                 options pg_catalog.jsonb DEFAULT '{}')
+RETURNS pg_catalog.jsonb
+LANGUAGE c VOLATILE
+AS 'MODULE_PATHNAME', 'metaetl_execute_plan';
+COMMENT ON FUNCTION etl.execute_plan(pg_catalog.jsonb, pg_catalog.jsonb, pg_catalog.jsonb) IS
+  'run the sources, steps and targets of a normalised config in the caller''s transaction; returns rows, engine and per-step figures';
+
+CREATE FUNCTION etl.execute_transformations(source pg_catalog.text,
+                                            transform_config pg_catalog.jsonb,
+                                            target pg_catalog.text,
+                                            engine pg_catalog.text DEFAULT 'auto')
+RETURNS pg_catalog.jsonb
+LANGUAGE c VOLATILE
+AS 'MODULE_PATHNAME', 'metaetl_execute_transformations';
+COMMENT ON FUNCTION etl.execute_transformations(pg_catalog.text, pg_catalog.jsonb, pg_catalog.text, pg_catalog.text) IS
+  'ad-hoc run of {"steps": [...]} from a relation or SELECT into a table (created when missing); returns rows, engine, sql, duration_ms';

@@ -1,0 +1,237 @@
+/*-------------------------------------------------------------------------
+ *
+ * src/connectors/local.c
+ *		Connectors for this database: postgresql/table sources (a relation or
+ *		a SELECT), inline rows, and table targets.
+ *
+ * A source's "connection" names a row of etl.data_sources; one without
+ * host, port or dbname means this database.  Remote connections belong to
+ * the FDW connector (not yet available).  Source queries with templates are
+ * rendered by etl.render_template() (the config subsystem) called by name.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "utils/builtins.h"
+#include "utils/jsonb.h"
+
+#include "connectors/connector.h"
+#include "transform/load.h"
+
+static const char *const local_types[] = {"postgresql", "postgres", "table", "query", NULL};
+static const char *const inline_types[] = {"inline", NULL};
+
+/*
+ * MetaetlCheckConnection
+ *		A source's or target's "connection" must name a connection of this
+ *		database: one in etl.data_sources / etl.data_targets (either table)
+ *		without host, port or dbname.  Remote ones need the FDW connector.
+ */
+void
+MetaetlCheckConnection(JsonbContainer *conf, bool is_source, const char *id)
+{
+	char	   *conn = MetaetlJStr(conf, "connection");
+	const char *what = is_source ? "source" : "target";
+	Datum		arg;
+	Oid			argtype = TEXTOID;
+	bool		isnull;
+
+	if (conn == NULL)
+		return;
+	arg = CStringGetTextDatum(conn);
+	if (SPI_execute_with_args(is_source ?
+							  "SELECT options FROM etl.data_sources WHERE name OPERATOR(pg_catalog.=) $1 "
+							  "UNION ALL SELECT options FROM etl.data_targets WHERE name OPERATOR(pg_catalog.=) $1" :
+							  "SELECT options FROM etl.data_targets WHERE name OPERATOR(pg_catalog.=) $1 "
+							  "UNION ALL SELECT options FROM etl.data_sources WHERE name OPERATOR(pg_catalog.=) $1",
+							  1, &argtype, &arg, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read etl.data_sources");
+	if (SPI_processed == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("%s \"%s\": connection \"%s\" does not exist", what, id, conn),
+				 errhint("Create it with etl.add_connection(), or omit connection to use this database.")));
+	{
+		Jsonb	   *opts = DatumGetJsonbP(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+
+		if (!isnull && (MetaetlJGet(&opts->root, "host") || MetaetlJGet(&opts->root, "port") ||
+						MetaetlJGet(&opts->root, "dbname")))
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("%s \"%s\": connection \"%s\" points to another server or database",
+							what, id, conn),
+					 errdetail("The local connector works on this database only."),
+					 errhint("Remote sources and targets need the FDW connector.")));
+	}
+}
+
+/* render {{...}} templates through etl.render_template(text, jsonb), by name */
+static char *
+local_render(MetaetlPlan *plan, MetaetlNode *src, const char *query)
+{
+	Datum		args[2];
+	Oid			types[2] = {TEXTOID, JSONBOID};
+	bool		isnull;
+
+	if (strstr(query, "{{") == NULL)
+		return pstrdup(query);
+	MetaetlExec("SELECT pg_catalog.to_regprocedure('etl.render_template(text,jsonb)') IS NOT NULL",
+				SPI_OK_SELECT);
+	if (!DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("source \"%s\": query uses templates but etl.render_template() is not installed",
+						src->id),
+				 errhint("Templates need the configuration subsystem.")));
+	args[0] = CStringGetTextDatum(query);
+	args[1] = plan->render_ctx ? JsonbPGetDatum(plan->render_ctx)
+		: DirectFunctionCall1(jsonb_in, CStringGetDatum("{}"));
+	if (SPI_execute_with_args("SELECT etl.render_template($1, $2)", 2, types, args, NULL, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "etl.render_template failed");
+	return TextDatumGetCString(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+}
+
+static char *
+local_extract(MetaetlPlan *plan, MetaetlNode *src)
+{
+	char	   *table = MetaetlJStr(src->conf, "table");
+	char	   *query = MetaetlJStr(src->conf, "query");
+
+	MetaetlCheckConnection(src->conf, true, src->id);
+	if ((table == NULL) == (query == NULL))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("source \"%s\" needs exactly one of table or query", src->id)));
+	if (table)
+	{
+		char	   *schema = MetaetlJStr(src->conf, "schema");
+
+		if (schema)
+			return psprintf("SELECT * FROM %s", quote_qualified_identifier(schema, table));
+		return psprintf("SELECT * FROM %s", MetaetlQualifiedName(table, "table"));
+	}
+	query = local_render(plan, src, query);
+	{
+		MetaetlNode fake = *src;
+		size_t		l;
+
+		for (l = strlen(query); l > 0 && (query[l - 1] == ';' || isspace((unsigned char) query[l - 1])); l--)
+			query[l - 1] = '\0';
+		MetaetlCheckSelect(&fake, query);
+	}
+	return psprintf("%s\n", query);
+}
+
+static char *
+local_describe(MetaetlPlan *plan, MetaetlNode *src)
+{
+	return psprintf("%s source", src->type);
+}
+
+/* inline rows: {"rows": [{...}], "columns": {name: type} (optional)} */
+static char *
+inline_extract(MetaetlPlan *plan, MetaetlNode *src)
+{
+	JsonbValue *rows = MetaetlJGet(src->conf, "rows");
+	JsonbContainer *decl = MetaetlJObj(src->conf, "columns");
+	StringInfoData defs;
+	char	  **k;
+	JsonbValue **v;
+	int			n;
+
+	if (rows == NULL || rows->type != jbvBinary || !JsonContainerIsArray(rows->val.binary.data))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("inline source \"%s\" needs rows: a list of objects", src->id)));
+	initStringInfo(&defs);
+	if (decl)
+	{
+		n = MetaetlJObjEntries(decl, &k, &v);
+		for (int i = 0; i < n; i++)
+			appendStringInfo(&defs, "%s%s %s", i ? ", " : "", quote_identifier(k[i]),
+							 MetaetlTypeName(src, MetaetlJValueText(v[i])));
+	}
+	else
+	{
+		/* infer from the first row: numbers numeric (bigint when all integral), bool, text */
+		JsonbContainer *arr = rows->val.binary.data;
+		JsonbValue *first;
+
+		if (MetaetlJArrayLen(arr) == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("inline source \"%s\" has no rows to infer columns from", src->id),
+					 errhint("Declare columns: {name: type}.")));
+		first = MetaetlJArrayAt(arr, 0);
+		if (first->type != jbvBinary || !JsonContainerIsObject(first->val.binary.data))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("inline source \"%s\": rows must be objects", src->id)));
+		n = MetaetlJObjEntries(first->val.binary.data, &k, &v);
+		for (int i = 0; i < n; i++)
+		{
+			const char *t = "text";
+			bool		integral = true,
+						numeric = true,
+						boolean = true,
+						seen = false;
+
+			for (int r = 0; r < MetaetlJArrayLen(arr); r++)
+			{
+				JsonbValue *row = MetaetlJArrayAt(arr, r);
+				JsonbValue *x = row->type == jbvBinary ? MetaetlJGet(row->val.binary.data, k[i]) : NULL;
+
+				if (x == NULL)
+					continue;
+				seen = true;
+				if (x->type != jbvNumeric)
+					numeric = integral = false;
+				else if (strchr(MetaetlJValueText(x), '.') || strchr(MetaetlJValueText(x), 'e'))
+					integral = false;
+				if (x->type != jbvBool)
+					boolean = false;
+			}
+			if (seen && integral)
+				t = "bigint";
+			else if (seen && numeric)
+				t = "numeric";
+			else if (seen && boolean)
+				t = "boolean";
+			appendStringInfo(&defs, "%s%s %s", i ? ", " : "", quote_identifier(k[i]), t);
+		}
+	}
+	return psprintf("SELECT * FROM pg_catalog.jsonb_to_recordset(%s::pg_catalog.jsonb) AS metaetl_r(%s)",
+					quote_literal_cstr(MetaetlJValueText(rows)), defs.data);
+}
+
+const MetaetlConnector MetaetlLocalConnector = {
+	local_types, local_describe, local_extract, MetaetlLoadTable
+};
+
+const MetaetlConnector MetaetlInlineConnector = {
+	inline_types, local_describe, inline_extract, NULL
+};
+
+const MetaetlConnector *
+MetaetlFindConnector(const char *type, bool is_source, const char *id)
+{
+	static const MetaetlConnector *const all[] = {
+		&MetaetlLocalConnector, &MetaetlInlineConnector, &MetaetlFileConnector
+	};
+
+	for (int i = 0; i < (int) lengthof(all); i++)
+		for (const char *const *t = all[i]->types; *t; t++)
+			if (strcmp(*t, type) == 0 &&
+				(is_source ? all[i]->extract != NULL : all[i]->load != NULL))
+				return all[i];
+	ereport(ERROR,
+			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+			 errmsg("%s \"%s\": type \"%s\" is not supported", is_source ? "source" : "target",
+					id ? id : "?", type),
+			 errhint(is_source ? "Sources: postgresql, table, query, inline, csv, json, ndjson."
+					 : "Targets: postgresql, table, csv, json, ndjson.")));
+	return NULL;
+}

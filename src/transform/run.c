@@ -1,0 +1,393 @@
+/*-------------------------------------------------------------------------
+ *
+ * src/transform/run.c
+ *		Running a plan: etl.execute_plan() and etl.execute_transformations().
+ *
+ * Everything runs in the caller's transaction: temp tables are ON COMMIT
+ * DROP, loads are single statements, nothing commits.  execute_plan is what
+ * the orchestrator calls inside a run (CONTRACT.md section 3).
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "catalog/pg_type.h"
+#include "common/jsonapi.h"
+#include "executor/spi.h"
+#include "utils/builtins.h"
+#include "utils/json.h"
+#include "utils/jsonb.h"
+#include "utils/lsyscache.h"
+#include "utils/timestamp.h"
+
+#include "connectors/connector.h"
+#include "transform/transform.h"
+
+PG_FUNCTION_INFO_V1(metaetl_execute_plan);
+PG_FUNCTION_INFO_V1(metaetl_execute_transformations);
+
+static void
+jkey(StringInfo b, const char *key, bool first)
+{
+	if (!first)
+		appendStringInfoString(b, ", ");
+	escape_json(b, key);
+	appendStringInfoString(b, ": ");
+}
+
+static void
+jstr(StringInfo b, const char *s)
+{
+	if (s == NULL)
+		appendStringInfoString(b, "null");
+	else
+		escape_json(b, s);
+}
+
+static char *
+call_before_load(MetaetlPlan *plan, const char *fname)
+{
+	StringInfoData nodes;
+	ListCell   *lc;
+	Datum		arg;
+	Oid			t = TEXTOID;
+	Oid			fn;
+	bool		isnull;
+
+	arg = CStringGetTextDatum(fname);
+	if (SPI_execute_with_args("SELECT pg_catalog.to_regprocedure($1)::pg_catalog.oid", 1, &t, &arg,
+							  NULL, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "to_regprocedure failed");
+	fn = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	if (isnull)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_FUNCTION),
+				 errmsg("before_load function %s does not exist", fname),
+				 errhint("Name it with its argument types, e.g. myschema.gate(jsonb).")));
+	initStringInfo(&nodes);
+	appendStringInfoString(&nodes, "{\"nodes\": {");
+	foreach(lc, plan->nodes)
+	{
+		MetaetlNode *n = lfirst(lc);
+
+		if (n->temp == NULL || !n->materialize)
+			continue;
+		jkey(&nodes, n->id, nodes.data[nodes.len - 1] == '{');
+		jstr(&nodes, n->temp);
+	}
+	appendStringInfoString(&nodes, "}}");
+	arg = DirectFunctionCall1(jsonb_in, CStringGetDatum(nodes.data));
+	t = JSONBOID;
+	if (SPI_execute_with_args(psprintf("SELECT %s($1)::pg_catalog.text",
+									   quote_qualified_identifier(get_namespace_name(get_func_namespace(fn)),
+																  get_func_name(fn))),
+							  1, &t, &arg, NULL, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "before_load call failed");
+	return SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+}
+
+/*
+ * MetaetlRunPlan
+ *		Choose the engine, compile and materialise nodes, call before_load,
+ *		load every target; returns the run summary.
+ */
+Jsonb *
+MetaetlRunPlan(MetaetlPlan *plan, const char *before_load)
+{
+	TimestampTz start = GetCurrentTimestamp();
+	StringInfoData b;
+	ListCell   *lc;
+	int			level;
+	int64		read = 0,
+				written = 0;
+	bool		estimated = false;
+	char	   *bl = NULL;
+
+	MetaetlChooseEngine(plan);
+	level = MetaetlEngineGucSave(plan);
+	if (plan->engine == METAETL_ENGINE_PARALLEL)
+	{
+		/* targets read their input from a table built by CREATE TABLE AS (parallel-capable) */
+		foreach(lc, plan->targets)
+			MetaetlFindNode(plan, ((MetaetlTarget *) lfirst(lc))->input, false)->materialize = true;
+	}
+	MetaetlCompileNodes(plan);
+	if (before_load)
+		bl = call_before_load(plan, before_load);
+	foreach(lc, plan->targets)
+	{
+		MetaetlTarget *t = lfirst(lc);
+		MetaetlNode *n = MetaetlFindNode(plan, t->input, false);
+		TimestampTz ts = GetCurrentTimestamp();
+
+		t->rows = MetaetlFindConnector(t->type, false, t->id)->load(plan, t,
+																	n->temp ? "" : MetaetlWithPrefix(plan, n),
+																	MetaetlNodeRef(plan, n), n->cols);
+		t->ms = (double) (GetCurrentTimestamp() - ts) / 1000.0;
+		written += t->rows;
+	}
+	/* staged intermediates nobody asked for go now rather than at commit */
+	foreach(lc, plan->nodes)
+	{
+		MetaetlNode *n = lfirst(lc);
+
+		if (n->temp && !n->materialize)
+			MetaetlExec(psprintf("DROP TABLE IF EXISTS %s", n->temp), SPI_OK_UTILITY);
+	}
+	MetaetlEngineGucRestore(level);
+
+	foreach(lc, plan->nodes)
+	{
+		MetaetlNode *n = lfirst(lc);
+
+		if (!n->is_source)
+			continue;
+		if (n->rows >= 0)
+			read += n->rows;
+		else
+		{
+			read += (int64) Max(n->est_rows, 0);
+			estimated = true;
+		}
+	}
+
+	initStringInfo(&b);
+	appendStringInfoChar(&b, '{');
+	jkey(&b, "rows_read", true);
+	appendStringInfo(&b, INT64_FORMAT, read);
+	jkey(&b, "rows_read_estimated", false);
+	appendStringInfoString(&b, estimated ? "true" : "false");
+	jkey(&b, "rows_written", false);
+	appendStringInfo(&b, INT64_FORMAT, written);
+	jkey(&b, "engine", false);
+	jstr(&b, MetaetlEngineName(plan->engine));
+	jkey(&b, "engine_reason", false);
+	jstr(&b, plan->engine_reason);
+	jkey(&b, "targets", false);
+	appendStringInfoChar(&b, '[');
+	foreach(lc, plan->targets)
+	{
+		MetaetlTarget *t = lfirst(lc);
+
+		appendStringInfoString(&b, foreach_current_index(lc) ? ", {" : "{");
+		jkey(&b, "id", true);
+		jstr(&b, t->id);
+		jkey(&b, "table", false);
+		jstr(&b, t->table_display);
+		jkey(&b, "mode", false);
+		jstr(&b, t->mode);
+		jkey(&b, "rows", false);
+		appendStringInfo(&b, INT64_FORMAT "}", t->rows);
+	}
+	appendStringInfoString(&b, "]");
+	jkey(&b, "steps", false);
+	appendStringInfoChar(&b, '[');
+	foreach(lc, plan->nodes)
+	{
+		MetaetlNode *n = lfirst(lc);
+
+		appendStringInfoString(&b, foreach_current_index(lc) ? ", {" : "{");
+		jkey(&b, "id", true);
+		jstr(&b, n->id);
+		jkey(&b, "kind", false);
+		jstr(&b, n->is_source ? "source" : "step");
+		jkey(&b, "type", false);
+		jstr(&b, n->type);
+		jkey(&b, "rows", false);
+		if (n->rows >= 0)
+			appendStringInfo(&b, INT64_FORMAT, n->rows);
+		else
+			appendStringInfoString(&b, "null");
+		jkey(&b, "duration_ms", false);
+		appendStringInfo(&b, "%.3f}", n->ms);
+	}
+	foreach(lc, plan->targets)
+	{
+		MetaetlTarget *t = lfirst(lc);
+
+		appendStringInfoString(&b, ", {");
+		jkey(&b, "id", true);
+		jstr(&b, t->id);
+		jkey(&b, "kind", false);
+		jstr(&b, "target");
+		jkey(&b, "rows", false);
+		appendStringInfo(&b, INT64_FORMAT, t->rows);
+		jkey(&b, "duration_ms", false);
+		appendStringInfo(&b, "%.3f}", t->ms);
+	}
+	appendStringInfoString(&b, "]");
+	if (bl)
+	{
+		jkey(&b, "before_load", false);
+		appendStringInfoString(&b, bl);
+	}
+	jkey(&b, "sql", false);
+	jstr(&b, MetaetlPlanSql(plan));
+	jkey(&b, "duration_ms", false);
+	appendStringInfo(&b, "%.3f}", (double) (GetCurrentTimestamp() - start) / 1000.0);
+	return DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(b.data)));
+}
+
+/* etl.execute_plan(config jsonb, params jsonb DEFAULT '{}', options jsonb DEFAULT '{}') → jsonb */
+Datum
+metaetl_execute_plan(PG_FUNCTION_ARGS)
+{
+	Jsonb	   *config = PG_GETARG_JSONB_P(0);
+	Jsonb	   *params = PG_ARGISNULL(1) ? NULL : PG_GETARG_JSONB_P(1);
+	Jsonb	   *options = PG_ARGISNULL(2) ? NULL : PG_GETARG_JSONB_P(2);
+	List	   *mat = NIL;
+	char	   *engine = NULL;
+	char	   *before = NULL;
+	MetaetlPlan *plan;
+	Jsonb	   *res;
+	Datum		args[2];
+	Oid			types[2] = {JSONBOID, JSONBOID};
+	bool		isnull;
+
+	if (options)
+	{
+		mat = MetaetlJStrList(&options->root, "materialize", "options");
+		engine = MetaetlJStr(&options->root, "engine");
+		before = MetaetlJStr(&options->root, "before_load");
+	}
+	SPI_connect();
+	plan = MetaetlBuildPlan(config, engine, mat);
+	args[0] = params ? JsonbPGetDatum(params) : DirectFunctionCall1(jsonb_in, CStringGetDatum("{}"));
+	args[1] = options ? JsonbPGetDatum(options) : DirectFunctionCall1(jsonb_in, CStringGetDatum("{}"));
+	if (SPI_execute_with_args("SELECT pg_catalog.jsonb_build_object('param', $1) "
+							  "OPERATOR(pg_catalog.||) COALESCE($2 OPERATOR(pg_catalog.->) 'context', '{}')",
+							  2, types, args, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not build the template context");
+	plan->render_ctx = DatumGetJsonbPCopy(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	res = MetaetlRunPlan(plan, before);
+	res = DatumGetJsonbP(SPI_datumTransfer(JsonbPGetDatum(res), false, -1));
+	SPI_finish();
+	PG_RETURN_JSONB_P(res);
+}
+
+static bool
+looks_like_query(const char *s)
+{
+	while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r' || *s == '(')
+		s++;
+	return pg_strncasecmp(s, "select", 6) == 0 || pg_strncasecmp(s, "with", 4) == 0 ||
+		pg_strncasecmp(s, "values", 6) == 0 || pg_strncasecmp(s, "table ", 6) == 0;
+}
+
+/*
+ * etl.execute_transformations(source text, transform_config jsonb, target text,
+ *							   engine text DEFAULT 'auto') → jsonb
+ *
+ * The original usage example's {"steps": [{"type": ..., "params": {...}}]};
+ * steps without ids are step_1, step_2, ...  Optional keys next to steps:
+ * mode, keys, tracked_columns, create (for the target).
+ */
+Datum
+metaetl_execute_transformations(PG_FUNCTION_ARGS)
+{
+	char	   *source;
+	Jsonb	   *tc;
+	char	   *target;
+	char	   *engine = PG_ARGISNULL(3) ? "auto" : text_to_cstring(PG_GETARG_TEXT_PP(3));
+	JsonbContainer *steps;
+	StringInfoData b;
+	char	   *prev = "source";
+	MetaetlPlan *plan;
+	Jsonb	   *res;
+	const char *tkeys[] = {"mode", "keys", "tracked_columns", "create", "close_deleted"};
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("source, transform_config and target must not be null")));
+	source = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	tc = PG_GETARG_JSONB_P(1);
+	target = text_to_cstring(PG_GETARG_TEXT_PP(2));
+	steps = MetaetlJObj(&tc->root, "steps");
+	if (steps == NULL || !JsonContainerIsArray(steps))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("transform_config needs steps: a list of steps"),
+				 errhint("For example {\"steps\": [{\"type\": \"filter\", \"params\": {\"condition\": \"status == 'active'\"}}]}.")));
+
+	/* assemble a normalised config */
+	initStringInfo(&b);
+	appendStringInfoString(&b, "{\"pipeline\": {\"id\": ");
+	jstr(&b, MetaetlJStr(&tc->root, "id") ? MetaetlJStr(&tc->root, "id") : "adhoc");
+	appendStringInfoString(&b, ", \"sources\": [{\"id\": \"source\", \"type\": \"postgresql\", ");
+	jstr(&b, looks_like_query(source) ? "query" : "table");
+	appendStringInfoString(&b, ": ");
+	jstr(&b, source);
+	appendStringInfoString(&b, "}], \"transforms\": [");
+	for (int i = 0; i < MetaetlJArrayLen(steps); i++)
+	{
+		JsonbValue *v = MetaetlJArrayAt(steps, i);
+		JsonbContainer *st;
+		char	  **k;
+		JsonbValue **vals;
+		int			n;
+		char	   *id;
+
+		if (v->type != jbvBinary || !JsonContainerIsObject(v->val.binary.data))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("steps[%d] must be an object", i)));
+		st = v->val.binary.data;
+		id = MetaetlJStr(st, "id");
+		if (id == NULL)
+			id = psprintf("step_%d", i + 1);
+		appendStringInfoString(&b, i ? ", {\"id\": " : "{\"id\": ");
+		jstr(&b, id);
+		if (MetaetlJGet(st, "input") == NULL)
+		{
+			appendStringInfoString(&b, ", \"input\": ");
+			jstr(&b, prev);
+		}
+		n = MetaetlJObjEntries(st, &k, &vals);
+		for (int j = 0; j < n; j++)
+		{
+			if (strcmp(k[j], "id") == 0)
+				continue;
+			appendStringInfoString(&b, ", ");
+			escape_json(&b, k[j]);
+			appendStringInfoString(&b, ": ");
+			if (vals[j]->type == jbvBinary)
+				appendStringInfoString(&b, MetaetlJValueText(vals[j]));
+			else
+				appendStringInfoString(&b, JsonbToCString(NULL, &JsonbValueToJsonb(vals[j])->root, 0));
+		}
+		appendStringInfoChar(&b, '}');
+		prev = id;
+	}
+	appendStringInfoString(&b, "], \"targets\": [{\"id\": \"target\", \"type\": \"postgresql\", \"table\": ");
+	jstr(&b, target);
+	for (int j = 0; j < (int) lengthof(tkeys); j++)
+	{
+		JsonbValue *v = MetaetlJGet(&tc->root, tkeys[j]);
+
+		if (v == NULL)
+			continue;
+		appendStringInfoString(&b, ", ");
+		escape_json(&b, tkeys[j]);
+		appendStringInfoString(&b, ": ");
+		appendStringInfoString(&b, v->type == jbvBinary ? MetaetlJValueText(v)
+							   : JsonbToCString(NULL, &JsonbValueToJsonb(v)->root, 0));
+	}
+	appendStringInfoString(&b, "}]}}");
+
+	SPI_connect();
+	plan = MetaetlBuildPlan(DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(b.data))),
+							engine, NIL);
+	res = MetaetlRunPlan(plan, NULL);
+	{
+		/* rows, engine, sql, duration_ms (plus the full summary) */
+		JsonbValue *w = MetaetlJGet(&res->root, "rows_written");
+		char	   *extra = psprintf("{\"rows\": %s}", MetaetlJValueText(w));
+		Datum		d = DirectFunctionCall2(jsonb_concat, JsonbPGetDatum(res),
+										   DirectFunctionCall1(jsonb_in, CStringGetDatum(extra)));
+
+		res = DatumGetJsonbP(SPI_datumTransfer(d, false, -1));
+	}
+	SPI_finish();
+	PG_RETURN_JSONB_P(res);
+}

@@ -1,0 +1,136 @@
+/*-------------------------------------------------------------------------
+ *
+ * src/transform/transform.h
+ *		Internals of the transform compiler: plan nodes, columns, steps.
+ *
+ * A normalised pipeline config (CONTRACT.md section 1) becomes a MetaetlPlan:
+ * an ordered list of nodes (sources, then transforms) and targets.  Each node
+ * compiles to one SELECT that reads earlier nodes by reference; a reference
+ * is a CTE name (pushdown) or a temporary table (staged, or a node asked to
+ * be materialised).  Column lists are discovered by letting PostgreSQL
+ * describe each node, so every step validates its params against its input.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef METAETL_TRANSFORM_H
+#define METAETL_TRANSFORM_H
+
+#include "fmgr.h"
+#include "lib/stringinfo.h"
+#include "nodes/pg_list.h"
+#include "utils/jsonb.h"
+
+typedef enum MetaetlEngine
+{
+	METAETL_ENGINE_AUTO,
+	METAETL_ENGINE_PUSHDOWN,
+	METAETL_ENGINE_STAGED,
+	METAETL_ENGINE_PARALLEL
+} MetaetlEngine;
+
+typedef struct MetaetlColumn
+{
+	char	   *name;
+	char	   *type;			/* format_type_with_typemod() text */
+	Oid			typid;
+} MetaetlColumn;
+
+typedef struct MetaetlNode
+{
+	char	   *id;
+	char	   *type;			/* source or step type */
+	bool		is_source;
+	JsonbContainer *conf;		/* the source / transform object */
+	JsonbContainer *params;		/* transform params (NULL for sources) */
+	char	   *input;			/* input node id (transforms) */
+	char	   *body;			/* the SELECT producing this node */
+	char	   *prelude;		/* SQL run before (file sources), for display */
+	char	   *temp;			/* materialised temp table, or NULL */
+	bool		materialize;	/* requested to be a temp table */
+	List	   *cols;			/* MetaetlColumn * */
+	int			consumers;
+	double		est_rows;
+	int64		rows;			/* -1 = not counted */
+	double		ms;
+} MetaetlNode;
+
+typedef struct MetaetlTarget
+{
+	char	   *id;
+	char	   *type;
+	JsonbContainer *conf;
+	char	   *input;
+	char	   *mode;
+	int64		rows;
+	double		ms;
+	char	   *table_display;
+} MetaetlTarget;
+
+typedef struct MetaetlPlan
+{
+	char	   *pipeline_id;
+	Oid			owner;			/* role that must be able to run udfs */
+	MetaetlEngine engine;
+	char	   *engine_reason;
+	Jsonb	   *render_ctx;		/* template context, may be NULL */
+	List	   *nodes;			/* MetaetlNode * in config order */
+	List	   *targets;		/* MetaetlTarget * */
+	bool		describe_only;	/* compile without running loads */
+	StringInfo	script;			/* every statement, for display */
+	int			tempno;
+} MetaetlPlan;
+
+/* in transform/json.c */
+extern JsonbValue *MetaetlJGet(JsonbContainer *c, const char *key);
+extern char *MetaetlJStr(JsonbContainer *c, const char *key);
+extern char *MetaetlJValueText(JsonbValue *v);
+extern JsonbContainer *MetaetlJObj(JsonbContainer *c, const char *key);
+extern List *MetaetlJStrList(JsonbContainer *c, const char *key, const char *what);
+extern int	MetaetlJObjEntries(JsonbContainer *obj, char ***keys, JsonbValue ***vals);
+extern bool MetaetlJBool(JsonbContainer *c, const char *key, bool dflt);
+extern int	MetaetlJArrayLen(JsonbContainer *c);
+extern JsonbValue *MetaetlJArrayAt(JsonbContainer *c, int i);
+
+/* in transform/expr.c */
+extern char *MetaetlNormaliseExpr(const char *expr);
+extern char *MetaetlCheckExpr(MetaetlNode *node, const char *param, const char *expr,
+							  List *cols, bool allow_window_fn);
+extern char *MetaetlCheckWindowCall(MetaetlNode *node, const char *name, const char *expr,
+									List *cols);
+extern void MetaetlCheckSelect(MetaetlNode *node, const char *sql);
+extern MetaetlColumn *MetaetlFindColumn(MetaetlNode *node, List *cols, const char *name,
+										const char *param);
+extern char *MetaetlSortSpec(MetaetlNode *node, const char *param, const char *spec,
+							 List *cols);
+extern char *MetaetlTypeName(MetaetlNode *node, const char *type);
+
+/* in transform/steps.c */
+extern char *MetaetlCompileStep(MetaetlPlan *plan, MetaetlNode *node);
+
+/* in transform/compile.c */
+extern MetaetlPlan *MetaetlBuildPlan(Jsonb *config, const char *engine_override,
+									 List *materialize);
+extern MetaetlNode *MetaetlFindNode(MetaetlPlan *plan, const char *id, bool missing_ok);
+extern char *MetaetlNodeRef(MetaetlPlan *plan, MetaetlNode *node);
+extern char *MetaetlWithPrefix(MetaetlPlan *plan, MetaetlNode *upto);
+extern char *MetaetlNodeQuery(MetaetlPlan *plan, MetaetlNode *node);
+extern List *MetaetlDescribe(const char *sql);
+extern void MetaetlCompileNodes(MetaetlPlan *plan);
+extern char *MetaetlPlanSql(MetaetlPlan *plan);
+extern void MetaetlScript(MetaetlPlan *plan, const char *sql);
+extern char *MetaetlColList(List *cols, const char *prefix);
+extern char *MetaetlNewTemp(MetaetlPlan *plan, const char *what);
+extern uint64 MetaetlExec(const char *sql, int expect);
+extern char *MetaetlQualifiedName(const char *name, const char *what);
+
+/* in transform/engine.c */
+extern MetaetlEngine MetaetlParseEngine(const char *name, bool notice);
+extern const char *MetaetlEngineName(MetaetlEngine e);
+extern void MetaetlChooseEngine(MetaetlPlan *plan);
+extern int	MetaetlEngineGucSave(MetaetlPlan *plan);
+extern void MetaetlEngineGucRestore(int level);
+
+/* in transform/load.c */
+extern Jsonb *MetaetlRunPlan(MetaetlPlan *plan, const char *before_load);
+
+#endif							/* METAETL_TRANSFORM_H */
