@@ -1,13 +1,22 @@
 -- 04_config_dump: every metadata table and sequence is registered with
 -- pg_extension_config_dump, so pg_dump keeps user metadata.
-SELECT c.relname, c.relkind
-  FROM pg_extension e, unnest(e.extconfig) AS cfg(oid)
-  JOIN pg_class c ON c.oid = cfg.oid
- WHERE e.extname = 'metaetl'
- ORDER BY c.relkind, c.relname;
+-- the tables the original design names are registered
+SELECT t AS design_table,
+       ('etl.' || t)::regclass::oid = ANY ((SELECT extconfig FROM pg_extension WHERE extname = 'metaetl')::oid[]) AS registered
+  FROM unnest(ARRAY['pipelines', 'pipeline_runs', 'data_sources', 'data_targets',
+    'quality_scores', 'profiling_stats', 'completeness_checks', 'validity_checks',
+    'uniqueness_checks', 'anomaly_detection', 'sla_definitions', 'sla_compliance',
+    'alerts', 'audit_log', 'users', 'roles', 'credentials', 'access_log']) AS t
+ ORDER BY 1;
 
--- no etl table or sequence is missing from extconfig
+-- no etl table or sequence is missing from extconfig (tables added later included)
 SELECT c.relname AS not_registered
   FROM pg_class c
  WHERE c.relnamespace = 'etl'::regnamespace AND c.relkind IN ('r', 'S')
    AND c.oid <> ALL ((SELECT extconfig FROM pg_extension WHERE extname = 'metaetl')::oid[]);
+
+-- identity sequences are registered with their tables
+SELECT count(*) > 10 AS sequences_registered
+  FROM pg_extension e, unnest(e.extconfig) AS cfg(oid)
+  JOIN pg_class c ON c.oid = cfg.oid
+ WHERE e.extname = 'metaetl' AND c.relkind = 'S';
