@@ -132,7 +132,9 @@ COMMENT ON VIEW etl.pipeline_stats IS
 -- Audit log: append-only for everyone but the extension owner.
 
 -- Secrets never reach the audit log: keys that name secrets are redacted at
--- any depth.
+-- any depth.  (LIKE, not a regular expression: the regex engine honours a
+-- pending cancel even where cancels are held off, and the run worker audits
+-- while holding them off.)
 CREATE FUNCTION etl.redact(doc pg_catalog.jsonb)
 RETURNS pg_catalog.jsonb
 LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
@@ -142,7 +144,8 @@ BEGIN
     RETURN CASE pg_catalog.jsonb_typeof(doc)
         WHEN 'object' THEN COALESCE((
             SELECT pg_catalog.jsonb_object_agg(e.key,
-                     CASE WHEN e.key OPERATOR(pg_catalog.~*) '(pass(word)?|secret|token|api_?key|private_?key|auth)'
+                     CASE WHEN pg_catalog.lower(e.key) LIKE ANY (ARRAY['%pass%', '%secret%', '%token%',
+                                    '%api_key%', '%apikey%', '%private_key%', '%auth%'])
                           THEN '"[redacted]"'::pg_catalog.jsonb
                           ELSE etl.redact(e.value) END)
               FROM pg_catalog.jsonb_each(doc) e), '{}'::pg_catalog.jsonb)

@@ -195,14 +195,14 @@ body_execute_plan(const MetaetlRunSpec *spec, const MetaetlRunPlan *plan,
 /*
  * body_error_step
  *		The step an error came from, when the transform engine said so in the
- *		error's context or detail ("step \"id\"").
+ *		error's message, context or detail ("step \"id\"").
  */
 static char *
 body_error_step(ErrorData *edata)
 {
-	const char *fields[2] = {edata->context, edata->detail};
+	const char *fields[3] = {edata->message, edata->context, edata->detail};
 
-	for (int i = 0; i < 2; i++)
+	for (int i = 0; i < 3; i++)
 	{
 		const char *p = fields[i] ? strstr(fields[i], "step \"") : NULL;
 

@@ -354,13 +354,10 @@ MetaetlRunSummary(int64 run_id)
 				 "  'version', version, 'trigger', trigger, 'triggered_by', triggered_by,"
 				 "  'run_as', run_as, 'queued_at', queued_at, 'started_at', started_at, 'ended_at', ended_at)::text"
 				 "  FROM etl.pipeline_runs WHERE run_id = $1::int8",
-				 1, (const char *[]) {runbuf}, true, 1);
-	if (SPI_processed == 1)
-	{
-		char	   *s = records_getstr(0, 1);
-
-		result = MemoryContextStrdup(oldcxt, s);
-	}
+				 1, (const char *[]) {runbuf}, false, 1);
+	if (SPI_processed != 1)
+		elog(ERROR, "run " INT64_FORMAT " has no record", run_id);
+	result = MemoryContextStrdup(oldcxt, records_getstr(0, 1));
 	SPI_finish();
 	MetaetlAsOwnerEnd(saved_user, saved_context);
 	return result;

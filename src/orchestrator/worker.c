@@ -258,6 +258,8 @@ MetaetlRunWorkerMain(Datum main_arg)
 			MetaetlRunAttempt(&spec, &plan, attempt, &out);
 			MetaetlRunDisarmTimeout();
 			HOLD_CANCEL_INTERRUPTS();
+			/* a cancel that arrives after the attempt has nothing left to stop */
+			QueryCancelPending = false;
 
 			retry = strcmp(out.status, "failed") == 0 && out.transient &&
 				attempt < plan.retry.max_attempts;

@@ -86,6 +86,12 @@ call_before_load(MetaetlPlan *plan, const char *fname)
 	return SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
 }
 
+static void
+run_target_errcontext(void *arg)
+{
+	errcontext("loading target step \"%s\"", (const char *) arg);
+}
+
 /*
  * MetaetlRunPlan
  *		Choose the engine, compile and materialise nodes, call before_load,
@@ -119,10 +125,17 @@ MetaetlRunPlan(MetaetlPlan *plan, const char *before_load)
 		MetaetlTarget *t = lfirst(lc);
 		MetaetlNode *n = MetaetlFindNode(plan, t->input, false);
 		TimestampTz ts = GetCurrentTimestamp();
+		ErrorContextCallback errcb;
 
+		/* errors while loading name the target ("step \"id\""), for run records */
+		errcb.callback = run_target_errcontext;
+		errcb.arg = (void *) t->id;
+		errcb.previous = error_context_stack;
+		error_context_stack = &errcb;
 		t->rows = MetaetlFindConnector(t->type, false, t->id)->load(plan, t,
 																	n->temp ? "" : MetaetlWithPrefix(plan, n),
 																	MetaetlNodeRef(plan, n), n->cols);
+		error_context_stack = errcb.previous;
 		t->ms = (double) (GetCurrentTimestamp() - ts) / 1000.0;
 		written += t->rows;
 	}
