@@ -78,7 +78,10 @@ if [ -z "${TESTS:-}" ]; then
     for case in "$REPO"/test/harness/cases/*.sh; do
         [ -e "$case" ] || continue
         name=$(basename "$case" .sh)
-        if (source "$case") >"$WORK/case-$name.out" 2>&1; then
+        # each case runs in a bash of its own so that its `set -e` holds
+        # (errexit is ignored for anything run inside an `if` condition)
+        if bash -c 'source "$1"; set -euo pipefail; source "$2"' _ \
+                "$REPO/test/harness/common.sh" "$case" >"$WORK/case-$name.out" 2>&1; then
             echo "case $name ... ok"
             passed=$((passed + 1))
         else
