@@ -121,10 +121,10 @@ AS 'MODULE_PATHNAME', 'metaetl_sample_sfunc';
 CREATE FUNCTION etl._sample_final(pg_catalog.internal)
 RETURNS pg_catalog.jsonb LANGUAGE c PARALLEL SAFE
 AS 'MODULE_PATHNAME', 'metaetl_sample_final';
-CREATE AGGREGATE etl._sample(pg_catalog.jsonb, pg_catalog.int4) (
+CREATE AGGREGATE etl._failures(pg_catalog.jsonb, pg_catalog.int4) (
     SFUNC = etl._sample_sfunc, STYPE = pg_catalog.internal, FINALFUNC = etl._sample_final);
-COMMENT ON AGGREGATE etl._sample(pg_catalog.jsonb, pg_catalog.int4) IS
-  'the first N values as a jsonb array (sample failing rows with bounded memory)';
+COMMENT ON AGGREGATE etl._failures(pg_catalog.jsonb, pg_catalog.int4) IS
+  'with FILTER (WHERE <row fails>): {"n": failing rows, "samples": [the first N values]}, bounded memory';
 
 -- ---------------------------------------------------------------------------
 -- Rules: normalisation (CONTRACT section 1, DESIGN 5a)
@@ -616,11 +616,11 @@ BEGIN
                 PERFORM etl._dq_column(
                     (SELECT jsonb_object_agg(dc.name, to_jsonb(dc)) FROM etl._data_columns(refsrc) dc),
                     r->>'ref_column', r->>'name', r->>'ref_table');
-                denom := concat_ws(' AND ', scope, format('%s IS NOT NULL', qc));
+                denom := CASE WHEN scope IS NULL THEN NULL ELSE format('%s AND %s IS NOT NULL', scope, qc) END;
                 fail := format('%1$s IS NOT NULL AND NOT (%1$s = ANY (SELECT r.%2$I FROM %3$s AS r WHERE r.%2$I IS NOT NULL))',
                                qc, r->>'ref_column', refsrc);
             ELSE    -- validity
-                denom := concat_ws(' AND ', scope, format('%s IS NOT NULL', qc));
+                denom := CASE WHEN scope IS NULL THEN NULL ELSE format('%s AND %s IS NOT NULL', scope, qc) END;
                 CASE r->>'check'
                 WHEN 'range' THEN
                     valid := NULL;
@@ -677,15 +677,20 @@ BEGIN
             fail := concat_ws(' AND ', scope, '(' || fail || ')');
 
             -- total, failed and samples, all aggregates of the one scan
-            IF denom IS NULL THEN
+            IF denom IS NULL AND typ IN ('validity', 'referential') THEN
+                SELECT * INTO base, fin, seen, i_total
+                  FROM etl._qb_add(base, fin, seen, format('pg_catalog.count(%s)', qc));
+            ELSIF denom IS NULL THEN
                 i_total := 1;
             ELSE
                 SELECT * INTO base, fin, seen, i_total
                   FROM etl._qb_add(base, fin, seen, format('pg_catalog.count(*) FILTER (WHERE %s)', denom));
             END IF;
-            SELECT * INTO base, fin, seen, i_failed
-              FROM etl._qb_add(base, fin, seen, format('pg_catalog.count(*) FILTER (WHERE %s)', fail));
-            IF nsamp > 0 THEN
+            IF nsamp = 0 THEN
+                SELECT * INTO base, fin, seen, i_failed
+                  FROM etl._qb_add(base, fin, seen, format('pg_catalog.count(*) FILTER (WHERE %s)', fail));
+                i_samples := NULL;
+            ELSE
                 sc := keys;
                 IF col IS NOT NULL AND NOT col = ANY (sc) THEN sc := sc || col; END IF;
                 IF cardinality(sc) = 0 THEN
@@ -694,10 +699,10 @@ BEGIN
                     samp := 'pg_catalog.jsonb_build_object(' ||
                             (SELECT string_agg(format('%L, d.%I', s, s), ', ') FROM unnest(sc) AS s) || ')';
                 END IF;
+                -- one aggregate per rule: the predicate is evaluated once per row
                 SELECT * INTO base, fin, seen, i_samples
-                  FROM etl._qb_add(base, fin, seen, format('etl._sample(%s, %s) FILTER (WHERE %s)', samp, nsamp, fail));
-            ELSE
-                i_samples := NULL;
+                  FROM etl._qb_add(base, fin, seen, format('etl._failures(%s, %s) FILTER (WHERE %s)', samp, nsamp, fail));
+                i_failed := NULL;
             END IF;
             p := p || jsonb_build_object('total', i_total, 'failed', i_failed, 'samples', i_samples, '_fail', fail);
 
@@ -867,10 +872,14 @@ BEGIN
         total := n;
         failed := 0;
         pct := NULL;
-        IF p ? 'failed' THEN
+        IF p ? '_fail' THEN
             total := res[(p->>'total')::int]::bigint;
-            failed := res[(p->>'failed')::int]::bigint;
-            IF p->>'samples' IS NOT NULL THEN samples := res[(p->>'samples')::int]; END IF;
+            IF p->>'samples' IS NOT NULL THEN
+                failed := (res[(p->>'samples')::int]->>'n')::bigint;
+                samples := res[(p->>'samples')::int]->'samples';
+            ELSE
+                failed := res[(p->>'failed')::int]::bigint;
+            END IF;
             pct := CASE WHEN total = 0 THEN 100 ELSE 100.0 * (total - failed) / total END;
             observed := to_jsonb(round(pct, 3));
             passed := pct >= (r->>'threshold')::numeric;

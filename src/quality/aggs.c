@@ -8,8 +8,10 @@
  *                                 hash function;
  * etl._moments(float8)           one-pass mean, sample variance/stddev,
  *                                 skewness and kurtosis as pandas computes them;
- * etl._sample(jsonb, int4)       the first N values (sample failing rows),
- *                                 bounded memory whatever the failure count;
+ * etl._failures(jsonb, int4)     used with FILTER (WHERE <row fails>): counts the
+ *                                 rows and keeps the first N values (sample
+ *                                 failing rows) in bounded memory, so each
+ *                                 rule's predicate is evaluated once per row;
  * etl._is_json(text)             whether a text is valid JSON (format rules).
  *
  * Transition states live in the aggregate's memory context.
@@ -163,6 +165,7 @@ typedef struct QSampleState
 {
 	int			max;
 	int			n;
+	int64		seen;			/* every row the aggregate saw */
 	Jsonb	  **items;
 } QSampleState;
 
@@ -181,6 +184,7 @@ metaetl_sample_sfunc(PG_FUNCTION_ARGS)
 		st->items = (Jsonb **) MemoryContextAllocZero(aggcontext,
 													  sizeof(Jsonb *) * Max(st->max, 1));
 	}
+	st->seen++;
 	if (st->n < st->max && !PG_ARGISNULL(1))
 	{
 		Jsonb	   *j = PG_GETARG_JSONB_P(1);
@@ -198,15 +202,16 @@ metaetl_sample_final(PG_FUNCTION_ARGS)
 	QSampleState *st = PG_ARGISNULL(0) ? NULL : (QSampleState *) PG_GETARG_POINTER(0);
 	StringInfoData buf;
 
+	/* {"n": rows seen, "samples": [the first N values]} */
 	initStringInfo(&buf);
-	appendStringInfoChar(&buf, '[');
+	appendStringInfo(&buf, "{\"n\": " INT64_FORMAT ", \"samples\": [", st == NULL ? 0 : st->seen);
 	for (int i = 0; st != NULL && i < st->n; i++)
 	{
 		if (i > 0)
 			appendStringInfoString(&buf, ", ");
 		(void) JsonbToCString(&buf, &st->items[i]->root, VARSIZE(st->items[i]));
 	}
-	appendStringInfoChar(&buf, ']');
+	appendStringInfoString(&buf, "]}");
 	PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(buf.data)));
 }
 

@@ -92,6 +92,20 @@ SELECT * FROM pg_temp.show(etl.quality_gate('q40_customers',
 SELECT * FROM pg_temp.show(etl.quality_gate('q40_customers',
     '[{"type": "validity", "check": "range", "column": "age", "min": 0}]', options => '{"samples": 0}'));
 
+-- edge cases: empty data passes row-level rules (nothing to fail) and fails
+-- row_count; an all-NULL column fails completeness and passes validity (no
+-- value to check); a single row
+SELECT * FROM pg_temp.show(etl.quality_gate('SELECT * FROM q40_customers WHERE false', $$[
+  {"type": "completeness", "column": "email"}, {"type": "validity", "check": "range", "column": "age", "min": 0},
+  {"type": "uniqueness", "column": "email"}, {"type": "consistency", "expression": "end_date >= start_date"},
+  {"type": "row_count", "min": 1}]$$));
+SELECT * FROM pg_temp.show(etl.quality_gate('SELECT id, NULL::int AS score FROM q40_customers', $$[
+  {"type": "completeness", "column": "score"}, {"type": "validity", "check": "range", "column": "score", "min": 0},
+  {"type": "uniqueness", "column": "score"}]$$));
+SELECT * FROM pg_temp.show(etl.quality_gate('SELECT * FROM q40_customers WHERE id = 3', $$[
+  {"type": "completeness", "column": "email"}, {"type": "validity", "check": "range", "column": "age", "min": 0},
+  {"type": "uniqueness", "column": "id"}]$$));
+
 -- results are recorded in the per-kind tables and etl.dq_results
 SELECT rule_name, column_name, failed_rows, observed_pct, passed, samples
   FROM etl.completeness_checks WHERE dataset = 'q40_customers' ORDER BY check_id LIMIT 2;
