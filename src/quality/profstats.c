@@ -1,0 +1,158 @@
+/*-------------------------------------------------------------------------
+ *
+ * src/quality/profstats.c
+ *		HyperLogLog distinct counting and streaming moments for etl.profile.
+ *
+ * HyperLogLog (Flajolet et al. 2007) with 2^14 six-bit registers kept in
+ * bytes, the small-range correction by linear counting, and a 64-bit hash so
+ * no large-range correction is needed.  The caller hashes each value with the
+ * type's extended hash function; QHllMix (the murmur3 finaliser) spreads
+ * weak hashes (integers hash to themselves in places).
+ *
+ * Moments use Terriberry's one-pass update, numerically stable for large
+ * means, and QMomentsSummarize reproduces pandas' var/std (ddof = 1),
+ * skew() and kurt() formulas, including their NaN cases (too few values)
+ * and their "zero variance gives 0" rule.
+ *
+ * Pure C: no PostgreSQL headers (test/unit/test_quality_stats.c).
+ *
+ *-------------------------------------------------------------------------
+ */
+#include <math.h>
+#include <string.h>
+
+#include "quality/profstats.h"
+
+void
+QHllInit(QHll *h)
+{
+	memset(h->reg, 0, sizeof(h->reg));
+}
+
+uint64_t
+QHllMix(uint64_t x)
+{
+	x ^= x >> 33;
+	x *= UINT64_C(0xff51afd7ed558ccd);
+	x ^= x >> 33;
+	x *= UINT64_C(0xc4ceb9fe1a85ec53);
+	x ^= x >> 33;
+	return x;
+}
+
+void
+QHllAdd(QHll *h, uint64_t hash)
+{
+	uint64_t	x = QHllMix(hash);
+	uint32_t	idx = (uint32_t) (x >> (64 - QHLL_P));
+	uint64_t	rest = (x << QHLL_P) | (UINT64_C(1) << (QHLL_P - 1));	/* sentinel bit */
+	uint8_t		rank = 1;
+
+	while (!(rest & UINT64_C(0x8000000000000000)))
+	{
+		rank++;
+		rest <<= 1;
+	}
+	if (rank > h->reg[idx])
+		h->reg[idx] = rank;
+}
+
+double
+QHllEstimate(const QHll *h)
+{
+	double		m = (double) QHLL_M;
+	double		alpha = 0.7213 / (1.0 + 1.079 / m);
+	double		sum = 0.0;
+	int			zeros = 0;
+	double		e;
+
+	for (int i = 0; i < QHLL_M; i++)
+	{
+		sum += ldexp(1.0, -(int) h->reg[i]);
+		if (h->reg[i] == 0)
+			zeros++;
+	}
+	e = alpha * m * m / sum;
+	if (e <= 2.5 * m && zeros > 0)
+		e = m * log(m / (double) zeros);	/* linear counting */
+	return e;
+}
+
+void
+QMomentsInit(QMoments *m)
+{
+	memset(m, 0, sizeof(*m));
+}
+
+void
+QMomentsAdd(QMoments *m, double x)
+{
+	double		n1 = m->n;
+	double		n,
+				delta,
+				delta_n,
+				delta_n2,
+				term1;
+
+	m->n += 1.0;
+	n = m->n;
+	delta = x - m->mean;
+	delta_n = delta / n;
+	delta_n2 = delta_n * delta_n;
+	term1 = delta * delta_n * n1;
+	m->mean += delta_n;
+	m->m4 += term1 * delta_n2 * (n * n - 3.0 * n + 3.0) + 6.0 * delta_n2 * m->m2 - 4.0 * delta_n * m->m3;
+	m->m3 += term1 * delta_n * (n - 2.0) - 3.0 * delta_n * m->m2;
+	m->m2 += term1;
+}
+
+/* pandas' _zero_out_fperr: treat floating-point noise as zero */
+static double
+qstats_zero_fperr(double x)
+{
+	return fabs(x) < 1e-14 ? 0.0 : x;
+}
+
+void
+QMomentsSummarize(const QMoments *m, QMomentSummary *s)
+{
+	double		n = m->n;
+	double		m2 = qstats_zero_fperr(m->m2);
+	double		m3 = qstats_zero_fperr(m->m3);
+	double		m4 = qstats_zero_fperr(m->m4);
+
+	memset(s, 0, sizeof(*s));
+	if (n >= 1)
+	{
+		s->has_mean = 1;
+		s->mean = m->mean;
+	}
+	if (n >= 2)
+	{
+		s->has_variance = 1;
+		s->variance = m->m2 / (n - 1.0);
+		if (s->variance < 0)
+			s->variance = 0;
+		s->stddev = sqrt(s->variance);
+	}
+	if (n >= 3)
+	{
+		s->has_skewness = 1;
+		s->skewness = (m2 == 0.0) ? 0.0
+			: (n * sqrt(n - 1.0) / (n - 2.0)) * (m3 / pow(m2, 1.5));
+	}
+	if (n >= 4)
+	{
+		s->has_kurtosis = 1;
+		if (m2 == 0.0)
+			s->kurtosis = 0.0;
+		else
+		{
+			double		adj = 3.0 * (n - 1.0) * (n - 1.0) / ((n - 2.0) * (n - 3.0));
+			double		numer = n * (n + 1.0) * (n - 1.0) * m4;
+			double		denom = (n - 2.0) * (n - 3.0) * m2 * m2;
+
+			s->kurtosis = numer / denom - adj;
+		}
+	}
+}

@@ -1,0 +1,33 @@
+/*-------------------------------------------------------------------------
+ *
+ * src/quality/quality.h
+ *		Declarations of metaetl's data quality engine (src/quality/).
+ *
+ * The engine generates one aggregate query per dataset (sql/install/
+ * 70_quality.sql); the C side provides what C is for: the profiling
+ * aggregates (HyperLogLog, moments, bounded samples), expression and query
+ * checks through PostgreSQL's parser, and the resolution of a dataset
+ * (relation or SELECT) into a safe FROM item.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef METAETL_QUALITY_H
+#define METAETL_QUALITY_H
+
+#include "fmgr.h"
+
+/* in quality/aggs.c */
+extern Datum metaetl_hll_sfunc(PG_FUNCTION_ARGS);
+extern Datum metaetl_hll_final(PG_FUNCTION_ARGS);
+extern Datum metaetl_moments_sfunc(PG_FUNCTION_ARGS);
+extern Datum metaetl_moments_final(PG_FUNCTION_ARGS);
+extern Datum metaetl_sample_sfunc(PG_FUNCTION_ARGS);
+extern Datum metaetl_sample_final(PG_FUNCTION_ARGS);
+extern Datum metaetl_is_json(PG_FUNCTION_ARGS);
+
+/* in quality/dataset.c */
+extern Datum metaetl_check_expression(PG_FUNCTION_ARGS);
+extern Datum metaetl_resolve_data(PG_FUNCTION_ARGS);
+extern Datum metaetl_data_columns(PG_FUNCTION_ARGS);
+
+#endif							/* METAETL_QUALITY_H */
