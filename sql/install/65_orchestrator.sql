@@ -197,6 +197,11 @@ DECLARE
     id text;
     act text;
 BEGIN
+    -- pg_restore replays rows that were audited when first written (and the
+    -- audit rows themselves): do not audit them a second time
+    IF pg_catalog.current_setting('application_name') = 'pg_restore' THEN
+        RETURN NULL;
+    END IF;
     -- credentials: never the secret itself
     b := b OPERATOR(pg_catalog.-) 'secret';
     a := a OPERATOR(pg_catalog.-) 'secret';
