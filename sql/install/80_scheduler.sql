@@ -96,6 +96,13 @@ AS 'MODULE_PATHNAME', 'metaetl_cron_last';
 COMMENT ON FUNCTION etl._cron_last(pg_catalog.text, pg_catalog.text, pg_catalog.timestamptz, pg_catalog.timestamptz) IS
   'internal: the last fire time in [from_ts, to_ts], or NULL (catch-up "latest")';
 
+CREATE FUNCTION etl._is_timezone_name(name pg_catalog.text)
+RETURNS boolean
+LANGUAGE c STABLE STRICT PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'metaetl_is_timezone_name';
+COMMENT ON FUNCTION etl._is_timezone_name(pg_catalog.text) IS
+  'internal: whether name is listed in pg_timezone_names (the list is cached per session)';
+
 -- raises 22023 with a hint for a bad expression or an unknown time zone
 CREATE FUNCTION etl._check_schedule(cron pg_catalog.text, timezone pg_catalog.text)
 RETURNS void
@@ -103,8 +110,7 @@ LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog
 AS $fn$
 BEGIN
-    IF timezone IS NULL OR NOT EXISTS (SELECT 1 FROM pg_catalog.pg_timezone_names z
-                                        WHERE z.name OPERATOR(pg_catalog.=) timezone) THEN
+    IF timezone IS NULL OR NOT etl._is_timezone_name(timezone) THEN
         RAISE EXCEPTION 'unknown time zone "%"', timezone
             USING ERRCODE = '22023',
                   DETAIL = 'Schedules take an IANA time zone name listed in pg_timezone_names.',

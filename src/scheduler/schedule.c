@@ -17,11 +17,13 @@
 
 #include "commands/trigger.h"
 #include "datatype/timestamp.h"
+#include "executor/spi.h"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "pgtime.h"
 #include "utils/builtins.h"
+#include "utils/memutils.h"
 #include "utils/timestamp.h"
 
 #include "scheduler/cron.h"
@@ -31,6 +33,15 @@ PG_FUNCTION_INFO_V1(metaetl_cron_next);
 PG_FUNCTION_INFO_V1(metaetl_cron_ticks);
 PG_FUNCTION_INFO_V1(metaetl_cron_last);
 PG_FUNCTION_INFO_V1(metaetl_schedules_changed);
+PG_FUNCTION_INFO_V1(metaetl_is_timezone_name);
+
+/*
+ * The names in pg_timezone_names, sorted; loaded once per backend (the view
+ * reads every zone file, ~tens of ms) and kept in TopMemoryContext for the
+ * backend's life because the zone list does not change while it runs.
+ */
+static char **sched_tz_names = NULL;
+static int	sched_tz_count = 0;
 
 /* seconds between the Unix and PostgreSQL epochs */
 #define SCHED_EPOCH_DIFF ((int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * SECS_PER_DAY)
@@ -225,6 +236,52 @@ metaetl_cron_last(PG_FUNCTION_ARGS)
 			PG_RETURN_NULL();
 		window *= 2;
 	}
+}
+
+static int
+sched_cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *) a, *(char *const *) b);
+}
+
+static void
+sched_load_tz_names(void)
+{
+	MemoryContext old;
+	int			ret;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	ret = SPI_execute("SELECT name FROM pg_catalog.pg_timezone_names", true, 0);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "reading pg_timezone_names failed: %d", ret);
+	old = MemoryContextSwitchTo(TopMemoryContext);
+	sched_tz_names = palloc(sizeof(char *) * (SPI_processed + 1));
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		char	   *name = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
+
+		sched_tz_names[i] = pstrdup(name ? name : "");
+	}
+	sched_tz_count = (int) SPI_processed;
+	qsort(sched_tz_names, sched_tz_count, sizeof(char *), sched_cmp_names);
+	MemoryContextSwitchTo(old);
+	SPI_finish();
+}
+
+/*
+ * etl._is_timezone_name(name text) returns boolean — whether name is listed
+ * in pg_timezone_names (an IANA zone, not a POSIX TZ string).
+ */
+Datum
+metaetl_is_timezone_name(PG_FUNCTION_ARGS)
+{
+	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+
+	if (sched_tz_names == NULL)
+		sched_load_tz_names();
+	PG_RETURN_BOOL(bsearch(&name, sched_tz_names, sched_tz_count, sizeof(char *),
+						   sched_cmp_names) != NULL);
 }
 
 /*
