@@ -22,6 +22,7 @@
 #include "utils/jsonb.h"
 
 #include "metaetl.h"
+#include "scheduler/scheduler.h"
 
 PG_FUNCTION_INFO_V1(metaetl_health);
 
@@ -78,7 +79,7 @@ metaetl_health(PG_FUNCTION_ARGS)
 	health_push_string(&state, "postgresql_version", PG_VERSION);
 	health_push_string(&state, "postgresql_version_full", PG_VERSION_STR);
 	health_push_bool(&state, "preloaded", MetaetlPreloaded);
-	health_push_string(&state, "scheduler", "not started");
+	health_push_string(&state, "scheduler", MetaetlSchedulerStateName());
 	health_push_string(&state, "database", get_database_name(MyDatabaseId));
 	health_push_string(&state, "environment", metaetl_environment);
 	health_push_string(&state, "libyaml_version", yaml_get_version_string());

@@ -1,0 +1,537 @@
+/*-------------------------------------------------------------------------
+ *
+ * src/scheduler/launcher.c
+ *		The scheduler launcher: a static background worker that enqueues
+ *		due schedule ticks into etl.run_queue.
+ *
+ * Registered only when metaetl is in shared_preload_libraries (pg_cron's
+ * pattern).  It connects to metaetl.database and, about once a second and
+ * exactly at the next due time, runs etl._scheduler_tick() in its own
+ * transaction: due ticks (with catch-up after downtime), @reboot runs once
+ * per server start, dataset-triggered runs, and the release of runs whose
+ * dependencies are met.  The orchestrator claims the queued rows and starts
+ * the runs.  A backend that changes etl.schedules sets the launcher's latch
+ * when its transaction commits (a trigger arms a transaction callback), so
+ * a new schedule is picked up at once.  On a standby the launcher idles;
+ * metaetl.scheduler_enabled = off pauses it.  Once an hour it purges run
+ * history older than metaetl.run_retention in batches.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <limits.h>
+
+#include "access/xact.h"
+#include "access/xlog.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "postmaster/bgworker.h"
+#include "postmaster/interrupt.h"
+#include "storage/ipc.h"
+#include "storage/latch.h"
+#include "storage/proc.h"
+#include "storage/shmem.h"
+#include "storage/spin.h"
+#include "tcop/tcopprot.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/json.h"
+#include "utils/jsonb.h"
+#include "utils/memutils.h"
+#include "utils/snapmgr.h"
+#include "utils/timestamp.h"
+
+#include "metaetl.h"
+#include "scheduler/scheduler.h"
+
+PG_FUNCTION_INFO_V1(metaetl_scheduler_shmem);
+
+bool		metaetl_scheduler_enabled = true;
+int			metaetl_max_concurrent_runs = 4;
+int			metaetl_run_retention = 30 * 24 * 60;	/* minutes */
+bool		metaetl_allow_superuser_runs = false;
+
+typedef enum SchedState
+{
+	SCHED_STOPPED = 0,
+	SCHED_STARTING,
+	SCHED_RUNNING,
+	SCHED_NO_EXTENSION,
+	SCHED_DISABLED,
+	SCHED_STANDBY
+} SchedState;
+
+static const char *const sched_state_names[] = {
+	"stopped", "starting", "running", "waiting for extension", "disabled", "standby"
+};
+
+typedef struct SchedShared
+{
+	slock_t		mutex;
+	pid_t		pid;			/* the launcher's pid, 0 when not running */
+	Latch	   *latch;			/* the launcher's process latch */
+	SchedState	state;
+	TimestampTz next_due;		/* 0: nothing due */
+	TimestampTz last_tick;
+	int64		ticks;			/* passes of the loop that ran a tick */
+	TimestampTz started_at;
+} SchedShared;
+
+static SchedShared *sched_shared = NULL;
+static shmem_request_hook_type prev_shmem_request_hook = NULL;
+static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
+
+static bool sched_wake_pending = false;
+static bool sched_callback_registered = false;
+static bool sched_am_launcher = false;
+
+#define SCHED_PURGE_FIRST_S	300		/* first purge 5 minutes after start */
+#define SCHED_PURGE_EVERY_S	3600
+#define SCHED_PURGE_BATCH	1000
+#define SCHED_PURGE_MAX_BATCHES 50
+
+/* ------------------------------------------------------------ shared memory */
+
+static void
+sched_shmem_request(void)
+{
+	if (prev_shmem_request_hook)
+		prev_shmem_request_hook();
+	RequestAddinShmemSpace(MAXALIGN(sizeof(SchedShared)));
+}
+
+static void
+sched_shmem_startup(void)
+{
+	bool		found;
+
+	if (prev_shmem_startup_hook)
+		prev_shmem_startup_hook();
+
+	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
+	sched_shared = ShmemInitStruct("metaetl scheduler", sizeof(SchedShared), &found);
+	if (!found)
+	{
+		memset(sched_shared, 0, sizeof(SchedShared));
+		SpinLockInit(&sched_shared->mutex);
+		sched_shared->state = SCHED_STARTING;
+	}
+	LWLockRelease(AddinShmemInitLock);
+}
+
+static void
+sched_set_state(SchedState state)
+{
+	SpinLockAcquire(&sched_shared->mutex);
+	sched_shared->state = state;
+	SpinLockRelease(&sched_shared->mutex);
+}
+
+/* ------------------------------------------------------------ init and GUCs */
+
+void
+MetaetlSchedulerInit(void)
+{
+	BackgroundWorker worker;
+
+	DefineCustomBoolVariable("metaetl.scheduler_enabled",
+							 gettext_noop("Whether the scheduler launcher enqueues due runs."),
+							 gettext_noop("Off pauses every schedule; ticks due meanwhile follow each schedule's catchup policy when it is turned on again."),
+							 &metaetl_scheduler_enabled,
+							 true,
+							 PGC_SIGHUP,
+							 0,
+							 NULL,
+							 NULL,
+							 NULL);
+	DefineCustomIntVariable("metaetl.max_concurrent_runs",
+							gettext_noop("Maximum number of pipeline runs claimed from the run queue at a time."),
+							gettext_noop("0 means no limit besides pools and max_worker_processes."),
+							&metaetl_max_concurrent_runs,
+							4,
+							0,
+							10000,
+							PGC_SIGHUP,
+							0,
+							NULL,
+							NULL,
+							NULL);
+	DefineCustomIntVariable("metaetl.run_retention",
+							gettext_noop("How long finished runs, their steps and results are kept."),
+							gettext_noop("The launcher purges older ones hourly, in batches; 0 keeps everything."),
+							&metaetl_run_retention,
+							30 * 24 * 60,
+							0,
+							INT_MAX,
+							PGC_SIGHUP,
+							GUC_UNIT_MIN,
+							NULL,
+							NULL,
+							NULL);
+	DefineCustomBoolVariable("metaetl.allow_superuser_runs",
+							 gettext_noop("Whether scheduled runs of pipelines owned by a superuser are started."),
+							 gettext_noop("Off by default: scheduled runs execute as the pipeline owner, and a superuser owner would run with every privilege."),
+							 &metaetl_allow_superuser_runs,
+							 false,
+							 PGC_SIGHUP,
+							 0,
+							 NULL,
+							 NULL,
+							 NULL);
+
+	if (!process_shared_preload_libraries_in_progress)
+		return;
+
+	prev_shmem_request_hook = shmem_request_hook;
+	shmem_request_hook = sched_shmem_request;
+	prev_shmem_startup_hook = shmem_startup_hook;
+	shmem_startup_hook = sched_shmem_startup;
+
+	memset(&worker, 0, sizeof(worker));
+	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+	/* start on a hot standby too, to report "standby" and idle there */
+	worker.bgw_start_time = BgWorkerStart_ConsistentState;
+	worker.bgw_restart_time = 1;
+	strlcpy(worker.bgw_library_name, "metaetl", BGW_MAXLEN);
+	strlcpy(worker.bgw_function_name, "MetaetlSchedulerMain", BGW_MAXLEN);
+	strlcpy(worker.bgw_name, "metaetl scheduler launcher", BGW_MAXLEN);
+	strlcpy(worker.bgw_type, "metaetl scheduler", BGW_MAXLEN);
+	worker.bgw_main_arg = (Datum) 0;
+	worker.bgw_notify_pid = 0;
+	RegisterBackgroundWorker(&worker);
+}
+
+/* ----------------------------------------------------- wake-up on commit */
+
+static void
+sched_wake_launcher(void)
+{
+	Latch	   *latch = NULL;
+
+	if (sched_shared == NULL)
+		return;
+	SpinLockAcquire(&sched_shared->mutex);
+	if (sched_shared->pid != 0)
+		latch = sched_shared->latch;
+	SpinLockRelease(&sched_shared->mutex);
+	if (latch != NULL)
+		SetLatch(latch);
+}
+
+static void
+sched_xact_callback(XactEvent event, void *arg)
+{
+	switch (event)
+	{
+		case XACT_EVENT_COMMIT:
+		case XACT_EVENT_PARALLEL_COMMIT:
+			if (sched_wake_pending)
+				sched_wake_launcher();
+			sched_wake_pending = false;
+			break;
+		case XACT_EVENT_ABORT:
+		case XACT_EVENT_PARALLEL_ABORT:
+		case XACT_EVENT_PREPARE:
+			sched_wake_pending = false;
+			break;
+		default:
+			break;
+	}
+}
+
+/*
+ * MetaetlSchedulerWakeOnCommit
+ *		Wake the launcher when the current transaction commits (called by the
+ *		trigger on etl.schedules).  The launcher's own changes don't wake it.
+ */
+void
+MetaetlSchedulerWakeOnCommit(void)
+{
+	if (sched_shared == NULL || sched_am_launcher)
+		return;
+	if (!sched_callback_registered)
+	{
+		RegisterXactCallback(sched_xact_callback, NULL);
+		sched_callback_registered = true;
+	}
+	sched_wake_pending = true;
+}
+
+/* ----------------------------------------------------------------- status */
+
+const char *
+MetaetlSchedulerStateName(void)
+{
+	SchedState	state;
+	pid_t		pid;
+
+	if (sched_shared == NULL)
+		return "not preloaded";
+	SpinLockAcquire(&sched_shared->mutex);
+	state = sched_shared->state;
+	pid = sched_shared->pid;
+	SpinLockRelease(&sched_shared->mutex);
+	if (pid == 0)
+		return state == SCHED_STOPPED ? "restarting" : "starting";
+	return sched_state_names[state];
+}
+
+static void
+sched_json_ts(StringInfo buf, const char *key, TimestampTz ts)
+{
+	appendStringInfo(buf, ", \"%s\": ", key);
+	if (ts == 0)
+		appendStringInfoString(buf, "null");
+	else
+		escape_json(buf, timestamptz_to_str(ts));
+}
+
+/*
+ * etl._scheduler_shmem() returns jsonb: the launcher's view of itself.
+ */
+Datum
+metaetl_scheduler_shmem(PG_FUNCTION_ARGS)
+{
+	StringInfoData buf;
+	SchedShared snap;
+
+	initStringInfo(&buf);
+	appendStringInfoString(&buf, "{\"state\": ");
+	escape_json(&buf, MetaetlSchedulerStateName());
+	appendStringInfo(&buf, ", \"enabled\": %s, \"max_concurrent_runs\": %d",
+					 metaetl_scheduler_enabled ? "true" : "false",
+					 metaetl_max_concurrent_runs);
+	appendStringInfoString(&buf, ", \"database\": ");
+	if (metaetl_database)
+		escape_json(&buf, metaetl_database);
+	else
+		appendStringInfoString(&buf, "null");
+	if (sched_shared != NULL)
+	{
+		SpinLockAcquire(&sched_shared->mutex);
+		memcpy(&snap, sched_shared, sizeof(snap));
+		SpinLockRelease(&sched_shared->mutex);
+		if (snap.pid != 0)
+			appendStringInfo(&buf, ", \"launcher_pid\": %d", (int) snap.pid);
+		else
+			appendStringInfoString(&buf, ", \"launcher_pid\": null");
+		sched_json_ts(&buf, "launcher_started_at", snap.pid ? snap.started_at : 0);
+		sched_json_ts(&buf, "last_tick_at", snap.last_tick);
+		sched_json_ts(&buf, "launcher_next_due", snap.next_due);
+		appendStringInfo(&buf, ", \"ticks\": " INT64_FORMAT, snap.ticks);
+	}
+	appendStringInfoChar(&buf, '}');
+	PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(buf.data)));
+}
+
+/* ----------------------------------------------------------------- worker */
+
+static void
+sched_on_exit(int code, Datum arg)
+{
+	SpinLockAcquire(&sched_shared->mutex);
+	sched_shared->pid = 0;
+	sched_shared->latch = NULL;
+	sched_shared->state = SCHED_STOPPED;
+	SpinLockRelease(&sched_shared->mutex);
+}
+
+/*
+ * sched_tick
+ *		One transaction: check the extension, run etl._scheduler_tick().
+ *		Returns the next due time (0: none).
+ */
+static TimestampTz
+sched_tick(bool *reboot_pending)
+{
+	TimestampTz next_due = 0;
+	bool		have_ext;
+	int			ret;
+
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	SPI_connect();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	pgstat_report_activity(STATE_RUNNING, "metaetl scheduler tick");
+
+	ret = SPI_execute("SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'metaetl'", true, 1);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "metaetl scheduler: extension lookup failed: %d", ret);
+	have_ext = SPI_processed > 0;
+
+	if (have_ext)
+	{
+		Oid			argtypes[1] = {TIMESTAMPTZOID};
+		Datum		values[1];
+		char		nulls[1];
+		bool		isnull;
+		Datum		d;
+
+		values[0] = TimestampTzGetDatum(PgStartTime);
+		nulls[0] = *reboot_pending ? ' ' : 'n';
+		ret = SPI_execute_with_args("SELECT etl._scheduler_tick($1)", 1, argtypes, values, nulls,
+									false, 1);
+		if (ret != SPI_OK_SELECT || SPI_processed != 1)
+			elog(ERROR, "metaetl scheduler: etl._scheduler_tick() failed: %d", ret);
+		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+		if (!isnull)
+			next_due = DatumGetTimestampTz(d);
+	}
+
+	SPI_finish();
+	PopActiveSnapshot();
+	CommitTransactionCommand();
+	pgstat_report_stat(false);
+	pgstat_report_activity(STATE_IDLE, NULL);
+
+	if (have_ext)
+		*reboot_pending = false;
+
+	SpinLockAcquire(&sched_shared->mutex);
+	sched_shared->state = have_ext ? SCHED_RUNNING : SCHED_NO_EXTENSION;
+	sched_shared->next_due = next_due;
+	sched_shared->last_tick = GetCurrentTimestamp();
+	sched_shared->ticks++;
+	SpinLockRelease(&sched_shared->mutex);
+	return next_due;
+}
+
+/* one batch of etl.purge_run_history(); returns rows deleted */
+static int64
+sched_purge_batch(void)
+{
+	int64		deleted = 0;
+	int			ret;
+
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	SPI_connect();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	pgstat_report_activity(STATE_RUNNING, "metaetl scheduler: purging run history");
+	ret = SPI_execute("SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'metaetl'", true, 1);
+	if (ret == SPI_OK_SELECT && SPI_processed > 0)
+	{
+		Oid			argtypes[2] = {INT4OID, INT4OID};
+		Datum		values[2];
+		bool		isnull;
+
+		values[0] = Int32GetDatum(metaetl_run_retention);
+		values[1] = Int32GetDatum(SCHED_PURGE_BATCH);
+		ret = SPI_execute_with_args("SELECT etl.purge_run_history(pg_catalog.make_interval(mins => $1), $2)",
+									2, argtypes, values, NULL, false, 1);
+		if (ret == SPI_OK_SELECT && SPI_processed == 1)
+		{
+			Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+
+			if (!isnull)
+				deleted = DatumGetInt64(d);
+		}
+	}
+	SPI_finish();
+	PopActiveSnapshot();
+	CommitTransactionCommand();
+	pgstat_report_stat(false);
+	pgstat_report_activity(STATE_IDLE, NULL);
+	return deleted;
+}
+
+void
+MetaetlSchedulerMain(Datum main_arg)
+{
+	MemoryContext loop_ctx;
+	volatile bool reboot_pending = true;
+	volatile TimestampTz next_purge;
+
+	pqsignal(SIGHUP, SignalHandlerForConfigReload);
+	pqsignal(SIGTERM, die);
+	BackgroundWorkerUnblockSignals();
+
+	sched_am_launcher = true;
+	SpinLockAcquire(&sched_shared->mutex);
+	sched_shared->pid = MyProcPid;
+	sched_shared->latch = &MyProc->procLatch;
+	sched_shared->state = SCHED_STARTING;
+	sched_shared->started_at = GetCurrentTimestamp();
+	SpinLockRelease(&sched_shared->mutex);
+	before_shmem_exit(sched_on_exit, (Datum) 0);
+
+	BackgroundWorkerInitializeConnection(metaetl_database, NULL, 0);
+	pgstat_report_appname("metaetl scheduler");
+
+	/* lives as long as the worker: reset at each pass of the loop */
+	loop_ctx = AllocSetContextCreate(TopMemoryContext, "metaetl scheduler loop",
+									 ALLOCSET_DEFAULT_SIZES);
+	next_purge = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), SCHED_PURGE_FIRST_S * 1000);
+
+	for (;;)
+	{
+		long		timeout = 1000;
+		MemoryContext old;
+
+		CHECK_FOR_INTERRUPTS();
+		if (ConfigReloadPending)
+		{
+			ConfigReloadPending = false;
+			ProcessConfigFile(PGC_SIGHUP);
+		}
+		MemoryContextReset(loop_ctx);
+		old = MemoryContextSwitchTo(loop_ctx);
+
+		if (RecoveryInProgress())
+			sched_set_state(SCHED_STANDBY);
+		else if (!metaetl_scheduler_enabled)
+			sched_set_state(SCHED_DISABLED);
+		else
+		{
+			PG_TRY();
+			{
+				bool		reboot = reboot_pending;
+				TimestampTz due = sched_tick(&reboot);
+
+				reboot_pending = reboot;
+
+				if (due != 0)
+				{
+					TimestampTz now = GetCurrentTimestamp();
+
+					if (due <= now)
+						timeout = 100;	/* left due: locked by someone; retry soon */
+					else if (due - now < 1000 * 1000)
+						timeout = (long) ((due - now + 999) / 1000);
+				}
+
+				if (metaetl_run_retention > 0 && GetCurrentTimestamp() >= next_purge)
+				{
+					for (int i = 0; i < SCHED_PURGE_MAX_BATCHES; i++)
+					{
+						CHECK_FOR_INTERRUPTS();
+						if (sched_purge_batch() < SCHED_PURGE_BATCH)
+							break;
+					}
+					next_purge = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
+															 SCHED_PURGE_EVERY_S * 1000);
+				}
+			}
+			PG_CATCH();
+			{
+				/* report, clean up and carry on: the next pass retries */
+				MemoryContextSwitchTo(loop_ctx);
+				EmitErrorReport();
+				FlushErrorState();
+				AbortOutOfAnyTransaction();
+				SPI_finish();
+				pgstat_report_activity(STATE_IDLE, NULL);
+				timeout = 1000;
+			}
+			PG_END_TRY();
+		}
+		MemoryContextSwitchTo(old);
+
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 timeout, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+	}
+}

@@ -1,0 +1,80 @@
+-- 62_launcher: the launcher background worker enqueues due ticks — an
+-- every-second schedule, catch-up policies after missed ticks, the
+-- superuser guard — and reports itself in scheduler_status() and health().
+SET timezone = 'UTC';
+\set SHOW_CONTEXT never
+CREATE ROLE sched62_owner NOLOGIN;
+INSERT INTO etl.pipelines (pipeline_id, name, owner, config)
+SELECT id, id, 'sched62_owner', jsonb_build_object('pipeline', jsonb_build_object('id', id))
+  FROM unnest(ARRAY['l62_sec', 'l62_all', 'l62_latest', 'l62_none']) AS id;
+INSERT INTO etl.pipelines (pipeline_id, name, config)
+VALUES ('l62_super', 'owned by a superuser', '{"pipeline": {"id": "l62_super"}}');
+
+CREATE FUNCTION pg_temp.wait_for(cond text) RETURNS boolean LANGUAGE plpgsql AS $$
+DECLARE ok boolean;
+BEGIN
+    FOR i IN 1..100 LOOP
+        EXECUTE cond INTO ok;
+        IF ok THEN RETURN true; END IF;
+        PERFORM pg_sleep(0.1);
+    END LOOP;
+    RETURN false;
+END $$;
+
+-- the launcher runs (preloaded, connected to this database)
+SELECT etl.scheduler_status()->>'state' AS state,
+       etl.scheduler_status()->>'enabled' AS enabled,
+       etl.scheduler_status()->>'database' = current_database() AS this_database,
+       (etl.scheduler_status()->>'launcher_pid')::int > 0 AS has_pid,
+       etl.health()->>'scheduler' AS health;
+SELECT key FROM jsonb_each(etl.scheduler_status()) ORDER BY key;
+
+-- a * * * * * * schedule enqueues at least 3 ticks in 5 seconds, no duplicates
+SELECT etl.schedule_pipeline('l62_sec', '* * * * * *') > 0 AS scheduled;
+SELECT pg_sleep(5);
+SELECT etl.pause_schedule('l62_sec');
+SELECT count(*) >= 3 AS at_least_3, count(*) <= 7 AS at_most_7,
+       count(*) = count(DISTINCT logical_date) AS no_duplicates,
+       bool_and(logical_date = date_trunc('second', logical_date)) AS whole_seconds,
+       max(logical_date) - min(logical_date) = (count(*) - 1) * interval '1 second' AS no_gaps,
+       bool_and(trigger = 'schedule' AND state = 'queued') AS queued
+  FROM etl.run_queue WHERE pipeline_id = 'l62_sec';
+SELECT (etl.scheduler_status()->>'queue_length')::int >= 3 AS status_counts_queue;
+
+-- catch-up: five hourly ticks were missed (the schedule's next time is set
+-- 5 hours back); all enqueues them all, latest only the last, none nothing
+SELECT format('%s * * * *', (extract(minute FROM now())::int + 30) % 60) AS hourly \gset
+SELECT etl.schedule_pipeline(id, :'hourly', 'UTC', jsonb_build_object('catchup', c, 'paused', true)) > 0 AS scheduled
+  FROM (VALUES ('l62_all', 'all'), ('l62_latest', 'latest'), ('l62_none', 'none')) v(id, c);
+UPDATE etl.schedules SET next_fire_at = etl.cron_next(cron, timezone, now() - interval '5 hours'), paused = false
+ WHERE pipeline_id IN ('l62_all', 'l62_latest', 'l62_none');
+SELECT pg_temp.wait_for($$SELECT bool_and(next_fire_at > now()) FROM etl.schedules
+                          WHERE pipeline_id IN ('l62_all', 'l62_latest', 'l62_none')$$) AS caught_up;
+SELECT s.pipeline_id, s.catchup, count(q.queue_id) AS enqueued,
+       max(q.logical_date) = etl._cron_last(s.cron, 'UTC', now() - interval '5 hours', now()) AS last_is_latest_tick,
+       s.next_fire_at = etl.cron_next(s.cron, 'UTC', now()) AS next_is_next_tick
+  FROM etl.schedules s LEFT JOIN etl.run_queue q USING (pipeline_id)
+ WHERE s.pipeline_id IN ('l62_all', 'l62_latest', 'l62_none')
+ GROUP BY s.pipeline_id, s.catchup, s.cron, s.next_fire_at ORDER BY 1;
+
+-- a superuser-owned pipeline is not enqueued unless metaetl.allow_superuser_runs
+SHOW metaetl.allow_superuser_runs;
+SELECT etl.schedule_pipeline('l62_super', '* * * * * *') > 0 AS scheduled;
+SELECT pg_temp.wait_for($$SELECT last_error IS NOT NULL FROM etl.schedules WHERE pipeline_id = 'l62_super'$$) AS refused;
+SELECT last_error FROM etl.schedules WHERE pipeline_id = 'l62_super';
+SELECT count(*) AS super_enqueued FROM etl.run_queue WHERE pipeline_id = 'l62_super';
+
+-- run history retention: finished runs older than the given age are purged
+SHOW metaetl.run_retention;
+INSERT INTO etl.pipeline_runs (pipeline_id, status, queued_at, started_at, ended_at)
+VALUES ('l62_sec', 'succeeded', now() - interval '40 days', now() - interval '40 days', now() - interval '40 days'),
+       ('l62_sec', 'failed', now() - interval '31 days', now() - interval '31 days', now() - interval '31 days'),
+       ('l62_sec', 'succeeded', now() - interval '2 days', now() - interval '2 days', now() - interval '2 days'),
+       ('l62_sec', 'running', now() - interval '40 days', now() - interval '40 days', NULL);
+SELECT etl.purge_run_history(batch_size => 1) AS first_batch;
+SELECT etl.purge_run_history() AS second_batch;
+SELECT etl.purge_run_history() AS nothing_left;
+SELECT status, ended_at IS NULL AS unfinished FROM etl.pipeline_runs WHERE pipeline_id = 'l62_sec' ORDER BY run_id;
+
+DELETE FROM etl.pipelines WHERE pipeline_id LIKE 'l62_%';
+DROP ROLE sched62_owner;
