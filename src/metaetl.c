@@ -16,6 +16,7 @@
 #include "utils/guc.h"
 
 #include "metaetl.h"
+#include "monitor/monitor.h"
 
 PG_MODULE_MAGIC;
 
@@ -33,6 +34,7 @@ _PG_init(void)
 	MetaetlPreloaded = process_shared_preload_libraries_in_progress;
 
 	MetaetlGucInit();
+	MetaetlMonitorInit();
 
 	/* every module's parameters are defined above; reserve the prefix last */
 	MarkGUCPrefixReserved("metaetl");
