@@ -297,10 +297,15 @@ $$;
 COMMENT ON FUNCTION etl._validate_alert_channel(pg_catalog.text, pg_catalog.text, pg_catalog.jsonb) IS
   'internal: check an alert channel config, raising 22023 with a detail naming the channel and key';
 
+-- SECURITY DEFINER only so that it may set log_min_error_statement: a
+-- rejected config must not reach the server log through the STATEMENT line
+-- (it may hold a password).  Not executable by PUBLIC.
 CREATE FUNCTION etl.add_alert_channel(name pg_catalog.text, type pg_catalog.text, config pg_catalog.jsonb)
 RETURNS void
 LANGUAGE plpgsql
+SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
+SET log_min_error_statement = panic
 AS $$
 #variable_conflict use_column
 DECLARE
@@ -313,9 +318,9 @@ BEGIN
       FROM jsonb_each(add_alert_channel.config) e WHERE e.key = ANY (etl._alert_secret_keys());
     plain := add_alert_channel.config - etl._alert_secret_keys();
     existed := EXISTS (SELECT 1 FROM etl.alert_channels c WHERE c.name = add_alert_channel.name);
-    INSERT INTO etl.alert_channels AS c (name, type, config, secrets, enabled)
+    INSERT INTO etl.alert_channels AS c (name, type, config, secrets, enabled, owner)
     VALUES (add_alert_channel.name, add_alert_channel.type, plain - 'enabled', sec,
-            COALESCE((plain ->> 'enabled')::bool, true))
+            COALESCE((plain ->> 'enabled')::bool, true), session_user)
     ON CONFLICT (name) DO UPDATE
        SET type = EXCLUDED.type, config = EXCLUDED.config, secrets = EXCLUDED.secrets,
            enabled = EXCLUDED.enabled, updated_at = now();
@@ -325,6 +330,7 @@ BEGIN
       FROM etl.alert_channels_public p WHERE p.name = add_alert_channel.name;
 END
 $$;
+REVOKE EXECUTE ON FUNCTION etl.add_alert_channel(pg_catalog.text, pg_catalog.text, pg_catalog.jsonb) FROM PUBLIC;
 COMMENT ON FUNCTION etl.add_alert_channel(pg_catalog.text, pg_catalog.text, pg_catalog.jsonb) IS
   'add (or replace) an alert channel: email, slack, sms or webhook; config is validated, secrets are stored apart and never shown';
 
