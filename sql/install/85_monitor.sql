@@ -549,6 +549,8 @@ BEGIN
         n := n + 1;
     END LOOP;
     IF n > 0 THEN
+        -- wake the delivery worker at commit; NOTIFY for anyone else listening
+        PERFORM etl._wake_delivery_worker();
         PERFORM pg_notify('metaetl_alerts', alert_id::text);
     END IF;
     RETURN n;
@@ -774,6 +776,13 @@ END
 $$;
 COMMENT ON FUNCTION etl._record_delivery_attempt(pg_catalog.int8, pg_catalog.bool, pg_catalog.int4, pg_catalog.text, pg_catalog.float8, pg_catalog.text, pg_catalog.text) IS
   'internal: record one delivery attempt and schedule the retry (exponential backoff) or finish the delivery';
+
+CREATE FUNCTION etl._wake_delivery_worker()
+RETURNS pg_catalog.bool
+LANGUAGE c VOLATILE
+AS 'MODULE_PATHNAME', 'metaetl_wake_delivery_worker';
+COMMENT ON FUNCTION etl._wake_delivery_worker() IS
+  'internal: wake the delivery worker when this transaction commits; false when no worker runs';
 
 CREATE FUNCTION etl.deliver_pending(max pg_catalog.int4 DEFAULT 100)
 RETURNS pg_catalog.int4

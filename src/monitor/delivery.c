@@ -8,8 +8,9 @@
  * alert, so no delivery ever blocks or fails a run.  Two ways send them:
  *
  * - the static background worker "metaetl alert delivery", registered when
- *   the library is preloaded, connected to metaetl.database.  Every second
- *   (or when its latch is set) it escalates due alerts
+ *   the library is preloaded, connected to metaetl.database.  Every second,
+ *   and as soon as a transaction that queued deliveries commits (it sets the
+ *   worker's latch, found through shared memory), it escalates due alerts
  *   (etl.process_escalations), records duration breaches of runs still going
  *   (etl.evaluate_running_slas, every 5 s) and sends due deliveries: each is
  *   claimed in a short transaction (status 'sending'), sent with no
@@ -39,6 +40,9 @@
 #include "storage/ipc.h"
 #include "storage/latch.h"
 #include "storage/lmgr.h"
+#include "storage/lwlock.h"
+#include "storage/proc.h"
+#include "storage/shmem.h"
 #include "tcop/tcopprot.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
@@ -51,6 +55,23 @@
 #include "monitor/monitor.h"
 
 PG_FUNCTION_INFO_V1(metaetl_deliver_pending);
+PG_FUNCTION_INFO_V1(metaetl_wake_delivery_worker);
+
+/*
+ * Shared state (only when preloaded): which PGPROC the worker is, so that a
+ * transaction that queued deliveries can set the worker's latch when it
+ * commits instead of letting them wait for the next one-second tick.
+ */
+typedef struct MonitorShared
+{
+	volatile int worker_pgprocno;	/* -1 when no worker runs */
+} MonitorShared;
+
+static MonitorShared *monitor_shared = NULL;
+static shmem_request_hook_type prev_shmem_request_hook = NULL;
+static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
+static bool wake_callback_registered = false;
+static bool wake_at_commit = false;
 
 /* one delivery, copied out of SPI */
 typedef struct DeliveryItem
@@ -228,6 +249,50 @@ metaetl_deliver_pending(PG_FUNCTION_ARGS)
 	PG_RETURN_INT32(n);
 }
 
+/* sets the worker's latch once the transaction that queued deliveries commits */
+static void
+monitor_xact_callback(XactEvent event, void *arg)
+{
+	switch (event)
+	{
+		case XACT_EVENT_COMMIT:
+			if (wake_at_commit && monitor_shared != NULL)
+			{
+				int			procno = monitor_shared->worker_pgprocno;
+
+				if (procno >= 0)
+					SetLatch(&ProcGlobal->allProcs[procno].procLatch);
+			}
+			wake_at_commit = false;
+			break;
+		case XACT_EVENT_ABORT:
+		case XACT_EVENT_PARALLEL_ABORT:
+			wake_at_commit = false;
+			break;
+		default:
+			break;
+	}
+}
+
+/*
+ * etl._wake_delivery_worker() returns boolean
+ *		Ask for the delivery worker to be woken when this transaction commits;
+ *		false when there is no worker (library not preloaded).
+ */
+Datum
+metaetl_wake_delivery_worker(PG_FUNCTION_ARGS)
+{
+	if (monitor_shared == NULL)
+		PG_RETURN_BOOL(false);
+	if (!wake_callback_registered)
+	{
+		RegisterXactCallback(monitor_xact_callback, NULL);
+		wake_callback_registered = true;
+	}
+	wake_at_commit = true;
+	PG_RETURN_BOOL(monitor_shared->worker_pgprocno >= 0);
+}
+
 /* ---------------------------------------------------------------------------
  * The background worker
  * ---------------------------------------------------------------------------
@@ -357,6 +422,13 @@ worker_round(MemoryContext itemcxt, bool *first, TimestampTz *last_sla)
 	return true;
 }
 
+static void
+worker_detach(int code, Datum arg)
+{
+	if (monitor_shared != NULL && monitor_shared->worker_pgprocno == MyProc->pgprocno)
+		monitor_shared->worker_pgprocno = -1;
+}
+
 void
 MetaetlDeliveryWorkerMain(Datum main_arg)
 {
@@ -369,6 +441,11 @@ MetaetlDeliveryWorkerMain(Datum main_arg)
 
 	BackgroundWorkerInitializeConnection(metaetl_database, NULL, 0);
 	pgstat_report_appname("metaetl alert delivery");
+	if (monitor_shared != NULL)
+	{
+		monitor_shared->worker_pgprocno = MyProc->pgprocno;
+		on_shmem_exit(worker_detach, (Datum) 0);
+	}
 
 	/* both live as long as the worker; reset every round / every delivery */
 	loopcxt = AllocSetContextCreate(TopMemoryContext, "metaetl delivery loop",
@@ -400,6 +477,8 @@ MetaetlDeliveryWorkerMain(Datum main_arg)
 			FlushErrorState();
 			AbortCurrentTransaction();
 			pgstat_report_activity(STATE_IDLE, NULL);
+			/* a delivery claimed before the error goes back to pending */
+			worker_first = true;
 			busy = false;
 		}
 		PG_END_TRY();
@@ -412,9 +491,32 @@ MetaetlDeliveryWorkerMain(Datum main_arg)
 	}
 }
 
+static void
+monitor_shmem_request(void)
+{
+	if (prev_shmem_request_hook)
+		prev_shmem_request_hook();
+	RequestAddinShmemSpace(MAXALIGN(sizeof(MonitorShared)));
+}
+
+static void
+monitor_shmem_startup(void)
+{
+	bool		found;
+
+	if (prev_shmem_startup_hook)
+		prev_shmem_startup_hook();
+	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
+	monitor_shared = ShmemInitStruct("metaetl monitor", sizeof(MonitorShared), &found);
+	if (!found)
+		monitor_shared->worker_pgprocno = -1;
+	LWLockRelease(AddinShmemInitLock);
+}
+
 /*
  * MetaetlMonitorInit
- *		Register the delivery worker when the library is preloaded.
+ *		Register the delivery worker and its bit of shared memory when the
+ *		library is preloaded.
  */
 void
 MetaetlMonitorInit(void)
@@ -423,6 +525,11 @@ MetaetlMonitorInit(void)
 
 	if (!process_shared_preload_libraries_in_progress)
 		return;
+
+	prev_shmem_request_hook = shmem_request_hook;
+	shmem_request_hook = monitor_shmem_request;
+	prev_shmem_startup_hook = shmem_startup_hook;
+	shmem_startup_hook = monitor_shmem_startup;
 
 	memset(&worker, 0, sizeof(worker));
 	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
