@@ -280,6 +280,27 @@ assert "pipeline_failure" in body["text"] and "division by zero" in body["text"]
 print("sms json ok:", body["text"])
 PY
 
+# --- a transfer is cancellable: a statement timeout stops a hung receiver ----
+# (in one transaction, so the worker never sees this delivery)
+s=$(date +%s%N)
+if psql_pg -q >"$SRV/cancel.out" 2>&1 <<SQL
+BEGIN;
+SELECT etl.add_alert_channel('case_slow', 'webhook', '{"url": "http://127.0.0.1:$HP/slow/hook", "timeout_ms": 50000}');
+SELECT etl._enqueue_alert_deliveries($fail_alert, ARRAY['case_slow']);
+SET LOCAL statement_timeout = '1s';
+SELECT etl.deliver_pending();
+COMMIT;
+SQL
+then
+    echo "deliver_pending to a hung receiver was not cancelled"; exit 1
+fi
+ms=$(( ($(date +%s%N) - s) / 1000000 ))
+cat "$SRV/cancel.out"
+echo "cancelled after $ms ms"
+grep -q 'canceling statement due to statement timeout' "$SRV/cancel.out"
+[ "$ms" -lt 5000 ]
+psql_pg -At -c "SELECT count(*) FROM etl.alert_channels WHERE name = 'case_slow'" | grep -qx 0
+
 # --- the next successful run resolves both alerts ----------------------------
 ok=$(psql_pg -At -c "INSERT INTO etl.pipeline_runs (pipeline_id, status, started_at, ended_at)
                      VALUES ('alert_case', 'succeeded', clock_timestamp(), clock_timestamp()) RETURNING run_id")

@@ -3,11 +3,13 @@
 
 A loopback HTTP receiver for the alerting tests: records every POST (path,
 headers, body) as one JSON line in LOGFILE and answers 200 -- except under
-/flaky/, where each distinct path answers 500 twice and then 200, and under
-/fail4xx/, which always answers 403.  Debian's python3 only (no packages)."""
+/flaky/, where each distinct path answers 500 twice and then 200, under
+/fail4xx/, which always answers 403, and under /slow/, which answers only
+after 60 s (to test cancellation).  Debian's python3 only (no packages)."""
 import json
 import sys
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 port = int(sys.argv[1])
@@ -20,6 +22,8 @@ class Handler(BaseHTTPRequestHandler):
     def do_POST(self):
         length = int(self.headers.get("Content-Length", "0"))
         body = self.rfile.read(length)
+        if self.path.startswith("/slow/"):
+            time.sleep(60)
         with lock:
             n = seen.get(self.path, 0) + 1
             seen[self.path] = n
