@@ -16,6 +16,7 @@
 #include "utils/guc.h"
 
 #include "metaetl.h"
+#include "monitor/monitor.h"
 #include "scheduler/scheduler.h"
 
 PG_MODULE_MAGIC;
@@ -35,6 +36,7 @@ _PG_init(void)
 
 	MetaetlGucInit();
 	MetaetlSchedulerInit();
+	MetaetlMonitorInit();
 
 	/* every module's parameters are defined above; reserve the prefix last */
 	MarkGUCPrefixReserved("metaetl");
