@@ -141,7 +141,10 @@ SELECT a.action, a.object_id, a.details->>'status' AS status
 SELECT pipeline_id, runs, succeeded, success_rate, p50_duration_ms > 0 AS has_p50
   FROM etl.pipeline_stats WHERE pipeline_id LIKE 'runs\_%' ORDER BY pipeline_id;
 
--- clean up
+-- failed runs raised alerts (monitoring); clean up
+SELECT alert_type, pipeline_id, status, occurrences FROM etl.alerts
+ WHERE pipeline_id LIKE 'runs\_%' ORDER BY alert_id;
+DELETE FROM etl.alerts WHERE pipeline_id LIKE 'runs\_%';
 DELETE FROM etl.pipelines WHERE pipeline_id LIKE 'runs\_%';
 DELETE FROM etl.audit_log WHERE object_id LIKE 'runs\_%';
 DROP SCHEMA runs CASCADE;
