@@ -13,7 +13,8 @@ SELECT tables_are('etl', ARRAY[
     'pipelines', 'pipeline_versions', 'pipeline_runs', 'data_sources', 'data_targets',
     'quality_scores', 'profiling_stats', 'completeness_checks', 'validity_checks',
     'uniqueness_checks', 'anomaly_detection', 'sla_definitions', 'sla_compliance',
-    'alerts', 'audit_log', 'users', 'roles', 'user_roles', 'credentials', 'access_log'],
+    'alerts', 'audit_log', 'users', 'roles', 'user_roles', 'credentials', 'access_log',
+    'settings'],
     'etl holds exactly the metadata tables');
 
 -- every table has a primary key and a comment
