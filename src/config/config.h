@@ -62,7 +62,8 @@ typedef enum CfgSqlKind
 {
 	CFG_SQL_EXPR,				/* exactly one scalar expression */
 	CFG_SQL_SELECT,				/* exactly one SELECT (or WITH ... SELECT) */
-	CFG_SQL_TYPE				/* a type name */
+	CFG_SQL_TYPE,				/* a type name */
+	CFG_SQL_ORDER				/* one ORDER BY item: expr [ASC|DESC] [NULLS ...] */
 } CfgSqlKind;
 
 extern char *MetaetlCheckSql(const char *sql, CfgSqlKind kind);

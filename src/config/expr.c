@@ -9,7 +9,8 @@
  * "SELECT <expr>"; the parse tree must be a plain one-column target list
  * without FROM, WHERE, set operations or any other clause, and may hold no
  * subquery (SubLink).  A query (source query, sql step, custom rule) must be
- * exactly one SELECT, without INTO, locking clauses or data-modifying WITH.
+ * exactly one SELECT, without INTO, locking clauses or data-modifying WITH;
+ * a sort item one ORDER BY item without LIMIT or other clauses after it.
  * Nothing is executed.  Parser errors are caught inside an internal
  * subtransaction and returned as text, so validation can go on and report
  * every problem.
@@ -147,6 +148,34 @@ cfg_check_select_tree(CfgSqlCheck *c, List *parsed)
 }
 
 static void
+cfg_check_order_tree(CfgSqlCheck *c, List *parsed)
+{
+	SelectStmt *s;
+	SortBy	   *sb;
+
+	if (list_length(parsed) != 1 || !IsA(((RawStmt *) linitial(parsed))->stmt, SelectStmt))
+	{
+		c->problem = pstrdup("must be one sort item");
+		return;
+	}
+	s = (SelectStmt *) ((RawStmt *) linitial(parsed))->stmt;
+	if (list_length(s->sortClause) != 1)
+	{
+		c->problem = pstrdup("one item per list entry, without commas");
+		return;
+	}
+	if (s->op != SETOP_NONE || s->limitOffset || s->limitCount || s->lockingClause ||
+		s->intoClause || s->withClause)
+	{
+		c->problem = pstrdup("must be one sort item: an expression with ASC, DESC or NULLS FIRST/LAST only");
+		return;
+	}
+	sb = linitial_node(SortBy, s->sortClause);
+	if (cfg_sublink_walker(sb->node, NULL))
+		c->problem = pstrdup("subqueries are not allowed in a sort item");
+}
+
+static void
 cfg_run_check(CfgSqlCheck *c)
 {
 	List	   *parsed;
@@ -166,6 +195,8 @@ cfg_run_check(CfgSqlCheck *c)
 	parsed = raw_parser(c->sql, RAW_PARSE_DEFAULT);
 	if (c->kind == CFG_SQL_EXPR)
 		cfg_check_expr_tree(c, parsed);
+	else if (c->kind == CFG_SQL_ORDER)
+		cfg_check_order_tree(c, parsed);
 	else
 		cfg_check_select_tree(c, parsed);
 }
@@ -234,6 +265,11 @@ MetaetlCheckSql(const char *sql, CfgSqlKind kind)
 	{
 		c.sql = psprintf("SELECT %s", sql);
 		c.offset = 7;
+	}
+	else if (kind == CFG_SQL_ORDER)
+	{
+		c.sql = psprintf("SELECT 1 ORDER BY %s", sql);
+		c.offset = 18;
 	}
 	else
 		c.sql = sql;

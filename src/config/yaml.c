@@ -45,6 +45,7 @@ CfgDefaultLimits(CfgLimits *lim)
 	lim->max_depth = CFG_DEFAULT_MAX_DEPTH;
 	lim->max_nodes = CFG_DEFAULT_MAX_NODES;
 	lim->max_memory = CFG_DEFAULT_MAX_MEMORY;
+	lim->max_keys = CFG_DEFAULT_MAX_KEYS;
 }
 
 CfgArena *
@@ -516,6 +517,12 @@ cfg_attach(CfgParser *p, CfgNode *node, const yaml_mark_t *mark)
 		f->key = node;
 		return true;
 	}
+	if (f->node->n >= p->lim->max_keys)
+	{
+		p->doc->limit_hit = true;
+		cfg_fail(p, f->key->line, f->key->col, "a mapping has more than %d keys", p->lim->max_keys);
+		return false;
+	}
 	if (!CfgMapAppend(p->arena, f->node, f->key, node))
 	{
 		cfg_fail_memory(p, (int) mark->line + 1, (int) mark->column + 1);
@@ -598,6 +605,23 @@ cfg_scalar(CfgParser *p, const yaml_event_t *ev)
 	return n;
 }
 
+/* is key in the set? (add it when add) */
+static bool
+cfg_key_seen(const char **set, size_t cap, const char *key, bool add)
+{
+	size_t		i = cfg_hash(key) & (cap - 1);
+
+	while (set[i])
+	{
+		if (strcmp(set[i], key) == 0)
+			return true;
+		i = (i + 1) & (cap - 1);
+	}
+	if (add)
+		set[i] = key;
+	return false;
+}
+
 /* resolve merge keys (<<) of a finished mapping: explicit keys win */
 static bool
 cfg_merge_keys(CfgParser *p, CfgNode *map)
@@ -606,6 +630,9 @@ cfg_merge_keys(CfgParser *p, CfgNode *map)
 	bool		has_merge = false;
 	CfgPair    *orig;
 	int			norig = map->n;
+	size_t		hcap;
+	size_t		total;
+	const char **present;
 
 	for (int i = 0; i < map->n; i++)
 		if (!map->pairs[i].key->quoted && strcmp(map->pairs[i].key->str, "<<") == 0)
@@ -617,12 +644,34 @@ cfg_merge_keys(CfgParser *p, CfgNode *map)
 	map->pairs = NULL;
 	map->n = 0;
 	map->cap = 0;
+	/* the keys present so far, hashed: merged mappings can be large */
+	total = (size_t) norig;
+	for (int i = 0; i < norig; i++)
+	{
+		CfgNode    *v = orig[i].value;
+
+		if (orig[i].key->quoted || strcmp(orig[i].key->str, "<<") != 0)
+			continue;
+		if (v->kind == CFG_MAP)
+			total += v->n;
+		else if (v->kind == CFG_SEQ)
+			for (int s = 0; s < v->n; s++)
+				if (v->items[s]->kind == CFG_MAP)
+					total += v->items[s]->n;
+	}
+	hcap = 16;
+	while (hcap < total * 2)
+		hcap *= 2;
+	present = CfgAlloc(p->arena, sizeof(const char *) * hcap);
+	if (present == NULL)
+		goto nomem;
 	for (int i = 0; i < norig; i++)
 	{
 		if (!orig[i].key->quoted && strcmp(orig[i].key->str, "<<") == 0)
 			continue;
 		if (!CfgMapAppend(p->arena, map, orig[i].key, orig[i].value))
 			goto nomem;
+		cfg_key_seen(present, hcap, orig[i].key->str, true);
 		nexplicit++;
 	}
 	for (int i = 0; i < norig; i++)
@@ -661,8 +710,14 @@ cfg_merge_keys(CfgParser *p, CfgNode *map)
 			}
 			for (int k = 0; k < src->n; k++)
 			{
-				if (CfgMapGetPair(map, src->pairs[k].key->str))
+				if (cfg_key_seen(present, hcap, src->pairs[k].key->str, true))
 					continue;
+				if (map->n >= p->lim->max_keys)
+				{
+					p->doc->limit_hit = true;
+					cfg_fail(p, v->line, v->col, "a mapping has more than %d keys", p->lim->max_keys);
+					return false;
+				}
 				if (!cfg_count(p, src->pairs[k].value->weight + 1, src->line, src->col))
 					return false;
 				if (!CfgMapAppend(p->arena, map, src->pairs[k].key, src->pairs[k].value))

@@ -69,12 +69,14 @@ typedef struct CfgLimits
 	int			max_depth;		/* nesting of collections */
 	size_t		max_nodes;		/* nodes, aliases counted per use */
 	size_t		max_memory;		/* arena bytes */
+	int			max_keys;		/* keys of one mapping (merged ones too) */
 } CfgLimits;
 
 #define CFG_DEFAULT_MAX_INPUT	(1024 * 1024)
 #define CFG_DEFAULT_MAX_DEPTH	64
 #define CFG_DEFAULT_MAX_NODES	100000
 #define CFG_DEFAULT_MAX_MEMORY	(64 * 1024 * 1024)
+#define CFG_DEFAULT_MAX_KEYS	10000
 
 typedef struct CfgDoc
 {

@@ -66,3 +66,21 @@ SELECT etl.parse_config(:'bomb');
 SELECT clock_timestamp() - :'t0'::timestamptz < interval '1 second' AS bomb_within_a_second;
 -- and the same through validate_config: one row, no exception
 SELECT severity, path, line, col, message FROM etl.validate_config(:'bomb');
+
+-- wide input stays fast: a mapping may have at most 10000 keys, validate_config
+-- keeps at most 1000 rows (and says how many more), a pipeline has at most
+-- 1000 steps, merge keys of big mappings are hashed
+SELECT clock_timestamp() AS t0 \gset
+SELECT etl.parse_config(string_agg(format('k%s: 1', i), E'\n')) FROM generate_series(1, 20000) AS i;
+SELECT count(*) AS rows, max(message) FILTER (WHERE path = '') AS last_row
+  FROM etl.validate_config((SELECT E'pipeline:\n' || string_agg(format('  k%s: 1', i), E'\n')
+                              FROM generate_series(1, 9000) AS i));
+SELECT count(*) AS problems
+  FROM etl.validate_config((SELECT E'pipeline:\n  id: big\n  sources: [{id: src, type: postgresql, table: t}]\n  transforms:\n' ||
+                                   string_agg(format('    - {id: s%s, type: filter, params: {condition: "a > %s and b == 2"}}', i, i), E'\n') ||
+                                   E'\n  targets: [{id: out, type: postgresql, table: out}]'
+                              FROM generate_series(1, 1000) AS i));
+SELECT jsonb_array_length(etl.parse_config((SELECT E'base: &b {' || string_agg(format('k%s: 1', i), ', ') ||
+                                                   E'}\nm: [{<<: *b}, {<<: *b}, {<<: *b}]'
+                                              FROM generate_series(1, 5000) AS i)) -> 'm') AS merged_maps;
+SELECT clock_timestamp() - :'t0'::timestamptz < interval '1 second' AS wide_within_a_second;

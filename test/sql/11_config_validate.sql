@@ -211,7 +211,7 @@ SELECT * FROM etl.validate_config($$pipeline:
   transforms:
     - {id: j, type: join, params: {right: other_table, how: outer}}
     - {id: l, type: limit, params: {n: -5}}
-    - {id: s, type: sort, params: {by: ["a DESC", "b, c"]}}
+    - {id: s, type: sort, params: {by: ["a DESC", "b, c", "c LIMIT 1", "x NULLS LAST"]}}
     - {id: g, type: aggregate, params: {groupby_cols: region, agg_functions: {revenue: [sum, "avg()"]}}}
   targets: [{id: out, type: postgresql, table: "bad name"}]
 $$);
