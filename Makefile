@@ -34,3 +34,5 @@ demo:
 	bash test/harness/demo.sh
 unit:
 	bash test/harness/unit.sh
+fuzz:
+	bash test/fuzz/run.sh

@@ -15,28 +15,43 @@ SELECT c.relname AS table_name, obj_description(c.oid, 'pg_class') AS purpose
  WHERE c.relnamespace = 'etl'::regnamespace AND c.relkind = 'r'
  ORDER BY c.relname;
 
--- transforms: the original example's data flow (customer_etl.yaml: filter → aggregate)
--- run into customer_summary, from its normalised config
+-- 4. pipeline configuration: the original design's example, from YAML.
+--    Its two connections are named rows, created first.
+SELECT etl.add_connection('customer_db_conn', 'postgresql');
+SELECT etl.add_connection('warehouse_conn', 'postgresql');
+\set content `cat :'examples'/customer_etl.yaml`
+--    every problem, with path, line and column (one warning: the duplicate type:)
+SELECT * FROM etl.validate_config(:'content');
+SELECT etl.register_pipeline(:'content');
+--    the normalised form stored in etl.pipelines: every default filled in
+SELECT jsonb_pretty(etl.load_pipeline_config('customer_etl')) AS normalised;
+--    and back to YAML, which registers to the same spec hash
+SELECT etl.export_pipeline('customer_etl') AS exported;
+SELECT pipeline_id, version, left(spec_hash, 16) AS spec_hash FROM etl.pipeline_versions;
+
+-- 5. sample customers: 1,000 rows, a few without an e-mail or with a bad age
 CREATE TABLE IF NOT EXISTS public.customers (
     customer_id int PRIMARY KEY, email text, age int, region text, revenue numeric,
-    updated_at timestamptz DEFAULT now());
-INSERT INTO public.customers (customer_id, email, age, region, revenue) VALUES
-  (1, 'ann@example.com', 34, 'EU', 120.50), (2, 'bob@example.com', 41, 'US', 80),
-  (3, NULL, 29, 'EU', 999), (4, 'cid@example.com', 0, 'US', 55), (5, 'dee@example.com', 52, 'EU', 40)
-  ON CONFLICT DO NOTHING;
-INSERT INTO etl.data_sources (name, type) VALUES ('customer_db_conn', 'postgresql') ON CONFLICT DO NOTHING;
-INSERT INTO etl.data_targets (name, type) VALUES ('warehouse_conn', 'postgresql') ON CONFLICT DO NOTHING;
--- the example's query uses {{last_run}}; templates need etl.render_template()
-SELECT jsonb_pretty(etl.execute_plan(jsonb_set($${"pipeline": {"id": "customer_etl", "name": "Customer Data ETL", "engine": "auto",
-  "sources": [{"id": "customer_db", "type": "postgresql", "connection": "customer_db_conn",
-               "query": "SELECT * FROM customers WHERE updated_at > '{{last_run}}'"}],
-  "transforms": [
-    {"id": "clean_data", "type": "filter", "input": "customer_db", "params": {"condition": "age > 0 AND email IS NOT NULL"}},
-    {"id": "aggregate", "type": "aggregate", "input": "clean_data", "params": {"groupby_cols": ["region"], "agg_functions": {"revenue": "sum"}}}],
-  "targets": [{"id": "warehouse", "type": "postgresql", "connection": "warehouse_conn", "table": "customer_summary",
-               "input": "aggregate", "mode": "replace", "keys": [], "create": true}]}}$$::jsonb,
-  '{pipeline,sources,0,query}',
-  CASE WHEN to_regprocedure('etl.render_template(text,jsonb)') IS NOT NULL
-       THEN to_jsonb('SELECT * FROM customers WHERE updated_at > ''{{last_run}}'''::text)
-       ELSE to_jsonb('SELECT * FROM customers'::text) END)) - 'sql') AS run;
-SELECT * FROM customer_summary ORDER BY region;
+    updated_at timestamptz NOT NULL DEFAULT now());
+INSERT INTO public.customers (customer_id, email, age, region, revenue)
+SELECT i,
+       CASE WHEN i % 50 = 0 THEN NULL ELSE 'customer' || i || '@example.com' END,
+       CASE WHEN i % 97 = 0 THEN 0 ELSE 18 + i % 60 END,
+       (ARRAY['EU', 'US', 'APAC', 'LATAM'])[1 + i % 4],
+       round((10 + (i * 37) % 500)::numeric, 2)
+  FROM generate_series(1, 1000) AS i
+ON CONFLICT DO NOTHING;
+
+-- 6. run it, as the original usage does: execute_pipeline("customer_etl", "manual", "user123")
+SELECT jsonb_pretty(etl.execute_pipeline('customer_etl', 'manual', 'user123')) AS run_summary;
+
+-- 7. what the run recorded: steps, quality checks and score
+SELECT s.seq, s.step_id, s.kind, s.status, s.rows
+  FROM etl.step_runs s
+ WHERE s.run_id = (SELECT max(run_id) FROM etl.pipeline_runs WHERE pipeline_id = 'customer_etl')
+ ORDER BY s.seq;
+SELECT quality_score, status, engine, engine_reason
+  FROM etl.pipeline_runs WHERE pipeline_id = 'customer_etl' ORDER BY run_id DESC LIMIT 1;
+
+-- 8. the target rows
+SELECT * FROM public.customer_summary ORDER BY region;

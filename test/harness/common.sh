@@ -20,6 +20,7 @@ METAETL_PACKAGES=(
     postgresql-$PG_MAJOR-cron postgresql-$PG_MAJOR-pgtap libtap-parser-sourcehandler-pgtap-perl
     libcurl4-openssl-dev libyaml-dev libssl-dev
     python3-aiosmtpd openssl    # alerting: the SMTP test server and its STARTTLS certificate
+    python3-yaml python3-jsonschema    # config: docs/config-schema.json check
 )
 
 log() { printf '== %s\n' "$*" >&2; }

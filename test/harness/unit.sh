@@ -13,7 +13,9 @@ status=0
 for src in "$REPO"/test/unit/test_*.c; do
     [ -e "$src" ] || continue
     name=$(basename "$src" .c)
-    if ! $CC $CFLAGS -o "$out/$name" "$src" -lm 2>"$out/$name.build.log"; then
+    # a test names extra libraries in a " * unit-libs: -lfoo" header line
+    libs=$(sed -n 's/^ \* unit-libs: //p' "$src" | head -n 1)
+    if ! $CC $CFLAGS -o "$out/$name" "$src" $libs -lm 2>"$out/$name.build.log"; then
         echo "BUILD FAILED $name"
         cat "$out/$name.build.log"
         status=1

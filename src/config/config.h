@@ -1,0 +1,76 @@
+/*-------------------------------------------------------------------------
+ *
+ * src/config/config.h
+ *		Backend side of the configuration subsystem: validation into the
+ *		normalised pipeline config, jsonb conversion, expression checks and
+ *		template rendering.
+ *
+ * The normalised config's shape is CONTRACT.md section 1; the template
+ * rendering contract is section 2.  Include after "postgres.h".
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef METAETL_CONFIG_H
+#define METAETL_CONFIG_H
+
+#include "nodes/pg_list.h"
+#include "utils/jsonb.h"
+
+#include "config/yamltree.h"
+
+/* one row of etl.validate_config */
+typedef struct CfgProblem
+{
+	bool		is_error;		/* error, or warning */
+	char	   *path;			/* pipeline.transforms[1].params.condition */
+	int			line;			/* 1-based, 0 = unknown */
+	int			col;
+	char	   *message;
+} CfgProblem;
+
+typedef enum CfgFailure
+{
+	CFG_OK,						/* no errors (maybe warnings) */
+	CFG_SYNTAX,					/* not YAML/JSON */
+	CFG_LIMIT,					/* too large, too deep, too many nodes */
+	CFG_INVALID					/* parsed, but problems were found */
+} CfgFailure;
+
+typedef struct CfgValidation
+{
+	CfgDoc	   *doc;			/* freed with the memory context */
+	List	   *problems;		/* CfgProblem *, in document order */
+	int			nerrors;
+	int			nwarnings;
+	CfgFailure	failure;
+	CfgNode    *normalized;		/* {"pipeline": {...}} when failure == CFG_OK */
+	List	   *notices;		/* char *: things register reports as NOTICE */
+} CfgValidation;
+
+/* in config/jsonb_tree.c */
+extern CfgDoc *MetaetlParseConfigText(const char *text, size_t len);
+extern Jsonb *MetaetlTreeToJsonb(const CfgNode *root);
+extern CfgNode *MetaetlJsonbToTree(CfgArena *arena, Jsonb *jb);
+extern CfgArena *MetaetlArenaForContext(size_t limit);
+
+/* in config/validate.c */
+extern CfgValidation *MetaetlValidateConfig(const char *text, size_t len);
+extern void MetaetlRaiseProblems(CfgValidation *v);
+
+/* in config/expr.c */
+typedef enum CfgSqlKind
+{
+	CFG_SQL_EXPR,				/* exactly one scalar expression */
+	CFG_SQL_SELECT,				/* exactly one SELECT (or WITH ... SELECT) */
+	CFG_SQL_TYPE,				/* a type name */
+	CFG_SQL_ORDER				/* one ORDER BY item: expr [ASC|DESC] [NULLS ...] */
+} CfgSqlKind;
+
+extern char *MetaetlCheckSql(const char *sql, CfgSqlKind kind);
+extern char *MetaetlCheckRegex(const char *pattern);
+extern char *MetaetlCheckInterval(const char *s);
+
+/* in config/template.c */
+extern char *MetaetlRenderTemplate(const char *tmpl, Jsonb *context);
+
+#endif							/* METAETL_CONFIG_H */

@@ -1,0 +1,374 @@
+/*-------------------------------------------------------------------------
+ *
+ * src/config/validate_steps.c
+ *		Transform steps: each type with its params (DESIGN.md section 5a).
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "utils/builtins.h"
+
+#include "config/validate_int.h"
+#include "util/ident.h"
+
+static const char *const step_types[] = {"filter", "map", "select", "drop", "aggregate", "join",
+	"pivot", "unpivot", "dedupe", "sort", "limit", "union", "window", "fill_null", "sql", "udf"};
+
+/* ------------------------------------------------------- transform params */
+
+typedef enum PKind
+{
+	P_EXPR, P_STR, P_STRLIST, P_STRMAP, P_EXPRMAP, P_TYPEMAP, P_INT, P_BOOL, P_ENUM,
+	P_NODE_OR_REL, P_NODELIST, P_QUERY, P_AGGMAP, P_SCALARMAP, P_ORDERLIST, P_ORDER,
+	P_SCALARLIST, P_FUNC
+} PKind;
+
+typedef struct PSpec
+{
+	const char *name;
+	PKind		kind;
+	bool		required;
+	const char *def;			/* default: text, "" for an empty list, NULL none */
+	const char *const *vals;	/* P_ENUM */
+	int			nvals;
+} PSpec;
+
+static const char *const join_hows[] = {"inner", "left", "right", "full", "semi", "anti", "cross"};
+static const char *const keeps[] = {"first", "last"};
+
+typedef struct StepSpec
+{
+	const char *type;
+	PSpec		params[8];
+	const char *one_of;			/* "a|b|c": at least one needed */
+} StepSpec;
+
+static const StepSpec step_specs[] = {
+	{"filter", {{"condition", P_EXPR, true}}},
+	{"map", {{"mapping", P_STRMAP}, {"columns", P_EXPRMAP}, {"casts", P_TYPEMAP}}, "mapping|columns|casts"},
+	{"select", {{"columns", P_STRLIST, true}}},
+	{"drop", {{"columns", P_STRLIST, true}}},
+	{"aggregate", {{"groupby_cols", P_STRLIST, false, ""}, {"agg_functions", P_AGGMAP},
+	{"having", P_EXPR}, {"count_rows", P_STR}}, "agg_functions|count_rows"},
+	{"join", {{"right", P_NODE_OR_REL, true}, {"how", P_ENUM, false, "inner", join_hows, lengthof_arr(join_hows)},
+			{"on", P_STRLIST}, {"left_on", P_STRLIST}, {"right_on", P_STRLIST}, {"condition", P_EXPR},
+	{"suffixes", P_STRLIST, false, "_l,_r"}}, "on|left_on|condition"},
+	{"pivot", {{"index", P_STRLIST, true}, {"columns", P_STR, true}, {"values", P_STR, true},
+	{"agg", P_STR, false, "sum"}, {"pivot_values", P_SCALARLIST}}},
+	{"unpivot", {{"id_cols", P_STRLIST, true}, {"value_cols", P_STRLIST, true},
+	{"name_col", P_STR, false, "variable"}, {"value_col", P_STR, false, "value"}}},
+	{"dedupe", {{"keys", P_STRLIST, true}, {"order", P_ORDER}, {"keep", P_ENUM, false, "first", keeps, 2}}},
+	{"sort", {{"by", P_ORDERLIST, true}}},
+	{"limit", {{"n", P_INT, true}}},
+	{"union", {{"inputs", P_NODELIST, true}, {"distinct", P_BOOL, false, "false"}}},
+	{"window", {{"partition_by", P_STRLIST}, {"order_by", P_ORDERLIST}, {"columns", P_EXPRMAP, true}}},
+	{"fill_null", {{"values", P_SCALARMAP, true}}},
+	{"sql", {{"query", P_QUERY, true}}},
+	{"udf", {{"function", P_FUNC, true}, {"args", P_STRLIST, false, ""}, {"output", P_STR},
+	{"set_returning", P_BOOL, false, "false"}}, "output|set_returning"},
+};
+
+static CfgNode *
+vdefault(VCtx *c, const PSpec *p)
+{
+	if (p->kind == P_BOOL)
+		return cfgv_bool(c, strcmp(p->def, "true") == 0);
+	if (p->kind == P_STRLIST)
+	{
+		CfgNode    *l = cfgv_seq(c);
+		char	   *copy = pstrdup(p->def);
+		char	   *save = NULL;
+
+		for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
+			cfgv_append(c, l, cfgv_str(c, tok));
+		return l;
+	}
+	return cfgv_str(c, p->def);
+}
+
+static CfgNode *
+vparam(VCtx *c, const PSpec *p, const CfgNode *n, const char *path, VNode *node)
+{
+	CfgNode    *out;
+
+	switch (p->kind)
+	{
+		case P_EXPR:
+			return cfgv_expr(c, n, path);
+		case P_ORDER:
+			return cfgv_order(c, n, path);
+		case P_STR:
+			return cfgv_string(c, n, path) ? (CfgNode *) n : NULL;
+		case P_FUNC:
+			return cfgv_relname(c, n, path) ? (CfgNode *) n : NULL;
+		case P_STRLIST:
+			return cfgv_strlist(c, n, path, false);
+		case P_SCALARLIST:
+			if (n->kind != CFG_SEQ)
+			{
+				cfgv_error(c, path, n, "must be a list, not a %s", CfgKindName(n->kind));
+				return NULL;
+			}
+			for (int i = 0; i < n->n; i++)
+				if (n->items[i]->kind == CFG_SEQ || n->items[i]->kind == CFG_MAP)
+				{
+					cfgv_error(c, cfgv_idx(path, i), n->items[i], "must be a scalar, not a %s", CfgKindName(n->items[i]->kind));
+					return NULL;
+				}
+			return (CfgNode *) n;
+		case P_ORDERLIST:
+			{
+				CfgNode    *l = cfgv_strlist(c, n, path, true);
+				CfgNode    *sorted;
+				bool		ok = true;
+
+				if (l == NULL || (n->kind == CFG_SEQ && l->n != n->n))
+					return NULL;	/* a non-string item, reported */
+				sorted = cfgv_seq(c);
+				for (int i = 0; i < l->n; i++)
+				{
+					CfgNode    *o = cfgv_order(c, l->items[i], n->kind == CFG_SEQ ? cfgv_idx(path, i) : path);
+
+					if (o)
+						cfgv_append(c, sorted, o);
+					else
+						ok = false;
+				}
+				return ok ? sorted : NULL;
+			}
+		case P_INT:
+			return cfgv_number(c, n, path, 0, INFINITY, true);
+		case P_BOOL:
+			return cfgv_boolean(c, n, path);
+		case P_ENUM:
+			{
+				const char *v = cfgv_enum(c, n, path, p->name, p->vals, p->nvals);
+
+				return v ? cfgv_str(c, v) : NULL;
+			}
+		case P_NODE_OR_REL:
+			if (cfgv_string(c, n, path) == NULL)
+				return NULL;
+			if (MetaetlIdentValid(n->str))
+			{
+				VDep	   *d = cfgv_dep(n->str, path, n);
+
+				d->maybe_relation = true;	/* a node, or else a table */
+				node->deps = lappend(node->deps, d);
+			}
+			else if (!cfgv_relname(c, n, path))
+				return NULL;
+			return (CfgNode *) n;
+		case P_NODELIST:
+			out = cfgv_strlist(c, n, path, true);
+			if (out == NULL)
+				return NULL;
+			for (int i = 0; i < out->n; i++)
+				if (cfgv_id(c, out->items[i], n->kind == CFG_SEQ ? cfgv_idx(path, i) : path))
+					node->deps = lappend(node->deps, cfgv_dep(out->items[i]->str,
+														  n->kind == CFG_SEQ ? cfgv_idx(path, i) : path,
+														  out->items[i]));
+			return out;
+		case P_QUERY:
+			{
+				ListCell   *lc;
+
+				c->tpl_deps = NIL;
+				out = cfgv_query(c, n, path, true);
+				foreach(lc, c->tpl_deps)
+					node->deps = lappend(node->deps, lfirst(lc));
+				c->tpl_deps = NIL;
+				return out;
+			}
+		case P_STRMAP:
+		case P_EXPRMAP:
+		case P_TYPEMAP:
+		case P_AGGMAP:
+		case P_SCALARMAP:
+			if (!cfgv_is_map(c, n, path, p->name))
+				return NULL;
+			if (n->n == 0)
+			{
+				cfgv_error(c, path, n, "must not be an empty mapping");
+				return NULL;
+			}
+			out = cfgv_map(c);
+			cfgv_keys(c, n, path, NULL, 0, true);	/* duplicates only: no key is "unknown" */
+			for (int i = 0; i < n->n; i++)
+			{
+				const CfgNode *k = n->pairs[i].key;
+				CfgNode    *v = n->pairs[i].value;
+				char	   *vp = cfgv_path(path, k->str);
+				CfgNode    *r = NULL;
+
+				if (p->kind == P_STRMAP)
+					r = cfgv_string(c, v, vp) ? v : NULL;
+				else if (p->kind == P_EXPRMAP)
+					r = cfgv_expr(c, v, vp);
+				else if (p->kind == P_TYPEMAP)
+					r = cfgv_type(c, v, vp);
+				else if (p->kind == P_SCALARMAP)
+				{
+					if (v->kind == CFG_SEQ || v->kind == CFG_MAP)
+						cfgv_error(c, vp, v, "must be a scalar, not a %s", CfgKindName(v->kind));
+					else
+						r = v;
+				}
+				else
+				{
+					/* aggregate function name or list of names */
+					CfgNode    *fl = cfgv_strlist(c, v, vp, true);
+
+					if (fl)
+					{
+						bool		ok = true;
+
+						for (int j = 0; j < fl->n; j++)
+							if (!MetaetlIdentValid(fl->items[j]->str))
+							{
+								cfgv_error(c, v->kind == CFG_SEQ ? cfgv_idx(vp, j) : vp, fl->items[j],
+									   "\"%s\" is not an aggregate function name", fl->items[j]->str);
+								ok = false;
+							}
+						if (ok)
+							r = v;
+					}
+				}
+				if (r)
+					if (!CfgMapAppend(c->arena, out, (CfgNode *) k, r))
+						cfgv_need(NULL);
+			}
+			return out;
+	}
+	return NULL;
+}
+
+static void
+vstep_params(VCtx *c, const StepSpec *spec, const CfgNode *params, const char *path,
+			 CfgNode *out, VNode *node)
+{
+	const char *allowed[8];
+	int			nallowed = 0;
+
+	for (int i = 0; i < 8 && spec->params[i].name; i++)
+		allowed[nallowed++] = spec->params[i].name;
+	cfgv_keys(c, params, path, allowed, nallowed, true);
+	for (int i = 0; i < nallowed; i++)
+	{
+		const PSpec *p = &spec->params[i];
+		CfgNode    *n = cfgv_get(c, params, path, p->name, p->required);
+		CfgNode    *r;
+
+		if (n)
+		{
+			if ((r = vparam(c, p, n, cfgv_path(path, p->name), node)))
+				cfgv_put(c, out, p->name, r);
+		}
+		else if (p->def)
+			cfgv_put(c, out, p->name, vdefault(c, p));
+	}
+	if (spec->one_of)
+	{
+		char	   *copy = pstrdup(spec->one_of);
+		char	   *save = NULL;
+		bool		found = false;
+
+		for (char *tok = strtok_r(copy, "|", &save); tok; tok = strtok_r(NULL, "|", &save))
+			if (CfgMapGet(params, tok))
+				found = true;
+		if (strcmp(spec->type, "join") == 0)
+		{
+			CfgNode    *how = CfgMapGet(params, "how");
+
+			if (how && how->kind == CFG_STRING && strcmp(how->str, "cross") == 0)
+				found = true;
+			if (CfgMapGet(params, "left_on") && !CfgMapGet(params, "right_on"))
+				cfgv_error(c, cfgv_path(path, "right_on"), params, "left_on needs right_on");
+		}
+		if (!found)
+		{
+			StringInfoData buf;
+
+			initStringInfo(&buf);
+			copy = pstrdup(spec->one_of);
+			for (char *tok = strtok_r(copy, "|", &save); tok; tok = strtok_r(NULL, "|", &save))
+				appendStringInfo(&buf, "%s%s", buf.len ? ", " : "", tok);
+			cfgv_error(c, path, params, "a %s step needs one of: %s", spec->type, buf.data);
+		}
+	}
+}
+
+CfgNode *
+cfgv_transform(VCtx *c, const CfgNode *t, const char *path)
+{
+	static const char *const keys[] = {"id", "type", "input", "params", "description"};
+	CfgNode    *out = cfgv_map(c);
+	CfgNode    *n;
+	const char *id = NULL;
+	const char *type = NULL;
+	const StepSpec *spec = NULL;
+	VNode	   *node = palloc0(sizeof(VNode));
+	CfgNode    *params;
+	CfgNode    *pout = cfgv_map(c);
+
+	if (!cfgv_is_map(c, t, path, "a transform"))
+		return NULL;
+	cfgv_keys(c, t, path, keys, lengthof_arr(keys), false);
+	if ((n = cfgv_get(c, t, path, "id", true)) && (id = cfgv_id(c, n, cfgv_path(path, "id"))))
+	{
+		if (!cfgv_register_id(c, id, cfgv_path(path, "id"), n))
+			id = NULL;			/* reported; keep it out of the graph */
+		cfgv_put(c, out, "id", n);
+	}
+	if ((n = cfgv_get(c, t, path, "type", true)) &&
+		(type = cfgv_enum(c, n, cfgv_path(path, "type"), "transform type", step_types, lengthof_arr(step_types))))
+	{
+		cfgv_put(c, out, "type", cfgv_str(c, type));
+		for (int i = 0; i < lengthof_arr(step_specs); i++)
+			if (strcmp(step_specs[i].type, type) == 0)
+				spec = &step_specs[i];
+	}
+	if ((n = cfgv_get(c, t, path, "input", false)))
+	{
+		if (cfgv_id(c, n, cfgv_path(path, "input")))
+		{
+			node->deps = lappend(node->deps, cfgv_dep(n->str, cfgv_path(path, "input"), n));
+			cfgv_put(c, out, "input", n);
+		}
+	}
+	else if (c->prev_node)
+	{
+		node->deps = lappend(node->deps, cfgv_dep(c->prev_node, cfgv_path(path, "input"), t));
+		cfgv_put(c, out, "input", cfgv_str(c, c->prev_node));
+	}
+	else
+		cfgv_error(c, cfgv_path(path, "input"), t, "a transform needs an input, and there is no source before it");
+
+	params = cfgv_get(c, t, path, "params", false);
+	if (params && !cfgv_is_map(c, params, cfgv_path(path, "params"), "params"))
+		params = NULL;
+	if (spec)
+	{
+		CfgNode    *empty = cfgv_map(c);
+
+		empty->line = t->line;
+		empty->col = t->col;
+		vstep_params(c, spec, params ? params : empty, cfgv_path(path, "params"), pout, node);
+	}
+	cfgv_put(c, out, "params", pout);
+	if ((n = cfgv_get(c, t, path, "description", false)))
+		cfgv_put(c, out, "description", n);
+
+	if (id)
+	{
+		node->id = pstrdup(id);
+		node->path = pstrdup(path);
+		node->at = t;
+		c->nodes = lappend(c->nodes, node);
+		c->prev_node = node->id;
+	}
+	return out;
+}
