@@ -143,14 +143,15 @@ static void
 body_execute_plan(const MetaetlRunSpec *spec, const MetaetlRunPlan *plan,
 				  MetaetlRunOutcome *out, MemoryContext outcxt)
 {
-	Oid			types[3] = {TEXTOID, TEXTOID, INT8OID};
-	Datum		values[3];
+	Oid			types[4] = {TEXTOID, TEXTOID, INT8OID, TEXTOID};
+	Datum		values[4];
 	HeapTuple	tup;
 	TupleDesc	desc;
 
 	values[0] = CStringGetTextDatum(plan->config);
 	values[1] = CStringGetTextDatum(spec->params ? spec->params : "{}");
 	values[2] = Int64GetDatum(plan->run_id);
+	values[3] = CStringGetTextDatum(spec->pipeline_id);
 
 	SPI_connect();
 	if (SPI_execute("SELECT 1 FROM pg_catalog.pg_proc WHERE oid = pg_catalog.to_regprocedure('etl.execute_plan(jsonb,jsonb,jsonb)')",
@@ -160,19 +161,31 @@ body_execute_plan(const MetaetlRunSpec *spec, const MetaetlRunPlan *plan,
 				 errmsg("the transform engine is not installed"),
 				 errdetail("etl.execute_plan(jsonb, jsonb, jsonb) does not exist in this database.")));
 
+	/*
+	 * Options: the template context ({{last_run}} is the start of the last
+	 * successful run, -infinity before the first), and when the config has
+	 * quality rules, the nodes they name materialised for the gate hook.
+	 */
 	SPI_execute_with_args(
 		"WITH c AS (SELECT $1::jsonb AS config),"
+		" ctx AS (SELECT pg_catalog.jsonb_build_object('run_id', $3,"
+		"            'last_run', COALESCE((SELECT pg_catalog.max(r.started_at)::text FROM etl.pipeline_runs r"
+		"                                   WHERE r.pipeline_id = $4 AND r.status = 'succeeded' AND r.run_id <> $3),"
+		"                                 '-infinity'),"
+		"            'logical_date', COALESCE((SELECT r.logical_date::text FROM etl.pipeline_runs r WHERE r.run_id = $3),"
+		"                                     pg_catalog.now()::text)) AS context),"
 		" o AS (SELECT CASE WHEN pg_catalog.jsonb_array_length(COALESCE(c.config #> '{pipeline,quality,rules}', '[]')) > 0"
-		"            THEN pg_catalog.jsonb_build_object('run_id', $3,"
+		"            THEN pg_catalog.jsonb_build_object('run_id', $3, 'context', ctx.context,"
 		"                   'materialize', (SELECT pg_catalog.jsonb_agg(DISTINCT r.value->>'on')"
 		"                                     FROM pg_catalog.jsonb_array_elements(c.config #> '{pipeline,quality,rules}') r"
 		"                                    WHERE r.value->>'on' IS NOT NULL),"
-		"                   'before_load', 'etl.run_quality_hook')"
-		"            ELSE pg_catalog.jsonb_build_object('run_id', $3) END AS options FROM c)"
+		"                   'before_load', 'etl.run_quality_hook(jsonb)')"
+		"            ELSE pg_catalog.jsonb_build_object('run_id', $3, 'context', ctx.context) END AS options"
+		"   FROM c, ctx)"
 		" SELECT x.r::text, x.r->>'rows_read', x.r->>'rows_written', x.r->>'engine',"
 		"        x.r->>'engine_reason', (x.r->'steps')::text"
 		"   FROM c, o, LATERAL (SELECT etl.execute_plan(c.config, $2::jsonb, o.options) AS r) x",
-		3, types, values, NULL, false, 1);
+		4, types, values, NULL, false, 1);
 	if (SPI_processed != 1)
 		elog(ERROR, "etl.execute_plan returned no row");
 	tup = SPI_tuptable->vals[0];
@@ -343,7 +356,7 @@ metaetl_run_quality_hook(PG_FUNCTION_ARGS)
 	values[3] = CStringGetTextDatum(run_hook.pipeline_id);
 
 	SPI_connect();
-	if (SPI_execute("SELECT 1 FROM pg_catalog.pg_proc WHERE oid = pg_catalog.to_regprocedure('etl.quality_gate(text,jsonb,bigint,text,text)')",
+	if (SPI_execute("SELECT 1 FROM pg_catalog.pg_proc WHERE oid = pg_catalog.to_regprocedure('etl.quality_gate(text,jsonb,bigint,text,text,jsonb)')",
 					true, 1) != SPI_OK_SELECT || SPI_processed != 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
@@ -354,9 +367,10 @@ metaetl_run_quality_hook(PG_FUNCTION_ARGS)
 		" g AS (SELECT COALESCE(cfg.c #>> '{pipeline,quality,gate}', 'error') AS gate FROM cfg),"
 		" res AS (SELECT n.key AS node,"
 		"                etl.quality_gate(n.value #>> '{}',"
-		"                    (SELECT pg_catalog.jsonb_agg(r.value) FROM cfg,"
-		"                            pg_catalog.jsonb_array_elements(cfg.c #> '{pipeline,quality,rules}') r"
-		"                      WHERE r.value->>'on' = n.key),"
+		"                    (SELECT (cfg.c #> '{pipeline,quality}') OPERATOR(pg_catalog.||)"
+		"                            pg_catalog.jsonb_build_object('rules', pg_catalog.jsonb_agg(r.value))"
+		"                       FROM cfg, pg_catalog.jsonb_array_elements(cfg.c #> '{pipeline,quality,rules}') r"
+		"                      WHERE r.value->>'on' = n.key GROUP BY cfg.c),"
 		"                    $3, $4, g.gate) AS result"
 		"           FROM pg_catalog.jsonb_each($1->'nodes') n, g)"
 		" SELECT pg_catalog.bool_and((res.result->>'passed')::bool)::text,"
