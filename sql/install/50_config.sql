@@ -110,9 +110,8 @@ BEGIN
             MESSAGE = pg_catalog.format('pipeline "%s" belongs to role "%s"', pipeline_id, owner_role),
             HINT = 'Only members of the owning role may drop it.';
     END IF;
+    -- the audit trigger on etl.pipelines records the drop
     DELETE FROM etl.pipelines p WHERE p.pipeline_id OPERATOR(pg_catalog.=) drop_pipeline.pipeline_id;
-    INSERT INTO etl.audit_log (action, object_type, object_id, details)
-    VALUES ('drop', 'pipeline', pipeline_id, pg_catalog.jsonb_build_object('version', ver));
 END
 $fn$;
 COMMENT ON FUNCTION etl.drop_pipeline(pg_catalog.text) IS
@@ -228,8 +227,7 @@ BEGIN
            SET type = EXCLUDED.type, options = EXCLUDED.options, credential = EXCLUDED.credential,
                updated_at = pg_catalog.now();
     END IF;
-    INSERT INTO etl.audit_log (action, object_type, object_id, details)
-    VALUES ('add_connection', 'connection', name, pg_catalog.jsonb_build_object('type', type, 'usage', usage));
+    -- the audit triggers on etl.data_sources / etl.data_targets record the change
 END
 $fn$;
 COMMENT ON FUNCTION etl.add_connection(pg_catalog.text, pg_catalog.text, pg_catalog.jsonb, pg_catalog.text, pg_catalog.text) IS
