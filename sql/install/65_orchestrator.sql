@@ -52,6 +52,12 @@ BEGIN
                 AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_stat_activity a
                                  WHERE a.pid = r.worker_pid)));
     GET DIAGNOSTICS n = ROW_COUNT;
+    -- their queue rows free their pool slots
+    IF n > 0 THEN
+        UPDATE etl.run_queue q SET state = 'done', note = 'run abandoned'
+          FROM etl.pipeline_runs r
+         WHERE q.run_id = r.run_id AND r.status = 'abandoned' AND q.state = 'claimed';
+    END IF;
     RETURN n;
 END
 $$;

@@ -26,6 +26,7 @@ typedef struct MetaetlRunSpec
 	char	   *params;			/* jsonb as text */
 	Oid			run_as;			/* role whose privileges the run has */
 	int64		queue_id;		/* 0 unless started from etl.run_queue */
+	char	   *logical_date;	/* timestamptz as text, or NULL */
 } MetaetlRunSpec;
 
 /* The pipeline as pinned when the run started. */
@@ -82,6 +83,9 @@ extern bool MetaetlRunLockPipeline(const char *pipeline_id, const char *concurre
 extern void MetaetlRunUnlockPipeline(const char *pipeline_id);
 extern void MetaetlRunArmTimeout(double minutes);
 extern void MetaetlRunDisarmTimeout(void);
+
+/* in orchestrator/dispatch.c */
+extern int	MetaetlDispatchQueue(void);
 
 /* in orchestrator/worker.c */
 extern char *MetaetlRunInWorker(const MetaetlRunSpec *spec, bool wait);

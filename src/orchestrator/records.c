@@ -123,7 +123,7 @@ MetaetlRunRecordStart(const MetaetlRunSpec *spec, const char *status, MetaetlRun
 	int			saved_context;
 	char		pidbuf[16];
 	char		queuebuf[32];
-	const char *args[8];
+	const char *args[9];
 	MemoryContext oldcxt = CurrentMemoryContext;
 
 	snprintf(pidbuf, sizeof(pidbuf), "%d", MyProcPid);
@@ -136,17 +136,18 @@ MetaetlRunRecordStart(const MetaetlRunSpec *spec, const char *status, MetaetlRun
 	args[5] = spec->params;
 	args[6] = strcmp(status, "running") == 0 ? pidbuf : NULL;
 	args[7] = spec->queue_id > 0 ? queuebuf : NULL;
+	args[8] = spec->logical_date;
 
 	MetaetlAsOwnerBegin(&saved_user, &saved_context);
 	SPI_connect();
 	records_exec("INSERT INTO etl.pipeline_runs AS r (pipeline_id, version, trigger, triggered_by, run_as,"
-				 "       status, params, started_at, worker_pid, queue_id)"
+				 "       status, params, started_at, worker_pid, queue_id, logical_date)"
 				 " SELECT p.pipeline_id, p.current_version, $2, $3, $4::name, $5, $6::jsonb,"
 				 "        CASE WHEN $5 = 'running' THEN pg_catalog.clock_timestamp() END,"
-				 "        $7::int4, $8::int8"
+				 "        $7::int4, $8::int8, $9::timestamptz"
 				 "   FROM etl.pipelines p WHERE p.pipeline_id = $1"
 				 " RETURNING r.run_id::text, r.version::text",
-				 8, args, false, 0);
+				 9, args, false, 0);
 	if (SPI_processed != 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
@@ -157,6 +158,16 @@ MetaetlRunRecordStart(const MetaetlRunSpec *spec, const char *status, MetaetlRun
 
 		plan->run_id = strtoi64(run_id, NULL, 10);
 		plan->version = atoi(version);
+	}
+
+	/* a run started from etl.run_queue: the queue row points at its run */
+	if (spec->queue_id > 0)
+	{
+		char		runbuf[32];
+
+		snprintf(runbuf, sizeof(runbuf), INT64_FORMAT, plan->run_id);
+		records_exec("UPDATE etl.run_queue SET run_id = $2::int8 WHERE queue_id = $1::int8",
+					 2, (const char *[]) {queuebuf, runbuf}, false, 0);
 	}
 
 	/* the pinned config and the run-control settings it carries */
@@ -300,6 +311,10 @@ MetaetlRunRecordFinish(int64 run_id, int attempts, const MetaetlRunOutcome *out,
 				 "                                  - COALESCE(started_at, pg_catalog.clock_timestamp())), 0.001) END"
 				 " WHERE run_id = $1::int8",
 				 17, args, false, 0);
+	/* the queue row of a scheduled run is done (its pool slot frees up) */
+	records_exec("UPDATE etl.run_queue q SET state = 'done' FROM etl.pipeline_runs r"
+				 " WHERE r.run_id = $1::int8 AND q.queue_id = r.queue_id AND q.state = 'claimed'",
+				 1, (const char *[]) {runbuf}, false, 0);
 	if (out->steps != NULL)
 		records_exec("INSERT INTO etl.step_runs (run_id, seq, step_id, kind, status, rows, duration_ms, details)"
 					 " SELECT $1::int8, s.ord, COALESCE(s.value->>'id', '?'),"

@@ -62,6 +62,7 @@ run_spec_from_args(FunctionCallInfo fcinfo, MetaetlRunSpec *spec)
 		: JsonbToCString(NULL, &PG_GETARG_JSONB_P(3)->root, VARSIZE(PG_GETARG_JSONB_P(3)));
 	spec->run_as = GetUserId();
 	spec->queue_id = 0;
+	spec->logical_date = NULL;
 
 	for (int i = 0; i < lengthof(run_triggers); i++)
 		if (strcmp(spec->trigger, run_triggers[i]) == 0)

@@ -54,6 +54,7 @@ typedef struct RunShared
 	int			caller_pgprocno;
 	int			caller_pid;
 	int64		queue_id;
+	char		logical_date[64];
 	char		pipeline_id[RUN_TEXT_SIZE];
 	char		trigger[RUN_TEXT_SIZE];
 	char		triggered_by[RUN_TEXT_SIZE];
@@ -194,6 +195,7 @@ MetaetlRunWorkerMain(Datum main_arg)
 	spec.params = pnstrdup(shared->params, shared->params_len);
 	spec.run_as = shared->run_as;
 	spec.queue_id = shared->queue_id;
+	spec.logical_date = shared->logical_date[0] ? pstrdup(shared->logical_date) : NULL;
 
 	/* 1. the run record, committed before anything else happens */
 	HOLD_CANCEL_INTERRUPTS();
@@ -338,6 +340,8 @@ MetaetlRunInWorker(const MetaetlRunSpec *spec, bool wait)
 	shared->caller_pgprocno = MyProc->pgprocno;
 	shared->caller_pid = MyProcPid;
 	shared->queue_id = spec->queue_id;
+	if (spec->logical_date)
+		strlcpy(shared->logical_date, spec->logical_date, sizeof(shared->logical_date));
 	strlcpy(shared->pipeline_id, spec->pipeline_id, RUN_TEXT_SIZE);
 	strlcpy(shared->trigger, spec->trigger, RUN_TEXT_SIZE);
 	strlcpy(shared->triggered_by, spec->triggered_by, RUN_TEXT_SIZE);

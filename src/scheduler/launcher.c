@@ -45,6 +45,7 @@
 #include "utils/timestamp.h"
 
 #include "metaetl.h"
+#include "orchestrator/orchestrator.h"
 #include "scheduler/scheduler.h"
 
 PG_FUNCTION_INFO_V1(metaetl_scheduler_shmem);
@@ -492,6 +493,10 @@ MetaetlSchedulerMain(Datum main_arg)
 				TimestampTz due = sched_tick(&reboot);
 
 				reboot_pending = reboot;
+
+				/* start what is queued and claimable (src/orchestrator/dispatch.c) */
+				if (MetaetlDispatchQueue() > 0)
+					timeout = Min(timeout, 100);
 
 				if (due != 0)
 				{
