@@ -105,13 +105,29 @@ MetaetlRunPlan(MetaetlPlan *plan, const char *before_load)
 
 	MetaetlChooseEngine(plan);
 	level = MetaetlEngineGucSave(plan);
-	if (plan->engine == METAETL_ENGINE_PARALLEL)
-	{
-		/* targets read their input from a table built by CREATE TABLE AS (parallel-capable) */
-		foreach(lc, plan->targets)
-			MetaetlFindNode(plan, ((MetaetlTarget *) lfirst(lc))->input, false)->materialize = true;
-	}
 	MetaetlCompileNodes(plan);
+	if (plan->engine == METAETL_ENGINE_PARALLEL && !MetaetlParallelSplit(plan))
+	{
+		/*
+		 * No key-range workers: targets read their input from a temp table
+		 * built by CREATE TABLE AS, which (unlike INSERT ... SELECT and
+		 * MERGE in PostgreSQL 15) may use a parallel plan.
+		 */
+		foreach(lc, plan->targets)
+		{
+			MetaetlNode *n = MetaetlFindNode(plan, ((MetaetlTarget *) lfirst(lc))->input, false);
+			char	   *tmp;
+			char	   *sql;
+
+			if (n->temp)
+				continue;
+			tmp = MetaetlNewTemp(plan, "par");
+			sql = psprintf("CREATE TEMP TABLE %s ON COMMIT DROP AS\n%s", tmp, MetaetlNodeQuery(plan, n));
+			MetaetlScript(plan, sql);
+			n->rows = MetaetlExec(sql, SPI_OK_UTILITY);
+			n->temp = tmp;
+		}
+	}
 	if (before_load)
 		bl = call_before_load(plan, before_load);
 	foreach(lc, plan->targets)
@@ -126,6 +142,7 @@ MetaetlRunPlan(MetaetlPlan *plan, const char *before_load)
 		t->ms = (double) (GetCurrentTimestamp() - ts) / 1000.0;
 		written += t->rows;
 	}
+	MetaetlParallelCleanup(plan);
 	/* staged intermediates nobody asked for go now rather than at commit */
 	foreach(lc, plan->nodes)
 	{

@@ -77,6 +77,7 @@ typedef struct MetaetlPlan
 	List	   *targets;		/* MetaetlTarget * */
 	bool		describe_only;	/* compile without running loads */
 	StringInfo	script;			/* every statement, for display */
+	List	   *par_tables;		/* parallel workers' result tables */
 	int			tempno;
 } MetaetlPlan;
 
@@ -130,7 +131,11 @@ extern void MetaetlChooseEngine(MetaetlPlan *plan);
 extern int	MetaetlEngineGucSave(MetaetlPlan *plan);
 extern void MetaetlEngineGucRestore(int level);
 
-/* in transform/load.c */
+/* in transform/parallel.c */
+extern bool MetaetlParallelSplit(MetaetlPlan *plan);
+extern void MetaetlParallelCleanup(MetaetlPlan *plan);
+
+/* in transform/run.c */
 extern Jsonb *MetaetlRunPlan(MetaetlPlan *plan, const char *before_load);
 
 #endif							/* METAETL_TRANSFORM_H */

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # test/bench/transform/bench.sh — filter → map → join → aggregate → upsert over
 # ORDERS (default 5,000,000) orders × CUSTOMERS (default 100,000) customers:
-# metaetl (etl.execute_plan, engines pushdown and parallel) vs the same work
+# metaetl (etl.execute_plan, engines pushdown, parallel (key-range workers on
+# customer_id) and auto) vs the same work
 # hand-written as one MERGE, vs pandas (psycopg2 read, transform, write back).
 # Builds its own throwaway cluster (like make test) and prints times and ratios.
 #
@@ -51,7 +52,7 @@ SQL
 
 CONFIG=$(cat <<'JSON'
 {"pipeline": {"id": "bench", "engine": "ENGINE",
-  "sources": [{"id": "orders", "type": "postgresql", "table": "orders"},
+  "sources": [{"id": "orders", "type": "postgresql", "table": "orders", "split_key": "customer_id"},
               {"id": "customers", "type": "postgresql", "table": "customers"}],
   "transforms": [
     {"id": "paid", "type": "filter", "input": "orders", "params": {"condition": "status == 'paid' and amount > 0"}},
