@@ -39,7 +39,7 @@ INSERT INTO customers SELECT g, (ARRAY['EU','US','APAC','LATAM'])[1 + g % 4], (A
   FROM generate_series(1, $CUSTOMERS) g;
 CREATE TABLE orders (order_id bigint PRIMARY KEY, customer_id int NOT NULL, status text NOT NULL,
                      amount numeric(12,2) NOT NULL, created_at timestamptz NOT NULL);
-INSERT INTO orders SELECT g, 1 + (g * 7919) % $CUSTOMERS,
+INSERT INTO orders SELECT g, 1 + (g::bigint * 7919) % $CUSTOMERS,
        (ARRAY['paid','paid','paid','cancelled','refunded'])[1 + g % 5],
        round((random() * 500)::numeric, 2), timestamptz '2024-01-01' + g * interval '1 second'
   FROM generate_series(1, $ORDERS) g;
