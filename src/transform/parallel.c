@@ -402,7 +402,18 @@ MetaetlParallelSplit(MetaetlPlan *plan)
 			}
 		}
 		if (src == NULL)
-			why = "no table source declares split_key";
+			why = "no table source declares split_key (a column, or true with a single-column integer primary key)";
+		else
+		{
+			foreach(lc, src->cols)
+			{
+				MetaetlColumn *c = lfirst(lc);
+
+				if (strcmp(c->name, key) == 0 && c->typid != INT2OID && c->typid != INT4OID &&
+					c->typid != INT8OID)
+					why = psprintf("split_key \"%s\" is not an integer column", key);
+			}
+		}
 	}
 	if (why)
 	{
@@ -463,8 +474,10 @@ MetaetlParallelSplit(MetaetlPlan *plan)
 		char	   *sql;
 
 		names[i] = psprintf("etl_work.metaetl_p%d_%d_%d", MyProcPid, par_counter, i);
-		src->body = psprintf("SELECT * FROM (%s) metaetl_s WHERE %s BETWEEN " INT64_FORMAT " AND " INT64_FORMAT,
-							 saved_body, quote_identifier(key), a, b);
+		/* rows with a NULL key go to the first range */
+		src->body = psprintf("SELECT * FROM (%s) metaetl_s WHERE %s BETWEEN " INT64_FORMAT " AND " INT64_FORMAT "%s",
+							 saved_body, quote_identifier(key), a, b,
+							 i == 0 ? psprintf(" OR %s IS NULL", quote_identifier(key)) : "");
 		sql = psprintf("CREATE UNLOGGED TABLE %s AS\n%s", names[i], MetaetlNodeQuery(plan, frontier));
 		if (strlen(sql) >= PAR_SQL_MAX)
 			elog(ERROR, "parallel worker query too long");
