@@ -146,6 +146,18 @@ SELECT r->>'engine' AS engine, r->>'engine_reason' AS reason, r->'targets' AS ta
     "targets": [{"id": "t1", "table": "tp.two_a", "input": "f"}, {"id": "t2", "table": "tp.two_b", "input": "f", "mode": "append"}]}}$$) r;
 SELECT (SELECT count(*) FROM tp.two_a) AS a_rows, (SELECT count(*) FROM tp.two_b) AS b_rows;
 
+-- big sources (planner statistics; faked here) → parallel, unless a step depends on order
+CREATE TABLE tp.big (id int PRIMARY KEY, v int);
+UPDATE pg_class SET reltuples = 1e7, relpages = 100000 WHERE oid = 'tp.big'::regclass;
+SELECT r->>'engine' AS engine, r->>'engine_reason' AS reason
+  FROM etl.execute_plan($${"pipeline": {"id": "tp_big", "sources": [{"id": "b", "type": "postgresql", "table": "tp.big", "split_key": true}],
+    "transforms": [{"id": "f", "type": "filter", "input": "b", "params": {"condition": "v > 0"}}],
+    "targets": [{"id": "t", "table": "tp.big_out", "input": "f"}]}}$$) r;
+SELECT r->>'engine' AS engine, r->>'engine_reason' AS reason
+  FROM etl.execute_plan($${"pipeline": {"id": "tp_big", "sources": [{"id": "b", "type": "postgresql", "table": "tp.big"}],
+    "transforms": [{"id": "s", "type": "sort", "input": "b", "params": {"by": ["v"]}}, {"id": "l", "type": "limit", "params": {"n": 10}}],
+    "targets": [{"id": "t", "table": "tp.big_out", "input": "l"}]}}$$) r;
+
 -- the original design's engine names are aliases, with a NOTICE
 SET client_min_messages = notice;
 SELECT etl.execute_transformations('tp.customers', '{"steps": []}', 'tp.alias_out', 'pandas')->>'engine' AS pandas;
