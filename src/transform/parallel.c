@@ -21,7 +21,9 @@
  * the leader reads the tables through a temp view inside its own
  * transaction (targets still load there, atomically) and drops them.
  * Workers see committed data only, so the split is used only in READ
- * COMMITTED transactions that have written nothing yet; otherwise, and when
+ * COMMITTED transactions that had written nothing before the run began (the
+ * run's own temp tables are never read by workers: the chain stops at a
+ * materialised node); otherwise, and when
  * no worker slot is free, the engine falls back to PostgreSQL's parallel
  * query inside the transaction.  Tables left by a leader that died are
  * dropped by the next parallel run.
@@ -203,7 +205,7 @@ step_splittable(MetaetlPlan *plan, MetaetlNode *n, const char *key, bool *key_ke
 			strcmp(how, "semi") != 0 && strcmp(how, "anti") != 0)
 			return false;
 		/* the right side must be whole: a source other than the split one, or a relation */
-		if (r != NULL && !r->is_source)
+		if (r != NULL && (!r->is_source || r->temp != NULL))
 			return false;
 		return true;
 	}
@@ -371,7 +373,7 @@ MetaetlParallelSplit(MetaetlPlan *plan)
 
 	if (XactIsoLevel != XACT_READ_COMMITTED)
 		why = "the transaction is not READ COMMITTED";
-	else if (GetTopTransactionIdIfAny() != InvalidTransactionId)
+	else if (plan->xact_had_writes)
 		why = "the transaction has uncommitted writes that workers could not see";
 	else if (!OidIsValid(get_namespace_oid("etl_work", true)))
 		why = "schema etl_work is missing";
@@ -394,7 +396,7 @@ MetaetlParallelSplit(MetaetlPlan *plan)
 		{
 			MetaetlNode *n = lfirst(lc);
 
-			if (n->is_source && n->consumers == 1 && MetaetlJStr(n->conf, "table") &&
+			if (n->is_source && n->consumers == 1 && n->temp == NULL && MetaetlJStr(n->conf, "table") &&
 				(key = split_key(n)) != NULL && chain_has_col(n, key))
 			{
 				src = n;
@@ -436,7 +438,8 @@ MetaetlParallelSplit(MetaetlPlan *plan)
 			if (!n->is_source && strcmp(n->input, frontier->id) == 0 && strcmp(n->type, "union") != 0)
 				next = n;
 		}
-		if (next == NULL || !step_splittable(plan, next, key, &key_kept))
+		/* a materialised node is a temp table of this session: workers cannot read it */
+		if (next == NULL || next->temp != NULL || !step_splittable(plan, next, key, &key_kept))
 			break;
 		frontier = next;
 	}

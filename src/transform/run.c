@@ -11,6 +11,7 @@
  */
 #include "postgres.h"
 
+#include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "common/jsonapi.h"
 #include "executor/spi.h"
@@ -103,30 +104,33 @@ MetaetlRunPlan(MetaetlPlan *plan, const char *before_load)
 	bool		estimated = false;
 	char	   *bl = NULL;
 
+	/* key-range workers cannot see what the caller wrote before us */
+	plan->xact_had_writes = GetTopTransactionIdIfAny() != InvalidTransactionId;
 	MetaetlChooseEngine(plan);
 	level = MetaetlEngineGucSave(plan);
+	plan->defer_materialize = plan->engine == METAETL_ENGINE_PARALLEL;
 	MetaetlCompileNodes(plan);
-	if (plan->engine == METAETL_ENGINE_PARALLEL && !MetaetlParallelSplit(plan))
+	if (plan->engine == METAETL_ENGINE_PARALLEL)
 	{
+		bool		split = MetaetlParallelSplit(plan);
+
+		/* nodes asked for by options.materialize, now that workers ran */
+		foreach(lc, plan->nodes)
+		{
+			MetaetlNode *n = lfirst(lc);
+
+			if (n->materialize)
+				MetaetlMaterializeNode(plan, n, "stage");
+		}
+
 		/*
-		 * No key-range workers: targets read their input from a temp table
-		 * built by CREATE TABLE AS, which (unlike INSERT ... SELECT and
+		 * Without key-range workers, targets read their input from a temp
+		 * table built by CREATE TABLE AS, which (unlike INSERT ... SELECT and
 		 * MERGE in PostgreSQL 15) may use a parallel plan.
 		 */
-		foreach(lc, plan->targets)
-		{
-			MetaetlNode *n = MetaetlFindNode(plan, ((MetaetlTarget *) lfirst(lc))->input, false);
-			char	   *tmp;
-			char	   *sql;
-
-			if (n->temp)
-				continue;
-			tmp = MetaetlNewTemp(plan, "par");
-			sql = psprintf("CREATE TEMP TABLE %s ON COMMIT DROP AS\n%s", tmp, MetaetlNodeQuery(plan, n));
-			MetaetlScript(plan, sql);
-			n->rows = MetaetlExec(sql, SPI_OK_UTILITY);
-			n->temp = tmp;
-		}
+		if (!split)
+			foreach(lc, plan->targets)
+				MetaetlMaterializeNode(plan, MetaetlFindNode(plan, ((MetaetlTarget *) lfirst(lc))->input, false), "par");
 	}
 	if (before_load)
 		bl = call_before_load(plan, before_load);

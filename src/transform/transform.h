@@ -78,6 +78,8 @@ typedef struct MetaetlPlan
 	bool		describe_only;	/* compile without running loads */
 	StringInfo	script;			/* every statement, for display */
 	List	   *par_tables;		/* parallel workers' result tables */
+	bool		xact_had_writes;	/* the caller wrote before the run began */
+	bool		defer_materialize;	/* parallel: materialise after the split */
 	int			tempno;
 } MetaetlPlan;
 
@@ -117,6 +119,7 @@ extern char *MetaetlWithPrefix(MetaetlPlan *plan, MetaetlNode *upto);
 extern char *MetaetlNodeQuery(MetaetlPlan *plan, MetaetlNode *node);
 extern List *MetaetlDescribe(const char *sql);
 extern void MetaetlCompileNodes(MetaetlPlan *plan);
+extern void MetaetlMaterializeNode(MetaetlPlan *plan, MetaetlNode *n, const char *what);
 extern char *MetaetlPlanSql(MetaetlPlan *plan);
 extern void MetaetlScript(MetaetlPlan *plan, const char *sql);
 extern char *MetaetlColList(List *cols, const char *prefix);
