@@ -501,6 +501,10 @@ metaetl_compile_pipeline(PG_FUNCTION_ARGS)
 	initStringInfo(&out);
 	appendStringInfo(&out, "-- pipeline %s: engine %s (%s)\n", quote_identifier(plan->pipeline_id),
 					 MetaetlEngineName(plan->engine), plan->engine_reason);
+	if (plan->engine == METAETL_ENGINE_PARALLEL)
+		appendStringInfoString(&out, "-- at run time a source with split_key runs its leading steps in key-range "
+							   "background workers; otherwise each target's input is built first by a "
+							   "parallel-capable CREATE TEMP TABLE AS\n");
 	appendStringInfoString(&out, MetaetlPlanSql(plan));
 	result = DatumGetTextP(SPI_datumTransfer(PointerGetDatum(cstring_to_text(out.data)), false, -1));
 	SPI_finish();

@@ -214,6 +214,11 @@ MetaetlRunPlan(MetaetlPlan *plan, const char *before_load)
 		jstr(&b, n->is_source ? "source" : "step");
 		jkey(&b, "type", false);
 		jstr(&b, n->type);
+		if (n->is_source)
+		{
+			jkey(&b, "reads", false);
+			jstr(&b, MetaetlFindConnector(n->type, true, n->id)->describe(plan, n));
+		}
 		jkey(&b, "rows", false);
 		if (n->rows >= 0)
 			appendStringInfo(&b, INT64_FORMAT, n->rows);
