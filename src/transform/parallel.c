@@ -104,6 +104,12 @@ metaetl_parallel_worker_main(Datum arg)
 	PG_TRY();
 	{
 		SPI_connect();
+
+		/*
+		 * A lock the leader holds (LOCK TABLE without writing) would make a
+		 * worker wait for a leader that waits for it: give up instead.
+		 */
+		SPI_execute("SET LOCAL lock_timeout = '30s'", false, 0);
 		if (SPI_execute(slot->sql, false, 0) < 0)
 			elog(ERROR, "SPI_execute failed");
 		slot->rows = (int64) SPI_processed;
