@@ -176,7 +176,7 @@ step_splittable(MetaetlPlan *plan, MetaetlNode *n, const char *key, bool *key_ke
 {
 	const char *t = n->type;
 
-	if (strcmp(t, "filter") == 0 || strcmp(t, "fill_null") == 0)
+	if (strcmp(t, "filter") == 0 || strcmp(t, "fill_null") == 0 || strcmp(t, "unpivot") == 0)
 		return true;
 	if (strcmp(t, "select") == 0 || strcmp(t, "drop") == 0)
 	{
@@ -212,6 +212,10 @@ step_splittable(MetaetlPlan *plan, MetaetlNode *n, const char *key, bool *key_ke
 			return false;
 		/* the right side must be whole: a source other than the split one, or a relation */
 		if (r != NULL && (!r->is_source || r->temp != NULL))
+			return false;
+		/* file sources live in this session's temp tables */
+		if (r != NULL && (strcmp(r->type, "csv") == 0 || strcmp(r->type, "json") == 0 ||
+						  strcmp(r->type, "ndjson") == 0))
 			return false;
 		return true;
 	}
@@ -447,6 +451,8 @@ MetaetlParallelSplit(MetaetlPlan *plan)
 		/* a materialised node is a temp table of this session: workers cannot read it */
 		if (next == NULL || next->temp != NULL || !step_splittable(plan, next, key, &key_kept))
 			break;
+		/* the key must still be there, by name, for later key-local steps */
+		key_kept = key_kept && chain_has_col(next, key);
 		frontier = next;
 	}
 
