@@ -34,3 +34,11 @@ LANGUAGE c VOLATILE
 AS 'MODULE_PATHNAME', 'metaetl_execute_transformations';
 COMMENT ON FUNCTION etl.execute_transformations(pg_catalog.text, pg_catalog.jsonb, pg_catalog.text, pg_catalog.text) IS
   'ad-hoc run of {"steps": [...]} from a relation or SELECT into a table (created when missing); returns rows, engine, sql, duration_ms';
+
+-- The parallel engine's key-range workers are separate sessions: each writes
+-- its range's result to an unlogged table here and commits; the run reads
+-- and drops them.  Any role may create tables here (never on a search_path).
+CREATE SCHEMA etl_work;
+GRANT USAGE, CREATE ON SCHEMA etl_work TO PUBLIC;
+COMMENT ON SCHEMA etl_work IS
+  'transient result tables of the parallel engine''s background workers (dropped after each run)';

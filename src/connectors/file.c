@@ -279,7 +279,7 @@ file_extract(MetaetlPlan *plan, MetaetlNode *src)
 static char *
 file_describe(MetaetlPlan *plan, MetaetlNode *src)
 {
-	return psprintf("%s file", src->type);
+	return psprintf("%s file %s", src->type, file_path(src->conf, src->id));
 }
 
 static int64

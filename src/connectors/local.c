@@ -128,7 +128,13 @@ local_extract(MetaetlPlan *plan, MetaetlNode *src)
 static char *
 local_describe(MetaetlPlan *plan, MetaetlNode *src)
 {
-	return psprintf("%s source", src->type);
+	char	   *table = MetaetlJStr(src->conf, "table");
+	char	   *conn = MetaetlJStr(src->conf, "connection");
+
+	if (strcmp(src->type, "inline") == 0)
+		return psprintf("inline, %d rows", MetaetlJArrayLen(MetaetlJObj(src->conf, "rows")));
+	return psprintf("%s %s%s%s", table ? "table" : "query", table ? table : "(SELECT)",
+					conn ? " via connection " : " in this database", conn ? conn : "");
 }
 
 /* inline rows: {"rows": [{...}], "columns": {name: type} (optional)} */

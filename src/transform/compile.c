@@ -396,7 +396,7 @@ MetaetlCompileNodes(MetaetlPlan *plan)
 		else
 			n->body = MetaetlCompileStep(plan, n);
 
-		if (n->materialize || plan->engine == METAETL_ENGINE_STAGED)
+		if ((n->materialize && !plan->defer_materialize) || plan->engine == METAETL_ENGINE_STAGED)
 		{
 			char	   *q = MetaetlNodeQuery(plan, n);
 			char	   *tmp = MetaetlNewTemp(plan, "stage");
@@ -414,6 +414,22 @@ MetaetlCompileNodes(MetaetlPlan *plan)
 			n->cols = MetaetlDescribe(psprintf("%s LIMIT 0", MetaetlNodeQuery(plan, n)));
 		n->ms = (double) (GetCurrentTimestamp() - start) / 1000.0;
 	}
+}
+
+/* materialise a compiled node now (CREATE TEMP TABLE AS its query) */
+void
+MetaetlMaterializeNode(MetaetlPlan *plan, MetaetlNode *n, const char *what)
+{
+	char	   *tmp;
+	char	   *sql;
+
+	if (n->temp)
+		return;
+	tmp = MetaetlNewTemp(plan, what);
+	sql = psprintf("CREATE TEMP TABLE %s ON COMMIT DROP AS\n%s", tmp, MetaetlNodeQuery(plan, n));
+	MetaetlScript(plan, sql);
+	n->rows = MetaetlExec(sql, SPI_OK_UTILITY);
+	n->temp = tmp;
 }
 
 /* the whole SQL a run executes, as text */
@@ -485,6 +501,10 @@ metaetl_compile_pipeline(PG_FUNCTION_ARGS)
 	initStringInfo(&out);
 	appendStringInfo(&out, "-- pipeline %s: engine %s (%s)\n", quote_identifier(plan->pipeline_id),
 					 MetaetlEngineName(plan->engine), plan->engine_reason);
+	if (plan->engine == METAETL_ENGINE_PARALLEL)
+		appendStringInfoString(&out, "-- at run time a source with split_key runs its leading steps in key-range "
+							   "background workers; otherwise each target's input is built first by a "
+							   "parallel-capable CREATE TEMP TABLE AS\n");
 	appendStringInfoString(&out, MetaetlPlanSql(plan));
 	result = DatumGetTextP(SPI_datumTransfer(PointerGetDatum(cstring_to_text(out.data)), false, -1));
 	SPI_finish();

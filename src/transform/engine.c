@@ -6,10 +6,10 @@
  * auto looks at what the plan needs and what the server offers:
  *  - a node read by several consumers (two targets, a join of a step with
  *    itself, ...) → staged, so it is computed once;
- *  - sources estimated (planner statistics) above metaetl's parallel
- *    threshold of 1,000,000 rows per available parallel worker slot, with
- *    max_parallel_workers >= 2 and no order-dependent step (sort, limit) →
- *    parallel;
+ *  - sources estimated (planner statistics) at 1,000,000 rows or more per
+ *    process (the leader plus max_parallel_workers_per_gather workers, at
+ *    most 8), parallel workers available, and no order-dependent step
+ *    (sort, limit) → parallel;
  *  - otherwise pushdown: one statement per target, all steps fused by the
  *    planner.  Sorting steps whose input exceeds work_mem are mentioned in
  *    the reason (the executor spills them).
@@ -168,12 +168,13 @@ MetaetlChooseEngine(MetaetlPlan *plan)
 				 strcmp(n->type, "pivot") == 0)
 			sorting = n->id;
 	}
-	if (!unknown && max_parallel_workers >= 2 && ordered == NULL &&
-		rows >= PARALLEL_ROWS_PER_WORKER * Min(max_parallel_workers, 8))
+	if (!unknown && max_parallel_workers >= 1 && max_parallel_workers_per_gather >= 1 &&
+		ordered == NULL &&
+		rows >= PARALLEL_ROWS_PER_WORKER * (Min(max_parallel_workers_per_gather, 8) + 1))
 	{
 		plan->engine = METAETL_ENGINE_PARALLEL;
-		plan->engine_reason = psprintf("sources estimated at %.0f rows, max_parallel_workers %d: parallel",
-									   rows, max_parallel_workers);
+		plan->engine_reason = psprintf("sources estimated at %.0f rows, at least %.0f per process with max_parallel_workers_per_gather %d: parallel",
+									   rows, PARALLEL_ROWS_PER_WORKER, max_parallel_workers_per_gather);
 		return;
 	}
 	plan->engine = METAETL_ENGINE_PUSHDOWN;

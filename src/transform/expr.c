@@ -270,6 +270,23 @@ MetaetlCheckSelect(MetaetlNode *node, const char *sql)
 						node->id, ed->message)));
 	}
 	PG_END_TRY();
+	if (list_length(stmts) == 1 && IsA(((RawStmt *) linitial(stmts))->stmt, SelectStmt))
+	{
+		SelectStmt *sel = (SelectStmt *) ((RawStmt *) linitial(stmts))->stmt;
+		ListCell   *lc;
+
+		if (sel->withClause)
+			foreach(lc, sel->withClause->ctes)
+			{
+				CommonTableExpr *cte = lfirst(lc);
+
+				if (!IsA(cte->ctequery, SelectStmt))
+					ereport(ERROR,
+							(errcode(ERRCODE_SYNTAX_ERROR),
+							 errmsg("%s \"%s\": query must not modify data (WITH %s)",
+									node->is_source ? "source" : "step", node->id, cte->ctename)));
+			}
+	}
 	if (list_length(stmts) != 1 || !IsA(((RawStmt *) linitial(stmts))->stmt, SelectStmt) ||
 		((SelectStmt *) ((RawStmt *) linitial(stmts))->stmt)->intoClause != NULL ||
 		((SelectStmt *) ((RawStmt *) linitial(stmts))->stmt)->lockingClause != NIL)

@@ -11,6 +11,7 @@
  */
 #include "postgres.h"
 
+#include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "common/jsonapi.h"
 #include "executor/spi.h"
@@ -109,15 +110,34 @@ MetaetlRunPlan(MetaetlPlan *plan, const char *before_load)
 	bool		estimated = false;
 	char	   *bl = NULL;
 
+	/* key-range workers cannot see what the caller wrote before us */
+	plan->xact_had_writes = GetTopTransactionIdIfAny() != InvalidTransactionId;
 	MetaetlChooseEngine(plan);
 	level = MetaetlEngineGucSave(plan);
+	plan->defer_materialize = plan->engine == METAETL_ENGINE_PARALLEL;
+	MetaetlCompileNodes(plan);
 	if (plan->engine == METAETL_ENGINE_PARALLEL)
 	{
-		/* targets read their input from a table built by CREATE TABLE AS (parallel-capable) */
-		foreach(lc, plan->targets)
-			MetaetlFindNode(plan, ((MetaetlTarget *) lfirst(lc))->input, false)->materialize = true;
+		bool		split = MetaetlParallelSplit(plan);
+
+		/* nodes asked for by options.materialize, now that workers ran */
+		foreach(lc, plan->nodes)
+		{
+			MetaetlNode *n = lfirst(lc);
+
+			if (n->materialize)
+				MetaetlMaterializeNode(plan, n, "stage");
+		}
+
+		/*
+		 * Without key-range workers, targets read their input from a temp
+		 * table built by CREATE TABLE AS, which (unlike INSERT ... SELECT and
+		 * MERGE in PostgreSQL 15) may use a parallel plan.
+		 */
+		if (!split)
+			foreach(lc, plan->targets)
+				MetaetlMaterializeNode(plan, MetaetlFindNode(plan, ((MetaetlTarget *) lfirst(lc))->input, false), "par");
 	}
-	MetaetlCompileNodes(plan);
 	if (before_load)
 		bl = call_before_load(plan, before_load);
 	foreach(lc, plan->targets)
@@ -139,6 +159,7 @@ MetaetlRunPlan(MetaetlPlan *plan, const char *before_load)
 		t->ms = (double) (GetCurrentTimestamp() - ts) / 1000.0;
 		written += t->rows;
 	}
+	MetaetlParallelCleanup(plan);
 	/* staged intermediates nobody asked for go now rather than at commit */
 	foreach(lc, plan->nodes)
 	{
@@ -206,6 +227,11 @@ MetaetlRunPlan(MetaetlPlan *plan, const char *before_load)
 		jstr(&b, n->is_source ? "source" : "step");
 		jkey(&b, "type", false);
 		jstr(&b, n->type);
+		if (n->is_source)
+		{
+			jkey(&b, "reads", false);
+			jstr(&b, MetaetlFindConnector(n->type, true, n->id)->describe(plan, n));
+		}
 		jkey(&b, "rows", false);
 		if (n->rows >= 0)
 			appendStringInfo(&b, INT64_FORMAT, n->rows);

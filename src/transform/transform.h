@@ -77,6 +77,9 @@ typedef struct MetaetlPlan
 	List	   *targets;		/* MetaetlTarget * */
 	bool		describe_only;	/* compile without running loads */
 	StringInfo	script;			/* every statement, for display */
+	List	   *par_tables;		/* parallel workers' result tables */
+	bool		xact_had_writes;	/* the caller wrote before the run began */
+	bool		defer_materialize;	/* parallel: materialise after the split */
 	int			tempno;
 } MetaetlPlan;
 
@@ -116,6 +119,7 @@ extern char *MetaetlWithPrefix(MetaetlPlan *plan, MetaetlNode *upto);
 extern char *MetaetlNodeQuery(MetaetlPlan *plan, MetaetlNode *node);
 extern List *MetaetlDescribe(const char *sql);
 extern void MetaetlCompileNodes(MetaetlPlan *plan);
+extern void MetaetlMaterializeNode(MetaetlPlan *plan, MetaetlNode *n, const char *what);
 extern char *MetaetlPlanSql(MetaetlPlan *plan);
 extern void MetaetlScript(MetaetlPlan *plan, const char *sql);
 extern char *MetaetlColList(List *cols, const char *prefix);
@@ -130,7 +134,11 @@ extern void MetaetlChooseEngine(MetaetlPlan *plan);
 extern int	MetaetlEngineGucSave(MetaetlPlan *plan);
 extern void MetaetlEngineGucRestore(int level);
 
-/* in transform/load.c */
+/* in transform/parallel.c */
+extern bool MetaetlParallelSplit(MetaetlPlan *plan);
+extern void MetaetlParallelCleanup(MetaetlPlan *plan);
+
+/* in transform/run.c */
 extern Jsonb *MetaetlRunPlan(MetaetlPlan *plan, const char *before_load);
 
 #endif							/* METAETL_TRANSFORM_H */

@@ -168,6 +168,8 @@ SELECT * FROM out_sql ORDER BY id;
 SELECT pg_temp.err($$SELECT etl.execute_transformations('tx.orders', '{"steps": [{"type": "sql", "params": {"query": "SELECT 1; DROP TABLE tx.orders"}}]}', 'tx.x')$$);
 SELECT pg_temp.err($$SELECT etl.execute_transformations('tx.orders', '{"steps": [{"type": "sql", "params": {"query": "DELETE FROM tx.orders"}}]}', 'tx.x')$$);
 SELECT pg_temp.err($$SELECT etl.execute_transformations('tx.orders', '{"steps": [{"type": "sql", "params": {"query": "SELECT * FROM {{inputs}}"}}]}', 'tx.x')$$);
+SELECT pg_temp.err($$SELECT etl.execute_transformations('tx.orders', '{"steps": [{"type": "sql", "params": {"query": "WITH d AS (DELETE FROM tx.orders RETURNING *) SELECT * FROM d"}}]}', 'tx.x')$$);
+SELECT pg_temp.err($$SELECT etl.execute_transformations('WITH d AS (DELETE FROM tx.orders RETURNING *) SELECT * FROM d', '{"steps": []}', 'tx.x')$$);
 SELECT count(*) AS orders_still_there FROM orders;
 
 -- udf: scalar per row, and set-returning per row

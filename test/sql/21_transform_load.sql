@@ -53,6 +53,15 @@ SELECT r->'rows' AS rows FROM etl.execute_transformations(
   'SELECT 4 AS id, ''D'' AS name, ''w2'' AS city UNION ALL SELECT 5, ''e'', ''v''',
   '{"steps": [], "mode": "delete_insert", "keys": ["id"]}', 'tl.dim') r;
 SELECT id, name, city FROM dim ORDER BY id;
+-- errors: no keys; a delete_insert whose insert fails (NULL into the key) keeps every row
+SELECT pg_temp.err($$SELECT etl.execute_transformations('tl.src', '{"steps": [], "mode": "delete_insert"}', 'tl.dim')$$);
+TRUNCATE before_dim;
+INSERT INTO before_dim SELECT id, name, city FROM dim;
+SELECT pg_temp.err($$SELECT etl.execute_transformations('SELECT 4 AS id, ''x'' AS name, ''q'' AS city UNION ALL SELECT NULL, ''y'', ''q''', '{"steps": [], "mode": "delete_insert", "keys": ["id"]}', 'tl.dim')$$);
+SELECT pg_temp.diff('before_dim', 'dim_now') AS rows_changed;
+-- an upsert whose source repeats a key fails as a whole
+SELECT pg_temp.err($$SELECT etl.execute_transformations('SELECT 4 AS id, ''x'' AS name, ''q'' AS city UNION ALL SELECT 4, ''y'', ''q''', '{"steps": [], "mode": "upsert", "keys": ["id"]}', 'tl.dim')$$);
+SELECT pg_temp.diff('before_dim', 'dim_now') AS rows_changed;
 
 -- replace: the table keeps its indexes and defaults; rows are exactly the result
 SELECT r->'rows' AS rows FROM etl.execute_transformations('tl.src', '{"steps": [], "mode": "replace"}', 'tl.dim') r;

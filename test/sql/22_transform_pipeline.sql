@@ -66,6 +66,44 @@ SELECT pg_temp.run('parallel');
 SELECT (SELECT count(*) FROM (TABLE by_pushdown EXCEPT ALL TABLE tp.sales_summary) a)
      + (SELECT count(*) FROM (TABLE tp.sales_summary EXCEPT ALL TABLE by_pushdown) b) AS parallel_differs;
 
+-- parallel with key-range background workers: orders split on customer_id; the
+-- filter, join and aggregate (grouped by the key) run in 3 workers
+UPDATE etl.pipelines SET config = jsonb_set(config, '{pipeline,sources,0}',
+  config->'pipeline'->'sources'->0 || '{"split_key": "customer_id", "workers": 3}') WHERE pipeline_id = 'tp_sales';
+UPDATE etl.pipelines SET config = jsonb_set(config, '{pipeline,transforms,2,params,groupby_cols}', '["customer_id", "region"]')
+ WHERE pipeline_id = 'tp_sales';
+UPDATE etl.pipelines SET config = jsonb_set(config, '{pipeline,targets,0,keys}', '["customer_id"]') WHERE pipeline_id = 'tp_sales';
+SELECT pg_temp.run('pushdown');
+DROP TABLE by_pushdown;
+CREATE TEMP TABLE by_pushdown AS TABLE tp.sales_summary;
+SELECT count(*) AS customers FROM by_pushdown;
+TRUNCATE tp.sales_summary;
+SELECT r->>'engine' AS engine, r->>'engine_reason' AS reason, r->'rows_written' AS written
+  FROM etl.execute_plan((SELECT config FROM etl.pipelines WHERE pipeline_id = 'tp_sales'), '{}', '{"engine": "parallel"}') r;
+SELECT (SELECT count(*) FROM (TABLE by_pushdown EXCEPT ALL TABLE tp.sales_summary) a)
+     + (SELECT count(*) FROM (TABLE tp.sales_summary EXCEPT ALL TABLE by_pushdown) b) AS workers_differ;
+SELECT count(*) AS work_tables_left FROM pg_class WHERE relnamespace = 'etl_work'::regnamespace;
+-- workers cannot see this transaction's writes: the split is not used
+BEGIN;
+INSERT INTO tp.customers VALUES (106, 'EU');
+SELECT r->>'engine_reason' AS reason
+  FROM etl.execute_plan((SELECT config FROM etl.pipelines WHERE pipeline_id = 'tp_sales'), '{}', '{"engine": "parallel"}') r;
+ROLLBACK;
+BEGIN ISOLATION LEVEL REPEATABLE READ;
+SELECT r->>'engine_reason' AS reason
+  FROM etl.execute_plan((SELECT config FROM etl.pipelines WHERE pipeline_id = 'tp_sales'), '{}', '{"engine": "parallel"}') r;
+ROLLBACK;
+-- a failing worker fails the run, and its target stays as it was
+CREATE TEMP TABLE before_fail AS TABLE tp.sales_summary;
+UPDATE etl.pipelines SET config = jsonb_set(config, '{pipeline,transforms,0,params,condition}', '"status = ''paid'' AND 1 / (customer_id - 103) IS NOT NULL"')
+ WHERE pipeline_id = 'tp_sales';
+SELECT pg_temp.err($$SELECT etl.execute_plan((SELECT config FROM etl.pipelines WHERE pipeline_id = 'tp_sales'), '{}', '{"engine": "parallel"}')$$);
+SELECT (SELECT count(*) FROM (TABLE before_fail EXCEPT ALL TABLE tp.sales_summary) a)
+     + (SELECT count(*) FROM (TABLE tp.sales_summary EXCEPT ALL TABLE before_fail) b) AS target_changed;
+SELECT count(*) AS work_tables_left FROM pg_class WHERE relnamespace = 'etl_work'::regnamespace;
+UPDATE etl.pipelines SET config = jsonb_set(config, '{pipeline,transforms,0,params,condition}', '"status = ''paid''"')
+ WHERE pipeline_id = 'tp_sales';
+
 -- the run summary (CONTRACT.md section 3): per-step rows in staged mode
 SELECT s->>'id' AS id, s->>'kind' AS kind, s->'rows' AS rows
   FROM jsonb_array_elements(etl.execute_plan((SELECT config FROM etl.pipelines WHERE pipeline_id = 'tp_sales'),
@@ -107,6 +145,18 @@ SELECT r->>'engine' AS engine, r->>'engine_reason' AS reason, r->'targets' AS ta
     "transforms": [{"id": "f", "type": "filter", "input": "rows", "params": {"condition": "k > 0"}}],
     "targets": [{"id": "t1", "table": "tp.two_a", "input": "f"}, {"id": "t2", "table": "tp.two_b", "input": "f", "mode": "append"}]}}$$) r;
 SELECT (SELECT count(*) FROM tp.two_a) AS a_rows, (SELECT count(*) FROM tp.two_b) AS b_rows;
+
+-- big sources (planner statistics; faked here) → parallel, unless a step depends on order
+CREATE TABLE tp.big (id int PRIMARY KEY, v int);
+UPDATE pg_class SET reltuples = 1e7, relpages = 100000 WHERE oid = 'tp.big'::regclass;
+SELECT r->>'engine' AS engine, r->>'engine_reason' AS reason
+  FROM etl.execute_plan($${"pipeline": {"id": "tp_big", "sources": [{"id": "b", "type": "postgresql", "table": "tp.big", "split_key": true}],
+    "transforms": [{"id": "f", "type": "filter", "input": "b", "params": {"condition": "v > 0"}}],
+    "targets": [{"id": "t", "table": "tp.big_out", "input": "f"}]}}$$) r;
+SELECT r->>'engine' AS engine, r->>'engine_reason' AS reason
+  FROM etl.execute_plan($${"pipeline": {"id": "tp_big", "sources": [{"id": "b", "type": "postgresql", "table": "tp.big"}],
+    "transforms": [{"id": "s", "type": "sort", "input": "b", "params": {"by": ["v"]}}, {"id": "l", "type": "limit", "params": {"n": 10}}],
+    "targets": [{"id": "t", "table": "tp.big_out", "input": "l"}]}}$$) r;
 
 -- the original design's engine names are aliases, with a NOTICE
 SET client_min_messages = notice;
