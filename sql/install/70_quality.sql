@@ -87,6 +87,13 @@ AS 'MODULE_PATHNAME', 'metaetl_data_columns';
 COMMENT ON FUNCTION etl._data_columns(pg_catalog.text) IS
   'internal: the columns of a FROM item, by parse analysis only (nothing is read)';
 
+CREATE FUNCTION etl._expression_columns(expr pg_catalog.text)
+RETURNS pg_catalog.text[]
+LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'metaetl_expression_columns';
+COMMENT ON FUNCTION etl._expression_columns(pg_catalog.text) IS
+  'internal: the column names an expression refers to (from the raw parse tree), for sample failing rows';
+
 CREATE FUNCTION etl._is_json(pg_catalog.text)
 RETURNS pg_catalog.bool
 LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE
@@ -99,8 +106,19 @@ AS 'MODULE_PATHNAME', 'metaetl_hll_sfunc';
 CREATE FUNCTION etl._hll_final(pg_catalog.internal)
 RETURNS pg_catalog.int8 LANGUAGE c PARALLEL SAFE
 AS 'MODULE_PATHNAME', 'metaetl_hll_final';
+CREATE FUNCTION etl._hll_combine(pg_catalog.internal, pg_catalog.internal)
+RETURNS pg_catalog.internal LANGUAGE c PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'metaetl_hll_combine';
+CREATE FUNCTION etl._hll_serial(pg_catalog.internal)
+RETURNS pg_catalog.bytea LANGUAGE c STRICT PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'metaetl_hll_serial';
+CREATE FUNCTION etl._hll_deserial(pg_catalog.bytea, pg_catalog.internal)
+RETURNS pg_catalog.internal LANGUAGE c STRICT PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'metaetl_hll_deserial';
 CREATE AGGREGATE etl._hll_distinct(anyelement) (
-    SFUNC = etl._hll_sfunc, STYPE = pg_catalog.internal, FINALFUNC = etl._hll_final);
+    SFUNC = etl._hll_sfunc, STYPE = pg_catalog.internal, FINALFUNC = etl._hll_final,
+    COMBINEFUNC = etl._hll_combine, SERIALFUNC = etl._hll_serial, DESERIALFUNC = etl._hll_deserial,
+    PARALLEL = SAFE);
 COMMENT ON AGGREGATE etl._hll_distinct(anyelement) IS
   'approximate distinct count (HyperLogLog, 2^14 registers, about 0.8% standard error)';
 
@@ -110,21 +128,43 @@ AS 'MODULE_PATHNAME', 'metaetl_moments_sfunc';
 CREATE FUNCTION etl._moments_final(pg_catalog.internal)
 RETURNS pg_catalog.jsonb LANGUAGE c PARALLEL SAFE
 AS 'MODULE_PATHNAME', 'metaetl_moments_final';
+CREATE FUNCTION etl._moments_combine(pg_catalog.internal, pg_catalog.internal)
+RETURNS pg_catalog.internal LANGUAGE c PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'metaetl_moments_combine';
+CREATE FUNCTION etl._moments_serial(pg_catalog.internal)
+RETURNS pg_catalog.bytea LANGUAGE c STRICT PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'metaetl_moments_serial';
+CREATE FUNCTION etl._moments_deserial(pg_catalog.bytea, pg_catalog.internal)
+RETURNS pg_catalog.internal LANGUAGE c STRICT PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'metaetl_moments_deserial';
 CREATE AGGREGATE etl._moments(pg_catalog.float8) (
-    SFUNC = etl._moments_sfunc, STYPE = pg_catalog.internal, FINALFUNC = etl._moments_final);
+    SFUNC = etl._moments_sfunc, STYPE = pg_catalog.internal, FINALFUNC = etl._moments_final,
+    COMBINEFUNC = etl._moments_combine, SERIALFUNC = etl._moments_serial, DESERIALFUNC = etl._moments_deserial,
+    PARALLEL = SAFE);
 COMMENT ON AGGREGATE etl._moments(pg_catalog.float8) IS
   'one-pass mean, sample stddev/variance, skewness and excess kurtosis, as pandas computes them';
 
-CREATE FUNCTION etl._sample_sfunc(pg_catalog.internal, pg_catalog.jsonb, pg_catalog.int4)
+CREATE FUNCTION etl._sample_sfunc(pg_catalog.internal, pg_catalog.text[], pg_catalog.int4, VARIADIC "any")
 RETURNS pg_catalog.internal LANGUAGE c PARALLEL SAFE
 AS 'MODULE_PATHNAME', 'metaetl_sample_sfunc';
 CREATE FUNCTION etl._sample_final(pg_catalog.internal)
 RETURNS pg_catalog.jsonb LANGUAGE c PARALLEL SAFE
 AS 'MODULE_PATHNAME', 'metaetl_sample_final';
-CREATE AGGREGATE etl._failures(pg_catalog.jsonb, pg_catalog.int4) (
-    SFUNC = etl._sample_sfunc, STYPE = pg_catalog.internal, FINALFUNC = etl._sample_final);
-COMMENT ON AGGREGATE etl._failures(pg_catalog.jsonb, pg_catalog.int4) IS
-  'with FILTER (WHERE <row fails>): {"n": failing rows, "samples": [the first N values]}, bounded memory';
+CREATE FUNCTION etl._sample_combine(pg_catalog.internal, pg_catalog.internal)
+RETURNS pg_catalog.internal LANGUAGE c PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'metaetl_sample_combine';
+CREATE FUNCTION etl._sample_serial(pg_catalog.internal)
+RETURNS pg_catalog.bytea LANGUAGE c STRICT PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'metaetl_sample_serial';
+CREATE FUNCTION etl._sample_deserial(pg_catalog.bytea, pg_catalog.internal)
+RETURNS pg_catalog.internal LANGUAGE c STRICT PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'metaetl_sample_deserial';
+CREATE AGGREGATE etl._failures(pg_catalog.text[], pg_catalog.int4, VARIADIC "any") (
+    SFUNC = etl._sample_sfunc, STYPE = pg_catalog.internal, FINALFUNC = etl._sample_final,
+    COMBINEFUNC = etl._sample_combine, SERIALFUNC = etl._sample_serial, DESERIALFUNC = etl._sample_deserial,
+    PARALLEL = SAFE);
+COMMENT ON AGGREGATE etl._failures(pg_catalog.text[], pg_catalog.int4, VARIADIC "any") IS
+  'with FILTER (WHERE <row fails>): {"n": failing rows, "samples": [the first N rows as {name: value}]}, bounded memory';
 
 -- ---------------------------------------------------------------------------
 -- Rules: normalisation (CONTRACT section 1, DESIGN 5a)
@@ -586,7 +626,10 @@ BEGIN
         keys := '{}';
     END IF;
 
-    -- every rule: its aggregates in the one scan
+    -- every rule: its aggregates in the one scan.  A value is the parameter
+    -- $1[k] cast to the column's type inside an uncorrelated sub-SELECT: an
+    -- InitPlan evaluated once per query (casts through text are only stable,
+    -- so the planner would otherwise repeat them for every row).
     FOR r IN SELECT e FROM jsonb_array_elements(rules) AS e LOOP
         typ := r->>'type';
         col := r->>'column';
@@ -626,14 +669,14 @@ BEGIN
                     valid := NULL;
                     IF r ? 'min' THEN
                         params := params || (r->>'min');
-                        valid := format('%s %s CAST($1[%s] AS %s)', qc,
+                        valid := format('%s %s (SELECT CAST($1[%s] AS %s))', qc,
                                         CASE WHEN (r->>'inclusive')::bool THEN '>=' ELSE '>' END,
                                         cardinality(params), c->>'type');
                     END IF;
                     IF r ? 'max' THEN
                         params := params || (r->>'max');
                         valid := concat_ws(' AND ', valid,
-                                    format('%s %s CAST($1[%s] AS %s)', qc,
+                                    format('%s %s (SELECT CAST($1[%s] AS %s))', qc,
                                            CASE WHEN (r->>'inclusive')::bool THEN '<=' ELSE '<' END,
                                            cardinality(params), c->>'type'));
                     END IF;
@@ -653,7 +696,7 @@ BEGIN
                     valid := format('%s::text ~ $1[%s]', qc, cardinality(params));
                 WHEN 'allowed_values' THEN
                     params := params || ARRAY(SELECT jsonb_array_elements_text(r->'values'))::text;
-                    valid := format('%s = ANY (CAST(CAST($1[%s] AS text[]) AS %s[]))', qc, cardinality(params), c->>'type');
+                    valid := format('%1$s = ANY (CAST((SELECT CAST(CAST($1[%2$s] AS text[]) AS %3$s[])) AS %3$s[]))', qc, cardinality(params), c->>'type');
                 WHEN 'format' THEN
                     IF r->>'format' = 'json' THEN
                         valid := format('etl._is_json(%s::text)', qc);
@@ -693,15 +736,19 @@ BEGIN
             ELSE
                 sc := keys;
                 IF col IS NOT NULL AND NOT col = ANY (sc) THEN sc := sc || col; END IF;
-                IF cardinality(sc) = 0 THEN
-                    samp := 'to_jsonb(d)';
-                ELSE
-                    samp := 'pg_catalog.jsonb_build_object(' ||
-                            (SELECT string_agg(format('%L, d.%I', s, s), ', ') FROM unnest(sc) AS s) || ')';
+                IF typ = 'consistency' THEN
+                    -- the key and the columns the expression mentions
+                    sc := sc || ARRAY(SELECT x2 FROM unnest(etl._expression_columns(r->>'expression')) x2
+                                       WHERE cols ? x2 AND NOT x2 = ANY (sc));
                 END IF;
+                IF cardinality(sc) = 0 THEN
+                    sc := colorder;         -- no key, no column: the whole row
+                END IF;
+                samp := format('%L::text[], %s, ', sc::text, nsamp) ||
+                        (SELECT string_agg(format('d.%I', s), ', ') FROM unnest(sc) AS s);
                 -- one aggregate per rule: the predicate is evaluated once per row
                 SELECT * INTO base, fin, seen, i_samples
-                  FROM etl._qb_add(base, fin, seen, format('etl._failures(%s, %s) FILTER (WHERE %s)', samp, nsamp, fail));
+                  FROM etl._qb_add(base, fin, seen, format('etl._failures(%s) FILTER (WHERE %s)', samp, fail));
                 i_failed := NULL;
             END IF;
             p := p || jsonb_build_object('total', i_total, 'failed', i_failed, 'samples', i_samples, '_fail', fail);
