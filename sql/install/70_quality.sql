@@ -583,6 +583,9 @@ DECLARE
     x           text;
     fmts        jsonb := etl._dq_formats();
     hsrc        text;
+    ssrc        text;
+    hlo         text;
+    hhi         text;
     prev        bigint;
     chg         numeric;
     missing     text[];
@@ -828,6 +831,13 @@ BEGIN
                 SELECT * INTO base, fin, seen, k FROM etl._qb_add(base, fin, seen,
                     format('pg_catalog.percentile_cont(''{0.05,0.25,0.5,0.75,0.95}''::float8[]) WITHIN GROUP (ORDER BY %s::float8)', qc));
                 pe := pe || jsonb_build_object('quantiles', k);
+                -- finite bounds of the histogram, from the same scan
+                SELECT * INTO base, fin, seen, k FROM etl._qb_add(base, fin, seen,
+                    format('pg_catalog.min(%1$s::float8) FILTER (WHERE %1$s::float8 > ''-Infinity'' AND %1$s::float8 < ''Infinity'')', qc));
+                hlo := substring(fin[k] FROM '(b\.a[0-9]+)');
+                SELECT * INTO base, fin, seen, k FROM etl._qb_add(base, fin, seen,
+                    format('pg_catalog.max(%1$s::float8) FILTER (WHERE %1$s::float8 > ''-Infinity'' AND %1$s::float8 < ''Infinity'')', qc));
+                hhi := substring(fin[k] FROM '(b\.a[0-9]+)');
             END IF;
             IF (c->>'category') = 'S' THEN
                 SELECT * INTO base, fin, seen, k FROM etl._qb_add(base, fin, seen,
@@ -847,6 +857,8 @@ BEGIN
                          ELSE format('etl._hll_distinct(%s::text)', qc) END);
                 pe := pe || jsonb_build_object('hll', k);
                 hsrc := format('(SELECT %s AS v, 1 AS cnt FROM d WHERE %s IS NOT NULL)', qc, qc);
+                -- approximate: the semantic type from the first 10,000 values
+                ssrc := format('(SELECT %s AS v, 1 AS cnt FROM d WHERE %s IS NOT NULL LIMIT 10000)', qc, qc);
             ELSE
                 -- one hash aggregate per column: distinct, unique and top values
                 cte := 'v' || (cardinality(ctes) + 1);
@@ -859,15 +871,15 @@ BEGIN
                     pe := pe || jsonb_build_object('top', cardinality(fin));
                 END IF;
                 hsrc := quote_ident(cte);
+                ssrc := hsrc;
             END IF;
             IF (c->>'is_numeric')::bool THEN
-                fin := fin || format($h$(SELECT CASE WHEN mm.lo IS NULL THEN NULL ELSE pg_catalog.jsonb_build_object('min', mm.lo, 'max', mm.hi, 'counts',
+                fin := fin || format($h$(CASE WHEN %2$s IS NULL THEN NULL ELSE pg_catalog.jsonb_build_object('min', %2$s, 'max', %3$s, 'counts',
                       (SELECT pg_catalog.jsonb_agg(coalesce(h.c, 0) ORDER BY g) FROM pg_catalog.generate_series(1, 10) AS g
-                         LEFT JOIN (SELECT CASE WHEN mm.hi = mm.lo THEN 1 ELSE least(pg_catalog.width_bucket(x.v::float8, mm.lo, mm.hi, 10), 10) END AS bin,
+                         LEFT JOIN (SELECT CASE WHEN %3$s = %2$s THEN 1 ELSE least(pg_catalog.width_bucket(x.v::float8, %2$s, %3$s, 10), 10) END AS bin,
                                            pg_catalog.sum(x.cnt) AS c
-                                      FROM %1$s AS x WHERE x.v::float8 > '-Infinity' AND x.v::float8 < 'Infinity' GROUP BY 1) h ON h.bin = g)) END
-                  FROM (SELECT pg_catalog.min(y.v::float8) AS lo, pg_catalog.max(y.v::float8) AS hi FROM %1$s AS y
-                         WHERE y.v::float8 > '-Infinity' AND y.v::float8 < 'Infinity') mm)$h$, hsrc);
+                                      FROM %1$s AS x WHERE x.v::float8 > '-Infinity' AND x.v::float8 < 'Infinity' GROUP BY 1) h ON h.bin = g)) END)$h$,
+                    hsrc, hlo, hhi);
                 pe := pe || jsonb_build_object('histogram', cardinality(fin));
             END IF;
             IF (c->>'category') = 'S' THEN
@@ -880,7 +892,7 @@ BEGIN
                     'url', coalesce(pg_catalog.sum(x.cnt) FILTER (WHERE x.v::text ~ %7$L), 0),
                     'phone', coalesce(pg_catalog.sum(x.cnt) FILTER (WHERE x.v::text ~ %8$L), 0),
                     'json', coalesce(pg_catalog.sum(x.cnt) FILTER (WHERE x.v::text ~ '^\s*[\[{]' AND etl._is_json(x.v::text)), 0))
-                  FROM %1$s AS x)$s$, hsrc, fmts->>'integer', fmts->>'date', fmts->>'timestamp', fmts->>'uuid',
+                  FROM %1$s AS x)$s$, ssrc, fmts->>'integer', fmts->>'date', fmts->>'timestamp', fmts->>'uuid',
                   fmts->>'email', fmts->>'url', fmts->>'phone');
                 pe := pe || jsonb_build_object('semantic', cardinality(fin));
             END IF;
