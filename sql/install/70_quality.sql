@@ -94,6 +94,13 @@ AS 'MODULE_PATHNAME', 'metaetl_expression_columns';
 COMMENT ON FUNCTION etl._expression_columns(pg_catalog.text) IS
   'internal: the column names an expression refers to (from the raw parse tree), for sample failing rows';
 
+CREATE FUNCTION etl._re_match(subject pg_catalog.text, pattern pg_catalog.text)
+RETURNS pg_catalog.bool
+LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'metaetl_re_match';
+COMMENT ON FUNCTION etl._re_match(pg_catalog.text, pg_catalog.text) IS
+  'internal: PCRE2 (JIT) unanchored regular expression search, the pattern compiled once per query';
+
 CREATE FUNCTION etl._is_json(pg_catalog.text)
 RETURNS pg_catalog.bool
 LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE
@@ -341,7 +348,7 @@ BEGIN
                 IF jsonb_typeof(r->'pattern') IS DISTINCT FROM 'string' THEN
                     PERFORM etl._dq_fail('22023', 'a pattern check needs "pattern" (a regular expression)', ctx, NULL);
                 END IF;
-                PERFORM '' ~ (r->>'pattern');       -- raises 2201B for a bad regular expression
+                PERFORM etl._re_match('', r->>'pattern');   -- raises 2201B for a bad regular expression
             ELSIF chk = 'format' THEN
                 IF NOT (etl._dq_formats() ? lower(r->>'format') OR lower(r->>'format') = 'json')
                    OR lower(r->>'format') IN ('integer', 'numeric', 'boolean') THEN
@@ -696,7 +703,7 @@ BEGIN
                     END IF;
                 WHEN 'pattern' THEN
                     params := params || (r->>'pattern');
-                    valid := format('%s::text ~ $1[%s]', qc, cardinality(params));
+                    valid := format('etl._re_match(%s::text, $1[%s])', qc, cardinality(params));
                 WHEN 'allowed_values' THEN
                     params := params || ARRAY(SELECT jsonb_array_elements_text(r->'values'))::text;
                     valid := format('%1$s = ANY (CAST((SELECT CAST(CAST($1[%2$s] AS text[]) AS %3$s[])) AS %3$s[]))', qc, cardinality(params), c->>'type');
@@ -705,7 +712,7 @@ BEGIN
                         valid := format('etl._is_json(%s::text)', qc);
                     ELSE
                         params := params || (fmts->>(r->>'format'));
-                        valid := format('%s::text ~ $1[%s]', qc, cardinality(params));
+                        valid := format('etl._re_match(%s::text, $1[%s])', qc, cardinality(params));
                     END IF;
                 WHEN 'type' THEN
                     x := etl._dq_type_format(r->>'data_type');
@@ -715,7 +722,7 @@ BEGIN
                         valid := format('etl._is_json(%s::text)', qc);
                     ELSE
                         params := params || (fmts->>x);
-                        valid := format('%s::text ~ $1[%s]', qc, cardinality(params));
+                        valid := format('etl._re_match(%s::text, $1[%s])', qc, cardinality(params));
                     END IF;
                 END CASE;
                 fail := format('%s IS NOT NULL AND (%s) IS NOT TRUE', qc, valid);
@@ -884,13 +891,13 @@ BEGIN
             END IF;
             IF (c->>'category') = 'S' THEN
                 fin := fin || format($s$(SELECT pg_catalog.jsonb_build_object('total', coalesce(pg_catalog.sum(x.cnt) FILTER (WHERE pg_catalog.btrim(x.v::text) <> ''), 0),
-                    'integer', coalesce(pg_catalog.sum(x.cnt) FILTER (WHERE x.v::text ~ %2$L), 0),
-                    'date', coalesce(pg_catalog.sum(x.cnt) FILTER (WHERE x.v::text ~ %3$L), 0),
-                    'timestamp', coalesce(pg_catalog.sum(x.cnt) FILTER (WHERE x.v::text ~ %4$L), 0),
-                    'uuid', coalesce(pg_catalog.sum(x.cnt) FILTER (WHERE x.v::text ~ %5$L), 0),
-                    'email', coalesce(pg_catalog.sum(x.cnt) FILTER (WHERE x.v::text ~ %6$L), 0),
-                    'url', coalesce(pg_catalog.sum(x.cnt) FILTER (WHERE x.v::text ~ %7$L), 0),
-                    'phone', coalesce(pg_catalog.sum(x.cnt) FILTER (WHERE x.v::text ~ %8$L), 0),
+                    'integer', coalesce(pg_catalog.sum(x.cnt) FILTER (WHERE etl._re_match(x.v::text, %2$L)), 0),
+                    'date', coalesce(pg_catalog.sum(x.cnt) FILTER (WHERE etl._re_match(x.v::text, %3$L)), 0),
+                    'timestamp', coalesce(pg_catalog.sum(x.cnt) FILTER (WHERE etl._re_match(x.v::text, %4$L)), 0),
+                    'uuid', coalesce(pg_catalog.sum(x.cnt) FILTER (WHERE etl._re_match(x.v::text, %5$L)), 0),
+                    'email', coalesce(pg_catalog.sum(x.cnt) FILTER (WHERE etl._re_match(x.v::text, %6$L)), 0),
+                    'url', coalesce(pg_catalog.sum(x.cnt) FILTER (WHERE etl._re_match(x.v::text, %7$L)), 0),
+                    'phone', coalesce(pg_catalog.sum(x.cnt) FILTER (WHERE etl._re_match(x.v::text, %8$L)), 0),
                     'json', coalesce(pg_catalog.sum(x.cnt) FILTER (WHERE x.v::text ~ '^\s*[\[{]' AND etl._is_json(x.v::text)), 0))
                   FROM %1$s AS x)$s$, ssrc, fmts->>'integer', fmts->>'date', fmts->>'timestamp', fmts->>'uuid',
                   fmts->>'email', fmts->>'url', fmts->>'phone');

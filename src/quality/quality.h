@@ -34,6 +34,9 @@ extern Datum metaetl_sample_combine(PG_FUNCTION_ARGS);
 extern Datum metaetl_sample_serial(PG_FUNCTION_ARGS);
 extern Datum metaetl_sample_deserial(PG_FUNCTION_ARGS);
 
+/* in quality/regex.c */
+extern Datum metaetl_re_match(PG_FUNCTION_ARGS);
+
 /* in quality/dataset.c */
 extern Datum metaetl_check_expression(PG_FUNCTION_ARGS);
 extern Datum metaetl_resolve_data(PG_FUNCTION_ARGS);

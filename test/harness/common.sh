@@ -19,6 +19,7 @@ METAETL_PACKAGES=(
     postgresql-$PG_MAJOR postgresql-server-dev-$PG_MAJOR
     postgresql-$PG_MAJOR-cron postgresql-$PG_MAJOR-pgtap libtap-parser-sourcehandler-pgtap-perl
     libcurl4-openssl-dev libyaml-dev libssl-dev
+    libpcre2-dev    # quality: PCRE2 (JIT) for pattern and format rules
 )
 
 log() { printf '== %s\n' "$*" >&2; }
