@@ -87,6 +87,28 @@ AS 'MODULE_PATHNAME', 'metaetl_data_columns';
 COMMENT ON FUNCTION etl._data_columns(pg_catalog.text) IS
   'internal: the columns of a FROM item, by parse analysis only (nothing is read)';
 
+CREATE FUNCTION etl._nonnull_sfunc(pg_catalog.internal, VARIADIC "any")
+RETURNS pg_catalog.internal LANGUAGE c PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'metaetl_nonnull_sfunc';
+CREATE FUNCTION etl._nonnull_final(pg_catalog.internal)
+RETURNS pg_catalog.int8[] LANGUAGE c PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'metaetl_nonnull_final';
+CREATE FUNCTION etl._nonnull_combine(pg_catalog.internal, pg_catalog.internal)
+RETURNS pg_catalog.internal LANGUAGE c PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'metaetl_nonnull_combine';
+CREATE FUNCTION etl._nonnull_serial(pg_catalog.internal)
+RETURNS pg_catalog.bytea LANGUAGE c STRICT PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'metaetl_nonnull_serial';
+CREATE FUNCTION etl._nonnull_deserial(pg_catalog.bytea, pg_catalog.internal)
+RETURNS pg_catalog.internal LANGUAGE c STRICT PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'metaetl_nonnull_deserial';
+CREATE AGGREGATE etl._count_nonnull(VARIADIC "any") (
+    SFUNC = etl._nonnull_sfunc, STYPE = pg_catalog.internal, FINALFUNC = etl._nonnull_final,
+    COMBINEFUNC = etl._nonnull_combine, SERIALFUNC = etl._nonnull_serial, DESERIALFUNC = etl._nonnull_deserial,
+    PARALLEL = SAFE);
+COMMENT ON AGGREGATE etl._count_nonnull(VARIADIC "any") IS
+  'count(column) of many columns in one call per row, as int8[] in argument order';
+
 CREATE FUNCTION etl._expression_columns(expr pg_catalog.text)
 RETURNS pg_catalog.text[]
 LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE
@@ -573,6 +595,8 @@ DECLARE
     umap        jsonb := '{}';
     refsrc      text;
     sql         text;
+    nncols      text[] := '{}';
+    i_nn        int;
     blist       text;
     res         jsonb[];
     checks      jsonb := '[]';
@@ -670,7 +694,7 @@ BEGIN
                     (SELECT jsonb_object_agg(dc.name, to_jsonb(dc)) FROM etl._data_columns(refsrc) dc),
                     r->>'ref_column', r->>'name', r->>'ref_table');
                 denom := CASE WHEN scope IS NULL THEN NULL ELSE format('%s AND %s IS NOT NULL', scope, qc) END;
-                fail := format('%1$s IS NOT NULL AND NOT (%1$s = ANY (SELECT r.%2$I FROM %3$s AS r WHERE r.%2$I IS NOT NULL))',
+                fail := format('NOT (%1$s = ANY (SELECT r.%2$I FROM %3$s AS r WHERE r.%2$I IS NOT NULL))',
                                qc, r->>'ref_column', refsrc);
             ELSE    -- validity
                 denom := CASE WHEN scope IS NULL THEN NULL ELSE format('%s AND %s IS NOT NULL', scope, qc) END;
@@ -705,7 +729,7 @@ BEGIN
                     params := params || (r->>'pattern');
                     valid := format('etl._re_match(%s::text, $1[%s])', qc, cardinality(params));
                 WHEN 'allowed_values' THEN
-                    params := params || ARRAY(SELECT jsonb_array_elements_text(r->'values'))::text;
+                    params := params || ARRAY(SELECT v2 FROM jsonb_array_elements_text(r->'values') v2 WHERE v2 IS NOT NULL)::text;
                     valid := format('%1$s = ANY (CAST((SELECT CAST(CAST($1[%2$s] AS text[]) AS %3$s[])) AS %3$s[]))', qc, cardinality(params), c->>'type');
                 WHEN 'format' THEN
                     IF r->>'format' = 'json' THEN
@@ -725,14 +749,17 @@ BEGIN
                         valid := format('etl._re_match(%s::text, $1[%s])', qc, cardinality(params));
                     END IF;
                 END CASE;
-                fail := format('%s IS NOT NULL AND (%s) IS NOT TRUE', qc, valid);
+                -- NULL in, NULL out: a NULL value is not a validity failure
+                fail := format('NOT (%s)', valid);
             END IF;
             fail := concat_ws(' AND ', scope, '(' || fail || ')');
 
             -- total, failed and samples, all aggregates of the one scan
             IF denom IS NULL AND typ IN ('validity', 'referential') THEN
-                SELECT * INTO base, fin, seen, i_total
-                  FROM etl._qb_add(base, fin, seen, format('pg_catalog.count(%s)', qc));
+                -- count(column), from the one multi-column non-NULL counter
+                IF NOT col = ANY (nncols) THEN nncols := nncols || col; END IF;
+                p := p || jsonb_build_object('nn', array_position(nncols, col));
+                i_total := NULL;
             ELSIF denom IS NULL THEN
                 i_total := 1;
             ELSE
@@ -818,8 +845,8 @@ BEGIN
             c := cols->col;
             qc := format('d.%I', col);
             pe := jsonb_build_object('column', col, 'c', c);
-            SELECT * INTO base, fin, seen, k FROM etl._qb_add(base, fin, seen, format('pg_catalog.count(%s)', qc));
-            pe := pe || jsonb_build_object('count', k);
+            IF NOT col = ANY (nncols) THEN nncols := nncols || col; END IF;
+            pe := pe || jsonb_build_object('nn', array_position(nncols, col));
             IF (c->>'is_numeric')::bool OR (c->>'category') IN ('S', 'D', 'T') THEN
                 SELECT * INTO base, fin, seen, k FROM etl._qb_add(base, fin, seen, format('pg_catalog.min(%s)', qc));
                 pe := pe || jsonb_build_object('min', k);
@@ -916,6 +943,15 @@ BEGIN
         END IF;
     END IF;
 
+    -- the non-NULL counts of every column that needs one: one aggregate
+    IF cardinality(nncols) > 0 THEN
+        SELECT * INTO base, fin, seen, i_nn FROM etl._qb_add(base, fin, seen,
+            'etl._count_nonnull(' || (SELECT string_agg(format('d.%I', x2), ', ') FROM unnest(nncols) x2) || ')');
+    END IF;
+    IF do_profile THEN
+        prof := prof || jsonb_build_object('nn', i_nn);
+    END IF;
+
     -- the one query
     blist := (SELECT string_agg(e || ' AS a' || o, E',\n  ' ORDER BY o) FROM unnest(base) WITH ORDINALITY AS t(e, o));
     IF need_d THEN
@@ -939,7 +975,11 @@ BEGIN
         failed := 0;
         pct := NULL;
         IF p ? '_fail' THEN
-            total := res[(p->>'total')::int]::bigint;
+            IF p ? 'nn' THEN
+                total := coalesce((res[i_nn]->>((p->>'nn')::int - 1))::bigint, 0);   -- [] for no rows
+            ELSE
+                total := res[(p->>'total')::int]::bigint;
+            END IF;
             IF p->>'samples' IS NOT NULL THEN
                 failed := (res[(p->>'samples')::int]->>'n')::bigint;
                 samples := res[(p->>'samples')::int]->'samples';
@@ -1054,7 +1094,7 @@ DECLARE
 BEGIN
     FOR pe IN SELECT e FROM jsonb_array_elements(pcols) AS e LOOP
         c := pe->'c';
-        cnt := res[(pe->>'count')::int]::bigint;
+        cnt := coalesce((res[(prof->>'nn')::int]->>((pe->>'nn')::int - 1))::bigint, 0);   -- [] for no rows
         o := jsonb_build_object('column', pe->>'column', 'data_type', c->>'type',
                                 'count', cnt, 'nulls', n - cnt,
                                 'null_pct', CASE WHEN n = 0 THEN NULL ELSE round(100.0 * (n - cnt) / n, 3) END);

@@ -12,6 +12,8 @@
  *                                 rows and keeps the first N values (sample
  *                                 failing rows) in bounded memory, so each
  *                                 rule's predicate is evaluated once per row;
+ * etl._count_nonnull(VARIADIC "any") non-NULL counts of many columns, one
+ *                                 call per row;
  * etl._is_json(text)             whether a text is valid JSON (format rules).
  *
  * Transition states live in the aggregate's memory context.  Each aggregate
@@ -468,5 +470,104 @@ metaetl_sample_deserial(PG_FUNCTION_ARGS)
 		st->items[st->n++] = pstrdup(p);
 		p += len + 1;
 	}
+	PG_RETURN_POINTER(st);
+}
+
+/* ---- etl._count_nonnull(VARIADIC "any") → int8[] ----------------------------
+ * count(col) for many columns in one transition call per row: the
+ * denominators of validity rules and the profile's non-NULL counts.
+ */
+typedef struct QNonNullState
+{
+	int32		n;
+	int64		cnt[FLEXIBLE_ARRAY_MEMBER];
+} QNonNullState;
+
+PG_FUNCTION_INFO_V1(metaetl_nonnull_sfunc);
+PG_FUNCTION_INFO_V1(metaetl_nonnull_final);
+PG_FUNCTION_INFO_V1(metaetl_nonnull_combine);
+PG_FUNCTION_INFO_V1(metaetl_nonnull_serial);
+PG_FUNCTION_INFO_V1(metaetl_nonnull_deserial);
+
+static QNonNullState *
+qagg_nonnull_new(MemoryContext cxt, int n)
+{
+	QNonNullState *st = (QNonNullState *) MemoryContextAllocZero(cxt,
+																 offsetof(QNonNullState, cnt) + sizeof(int64) * Max(n, 1));
+
+	st->n = n;
+	return st;
+}
+
+Datum
+metaetl_nonnull_sfunc(PG_FUNCTION_ARGS)
+{
+	MemoryContext aggcontext = qagg_context(fcinfo, "metaetl_nonnull_sfunc");
+	QNonNullState *st = PG_ARGISNULL(0) ? NULL : (QNonNullState *) PG_GETARG_POINTER(0);
+	int			n = PG_NARGS() - 1;
+
+	if (st == NULL)
+		st = qagg_nonnull_new(aggcontext, n);
+	for (int i = 0; i < n && i < st->n; i++)
+		if (!PG_ARGISNULL(1 + i))
+			st->cnt[i]++;
+	PG_RETURN_POINTER(st);
+}
+
+Datum
+metaetl_nonnull_final(PG_FUNCTION_ARGS)
+{
+	QNonNullState *st = PG_ARGISNULL(0) ? NULL : (QNonNullState *) PG_GETARG_POINTER(0);
+	int			n = st == NULL ? 0 : st->n;
+	Datum	   *elems = (Datum *) palloc(sizeof(Datum) * Max(n, 1));
+
+	for (int i = 0; i < n; i++)
+		elems[i] = Int64GetDatum(st->cnt[i]);
+	PG_RETURN_ARRAYTYPE_P(construct_array(elems, n, INT8OID, sizeof(int64), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+}
+
+Datum
+metaetl_nonnull_combine(PG_FUNCTION_ARGS)
+{
+	MemoryContext aggcontext = qagg_context(fcinfo, "metaetl_nonnull_combine");
+	QNonNullState *a = PG_ARGISNULL(0) ? NULL : (QNonNullState *) PG_GETARG_POINTER(0);
+	QNonNullState *b = PG_ARGISNULL(1) ? NULL : (QNonNullState *) PG_GETARG_POINTER(1);
+
+	if (b == NULL)
+		PG_RETURN_POINTER(a);
+	if (a == NULL)
+		a = qagg_nonnull_new(aggcontext, b->n);
+	for (int i = 0; i < a->n && i < b->n; i++)
+		a->cnt[i] += b->cnt[i];
+	PG_RETURN_POINTER(a);
+}
+
+Datum
+metaetl_nonnull_serial(PG_FUNCTION_ARGS)
+{
+	QNonNullState *st = (QNonNullState *) PG_GETARG_POINTER(0);
+	Size		len = offsetof(QNonNullState, cnt) + sizeof(int64) * st->n;
+	bytea	   *out = (bytea *) palloc(VARHDRSZ + len);
+
+	SET_VARSIZE(out, VARHDRSZ + len);
+	memcpy(VARDATA(out), st, len);
+	PG_RETURN_BYTEA_P(out);
+}
+
+Datum
+metaetl_nonnull_deserial(PG_FUNCTION_ARGS)
+{
+	bytea	   *in = PG_GETARG_BYTEA_PP(0);
+	Size		len = VARSIZE_ANY_EXHDR(in);
+	int32		n;
+	QNonNullState *st;
+
+	if (len < offsetof(QNonNullState, cnt))
+		elog(ERROR, "invalid non-NULL count state");
+	memcpy(&n, VARDATA_ANY(in), sizeof(int32));
+	if (n < 0 || len != offsetof(QNonNullState, cnt) + sizeof(int64) * n)
+		elog(ERROR, "invalid non-NULL count state");
+	st = qagg_nonnull_new(CurrentMemoryContext, n);
+	memcpy(st, VARDATA_ANY(in), len);
 	PG_RETURN_POINTER(st);
 }

@@ -33,6 +33,11 @@ extern Datum metaetl_moments_deserial(PG_FUNCTION_ARGS);
 extern Datum metaetl_sample_combine(PG_FUNCTION_ARGS);
 extern Datum metaetl_sample_serial(PG_FUNCTION_ARGS);
 extern Datum metaetl_sample_deserial(PG_FUNCTION_ARGS);
+extern Datum metaetl_nonnull_sfunc(PG_FUNCTION_ARGS);
+extern Datum metaetl_nonnull_final(PG_FUNCTION_ARGS);
+extern Datum metaetl_nonnull_combine(PG_FUNCTION_ARGS);
+extern Datum metaetl_nonnull_serial(PG_FUNCTION_ARGS);
+extern Datum metaetl_nonnull_deserial(PG_FUNCTION_ARGS);
 
 /* in quality/regex.c */
 extern Datum metaetl_re_match(PG_FUNCTION_ARGS);
