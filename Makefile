@@ -18,7 +18,7 @@ PG_CPPFLAGS = -I$(srcdir)/src -DMETAETL_VERSION='"$(EXTVERSION)"'
 # positives inside PG_TRY blocks; everything else is an error.
 PG_CFLAGS   = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-sign-compare \
               -Wno-missing-field-initializers -Wno-clobbered
-SHLIB_LINK  = -lyaml -lcurl -lcrypto
+SHLIB_LINK  = -lyaml -lcurl -lcrypto -lpcre2-8
 
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)

@@ -87,6 +87,42 @@ AS 'MODULE_PATHNAME', 'metaetl_data_columns';
 COMMENT ON FUNCTION etl._data_columns(pg_catalog.text) IS
   'internal: the columns of a FROM item, by parse analysis only (nothing is read)';
 
+CREATE FUNCTION etl._nonnull_sfunc(pg_catalog.internal, VARIADIC "any")
+RETURNS pg_catalog.internal LANGUAGE c PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'metaetl_nonnull_sfunc';
+CREATE FUNCTION etl._nonnull_final(pg_catalog.internal)
+RETURNS pg_catalog.int8[] LANGUAGE c PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'metaetl_nonnull_final';
+CREATE FUNCTION etl._nonnull_combine(pg_catalog.internal, pg_catalog.internal)
+RETURNS pg_catalog.internal LANGUAGE c PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'metaetl_nonnull_combine';
+CREATE FUNCTION etl._nonnull_serial(pg_catalog.internal)
+RETURNS pg_catalog.bytea LANGUAGE c STRICT PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'metaetl_nonnull_serial';
+CREATE FUNCTION etl._nonnull_deserial(pg_catalog.bytea, pg_catalog.internal)
+RETURNS pg_catalog.internal LANGUAGE c STRICT PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'metaetl_nonnull_deserial';
+CREATE AGGREGATE etl._count_nonnull(VARIADIC "any") (
+    SFUNC = etl._nonnull_sfunc, STYPE = pg_catalog.internal, FINALFUNC = etl._nonnull_final,
+    COMBINEFUNC = etl._nonnull_combine, SERIALFUNC = etl._nonnull_serial, DESERIALFUNC = etl._nonnull_deserial,
+    PARALLEL = SAFE);
+COMMENT ON AGGREGATE etl._count_nonnull(VARIADIC "any") IS
+  'count(column) of many columns in one call per row, as int8[] in argument order';
+
+CREATE FUNCTION etl._expression_columns(expr pg_catalog.text)
+RETURNS pg_catalog.text[]
+LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'metaetl_expression_columns';
+COMMENT ON FUNCTION etl._expression_columns(pg_catalog.text) IS
+  'internal: the column names an expression refers to (from the raw parse tree), for sample failing rows';
+
+CREATE FUNCTION etl._re_match(subject pg_catalog.text, pattern pg_catalog.text)
+RETURNS pg_catalog.bool
+LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'metaetl_re_match';
+COMMENT ON FUNCTION etl._re_match(pg_catalog.text, pg_catalog.text) IS
+  'internal: PCRE2 (JIT) unanchored regular expression search, the pattern compiled once per query';
+
 CREATE FUNCTION etl._is_json(pg_catalog.text)
 RETURNS pg_catalog.bool
 LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE
@@ -99,8 +135,19 @@ AS 'MODULE_PATHNAME', 'metaetl_hll_sfunc';
 CREATE FUNCTION etl._hll_final(pg_catalog.internal)
 RETURNS pg_catalog.int8 LANGUAGE c PARALLEL SAFE
 AS 'MODULE_PATHNAME', 'metaetl_hll_final';
+CREATE FUNCTION etl._hll_combine(pg_catalog.internal, pg_catalog.internal)
+RETURNS pg_catalog.internal LANGUAGE c PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'metaetl_hll_combine';
+CREATE FUNCTION etl._hll_serial(pg_catalog.internal)
+RETURNS pg_catalog.bytea LANGUAGE c STRICT PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'metaetl_hll_serial';
+CREATE FUNCTION etl._hll_deserial(pg_catalog.bytea, pg_catalog.internal)
+RETURNS pg_catalog.internal LANGUAGE c STRICT PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'metaetl_hll_deserial';
 CREATE AGGREGATE etl._hll_distinct(anyelement) (
-    SFUNC = etl._hll_sfunc, STYPE = pg_catalog.internal, FINALFUNC = etl._hll_final);
+    SFUNC = etl._hll_sfunc, STYPE = pg_catalog.internal, FINALFUNC = etl._hll_final,
+    COMBINEFUNC = etl._hll_combine, SERIALFUNC = etl._hll_serial, DESERIALFUNC = etl._hll_deserial,
+    PARALLEL = SAFE);
 COMMENT ON AGGREGATE etl._hll_distinct(anyelement) IS
   'approximate distinct count (HyperLogLog, 2^14 registers, about 0.8% standard error)';
 
@@ -110,21 +157,43 @@ AS 'MODULE_PATHNAME', 'metaetl_moments_sfunc';
 CREATE FUNCTION etl._moments_final(pg_catalog.internal)
 RETURNS pg_catalog.jsonb LANGUAGE c PARALLEL SAFE
 AS 'MODULE_PATHNAME', 'metaetl_moments_final';
+CREATE FUNCTION etl._moments_combine(pg_catalog.internal, pg_catalog.internal)
+RETURNS pg_catalog.internal LANGUAGE c PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'metaetl_moments_combine';
+CREATE FUNCTION etl._moments_serial(pg_catalog.internal)
+RETURNS pg_catalog.bytea LANGUAGE c STRICT PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'metaetl_moments_serial';
+CREATE FUNCTION etl._moments_deserial(pg_catalog.bytea, pg_catalog.internal)
+RETURNS pg_catalog.internal LANGUAGE c STRICT PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'metaetl_moments_deserial';
 CREATE AGGREGATE etl._moments(pg_catalog.float8) (
-    SFUNC = etl._moments_sfunc, STYPE = pg_catalog.internal, FINALFUNC = etl._moments_final);
+    SFUNC = etl._moments_sfunc, STYPE = pg_catalog.internal, FINALFUNC = etl._moments_final,
+    COMBINEFUNC = etl._moments_combine, SERIALFUNC = etl._moments_serial, DESERIALFUNC = etl._moments_deserial,
+    PARALLEL = SAFE);
 COMMENT ON AGGREGATE etl._moments(pg_catalog.float8) IS
   'one-pass mean, sample stddev/variance, skewness and excess kurtosis, as pandas computes them';
 
-CREATE FUNCTION etl._sample_sfunc(pg_catalog.internal, pg_catalog.jsonb, pg_catalog.int4)
+CREATE FUNCTION etl._sample_sfunc(pg_catalog.internal, pg_catalog.text[], pg_catalog.int4, VARIADIC "any")
 RETURNS pg_catalog.internal LANGUAGE c PARALLEL SAFE
 AS 'MODULE_PATHNAME', 'metaetl_sample_sfunc';
 CREATE FUNCTION etl._sample_final(pg_catalog.internal)
 RETURNS pg_catalog.jsonb LANGUAGE c PARALLEL SAFE
 AS 'MODULE_PATHNAME', 'metaetl_sample_final';
-CREATE AGGREGATE etl._failures(pg_catalog.jsonb, pg_catalog.int4) (
-    SFUNC = etl._sample_sfunc, STYPE = pg_catalog.internal, FINALFUNC = etl._sample_final);
-COMMENT ON AGGREGATE etl._failures(pg_catalog.jsonb, pg_catalog.int4) IS
-  'with FILTER (WHERE <row fails>): {"n": failing rows, "samples": [the first N values]}, bounded memory';
+CREATE FUNCTION etl._sample_combine(pg_catalog.internal, pg_catalog.internal)
+RETURNS pg_catalog.internal LANGUAGE c PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'metaetl_sample_combine';
+CREATE FUNCTION etl._sample_serial(pg_catalog.internal)
+RETURNS pg_catalog.bytea LANGUAGE c STRICT PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'metaetl_sample_serial';
+CREATE FUNCTION etl._sample_deserial(pg_catalog.bytea, pg_catalog.internal)
+RETURNS pg_catalog.internal LANGUAGE c STRICT PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'metaetl_sample_deserial';
+CREATE AGGREGATE etl._failures(pg_catalog.text[], pg_catalog.int4, VARIADIC "any") (
+    SFUNC = etl._sample_sfunc, STYPE = pg_catalog.internal, FINALFUNC = etl._sample_final,
+    COMBINEFUNC = etl._sample_combine, SERIALFUNC = etl._sample_serial, DESERIALFUNC = etl._sample_deserial,
+    PARALLEL = SAFE);
+COMMENT ON AGGREGATE etl._failures(pg_catalog.text[], pg_catalog.int4, VARIADIC "any") IS
+  'with FILTER (WHERE <row fails>): {"n": failing rows, "samples": [the first N rows as {name: value}]}, bounded memory';
 
 -- ---------------------------------------------------------------------------
 -- Rules: normalisation (CONTRACT section 1, DESIGN 5a)
@@ -301,7 +370,7 @@ BEGIN
                 IF jsonb_typeof(r->'pattern') IS DISTINCT FROM 'string' THEN
                     PERFORM etl._dq_fail('22023', 'a pattern check needs "pattern" (a regular expression)', ctx, NULL);
                 END IF;
-                PERFORM '' ~ (r->>'pattern');       -- raises 2201B for a bad regular expression
+                PERFORM etl._re_match('', r->>'pattern');   -- raises 2201B for a bad regular expression
             ELSIF chk = 'format' THEN
                 IF NOT (etl._dq_formats() ? lower(r->>'format') OR lower(r->>'format') = 'json')
                    OR lower(r->>'format') IN ('integer', 'numeric', 'boolean') THEN
@@ -526,6 +595,8 @@ DECLARE
     umap        jsonb := '{}';
     refsrc      text;
     sql         text;
+    nncols      text[] := '{}';
+    i_nn        int;
     blist       text;
     res         jsonb[];
     checks      jsonb := '[]';
@@ -543,6 +614,9 @@ DECLARE
     x           text;
     fmts        jsonb := etl._dq_formats();
     hsrc        text;
+    ssrc        text;
+    hlo         text;
+    hhi         text;
     prev        bigint;
     chg         numeric;
     missing     text[];
@@ -586,7 +660,10 @@ BEGIN
         keys := '{}';
     END IF;
 
-    -- every rule: its aggregates in the one scan
+    -- every rule: its aggregates in the one scan.  A value is the parameter
+    -- $1[k] cast to the column's type inside an uncorrelated sub-SELECT: an
+    -- InitPlan evaluated once per query (casts through text are only stable,
+    -- so the planner would otherwise repeat them for every row).
     FOR r IN SELECT e FROM jsonb_array_elements(rules) AS e LOOP
         typ := r->>'type';
         col := r->>'column';
@@ -617,7 +694,7 @@ BEGIN
                     (SELECT jsonb_object_agg(dc.name, to_jsonb(dc)) FROM etl._data_columns(refsrc) dc),
                     r->>'ref_column', r->>'name', r->>'ref_table');
                 denom := CASE WHEN scope IS NULL THEN NULL ELSE format('%s AND %s IS NOT NULL', scope, qc) END;
-                fail := format('%1$s IS NOT NULL AND NOT (%1$s = ANY (SELECT r.%2$I FROM %3$s AS r WHERE r.%2$I IS NOT NULL))',
+                fail := format('NOT (%1$s = ANY (SELECT r.%2$I FROM %3$s AS r WHERE r.%2$I IS NOT NULL))',
                                qc, r->>'ref_column', refsrc);
             ELSE    -- validity
                 denom := CASE WHEN scope IS NULL THEN NULL ELSE format('%s AND %s IS NOT NULL', scope, qc) END;
@@ -626,14 +703,14 @@ BEGIN
                     valid := NULL;
                     IF r ? 'min' THEN
                         params := params || (r->>'min');
-                        valid := format('%s %s CAST($1[%s] AS %s)', qc,
+                        valid := format('%s %s (SELECT CAST($1[%s] AS %s))', qc,
                                         CASE WHEN (r->>'inclusive')::bool THEN '>=' ELSE '>' END,
                                         cardinality(params), c->>'type');
                     END IF;
                     IF r ? 'max' THEN
                         params := params || (r->>'max');
                         valid := concat_ws(' AND ', valid,
-                                    format('%s %s CAST($1[%s] AS %s)', qc,
+                                    format('%s %s (SELECT CAST($1[%s] AS %s))', qc,
                                            CASE WHEN (r->>'inclusive')::bool THEN '<=' ELSE '<' END,
                                            cardinality(params), c->>'type'));
                     END IF;
@@ -650,16 +727,16 @@ BEGIN
                     END IF;
                 WHEN 'pattern' THEN
                     params := params || (r->>'pattern');
-                    valid := format('%s::text ~ $1[%s]', qc, cardinality(params));
+                    valid := format('etl._re_match(%s::text, $1[%s])', qc, cardinality(params));
                 WHEN 'allowed_values' THEN
-                    params := params || ARRAY(SELECT jsonb_array_elements_text(r->'values'))::text;
-                    valid := format('%s = ANY (CAST(CAST($1[%s] AS text[]) AS %s[]))', qc, cardinality(params), c->>'type');
+                    params := params || ARRAY(SELECT v2 FROM jsonb_array_elements_text(r->'values') v2 WHERE v2 IS NOT NULL)::text;
+                    valid := format('%1$s = ANY (CAST((SELECT CAST(CAST($1[%2$s] AS text[]) AS %3$s[])) AS %3$s[]))', qc, cardinality(params), c->>'type');
                 WHEN 'format' THEN
                     IF r->>'format' = 'json' THEN
                         valid := format('etl._is_json(%s::text)', qc);
                     ELSE
                         params := params || (fmts->>(r->>'format'));
-                        valid := format('%s::text ~ $1[%s]', qc, cardinality(params));
+                        valid := format('etl._re_match(%s::text, $1[%s])', qc, cardinality(params));
                     END IF;
                 WHEN 'type' THEN
                     x := etl._dq_type_format(r->>'data_type');
@@ -669,17 +746,20 @@ BEGIN
                         valid := format('etl._is_json(%s::text)', qc);
                     ELSE
                         params := params || (fmts->>x);
-                        valid := format('%s::text ~ $1[%s]', qc, cardinality(params));
+                        valid := format('etl._re_match(%s::text, $1[%s])', qc, cardinality(params));
                     END IF;
                 END CASE;
-                fail := format('%s IS NOT NULL AND (%s) IS NOT TRUE', qc, valid);
+                -- NULL in, NULL out: a NULL value is not a validity failure
+                fail := format('NOT (%s)', valid);
             END IF;
             fail := concat_ws(' AND ', scope, '(' || fail || ')');
 
             -- total, failed and samples, all aggregates of the one scan
             IF denom IS NULL AND typ IN ('validity', 'referential') THEN
-                SELECT * INTO base, fin, seen, i_total
-                  FROM etl._qb_add(base, fin, seen, format('pg_catalog.count(%s)', qc));
+                -- count(column), from the one multi-column non-NULL counter
+                IF NOT col = ANY (nncols) THEN nncols := nncols || col; END IF;
+                p := p || jsonb_build_object('nn', array_position(nncols, col));
+                i_total := NULL;
             ELSIF denom IS NULL THEN
                 i_total := 1;
             ELSE
@@ -693,15 +773,19 @@ BEGIN
             ELSE
                 sc := keys;
                 IF col IS NOT NULL AND NOT col = ANY (sc) THEN sc := sc || col; END IF;
-                IF cardinality(sc) = 0 THEN
-                    samp := 'to_jsonb(d)';
-                ELSE
-                    samp := 'pg_catalog.jsonb_build_object(' ||
-                            (SELECT string_agg(format('%L, d.%I', s, s), ', ') FROM unnest(sc) AS s) || ')';
+                IF typ = 'consistency' THEN
+                    -- the key and the columns the expression mentions
+                    sc := sc || ARRAY(SELECT x2 FROM unnest(etl._expression_columns(r->>'expression')) x2
+                                       WHERE cols ? x2 AND NOT x2 = ANY (sc));
                 END IF;
+                IF cardinality(sc) = 0 THEN
+                    sc := colorder;         -- no key, no column: the whole row
+                END IF;
+                samp := format('%L::text[], %s, ', sc::text, nsamp) ||
+                        (SELECT string_agg(format('d.%I', s), ', ') FROM unnest(sc) AS s);
                 -- one aggregate per rule: the predicate is evaluated once per row
                 SELECT * INTO base, fin, seen, i_samples
-                  FROM etl._qb_add(base, fin, seen, format('etl._failures(%s, %s) FILTER (WHERE %s)', samp, nsamp, fail));
+                  FROM etl._qb_add(base, fin, seen, format('etl._failures(%s) FILTER (WHERE %s)', samp, fail));
                 i_failed := NULL;
             END IF;
             p := p || jsonb_build_object('total', i_total, 'failed', i_failed, 'samples', i_samples, '_fail', fail);
@@ -761,8 +845,8 @@ BEGIN
             c := cols->col;
             qc := format('d.%I', col);
             pe := jsonb_build_object('column', col, 'c', c);
-            SELECT * INTO base, fin, seen, k FROM etl._qb_add(base, fin, seen, format('pg_catalog.count(%s)', qc));
-            pe := pe || jsonb_build_object('count', k);
+            IF NOT col = ANY (nncols) THEN nncols := nncols || col; END IF;
+            pe := pe || jsonb_build_object('nn', array_position(nncols, col));
             IF (c->>'is_numeric')::bool OR (c->>'category') IN ('S', 'D', 'T') THEN
                 SELECT * INTO base, fin, seen, k FROM etl._qb_add(base, fin, seen, format('pg_catalog.min(%s)', qc));
                 pe := pe || jsonb_build_object('min', k);
@@ -781,6 +865,13 @@ BEGIN
                 SELECT * INTO base, fin, seen, k FROM etl._qb_add(base, fin, seen,
                     format('pg_catalog.percentile_cont(''{0.05,0.25,0.5,0.75,0.95}''::float8[]) WITHIN GROUP (ORDER BY %s::float8)', qc));
                 pe := pe || jsonb_build_object('quantiles', k);
+                -- finite bounds of the histogram, from the same scan
+                SELECT * INTO base, fin, seen, k FROM etl._qb_add(base, fin, seen,
+                    format('pg_catalog.min(%1$s::float8) FILTER (WHERE %1$s::float8 > ''-Infinity'' AND %1$s::float8 < ''Infinity'')', qc));
+                hlo := substring(fin[k] FROM '(b\.a[0-9]+)');
+                SELECT * INTO base, fin, seen, k FROM etl._qb_add(base, fin, seen,
+                    format('pg_catalog.max(%1$s::float8) FILTER (WHERE %1$s::float8 > ''-Infinity'' AND %1$s::float8 < ''Infinity'')', qc));
+                hhi := substring(fin[k] FROM '(b\.a[0-9]+)');
             END IF;
             IF (c->>'category') = 'S' THEN
                 SELECT * INTO base, fin, seen, k FROM etl._qb_add(base, fin, seen,
@@ -800,6 +891,8 @@ BEGIN
                          ELSE format('etl._hll_distinct(%s::text)', qc) END);
                 pe := pe || jsonb_build_object('hll', k);
                 hsrc := format('(SELECT %s AS v, 1 AS cnt FROM d WHERE %s IS NOT NULL)', qc, qc);
+                -- approximate: the semantic type from the first 10,000 values
+                ssrc := format('(SELECT %s AS v, 1 AS cnt FROM d WHERE %s IS NOT NULL LIMIT 10000)', qc, qc);
             ELSE
                 -- one hash aggregate per column: distinct, unique and top values
                 cte := 'v' || (cardinality(ctes) + 1);
@@ -812,28 +905,28 @@ BEGIN
                     pe := pe || jsonb_build_object('top', cardinality(fin));
                 END IF;
                 hsrc := quote_ident(cte);
+                ssrc := hsrc;
             END IF;
             IF (c->>'is_numeric')::bool THEN
-                fin := fin || format($h$(SELECT CASE WHEN mm.lo IS NULL THEN NULL ELSE pg_catalog.jsonb_build_object('min', mm.lo, 'max', mm.hi, 'counts',
+                fin := fin || format($h$(CASE WHEN %2$s IS NULL THEN NULL ELSE pg_catalog.jsonb_build_object('min', %2$s, 'max', %3$s, 'counts',
                       (SELECT pg_catalog.jsonb_agg(coalesce(h.c, 0) ORDER BY g) FROM pg_catalog.generate_series(1, 10) AS g
-                         LEFT JOIN (SELECT CASE WHEN mm.hi = mm.lo THEN 1 ELSE least(pg_catalog.width_bucket(x.v::float8, mm.lo, mm.hi, 10), 10) END AS bin,
+                         LEFT JOIN (SELECT CASE WHEN %3$s = %2$s THEN 1 ELSE least(pg_catalog.width_bucket(x.v::float8, %2$s, %3$s, 10), 10) END AS bin,
                                            pg_catalog.sum(x.cnt) AS c
-                                      FROM %1$s AS x WHERE x.v::float8 > '-Infinity' AND x.v::float8 < 'Infinity' GROUP BY 1) h ON h.bin = g)) END
-                  FROM (SELECT pg_catalog.min(y.v::float8) AS lo, pg_catalog.max(y.v::float8) AS hi FROM %1$s AS y
-                         WHERE y.v::float8 > '-Infinity' AND y.v::float8 < 'Infinity') mm)$h$, hsrc);
+                                      FROM %1$s AS x WHERE x.v::float8 > '-Infinity' AND x.v::float8 < 'Infinity' GROUP BY 1) h ON h.bin = g)) END)$h$,
+                    hsrc, hlo, hhi);
                 pe := pe || jsonb_build_object('histogram', cardinality(fin));
             END IF;
             IF (c->>'category') = 'S' THEN
                 fin := fin || format($s$(SELECT pg_catalog.jsonb_build_object('total', coalesce(pg_catalog.sum(x.cnt) FILTER (WHERE pg_catalog.btrim(x.v::text) <> ''), 0),
-                    'integer', coalesce(pg_catalog.sum(x.cnt) FILTER (WHERE x.v::text ~ %2$L), 0),
-                    'date', coalesce(pg_catalog.sum(x.cnt) FILTER (WHERE x.v::text ~ %3$L), 0),
-                    'timestamp', coalesce(pg_catalog.sum(x.cnt) FILTER (WHERE x.v::text ~ %4$L), 0),
-                    'uuid', coalesce(pg_catalog.sum(x.cnt) FILTER (WHERE x.v::text ~ %5$L), 0),
-                    'email', coalesce(pg_catalog.sum(x.cnt) FILTER (WHERE x.v::text ~ %6$L), 0),
-                    'url', coalesce(pg_catalog.sum(x.cnt) FILTER (WHERE x.v::text ~ %7$L), 0),
-                    'phone', coalesce(pg_catalog.sum(x.cnt) FILTER (WHERE x.v::text ~ %8$L), 0),
+                    'integer', coalesce(pg_catalog.sum(x.cnt) FILTER (WHERE etl._re_match(x.v::text, %2$L)), 0),
+                    'date', coalesce(pg_catalog.sum(x.cnt) FILTER (WHERE etl._re_match(x.v::text, %3$L)), 0),
+                    'timestamp', coalesce(pg_catalog.sum(x.cnt) FILTER (WHERE etl._re_match(x.v::text, %4$L)), 0),
+                    'uuid', coalesce(pg_catalog.sum(x.cnt) FILTER (WHERE etl._re_match(x.v::text, %5$L)), 0),
+                    'email', coalesce(pg_catalog.sum(x.cnt) FILTER (WHERE etl._re_match(x.v::text, %6$L)), 0),
+                    'url', coalesce(pg_catalog.sum(x.cnt) FILTER (WHERE etl._re_match(x.v::text, %7$L)), 0),
+                    'phone', coalesce(pg_catalog.sum(x.cnt) FILTER (WHERE etl._re_match(x.v::text, %8$L)), 0),
                     'json', coalesce(pg_catalog.sum(x.cnt) FILTER (WHERE x.v::text ~ '^\s*[\[{]' AND etl._is_json(x.v::text)), 0))
-                  FROM %1$s AS x)$s$, hsrc, fmts->>'integer', fmts->>'date', fmts->>'timestamp', fmts->>'uuid',
+                  FROM %1$s AS x)$s$, ssrc, fmts->>'integer', fmts->>'date', fmts->>'timestamp', fmts->>'uuid',
                   fmts->>'email', fmts->>'url', fmts->>'phone');
                 pe := pe || jsonb_build_object('semantic', cardinality(fin));
             END IF;
@@ -848,6 +941,15 @@ BEGIN
         ELSE
             prof := '{}';
         END IF;
+    END IF;
+
+    -- the non-NULL counts of every column that needs one: one aggregate
+    IF cardinality(nncols) > 0 THEN
+        SELECT * INTO base, fin, seen, i_nn FROM etl._qb_add(base, fin, seen,
+            'etl._count_nonnull(' || (SELECT string_agg(format('d.%I', x2), ', ') FROM unnest(nncols) x2) || ')');
+    END IF;
+    IF do_profile THEN
+        prof := prof || jsonb_build_object('nn', i_nn);
     END IF;
 
     -- the one query
@@ -873,7 +975,11 @@ BEGIN
         failed := 0;
         pct := NULL;
         IF p ? '_fail' THEN
-            total := res[(p->>'total')::int]::bigint;
+            IF p ? 'nn' THEN
+                total := coalesce((res[i_nn]->>((p->>'nn')::int - 1))::bigint, 0);   -- [] for no rows
+            ELSE
+                total := res[(p->>'total')::int]::bigint;
+            END IF;
             IF p->>'samples' IS NOT NULL THEN
                 failed := (res[(p->>'samples')::int]->>'n')::bigint;
                 samples := res[(p->>'samples')::int]->'samples';
@@ -988,7 +1094,7 @@ DECLARE
 BEGIN
     FOR pe IN SELECT e FROM jsonb_array_elements(pcols) AS e LOOP
         c := pe->'c';
-        cnt := res[(pe->>'count')::int]::bigint;
+        cnt := coalesce((res[(prof->>'nn')::int]->>((pe->>'nn')::int - 1))::bigint, 0);   -- [] for no rows
         o := jsonb_build_object('column', pe->>'column', 'data_type', c->>'type',
                                 'count', cnt, 'nulls', n - cnt,
                                 'null_pct', CASE WHEN n = 0 THEN NULL ELSE round(100.0 * (n - cnt) / n, 3) END);

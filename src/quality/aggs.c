@@ -8,13 +8,17 @@
  *                                 hash function;
  * etl._moments(float8)           one-pass mean, sample variance/stddev,
  *                                 skewness and kurtosis as pandas computes them;
- * etl._failures(jsonb, int4)     used with FILTER (WHERE <row fails>): counts the
+ * etl._failures(text[], int4, VARIADIC "any") with FILTER (WHERE <row fails>): counts the
  *                                 rows and keeps the first N values (sample
  *                                 failing rows) in bounded memory, so each
  *                                 rule's predicate is evaluated once per row;
+ * etl._count_nonnull(VARIADIC "any") non-NULL counts of many columns, one
+ *                                 call per row;
  * etl._is_json(text)             whether a text is valid JSON (format rules).
  *
- * Transition states live in the aggregate's memory context.
+ * Transition states live in the aggregate's memory context.  Each aggregate
+ * has combine, serialise and deserialise functions, so a parallel scan
+ * aggregates in the workers (partial aggregation) as count(*) does.
  *
  *-------------------------------------------------------------------------
  */
@@ -26,10 +30,14 @@
 #include "common/jsonapi.h"
 #include "lib/stringinfo.h"
 #include "mb/pg_wchar.h"
+#include "utils/array.h"
+#include "utils/datetime.h"
 #include "utils/builtins.h"
 #include "utils/float.h"
 #include "utils/fmgrprotos.h"
+#include "utils/json.h"
 #include "utils/jsonb.h"
+#include "utils/lsyscache.h"
 #include "utils/typcache.h"
 
 #include "quality/quality.h"
@@ -42,6 +50,15 @@ PG_FUNCTION_INFO_V1(metaetl_moments_final);
 PG_FUNCTION_INFO_V1(metaetl_sample_sfunc);
 PG_FUNCTION_INFO_V1(metaetl_sample_final);
 PG_FUNCTION_INFO_V1(metaetl_is_json);
+PG_FUNCTION_INFO_V1(metaetl_hll_combine);
+PG_FUNCTION_INFO_V1(metaetl_hll_serial);
+PG_FUNCTION_INFO_V1(metaetl_hll_deserial);
+PG_FUNCTION_INFO_V1(metaetl_moments_combine);
+PG_FUNCTION_INFO_V1(metaetl_moments_serial);
+PG_FUNCTION_INFO_V1(metaetl_moments_deserial);
+PG_FUNCTION_INFO_V1(metaetl_sample_combine);
+PG_FUNCTION_INFO_V1(metaetl_sample_serial);
+PG_FUNCTION_INFO_V1(metaetl_sample_deserial);
 
 typedef struct QHllState
 {
@@ -161,13 +178,68 @@ metaetl_moments_final(PG_FUNCTION_ARGS)
 	PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(buf.data)));
 }
 
+/*
+ * The failures aggregate: etl._failures(names text[], n int4, VARIADIC "any")
+ * FILTER (WHERE <row fails>).  It counts the rows it sees and keeps the
+ * first n as JSON objects {name: value, ...}.  The values arrive as plain
+ * arguments (VARIADIC "any" builds no array), and are turned into JSON only
+ * for the first n rows, so a rule failing on millions of rows costs a count.
+ */
 typedef struct QSampleState
 {
 	int			max;
 	int			n;
 	int64		seen;			/* every row the aggregate saw */
-	Jsonb	  **items;
+	char	  **items;			/* JSON object texts */
 } QSampleState;
+
+static QSampleState *
+qagg_sample_new(MemoryContext cxt, int max)
+{
+	QSampleState *st = (QSampleState *) MemoryContextAllocZero(cxt, sizeof(QSampleState));
+
+	st->max = Max(0, Min(max, 10000));
+	st->items = (char **) MemoryContextAllocZero(cxt, sizeof(char *) * Max(st->max, 1));
+	return st;
+}
+
+/* one value as JSON: numbers and booleans bare, json as is, the rest quoted */
+static void
+qagg_value_json(StringInfo buf, Oid type, Datum value, bool isnull)
+{
+	Oid			outfn;
+	bool		varlena;
+	char	   *txt;
+	char		cat;
+	bool		pref;
+
+	if (isnull)
+	{
+		appendStringInfoString(buf, "null");
+		return;
+	}
+	if (type == DATEOID || type == TIMEOID || type == TIMETZOID ||
+		type == TIMESTAMPOID || type == TIMESTAMPTZOID)
+	{
+		/* ISO 8601 whatever DateStyle says, as to_jsonb writes them */
+		char		dt[MAXDATELEN + 1];
+
+		escape_json(buf, JsonEncodeDateTime(dt, value, type, NULL));
+		return;
+	}
+	getTypeOutputInfo(type, &outfn, &varlena);
+	txt = OidOutputFunctionCall(outfn, value);
+	get_type_category_preferred(getBaseType(type), &cat, &pref);
+	if (type == JSONOID || type == JSONBOID)
+		appendStringInfoString(buf, txt);
+	else if (type == BOOLOID)
+		appendStringInfoString(buf, strcmp(txt, "t") == 0 ? "true" : "false");
+	else if (cat == TYPCATEGORY_NUMERIC && type != MONEYOID &&
+			 strspn(txt, "0123456789+-.eE") == strlen(txt) && txt[0] != '\0')
+		appendStringInfoString(buf, txt);
+	else
+		escape_json(buf, txt);
+}
 
 Datum
 metaetl_sample_sfunc(PG_FUNCTION_ARGS)
@@ -176,22 +248,33 @@ metaetl_sample_sfunc(PG_FUNCTION_ARGS)
 	QSampleState *st = PG_ARGISNULL(0) ? NULL : (QSampleState *) PG_GETARG_POINTER(0);
 
 	if (st == NULL)
-	{
-		int			max = PG_ARGISNULL(2) ? 0 : PG_GETARG_INT32(2);
-
-		st = (QSampleState *) MemoryContextAllocZero(aggcontext, sizeof(QSampleState));
-		st->max = Max(0, Min(max, 10000));
-		st->items = (Jsonb **) MemoryContextAllocZero(aggcontext,
-													  sizeof(Jsonb *) * Max(st->max, 1));
-	}
+		st = qagg_sample_new(aggcontext, PG_ARGISNULL(2) ? 0 : PG_GETARG_INT32(2));
 	st->seen++;
 	if (st->n < st->max && !PG_ARGISNULL(1))
 	{
-		Jsonb	   *j = PG_GETARG_JSONB_P(1);
-		Jsonb	   *copy = (Jsonb *) MemoryContextAlloc(aggcontext, VARSIZE(j));
+		ArrayType  *names = PG_GETARG_ARRAYTYPE_P(1);
+		Datum	   *nd;
+		bool	   *nn;
+		int			nnames;
+		StringInfoData buf;
+		MemoryContext old;
 
-		memcpy(copy, j, VARSIZE(j));
-		st->items[st->n++] = copy;
+		deconstruct_array(names, TEXTOID, -1, false, TYPALIGN_INT, &nd, &nn, &nnames);
+		initStringInfo(&buf);
+		appendStringInfoChar(&buf, '{');
+		for (int i = 0; i < nnames && 3 + i < PG_NARGS(); i++)
+		{
+			if (i > 0)
+				appendStringInfoString(&buf, ", ");
+			escape_json(&buf, nn[i] ? "" : TextDatumGetCString(nd[i]));
+			appendStringInfoString(&buf, ": ");
+			qagg_value_json(&buf, get_fn_expr_argtype(fcinfo->flinfo, 3 + i),
+							PG_GETARG_DATUM(3 + i), PG_ARGISNULL(3 + i));
+		}
+		appendStringInfoChar(&buf, '}');
+		old = MemoryContextSwitchTo(aggcontext);
+		st->items[st->n++] = pstrdup(buf.data);
+		MemoryContextSwitchTo(old);
 	}
 	PG_RETURN_POINTER(st);
 }
@@ -202,14 +285,14 @@ metaetl_sample_final(PG_FUNCTION_ARGS)
 	QSampleState *st = PG_ARGISNULL(0) ? NULL : (QSampleState *) PG_GETARG_POINTER(0);
 	StringInfoData buf;
 
-	/* {"n": rows seen, "samples": [the first N values]} */
+	/* {"n": rows seen, "samples": [the first N rows]} */
 	initStringInfo(&buf);
 	appendStringInfo(&buf, "{\"n\": " INT64_FORMAT ", \"samples\": [", st == NULL ? 0 : st->seen);
 	for (int i = 0; st != NULL && i < st->n; i++)
 	{
 		if (i > 0)
 			appendStringInfoString(&buf, ", ");
-		(void) JsonbToCString(&buf, &st->items[i]->root, VARSIZE(st->items[i]));
+		appendStringInfoString(&buf, st->items[i]);
 	}
 	appendStringInfoString(&buf, "]}");
 	PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(buf.data)));
@@ -224,4 +307,267 @@ metaetl_is_json(PG_FUNCTION_ARGS)
 	lex = makeJsonLexContextCstringLen(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t),
 									   GetDatabaseEncoding(), false);
 	PG_RETURN_BOOL(pg_parse_json(lex, &nullSemAction) == JSON_SUCCESS);
+}
+
+/* ---- parallel support: combine, serialise, deserialise -------------------- */
+
+Datum
+metaetl_hll_combine(PG_FUNCTION_ARGS)
+{
+	MemoryContext aggcontext = qagg_context(fcinfo, "metaetl_hll_combine");
+	QHllState  *a = PG_ARGISNULL(0) ? NULL : (QHllState *) PG_GETARG_POINTER(0);
+	QHllState  *b = PG_ARGISNULL(1) ? NULL : (QHllState *) PG_GETARG_POINTER(1);
+
+	if (b == NULL)
+		PG_RETURN_POINTER(a);
+	if (a == NULL)
+	{
+		a = (QHllState *) MemoryContextAllocZero(aggcontext, sizeof(QHllState));
+		memcpy(&a->hll, &b->hll, sizeof(QHll));
+		PG_RETURN_POINTER(a);
+	}
+	for (int i = 0; i < QHLL_M; i++)
+		if (b->hll.reg[i] > a->hll.reg[i])
+			a->hll.reg[i] = b->hll.reg[i];
+	PG_RETURN_POINTER(a);
+}
+
+Datum
+metaetl_hll_serial(PG_FUNCTION_ARGS)
+{
+	QHllState  *st = (QHllState *) PG_GETARG_POINTER(0);
+	bytea	   *out = (bytea *) palloc(VARHDRSZ + sizeof(QHll));
+
+	SET_VARSIZE(out, VARHDRSZ + sizeof(QHll));
+	memcpy(VARDATA(out), &st->hll, sizeof(QHll));
+	PG_RETURN_BYTEA_P(out);
+}
+
+/* the deserialised state has registers only: it is combined, never fed */
+Datum
+metaetl_hll_deserial(PG_FUNCTION_ARGS)
+{
+	bytea	   *in = PG_GETARG_BYTEA_PP(0);
+	QHllState  *st = (QHllState *) palloc0(sizeof(QHllState));
+
+	if (VARSIZE_ANY_EXHDR(in) != sizeof(QHll))
+		elog(ERROR, "invalid HyperLogLog state");
+	memcpy(&st->hll, VARDATA_ANY(in), sizeof(QHll));
+	PG_RETURN_POINTER(st);
+}
+
+Datum
+metaetl_moments_combine(PG_FUNCTION_ARGS)
+{
+	MemoryContext aggcontext = qagg_context(fcinfo, "metaetl_moments_combine");
+	QMoments   *a = PG_ARGISNULL(0) ? NULL : (QMoments *) PG_GETARG_POINTER(0);
+	QMoments   *b = PG_ARGISNULL(1) ? NULL : (QMoments *) PG_GETARG_POINTER(1);
+
+	if (b == NULL)
+		PG_RETURN_POINTER(a);
+	if (a == NULL)
+	{
+		a = (QMoments *) MemoryContextAllocZero(aggcontext, sizeof(QMoments));
+		*a = *b;
+		PG_RETURN_POINTER(a);
+	}
+	QMomentsCombine(a, b);
+	PG_RETURN_POINTER(a);
+}
+
+Datum
+metaetl_moments_serial(PG_FUNCTION_ARGS)
+{
+	QMoments   *st = (QMoments *) PG_GETARG_POINTER(0);
+	bytea	   *out = (bytea *) palloc(VARHDRSZ + sizeof(QMoments));
+
+	SET_VARSIZE(out, VARHDRSZ + sizeof(QMoments));
+	memcpy(VARDATA(out), st, sizeof(QMoments));
+	PG_RETURN_BYTEA_P(out);
+}
+
+Datum
+metaetl_moments_deserial(PG_FUNCTION_ARGS)
+{
+	bytea	   *in = PG_GETARG_BYTEA_PP(0);
+	QMoments   *st = (QMoments *) palloc(sizeof(QMoments));
+
+	if (VARSIZE_ANY_EXHDR(in) != sizeof(QMoments))
+		elog(ERROR, "invalid moments state");
+	memcpy(st, VARDATA_ANY(in), sizeof(QMoments));
+	PG_RETURN_POINTER(st);
+}
+
+/* b's samples are appended to a's up to a's limit; counts add up */
+Datum
+metaetl_sample_combine(PG_FUNCTION_ARGS)
+{
+	MemoryContext aggcontext = qagg_context(fcinfo, "metaetl_sample_combine");
+	QSampleState *a = PG_ARGISNULL(0) ? NULL : (QSampleState *) PG_GETARG_POINTER(0);
+	QSampleState *b = PG_ARGISNULL(1) ? NULL : (QSampleState *) PG_GETARG_POINTER(1);
+
+	if (b == NULL)
+		PG_RETURN_POINTER(a);
+	if (a == NULL)
+		a = qagg_sample_new(aggcontext, b->max);
+	a->seen += b->seen;
+	for (int i = 0; i < b->n && a->n < a->max; i++)
+		a->items[a->n++] = MemoryContextStrdup(aggcontext, b->items[i]);
+	PG_RETURN_POINTER(a);
+}
+
+/* layout: int32 max, int32 n, int64 seen, then n NUL-terminated JSON texts */
+Datum
+metaetl_sample_serial(PG_FUNCTION_ARGS)
+{
+	QSampleState *st = (QSampleState *) PG_GETARG_POINTER(0);
+	StringInfoData buf;
+	int32		max = st->max,
+				n = st->n;
+	bytea	   *out;
+
+	initStringInfo(&buf);
+	appendBinaryStringInfo(&buf, (char *) &max, sizeof(max));
+	appendBinaryStringInfo(&buf, (char *) &n, sizeof(n));
+	appendBinaryStringInfo(&buf, (char *) &st->seen, sizeof(st->seen));
+	for (int i = 0; i < n; i++)
+		appendBinaryStringInfo(&buf, st->items[i], strlen(st->items[i]) + 1);
+	out = (bytea *) palloc(VARHDRSZ + buf.len);
+	SET_VARSIZE(out, VARHDRSZ + buf.len);
+	memcpy(VARDATA(out), buf.data, buf.len);
+	PG_RETURN_BYTEA_P(out);
+}
+
+Datum
+metaetl_sample_deserial(PG_FUNCTION_ARGS)
+{
+	bytea	   *in = PG_GETARG_BYTEA_PP(0);
+	char	   *p = VARDATA_ANY(in);
+	char	   *end = p + VARSIZE_ANY_EXHDR(in);
+	QSampleState *st;
+	int32		max,
+				n;
+	int64		seen;
+
+	if (end - p < (long) (2 * sizeof(int32) + sizeof(int64)))
+		elog(ERROR, "invalid sample state");
+	memcpy(&max, p, sizeof(max));
+	p += sizeof(max);
+	memcpy(&n, p, sizeof(n));
+	p += sizeof(n);
+	memcpy(&seen, p, sizeof(seen));
+	p += sizeof(seen);
+	if (max < 0 || n < 0 || n > max)
+		elog(ERROR, "invalid sample state");
+	st = qagg_sample_new(CurrentMemoryContext, max);
+	st->seen = seen;
+	for (int i = 0; i < n; i++)
+	{
+		size_t		len = strnlen(p, end - p);
+
+		if (p + len >= end)
+			elog(ERROR, "invalid sample state");
+		st->items[st->n++] = pstrdup(p);
+		p += len + 1;
+	}
+	PG_RETURN_POINTER(st);
+}
+
+/* ---- etl._count_nonnull(VARIADIC "any") → int8[] ----------------------------
+ * count(col) for many columns in one transition call per row: the
+ * denominators of validity rules and the profile's non-NULL counts.
+ */
+typedef struct QNonNullState
+{
+	int32		n;
+	int64		cnt[FLEXIBLE_ARRAY_MEMBER];
+} QNonNullState;
+
+PG_FUNCTION_INFO_V1(metaetl_nonnull_sfunc);
+PG_FUNCTION_INFO_V1(metaetl_nonnull_final);
+PG_FUNCTION_INFO_V1(metaetl_nonnull_combine);
+PG_FUNCTION_INFO_V1(metaetl_nonnull_serial);
+PG_FUNCTION_INFO_V1(metaetl_nonnull_deserial);
+
+static QNonNullState *
+qagg_nonnull_new(MemoryContext cxt, int n)
+{
+	QNonNullState *st = (QNonNullState *) MemoryContextAllocZero(cxt,
+																 offsetof(QNonNullState, cnt) + sizeof(int64) * Max(n, 1));
+
+	st->n = n;
+	return st;
+}
+
+Datum
+metaetl_nonnull_sfunc(PG_FUNCTION_ARGS)
+{
+	MemoryContext aggcontext = qagg_context(fcinfo, "metaetl_nonnull_sfunc");
+	QNonNullState *st = PG_ARGISNULL(0) ? NULL : (QNonNullState *) PG_GETARG_POINTER(0);
+	int			n = PG_NARGS() - 1;
+
+	if (st == NULL)
+		st = qagg_nonnull_new(aggcontext, n);
+	for (int i = 0; i < n && i < st->n; i++)
+		if (!PG_ARGISNULL(1 + i))
+			st->cnt[i]++;
+	PG_RETURN_POINTER(st);
+}
+
+Datum
+metaetl_nonnull_final(PG_FUNCTION_ARGS)
+{
+	QNonNullState *st = PG_ARGISNULL(0) ? NULL : (QNonNullState *) PG_GETARG_POINTER(0);
+	int			n = st == NULL ? 0 : st->n;
+	Datum	   *elems = (Datum *) palloc(sizeof(Datum) * Max(n, 1));
+
+	for (int i = 0; i < n; i++)
+		elems[i] = Int64GetDatum(st->cnt[i]);
+	PG_RETURN_ARRAYTYPE_P(construct_array(elems, n, INT8OID, sizeof(int64), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+}
+
+Datum
+metaetl_nonnull_combine(PG_FUNCTION_ARGS)
+{
+	MemoryContext aggcontext = qagg_context(fcinfo, "metaetl_nonnull_combine");
+	QNonNullState *a = PG_ARGISNULL(0) ? NULL : (QNonNullState *) PG_GETARG_POINTER(0);
+	QNonNullState *b = PG_ARGISNULL(1) ? NULL : (QNonNullState *) PG_GETARG_POINTER(1);
+
+	if (b == NULL)
+		PG_RETURN_POINTER(a);
+	if (a == NULL)
+		a = qagg_nonnull_new(aggcontext, b->n);
+	for (int i = 0; i < a->n && i < b->n; i++)
+		a->cnt[i] += b->cnt[i];
+	PG_RETURN_POINTER(a);
+}
+
+Datum
+metaetl_nonnull_serial(PG_FUNCTION_ARGS)
+{
+	QNonNullState *st = (QNonNullState *) PG_GETARG_POINTER(0);
+	Size		len = offsetof(QNonNullState, cnt) + sizeof(int64) * st->n;
+	bytea	   *out = (bytea *) palloc(VARHDRSZ + len);
+
+	SET_VARSIZE(out, VARHDRSZ + len);
+	memcpy(VARDATA(out), st, len);
+	PG_RETURN_BYTEA_P(out);
+}
+
+Datum
+metaetl_nonnull_deserial(PG_FUNCTION_ARGS)
+{
+	bytea	   *in = PG_GETARG_BYTEA_PP(0);
+	Size		len = VARSIZE_ANY_EXHDR(in);
+	int32		n;
+	QNonNullState *st;
+
+	if (len < offsetof(QNonNullState, cnt))
+		elog(ERROR, "invalid non-NULL count state");
+	memcpy(&n, VARDATA_ANY(in), sizeof(int32));
+	if (n < 0 || len != offsetof(QNonNullState, cnt) + sizeof(int64) * n)
+		elog(ERROR, "invalid non-NULL count state");
+	st = qagg_nonnull_new(CurrentMemoryContext, n);
+	memcpy(st, VARDATA_ANY(in), len);
+	PG_RETURN_POINTER(st);
 }

@@ -11,7 +11,10 @@
  *                                subqueries, no other clauses) or one SELECT
  *                                (kind 'query'); returns the text to embed;
  * etl._data_columns(from_item)   the columns of a FROM item without running it
- *                                (parse analysis of SELECT * only).
+ *                                (parse analysis of SELECT * only);
+ * etl._expression_columns(e)     the column names an expression mentions (what
+ *                                a sample failing row of a consistency rule
+ *                                shows).
  *
  * An expression is embedded as "(" text "\n)", exactly as it was checked as
  * "SELECT (" text "\n)": the same tokens, so a string that would close the
@@ -35,6 +38,7 @@
 #include "utils/plancache.h"
 #include "utils/regproc.h"
 #include "utils/typcache.h"
+#include "utils/array.h"
 #include "utils/varlena.h"
 
 #include "quality/quality.h"
@@ -42,6 +46,7 @@
 PG_FUNCTION_INFO_V1(metaetl_check_expression);
 PG_FUNCTION_INFO_V1(metaetl_resolve_data);
 PG_FUNCTION_INFO_V1(metaetl_data_columns);
+PG_FUNCTION_INFO_V1(metaetl_expression_columns);
 
 /* pandas-style "==" becomes "=", outside quotes and comments */
 static char *
@@ -281,4 +286,53 @@ metaetl_data_columns(PG_FUNCTION_ARGS)
 	}
 	SPI_finish();
 	return (Datum) 0;
+}
+
+static bool
+qds_collect_columns(Node *node, void *context)
+{
+	List	  **names = (List **) context;
+
+	if (node == NULL)
+		return false;
+	if (IsA(node, ColumnRef))
+	{
+		ColumnRef  *cr = (ColumnRef *) node;
+		Node	   *last = (Node *) llast(cr->fields);
+
+		if (IsA(last, String))
+		{
+			char	   *name = strVal(last);
+			ListCell   *lc;
+
+			foreach(lc, *names)
+				if (strcmp((char *) lfirst(lc), name) == 0)
+					return false;
+			*names = lappend(*names, name);
+		}
+		return false;
+	}
+	return raw_expression_tree_walker(node, qds_collect_columns, context);
+}
+
+Datum
+metaetl_expression_columns(PG_FUNCTION_ARGS)
+{
+	char	   *expr = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	StringInfoData sql;
+	SelectStmt *sel;
+	List	   *names = NIL;
+	Datum	   *elems;
+	int			i = 0;
+	ListCell   *lc;
+
+	initStringInfo(&sql);
+	appendStringInfo(&sql, "SELECT (%s\n)", qds_normalise_ops(expr));
+	sel = qds_parse_one_select(sql.data, "an expression", expr);
+	if (list_length(sel->targetList) == 1)
+		(void) qds_collect_columns(linitial_node(ResTarget, sel->targetList)->val, &names);
+	elems = (Datum *) palloc(sizeof(Datum) * Max(list_length(names), 1));
+	foreach(lc, names)
+		elems[i++] = CStringGetTextDatum((char *) lfirst(lc));
+	PG_RETURN_ARRAYTYPE_P(construct_array(elems, i, TEXTOID, -1, false, TYPALIGN_INT));
 }

@@ -106,6 +106,46 @@ QMomentsAdd(QMoments *m, double x)
 	m->m2 += term1;
 }
 
+/*
+ * QMomentsCombine
+ *		Merge b into a (Chan, Golub and LeVeque; Pebay 2008 for M3, M4), so
+ *		partial aggregates of a parallel scan give the one-pass result.
+ */
+void
+QMomentsCombine(QMoments *a, const QMoments *b)
+{
+	double		na = a->n,
+				nb = b->n,
+				n,
+				d,
+				d2,
+				d3,
+				d4;
+	QMoments	r;
+
+	if (nb == 0)
+		return;
+	if (na == 0)
+	{
+		*a = *b;
+		return;
+	}
+	n = na + nb;
+	d = b->mean - a->mean;
+	d2 = d * d;
+	d3 = d2 * d;
+	d4 = d2 * d2;
+	r.n = n;
+	r.mean = a->mean + d * nb / n;
+	r.m2 = a->m2 + b->m2 + d2 * na * nb / n;
+	r.m3 = a->m3 + b->m3 + d3 * na * nb * (na - nb) / (n * n)
+		+ 3.0 * d * (na * b->m2 - nb * a->m2) / n;
+	r.m4 = a->m4 + b->m4 + d4 * na * nb * (na * na - na * nb + nb * nb) / (n * n * n)
+		+ 6.0 * d2 * (na * na * b->m2 + nb * nb * a->m2) / (n * n)
+		+ 4.0 * d * (na * b->m3 - nb * a->m3) / n;
+	*a = r;
+}
+
 /* pandas' _zero_out_fperr: treat floating-point noise as zero */
 static double
 qstats_zero_fperr(double x)

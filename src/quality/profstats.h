@@ -53,6 +53,7 @@ extern double QHllEstimate(const QHll *h);
 extern uint64_t QHllMix(uint64_t x);
 extern void QMomentsInit(QMoments *m);
 extern void QMomentsAdd(QMoments *m, double x);
+extern void QMomentsCombine(QMoments *a, const QMoments *b);
 extern void QMomentsSummarize(const QMoments *m, QMomentSummary *s);
 
 #endif							/* METAETL_QUALITY_STATS_H */

@@ -24,10 +24,28 @@ extern Datum metaetl_moments_final(PG_FUNCTION_ARGS);
 extern Datum metaetl_sample_sfunc(PG_FUNCTION_ARGS);
 extern Datum metaetl_sample_final(PG_FUNCTION_ARGS);
 extern Datum metaetl_is_json(PG_FUNCTION_ARGS);
+extern Datum metaetl_hll_combine(PG_FUNCTION_ARGS);
+extern Datum metaetl_hll_serial(PG_FUNCTION_ARGS);
+extern Datum metaetl_hll_deserial(PG_FUNCTION_ARGS);
+extern Datum metaetl_moments_combine(PG_FUNCTION_ARGS);
+extern Datum metaetl_moments_serial(PG_FUNCTION_ARGS);
+extern Datum metaetl_moments_deserial(PG_FUNCTION_ARGS);
+extern Datum metaetl_sample_combine(PG_FUNCTION_ARGS);
+extern Datum metaetl_sample_serial(PG_FUNCTION_ARGS);
+extern Datum metaetl_sample_deserial(PG_FUNCTION_ARGS);
+extern Datum metaetl_nonnull_sfunc(PG_FUNCTION_ARGS);
+extern Datum metaetl_nonnull_final(PG_FUNCTION_ARGS);
+extern Datum metaetl_nonnull_combine(PG_FUNCTION_ARGS);
+extern Datum metaetl_nonnull_serial(PG_FUNCTION_ARGS);
+extern Datum metaetl_nonnull_deserial(PG_FUNCTION_ARGS);
+
+/* in quality/regex.c */
+extern Datum metaetl_re_match(PG_FUNCTION_ARGS);
 
 /* in quality/dataset.c */
 extern Datum metaetl_check_expression(PG_FUNCTION_ARGS);
 extern Datum metaetl_resolve_data(PG_FUNCTION_ARGS);
 extern Datum metaetl_data_columns(PG_FUNCTION_ARGS);
+extern Datum metaetl_expression_columns(PG_FUNCTION_ARGS);
 
 #endif							/* METAETL_QUALITY_H */

@@ -21,6 +21,7 @@ METAETL_PACKAGES=(
     libcurl4-openssl-dev libyaml-dev libssl-dev
     python3-aiosmtpd openssl    # alerting: the SMTP test server and its STARTTLS certificate
     python3-yaml python3-jsonschema    # config: docs/config-schema.json check
+    libpcre2-dev    # quality: PCRE2 (JIT) for pattern and format rules
 )
 
 log() { printf '== %s\n' "$*" >&2; }

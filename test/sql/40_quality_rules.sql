@@ -106,6 +106,13 @@ SELECT * FROM pg_temp.show(etl.quality_gate('SELECT * FROM q40_customers WHERE i
   {"type": "completeness", "column": "email"}, {"type": "validity", "check": "range", "column": "age", "min": 0},
   {"type": "uniqueness", "column": "id"}]$$));
 
+-- patterns are PCRE2 (lookahead, \d); a pattern per row recompiles as needed
+SELECT * FROM pg_temp.show(etl.quality_gate('q40_customers', $$[
+  {"name": "dot_com", "type": "validity", "check": "pattern", "column": "email", "pattern": "^[a-z]+(?=@x\\.com$)"},
+  {"name": "ip_digits", "type": "validity", "check": "pattern", "column": "ip", "pattern": "^\\d+\\.\\d+\\.\\d+\\.\\d{1,2}$"}]$$));
+SELECT s, p, etl._re_match(s, p) AS matches
+  FROM (VALUES ('abc', '^a'), ('abc', '^b'), ('abc', 'c$'), ('äbc', '^.bc$')) AS v(s, p);
+
 -- results are recorded in the per-kind tables and etl.dq_results
 SELECT rule_name, column_name, failed_rows, observed_pct, passed, samples
   FROM etl.completeness_checks WHERE dataset = 'q40_customers' ORDER BY check_id LIMIT 2;

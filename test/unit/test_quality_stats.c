@@ -62,5 +62,34 @@ main(void)
 	QMomentsSummarize(&m, &s);
 	UNIT_CHECK(close_to(s.variance, 0.25025025025, 1e-6), "large mean stays accurate (%.9f)", s.variance);
 
+	{
+		QMoments	whole,
+					left,
+					right;
+		QMomentSummary sw,
+					sc;
+
+		QMomentsInit(&whole);
+		QMomentsInit(&left);
+		QMomentsInit(&right);
+		for (int i = 0; i < 1000; i++)
+		{
+			double		x = (i * 37) % 101 + (i % 7) * 0.5;
+
+			QMomentsAdd(&whole, x);
+			QMomentsAdd(i < 300 ? &left : &right, x);
+		}
+		QMomentsCombine(&left, &right);
+		QMomentsSummarize(&whole, &sw);
+		QMomentsSummarize(&left, &sc);
+		UNIT_CHECK(left.n == 1000 && close_to(sc.mean, sw.mean, 1e-9) && close_to(sc.variance, sw.variance, 1e-7),
+				   "combining partial moments gives the one-pass mean and variance");
+		UNIT_CHECK(close_to(sc.skewness, sw.skewness, 1e-9) && close_to(sc.kurtosis, sw.kurtosis, 1e-9),
+				   "combining partial moments gives the one-pass skewness and kurtosis");
+		QMomentsInit(&right);
+		QMomentsCombine(&left, &right);
+		UNIT_CHECK(left.n == 1000, "combining with an empty state changes nothing");
+	}
+
 	return unit_done();
 }

@@ -16,4 +16,4 @@ psql_pg -d quality_docs_case -A -t -F '|' -c \
 psql_pg -d postgres -c 'DROP DATABASE quality_docs_case'
 grep -qx '{validity_age,completeness_email}:3 {validity_age}:4' "$out/quarantine.out"
 grep -q '^completeness_email|false|80.000|\[{"id": 3, "email": null}\]$' "$out/quality_docs.out"
-grep -q '^dates_ordered|false|1|\[{"id": 2}\]$' "$out/quality_docs.out"
+grep -q '^dates_ordered|false|1|\[{"id": 2, "end_date": "2024-01-15", "start_date": "2024-02-01"}\]$' "$out/quality_docs.out"
