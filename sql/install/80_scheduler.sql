@@ -559,6 +559,16 @@ DECLARE
     v_allow   bool := coalesce(current_setting('metaetl.allow_superuser_runs', true), 'off')::bool;
     v_state   text;
 BEGIN
+    -- after a server start, runs claimed before it died with it: free their
+    -- pool slots (the orchestrator marks the runs abandoned and retries them
+    -- by policy)
+    IF reboot_at IS NOT NULL THEN
+        UPDATE etl.run_queue
+           SET state = 'done',
+               note = format('abandoned: claimed before the server started at %s', reboot_at)
+         WHERE state = 'claimed' AND claimed_at < reboot_at;
+    END IF;
+
     FOR s IN SELECT sc.*, coalesce(a.rolsuper, false) AS owner_super
                FROM etl.schedules sc
                JOIN etl.pipelines p USING (pipeline_id)
