@@ -569,6 +569,40 @@ BEGIN
          WHERE state = 'claimed' AND claimed_at < reboot_at;
     END IF;
 
+    -- the common case, set-based: cron schedules due now and not late
+    WITH due AS (
+        SELECT sc.schedule_id, sc.pipeline_id, sc.cron, sc.timezone, sc.next_fire_at,
+               sc.priority, sc.pool,
+               CASE WHEN cardinality(sc.depends_on) > 0 THEN 'waiting' ELSE 'queued' END AS st
+          FROM etl.schedules sc
+          JOIN etl.pipelines p USING (pipeline_id)
+          LEFT JOIN pg_roles a ON a.rolname = p.owner
+         WHERE NOT sc.paused AND sc.run_at IS NULL AND sc.cron IS NOT NULL
+           AND sc.next_fire_at <= now_ts AND sc.next_fire_at >= now_ts - grace
+           AND cardinality(sc.trigger_on) = 0
+           AND (v_allow OR NOT coalesce(a.rolsuper, false))
+           FOR NO KEY UPDATE OF sc SKIP LOCKED
+           FOR KEY SHARE OF p SKIP LOCKED
+    ), ticks AS (
+        SELECT d.schedule_id, d.pipeline_id, d.priority, d.pool, d.st, t
+          FROM due d CROSS JOIN LATERAL etl.cron_ticks(d.cron, d.timezone, d.next_fire_at, now_ts, 10000) AS t
+    ), ins AS (
+        INSERT INTO etl.run_queue (pipeline_id, schedule_id, logical_date, trigger, priority, pool,
+                                   not_before, state)
+        SELECT k.pipeline_id, k.schedule_id, k.t, 'schedule', k.priority, k.pool, k.t, k.st
+          FROM ticks k
+        ON CONFLICT (schedule_id, logical_date) DO NOTHING
+    )
+    UPDATE etl.schedules u
+       SET next_fire_at = etl.cron_next(d.cron, d.timezone, now_ts),
+           last_fire_at = coalesce((SELECT max(k.t) FROM ticks k WHERE k.schedule_id = d.schedule_id),
+                                   u.last_fire_at),
+           last_error = NULL
+      FROM due d
+     WHERE u.schedule_id = d.schedule_id;
+
+    -- everything else, one schedule at a time: late ticks (catch-up), one-off
+    -- runs, @reboot, dataset triggers, superuser-owned pipelines
     FOR s IN SELECT sc.*, coalesce(a.rolsuper, false) AS owner_super
                FROM etl.schedules sc
                JOIN etl.pipelines p USING (pipeline_id)
