@@ -103,6 +103,13 @@ AS 'MODULE_PATHNAME', 'metaetl_is_timezone_name';
 COMMENT ON FUNCTION etl._is_timezone_name(pg_catalog.text) IS
   'internal: whether name is listed in pg_timezone_names (the list is cached per session)';
 
+CREATE FUNCTION etl._require_scheduler()
+RETURNS void
+LANGUAGE c VOLATILE
+AS 'MODULE_PATHNAME', 'metaetl_require_scheduler';
+COMMENT ON FUNCTION etl._require_scheduler() IS
+  'internal: raises when metaetl is not preloaded (no launcher); warns when the launcher serves another database';
+
 -- raises 22023 with a hint for a bad expression or an unknown time zone
 CREATE FUNCTION etl._check_schedule(cron pg_catalog.text, timezone pg_catalog.text)
 RETURNS void
@@ -180,6 +187,7 @@ BEGIN
             USING ERRCODE = '42704',
                   HINT = 'Register the pipeline with etl.register_pipeline() before scheduling it.';
     END IF;
+    PERFORM etl._require_scheduler();
     IF jsonb_typeof(opt) <> 'object' THEN
         RAISE EXCEPTION 'schedule options must be a JSON object'
             USING ERRCODE = '22023', HINT = 'Pass options such as ''{"catchup": "all", "depends_on": ["upstream"]}''.';
@@ -551,6 +559,50 @@ DECLARE
     v_allow   bool := coalesce(current_setting('metaetl.allow_superuser_runs', true), 'off')::bool;
     v_state   text;
 BEGIN
+    -- after a server start, runs claimed before it died with it: free their
+    -- pool slots (the orchestrator marks the runs abandoned and retries them
+    -- by policy)
+    IF reboot_at IS NOT NULL THEN
+        UPDATE etl.run_queue
+           SET state = 'done',
+               note = format('abandoned: claimed before the server started at %s', reboot_at)
+         WHERE state = 'claimed' AND claimed_at < reboot_at;
+    END IF;
+
+    -- the common case, set-based: cron schedules due now and not late
+    WITH due AS (
+        SELECT sc.schedule_id, sc.pipeline_id, sc.cron, sc.timezone, sc.next_fire_at,
+               sc.priority, sc.pool,
+               CASE WHEN cardinality(sc.depends_on) > 0 THEN 'waiting' ELSE 'queued' END AS st
+          FROM etl.schedules sc
+          JOIN etl.pipelines p USING (pipeline_id)
+          LEFT JOIN pg_roles a ON a.rolname = p.owner
+         WHERE NOT sc.paused AND sc.run_at IS NULL AND sc.cron IS NOT NULL
+           AND sc.next_fire_at <= now_ts AND sc.next_fire_at >= now_ts - grace
+           AND cardinality(sc.trigger_on) = 0
+           AND (v_allow OR NOT coalesce(a.rolsuper, false))
+           FOR NO KEY UPDATE OF sc SKIP LOCKED
+           FOR KEY SHARE OF p SKIP LOCKED
+    ), ticks AS (
+        SELECT d.schedule_id, d.pipeline_id, d.priority, d.pool, d.st, t
+          FROM due d CROSS JOIN LATERAL etl.cron_ticks(d.cron, d.timezone, d.next_fire_at, now_ts, 10000) AS t
+    ), ins AS (
+        INSERT INTO etl.run_queue (pipeline_id, schedule_id, logical_date, trigger, priority, pool,
+                                   not_before, state)
+        SELECT k.pipeline_id, k.schedule_id, k.t, 'schedule', k.priority, k.pool, k.t, k.st
+          FROM ticks k
+        ON CONFLICT (schedule_id, logical_date) DO NOTHING
+    )
+    UPDATE etl.schedules u
+       SET next_fire_at = etl.cron_next(d.cron, d.timezone, now_ts),
+           last_fire_at = coalesce((SELECT max(k.t) FROM ticks k WHERE k.schedule_id = d.schedule_id),
+                                   u.last_fire_at),
+           last_error = NULL
+      FROM due d
+     WHERE u.schedule_id = d.schedule_id;
+
+    -- everything else, one schedule at a time: late ticks (catch-up), one-off
+    -- runs, @reboot, dataset triggers, superuser-owned pipelines
     FOR s IN SELECT sc.*, coalesce(a.rolsuper, false) AS owner_super
                FROM etl.schedules sc
                JOIN etl.pipelines p USING (pipeline_id)
@@ -560,7 +612,10 @@ BEGIN
                      OR (reboot_at IS NOT NULL AND sc.cron ~* '^\s*@reboot\s*$')
                      OR cardinality(sc.trigger_on) > 0)
               ORDER BY sc.next_fire_at NULLS LAST
-              FOR UPDATE OF sc SKIP LOCKED
+              -- the pipeline row too, so a concurrent DROP/DELETE of the pipeline
+              -- (which cascades to the schedule) waits or is skipped, never deadlocks
+              FOR NO KEY UPDATE OF sc SKIP LOCKED
+              FOR KEY SHARE OF p SKIP LOCKED
     LOOP
         v_state := CASE WHEN cardinality(s.depends_on) > 0 THEN 'waiting' ELSE 'queued' END;
         ticks := '{}';
@@ -613,20 +668,29 @@ BEGIN
         END IF;
 
         -- dataset-triggered: upstream runs that loaded data since the last look
-        IF cardinality(s.trigger_on) > 0 AND NOT (s.owner_super AND NOT v_allow) THEN
+        IF cardinality(s.trigger_on) > 0 AND NOT (s.owner_super AND NOT v_allow)
+           AND EXISTS (SELECT 1 FROM etl.pipeline_runs r
+                        WHERE r.pipeline_id = ANY (s.trigger_on) AND r.run_id > s.dataset_seen_run
+                          AND r.status = 'succeeded') THEN
             WITH fresh AS (
-                SELECT r.run_id, coalesce(r.ended_at, r.queued_at) AS at
+                SELECT r.run_id, coalesce(r.ended_at, r.queued_at) AS at, coalesce(r.rows_written, 0) AS rows_written
                   FROM etl.pipeline_runs r
                  WHERE r.pipeline_id = ANY (s.trigger_on) AND r.run_id > s.dataset_seen_run
-                   AND r.status = 'succeeded' AND coalesce(r.rows_written, 0) > 0
+                   AND r.status = 'succeeded'
             ), ins AS (
                 INSERT INTO etl.run_queue (pipeline_id, schedule_id, logical_date, trigger, priority, pool, state)
                 SELECT s.pipeline_id, s.schedule_id, f.at, 'dataset', s.priority, s.pool, v_state
-                  FROM fresh f
+                  FROM fresh f WHERE f.rows_written > 0
                 ON CONFLICT (schedule_id, logical_date) DO NOTHING
             )
+            -- an upstream run still going below the newest success is looked at
+            -- again later (the unique key drops what was already queued)
             UPDATE etl.schedules SET dataset_seen_run = greatest(dataset_seen_run,
-                       coalesce((SELECT max(f.run_id) FROM fresh f), 0))
+                       least(coalesce((SELECT max(f.run_id) FROM fresh f), 0),
+                             coalesce((SELECT min(r.run_id) - 1 FROM etl.pipeline_runs r
+                                        WHERE r.pipeline_id = ANY (s.trigger_on)
+                                          AND r.status IN ('queued', 'running')),
+                                      9223372036854775807)))
              WHERE schedule_id = s.schedule_id;
         END IF;
 

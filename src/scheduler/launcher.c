@@ -24,6 +24,8 @@
 
 #include "access/xact.h"
 #include "access/xlog.h"
+#include "catalog/pg_extension.h"
+#include "commands/extension.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "miscadmin.h"
@@ -32,6 +34,7 @@
 #include "postmaster/interrupt.h"
 #include "storage/ipc.h"
 #include "storage/latch.h"
+#include "storage/lmgr.h"
 #include "storage/proc.h"
 #include "storage/shmem.h"
 #include "storage/spin.h"
@@ -341,6 +344,26 @@ sched_on_exit(int code, Datum arg)
 }
 
 /*
+ * sched_lock_extension
+ *		Whether the extension exists; if so, hold a share lock on it for the
+ *		rest of the transaction.  DROP EXTENSION takes an exclusive lock on
+ *		the extension before it locks the member tables, so with this lock
+ *		taken first the launcher's pass and a DROP EXTENSION queue up behind
+ *		each other instead of deadlocking over the tables.
+ */
+static bool
+sched_lock_extension(void)
+{
+	Oid			ext = get_extension_oid("metaetl", true);
+
+	if (!OidIsValid(ext))
+		return false;
+	LockDatabaseObject(ExtensionRelationId, ext, 0, AccessShareLock);
+	/* a DROP EXTENSION may have committed while we waited for the lock */
+	return get_extension_oid("metaetl", true) == ext;
+}
+
+/*
  * sched_tick
  *		One transaction: check the extension, run etl._scheduler_tick().
  *		Returns the next due time (0: none).
@@ -358,10 +381,7 @@ sched_tick(bool *reboot_pending)
 	PushActiveSnapshot(GetTransactionSnapshot());
 	pgstat_report_activity(STATE_RUNNING, "metaetl scheduler tick");
 
-	ret = SPI_execute("SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'metaetl'", true, 1);
-	if (ret != SPI_OK_SELECT)
-		elog(ERROR, "metaetl scheduler: extension lookup failed: %d", ret);
-	have_ext = SPI_processed > 0;
+	have_ext = sched_lock_extension();
 
 	if (have_ext)
 	{
@@ -412,8 +432,7 @@ sched_purge_batch(void)
 	SPI_connect();
 	PushActiveSnapshot(GetTransactionSnapshot());
 	pgstat_report_activity(STATE_RUNNING, "metaetl scheduler: purging run history");
-	ret = SPI_execute("SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'metaetl'", true, 1);
-	if (ret == SPI_OK_SELECT && SPI_processed > 0)
+	if (sched_lock_extension())
 	{
 		Oid			argtypes[2] = {INT4OID, INT4OID};
 		Datum		values[2];

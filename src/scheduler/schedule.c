@@ -15,6 +15,7 @@
 
 #include <ctype.h>
 
+#include "commands/dbcommands.h"
 #include "commands/trigger.h"
 #include "datatype/timestamp.h"
 #include "executor/spi.h"
@@ -26,6 +27,7 @@
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
+#include "metaetl.h"
 #include "scheduler/cron.h"
 #include "scheduler/scheduler.h"
 
@@ -34,6 +36,7 @@ PG_FUNCTION_INFO_V1(metaetl_cron_ticks);
 PG_FUNCTION_INFO_V1(metaetl_cron_last);
 PG_FUNCTION_INFO_V1(metaetl_schedules_changed);
 PG_FUNCTION_INFO_V1(metaetl_is_timezone_name);
+PG_FUNCTION_INFO_V1(metaetl_require_scheduler);
 
 /*
  * The names in pg_timezone_names, sorted; loaded once per backend (the view
@@ -282,6 +285,27 @@ metaetl_is_timezone_name(PG_FUNCTION_ARGS)
 		sched_load_tz_names();
 	PG_RETURN_BOOL(bsearch(&name, sched_tz_names, sched_tz_count, sizeof(char *),
 						   sched_cmp_names) != NULL);
+}
+
+/*
+ * etl._require_scheduler() — schedules need the launcher: raise without
+ * preload; warn when the launcher serves another database.
+ */
+Datum
+metaetl_require_scheduler(PG_FUNCTION_ARGS)
+{
+	char	   *here = get_database_name(MyDatabaseId);
+
+	MetaetlRequirePreload("the scheduler");
+	if (metaetl_database != NULL && here != NULL && strcmp(metaetl_database, here) != 0)
+		ereport(WARNING,
+				(errcode(ERRCODE_WARNING),
+				 errmsg("the scheduler launcher runs in database \"%s\", not in \"%s\"",
+						metaetl_database, here),
+				 errdetail("Schedules in database \"%s\" are stored but not enqueued.", here),
+				 errhint("Set metaetl.database = '%s' and restart the server, or schedule pipelines in database \"%s\".",
+						 here, metaetl_database)));
+	PG_RETURN_VOID();
 }
 
 /*

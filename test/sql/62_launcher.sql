@@ -22,6 +22,7 @@ BEGIN
 END $$;
 
 -- the launcher runs (preloaded, connected to this database)
+SELECT pg_temp.wait_for($$SELECT etl.scheduler_status()->>'state' = 'running'$$) AS running;
 SELECT etl.scheduler_status()->>'state' AS state,
        etl.scheduler_status()->>'enabled' AS enabled,
        etl.scheduler_status()->>'database' = current_database() AS this_database,
@@ -63,6 +64,33 @@ SELECT etl.schedule_pipeline('l62_super', '* * * * * *') > 0 AS scheduled;
 SELECT pg_temp.wait_for($$SELECT last_error IS NOT NULL FROM etl.schedules WHERE pipeline_id = 'l62_super'$$) AS refused;
 SELECT last_error FROM etl.schedules WHERE pipeline_id = 'l62_super';
 SELECT count(*) AS super_enqueued FROM etl.run_queue WHERE pipeline_id = 'l62_super';
+
+-- metaetl.scheduler_enabled = off pauses the launcher; on resumes it
+INSERT INTO etl.pipelines (pipeline_id, name, owner, config)
+VALUES ('l62_off', 'l62_off', 'sched62_owner', '{"pipeline": {}}');
+ALTER SYSTEM SET metaetl.scheduler_enabled = off;
+SELECT pg_reload_conf();
+SELECT pg_temp.wait_for($$SELECT etl.scheduler_status()->>'state' = 'disabled'$$) AS disabled;
+SELECT etl.health()->>'scheduler' AS health;
+SELECT etl.schedule_pipeline('l62_off', '* * * * * *') > 0 AS scheduled;
+SELECT pg_sleep(1.5);
+SELECT count(*) AS enqueued_while_disabled FROM etl.run_queue WHERE pipeline_id = 'l62_off';
+ALTER SYSTEM RESET metaetl.scheduler_enabled;
+SELECT pg_reload_conf();
+SELECT pg_temp.wait_for($$SELECT etl.scheduler_status()->>'state' = 'running'$$) AS running_again;
+SELECT pg_temp.wait_for($$SELECT count(*) > 0 FROM etl.run_queue WHERE pipeline_id = 'l62_off'$$) AS enqueued_again;
+SELECT etl.unschedule_pipeline('l62_off');
+
+-- a schedule in a database the launcher does not serve is stored, with a warning
+SELECT current_database() AS regress_db \gset
+CREATE DATABASE sched62_other;
+\c sched62_other
+CREATE EXTENSION metaetl;
+INSERT INTO etl.pipelines (pipeline_id, name, config) VALUES ('elsewhere', 'x', '{"pipeline": {}}');
+SELECT etl.schedule_pipeline('elsewhere', '@daily') > 0 AS stored;
+\c :regress_db
+DROP DATABASE sched62_other;
+SET timezone = 'UTC';
 
 -- run history retention: finished runs older than the given age are purged
 SHOW metaetl.run_retention;

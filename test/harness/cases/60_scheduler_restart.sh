@@ -15,6 +15,9 @@ q -c "CREATE ROLE h60_owner NOLOGIN" \
         ('h60_boot', 'at reboot', 'h60_owner', '{\"pipeline\": {}}')" \
   -c "SELECT etl.schedule_pipeline('h60_sec', '* * * * * *', 'UTC', '{\"catchup\": \"all\"}')" \
   -c "SELECT etl.schedule_pipeline('h60_boot', '@reboot')" >/dev/null
+# a run claimed when the server goes down
+q -c "INSERT INTO etl.run_queue (pipeline_id, trigger, state, claimed_at)
+      VALUES ('h60_boot', 'run_now', 'claimed', clock_timestamp())" >/dev/null
 sleep 3
 before=$(q -c "SELECT count(*) FROM etl.run_queue WHERE pipeline_id = 'h60_sec'")
 echo "queued before restart: $before"
@@ -39,6 +42,10 @@ read -r rows distinct span <<<"$(echo "$stats" | tr '|' ' ')"
 [ "$rows" -eq "$distinct" ]        # never two rows for one tick
 [ "$rows" -eq "$span" ]            # catchup all: no tick missing across the downtime
 
+freed=$(q -c "SELECT state || ' ' || (note LIKE 'abandoned: claimed before the server started%')::text
+               FROM etl.run_queue WHERE pipeline_id = 'h60_boot' AND trigger = 'run_now'")
+echo "run claimed before the restart: $freed"
+[ "$freed" = "done true" ]
 boot1=$(q -c "SELECT count(*) FROM etl.run_queue WHERE pipeline_id = 'h60_boot' AND logical_date = pg_postmaster_start_time()")
 echo "@reboot runs for this start: $boot1"
 [ "$boot1" -eq 1 ]
@@ -52,7 +59,7 @@ for _ in $(seq 1 50); do
 done
 st=${st% *}
 sleep 1.5
-boot2=$(q -c "SELECT count(*) FROM etl.run_queue WHERE pipeline_id = 'h60_boot'")
+boot2=$(q -c "SELECT count(*) FROM etl.run_queue WHERE pipeline_id = 'h60_boot' AND trigger = 'schedule'")
 echo "@reboot rows after a launcher restart: $boot2 (state $st)"
 [ "$st" = running ]
 [ "$boot2" -eq 1 ]
