@@ -169,7 +169,7 @@ metaetl_register_pipeline(PG_FUNCTION_ARGS)
 	if (SPI_processed == 0)
 	{
 		ret = SPI_execute_with_args("WITH p AS (INSERT INTO etl.pipelines (pipeline_id, name, description, config, spec_hash, engine, tags, current_version) "
-									"VALUES ($1, $2, $3, $4, $5, $6, ARRAY(SELECT pg_catalog.jsonb_array_elements_text($4->'pipeline'->'tags')), 1) RETURNING pipeline_id) "
+									"VALUES ($1, $2, $3, $4, $5, $6, ARRAY(SELECT pg_catalog.jsonb_array_elements_text($4 OPERATOR(pg_catalog.->) 'pipeline' OPERATOR(pg_catalog.->) 'tags')), 1) RETURNING pipeline_id) "
 									"INSERT INTO etl.pipeline_versions (pipeline_id, version, config, source_text, spec_hash) "
 									"SELECT pipeline_id, 1, $4, $7, $5 FROM p",
 									7, types, values, nulls, false, 0);
@@ -196,7 +196,7 @@ metaetl_register_pipeline(PG_FUNCTION_ARGS)
 										"SELECT $1, pg_catalog.max(version) OPERATOR(pg_catalog.+) 1, $4, $7, $5 "
 										"FROM etl.pipeline_versions WHERE pipeline_id OPERATOR(pg_catalog.=) $1 RETURNING version) "
 										"UPDATE etl.pipelines SET name = $2, description = $3, config = $4, spec_hash = $5, engine = $6, "
-										"tags = ARRAY(SELECT pg_catalog.jsonb_array_elements_text($4->'pipeline'->'tags')), "
+										"tags = ARRAY(SELECT pg_catalog.jsonb_array_elements_text($4 OPERATOR(pg_catalog.->) 'pipeline' OPERATOR(pg_catalog.->) 'tags')), "
 										"current_version = (SELECT version FROM v), updated_at = pg_catalog.now() "
 										"WHERE pipeline_id OPERATOR(pg_catalog.=) $1",
 										7, types, values, nulls, false, 0);
