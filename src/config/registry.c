@@ -141,7 +141,8 @@ metaetl_register_pipeline(PG_FUNCTION_ARGS)
 	if (id == NULL || name == NULL || engine == NULL)
 		elog(ERROR, "normalised configuration lacks pipeline id, name or engine");
 
-	SPI_connect();
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
 	values[0] = JsonbPGetDatum(jb);
 	ret = SPI_execute_with_args("SELECT pg_catalog.encode(pg_catalog.sha256(pg_catalog.convert_to($1::pg_catalog.text, 'UTF8')), 'hex')",
 								1, &types[3], values, NULL, true, 1);
@@ -230,7 +231,8 @@ metaetl_export_pipeline(PG_FUNCTION_ARGS)
 	text	   *result;
 
 	values[0] = PointerGetDatum(id);
-	SPI_connect();
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
 	if (SPI_execute_with_args("SELECT config FROM etl.pipelines WHERE pipeline_id OPERATOR(pg_catalog.=) $1",
 							  1, types, values, NULL, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read etl.pipelines");
