@@ -141,21 +141,14 @@ metaetl_register_pipeline(PG_FUNCTION_ARGS)
 	if (id == NULL || name == NULL || engine == NULL)
 		elog(ERROR, "normalised configuration lacks pipeline id, name or engine");
 
-	SPI_connect();
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
 	values[0] = JsonbPGetDatum(jb);
 	ret = SPI_execute_with_args("SELECT pg_catalog.encode(pg_catalog.sha256(pg_catalog.convert_to($1::pg_catalog.text, 'UTF8')), 'hex')",
 								1, &types[3], values, NULL, true, 1);
 	if (ret != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "could not compute the spec hash");
 	hash = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
-
-	/* lock the pipeline's row (if any) and check who may change it */
-	values[0] = CStringGetTextDatum(id);
-	ret = SPI_execute_with_args("SELECT spec_hash, pg_catalog.pg_has_role(CURRENT_USER, owner, 'MEMBER'), owner::pg_catalog.text "
-								"FROM etl.pipelines WHERE pipeline_id OPERATOR(pg_catalog.=) $1 FOR UPDATE",
-								1, types, values, NULL, false, 1);
-	if (ret != SPI_OK_SELECT)
-		elog(ERROR, "could not read etl.pipelines");
 
 	values[0] = CStringGetTextDatum(id);
 	values[1] = CStringGetTextDatum(name);
@@ -166,49 +159,64 @@ metaetl_register_pipeline(PG_FUNCTION_ARGS)
 	values[5] = CStringGetTextDatum(engine);
 	values[6] = PointerGetDatum(config);
 
-	if (SPI_processed == 0)
+	for (int attempt = 0;; attempt++)
 	{
-		/*
-		 * Two statements, not one with a CTE: the row-level security policy
-		 * on etl.pipeline_versions must see the new pipeline row.  The audit
-		 * trigger on etl.pipelines records the registration.
-		 */
-		ret = SPI_execute_with_args("INSERT INTO etl.pipelines (pipeline_id, name, description, config, spec_hash, engine, tags, current_version) "
-									"VALUES ($1, $2, $3, $4, $5, $6, ARRAY(SELECT pg_catalog.jsonb_array_elements_text($4->'pipeline'->'tags')), 1)",
-									6, types, values, nulls, false, 0);
-		if (ret != SPI_OK_INSERT)
-			elog(ERROR, "could not insert the pipeline");
-		ret = SPI_execute_with_args("INSERT INTO etl.pipeline_versions (pipeline_id, version, config, source_text, spec_hash) "
-									"VALUES ($1, 1, $4, $7, $5)",
-									7, types, values, nulls, false, 0);
-		if (ret != SPI_OK_INSERT)
-			elog(ERROR, "could not insert the pipeline's first version");
-	}
-	else
-	{
-		char	   *old_hash = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
-		bool		may = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
-		char	   *owner = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3);
+		/* lock the pipeline's row (if any) and check who may change it */
+		ret = SPI_execute_with_args("SELECT spec_hash, pg_catalog.pg_has_role(CURRENT_USER, owner, 'MEMBER'), owner::pg_catalog.text "
+									"FROM etl.pipelines WHERE pipeline_id OPERATOR(pg_catalog.=) $1 FOR UPDATE",
+									1, types, values, NULL, false, 1);
+		if (ret != SPI_OK_SELECT)
+			elog(ERROR, "could not read etl.pipelines");
 
-		if (!may)
-			ereport(ERROR,
-					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-					 errmsg("pipeline \"%s\" belongs to role \"%s\"", id, owner),
-					 errhint("Only members of the owning role may register a new version.")));
-		if (old_hash == NULL || strcmp(old_hash, hash) != 0)
+		if (SPI_processed == 0)
 		{
-			ret = SPI_execute_with_args("WITH v AS (INSERT INTO etl.pipeline_versions (pipeline_id, version, config, source_text, spec_hash) "
-										"SELECT $1, pg_catalog.max(version) OPERATOR(pg_catalog.+) 1, $4, $7, $5 "
-										"FROM etl.pipeline_versions WHERE pipeline_id OPERATOR(pg_catalog.=) $1 RETURNING version) "
-										"UPDATE etl.pipelines SET name = $2, description = $3, config = $4, spec_hash = $5, engine = $6, "
-										"tags = ARRAY(SELECT pg_catalog.jsonb_array_elements_text($4->'pipeline'->'tags')), "
-										"current_version = (SELECT version FROM v), updated_at = pg_catalog.now() "
-										"WHERE pipeline_id OPERATOR(pg_catalog.=) $1",
+			ret = SPI_execute_with_args("INSERT INTO etl.pipelines (pipeline_id, name, description, config, spec_hash, engine, tags, current_version) "
+										"VALUES ($1, $2, $3, $4, $5, $6, ARRAY(SELECT pg_catalog.jsonb_array_elements_text($4 OPERATOR(pg_catalog.->) 'pipeline' OPERATOR(pg_catalog.->) 'tags')), 1) "
+										"ON CONFLICT (pipeline_id) DO NOTHING",
 										7, types, values, nulls, false, 0);
-			if (ret != SPI_OK_UPDATE)
-				elog(ERROR, "could not store the new pipeline version");
-			/* the audit trigger on etl.pipelines records the new version */
+			if (ret != SPI_OK_INSERT)
+				elog(ERROR, "could not insert the pipeline");
+			if (SPI_processed == 0)
+			{
+				/* registered concurrently (and committed): take the update path */
+				if (attempt == 0)
+					continue;
+				elog(ERROR, "could not register pipeline \"%s\"", id);
+			}
+			ret = SPI_execute_with_args("INSERT INTO etl.pipeline_versions (pipeline_id, version, config, source_text, spec_hash) "
+										"VALUES ($1, 1, $4, $7, $5)",
+										7, types, values, nulls, false, 0);
+			if (ret != SPI_OK_INSERT)
+				elog(ERROR, "could not insert the pipeline's first version");
+			/* the audit trigger on etl.pipelines records the registration */
 		}
+		else
+		{
+			char	   *old_hash = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+			bool		may = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+			char	   *owner = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3);
+
+			if (!may)
+				ereport(ERROR,
+						(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+						 errmsg("pipeline \"%s\" belongs to role \"%s\"", id, owner),
+						 errhint("Only members of the owning role may register a new version.")));
+			if (old_hash == NULL || strcmp(old_hash, hash) != 0)
+			{
+				ret = SPI_execute_with_args("WITH v AS (INSERT INTO etl.pipeline_versions (pipeline_id, version, config, source_text, spec_hash) "
+											"SELECT $1, pg_catalog.max(version) OPERATOR(pg_catalog.+) 1, $4, $7, $5 "
+											"FROM etl.pipeline_versions WHERE pipeline_id OPERATOR(pg_catalog.=) $1 RETURNING version) "
+											"UPDATE etl.pipelines SET name = $2, description = $3, config = $4, spec_hash = $5, engine = $6, "
+											"tags = ARRAY(SELECT pg_catalog.jsonb_array_elements_text($4 OPERATOR(pg_catalog.->) 'pipeline' OPERATOR(pg_catalog.->) 'tags')), "
+											"current_version = (SELECT version FROM v), updated_at = pg_catalog.now() "
+											"WHERE pipeline_id OPERATOR(pg_catalog.=) $1",
+											7, types, values, nulls, false, 0);
+				if (ret != SPI_OK_UPDATE)
+					elog(ERROR, "could not store the new pipeline version");
+				/* the audit trigger on etl.pipelines records the new version */
+			}
+		}
+		break;
 	}
 	SPI_finish();
 	PG_RETURN_TEXT_P(cstring_to_text(id));
@@ -232,7 +240,8 @@ metaetl_export_pipeline(PG_FUNCTION_ARGS)
 	text	   *result;
 
 	values[0] = PointerGetDatum(id);
-	SPI_connect();
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
 	if (SPI_execute_with_args("SELECT config FROM etl.pipelines WHERE pipeline_id OPERATOR(pg_catalog.=) $1",
 							  1, types, values, NULL, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read etl.pipelines");

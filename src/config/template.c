@@ -89,7 +89,8 @@ tpl_setting(const char *name, bool *found)
 
 	*found = false;
 	values[0] = CStringGetTextDatum(name);
-	SPI_connect();
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
 	if (SPI_execute_with_args("SELECT value FROM etl.settings WHERE name OPERATOR(pg_catalog.=) $1",
 							  1, argtypes, values, NULL, true, 1) == SPI_OK_SELECT &&
 		SPI_processed == 1)

@@ -463,6 +463,79 @@ vgraph(VCtx *c)
 	}
 }
 
+/*
+ * vtopo
+ *		Put the normalised transforms in a stable topological order, so every
+ *		step comes after its inputs (input may name a later step in the YAML).
+ *		Called only for a valid, acyclic flow.
+ */
+static void
+vtopo(VCtx *c, CfgNode *transforms)
+{
+	VNode	  **t;
+	bool	   *done;
+	int		  **deps;			/* per step: indexes of the steps it reads, -1 ends */
+	CfgNode    *sorted = cfgv_seq(c);
+	int			n = 0;
+	ListCell   *lc;
+
+	foreach(lc, c->nodes)
+		if (!((VNode *) lfirst(lc))->is_source)
+			n++;
+	if (n != transforms->n || n < 2)
+		return;
+	t = palloc(sizeof(VNode *) * n);
+	done = palloc0(sizeof(bool) * n);
+	n = 0;
+	foreach(lc, c->nodes)
+	{
+		VNode	   *v = lfirst(lc);
+
+		if (!v->is_source)
+		{
+			v->order = n;
+			t[n++] = v;
+		}
+	}
+	deps = palloc(sizeof(int *) * n);
+	for (int i = 0; i < n; i++)
+	{
+		int			k = 0;
+		ListCell   *dc;
+
+		deps[i] = palloc(sizeof(int) * (list_length(t[i]->deps) + 1));
+		foreach(dc, t[i]->deps)
+		{
+			VNode	   *m = vfind(c, ((VDep *) lfirst(dc))->name);
+
+			if (m && !m->is_source)
+				deps[i][k++] = m->order;
+		}
+		deps[i][k] = -1;
+	}
+	for (int k = 0; k < n; k++)
+	{
+		int			pick = -1;
+
+		for (int i = 0; i < n && pick < 0; i++)
+		{
+			bool		ready = !done[i];
+
+			for (int *d = deps[i]; ready && *d >= 0; d++)
+				if (!done[*d])
+					ready = false;
+			if (ready)
+				pick = i;
+		}
+		if (pick < 0)
+			return;				/* cannot happen: vgraph found no cycle */
+		done[pick] = true;
+		cfgv_append(c, sorted, t[pick]->out);
+	}
+	transforms->items = sorted->items;
+	transforms->cap = sorted->cap;
+}
+
 /* -------------------------------------------------------------- pipeline */
 
 static CfgNode *
@@ -477,6 +550,7 @@ vpipeline(VCtx *c, const CfgNode *p, const char *path)
 	CfgNode    *list;
 	const char *last_transform = NULL;
 	int			nsources = 0;
+	CfgNode    *transforms;
 
 	cfgv_keys(c, p, path, keys, lengthof_arr(keys), false);
 	if ((n = cfgv_get(c, p, path, "id", true)) && cfgv_id(c, n, cfgv_path(path, "id")))
@@ -593,6 +667,7 @@ vpipeline(VCtx *c, const CfgNode *p, const char *path)
 			}
 	}
 	cfgv_put(c, out, "transforms", list);
+	transforms = list;
 
 	/* targets */
 	list = cfgv_seq(c);
@@ -645,6 +720,8 @@ vpipeline(VCtx *c, const CfgNode *p, const char *path)
 		cfgv_put(c, out, "timeout_minutes", cfgv_null(c));
 
 	vgraph(c);
+	if (c->v->nerrors == 0)
+		vtopo(c, transforms);
 	return out;
 }
 

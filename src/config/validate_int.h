@@ -33,6 +33,8 @@ typedef struct VNode
 	List	   *deps;			/* VDep * */
 	int			state;			/* DFS: 0 new, 1 on stack, 2 done */
 	bool		reaches;
+	CfgNode    *out;			/* transforms: the normalised step */
+	int			order;			/* transforms: position in the list */
 } VNode;
 
 typedef struct VCtx

@@ -367,6 +367,7 @@ cfgv_transform(VCtx *c, const CfgNode *t, const char *path)
 		node->id = pstrdup(id);
 		node->path = pstrdup(path);
 		node->at = t;
+		node->out = out;
 		c->nodes = lappend(c->nodes, node);
 		c->prev_node = node->id;
 	}

@@ -22,10 +22,6 @@
 
 void
 cfgv_problem(VCtx *c, bool is_error, const char *path, const CfgNode *at, const char *fmt,...)
-pg_attribute_printf(5, 6);
-
-void
-cfgv_problem(VCtx *c, bool is_error, const char *path, const CfgNode *at, const char *fmt,...)
 {
 	CfgProblem *p;
 	StringInfoData buf;
@@ -627,7 +623,8 @@ cfgv_exists(const char *query, const char *value)
 	bool		isnull;
 
 	values[0] = CStringGetTextDatum(value);
-	SPI_connect();
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
 	if (SPI_execute_with_args(query, 1, argtypes, values, NULL, true, 1) == SPI_OK_SELECT &&
 		SPI_processed == 1)
 		result = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)) && !isnull;
@@ -666,7 +663,8 @@ cfgv_timezone(VCtx *c, const CfgNode *n, const char *path)
 		/* suggest the nearest name */
 		MemoryContext oldcxt = CurrentMemoryContext;
 
-		SPI_connect();
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "SPI_connect failed");
 		if (SPI_execute("SELECT name FROM pg_catalog.pg_timezone_names ORDER BY name", true, 0) == SPI_OK_SELECT)
 		{
 			int			best = 4;

@@ -5,8 +5,9 @@
  *		(src/config/emit.c) and the syntax checks (src/config/cfgcheck.c).
  *
  * Invariants checked on every input: parsing never crashes, leaks or hangs;
- * a document that parses is emitted, the emitted YAML parses again, and
- * emitting that gives the same text (what etl.export_pipeline relies on).
+ * a document that parses is emitted, the emitted YAML parses again to the
+ * same tree, and emitting that gives the same text (what
+ * etl.export_pipeline relies on).
  * Built and run by `make fuzz` (test/fuzz/run.sh).
  */
 #include <stdint.h>
@@ -19,6 +20,36 @@
 #include "../../src/config/cfgcheck.c"
 
 int			LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* same values, kinds, key order (positions aside) */
+static int
+tree_equal(const CfgNode *a, const CfgNode *b)
+{
+	if (a->kind != b->kind || a->n != b->n)
+		return 0;
+	switch (a->kind)
+	{
+		case CFG_NULL:
+			return 1;
+		case CFG_BOOL:
+			return a->bval == b->bval;
+		case CFG_NUMBER:
+		case CFG_STRING:
+			return a->len == b->len && memcmp(a->str, b->str, a->len) == 0;
+		case CFG_SEQ:
+			for (int i = 0; i < a->n; i++)
+				if (!tree_equal(a->items[i], b->items[i]))
+					return 0;
+			return 1;
+		case CFG_MAP:
+			for (int i = 0; i < a->n; i++)
+				if (strcmp(a->pairs[i].key->str, b->pairs[i].key->str) != 0 ||
+					!tree_equal(a->pairs[i].value, b->pairs[i].value))
+					return 0;
+			return 1;
+	}
+	return 0;
+}
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -57,6 +88,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			{
 				fprintf(stderr, "emitted YAML does not parse: %s (line %d, column %d)\n---\n%s\n---\n",
 						again->error, again->err_line, again->err_col, out);
+				abort();
+			}
+			if (!again->failed && !tree_equal(doc->root, again->root))
+			{
+				fprintf(stderr, "parse(emit(x)) differs from x\n---\n%s\n---\n", out);
 				abort();
 			}
 			if (!again->failed)

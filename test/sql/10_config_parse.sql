@@ -80,7 +80,14 @@ SELECT count(*) AS problems
                                    string_agg(format('    - {id: s%s, type: filter, params: {condition: "a > %s and b == 2"}}', i, i), E'\n') ||
                                    E'\n  targets: [{id: out, type: postgresql, table: out}]'
                               FROM generate_series(1, 1000) AS i));
+-- 1000 steps written in reverse order of the flow (each reads the next one)
+SELECT (etl.load_configuration((SELECT E'pipeline:\n  id: big\n  sources: [{id: src, type: postgresql, table: t}]\n  transforms:\n' ||
+                                   string_agg(format('    - {id: s%s, type: filter, input: s%s, params: {condition: "a > %s"}}', i, i + 1, i), E'\n') ||
+                                   E'\n    - {id: s1000, type: filter, input: src, params: {condition: "b"}}' ||
+                                   E'\n  targets: [{id: out, type: postgresql, table: out, input: s1}]'
+                              FROM generate_series(1, 999) AS i)) #>> '{pipeline,transforms,0,id}') AS first_step;
 SELECT jsonb_array_length(etl.parse_config((SELECT E'base: &b {' || string_agg(format('k%s: 1', i), ', ') ||
                                                    E'}\nm: [{<<: *b}, {<<: *b}, {<<: *b}]'
                                               FROM generate_series(1, 5000) AS i)) -> 'm') AS merged_maps;
-SELECT clock_timestamp() - :'t0'::timestamptz < interval '1 second' AS wide_within_a_second;
+-- (a generous bound on a shared machine: quadratic work here would take minutes)
+SELECT clock_timestamp() - :'t0'::timestamptz < interval '5 seconds' AS wide_is_fast;

@@ -249,3 +249,16 @@ SELECT t->>'id' AS step, t->'params' AS params
     - {id: b, type: map, params: {columns: {adult: "age >= 18 and country == 'FR'"}}}
   targets: [{id: out, type: postgresql, table: out}]
 $$)->'pipeline'->'transforms') AS t;
+
+-- input may name a later step (no cycle): the normalised list puts every step
+-- after its inputs, keeping the written order otherwise
+SELECT string_agg(t->>'id' || '<-' || (t->>'input'), ', ' ORDER BY o) AS normalised_order
+  FROM jsonb_array_elements(etl.load_configuration($$pipeline:
+  id: x
+  sources: [{id: src, type: postgresql, table: t}]
+  transforms:
+    - {id: total, type: aggregate, input: clean, params: {agg_functions: {amount: sum}}}
+    - {id: clean, type: filter, input: src, params: {condition: "amount > 0"}}
+    - {id: top, type: sort, input: total, params: {by: ["amount DESC"]}}
+  targets: [{id: out, type: postgresql, table: out}]
+$$)->'pipeline'->'transforms') WITH ORDINALITY AS a(t, o);

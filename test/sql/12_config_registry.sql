@@ -145,12 +145,36 @@ SELECT count(*) AS left_over FROM etl.pipeline_versions WHERE pipeline_id IN ('c
 SELECT pg_temp.error_of($$SELECT etl.drop_pipeline('customer_etl')$$);
 SELECT pg_temp.error_of($$SELECT etl.export_pipeline('customer_etl')$$);
 
+-- only members of the owning role may change or drop a pipeline
+CREATE ROLE cfg_alice;
+CREATE ROLE cfg_bob;
+GRANT USAGE ON SCHEMA etl TO cfg_alice, cfg_bob;
+GRANT SELECT, INSERT, UPDATE, DELETE ON etl.pipelines, etl.pipeline_versions, etl.pipeline_runs,
+      etl.audit_log, etl.data_sources, etl.data_targets TO cfg_alice, cfg_bob;
+SET ROLE cfg_alice;
+SELECT etl.register_pipeline($$pipeline:
+  id: alices
+  sources: [{id: src, type: postgresql, table: t}]
+  targets: [{id: out, type: postgresql, table: out}]
+$$);
+SET ROLE cfg_bob;
+SELECT pg_temp.error_of($$SELECT etl.register_pipeline('pipeline: {id: alices, sources: [{id: s, type: postgresql, table: t}], targets: [{id: o, type: postgresql, table: o}]}')$$);
+SELECT pg_temp.error_of($$SELECT etl.drop_pipeline('alices')$$);
+SET ROLE cfg_alice;
+SELECT etl.drop_pipeline('alices');
+RESET ROLE;
+REVOKE ALL ON etl.pipelines, etl.pipeline_versions, etl.pipeline_runs, etl.audit_log,
+       etl.data_sources, etl.data_targets FROM cfg_alice, cfg_bob;
+REVOKE USAGE ON SCHEMA etl FROM cfg_alice, cfg_bob;
+DROP ROLE cfg_alice;
+DROP ROLE cfg_bob;
+
 -- the registry's changes are in the audit log
 SELECT action, object_type, object_id FROM etl.audit_log
- WHERE object_id IN ('customer_etl', 'aliased', 'customer_db_conn', 'warehouse_conn')
+ WHERE object_id IN ('customer_etl', 'aliased', 'alices', 'customer_db_conn', 'warehouse_conn')
  ORDER BY audit_id;
 
 -- clean up
-DELETE FROM etl.audit_log WHERE object_id IN ('customer_etl', 'aliased', 'customer_db_conn', 'warehouse_conn');
+DELETE FROM etl.audit_log WHERE object_id IN ('customer_etl', 'aliased', 'alices', 'customer_db_conn', 'warehouse_conn');
 DELETE FROM etl.data_sources WHERE name IN ('customer_db_conn', 'warehouse_conn');
 DELETE FROM etl.data_targets WHERE name IN ('customer_db_conn', 'warehouse_conn');

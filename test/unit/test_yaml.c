@@ -109,6 +109,45 @@ test_anchors(void)
 }
 
 static void
+test_limits(void)
+{
+	CfgLimits	lim;
+	CfgDoc	   *d;
+	const char *src = "a: 1\nb: 2\nc: 3\nd: 4\n";
+	const char *merge = "x: &x {a: 1, b: 2}\ny: &y {c: 3}\nm: {<<: [*x, *y], a: 0}\n";
+
+	CfgDefaultLimits(&lim);
+	lim.max_keys = 3;
+	d = CfgParse(src, strlen(src), &lim);
+	UNIT_CHECK(d->failed && d->limit_hit && strstr(d->error, "more than 3 keys") && d->err_line == 4,
+			   "key limit: %s (line %d)", d->error, d->err_line);
+	CfgDocFree(d);
+	d = CfgParse(merge, strlen(merge), &lim);
+	UNIT_CHECK(!d->failed, "merging a list of mappings within the key limit: %s", d->error);
+	UNIT_CHECK_INT(path(d->root, "m") ? path(d->root, "m")->n : -1, 3, "merged mapping has a, b, c");
+	UNIT_CHECK_STR(path(d->root, "m.a")->str, "0", "explicit a wins");
+	CfgDocFree(d);
+	lim.max_keys = 2;
+	d = CfgParse(merge, strlen(merge), &lim);
+	UNIT_CHECK(d->failed && d->limit_hit, "merged keys count against the key limit");
+	CfgDocFree(d);
+
+	CfgDefaultLimits(&lim);
+	lim.max_memory = 256;
+	d = CfgParse(src, strlen(src), &lim);
+	UNIT_CHECK(d->failed && d->limit_hit && strstr(d->error, "memory"), "memory limit: %s", d->error);
+	CfgDocFree(d);
+	CfgDefaultLimits(&lim);
+	lim.max_depth = 2;
+	d = CfgParse("a: {b: {c: 1}}", 14, &lim);
+	UNIT_CHECK(d->failed && d->limit_hit && strstr(d->error, "nested more than 2"), "depth limit: %s", d->error);
+	CfgDocFree(d);
+	d = parse("a: 1");
+	UNIT_CHECK(!d->failed && !d->limit_hit, "no limit hit on a small document");
+	CfgDocFree(d);
+}
+
+static void
 test_errors(void)
 {
 	CfgDoc	   *d;
@@ -259,6 +298,7 @@ main(void)
 {
 	test_parse();
 	test_anchors();
+	test_limits();
 	test_errors();
 	test_emit();
 	test_cron();
