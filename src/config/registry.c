@@ -181,7 +181,11 @@ metaetl_register_pipeline(PG_FUNCTION_ARGS)
 				/* registered concurrently (and committed): take the update path */
 				if (attempt == 0)
 					continue;
-				elog(ERROR, "could not register pipeline \"%s\"", id);
+				/* it exists, but row-level security hides it from this role */
+				ereport(ERROR,
+						(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+						 errmsg("pipeline \"%s\" belongs to another role", id),
+						 errhint("Only members of the owning role may register a new version; choose another id.")));
 			}
 			ret = SPI_execute_with_args("INSERT INTO etl.pipeline_versions (pipeline_id, version, config, source_text, spec_hash) "
 										"VALUES ($1, 1, $4, $7, $5)",

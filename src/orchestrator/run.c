@@ -296,8 +296,7 @@ metaetl_cancel_run(PG_FUNCTION_ARGS)
 	}
 	if (!is_run_worker)
 		PG_RETURN_BOOL(false);
-	if (kill(pid, SIGINT) != 0)
-		PG_RETURN_BOOL(false);
+	/* audit first, so the cancel is recorded before the run's end */
 	{
 		Oid			saved_user;
 		int			saved_context;
@@ -306,6 +305,10 @@ metaetl_cancel_run(PG_FUNCTION_ARGS)
 		MetaetlAudit("cancel", "run", NULL, run_id, "{}", GetUserNameFromId(saved_user, false));
 		MetaetlAsOwnerEnd(saved_user, saved_context);
 	}
+	if (kill(pid, SIGINT) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("could not signal the worker of run %lld: %m", (long long) run_id)));
 	PG_RETURN_BOOL(true);
 }
 

@@ -128,7 +128,7 @@ SELECT etl.resolve_alert(:first_alert) AS resolved, etl.resolve_alert(:first_ale
 -- after resolve, the same problem opens a new alert
 SELECT etl.raise_alert('pipeline_failure', 'high', 'failing once more', 'alert_orders') <> :first_alert AS new_alert;
 SELECT status, occurrences FROM etl.alerts WHERE dedup_key = 'pipeline_failure:alert_orders' ORDER BY alert_id;
-SELECT etl.resolve_alert(alert_id) FROM etl.alerts WHERE status <> 'resolved';
+SELECT etl.resolve_alert(alert_id) FROM etl.alerts WHERE status <> 'resolved' AND alert_id >= :first_alert;
 
 -- ---------------------------------------------------------------------------
 -- etl.on_run_finished: failures count on one alert, a success resolves it
