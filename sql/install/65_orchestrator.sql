@@ -52,11 +52,22 @@ BEGIN
                 AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_stat_activity a
                                  WHERE a.pid = r.worker_pid)));
     GET DIAGNOSTICS n = ROW_COUNT;
-    -- their queue rows free their pool slots
     IF n > 0 THEN
+        -- their queue rows free their pool slots
         UPDATE etl.run_queue q SET state = 'done', note = 'run abandoned'
           FROM etl.pipeline_runs r
          WHERE q.run_id = r.run_id AND r.status = 'abandoned' AND q.state = 'claimed';
+        -- and the retry policy decides whether they run again (through the queue)
+        INSERT INTO etl.run_queue (pipeline_id, logical_date, trigger, attempt, not_before, note)
+        SELECT r.pipeline_id, r.logical_date, 'retry', r.attempt + 1,
+               pg_catalog.clock_timestamp() + pg_catalog.make_interval(
+                   secs => COALESCE((p.config #>> '{pipeline,retry,initial_delay_s}')::float8, 5)),
+               pg_catalog.format('retry of abandoned run %s', r.run_id)
+          FROM etl.pipeline_runs r JOIN etl.pipelines p USING (pipeline_id)
+         WHERE r.status = 'abandoned' AND r.ended_at >= pg_catalog.clock_timestamp() - interval '1 minute'
+           AND r.attempt < COALESCE((p.config #>> '{pipeline,retry,max_attempts}')::int4, 1)
+           AND NOT EXISTS (SELECT 1 FROM etl.run_queue q
+                            WHERE q.note = pg_catalog.format('retry of abandoned run %s', r.run_id));
     END IF;
     RETURN n;
 END
