@@ -891,9 +891,17 @@ step_udf(StepCtx *s)
 	ListCell   *lc;
 	char	   *fn;
 
+	bool		dataset = srf && args == NIL;
+
 	foreach(lc, args)
 		argtypes[foreach_current_index(lc)] =
 			MetaetlFindColumn(s->node, s->cols, lfirst(lc), "params.args")->typid;
+	if (dataset)
+	{
+		/* set-returning over the whole dataset: fn(jsonb) gets the rows as one array */
+		nargs = 1;
+		argtypes[0] = JSONBOID;
+	}
 	cand = FuncnameGetCandidates(names, nargs, NIL, false, false, false, true);
 	for (FuncCandidateList c = cand; c; c = c->next)
 	{
@@ -905,11 +913,11 @@ step_udf(StepCtx *s)
 			break;
 		}
 	}
-	if (pick == NULL)
+	if (pick == NULL || (dataset && pick->args[0] != JSONBOID))
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_FUNCTION),
-				 errmsg("step \"%s\": function %s with %d argument(s) does not exist", s->node->id,
-						fname, nargs),
+				 errmsg("step \"%s\": function %s with %d argument(s)%s does not exist", s->node->id,
+						fname, nargs, dataset ? " (jsonb)" : ""),
 				 errhint("Create the function first, or fix params.function and params.args.")));
 	if (pg_proc_aclcheck(pick->oid, s->plan->owner, ACL_EXECUTE) != ACLCHECK_OK)
 		ereport(ERROR,
@@ -931,6 +939,9 @@ step_udf(StepCtx *s)
 	appendStringInfoChar(&call, ')');
 	if (output == NULL)
 		output = get_func_name(pick->oid);
+	if (dataset)
+		return psprintf("SELECT %s.* FROM %s((SELECT COALESCE(pg_catalog.jsonb_agg(pg_catalog.to_jsonb(i)), '[]') FROM %s i)) AS %s",
+						qi(output), fn, s->ref, qi(output));
 	if (srf)
 		return psprintf("SELECT i.*, %s.* FROM %s i CROSS JOIN LATERAL %s AS %s",
 						qi(output), s->ref, call.data, qi(output));

@@ -183,6 +183,14 @@ SELECT r->'rows' AS rows FROM etl.execute_transformations('tx.orders',
   '{"steps": [{"type": "udf", "params": {"function": "tx.upto", "args": ["id"], "output": "k", "set_returning": true}},
               {"type": "select", "params": {"columns": ["id", "k"]}}]}', 'tx.out_srf') r;
 SELECT * FROM out_srf ORDER BY id, k;
+-- set-returning over the whole dataset: no args, fn(jsonb) receives the rows as one array
+CREATE FUNCTION tx.top_customer(rows jsonb) RETURNS TABLE (customer_id int, total numeric) LANGUAGE sql AS $$
+  SELECT (r->>'customer_id')::int, sum((r->>'amount')::numeric) FROM jsonb_array_elements(rows) r
+   GROUP BY 1 ORDER BY 2 DESC LIMIT 1 $$;
+SELECT r->'rows' AS rows FROM etl.execute_transformations('tx.orders',
+  '{"steps": [{"type": "udf", "params": {"function": "tx.top_customer", "set_returning": true}}]}', 'tx.out_dataset') r;
+SELECT * FROM out_dataset;
+SELECT pg_temp.err($$SELECT etl.execute_transformations('tx.orders', '{"steps": [{"type": "udf", "params": {"function": "tx.upto", "set_returning": true}}]}', 'tx.x')$$);
 SELECT pg_temp.err($$SELECT etl.execute_transformations('tx.orders', '{"steps": [{"type": "udf", "params": {"function": "tx.nosuch", "args": ["amount"]}}]}', 'tx.x')$$);
 SELECT pg_temp.err($$SELECT etl.execute_transformations('tx.orders', '{"steps": [{"type": "udf", "params": {"function": "tx.upto", "args": ["id"]}}]}', 'tx.x')$$);
 

@@ -74,31 +74,27 @@ HAND="MERGE INTO summary_hand t USING (
 WHEN MATCHED THEN UPDATE SET region = s.region, segment = s.segment, revenue_eur = s.revenue_eur, orders = s.orders
 WHEN NOT MATCHED THEN INSERT VALUES (s.customer_id, s.region, s.segment, s.revenue_eur, s.orders)"
 
-# time_sql LABEL TRUNCATE_TABLE SQL: best of REPEAT runs (target emptied before each), seconds
-time_sql() {
-    local best="" t
-    for _ in $(seq 1 "$REPEAT"); do
-        psql_pg -d bench -c "TRUNCATE $2" >/dev/null
-        t=$(psql_pg -d bench -At <<SQL | tail -1
+# run_sql TRUNCATE_TABLE SQL: seconds for one run (target emptied first)
+run_sql() {
+    psql_pg -d bench -c "TRUNCATE $1" >/dev/null
+    psql_pg -d bench -At <<SQL | tail -1
 \\timing off
 SELECT clock_timestamp() AS t0 \\gset
-$3;
+$2;
 SELECT extract(epoch FROM clock_timestamp() - :'t0'::timestamptz);
 SQL
-)
-        best=$(awk -v a="$t" -v b="$best" 'BEGIN { if (b == "" || a < b) print a; else print b }')
-    done
-    echo "$best"
 }
+min() { awk -v a="$1" -v b="$2" 'BEGIN { if (b == "" || a < b) print a; else print b }'; }
 
-log "timing hand-written MERGE"
-t_hand=$(time_sql hand summary_hand "$HAND")
-log "timing metaetl pushdown"
-t_push=$(time_sql push summary_metaetl "SELECT etl.execute_plan(\$cfg\$${CONFIG/ENGINE/pushdown}\$cfg\$::jsonb)")
-log "timing metaetl parallel"
-t_par=$(time_sql par summary_metaetl "SELECT etl.execute_plan(\$cfg\$${CONFIG/ENGINE/parallel}\$cfg\$::jsonb)")
-log "timing metaetl auto"
-t_auto=$(time_sql auto summary_metaetl "SELECT etl.execute_plan(\$cfg\$${CONFIG/ENGINE/auto}\$cfg\$::jsonb)")
+# the variants are interleaved, so load from elsewhere hits them alike; best of REPEAT
+t_hand="" t_push="" t_par="" t_auto=""
+for r in $(seq 1 "$REPEAT"); do
+    log "round $r of $REPEAT: hand MERGE, metaetl pushdown, parallel, auto"
+    t_hand=$(min "$(run_sql summary_hand "$HAND")" "$t_hand")
+    t_push=$(min "$(run_sql summary_metaetl "SELECT etl.execute_plan(\$cfg\$${CONFIG/ENGINE/pushdown}\$cfg\$::jsonb)")" "$t_push")
+    t_par=$(min "$(run_sql summary_metaetl "SELECT etl.execute_plan(\$cfg\$${CONFIG/ENGINE/parallel}\$cfg\$::jsonb)")" "$t_par")
+    t_auto=$(min "$(run_sql summary_metaetl "SELECT etl.execute_plan(\$cfg\$${CONFIG/ENGINE/auto}\$cfg\$::jsonb)")" "$t_auto")
+done
 auto_engine=$(psql_pg -d bench -At -c "SELECT etl.execute_plan(\$cfg\$${CONFIG/ENGINE/auto}\$cfg\$::jsonb)->>'engine'")
 
 # the three results are identical
