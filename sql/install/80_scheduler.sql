@@ -787,9 +787,13 @@ RETURNS trigger
 LANGUAGE c
 AS 'MODULE_PATHNAME', 'metaetl_schedules_changed';
 COMMENT ON FUNCTION etl._schedules_changed() IS
-  'internal trigger: wakes the launcher when the transaction that changed schedules commits';
+  'internal trigger: wakes the launcher when the transaction that changed schedules or queued runs commits';
 
 CREATE TRIGGER schedules_wakeup AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON etl.schedules
+    FOR EACH STATEMENT EXECUTE FUNCTION etl._schedules_changed();
+-- queued runs (run_now, backfill, retries) and freed slots wake it too, so
+-- an orchestrator hooked into the launcher starts runs at once
+CREATE TRIGGER run_queue_wakeup AFTER INSERT OR UPDATE OF state ON etl.run_queue
     FOR EACH STATEMENT EXECUTE FUNCTION etl._schedules_changed();
 
 -- ----------------------------------------------------------------- pg_cron

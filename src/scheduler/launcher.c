@@ -56,6 +56,7 @@ bool		metaetl_scheduler_enabled = true;
 int			metaetl_max_concurrent_runs = 4;
 int			metaetl_run_retention = 30 * 24 * 60;	/* minutes */
 bool		metaetl_allow_superuser_runs = false;
+MetaetlAfterTickHook metaetl_after_tick_hook = NULL;
 
 typedef enum SchedState
 {
@@ -511,6 +512,8 @@ MetaetlSchedulerMain(Datum main_arg)
 				TimestampTz due = sched_tick(&reboot);
 
 				reboot_pending = reboot;
+				if (metaetl_after_tick_hook != NULL)
+					metaetl_after_tick_hook();
 
 				if (due != 0)
 				{
@@ -524,14 +527,15 @@ MetaetlSchedulerMain(Datum main_arg)
 
 				if (metaetl_run_retention > 0 && GetCurrentTimestamp() >= next_purge)
 				{
+					/* set first: a purge that fails waits for the next hour */
+					next_purge = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
+															 SCHED_PURGE_EVERY_S * 1000);
 					for (int i = 0; i < SCHED_PURGE_MAX_BATCHES; i++)
 					{
 						CHECK_FOR_INTERRUPTS();
 						if (sched_purge_batch() < SCHED_PURGE_BATCH)
 							break;
 					}
-					next_purge = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
-															 SCHED_PURGE_EVERY_S * 1000);
 				}
 			}
 			PG_CATCH();
