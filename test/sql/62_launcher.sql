@@ -42,6 +42,28 @@ SELECT count(*) >= 3 AS at_least_3, count(*) <= 7 AS at_most_7,
   FROM etl.run_queue WHERE pipeline_id = 'l62_sec';
 SELECT (etl.scheduler_status()->>'queue_length')::int >= 3 AS status_counts_queue;
 
+-- a commit that queues a run wakes the launcher at once (latch set from the
+-- commit callback), not at its next one-second poll: five times in a row a
+-- pass follows the commit within 300 ms
+CREATE TEMP TABLE wake (woken int);
+DO $$
+DECLARE
+    t0 timestamptz;
+    n  int := 0;
+BEGIN
+    FOR i IN 1..5 LOOP
+        PERFORM etl.run_now('l62_sec');
+        t0 := clock_timestamp();
+        COMMIT;
+        PERFORM pg_sleep(0.3);
+        IF (etl.scheduler_status()->>'last_tick_at')::timestamptz > t0 THEN
+            n := n + 1;
+        END IF;
+    END LOOP;
+    INSERT INTO wake VALUES (n);
+END $$;
+SELECT woken FROM wake;
+
 -- catch-up: five hourly ticks were missed (the schedule's next time is set
 -- 5 hours back); all enqueues them all, latest only the last, none nothing
 SELECT format('%s * * * *', (extract(minute FROM now())::int + 30) % 60) AS hourly \gset
