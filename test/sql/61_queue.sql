@@ -99,6 +99,24 @@ SELECT etl.add_pool('q61_two', 0);
 SELECT etl.drop_pool('q61_two') AS dropped, etl.drop_pool('q61_two') AS again;
 SELECT pool FROM etl.schedules WHERE pipeline_id = 'q61_pool';
 
+-- metaetl.max_concurrent_runs caps claimed runs across pools
+DELETE FROM etl.run_queue WHERE pipeline_id LIKE 'q61_%';
+ALTER SYSTEM SET metaetl.max_concurrent_runs = 3;
+SELECT pg_reload_conf();
+SELECT pg_sleep(0.5);  -- a session reloads its configuration between statements
+SHOW metaetl.max_concurrent_runs;
+SELECT count(etl.run_now('q61_none')) AS queued FROM generate_series(1, 10);
+SELECT count(*) AS claimed FROM etl.claim_runs(10);
+SELECT count(*) AS none_left_to_claim FROM etl.claim_runs(10);
+UPDATE etl.run_queue SET state = 'done' WHERE queue_id = (SELECT min(queue_id) FROM etl.run_queue
+                                                           WHERE pipeline_id = 'q61_none' AND state = 'claimed');
+SELECT count(*) AS one_slot_freed FROM etl.claim_runs(10);
+ALTER SYSTEM RESET metaetl.max_concurrent_runs;
+SELECT pg_reload_conf();
+SELECT pg_sleep(0.5);
+SHOW metaetl.max_concurrent_runs;
+DELETE FROM etl.run_queue WHERE pipeline_id LIKE 'q61_%';
+
 -- dataset-triggered: a run is queued when an upstream run loads rows
 SELECT etl.schedule_pipeline('q61_ds', NULL, 'UTC', '{"trigger_on": ["q61_up"]}') > 0 AS scheduled;
 INSERT INTO etl.pipeline_runs (pipeline_id, status, rows_written, ended_at, started_at, trigger)
