@@ -4,6 +4,8 @@
 SET timezone = 'UTC';
 \set SHOW_CONTEXT never
 CREATE ROLE sched61_owner NOLOGIN;
+-- runs of this test wait in a pool with no slots, so nothing starts them
+SELECT etl.add_pool('q61_hold', 0, 'held: nothing is claimed');
 INSERT INTO etl.pipelines (pipeline_id, name, owner, config)
 SELECT id, id, 'sched61_owner', jsonb_build_object('pipeline', jsonb_build_object('id', id))
   FROM unnest(ARRAY['q61_up', 'q61_down', 'q61_pool', 'q61_ds', 'q61_none']) AS id;
@@ -21,7 +23,7 @@ BEGIN
 END $$;
 
 -- backfill: one run per scheduled time, with its logical date (DST-aware)
-SELECT etl.schedule_pipeline('q61_up', '30 2 * * *', 'Europe/Berlin') > 0 AS scheduled;
+SELECT etl.schedule_pipeline('q61_up', '30 2 * * *', 'Europe/Berlin', '{"pool": "q61_hold"}') > 0 AS scheduled;
 SELECT etl.backfill('q61_up', '2026-10-24', '2026-10-27') AS enqueued;
 SELECT etl.backfill('q61_up', '2026-10-22', '2026-10-27') AS enqueued_only_new;
 SELECT logical_date, logical_date AT TIME ZONE 'Europe/Berlin' AS local_time, trigger, state
@@ -46,7 +48,7 @@ SELECT etl.run_now('nosuch');
 -- dependencies: the downstream run waits until the upstream's latest run
 -- for its logical date (or later, within the window) succeeded
 SELECT etl.schedule_pipeline('q61_down', '0 3 * * *', 'UTC',
-                             '{"depends_on": ["q61_up"], "dependency_window": "2 hours"}') > 0 AS scheduled;
+                             '{"depends_on": ["q61_up"], "dependency_window": "2 hours", "pool": "q61_hold"}') > 0 AS scheduled;
 SELECT etl.backfill('q61_down', '2026-10-26 03:00+00', '2026-10-26 03:00+00') AS enqueued;
 SELECT logical_date, state FROM etl.run_queue WHERE pipeline_id = 'q61_down';
 SELECT etl.check_dependencies('q61_down');
@@ -94,7 +96,7 @@ END $$;
 SELECT max_claimed, claims + 2 AS total_claimed FROM observed;
 SELECT state, count(*) FROM etl.run_queue WHERE pipeline_id = 'q61_pool' GROUP BY state;
 \set VERBOSITY terse
-SELECT etl.add_pool('q61_two', 0);
+SELECT etl.add_pool('q61_two', -1);
 \set VERBOSITY default
 SELECT etl.drop_pool('q61_two') AS dropped, etl.drop_pool('q61_two') AS again;
 SELECT pool FROM etl.schedules WHERE pipeline_id = 'q61_pool';
@@ -118,7 +120,7 @@ SHOW metaetl.max_concurrent_runs;
 DELETE FROM etl.run_queue WHERE pipeline_id LIKE 'q61_%';
 
 -- dataset-triggered: a run is queued when an upstream run loads rows
-SELECT etl.schedule_pipeline('q61_ds', NULL, 'UTC', '{"trigger_on": ["q61_up"]}') > 0 AS scheduled;
+SELECT etl.schedule_pipeline('q61_ds', NULL, 'UTC', '{"trigger_on": ["q61_up"], "pool": "q61_hold"}') > 0 AS scheduled;
 INSERT INTO etl.pipeline_runs (pipeline_id, status, rows_written, ended_at, started_at, trigger)
 VALUES ('q61_up', 'succeeded', 0, now(), now(), 'manual');
 INSERT INTO etl.pipeline_runs (pipeline_id, status, rows_written, ended_at, started_at, trigger)
@@ -131,4 +133,5 @@ SELECT trigger, state, count(*) FROM etl.run_queue WHERE pipeline_id = 'q61_ds' 
 
 DELETE FROM etl.pipelines WHERE pipeline_id LIKE 'q61_%';
 SELECT count(*) AS queue_rows_left FROM etl.run_queue WHERE pipeline_id LIKE 'q61_%';
+SELECT etl.drop_pool('q61_hold');
 DROP ROLE sched61_owner;

@@ -31,7 +31,8 @@ SELECT etl.scheduler_status()->>'state' AS state,
 SELECT key FROM jsonb_each(etl.scheduler_status()) ORDER BY key;
 
 -- a * * * * * * schedule enqueues at least 3 ticks in 5 seconds, no duplicates
-SELECT etl.schedule_pipeline('l62_sec', '* * * * * *') > 0 AS scheduled;
+SELECT etl.add_pool('l62_hold', 0, 'held: nothing is claimed');
+SELECT etl.schedule_pipeline('l62_sec', '* * * * * *', 'UTC', '{"pool": "l62_hold"}') > 0 AS scheduled;
 SELECT pg_sleep(5);
 SELECT etl.pause_schedule('l62_sec');
 SELECT count(*) >= 3 AS at_least_3, count(*) <= 7 AS at_most_7,
@@ -127,4 +128,5 @@ SELECT etl.purge_run_history() AS nothing_left;
 SELECT status, ended_at IS NULL AS unfinished FROM etl.pipeline_runs WHERE pipeline_id = 'l62_sec' ORDER BY run_id;
 
 DELETE FROM etl.pipelines WHERE pipeline_id LIKE 'l62_%';
+SELECT etl.drop_pool('l62_hold');
 DROP ROLE sched62_owner;
