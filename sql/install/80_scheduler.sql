@@ -363,6 +363,12 @@ BEGIN
             USING ERRCODE = '22023', DETAIL = format('Pipeline "%s".', pipeline_id),
                   HINT = 'Write schedule: { cron: "0 2 * * *", timezone: UTC }.';
     END IF;
+    -- registering a config must not fail for want of the scheduler: say so
+    IF etl._scheduler_shmem()->>'state' = 'not preloaded' THEN
+        RAISE WARNING 'the schedule of pipeline "%" is not registered: the scheduler requires metaetl to be loaded via shared_preload_libraries', pipeline_id
+            USING HINT = 'Add metaetl to shared_preload_libraries in postgresql.conf, restart the server and register the pipeline again.';
+        RETURN NULL;
+    END IF;
     opt := schedule - ARRAY['cron', 'timezone', 'enabled'];
     IF (schedule->>'enabled') = 'false' THEN
         opt := opt || '{"paused": true}';
@@ -371,7 +377,7 @@ BEGIN
 END
 $fn$;
 COMMENT ON FUNCTION etl.apply_schedule_config(pg_catalog.text, pg_catalog.jsonb) IS
-  'registers the schedule: block of a pipeline config (cron, timezone and the schedule_pipeline options; enabled: false pauses); an empty or null block removes the schedule';
+  'registers the schedule: block of a pipeline config (cron, timezone and the schedule_pipeline options; enabled: false pauses); an empty or null block removes the schedule; without preload it warns and registers nothing';
 
 -- ---------------------------------------------------------- dependencies
 
