@@ -518,6 +518,7 @@ DECLARE
     v_taken  int4 := 0;
     v_slots  int4;
     v_used   int4;
+    v_conc   text;
 BEGIN
     -- one claimer at a time, so pool and global limits hold under concurrency
     PERFORM pg_advisory_xact_lock(hashtext('metaetl.claim_runs'));
@@ -534,6 +535,22 @@ BEGIN
             SELECT count(*) INTO v_used FROM etl.run_queue c WHERE c.state = 'claimed' AND c.pool = q.pool;
             CONTINUE WHEN v_used >= v_slots;
         END IF;
+        -- the pipeline's concurrency policy (normalised config; default skip)
+        SELECT coalesce(p.config->'pipeline'->>'concurrency', 'skip') INTO v_conc
+          FROM etl.pipelines p WHERE p.pipeline_id = q.pipeline_id;
+        IF v_conc <> 'allow'
+           AND (EXISTS (SELECT 1 FROM etl.run_queue c
+                         WHERE c.pipeline_id = q.pipeline_id AND c.state = 'claimed')
+                OR EXISTS (SELECT 1 FROM etl.pipeline_runs x
+                            WHERE x.pipeline_id = q.pipeline_id AND x.status = 'running')) THEN
+            IF v_conc = 'skip' THEN
+                UPDATE etl.run_queue r
+                   SET state = 'skipped',
+                       note = 'skipped: another run of the pipeline is in progress (concurrency: skip)'
+                 WHERE r.queue_id = q.queue_id;
+            END IF;
+            CONTINUE;               -- queue: stays queued until the other run ends
+        END IF;
         UPDATE etl.run_queue r SET state = 'claimed', claimed_at = clock_timestamp()
          WHERE r.queue_id = q.queue_id RETURNING * INTO q;
         v_taken := v_taken + 1;
@@ -543,7 +560,7 @@ BEGIN
 END
 $fn$;
 COMMENT ON FUNCTION etl.claim_runs(pg_catalog.int4) IS
-  'claims up to max_runs queued runs in priority order, respecting pool slots and metaetl.max_concurrent_runs; the caller starts them and sets state done';
+  'claims up to max_runs queued runs in priority order, respecting pool slots, metaetl.max_concurrent_runs and each pipeline''s concurrency (skip: marks the run skipped while another is in progress; queue: leaves it queued; allow); the caller starts them and sets state done';
 
 -- --------------------------------------------------------------- launcher
 

@@ -7,8 +7,9 @@ CREATE ROLE sched61_owner NOLOGIN;
 -- runs of this test wait in a pool with no slots, so nothing starts them
 SELECT etl.add_pool('q61_hold', 0, 'held: nothing is claimed');
 INSERT INTO etl.pipelines (pipeline_id, name, owner, config)
-SELECT id, id, 'sched61_owner', jsonb_build_object('pipeline', jsonb_build_object('id', id))
-  FROM unnest(ARRAY['q61_up', 'q61_down', 'q61_pool', 'q61_ds', 'q61_none']) AS id;
+SELECT id, id, 'sched61_owner', jsonb_build_object('pipeline', jsonb_build_object('id', id, 'concurrency', c))
+  FROM (VALUES ('q61_up', 'skip'), ('q61_down', 'skip'), ('q61_pool', 'allow'), ('q61_ds', 'skip'),
+               ('q61_none', 'allow'), ('q61_skip', 'skip'), ('q61_queue', 'queue'), ('q61_allow', 'allow')) AS v(id, c);
 
 -- a DO-block helper: wait (up to 10 s) until a query returns true
 CREATE FUNCTION pg_temp.wait_for(cond text) RETURNS boolean LANGUAGE plpgsql AS $$
@@ -117,6 +118,17 @@ ALTER SYSTEM RESET metaetl.max_concurrent_runs;
 SELECT pg_reload_conf();
 SELECT pg_sleep(0.5);
 SHOW metaetl.max_concurrent_runs;
+DELETE FROM etl.run_queue WHERE pipeline_id LIKE 'q61_%';
+
+-- each pipeline's concurrency policy: skip marks extra runs skipped while one
+-- is in progress, queue leaves them queued, allow claims them
+SELECT count(etl.run_now(id)) AS queued
+  FROM unnest(ARRAY['q61_skip', 'q61_queue', 'q61_allow']) AS id, generate_series(1, 2);
+SELECT pipeline_id, count(*) AS claimed FROM etl.claim_runs(10) GROUP BY 1 ORDER BY 1;
+SELECT pipeline_id, state, note FROM etl.run_queue
+ WHERE pipeline_id IN ('q61_skip', 'q61_queue', 'q61_allow') ORDER BY pipeline_id, queue_id;
+UPDATE etl.run_queue SET state = 'done' WHERE pipeline_id = 'q61_queue' AND state = 'claimed';
+SELECT pipeline_id, count(*) AS claimed_after_the_first_ended FROM etl.claim_runs(10) GROUP BY 1;
 DELETE FROM etl.run_queue WHERE pipeline_id LIKE 'q61_%';
 
 -- dataset-triggered: a run is queued when an upstream run loads rows
