@@ -529,14 +529,15 @@ MetaetlSchedulerMain(Datum main_arg)
 
 				if (metaetl_run_retention > 0 && GetCurrentTimestamp() >= next_purge)
 				{
+					/* set first: a purge that fails waits for the next hour */
+					next_purge = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
+															 SCHED_PURGE_EVERY_S * 1000);
 					for (int i = 0; i < SCHED_PURGE_MAX_BATCHES; i++)
 					{
 						CHECK_FOR_INTERRUPTS();
 						if (sched_purge_batch() < SCHED_PURGE_BATCH)
 							break;
 					}
-					next_purge = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
-															 SCHED_PURGE_EVERY_S * 1000);
 				}
 			}
 			PG_CATCH();

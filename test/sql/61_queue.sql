@@ -4,9 +4,12 @@
 SET timezone = 'UTC';
 \set SHOW_CONTEXT never
 CREATE ROLE sched61_owner NOLOGIN;
+-- runs of this test wait in a pool with no slots, so nothing starts them
+SELECT etl.add_pool('q61_hold', 0, 'held: nothing is claimed');
 INSERT INTO etl.pipelines (pipeline_id, name, owner, config)
-SELECT id, id, 'sched61_owner', jsonb_build_object('pipeline', jsonb_build_object('id', id))
-  FROM unnest(ARRAY['q61_up', 'q61_down', 'q61_pool', 'q61_ds', 'q61_none']) AS id;
+SELECT id, id, 'sched61_owner', jsonb_build_object('pipeline', jsonb_build_object('id', id, 'concurrency', c))
+  FROM (VALUES ('q61_up', 'skip'), ('q61_down', 'skip'), ('q61_pool', 'allow'), ('q61_ds', 'skip'),
+               ('q61_none', 'allow'), ('q61_skip', 'skip'), ('q61_queue', 'queue'), ('q61_allow', 'allow')) AS v(id, c);
 
 -- a DO-block helper: wait (up to 10 s) until a query returns true
 CREATE FUNCTION pg_temp.wait_for(cond text) RETURNS boolean LANGUAGE plpgsql AS $$
@@ -21,7 +24,7 @@ BEGIN
 END $$;
 
 -- backfill: one run per scheduled time, with its logical date (DST-aware)
-SELECT etl.schedule_pipeline('q61_up', '30 2 * * *', 'Europe/Berlin') > 0 AS scheduled;
+SELECT etl.schedule_pipeline('q61_up', '30 2 * * *', 'Europe/Berlin', '{"pool": "q61_hold"}') > 0 AS scheduled;
 SELECT etl.backfill('q61_up', '2026-10-24', '2026-10-27') AS enqueued;
 SELECT etl.backfill('q61_up', '2026-10-22', '2026-10-27') AS enqueued_only_new;
 SELECT logical_date, logical_date AT TIME ZONE 'Europe/Berlin' AS local_time, trigger, state
@@ -46,7 +49,7 @@ SELECT etl.run_now('nosuch');
 -- dependencies: the downstream run waits until the upstream's latest run
 -- for its logical date (or later, within the window) succeeded
 SELECT etl.schedule_pipeline('q61_down', '0 3 * * *', 'UTC',
-                             '{"depends_on": ["q61_up"], "dependency_window": "2 hours"}') > 0 AS scheduled;
+                             '{"depends_on": ["q61_up"], "dependency_window": "2 hours", "pool": "q61_hold"}') > 0 AS scheduled;
 SELECT etl.backfill('q61_down', '2026-10-26 03:00+00', '2026-10-26 03:00+00') AS enqueued;
 SELECT logical_date, state FROM etl.run_queue WHERE pipeline_id = 'q61_down';
 SELECT etl.check_dependencies('q61_down');
@@ -94,13 +97,42 @@ END $$;
 SELECT max_claimed, claims + 2 AS total_claimed FROM observed;
 SELECT state, count(*) FROM etl.run_queue WHERE pipeline_id = 'q61_pool' GROUP BY state;
 \set VERBOSITY terse
-SELECT etl.add_pool('q61_two', 0);
+SELECT etl.add_pool('q61_two', -1);
 \set VERBOSITY default
 SELECT etl.drop_pool('q61_two') AS dropped, etl.drop_pool('q61_two') AS again;
 SELECT pool FROM etl.schedules WHERE pipeline_id = 'q61_pool';
 
+-- metaetl.max_concurrent_runs caps claimed runs across pools
+DELETE FROM etl.run_queue WHERE pipeline_id LIKE 'q61_%';
+ALTER SYSTEM SET metaetl.max_concurrent_runs = 3;
+SELECT pg_reload_conf();
+SELECT pg_sleep(0.5);  -- a session reloads its configuration between statements
+SHOW metaetl.max_concurrent_runs;
+SELECT count(etl.run_now('q61_none')) AS queued FROM generate_series(1, 10);
+SELECT count(*) AS claimed FROM etl.claim_runs(10);
+SELECT count(*) AS none_left_to_claim FROM etl.claim_runs(10);
+UPDATE etl.run_queue SET state = 'done' WHERE queue_id = (SELECT min(queue_id) FROM etl.run_queue
+                                                           WHERE pipeline_id = 'q61_none' AND state = 'claimed');
+SELECT count(*) AS one_slot_freed FROM etl.claim_runs(10);
+ALTER SYSTEM RESET metaetl.max_concurrent_runs;
+SELECT pg_reload_conf();
+SELECT pg_sleep(0.5);
+SHOW metaetl.max_concurrent_runs;
+DELETE FROM etl.run_queue WHERE pipeline_id LIKE 'q61_%';
+
+-- each pipeline's concurrency policy: skip marks extra runs skipped while one
+-- is in progress, queue leaves them queued, allow claims them
+SELECT count(etl.run_now(id)) AS queued
+  FROM unnest(ARRAY['q61_skip', 'q61_queue', 'q61_allow']) AS id, generate_series(1, 2);
+SELECT pipeline_id, count(*) AS claimed FROM etl.claim_runs(10) GROUP BY 1 ORDER BY 1;
+SELECT pipeline_id, state, note FROM etl.run_queue
+ WHERE pipeline_id IN ('q61_skip', 'q61_queue', 'q61_allow') ORDER BY pipeline_id, queue_id;
+UPDATE etl.run_queue SET state = 'done' WHERE pipeline_id = 'q61_queue' AND state = 'claimed';
+SELECT pipeline_id, count(*) AS claimed_after_the_first_ended FROM etl.claim_runs(10) GROUP BY 1;
+DELETE FROM etl.run_queue WHERE pipeline_id LIKE 'q61_%';
+
 -- dataset-triggered: a run is queued when an upstream run loads rows
-SELECT etl.schedule_pipeline('q61_ds', NULL, 'UTC', '{"trigger_on": ["q61_up"]}') > 0 AS scheduled;
+SELECT etl.schedule_pipeline('q61_ds', NULL, 'UTC', '{"trigger_on": ["q61_up"], "pool": "q61_hold"}') > 0 AS scheduled;
 INSERT INTO etl.pipeline_runs (pipeline_id, status, rows_written, ended_at, started_at, trigger)
 VALUES ('q61_up', 'succeeded', 0, now(), now(), 'manual');
 INSERT INTO etl.pipeline_runs (pipeline_id, status, rows_written, ended_at, started_at, trigger)
@@ -113,4 +145,5 @@ SELECT trigger, state, count(*) FROM etl.run_queue WHERE pipeline_id = 'q61_ds' 
 
 DELETE FROM etl.pipelines WHERE pipeline_id LIKE 'q61_%';
 SELECT count(*) AS queue_rows_left FROM etl.run_queue WHERE pipeline_id LIKE 'q61_%';
+SELECT etl.drop_pool('q61_hold');
 DROP ROLE sched61_owner;

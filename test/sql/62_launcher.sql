@@ -31,7 +31,8 @@ SELECT etl.scheduler_status()->>'state' AS state,
 SELECT key FROM jsonb_each(etl.scheduler_status()) ORDER BY key;
 
 -- a * * * * * * schedule enqueues at least 3 ticks in 5 seconds, no duplicates
-SELECT etl.schedule_pipeline('l62_sec', '* * * * * *') > 0 AS scheduled;
+SELECT etl.add_pool('l62_hold', 0, 'held: nothing is claimed');
+SELECT etl.schedule_pipeline('l62_sec', '* * * * * *', 'UTC', '{"pool": "l62_hold"}') > 0 AS scheduled;
 SELECT pg_sleep(5);
 SELECT etl.pause_schedule('l62_sec');
 SELECT count(*) >= 3 AS at_least_3, count(*) <= 7 AS at_most_7,
@@ -41,6 +42,28 @@ SELECT count(*) >= 3 AS at_least_3, count(*) <= 7 AS at_most_7,
        bool_and(trigger = 'schedule' AND state = 'queued') AS queued
   FROM etl.run_queue WHERE pipeline_id = 'l62_sec';
 SELECT (etl.scheduler_status()->>'queue_length')::int >= 3 AS status_counts_queue;
+
+-- a commit that queues a run wakes the launcher at once (latch set from the
+-- commit callback), not at its next one-second poll: five times in a row a
+-- pass follows the commit within 300 ms
+CREATE TEMP TABLE wake (woken int);
+DO $$
+DECLARE
+    t0 timestamptz;
+    n  int := 0;
+BEGIN
+    FOR i IN 1..5 LOOP
+        PERFORM etl.run_now('l62_sec');
+        t0 := clock_timestamp();
+        COMMIT;
+        PERFORM pg_sleep(0.3);
+        IF (etl.scheduler_status()->>'last_tick_at')::timestamptz > t0 THEN
+            n := n + 1;
+        END IF;
+    END LOOP;
+    INSERT INTO wake VALUES (n);
+END $$;
+SELECT woken FROM wake;
 
 -- catch-up: five hourly ticks were missed (the schedule's next time is set
 -- 5 hours back); all enqueues them all, latest only the last, none nothing
@@ -105,4 +128,5 @@ SELECT etl.purge_run_history() AS nothing_left;
 SELECT status, ended_at IS NULL AS unfinished FROM etl.pipeline_runs WHERE pipeline_id = 'l62_sec' ORDER BY run_id;
 
 DELETE FROM etl.pipelines WHERE pipeline_id LIKE 'l62_%';
+SELECT etl.drop_pool('l62_hold');
 DROP ROLE sched62_owner;

@@ -287,6 +287,21 @@ main(void)
 	UNIT_CHECK_STR(next_str("@every 30s", ts(2026, 10, 25, 0, 59, 50), table_offset, &berlin),
 				   "2026-10-25 01:00:00", "@every ignores the time zone");
 
+	n = fires("*/30 2 * * *", ts(2026, 10, 24, 23, 0, 0), ts(2026, 10, 25, 3, 0, 0), table_offset, &berlin, out, 64);
+	UNIT_CHECK_INT(n, 2, "Berlin fall: a fixed-hour job runs 02:00 and 02:30 once, in the first pass");
+	UNIT_CHECK(n == 2 && out[0] == ts(2026, 10, 25, 0, 0, 0) && out[1] == ts(2026, 10, 25, 0, 30, 0),
+			   "the fixed-hour runs are at 02:00 and 02:30 CEST");
+	n = fires("0,30 * * * *", ts(2026, 10, 24, 23, 45, 0), ts(2026, 10, 25, 1, 45, 0), table_offset, &berlin, out, 64);
+	UNIT_CHECK_INT(n, 4, "Berlin fall: an every-half-hour job runs four times across the repeated hour");
+	n = fires("*/30 2 * * *", ts(2026, 3, 28, 23, 0, 0), ts(2026, 3, 29, 3, 0, 0), table_offset, &berlin, out, 64);
+	UNIT_CHECK_INT(n, 2, "Berlin spring: the skipped hour's 02:00 and 02:30 still run once each");
+	UNIT_CHECK(n == 2 && out[0] == ts(2026, 3, 29, 1, 0, 0) && out[1] == ts(2026, 3, 29, 1, 30, 0),
+			   "they run at 03:00 and 03:30 CEST");
+	UNIT_CHECK(CronParse("0 0 ? * mon", &c, err, sizeof(err)) && c.days_star && c.weekdays == 2,
+			   "? is accepted as * in a day field");
+	UNIT_CHECK(CronParse("0\t0  *\t* *", &c, err, sizeof(err)) && c.hours == 1,
+			   "fields may be separated by tabs and several blanks");
+
 	/* --- the same with the C library's time zone data, when installed --- */
 	if (access("/usr/share/zoneinfo/Europe/Berlin", R_OK) == 0)
 	{

@@ -4,6 +4,8 @@
 # launcher itself is restarted.  Sourced by test.sh with the cluster
 # running in metaetl_regress (where 01_install created the extension).
 set -euo pipefail
+# test.sh runs cases inside `if`, where set -e does not apply: check explicitly
+fail() { echo "FAILED: $*"; exit 1; }
 db=metaetl_regress
 q() { psql_pg -d "$db" -At "$@"; }
 cleanup() { q -c "DELETE FROM etl.pipelines WHERE pipeline_id LIKE 'h60_%'" -c "DROP ROLE IF EXISTS h60_owner" >/dev/null || true; }
@@ -21,7 +23,7 @@ q -c "INSERT INTO etl.run_queue (pipeline_id, trigger, state, claimed_at)
 sleep 3
 before=$(q -c "SELECT count(*) FROM etl.run_queue WHERE pipeline_id = 'h60_sec'")
 echo "queued before restart: $before"
-[ "$before" -ge 2 ]
+[ "$before" -ge 2 ] || fail '[ "$before" -ge 2 ]'
 
 as_pg "$PGBIN/pg_ctl" -D "$WORK/data" -m fast -w -t 60 stop >/dev/null
 sleep 3
@@ -38,17 +40,17 @@ stats=$(q -c "SELECT count(*), count(DISTINCT logical_date),
                 FROM etl.run_queue WHERE pipeline_id = 'h60_sec'")
 echo "after restart: rows, distinct ticks, seconds spanned = $stats"
 read -r rows distinct span <<<"$(echo "$stats" | tr '|' ' ')"
-[ "$rows" -gt "$before" ]          # the queue survived and grew
-[ "$rows" -eq "$distinct" ]        # never two rows for one tick
-[ "$rows" -eq "$span" ]            # catchup all: no tick missing across the downtime
+[ "$rows" -gt "$before" ] || fail '[ "$rows" -gt "$before" ]'          # the queue survived and grew
+[ "$rows" -eq "$distinct" ] || fail '[ "$rows" -eq "$distinct" ]'        # never two rows for one tick
+[ "$rows" -eq "$span" ] || fail '[ "$rows" -eq "$span" ]'            # catchup all: no tick missing across the downtime
 
 freed=$(q -c "SELECT state || ' ' || (note LIKE 'abandoned: claimed before the server started%')::text
                FROM etl.run_queue WHERE pipeline_id = 'h60_boot' AND trigger = 'run_now'")
 echo "run claimed before the restart: $freed"
-[ "$freed" = "done true" ]
+[ "$freed" = "done true" ] || fail '[ "$freed" = "done true" ]'
 boot1=$(q -c "SELECT count(*) FROM etl.run_queue WHERE pipeline_id = 'h60_boot' AND logical_date = pg_postmaster_start_time()")
 echo "@reboot runs for this start: $boot1"
-[ "$boot1" -eq 1 ]
+[ "$boot1" -eq 1 ] || fail '[ "$boot1" -eq 1 ]'
 # a restarted launcher does not enqueue @reboot again for the same server start
 old_pid=$(q -c "SELECT etl.scheduler_status()->>'launcher_pid'")
 q -c "SELECT pg_terminate_backend($old_pid)" >/dev/null
@@ -61,5 +63,5 @@ st=${st% *}
 sleep 1.5
 boot2=$(q -c "SELECT count(*) FROM etl.run_queue WHERE pipeline_id = 'h60_boot' AND trigger = 'schedule'")
 echo "@reboot rows after a launcher restart: $boot2 (state $st)"
-[ "$st" = running ]
-[ "$boot2" -eq 1 ]
+[ "$st" = running ] || fail '[ "$st" = running ]'
+[ "$boot2" -eq 1 ] || fail '[ "$boot2" -eq 1 ]'

@@ -2,6 +2,8 @@
 # so ("standby"); the primary keeps scheduling.  Builds a streaming standby
 # of the test cluster with pg_basebackup, checks it, and removes it.
 set -euo pipefail
+# test.sh runs cases inside `if`, where set -e does not apply: check explicitly
+fail() { echo "FAILED: $*"; exit 1; }
 sb=$WORK/standby
 sbport=$(metaetl_free_port)
 stop_standby() {
@@ -24,5 +26,5 @@ for _ in $(seq 1 50); do
 done
 primary=$(psql_pg -d metaetl_regress -At -c "SELECT etl.scheduler_status()->>'state'")
 echo "standby: $state; primary: $primary"
-[ "$state" = "true standby standby" ]
-[ "$primary" = running ]
+[ "$state" = "true standby standby" ] || fail '[ "$state" = "true standby standby" ]'
+[ "$primary" = running ] || fail '[ "$primary" = running ]'
