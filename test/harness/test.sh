@@ -4,7 +4,8 @@
 # that restart the server.  Ends with the line "N passed, N failed".
 #
 # METAETL_KEEP=1 keeps the run directory; TESTS="01_install 02_health" runs
-# only those pg_regress tests.
+# only those pg_regress tests (and no harness case); CASES="30_abandoned_run"
+# runs only those harness cases.
 
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
@@ -41,6 +42,8 @@ cp -r "$REPO/test" "$suite/test"
 cp -r "$REPO/expected" "$suite/expected"
 [ "$(id -u)" -eq 0 ] && chown -R postgres: "$suite"
 
+# CASES="30_abandoned_run" runs only those harness cases (after 01_install)
+[ -n "${CASES:-}" ] && [ -z "${TESTS:-}" ] && TESTS=01_install
 if [ -n "${TESTS:-}" ]; then
     read -r -a tests <<<"$TESTS"
     # every other test needs the extension that 01_install creates
@@ -74,10 +77,11 @@ if [ "$r_bad" -ne 0 ]; then
 fi
 
 # --- harness cases: scenarios pg_regress cannot express (restarts, ...) ----
-if [ -z "${TESTS:-}" ]; then
+if [ -z "${TESTS:-}" ] || [ -n "${CASES:-}" ]; then
     for case in "$REPO"/test/harness/cases/*.sh; do
         [ -e "$case" ] || continue
         name=$(basename "$case" .sh)
+        [ -z "${CASES:-}" ] || [[ " $CASES " == *" $name "* ]] || continue
         # each case runs in a bash of its own so that its `set -e` holds
         # (errexit is ignored for anything run inside an `if` condition)
         if bash -c 'source "$1"; set -euo pipefail; source "$2"' _ \
