@@ -95,10 +95,15 @@ MetaetlDispatchQueue(void)
 	dispatch_commit();
 	MemoryContextSwitchTo(cxt);
 
-	/* 2. one run worker per claim; a claim that cannot start is done with a note */
+	/*
+	 * 2. one run worker per claim.  When no worker slot is free the claim
+	 * (and every later one) goes back to the queue for the next pass; a
+	 * claim that cannot start for another reason is done with a note.
+	 */
 	for (int i = 0; i < nclaims; i++)
 	{
 		bool		ok = true;
+		bool		no_slot = false;
 		char	   *msg = NULL;
 
 		dispatch_begin();
@@ -116,6 +121,7 @@ MetaetlDispatchQueue(void)
 			FlushErrorState();
 			AbortCurrentTransaction();
 			msg = pstrdup(edata->message ? edata->message : "unknown error");
+			no_slot = edata->sqlerrcode == ERRCODE_CONFIGURATION_LIMIT_EXCEEDED;
 			FreeErrorData(edata);
 			ok = false;
 		}
@@ -126,6 +132,25 @@ MetaetlDispatchQueue(void)
 		{
 			started++;
 			continue;
+		}
+		if (no_slot)
+		{
+			Oid			types[1] = {INT8OID};
+
+			dispatch_begin();
+			SPI_connect();
+			for (int j = i; j < nclaims; j++)
+			{
+				Datum		values[1] = {Int64GetDatum(specs[j].queue_id)};
+
+				SPI_execute_with_args("UPDATE etl.run_queue SET state = 'queued', claimed_at = NULL"
+									  " WHERE queue_id = $1 AND state = 'claimed' AND run_id IS NULL",
+									  1, types, values, NULL, false, 0);
+			}
+			SPI_finish();
+			dispatch_commit();
+			MemoryContextSwitchTo(cxt);
+			break;
 		}
 		ereport(WARNING,
 				(errmsg("metaetl: could not start queued run %lld of pipeline \"%s\": %s",

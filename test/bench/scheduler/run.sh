@@ -7,8 +7,13 @@
 #      latency from each tick's due time to its row in etl.run_queue
 #      (enqueued_at - logical_date), p50/p99, ticks/s, missed and duplicate
 #      ticks; then higher N to find the highest rate with p99 <= 1 s.
-#      (Runs are started by the orchestrator from the queue; this measures
-#      the scheduler's part: due time -> queued.)
+#      The pipelines sit in a 0-slot pool here, so this is the scheduler's
+#      part alone: due time -> queued.
+#   1b. metaetl end to end: N real trivial pipelines (an inline row appended
+#      to a table) every second for D seconds, started by the launcher's
+#      dispatcher in run workers; latency from due time to the run's start
+#      (started_at - logical_date) and to its end, runs/s, missed and
+#      duplicate ticks.
 #   2. pg_cron (the baseline, same run): the same N jobs on a per-minute
 #      schedule, each inserting clock_timestamp(); latency from the minute
 #      tick to the job's start, over two minute ticks.
@@ -27,7 +32,8 @@ metaetl_cluster_start
 as_pg "$PGBIN/createdb" -h "$PGHOST" -p "$PGPORT" -U postgres "$DB"
 q() { psql_pg -d "$DB" -At "$@"; }
 
-q -c "CREATE EXTENSION metaetl" -c "CREATE ROLE bench_owner NOLOGIN" >/dev/null
+q -c "CREATE EXTENSION metaetl" -c "CREATE ROLE bench_owner NOLOGIN" \
+  -c "SELECT etl.add_pool('bench_hold', 0)" >/dev/null
 
 # run_metaetl N D: schedule N every-second pipelines for D seconds; print stats
 run_metaetl() {
@@ -35,7 +41,7 @@ run_metaetl() {
     q -c "DELETE FROM etl.pipelines WHERE pipeline_id LIKE 'b_%'" >/dev/null
     q -c "INSERT INTO etl.pipelines (pipeline_id, name, owner, config)
           SELECT 'b_' || i, 'bench ' || i, 'bench_owner', '{\"pipeline\": {}}' FROM generate_series(1, $n) i" \
-      -c "SELECT count(etl.schedule_pipeline('b_' || i, '* * * * * *', 'UTC', '{\"catchup\": \"all\"}'))
+      -c "SELECT count(etl.schedule_pipeline('b_' || i, '* * * * * *', 'UTC', '{\"catchup\": \"all\", \"pool\": \"bench_hold\"}'))
             FROM generate_series(1, $n) i" >/dev/null
     # measure the steady state: ticks due after the schedules were committed
     t0=$(q -c "SELECT clock_timestamp() + interval '1 second'")
@@ -71,6 +77,56 @@ done
 echo "highest rate with p99 <= 1 s: $best runs due per second (tried up to 4000)"
 q -c "DELETE FROM etl.pipelines WHERE pipeline_id LIKE 'b_%'" >/dev/null
 
+# run_started N D: N real pipelines every second for D s, started by the dispatcher
+run_started() {
+    local n=$1 d=$2
+    q -c "DELETE FROM etl.pipelines WHERE pipeline_id LIKE 's_%'" \
+      -c "DROP SCHEMA IF EXISTS sb CASCADE" -c "CREATE SCHEMA sb" \
+      -c "GRANT USAGE, CREATE ON SCHEMA sb TO bench_owner" >/dev/null
+    q -c "INSERT INTO etl.pipelines (pipeline_id, name, owner, config)
+          SELECT 's_' || i, 'started ' || i, 'bench_owner', jsonb_build_object('pipeline', jsonb_build_object(
+                 'id', 's_' || i, 'name', 'started ' || i, 'engine', 'pushdown', 'concurrency', 'allow',
+                 'sources', jsonb_build_array(jsonb_build_object('id', 'src', 'type', 'inline',
+                                'rows', jsonb_build_array(jsonb_build_object('v', i)))),
+                 'transforms', '[]'::jsonb,
+                 'targets', jsonb_build_array(jsonb_build_object('id', 'out', 'type', 'postgresql',
+                                'table', 'sb.t_' || i, 'input', 'src', 'mode', 'append', 'keys', '[]'::jsonb, 'create', true))))
+            FROM generate_series(1, $n) i" \
+      -c "SELECT count(etl.schedule_pipeline('s_' || i, '* * * * * *', 'UTC', '{\"catchup\": \"all\"}'))
+            FROM generate_series(1, $n) i" >/dev/null
+    t0=$(q -c "SELECT clock_timestamp() + interval '2 seconds'")
+    sleep "$d"
+    q -c "UPDATE etl.schedules SET paused = true WHERE pipeline_id LIKE 's_%'" >/dev/null
+    sleep 5
+    q -c "WITH r AS (
+            SELECT r.pipeline_id, r.logical_date, r.status,
+                   extract(epoch FROM r.started_at - r.logical_date) * 1000 AS start_ms,
+                   extract(epoch FROM r.ended_at - r.logical_date) * 1000 AS end_ms
+              FROM etl.pipeline_runs r WHERE r.pipeline_id LIKE 's_%' AND r.trigger = 'schedule'
+               AND r.logical_date >= '$t0' AND r.logical_date < '$t0'::timestamptz + interval '$((d - 3)) seconds'),
+          span AS (SELECT min(logical_date) AS a, max(logical_date) AS b FROM r),
+          expected AS (SELECT $n * (extract(epoch FROM b - a)::int + 1) AS ticks FROM span)
+          SELECT format('metaetl runs  pipelines=%s  runs=%s  succeeded=%s  runs/s=%s  start p50=%s ms  p99=%s ms  max=%s ms  end p50=%s ms  p99=%s ms  missed=%s  duplicates=%s',
+                 $n, count(*), count(*) FILTER (WHERE status = 'succeeded'),
+                 round(count(*) / nullif(extract(epoch FROM (SELECT b - a FROM span)) + 1, 0), 1),
+                 round(percentile_cont(0.5) WITHIN GROUP (ORDER BY start_ms)::numeric, 1),
+                 round(percentile_cont(0.99) WITHIN GROUP (ORDER BY start_ms)::numeric, 1),
+                 round(max(start_ms)::numeric, 1),
+                 round(percentile_cont(0.5) WITHIN GROUP (ORDER BY end_ms)::numeric, 1),
+                 round(percentile_cont(0.99) WITHIN GROUP (ORDER BY end_ms)::numeric, 1),
+                 (SELECT ticks FROM expected) - count(DISTINCT (pipeline_id, logical_date)),
+                 count(*) - count(DISTINCT (pipeline_id, logical_date)))
+            FROM r"
+    q -c "DELETE FROM etl.pipelines WHERE pipeline_id LIKE 's_%'" >/dev/null
+}
+
+q -c "ALTER SYSTEM SET metaetl.max_concurrent_runs = ${RUNS_CONCURRENCY:-24}" -c "SELECT pg_reload_conf()" >/dev/null
+log "metaetl end to end: $N pipelines every second for $D s, started as runs"
+s50=$(run_started "$N" "$D"); echo "$s50"
+for n in ${RUN_RATES:-10 25}; do
+    out=$(run_started "$n" 15); echo "$out"
+done
+
 log "pg_cron: $N jobs every minute, two ticks"
 q -c "CREATE EXTENSION pg_cron" \
   -c "CREATE TABLE bench_cron (jobid int, started timestamptz)" \
@@ -90,3 +146,5 @@ echo "$c"
 mp99=$(sed -E 's/.*p99=([0-9.]+) ms.*/\1/' <<<"$m50")
 cp99=$(sed -E 's/.*p99=([0-9.]+) ms.*/\1/' <<<"$c")
 awk -v m="$mp99" -v c="$cp99" 'BEGIN { if (m > 0) printf "p99 ratio pg_cron/metaetl = %.1fx (metaetl enqueue vs pg_cron start)\n", c / m }'
+sp99=$(sed -E 's/.*start p50=[0-9.]+ ms  p99=([0-9.]+) ms.*/\1/' <<<"$s50")
+awk -v m="$sp99" -v c="$cp99" 'BEGIN { if (m > 0) printf "p99 ratio pg_cron start / metaetl run start = %.2fx\n", c / m }'
