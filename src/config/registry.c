@@ -136,6 +136,7 @@ metaetl_register_pipeline(PG_FUNCTION_ARGS)
 	Datum		values[7];
 	char		nulls[7] = {' ', ' ', ' ', ' ', ' ', ' ', ' '};
 	bool		isnull;
+	bool		stored = false;
 	int			ret;
 
 	if (id == NULL || name == NULL || engine == NULL)
@@ -192,6 +193,7 @@ metaetl_register_pipeline(PG_FUNCTION_ARGS)
 										7, types, values, nulls, false, 0);
 			if (ret != SPI_OK_INSERT)
 				elog(ERROR, "could not insert the pipeline's first version");
+			stored = true;
 			/* the audit trigger on etl.pipelines records the registration */
 		}
 		else
@@ -218,9 +220,30 @@ metaetl_register_pipeline(PG_FUNCTION_ARGS)
 				if (ret != SPI_OK_UPDATE)
 					elog(ERROR, "could not store the new pipeline version");
 				/* the audit trigger on etl.pipelines records the new version */
+				stored = true;
 			}
 		}
 		break;
+	}
+
+	/*
+	 * A stored version's schedule: and sla: blocks take effect: the schedule
+	 * is (re)registered when the config has one; SLA definitions follow the
+	 * sla: block (an absent block disables the ones an earlier version made).
+	 */
+	if (stored)
+	{
+		ret = SPI_execute_with_args("SELECT etl.apply_schedule_config($1, $4 OPERATOR(pg_catalog.->) 'pipeline' OPERATOR(pg_catalog.->) 'schedule') "
+									" WHERE pg_catalog.jsonb_typeof($4 OPERATOR(pg_catalog.->) 'pipeline' OPERATOR(pg_catalog.->) 'schedule') = 'object'",
+									7, types, values, nulls, false, 0);
+		if (ret != SPI_OK_SELECT)
+			elog(ERROR, "could not apply the schedule of pipeline \"%s\"", id);
+		ret = SPI_execute_with_args("SELECT etl.apply_sla_config($1, COALESCE($4 OPERATOR(pg_catalog.->) 'pipeline' OPERATOR(pg_catalog.->) 'sla', '{}')) "
+									" WHERE pg_catalog.jsonb_typeof($4 OPERATOR(pg_catalog.->) 'pipeline' OPERATOR(pg_catalog.->) 'sla') = 'object'"
+									"    OR EXISTS (SELECT 1 FROM etl.sla_definitions d WHERE d.pipeline_id OPERATOR(pg_catalog.=) $1)",
+									7, types, values, nulls, false, 0);
+		if (ret != SPI_OK_SELECT)
+			elog(ERROR, "could not apply the SLAs of pipeline \"%s\"", id);
 	}
 	SPI_finish();
 	PG_RETURN_TEXT_P(cstring_to_text(id));

@@ -13,7 +13,8 @@
 #  - SMTP servers (python3-aiosmtpd, AUTH; one with STARTTLS, one smtps,
 #    both with a throwaway certificate) whose received mail is read back;
 #  - a closed port (failure recorded, runs unaffected).
-# Acceptance of issue 8: a run over a tiny max_duration gives a non-compliant
+# Acceptance of issue 8, with real runs (etl.execute_pipeline in a run worker,
+# whose end calls etl.on_run_finished): a run over a tiny max_duration gives a non-compliant
 # etl.sla_compliance row, an open alert, a Slack-shaped post and an e-mail
 # within 10 s; two failures give one open alert counting 2; escalation fires
 # after a short window; the next successful run resolves the alerts; a bad
@@ -38,7 +39,8 @@ case70_cleanup() {
         -c "DELETE FROM etl.alerts WHERE alert_id > $before_alert" \
         -c "DELETE FROM etl.alert_channels WHERE name LIKE 'case\\_%'" \
         -c "DELETE FROM etl.escalation_policies WHERE name = 'case_oncall'" \
-        -c "DELETE FROM etl.pipelines WHERE pipeline_id = 'alert_case'" >/dev/null 2>&1 || true
+        -c "DELETE FROM etl.pipelines WHERE pipeline_id = 'alert_case'" \
+        -c "DROP SCHEMA IF EXISTS ac CASCADE" >/dev/null 2>&1 || true
 }
 trap case70_cleanup EXIT
 
@@ -86,7 +88,8 @@ wait_port "$SP"
 wait_port "$TP"
 
 # the worker is running
-psql_pg -At -c "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'metaetl alert delivery'" | grep -qx 1
+# (it restarts within seconds when an earlier test dropped and re-created the extension)
+wait_for 20 "SELECT count(*) = 1 FROM pg_stat_activity WHERE backend_type = 'metaetl alert delivery'"
 
 # --- channels (the docs' examples, pointed at the test servers) -------------
 psql_pg -q <<SQL
@@ -123,9 +126,34 @@ SELECT etl.add_alert_route(ARRAY['case_slack', 'case_email', 'case_smtps'], ARRA
 SELECT etl.add_alert_route(ARRAY['case_hook', 'case_flaky', 'case_closed', 'case_sms_json'], ARRAY['pipeline_failure'],
                            pipeline_tags => ARRAY['case']);
 
-INSERT INTO etl.pipelines (pipeline_id, name, config, tags)
-VALUES ('alert_case', 'Alerting case', '{"pipeline": {"id": "alert_case", "sla": {"max_duration_minutes": 0.002}}}', '{case}');
-SELECT etl.apply_sla_config('alert_case', '{"max_duration_minutes": 0.002}');
+-- a real pipeline whose one step is slow, failing or quick as ac.mode says;
+-- registering it applies its sla: block
+CREATE SCHEMA ac;
+CREATE TABLE ac.src (x int);
+INSERT INTO ac.src VALUES (1);
+CREATE TABLE ac.mode (m text);
+INSERT INTO ac.mode VALUES ('ok');
+CREATE FUNCTION ac.step(x int) RETURNS int LANGUAGE plpgsql AS \$fn\$
+BEGIN
+  CASE (SELECT m FROM ac.mode)
+    WHEN 'slow' THEN PERFORM pg_sleep(8);
+    WHEN 'fail' THEN RETURN x / 0;
+    ELSE NULL;
+  END CASE;
+  RETURN x;
+END \$fn\$;
+SELECT etl.register_pipeline(\$yaml\$
+pipeline:
+  id: alert_case
+  name: Alerting case
+  tags: [case]
+  sources: [ { id: src, type: postgresql, table: ac.src } ]
+  transforms:
+    - { id: step, type: udf, params: { function: ac.step, args: [x], output: y } }
+  targets: [ { id: out, type: postgresql, table: ac.out, mode: append } ]
+  sla: { max_duration_minutes: 0.02 }
+\$yaml\$);
+SELECT sla_type, target FROM etl.sla_definitions WHERE pipeline_id = 'alert_case';
 SQL
 
 # --- a bad channel config is rejected with a clear error (and, holding a
@@ -141,18 +169,18 @@ fi
 grep -q 'malformed URL in alert channel config' "$SRV/bad2.err"
 
 # --- a run over its max duration: the worker notices while it is still going
-run=$(psql_pg -At -c "INSERT INTO etl.pipeline_runs (pipeline_id, status, started_at)
-                      VALUES ('alert_case', 'running', clock_timestamp()) RETURNING run_id")
-psql_pg -q -c "SELECT pg_sleep(0.2)"          # the run's pg_sleep step
+psql_pg -q -c "UPDATE ac.mode SET m = 'slow'"
+run=$(psql_pg -At -c "SELECT etl.execute_pipeline('alert_case', wait => false)->>'run_id'")
 t0=$(date +%s)
 # the worker's running-SLA check (every 5 s) records the breach and opens the alert
 wait_for 10 "SELECT EXISTS (SELECT 1 FROM etl.sla_compliance WHERE run_id = $run AND NOT compliant)"
-# the run ends; the orchestrator's hook evaluates it again
-psql_pg -q -c "UPDATE etl.pipeline_runs SET status = 'succeeded', ended_at = clock_timestamp() WHERE run_id = $run" \
-    -c "SELECT etl.on_run_finished($run)"
+psql_pg -At -c "SELECT status FROM etl.pipeline_runs WHERE run_id = $run" | grep -qx running
+# the run ends; the orchestrator's hook (etl.on_run_finished) evaluates it again
+wait_for 15 "SELECT status = 'succeeded' FROM etl.pipeline_runs WHERE run_id = $run"
 sla_alert=$(psql_pg -At -c "SELECT alert_id FROM etl.alerts WHERE dedup_key = 'sla_violation:alert_case:duration' AND status = 'open'")
 [ -n "$sla_alert" ]
-wait_for 10 "SELECT count(*) = 3 FROM etl.alert_deliveries WHERE alert_id = $sla_alert AND status = 'delivered'"
+wait_for 10 "SELECT count(*) = 3 FROM etl.alert_deliveries WHERE alert_id = $sla_alert AND status = 'delivered'
+               AND channel IN ('case_slack', 'case_email', 'case_smtps')"
 t1=$(date +%s)
 echo "SLA breach to Slack post and e-mail: $((t1 - t0)) s"
 [ $((t1 - t0)) -le 10 ]
@@ -227,13 +255,11 @@ print("sms ok:", form["Body"][0])
 PY
 
 # --- two failures: one open alert counting 2; deliveries never block a run --
+psql_pg -q -c "UPDATE ac.mode SET m = 'fail'"
 for i in 1 2; do
-    r=$(psql_pg -At -c "INSERT INTO etl.pipeline_runs (pipeline_id, status, started_at, ended_at, error_message)
-                        VALUES ('alert_case', 'failed', clock_timestamp(), clock_timestamp(), 'division by zero')
-                        RETURNING run_id")
     s=$(date +%s%N)
-    psql_pg -q -c "SELECT etl.on_run_finished($r)"
-    echo "on_run_finished took $(( ($(date +%s%N) - s) / 1000000 )) ms"
+    psql_pg -At -c "SELECT etl.execute_pipeline('alert_case')->>'status'" | grep -qx failed
+    echo "failing run $i took $(( ($(date +%s%N) - s) / 1000000 )) ms, alerting included"
 done
 psql_pg -At -c "SELECT status || ' ' || occurrences FROM etl.alerts
                  WHERE alert_type = 'pipeline_failure' AND pipeline_id = 'alert_case' AND status <> 'resolved'" | grep -qx 'open 2'
@@ -302,9 +328,8 @@ grep -q 'canceling statement due to statement timeout' "$SRV/cancel.out"
 psql_pg -At -c "SELECT count(*) FROM etl.alert_channels WHERE name = 'case_slow'" | grep -qx 0
 
 # --- the next successful run resolves both alerts ----------------------------
-ok=$(psql_pg -At -c "INSERT INTO etl.pipeline_runs (pipeline_id, status, started_at, ended_at)
-                     VALUES ('alert_case', 'succeeded', clock_timestamp(), clock_timestamp()) RETURNING run_id")
-psql_pg -q -c "SELECT etl.on_run_finished($ok)"
+psql_pg -q -c "UPDATE ac.mode SET m = 'ok'"
+psql_pg -At -c "SELECT etl.execute_pipeline('alert_case')->>'status'" | grep -qx succeeded
 states=$(psql_pg -At -c "SELECT string_agg(alert_type || ' ' || status, ', ' ORDER BY alert_type) FROM etl.alerts
                          WHERE alert_id IN ($sla_alert, $fail_alert)")
 echo "after the successful run: $states"
