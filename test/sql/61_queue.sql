@@ -67,6 +67,13 @@ SELECT etl.check_dependencies('q61_down');
 SELECT pg_temp.wait_for($$SELECT state = 'queued' FROM etl.run_queue WHERE pipeline_id = 'q61_down'$$) AS released;
 SELECT etl.check_dependencies('q61_none') AS no_schedule_is_ready;
 
+-- The sections below claim by hand, as a worker loop would.  The launcher
+-- claims and starts queued runs itself after every pass, so it is paused
+-- (metaetl.scheduler_enabled = off: no ticks, no dispatch) until they end.
+ALTER SYSTEM SET metaetl.scheduler_enabled = off;
+SELECT pg_reload_conf();
+SELECT pg_temp.wait_for($$SELECT etl.scheduler_status()->>'state' = 'disabled'$$) AS launcher_paused;
+
 -- pools: a pool with 2 slots never has more than 2 claimed runs
 DELETE FROM etl.run_queue WHERE pipeline_id LIKE 'q61_%';
 SELECT etl.add_pool('q61_two', 2, 'two at a time');
@@ -130,6 +137,10 @@ SELECT pipeline_id, state, note FROM etl.run_queue
 UPDATE etl.run_queue SET state = 'done' WHERE pipeline_id = 'q61_queue' AND state = 'claimed';
 SELECT pipeline_id, count(*) AS claimed_after_the_first_ended FROM etl.claim_runs(10) GROUP BY 1;
 DELETE FROM etl.run_queue WHERE pipeline_id LIKE 'q61_%';
+-- the launcher resumes
+ALTER SYSTEM RESET metaetl.scheduler_enabled;
+SELECT pg_reload_conf();
+SELECT pg_temp.wait_for($$SELECT etl.scheduler_status()->>'state' = 'running'$$) AS launcher_running;
 
 -- dataset-triggered: a run is queued when an upstream run loads rows
 SELECT etl.schedule_pipeline('q61_ds', NULL, 'UTC', '{"trigger_on": ["q61_up"], "pool": "q61_hold"}') > 0 AS scheduled;
@@ -143,6 +154,12 @@ SELECT pg_temp.wait_for($$SELECT count(*) > 0 FROM etl.run_queue WHERE pipeline_
 SELECT pg_sleep(1.2);
 SELECT trigger, state, count(*) FROM etl.run_queue WHERE pipeline_id = 'q61_ds' GROUP BY 1, 2;
 
+-- every run of this test was held or claimed by hand: none was started, so
+-- none failed and raised an alert
+SELECT count(*) AS runs_started FROM etl.pipeline_runs
+ WHERE pipeline_id LIKE 'q61_%' AND triggered_by = 'scheduler';
+SELECT count(*) AS alerts_raised FROM etl.alerts WHERE pipeline_id LIKE 'q61_%';
+DELETE FROM etl.alerts WHERE pipeline_id LIKE 'q61_%';
 DELETE FROM etl.pipelines WHERE pipeline_id LIKE 'q61_%';
 SELECT count(*) AS queue_rows_left FROM etl.run_queue WHERE pipeline_id LIKE 'q61_%';
 SELECT etl.drop_pool('q61_hold');

@@ -67,8 +67,9 @@ SELECT woken FROM wake;
 
 -- catch-up: five hourly ticks were missed (the schedule's next time is set
 -- 5 hours back); all enqueues them all, latest only the last, none nothing
+-- (held in the 0-slot pool: the launcher's dispatcher does not start them)
 SELECT format('%s * * * *', (extract(minute FROM now())::int + 30) % 60) AS hourly \gset
-SELECT etl.schedule_pipeline(id, :'hourly', 'UTC', jsonb_build_object('catchup', c, 'paused', true)) > 0 AS scheduled
+SELECT etl.schedule_pipeline(id, :'hourly', 'UTC', jsonb_build_object('catchup', c, 'paused', true, 'pool', 'l62_hold')) > 0 AS scheduled
   FROM (VALUES ('l62_all', 'all'), ('l62_latest', 'latest'), ('l62_none', 'none')) v(id, c);
 UPDATE etl.schedules SET next_fire_at = etl.cron_next(cron, timezone, now() - interval '5 hours'), paused = false
  WHERE pipeline_id IN ('l62_all', 'l62_latest', 'l62_none');
@@ -95,7 +96,7 @@ ALTER SYSTEM SET metaetl.scheduler_enabled = off;
 SELECT pg_reload_conf();
 SELECT pg_temp.wait_for($$SELECT etl.scheduler_status()->>'state' = 'disabled'$$) AS disabled;
 SELECT etl.health()->>'scheduler' AS health;
-SELECT etl.schedule_pipeline('l62_off', '* * * * * *') > 0 AS scheduled;
+SELECT etl.schedule_pipeline('l62_off', '* * * * * *', 'UTC', '{"pool": "l62_hold"}') > 0 AS scheduled;
 SELECT pg_sleep(1.5);
 SELECT count(*) AS enqueued_while_disabled FROM etl.run_queue WHERE pipeline_id = 'l62_off';
 ALTER SYSTEM RESET metaetl.scheduler_enabled;
@@ -127,6 +128,11 @@ SELECT etl.purge_run_history() AS second_batch;
 SELECT etl.purge_run_history() AS nothing_left;
 SELECT status, ended_at IS NULL AS unfinished FROM etl.pipeline_runs WHERE pipeline_id = 'l62_sec' ORDER BY run_id;
 
+-- every queued run of this test was held: none was started, none raised an alert
+SELECT count(*) AS runs_started FROM etl.pipeline_runs
+ WHERE pipeline_id LIKE 'l62_%' AND triggered_by = 'scheduler';
+SELECT count(*) AS alerts_raised FROM etl.alerts WHERE pipeline_id LIKE 'l62_%';
+DELETE FROM etl.alerts WHERE pipeline_id LIKE 'l62_%';
 DELETE FROM etl.pipelines WHERE pipeline_id LIKE 'l62_%';
 SELECT etl.drop_pool('l62_hold');
 DROP ROLE sched62_owner;

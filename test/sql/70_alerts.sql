@@ -128,7 +128,9 @@ SELECT etl.resolve_alert(:first_alert) AS resolved, etl.resolve_alert(:first_ale
 -- after resolve, the same problem opens a new alert
 SELECT etl.raise_alert('pipeline_failure', 'high', 'failing once more', 'alert_orders') <> :first_alert AS new_alert;
 SELECT status, occurrences FROM etl.alerts WHERE dedup_key = 'pipeline_failure:alert_orders' ORDER BY alert_id;
-SELECT etl.resolve_alert(alert_id) FROM etl.alerts WHERE status <> 'resolved' AND alert_id >= :first_alert;
+SELECT etl.resolve_alert(alert_id) FROM etl.alerts
+ WHERE status <> 'resolved' AND alert_id >= :first_alert
+   AND (pipeline_id LIKE 'alert\_%' OR alert_id = :sys_alert);  -- this test's alerts only
 
 -- ---------------------------------------------------------------------------
 -- etl.on_run_finished: failures count on one alert, a success resolves it
@@ -143,8 +145,9 @@ VALUES ('alert_orders', 'failed', now() - interval '1 min', now(), 'relation "or
 RETURNING run_id AS fail2 \gset
 SELECT (etl.on_run_finished(:fail2)->'alerts'->0->>'alert_id')::bigint AS failure_alert \gset
 SELECT status, occurrences, run_id = :fail2 AS latest_run, details->>'error' AS error
-  FROM etl.alerts WHERE alert_type = 'pipeline_failure' AND status = 'open';
-SELECT count(*) AS open_failure_alerts FROM etl.alerts WHERE alert_type = 'pipeline_failure' AND status = 'open';
+  FROM etl.alerts WHERE alert_type = 'pipeline_failure' AND status = 'open' AND pipeline_id LIKE 'alert\_%';
+SELECT count(*) AS open_failure_alerts FROM etl.alerts
+ WHERE alert_type = 'pipeline_failure' AND status = 'open' AND pipeline_id LIKE 'alert\_%';
 -- the payload carries the pipeline, the run's status and its error
 SELECT payload->>'pipeline_id' AS pipeline, payload->>'run_status' AS run_status, payload->>'error' AS error
   FROM etl.alert_deliveries WHERE alert_id = :failure_alert;
@@ -153,13 +156,14 @@ INSERT INTO etl.pipeline_runs (pipeline_id, status, started_at, ended_at, qualit
 VALUES ('alert_orders', 'quality_failed', now() - interval '1 min', now(), 71.5) RETURNING run_id AS qrun \gset
 SELECT etl.on_run_finished(:qrun)->'alerts'->0->>'alert_type' AS raised;
 SELECT regexp_replace(a.message, 'run [0-9]+', 'run N') AS message, d.channel FROM etl.alerts a JOIN etl.alert_deliveries d USING (alert_id)
- WHERE a.alert_type = 'quality_failure';
+ WHERE a.alert_type = 'quality_failure' AND a.pipeline_id = 'alert_orders';
 -- the next successful run resolves both
 INSERT INTO etl.pipeline_runs (pipeline_id, status, started_at, ended_at)
 VALUES ('alert_orders', 'succeeded', now() - interval '1 min', now()) RETURNING run_id AS ok1 \gset
 SELECT (etl.on_run_finished(:ok1))->>'resolved' AS resolved;
 SELECT alert_type, status, resolved_by, details->>'resolved_because' = 'run ' || :ok1 || ' succeeded' AS because
   FROM etl.alerts WHERE alert_type IN ('pipeline_failure', 'quality_failure') AND alert_id >= :failure_alert
+   AND pipeline_id = 'alert_orders'
  ORDER BY alert_id;
 SELECT etl.on_run_finished(-1);
 \echo :LAST_ERROR_SQLSTATE
@@ -173,11 +177,11 @@ INSERT INTO etl.pipeline_runs (pipeline_id, status, started_at, ended_at)
 VALUES ('alert_other', 'succeeded', now() - interval '1 min', now()) RETURNING run_id AS slow \gset
 SELECT etl.on_run_finished(:slow)->'alerts'->0->>'alert_type' AS raised;
 SELECT alert_type, priority, details->>'duration_s' AS duration_s, details->>'p95_s' AS p95_s, details->>'runs' AS runs
-  FROM etl.alerts WHERE alert_type = 'performance';
+  FROM etl.alerts WHERE alert_type = 'performance' AND pipeline_id = 'alert_other';
 INSERT INTO etl.pipeline_runs (pipeline_id, status, started_at, ended_at)
 VALUES ('alert_other', 'succeeded', now() - interval '9 s', now()) RETURNING run_id AS fast \gset
 SELECT etl.on_run_finished(:fast)->>'resolved' AS resolved;
-SELECT status FROM etl.alerts WHERE alert_type = 'performance';
+SELECT status FROM etl.alerts WHERE alert_type = 'performance' AND pipeline_id = 'alert_other';
 
 -- ---------------------------------------------------------------------------
 -- throttling: at most max deliveries per channel per window
