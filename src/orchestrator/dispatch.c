@@ -6,15 +6,19 @@
  *
  * Called by the scheduler's launcher (src/scheduler/launcher.c) outside any
  * transaction, after each tick.  etl.claim_runs() applies priorities, pool
- * slots and metaetl.max_concurrent_runs; claims are committed before the
- * workers start (a worker updates its queue row).  The run worker marks the
- * row done when the run ends, in the same transaction as its final status.
+ * slots, metaetl.max_concurrent_runs and each pipeline's concurrency; claims
+ * are committed before the workers start.  A worker reads what to run from
+ * its queue row (named in bgw_extra), so starting a run costs the launcher
+ * only the worker's registration: it does not wait for the run to begin.
+ * The worker marks the row done in the same transaction as the run's final
+ * status.
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
 #include "access/xact.h"
+#include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
@@ -23,18 +27,9 @@
 
 #include "orchestrator/orchestrator.h"
 
-#define DISPATCH_BATCH 16
+#define DISPATCH_BATCH 64
 
 static bool dispatch_first_pass = true;
-
-/* queue triggers map onto run triggers; run_now is a manual run */
-static const char *
-dispatch_run_trigger(const char *queue_trigger)
-{
-	if (strcmp(queue_trigger, "run_now") == 0)
-		return "manual";
-	return queue_trigger;
-}
 
 static void
 dispatch_begin(void)
@@ -51,16 +46,25 @@ dispatch_commit(void)
 	CommitTransactionCommand();
 }
 
+typedef struct DispatchClaim
+{
+	int64		queue_id;
+	char	   *pipeline_id;
+	Oid			run_as;
+} DispatchClaim;
+
 int
 MetaetlDispatchQueue(void)
 {
 	MemoryContext cxt = CurrentMemoryContext;
-	MetaetlRunSpec *specs = NULL;
+	DispatchClaim *claims = NULL;
 	int			nclaims = 0;
 	int			started = 0;
+	Oid			owner;
 
 	/* 1. claims, committed */
 	dispatch_begin();
+	owner = MetaetlExtensionOwner();
 	SPI_connect();
 	if (dispatch_first_pass)
 	{
@@ -68,106 +72,56 @@ MetaetlDispatchQueue(void)
 		SPI_execute("SELECT etl.mark_abandoned_runs()", false, 0);
 		dispatch_first_pass = false;
 	}
-	SPI_execute("SELECT q.queue_id::text, q.pipeline_id, q.trigger, q.logical_date::text,"
-				"       r.oid::text, q.attempt::text"
+	SPI_execute("SELECT q.queue_id::text, q.pipeline_id, r.oid::text"
 				"  FROM etl.claim_runs(" CppAsString2(DISPATCH_BATCH) ") q"
 				"  JOIN etl.pipelines p ON p.pipeline_id = q.pipeline_id"
 				"  JOIN pg_catalog.pg_roles r ON r.rolname = p.owner",
 				false, 0);
 	nclaims = (int) SPI_processed;
 	if (nclaims > 0)
-		specs = MemoryContextAllocZero(cxt, sizeof(MetaetlRunSpec) * nclaims);
+		claims = MemoryContextAllocZero(cxt, sizeof(DispatchClaim) * nclaims);
 	for (int i = 0; i < nclaims; i++)
 	{
 		HeapTuple	tup = SPI_tuptable->vals[i];
 		TupleDesc	desc = SPI_tuptable->tupdesc;
-		char	   *ld = SPI_getvalue(tup, desc, 4);
 
-		specs[i].queue_id = strtoi64(SPI_getvalue(tup, desc, 1), NULL, 10);
-		specs[i].pipeline_id = MemoryContextStrdup(cxt, SPI_getvalue(tup, desc, 2));
-		specs[i].trigger = MemoryContextStrdup(cxt, dispatch_run_trigger(SPI_getvalue(tup, desc, 3)));
-		specs[i].logical_date = ld ? MemoryContextStrdup(cxt, ld) : NULL;
-		specs[i].run_as = (Oid) strtoul(SPI_getvalue(tup, desc, 5), NULL, 10);
-		specs[i].triggered_by = MemoryContextStrdup(cxt, "scheduler");
-		specs[i].params = MemoryContextStrdup(cxt, "{}");
+		claims[i].queue_id = strtoi64(SPI_getvalue(tup, desc, 1), NULL, 10);
+		claims[i].pipeline_id = MemoryContextStrdup(cxt, SPI_getvalue(tup, desc, 2));
+		claims[i].run_as = (Oid) strtoul(SPI_getvalue(tup, desc, 3), NULL, 10);
 	}
 	SPI_finish();
 	dispatch_commit();
 	MemoryContextSwitchTo(cxt);
 
 	/*
-	 * 2. one run worker per claim.  When no worker slot is free the claim
-	 * (and every later one) goes back to the queue for the next pass; a
-	 * claim that cannot start for another reason is done with a note.
+	 * 2. one run worker per claim.  When no worker slot is free, that claim
+	 * and every later one go back to the queue for the next pass.
 	 */
-	for (int i = 0; i < nclaims; i++)
+	for (; started < nclaims; started++)
 	{
-		bool		ok = true;
-		bool		no_slot = false;
-		char	   *msg = NULL;
-
-		dispatch_begin();
-		PG_TRY();
-		{
-			(void) MetaetlRunInWorker(&specs[i], false);
-			dispatch_commit();
-		}
-		PG_CATCH();
-		{
-			ErrorData  *edata;
-
-			MemoryContextSwitchTo(cxt);
-			edata = CopyErrorData();
-			FlushErrorState();
-			AbortCurrentTransaction();
-			msg = pstrdup(edata->message ? edata->message : "unknown error");
-			no_slot = edata->sqlerrcode == ERRCODE_CONFIGURATION_LIMIT_EXCEEDED;
-			FreeErrorData(edata);
-			ok = false;
-		}
-		PG_END_TRY();
-		MemoryContextSwitchTo(cxt);
-
-		if (ok)
-		{
-			started++;
-			continue;
-		}
-		if (no_slot)
-		{
-			Oid			types[1] = {INT8OID};
-
-			dispatch_begin();
-			SPI_connect();
-			for (int j = i; j < nclaims; j++)
-			{
-				Datum		values[1] = {Int64GetDatum(specs[j].queue_id)};
-
-				SPI_execute_with_args("UPDATE etl.run_queue SET state = 'queued', claimed_at = NULL"
-									  " WHERE queue_id = $1 AND state = 'claimed' AND run_id IS NULL",
-									  1, types, values, NULL, false, 0);
-			}
-			SPI_finish();
-			dispatch_commit();
-			MemoryContextSwitchTo(cxt);
+		if (!MetaetlRunQueuedInWorker(claims[started].queue_id, claims[started].pipeline_id,
+									  claims[started].run_as, owner))
 			break;
-		}
-		ereport(WARNING,
-				(errmsg("metaetl: could not start queued run %lld of pipeline \"%s\": %s",
-						(long long) specs[i].queue_id, specs[i].pipeline_id, msg)));
-		dispatch_begin();
-		{
-			Oid			types[2] = {INT8OID, TEXTOID};
-			Datum		values[2];
+	}
+	if (started < nclaims)
+	{
+		Oid			types[1] = {INT8OID};
 
-			values[0] = Int64GetDatum(specs[i].queue_id);
-			values[1] = CStringGetTextDatum(psprintf("could not start: %s", msg));
-			SPI_connect();
-			SPI_execute_with_args("UPDATE etl.run_queue SET state = 'done', note = $2"
+		ereport(LOG,
+				(errmsg("metaetl: no background worker slot free for %d queued run(s); they wait for the next pass",
+						nclaims - started),
+				 errhint("Raise max_worker_processes, or lower metaetl.max_concurrent_runs.")));
+		dispatch_begin();
+		SPI_connect();
+		for (int j = started; j < nclaims; j++)
+		{
+			Datum		values[1] = {Int64GetDatum(claims[j].queue_id)};
+
+			SPI_execute_with_args("UPDATE etl.run_queue SET state = 'queued', claimed_at = NULL"
 								  " WHERE queue_id = $1 AND state = 'claimed' AND run_id IS NULL",
-								  2, types, values, NULL, false, 0);
-			SPI_finish();
+								  1, types, values, NULL, false, 0);
 		}
+		SPI_finish();
 		dispatch_commit();
 		MemoryContextSwitchTo(cxt);
 	}

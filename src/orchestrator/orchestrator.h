@@ -89,6 +89,8 @@ extern int	MetaetlDispatchQueue(void);
 
 /* in orchestrator/worker.c */
 extern char *MetaetlRunInWorker(const MetaetlRunSpec *spec, bool wait);
+extern bool MetaetlRunQueuedInWorker(int64 queue_id, const char *pipeline_id, Oid run_as,
+									 Oid owner);
 PGDLLEXPORT void MetaetlRunWorkerMain(Datum main_arg);
 
 #endif							/* METAETL_ORCHESTRATOR_H */

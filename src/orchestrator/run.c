@@ -194,16 +194,24 @@ metaetl_execute_pipeline_inline(PG_FUNCTION_ARGS)
 		PG_END_TRY();
 	}
 
-	SPI_connect();
-	if (SPI_execute("SELECT 1 FROM pg_catalog.pg_proc WHERE oid = pg_catalog.to_regprocedure('etl.on_run_finished(bigint)')",
-					true, 1) == SPI_OK_SELECT && SPI_processed == 1)
+	/* monitoring (SLAs, alerts) runs as metaetl itself, as after a worker run */
 	{
-		Oid			types[1] = {INT8OID};
-		Datum		values[1] = {Int64GetDatum(plan.run_id)};
+		Oid			saved_user;
+		int			saved_context;
 
-		SPI_execute_with_args("SELECT etl.on_run_finished($1)", 1, types, values, NULL, false, 0);
+		MetaetlAsOwnerBegin(&saved_user, &saved_context);
+		SPI_connect();
+		if (SPI_execute("SELECT 1 FROM pg_catalog.pg_proc WHERE oid = pg_catalog.to_regprocedure('etl.on_run_finished(bigint)')",
+						true, 1) == SPI_OK_SELECT && SPI_processed == 1)
+		{
+			Oid			types[1] = {INT8OID};
+			Datum		values[1] = {Int64GetDatum(plan.run_id)};
+
+			SPI_execute_with_args("SELECT etl.on_run_finished($1)", 1, types, values, NULL, false, 0);
+		}
+		SPI_finish();
+		MetaetlAsOwnerEnd(saved_user, saved_context);
 	}
-	SPI_finish();
 
 	summary = MetaetlRunSummary(plan.run_id);
 	PG_RETURN_JSONB_P(run_jsonb_from_text(summary));

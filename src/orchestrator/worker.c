@@ -17,6 +17,7 @@
 #include "postgres.h"
 
 #include "access/xact.h"
+#include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "pgstat.h"
@@ -64,6 +65,21 @@ typedef struct RunShared
 	char		params[FLEXIBLE_ARRAY_MEMBER];
 } RunShared;
 
+/*
+ * A run started by the scheduler's dispatcher carries no shared memory: the
+ * worker reads what to run from its etl.run_queue row, named in bgw_extra,
+ * so the dispatcher starts many runs without waiting for each.
+ */
+typedef struct RunQueueArgs
+{
+	Oid			dboid;
+	Oid			owner;
+	Oid			run_as;
+	int64		queue_id;
+} RunQueueArgs;
+
+StaticAssertDecl(sizeof(RunQueueArgs) <= BGW_EXTRALEN, "RunQueueArgs must fit in bgw_extra");
+
 static void
 worker_wake_caller(RunShared *shared)
 {
@@ -76,6 +92,8 @@ worker_wake_caller(RunShared *shared)
 static void
 worker_set_state(RunShared *shared, int state)
 {
+	if (shared == NULL)
+		return;
 	SpinLockAcquire(&shared->mutex);
 	shared->state = state;
 	SpinLockRelease(&shared->mutex);
@@ -159,6 +177,71 @@ worker_after_run(int64 run_id)
 	PG_END_TRY();
 }
 
+/*
+ * worker_read_queue_row
+ *		What a dispatched run runs: its etl.run_queue row.  Queue triggers map
+ *		onto run triggers (run_now is a manual run).
+ */
+static void
+worker_read_queue_row(MetaetlRunSpec *spec, MemoryContext cxt)
+{
+	Oid			types[1] = {INT8OID};
+	Datum		values[1] = {Int64GetDatum(spec->queue_id)};
+	char	   *ld;
+
+	worker_begin();
+	SPI_connect();
+	SPI_execute_with_args("SELECT pipeline_id, CASE trigger WHEN 'run_now' THEN 'manual' ELSE trigger END,"
+						  "       logical_date::text FROM etl.run_queue WHERE queue_id = $1",
+						  1, types, values, NULL, true, 1);
+	if (SPI_processed != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("queued run %lld does not exist", (long long) spec->queue_id)));
+	spec->pipeline_id = MemoryContextStrdup(cxt, SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1));
+	spec->trigger = MemoryContextStrdup(cxt, SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2));
+	ld = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3);
+	spec->logical_date = ld ? MemoryContextStrdup(cxt, ld) : NULL;
+	spec->triggered_by = MemoryContextStrdup(cxt, "scheduler");
+	spec->params = MemoryContextStrdup(cxt, "{}");
+	SPI_finish();
+	worker_commit();
+}
+
+/*
+ * MetaetlRunQueuedInWorker
+ *		Start a run worker for a claimed queue row and return at once (the
+ *		worker records the run and marks the row done); it connects as owner,
+ *		the extension's owner.  False when no background worker slot is free.
+ *		Needs no transaction.
+ */
+bool
+MetaetlRunQueuedInWorker(int64 queue_id, const char *pipeline_id, Oid run_as, Oid owner)
+{
+	BackgroundWorker worker;
+	BackgroundWorkerHandle *handle;
+	RunQueueArgs args;
+
+	args.dboid = MyDatabaseId;
+	args.owner = owner;
+	args.run_as = run_as;
+	args.queue_id = queue_id;
+
+	memset(&worker, 0, sizeof(worker));
+	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
+	worker.bgw_restart_time = BGW_NEVER_RESTART;
+	snprintf(worker.bgw_library_name, BGW_MAXLEN, "metaetl");
+	snprintf(worker.bgw_function_name, BGW_MAXLEN, "MetaetlRunWorkerMain");
+	snprintf(worker.bgw_name, BGW_MAXLEN, "metaetl run worker for %s", pipeline_id);
+	snprintf(worker.bgw_type, BGW_MAXLEN, "metaetl run worker");
+	worker.bgw_main_arg = UInt32GetDatum(DSM_HANDLE_INVALID);
+	memcpy(worker.bgw_extra, &args, sizeof(args));
+	worker.bgw_notify_pid = 0;
+
+	return RegisterDynamicBackgroundWorker(&worker, &handle);
+}
+
 void
 MetaetlRunWorkerMain(Datum main_arg)
 {
@@ -176,26 +259,44 @@ MetaetlRunWorkerMain(Datum main_arg)
 	pqsignal(SIGTERM, die);
 	BackgroundWorkerUnblockSignals();
 
-	seg = dsm_attach(DatumGetUInt32(main_arg));
-	if (seg == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("run worker could not attach to its shared memory segment"),
-				 errdetail("The caller went away before the worker started.")));
-	shared = dsm_segment_address(seg);
+	if (DatumGetUInt32(main_arg) != DSM_HANDLE_INVALID)
+	{
+		seg = dsm_attach(DatumGetUInt32(main_arg));
+		if (seg == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("run worker could not attach to its shared memory segment"),
+					 errdetail("The caller went away before the worker started.")));
+		shared = dsm_segment_address(seg);
+		BackgroundWorkerInitializeConnectionByOid(shared->dboid, shared->owner, 0);
+	}
+	else
+	{
+		RunQueueArgs args;
 
-	BackgroundWorkerInitializeConnectionByOid(shared->dboid, shared->owner, 0);
+		memcpy(&args, MyBgworkerEntry->bgw_extra, sizeof(args));
+		seg = NULL;
+		shared = NULL;
+		BackgroundWorkerInitializeConnectionByOid(args.dboid, args.owner, 0);
+		spec.run_as = args.run_as;
+		spec.queue_id = args.queue_id;
+	}
 	getrusage(RUSAGE_SELF, &before);
 
 	runcxt = AllocSetContextCreate(TopMemoryContext, "metaetl run", ALLOCSET_DEFAULT_SIZES);
 	MemoryContextSwitchTo(runcxt);
-	spec.pipeline_id = pstrdup(shared->pipeline_id);
-	spec.trigger = pstrdup(shared->trigger);
-	spec.triggered_by = pstrdup(shared->triggered_by);
-	spec.params = pnstrdup(shared->params, shared->params_len);
-	spec.run_as = shared->run_as;
-	spec.queue_id = shared->queue_id;
-	spec.logical_date = shared->logical_date[0] ? pstrdup(shared->logical_date) : NULL;
+	if (shared != NULL)
+	{
+		spec.pipeline_id = pstrdup(shared->pipeline_id);
+		spec.trigger = pstrdup(shared->trigger);
+		spec.triggered_by = pstrdup(shared->triggered_by);
+		spec.params = pnstrdup(shared->params, shared->params_len);
+		spec.run_as = shared->run_as;
+		spec.queue_id = shared->queue_id;
+		spec.logical_date = shared->logical_date[0] ? pstrdup(shared->logical_date) : NULL;
+	}
+	else
+		worker_read_queue_row(&spec, runcxt);
 
 	/* 1. the run record, committed before anything else happens */
 	HOLD_CANCEL_INTERRUPTS();
@@ -212,7 +313,8 @@ MetaetlRunWorkerMain(Datum main_arg)
 
 		MemoryContextSwitchTo(runcxt);
 		edata = CopyErrorData();
-		strlcpy(shared->error, edata->message ? edata->message : "unknown error", sizeof(shared->error));
+		if (shared != NULL)
+			strlcpy(shared->error, edata->message ? edata->message : "unknown error", sizeof(shared->error));
 		worker_set_state(shared, RUN_STATE_FAILED);
 		PG_RE_THROW();
 	}
@@ -222,10 +324,13 @@ MetaetlRunWorkerMain(Datum main_arg)
 	snprintf(appname, sizeof(appname), "metaetl run %lld", (long long) plan.run_id);
 	SetConfigOption("application_name", appname, PGC_USERSET, PGC_S_SESSION);
 	pgstat_report_activity(STATE_RUNNING, appname);
-	SpinLockAcquire(&shared->mutex);
-	shared->run_id = plan.run_id;
-	SpinLockRelease(&shared->mutex);
-	worker_set_state(shared, RUN_STATE_RECORDED);
+	if (shared != NULL)
+	{
+		SpinLockAcquire(&shared->mutex);
+		shared->run_id = plan.run_id;
+		SpinLockRelease(&shared->mutex);
+		worker_set_state(shared, RUN_STATE_RECORDED);
+	}
 
 	/* 2. the pipeline's concurrency policy */
 	worker_begin();
@@ -297,17 +402,19 @@ MetaetlRunWorkerMain(Datum main_arg)
 
 	/* 4. monitoring, then the summary for the caller */
 	worker_after_run(plan.run_id);
-	worker_begin();
+	if (shared != NULL)
 	{
-		char	   *summary = MetaetlRunSummary(plan.run_id);
+		char	   *summary;
 
+		worker_begin();
+		summary = MetaetlRunSummary(plan.run_id);
 		SpinLockAcquire(&shared->mutex);
 		strlcpy(shared->result, summary ? summary : "{}", sizeof(shared->result));
 		SpinLockRelease(&shared->mutex);
+		worker_commit();
+		worker_set_state(shared, RUN_STATE_FINISHED);
+		dsm_detach(seg);
 	}
-	worker_commit();
-	worker_set_state(shared, RUN_STATE_FINISHED);
-	dsm_detach(seg);
 	proc_exit(0);
 }
 

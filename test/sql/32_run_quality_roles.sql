@@ -57,9 +57,16 @@ pipeline:
   transforms:
     - { id: eu, type: filter, params: { condition: "region == 'EU' and email is not null" } }
   targets: [ { id: out, type: postgresql, table: rq.analyst_eu } ]
+  quality:
+    rules: [ { type: completeness, column: email, threshold: 80 } ]
+  sla: { max_duration_minutes: 10 }
 $$);
-SELECT r->>'status' AS status, r->>'rows_written' AS rows_written, r->>'run_as' AS run_as
+SELECT r->>'status' AS status, r->>'rows_written' AS rows_written, r->>'run_as' AS run_as,
+       r->>'quality_score' AS quality_score
   FROM etl.execute_pipeline('rq_own') r;
+-- its quality results and SLA evaluations are its own to read; the superuser's are not visible
+SELECT s.pipeline_id, s.quality_score, s.created_by FROM etl.quality_scores s ORDER BY s.score_id;
+SELECT d.sla_type, c.compliant FROM etl.sla_compliance c JOIN etl.sla_definitions d USING (sla_id);
 SELECT count(*) AS rows_loaded, pg_catalog.pg_get_userbyid(c.relowner) AS table_owner
   FROM rq.analyst_eu, pg_class c WHERE c.oid = 'rq.analyst_eu'::regclass GROUP BY 2;
 -- it cannot see or run the superuser's pipeline

@@ -1,0 +1,48 @@
+-- Privileges for plain roles, applied after every subsystem created its
+-- tables.  Schema etl is usable by every role; row-level security shows a role
+-- only what belongs to it:
+--  * per-pipeline metadata (schedules, queue, SLAs, SLA results, alerts) to the
+--    roles that may see the pipeline (etl.pipelines' own policy decides);
+--  * results of quality checks, profiles and anomaly detections to the role
+--    that produced them (a run's results are produced as the run's role).
+-- Administrative tables (credentials, users, roles, access log, alert channels,
+-- routes, escalation policies, the audit log) stay with the extension owner and
+-- are reached through SECURITY DEFINER functions.  Superusers bypass RLS.
+
+DO $privileges$
+DECLARE
+    t text;
+BEGIN
+    -- per-pipeline metadata
+    FOREACH t IN ARRAY ARRAY['schedules', 'run_queue', 'sla_definitions', 'sla_compliance'] LOOP
+        EXECUTE pg_catalog.format('GRANT SELECT, INSERT, UPDATE, DELETE ON etl.%I TO PUBLIC', t);
+        EXECUTE pg_catalog.format('ALTER TABLE etl.%I ENABLE ROW LEVEL SECURITY', t);
+        EXECUTE pg_catalog.format(
+            'CREATE POLICY %I ON etl.%I USING (EXISTS (SELECT 1 FROM etl.pipelines p WHERE p.pipeline_id OPERATOR(pg_catalog.=) %I.pipeline_id))',
+            t || '_by_pipeline', t, t);
+    END LOOP;
+
+    -- results: visible to the role that produced them, and with their pipeline
+    FOREACH t IN ARRAY ARRAY['quality_scores', 'completeness_checks', 'validity_checks',
+                              'uniqueness_checks', 'dq_results', 'profiling_stats',
+                              'anomaly_detection', 'quality_profiles'] LOOP
+        EXECUTE pg_catalog.format(
+            'ALTER TABLE etl.%I ADD COLUMN created_by pg_catalog.name NOT NULL DEFAULT CURRENT_USER', t);
+        EXECUTE pg_catalog.format('GRANT SELECT, INSERT, UPDATE, DELETE ON etl.%I TO PUBLIC', t);
+        EXECUTE pg_catalog.format('ALTER TABLE etl.%I ENABLE ROW LEVEL SECURITY', t);
+        EXECUTE pg_catalog.format(
+            'CREATE POLICY %I ON etl.%I USING (etl.may_act_as(created_by)) WITH CHECK (etl.may_act_as(created_by))',
+            t || '_by_creator', t);
+    END LOOP;
+END
+$privileges$;
+
+-- alerts are read by the roles that may see their pipeline (system alerts by all)
+GRANT SELECT ON etl.alerts TO PUBLIC;
+ALTER TABLE etl.alerts ENABLE ROW LEVEL SECURITY;
+CREATE POLICY alerts_by_pipeline ON etl.alerts
+    USING (pipeline_id IS NULL
+           OR EXISTS (SELECT 1 FROM etl.pipelines p WHERE p.pipeline_id OPERATOR(pg_catalog.=) alerts.pipeline_id));
+
+-- read-only for everyone: named pools and the settings {{env.NAME}} renders
+GRANT SELECT ON etl.pools, etl.settings TO PUBLIC;
