@@ -597,6 +597,7 @@ DECLARE
     sql         text;
     nncols      text[] := '{}';
     i_nn        int;
+    nn_idx      int[] := '{}';
     blist       text;
     res         jsonb[];
     checks      jsonb := '[]';
@@ -779,8 +780,9 @@ BEGIN
                                        WHERE cols ? x2 AND NOT x2 = ANY (sc));
                 END IF;
                 IF cardinality(sc) = 0 THEN
-                    sc := colorder;         -- no key, no column: the whole row
+                    sc := colorder[1:90];   -- no key, no column: the whole row (its first 90 columns)
                 END IF;
+                sc := sc[1:90];
                 samp := format('%L::text[], %s, ', sc::text, nsamp) ||
                         (SELECT string_agg(format('d.%I', s), ', ') FROM unnest(sc) AS s);
                 -- one aggregate per rule: the predicate is evaluated once per row
@@ -944,12 +946,16 @@ BEGIN
     END IF;
 
     -- the non-NULL counts of every column that needs one: one aggregate
-    IF cardinality(nncols) > 0 THEN
+    -- (in chunks of 90 columns: a function takes at most 100 arguments)
+    FOR k IN 0 .. (cardinality(nncols) - 1) / 90 LOOP
+        EXIT WHEN cardinality(nncols) = 0;
         SELECT * INTO base, fin, seen, i_nn FROM etl._qb_add(base, fin, seen,
-            'etl._count_nonnull(' || (SELECT string_agg(format('d.%I', x2), ', ') FROM unnest(nncols) x2) || ')');
-    END IF;
+            'etl._count_nonnull(' || (SELECT string_agg(format('d.%I', x2), ', ' ORDER BY o2)
+                                        FROM unnest(nncols[k * 90 + 1 : k * 90 + 90]) WITH ORDINALITY AS t2(x2, o2)) || ')');
+        nn_idx := nn_idx || i_nn;
+    END LOOP;
     IF do_profile THEN
-        prof := prof || jsonb_build_object('nn', i_nn);
+        prof := prof || jsonb_build_object('nn', to_jsonb(nn_idx));
     END IF;
 
     -- the one query
@@ -976,7 +982,8 @@ BEGIN
         pct := NULL;
         IF p ? '_fail' THEN
             IF p ? 'nn' THEN
-                total := coalesce((res[i_nn]->>((p->>'nn')::int - 1))::bigint, 0);   -- [] for no rows
+                k := (p->>'nn')::int - 1;
+                total := coalesce((res[nn_idx[k / 90 + 1]]->>(k % 90))::bigint, 0);   -- [] for no rows
             ELSE
                 total := res[(p->>'total')::int]::bigint;
             END IF;
@@ -1091,10 +1098,12 @@ DECLARE
     st      text;
     t       text;
     out     jsonb := '[]';
+    k       int;
 BEGIN
     FOR pe IN SELECT e FROM jsonb_array_elements(pcols) AS e LOOP
         c := pe->'c';
-        cnt := coalesce((res[(prof->>'nn')::int]->>((pe->>'nn')::int - 1))::bigint, 0);   -- [] for no rows
+        k := (pe->>'nn')::int - 1;
+        cnt := coalesce((res[(prof->'nn'->>(k / 90))::int]->>(k % 90))::bigint, 0);   -- [] for no rows
         o := jsonb_build_object('column', pe->>'column', 'data_type', c->>'type',
                                 'count', cnt, 'nulls', n - cnt,
                                 'null_pct', CASE WHEN n = 0 THEN NULL ELSE round(100.0 * (n - cnt) / n, 3) END);

@@ -145,6 +145,25 @@ SELECT jsonb_pretty(etl.profile('SELECT 1::int AS a, NULL::text AS b LIMIT 0', '
 SELECT jsonb_pretty(etl.profile('SELECT NULL::int AS a, NULL::text AS b FROM generate_series(1, 3)', '{"store": false}'));
 SELECT jsonb_pretty(etl.profile('SELECT 42::int AS a', '{"store": false, "top_n": 0}'));
 
+-- a wide dataset (120 columns: more than a function's 100 arguments)
+DO $$
+BEGIN
+    EXECUTE (SELECT format('CREATE TEMP TABLE q41_wide AS SELECT %s FROM generate_series(1, 3) AS i',
+                           string_agg(format('CASE WHEN i = %s %% 3 THEN NULL ELSE i * %s END AS c%s', n, n, n), ', '))
+               FROM generate_series(1, 120) AS n);
+END
+$$;
+SELECT jsonb_array_length(p->'columns') AS columns, p->'columns'->119->>'column' AS last_column,
+       p->'columns'->119->'count' AS last_count, p->'columns'->119->'nulls' AS last_nulls
+  FROM (SELECT etl.profile('q41_wide', '{"store": false}') AS p) x;
+SELECT c->>'rule' AS rule, c->'failed_rows' AS failed, c->'total_rows' AS total,
+       (SELECT count(*) FROM jsonb_object_keys(c->'samples'->0)) AS sample_columns
+  FROM jsonb_array_elements((etl.quality_gate('q41_wide', $$[
+         {"type": "validity", "check": "range", "column": "c120", "min": 0, "max": 200},
+         {"name": "never", "type": "consistency", "expression": "1 = 2"}]$$))->'checks') c;
+DELETE FROM etl.quality_scores WHERE dataset = 'q41_wide';
+DROP TABLE q41_wide;
+
 -- stored: one table-level row plus one row per column
 SELECT column_name, data_type, row_count, metrics ? 'count' AS has_count
   FROM etl.profiling_stats WHERE dataset = 'q41' ORDER BY stat_id;
