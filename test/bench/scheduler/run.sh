@@ -28,6 +28,8 @@ metaetl_private_pg
 metaetl_build >/dev/null
 DB=bench
 metaetl_cluster_init "$DB"
+# room for one run worker per pipeline due in the same second
+echo "max_worker_processes = ${MAX_WORKERS:-128}" >>"$WORK/data/postgresql.conf"
 metaetl_cluster_start
 as_pg "$PGBIN/createdb" -h "$PGHOST" -p "$PGPORT" -U postgres "$DB"
 q() { psql_pg -d "$DB" -At "$@"; }
@@ -120,7 +122,7 @@ run_started() {
     q -c "DELETE FROM etl.pipelines WHERE pipeline_id LIKE 's_%'" >/dev/null
 }
 
-q -c "ALTER SYSTEM SET metaetl.max_concurrent_runs = ${RUNS_CONCURRENCY:-24}" -c "SELECT pg_reload_conf()" >/dev/null
+q -c "ALTER SYSTEM SET metaetl.max_concurrent_runs = ${RUNS_CONCURRENCY:-100}" -c "SELECT pg_reload_conf()" >/dev/null
 log "metaetl end to end: $N pipelines every second for $D s, started as runs"
 s50=$(run_started "$N" "$D"); echo "$s50"
 for n in ${RUN_RATES:-10 25}; do
