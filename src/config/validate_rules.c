@@ -383,26 +383,75 @@ cfgv_quality(VCtx *c, const CfgNode *q, const char *path)
 CfgNode *
 cfgv_sla(VCtx *c, const CfgNode *s, const char *path)
 {
+	/*
+	 * The keys of the monitoring subsystem's etl.apply_sla_config(); the
+	 * older spellings window_runs and max_data_age_minutes are accepted and
+	 * normalised to success_rate_window and freshness.max_age.
+	 */
 	static const char *const keys[] = {"max_duration_minutes", "min_success_rate", "min_quality_score",
-	"max_data_age_minutes", "window_runs"};
+	"max_data_age_minutes", "window_runs", "success_rate_window", "freshness"};
 	static const double mins[] = {0, 0, 0, 0, 1};
 	static const double maxs[] = {INFINITY, 1, 100, INFINITY, 100000};
 	CfgNode    *out = cfgv_map(c);
+	CfgNode    *n;
 
 	if (s == NULL || !cfgv_is_map(c, s, path, "sla"))
 		return out;
 	cfgv_keys(c, s, path, keys, lengthof_arr(keys), false);
-	for (int i = 0; i < lengthof_arr(keys); i++)
+	for (int i = 0; i < 3; i++)
 	{
-		CfgNode    *n = cfgv_get(c, s, path, keys[i], false);
-
-		if (n && cfgv_number(c, n, cfgv_path(path, keys[i]), mins[i], maxs[i], i == 4))
+		n = cfgv_get(c, s, path, keys[i], false);
+		if (n && cfgv_number(c, n, cfgv_path(path, keys[i]), mins[i], maxs[i], false))
 		{
-			if ((i == 0 || i == 3) && strtod(n->str, NULL) <= 0)
+			if (i == 0 && strtod(n->str, NULL) <= 0)
 				cfgv_error(c, cfgv_path(path, keys[i]), n, "must be greater than 0, not %s", n->str);
 			else
 				cfgv_put(c, out, keys[i], n);
 		}
+	}
+
+	/* success_rate_window: a number of runs, or an interval such as "7 days" */
+	if ((n = cfgv_get(c, s, path, "success_rate_window", false)))
+	{
+		if (n->kind == CFG_STRING)
+			cfgv_put(c, out, "success_rate_window", n);
+		else if (cfgv_number(c, n, cfgv_path(path, "success_rate_window"), 1, 100000, true))
+			cfgv_put(c, out, "success_rate_window", n);
+	}
+	else if ((n = cfgv_get(c, s, path, "window_runs", false)) &&
+			 cfgv_number(c, n, cfgv_path(path, "window_runs"), 1, 100000, true))
+		cfgv_put(c, out, "success_rate_window", n);
+
+	/* freshness: {max_age, table, column}, or max_data_age_minutes */
+	if ((n = cfgv_get(c, s, path, "freshness", false)))
+	{
+		static const char *const fkeys[] = {"max_age", "table", "column"};
+		const char *fpath = cfgv_path(path, "freshness");
+
+		if (cfgv_is_map(c, n, fpath, "freshness"))
+		{
+			CfgNode    *f = cfgv_map(c);
+			CfgNode    *v;
+
+			cfgv_keys(c, n, fpath, fkeys, lengthof_arr(fkeys), false);
+			for (int i = 0; i < 3; i++)
+			{
+				v = cfgv_get(c, n, fpath, fkeys[i], i == 0);
+				if (v && cfgv_string(c, v, cfgv_path(fpath, fkeys[i])))
+					cfgv_put(c, f, fkeys[i], v);
+			}
+			cfgv_put(c, out, "freshness", f);
+		}
+	}
+	else if ((n = cfgv_get(c, s, path, "max_data_age_minutes", false)) &&
+			 cfgv_number(c, n, cfgv_path(path, "max_data_age_minutes"), 0, INFINITY, false))
+	{
+		CfgNode    *f = cfgv_map(c);
+
+		if (strtod(n->str, NULL) <= 0)
+			cfgv_error(c, cfgv_path(path, "max_data_age_minutes"), n, "must be greater than 0, not %s", n->str);
+		cfgv_put(c, f, "max_age", cfgv_str(c, psprintf("%s minutes", n->str)));
+		cfgv_put(c, out, "freshness", f);
 	}
 	return out;
 }

@@ -123,7 +123,7 @@ MetaetlRunRecordStart(const MetaetlRunSpec *spec, const char *status, MetaetlRun
 	int			saved_context;
 	char		pidbuf[16];
 	char		queuebuf[32];
-	const char *args[9];
+	const char *args[10];
 	MemoryContext oldcxt = CurrentMemoryContext;
 
 	snprintf(pidbuf, sizeof(pidbuf), "%d", MyProcPid);
@@ -137,17 +137,19 @@ MetaetlRunRecordStart(const MetaetlRunSpec *spec, const char *status, MetaetlRun
 	args[6] = strcmp(status, "running") == 0 ? pidbuf : NULL;
 	args[7] = spec->queue_id > 0 ? queuebuf : NULL;
 	args[8] = spec->logical_date;
+	/* a run worker's process start: how long the run waited for a worker */
+	args[9] = MyBackendType == B_BG_WORKER ? timestamptz_to_str(MyStartTimestamp) : NULL;
 
 	MetaetlAsOwnerBegin(&saved_user, &saved_context);
 	SPI_connect();
 	records_exec("INSERT INTO etl.pipeline_runs AS r (pipeline_id, version, trigger, triggered_by, run_as,"
-				 "       status, params, started_at, worker_pid, queue_id, logical_date)"
+				 "       status, params, started_at, worker_pid, queue_id, logical_date, worker_started_at)"
 				 " SELECT p.pipeline_id, p.current_version, $2, $3, $4::name, $5, $6::jsonb,"
 				 "        CASE WHEN $5 = 'running' THEN pg_catalog.clock_timestamp() END,"
-				 "        $7::int4, $8::int8, $9::timestamptz"
+				 "        $7::int4, $8::int8, $9::timestamptz, $10::timestamptz"
 				 "   FROM etl.pipelines p WHERE p.pipeline_id = $1"
 				 " RETURNING r.run_id::text, r.version::text",
-				 9, args, false, 0);
+				 10, args, false, 0);
 	if (SPI_processed != 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),

@@ -420,6 +420,28 @@ sched_tick(bool *reboot_pending)
 	return next_due;
 }
 
+/*
+ * sched_evaluate_freshness
+ *		Once a minute: every freshness SLA (etl.evaluate_freshness(), from
+ *		the monitoring subsystem) in a transaction of its own.
+ */
+static void
+sched_evaluate_freshness(void)
+{
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	SPI_connect();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	pgstat_report_activity(STATE_RUNNING, "metaetl scheduler: evaluating freshness SLAs");
+	if (sched_lock_extension())
+		SPI_execute("SELECT count(*) FROM etl.evaluate_freshness()", false, 0);
+	SPI_finish();
+	PopActiveSnapshot();
+	CommitTransactionCommand();
+	pgstat_report_stat(false);
+	pgstat_report_activity(STATE_IDLE, NULL);
+}
+
 /* one batch of etl.purge_run_history(); returns rows deleted */
 static int64
 sched_purge_batch(void)
@@ -464,6 +486,7 @@ MetaetlSchedulerMain(Datum main_arg)
 	MemoryContext loop_ctx;
 	volatile bool reboot_pending = true;
 	volatile TimestampTz next_purge;
+	volatile TimestampTz next_freshness = 0;
 
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	pqsignal(SIGTERM, die);
@@ -514,8 +537,15 @@ MetaetlSchedulerMain(Datum main_arg)
 				reboot_pending = reboot;
 
 				/* start what is queued and claimable (src/orchestrator/dispatch.c) */
-				if (MetaetlDispatchQueue() > 0)
+				if (sched_shared->state == SCHED_RUNNING && MetaetlDispatchQueue() > 0)
 					timeout = Min(timeout, 100);
+
+				/* freshness SLAs are evaluated every minute */
+				if (sched_shared->state == SCHED_RUNNING && GetCurrentTimestamp() >= next_freshness)
+				{
+					next_freshness = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), 60 * 1000);
+					sched_evaluate_freshness();
+				}
 
 				if (due != 0)
 				{

@@ -118,6 +118,19 @@ SELECT status, ended_at - :'cancel_at'::timestamptz < interval '1 second' AS wit
 SELECT etl.cancel_run(:slow_run) AS cancel_again;
 SELECT to_regclass('runs.slow_out') AS target_created;
 
+-- timeout_minutes: a run that takes longer fails, and its target is not created
+INSERT INTO etl.pipelines (pipeline_id, name, config) VALUES ('runs_timeout', 'timeout', $${"pipeline": {
+  "id": "runs_timeout", "name": "timeout", "timeout_minutes": 0.01,
+  "sources": [{"id": "orders", "type": "postgresql", "table": "runs.orders"}],
+  "transforms": [{"id": "sleep", "type": "udf", "input": "orders",
+                  "params": {"function": "runs.slow", "args": ["amount"], "output": "q"}}],
+  "targets": [{"id": "out", "type": "postgresql", "table": "runs.timeout_out", "input": "sleep",
+               "mode": "replace", "keys": [], "create": true}]}}$$);
+SELECT r->>'status' AS status, r->'error'->>'sqlstate' AS sqlstate, r->'error'->>'message' AS message,
+       (r->>'duration_ms')::numeric < 5000 AS stopped_early
+  FROM etl.execute_pipeline('runs_timeout') r;
+SELECT to_regclass('runs.timeout_out') AS target_created;
+
 -- 6. inline: runs in this transaction; its records and loads roll back with it
 BEGIN;
 INSERT INTO runs.orders VALUES (5, 'APAC', 7);
