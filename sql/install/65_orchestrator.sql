@@ -32,6 +32,21 @@ CREATE TABLE etl.step_runs (
 COMMENT ON TABLE etl.step_runs IS
   'Each source, step, quality stage and target of a run: status, rows and duration';
 
+-- Incremental loads: the newest value of a source's watermark_column that a
+-- successful run extracted; the next run's {{watermark}}.  Advanced inside the
+-- run's attempt, so it commits with the loads or not at all.
+CREATE TABLE etl.watermarks (
+    pipeline_id     pg_catalog.text NOT NULL REFERENCES etl.pipelines ON DELETE CASCADE,
+    source_id       pg_catalog.text NOT NULL,
+    column_name     pg_catalog.text NOT NULL,
+    value           pg_catalog.text NOT NULL,
+    run_id          pg_catalog.int8 REFERENCES etl.pipeline_runs ON DELETE SET NULL,
+    updated_at      pg_catalog.timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
+    PRIMARY KEY (pipeline_id, source_id)
+);
+COMMENT ON TABLE etl.watermarks IS
+  'Per pipeline source: the newest value of its watermark_column loaded by a successful run ({{watermark}})';
+
 -- Runs left 'running' by a server that stopped, or by a worker that died, are
 -- abandoned.  Called by execute_pipeline, run_status and the scheduler.
 CREATE FUNCTION etl.mark_abandoned_runs()

@@ -46,3 +46,9 @@ CREATE POLICY alerts_by_pipeline ON etl.alerts
 
 -- read-only for everyone: named pools and the settings {{env.NAME}} renders
 GRANT SELECT ON etl.pools, etl.settings TO PUBLIC;
+
+-- watermarks are written by metaetl itself and read with their pipeline
+GRANT SELECT ON etl.watermarks TO PUBLIC;
+ALTER TABLE etl.watermarks ENABLE ROW LEVEL SECURITY;
+CREATE POLICY watermarks_by_pipeline ON etl.watermarks
+    USING (EXISTS (SELECT 1 FROM etl.pipelines p WHERE p.pipeline_id OPERATOR(pg_catalog.=) watermarks.pipeline_id));

@@ -173,15 +173,25 @@ body_execute_plan(const MetaetlRunSpec *spec, const MetaetlRunPlan *plan,
 		"                                   WHERE r.pipeline_id = $4 AND r.status = 'succeeded' AND r.run_id <> $3),"
 		"                                 '-infinity'),"
 		"            'logical_date', COALESCE((SELECT r.logical_date::text FROM etl.pipeline_runs r WHERE r.run_id = $3),"
-		"                                     pg_catalog.now()::text)) AS context),"
-		" o AS (SELECT CASE WHEN pg_catalog.jsonb_array_length(COALESCE(c.config #> '{pipeline,quality,rules}', '[]')) > 0"
+		"                                     pg_catalog.now()::text),"
+		"            'watermark', COALESCE((SELECT w.value FROM etl.watermarks w,"
+		"                                          pg_catalog.jsonb_array_elements(c.config #> '{pipeline,sources}') WITH ORDINALITY src(value, ord)"
+		"                                    WHERE w.pipeline_id = $4 AND w.source_id = src.value->>'id'"
+		"                                      AND src.value->>'watermark_column' IS NOT NULL"
+		"                                    ORDER BY src.ord LIMIT 1), '-infinity')) AS context FROM c),"
+		" hooked AS (SELECT ARRAY(SELECT DISTINCT r.value->>'on'"
+		"                           FROM pg_catalog.jsonb_array_elements(COALESCE(c.config #> '{pipeline,quality,rules}', '[]')) r"
+		"                          WHERE r.value->>'on' IS NOT NULL"
+		"                         UNION"
+		"                         SELECT src.value->>'id'"
+		"                           FROM pg_catalog.jsonb_array_elements(COALESCE(c.config #> '{pipeline,sources}', '[]')) src"
+		"                          WHERE src.value->>'watermark_column' IS NOT NULL) AS nodes FROM c),"
+		" o AS (SELECT CASE WHEN pg_catalog.cardinality(h.nodes) > 0"
 		"            THEN pg_catalog.jsonb_build_object('run_id', $3, 'context', ctx.context,"
-		"                   'materialize', (SELECT pg_catalog.jsonb_agg(DISTINCT r.value->>'on')"
-		"                                     FROM pg_catalog.jsonb_array_elements(c.config #> '{pipeline,quality,rules}') r"
-		"                                    WHERE r.value->>'on' IS NOT NULL),"
+		"                   'materialize', pg_catalog.to_jsonb(h.nodes),"
 		"                   'before_load', 'etl.run_quality_hook(jsonb)')"
 		"            ELSE pg_catalog.jsonb_build_object('run_id', $3, 'context', ctx.context) END AS options"
-		"   FROM c, ctx)"
+		"   FROM ctx, hooked h)"
 		" SELECT x.r::text, x.r->>'rows_read', x.r->>'rows_written', x.r->>'engine',"
 		"        x.r->>'engine_reason', (x.r->'steps')::text"
 		"   FROM c, o, LATERAL (SELECT etl.execute_plan(c.config, $2::jsonb, o.options) AS r) x",
@@ -326,6 +336,78 @@ MetaetlRunAttempt(const MetaetlRunSpec *spec, const MetaetlRunPlan *plan,
 }
 
 /*
+ * body_advance_watermarks
+ *		For each source with watermark_column, materialised for the hook: the
+ *		newest value it extracted becomes the pipeline's watermark for that
+ *		source ({{watermark}} of the next run).  Runs inside the attempt, so
+ *		the watermark commits with the loads or not at all.  SPI is connected.
+ */
+static void
+body_advance_watermarks(Jsonb *ctx)
+{
+	Oid			types[4] = {JSONBOID, TEXTOID, INT8OID, TEXTOID};
+	Datum		values[4];
+	uint64		n;
+	char	  **sources;
+	char	  **columns;
+	char	  **relations;
+
+	values[0] = JsonbPGetDatum(ctx);
+	values[1] = CStringGetTextDatum(run_hook.config);
+	values[2] = Int64GetDatum(run_hook.run_id);
+	values[3] = CStringGetTextDatum(run_hook.pipeline_id);
+	SPI_execute_with_args("SELECT src.value->>'id', src.value->>'watermark_column', $1->'nodes'->>(src.value->>'id')"
+						  "  FROM pg_catalog.jsonb_array_elements($2::jsonb #> '{pipeline,sources}') src"
+						  " WHERE src.value->>'watermark_column' IS NOT NULL"
+						  "   AND $1->'nodes' ? (src.value->>'id')",
+						  4, types, values, NULL, true, 0);
+	n = SPI_processed;
+	if (n == 0)
+		return;
+	sources = palloc(sizeof(char *) * n);
+	columns = palloc(sizeof(char *) * n);
+	relations = palloc(sizeof(char *) * n);
+	for (uint64 i = 0; i < n; i++)
+	{
+		sources[i] = pstrdup(SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1));
+		columns[i] = pstrdup(SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2));
+		relations[i] = pstrdup(SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 3));
+	}
+	for (uint64 i = 0; i < n; i++)
+	{
+		Oid			saved_user;
+		int			saved_context;
+		char	   *value;
+		Oid			wtypes[5] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, INT8OID};
+		Datum		wvalues[5];
+		char		wnulls[5] = {' ', ' ', ' ', ' ', ' '};
+
+		/* as the run's role: the newest value of the extracted rows */
+		SPI_execute(psprintf("SELECT pg_catalog.max(%s)::text FROM %s",
+							 quote_identifier(columns[i]), relations[i]),
+					true, 1);
+		value = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+		if (value == NULL)
+			continue;			/* nothing extracted: the watermark stays */
+
+		/* recorded by metaetl itself */
+		wvalues[0] = CStringGetTextDatum(run_hook.pipeline_id);
+		wvalues[1] = CStringGetTextDatum(sources[i]);
+		wvalues[2] = CStringGetTextDatum(columns[i]);
+		wvalues[3] = CStringGetTextDatum(value);
+		wvalues[4] = Int64GetDatum(run_hook.run_id);
+		MetaetlAsOwnerBegin(&saved_user, &saved_context);
+		SPI_execute_with_args("INSERT INTO etl.watermarks AS w (pipeline_id, source_id, column_name, value, run_id)"
+							  " VALUES ($1, $2, $3, $4, $5)"
+							  " ON CONFLICT (pipeline_id, source_id) DO UPDATE"
+							  "   SET column_name = EXCLUDED.column_name, value = EXCLUDED.value,"
+							  "       run_id = EXCLUDED.run_id, updated_at = pg_catalog.clock_timestamp()",
+							  5, wtypes, wvalues, wnulls, false, 0);
+		MetaetlAsOwnerEnd(saved_user, saved_context);
+	}
+}
+
+/*
  * etl.run_quality_hook(ctx jsonb) returns jsonb
  *
  * Called by etl.execute_plan before any target loads, with
@@ -356,6 +438,17 @@ metaetl_run_quality_hook(PG_FUNCTION_ARGS)
 	values[3] = CStringGetTextDatum(run_hook.pipeline_id);
 
 	SPI_connect();
+
+	/* watermarks: the newest value of each watermarked source, as extracted */
+	body_advance_watermarks(ctx);
+
+	SPI_execute_with_args("SELECT 1 FROM pg_catalog.jsonb_array_elements(COALESCE($2::jsonb #> '{pipeline,quality,rules}', '[]'))"
+						  " LIMIT 1", 4, types, values, NULL, true, 1);
+	if (SPI_processed == 0)
+	{
+		SPI_finish();
+		PG_RETURN_JSONB_P(DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum("{}"))));
+	}
 	if (SPI_execute("SELECT 1 FROM pg_catalog.pg_proc WHERE oid = pg_catalog.to_regprocedure('etl.quality_gate(text,jsonb,bigint,text,text,jsonb)')",
 					true, 1) != SPI_OK_SELECT || SPI_processed != 1)
 		ereport(ERROR,
@@ -372,7 +465,9 @@ metaetl_run_quality_hook(PG_FUNCTION_ARGS)
 		"                       FROM cfg, pg_catalog.jsonb_array_elements(cfg.c #> '{pipeline,quality,rules}') r"
 		"                      WHERE r.value->>'on' = n.key GROUP BY cfg.c),"
 		"                    $3, $4, g.gate) AS result"
-		"           FROM pg_catalog.jsonb_each($1->'nodes') n, g)"
+		"           FROM pg_catalog.jsonb_each($1->'nodes') n, g"
+		"          WHERE EXISTS (SELECT 1 FROM cfg, pg_catalog.jsonb_array_elements(cfg.c #> '{pipeline,quality,rules}') r"
+		"                         WHERE r.value->>'on' = n.key))"
 		" SELECT pg_catalog.bool_and((res.result->>'passed')::bool)::text,"
 		"        pg_catalog.min((res.result->>'quality_score')::numeric)::text,"
 		"        pg_catalog.jsonb_object_agg(res.node, res.result)::text,"
