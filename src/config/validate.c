@@ -228,7 +228,7 @@ static CfgNode *
 vtarget(VCtx *c, const CfgNode *t, const char *path, const char *default_input, int nsources)
 {
 	static const char *const keys[] = {"id", "type", "connection", "table", "path", "format", "input",
-	"mode", "keys", "create", "tracked_columns", "options", "description"};
+	"mode", "keys", "create", "tracked_columns", "options", "description", "retry"};
 	CfgNode    *out = cfgv_map(c);
 	CfgNode    *n;
 	const char *id;
@@ -309,6 +309,9 @@ vtarget(VCtx *c, const CfgNode *t, const char *path, const char *default_input, 
 		cfgv_put(c, out, "options", n);
 	if ((n = cfgv_get(c, t, path, "description", false)))
 		cfgv_put(c, out, "description", n);
+	/* a step's own retry policy (the orchestrator applies it to errors of this step) */
+	if ((n = cfgv_get(c, t, path, "retry", false)))
+		cfgv_put(c, out, "retry", cfgv_retry(c, n, cfgv_path(path, "retry")));
 	return out;
 }
 

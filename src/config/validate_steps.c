@@ -304,7 +304,7 @@ vstep_params(VCtx *c, const StepSpec *spec, const CfgNode *params, const char *p
 CfgNode *
 cfgv_transform(VCtx *c, const CfgNode *t, const char *path)
 {
-	static const char *const keys[] = {"id", "type", "input", "params", "description"};
+	static const char *const keys[] = {"id", "type", "input", "params", "description", "retry"};
 	CfgNode    *out = cfgv_map(c);
 	CfgNode    *n;
 	const char *id = NULL;
@@ -371,5 +371,8 @@ cfgv_transform(VCtx *c, const CfgNode *t, const char *path)
 		c->nodes = lappend(c->nodes, node);
 		c->prev_node = node->id;
 	}
+	/* a step's own retry policy (the orchestrator applies it to errors of this step) */
+	if ((n = cfgv_get(c, t, path, "retry", false)))
+		cfgv_put(c, out, "retry", cfgv_retry(c, n, cfgv_path(path, "retry")));
 	return out;
 }

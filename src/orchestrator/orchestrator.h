@@ -73,6 +73,8 @@ extern void MetaetlRunRecordAttempt(int64 run_id, int attempt, const MetaetlRunO
 extern void MetaetlRunRecordFinish(int64 run_id, int attempts, const MetaetlRunOutcome *out,
 								   const struct rusage *before);
 extern char *MetaetlRunSummary(int64 run_id);
+extern void MetaetlRunPolicyFor(const MetaetlRunPlan *plan, const char *step,
+								MetaetlRetryPolicy *policy);
 extern void MetaetlAudit(const char *action, const char *object_type, const char *object_id,
 						 int64 run_id, const char *details_json, const char *actor);
 

@@ -407,3 +407,43 @@ MetaetlAudit(const char *action, const char *object_type, const char *object_id,
 				 6, args, false, 0);
 	SPI_finish();
 }
+
+/*
+ * MetaetlRunPolicyFor
+ *		The retry policy for an error of step (a source, transform or target
+ *		id, or NULL): the step's own retry: block when it has one, else the
+ *		pipeline's.  Needs a transaction.
+ */
+void
+MetaetlRunPolicyFor(const MetaetlRunPlan *plan, const char *step, MetaetlRetryPolicy *policy)
+{
+	const char *args[2];
+
+	*policy = plan->retry;
+	if (step == NULL)
+		return;
+	args[0] = plan->config;
+	args[1] = step;
+	SPI_connect();
+	records_exec("SELECT COALESCE((s.value #>> '{retry,max_attempts}')::int4, 3)::text,"
+				 "       COALESCE((s.value #>> '{retry,initial_delay_s}')::float8, 5)::text,"
+				 "       COALESCE((s.value #>> '{retry,backoff}')::float8, 2)::text,"
+				 "       COALESCE((s.value #>> '{retry,max_delay_s}')::float8, 300)::text,"
+				 "       COALESCE((s.value #>> '{retry,jitter}')::bool, false)::text"
+				 "  FROM pg_catalog.jsonb_array_elements("
+				 "         COALESCE($1::jsonb #> '{pipeline,sources}', '[]') ||"
+				 "         COALESCE($1::jsonb #> '{pipeline,transforms}', '[]') ||"
+				 "         COALESCE($1::jsonb #> '{pipeline,targets}', '[]')) s"
+				 " WHERE s.value->>'id' = $2 AND pg_catalog.jsonb_typeof(s.value->'retry') = 'object'"
+				 " LIMIT 1",
+				 2, args, true, 1);
+	if (SPI_processed == 1)
+	{
+		policy->max_attempts = Max(atoi(records_getstr(0, 1)), 1);
+		policy->initial_delay_s = strtod(records_getstr(0, 2), NULL);
+		policy->backoff = strtod(records_getstr(0, 3), NULL);
+		policy->max_delay_s = strtod(records_getstr(0, 4), NULL);
+		policy->jitter = strcmp(records_getstr(0, 5), "true") == 0;
+	}
+	SPI_finish();
+}

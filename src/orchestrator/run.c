@@ -149,15 +149,17 @@ metaetl_execute_pipeline_inline(PG_FUNCTION_ARGS)
 			for (attempt = 1;; attempt++)
 			{
 				TimestampTz started = GetCurrentTimestamp();
+				MetaetlRetryPolicy policy;
 
 				MetaetlRunArmTimeout(plan.timeout_minutes);
 				MetaetlRunAttempt(&spec, &plan, attempt, &out);
 				MetaetlRunDisarmTimeout();
+				MetaetlRunPolicyFor(&plan, out.error_step, &policy);
 				if (strcmp(out.status, "failed") == 0 && out.transient &&
-					attempt < plan.retry.max_attempts)
+					attempt < policy.max_attempts)
 				{
 					unsigned int seed = (unsigned int) (plan.run_id * 31 + attempt);
-					double		delay = MetaetlRetryDelay(&plan.retry, attempt, &seed);
+					double		delay = MetaetlRetryDelay(&policy, attempt, &seed);
 					TimestampTz until = GetCurrentTimestamp() + (TimestampTz) (delay * USECS_PER_SEC);
 
 					MetaetlRunRecordAttempt(plan.run_id, attempt, &out, started, delay);

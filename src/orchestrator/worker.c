@@ -357,6 +357,7 @@ MetaetlRunWorkerMain(Datum main_arg)
 		{
 			TimestampTz started = GetCurrentTimestamp();
 			bool		retry;
+			MetaetlRetryPolicy policy;
 
 			worker_begin();
 			MemoryContextSwitchTo(runcxt);
@@ -368,12 +369,13 @@ MetaetlRunWorkerMain(Datum main_arg)
 			/* a cancel that arrives after the attempt has nothing left to stop */
 			QueryCancelPending = false;
 
+			MetaetlRunPolicyFor(&plan, out.error_step, &policy);
 			retry = strcmp(out.status, "failed") == 0 && out.transient &&
-				attempt < plan.retry.max_attempts;
+				attempt < policy.max_attempts;
 			if (retry)
 			{
 				unsigned int seed = (unsigned int) (plan.run_id * 31 + attempt);
-				double		delay = MetaetlRetryDelay(&plan.retry, attempt, &seed);
+				double		delay = MetaetlRetryDelay(&policy, attempt, &seed);
 
 				MetaetlRunRecordAttempt(plan.run_id, attempt, &out, started, delay);
 				worker_commit();

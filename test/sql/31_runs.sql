@@ -73,6 +73,37 @@ SELECT a.attempt, a.status, a.error_class, a.error_sqlstate, a.next_delay_s
   FROM etl.run_attempts a JOIN etl.pipeline_runs r USING (run_id)
  WHERE r.pipeline_id = 'runs_flaky' ORDER BY a.attempt;
 
+-- a step's own retry: block applies to errors of that step (here the target
+-- being loaded); the pipeline's policy allows no retry at all
+CREATE SEQUENCE runs.flaky2_calls;
+CREATE FUNCTION runs.flaky2(x numeric) RETURNS numeric LANGUAGE plpgsql AS $$
+BEGIN
+  IF x = 10 AND nextval('runs.flaky2_calls') <= 2 THEN
+    RAISE EXCEPTION 'deadlock detected (test)' USING ERRCODE = 'deadlock_detected';
+  END IF;
+  RETURN x;
+END $$;
+SELECT etl.register_pipeline($$
+pipeline:
+  id: runs_step_retry
+  name: step retry
+  retry: { max_attempts: 1 }
+  sources: [ { id: orders, type: postgresql, table: runs.orders } ]
+  transforms:
+    - { id: call, type: udf, params: { function: runs.flaky2, args: [amount], output: checked } }
+  targets:
+    - id: out
+      type: postgresql
+      table: runs.step_retry_out
+      retry: { max_attempts: 3, initial_delay_s: 0.05 }
+$$);
+SELECT etl.load_pipeline_config('runs_step_retry') #> '{pipeline,targets,0,retry}' AS target_retry;
+SELECT r->>'status' AS status, r->>'attempts' AS attempts, r->>'rows_written' AS rows_written
+  FROM etl.execute_pipeline('runs_step_retry') r;
+SELECT a.attempt, a.status, a.error_class, a.error_sqlstate
+  FROM etl.run_attempts a JOIN etl.pipeline_runs r USING (run_id)
+ WHERE r.pipeline_id = 'runs_step_retry' ORDER BY a.attempt;
+
 -- 4. a permanent error fails at once, however many attempts the policy allows
 CREATE FUNCTION runs.broken(x numeric) RETURNS numeric LANGUAGE sql AS 'SELECT x / 0';
 INSERT INTO etl.pipelines (pipeline_id, name, config) VALUES ('runs_broken', 'broken', $${"pipeline": {
