@@ -53,5 +53,8 @@ SELECT s.seq, s.step_id, s.kind, s.status, s.rows
 SELECT quality_score, status, engine, engine_reason
   FROM etl.pipeline_runs WHERE pipeline_id = 'customer_etl' ORDER BY run_id DESC LIMIT 1;
 
+-- the example's sla: block was applied at registration; the run was evaluated against it
+SELECT sla_type, target, observed, compliant FROM etl.sla_report('customer_etl') ORDER BY sla_type;
+
 -- 8. the target rows
 SELECT * FROM public.customer_summary ORDER BY region;
