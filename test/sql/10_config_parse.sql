@@ -47,7 +47,9 @@ SELECT etl.parse_config('a: *nowhere');
 SELECT etl.parse_config('a: !!binary aGVsbG8=');
 SELECT etl.parse_config('');
 
--- hostile input is refused within a second (time measured around each call)
+-- hostile input is refused within a second (time measured around each call),
+-- and the backend's peak memory (VmHWM) grows by a bounded amount
+SELECT (regexp_match(pg_read_file('/proc/' || pg_backend_pid() || '/status'), 'VmHWM:\s+(\d+) kB'))[1]::bigint AS hwm0 \gset
 SELECT clock_timestamp() AS t0 \gset
 SELECT etl.parse_config(repeat('a', 10 * 1024 * 1024));
 SELECT clock_timestamp() - :'t0'::timestamptz < interval '1 second' AS ten_mb_within_a_second;
@@ -66,6 +68,9 @@ SELECT etl.parse_config(:'bomb');
 SELECT clock_timestamp() - :'t0'::timestamptz < interval '1 second' AS bomb_within_a_second;
 -- and the same through validate_config: one row, no exception
 SELECT severity, path, line, col, message FROM etl.validate_config(:'bomb');
+-- 10 MB of input text itself is copied a few times; the parser's own memory is capped
+SELECT (regexp_match(pg_read_file('/proc/' || pg_backend_pid() || '/status'), 'VmHWM:\s+(\d+) kB'))[1]::bigint
+       - :hwm0 < 150 * 1024 AS peak_memory_growth_below_150_mb;
 
 -- wide input stays fast: a mapping may have at most 10000 keys, validate_config
 -- keeps at most 1000 rows (and says how many more), a pipeline has at most
