@@ -218,10 +218,6 @@ BEGIN
             PERFORM etl._alert_channel_error(name, 'email alert channel has a password but no username',
                 format('Channel "%s" sets "password" without "username".', name));
         END IF;
-        IF config ? 'starttls' AND jsonb_typeof(config -> 'starttls') <> 'boolean' THEN
-            PERFORM etl._alert_channel_error(name, 'alert channel key "starttls" must be true or false',
-                format('Channel "%s" key "starttls" is %s.', name, config -> 'starttls'));
-        END IF;
     ELSIF type = 'slack' THEN
         IF NOT config ? 'webhook_url' THEN
             PERFORM etl._alert_channel_error(name, 'slack alert channel needs a webhook URL',
@@ -286,6 +282,32 @@ BEGIN
                        OR jsonb_typeof(e.value) <> 'number' OR (e.value #>> '{}')::numeric <= 0)) THEN
         PERFORM etl._alert_channel_error(name, 'malformed throttle settings in alert channel config',
             format('Channel "%s" key "throttle" must be {"max": n, "window_minutes": m} with positive numbers.', name));
+    END IF;
+    -- text that ends up in mail headers or JSON: strings without control characters
+    FOR k IN SELECT x FROM unnest(ARRAY['subject_prefix', 'channel', 'username', 'icon_emoji', 'from',
+                                         'to_field', 'from_field', 'body_field', 'ca_file']) x LOOP
+        IF config ? k AND k <> 'from' OR (k = 'from' AND type = 'sms' AND config ? 'from') THEN
+            IF jsonb_typeof(config -> k) <> 'string' OR (config ->> k) ~ '[[:cntrl:]]' THEN
+                PERFORM etl._alert_channel_error(name, format('alert channel key %L must be a single-line string', k),
+                    format('Channel "%s" key "%s" is %s.', name, k, config -> k));
+            END IF;
+        END IF;
+    END LOOP;
+    FOR k IN SELECT x FROM unnest(ARRAY['starttls', 'tls_verify', 'enabled']) x LOOP
+        IF config ? k AND jsonb_typeof(config -> k) <> 'boolean' THEN
+            PERFORM etl._alert_channel_error(name, format('alert channel key %L must be true or false', k),
+                format('Channel "%s" key "%s" is %s.', name, k, config -> k));
+        END IF;
+    END LOOP;
+    IF config ? 'max_length' AND (jsonb_typeof(config -> 'max_length') <> 'number'
+                                  OR (config ->> 'max_length')::numeric < 1
+                                  OR (config ->> 'max_length')::numeric <> trunc((config ->> 'max_length')::numeric)) THEN
+        PERFORM etl._alert_channel_error(name, 'alert channel key "max_length" must be a positive integer',
+            format('Channel "%s" key "max_length" is %s.', name, config -> 'max_length'));
+    END IF;
+    IF config ? 'extra' AND jsonb_typeof(config -> 'extra') <> 'object' THEN
+        PERFORM etl._alert_channel_error(name, 'alert channel key "extra" must be an object',
+            format('Channel "%s" key "extra" must map field names to values.', name));
     END IF;
     IF config ? 'timeout_ms' AND (jsonb_typeof(config -> 'timeout_ms') <> 'number'
                                   OR (config ->> 'timeout_ms')::numeric <= 0) THEN
@@ -728,6 +750,23 @@ END
 $$;
 COMMENT ON FUNCTION etl._render_alert_delivery(pg_catalog.text, pg_catalog.jsonb, pg_catalog.jsonb, pg_catalog.int8) IS
   'internal: the request a delivery sends (Slack blocks, webhook JSON, SMS form/JSON, multipart email); used, never stored';
+
+-- what the transport calls: never raises, so a broken row cannot stall the
+-- outbox (NULL is recorded as a failed attempt)
+CREATE FUNCTION etl._render_alert_delivery_safe(type pg_catalog.text, config pg_catalog.jsonb, p pg_catalog.jsonb,
+                                                delivery_id pg_catalog.int8)
+RETURNS pg_catalog.jsonb
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    RETURN etl._render_alert_delivery(type, config, p, delivery_id);
+EXCEPTION WHEN OTHERS THEN
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION etl._render_alert_delivery_safe(pg_catalog.text, pg_catalog.jsonb, pg_catalog.jsonb, pg_catalog.int8) IS
+  'internal: etl._render_alert_delivery, NULL instead of an error';
 
 -- the delivery transport calls this after every attempt
 CREATE FUNCTION etl._record_delivery_attempt(delivery_id pg_catalog.int8, succeeded pg_catalog.bool,

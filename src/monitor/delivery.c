@@ -85,7 +85,7 @@ typedef struct DeliveryItem
 
 #define DELIVERY_COLUMNS \
 	"d.delivery_id, d.channel, c.secrets, " \
-	"etl._render_alert_delivery(c.type, c.config OPERATOR(pg_catalog.||) c.secrets, d.payload, d.delivery_id), " \
+	"etl._render_alert_delivery_safe(c.type, c.config OPERATOR(pg_catalog.||) c.secrets, d.payload, d.delivery_id), " \
 	"COALESCE((c.config OPERATOR(pg_catalog.->>) 'timeout_ms')::pg_catalog.numeric::pg_catalog.int8, 10000)"
 
 #define DELIVERY_DUE \

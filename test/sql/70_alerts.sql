@@ -43,6 +43,10 @@ SELECT etl.add_alert_channel('Ops-Hook', 'webhook', '{"url": "https://example.co
 \echo :LAST_ERROR_SQLSTATE
 SELECT etl.add_alert_channel('ops_hook', 'webhook', '{"url": "https://example.com/hook", "retry": {"max_attempts": 0}}');
 \echo :LAST_ERROR_SQLSTATE
+SELECT etl.add_alert_channel('ops_email', 'email', '{"smtp_url": "smtp://127.0.0.1:1", "from": "metaetl@example.com", "to": "ops@example.com", "subject_prefix": "[etl]\r\nBcc: all@example.com"}');
+\echo :LAST_ERROR_SQLSTATE
+SELECT etl.add_alert_channel('ops_email', 'email', '{"smtp_url": "smtp://127.0.0.1:1", "from": "metaetl@example.com", "to": "ops@example.com", "tls_verify": "no"}');
+\echo :LAST_ERROR_SQLSTATE
 SELECT count(*) AS channels_after_errors FROM etl.alert_channels;
 
 -- valid channels (closed port 1 on loopback: nothing listens there)
@@ -236,6 +240,14 @@ SELECT a.attempt, a.succeeded, a.http_status, a.latency_ms >= 0 AS has_latency
 UPDATE etl.alert_deliveries SET next_attempt_at = now() WHERE channel = 'ops_hook';
 SELECT etl.deliver_pending() AS attempts;
 SELECT status, attempts FROM etl.alert_deliveries WHERE channel = 'ops_hook' ORDER BY delivery_id;
+-- a row whose channel config cannot be rendered (changed behind the
+-- functions' back) is a recorded failure, not an error that stalls the outbox
+UPDATE etl.alert_channels SET config = config || '{"max_length": "short"}' WHERE name = 'ops_sms';
+UPDATE etl.alert_deliveries SET status = 'pending', next_attempt_at = now()
+ WHERE channel = 'ops_sms' AND event = 'escalation';
+SELECT etl.deliver_pending() AS attempts;
+SELECT status, attempts, last_error FROM etl.alert_deliveries WHERE channel = 'ops_sms' AND event = 'escalation';
+UPDATE etl.alert_channels SET config = config - 'max_length' WHERE name = 'ops_sms';
 -- nothing recorded anywhere carries a secret
 SELECT count(*) AS rows_with_secrets FROM (
     SELECT payload::text || COALESCE(last_error, '') AS t FROM etl.alert_deliveries
