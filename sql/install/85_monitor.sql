@@ -56,7 +56,7 @@ CREATE TABLE etl.alert_deliveries (
     event           pg_catalog.text NOT NULL DEFAULT 'open' CHECK (event IN ('open', 'escalation')),
     escalation_level pg_catalog.int4 NOT NULL DEFAULT 0,
     status          pg_catalog.text NOT NULL DEFAULT 'pending'
-                    CHECK (status IN ('pending', 'sending', 'delivered', 'failed', 'throttled')),
+                    CHECK (status IN ('pending', 'sending', 'delivered', 'failed', 'throttled', 'cancelled')),
     payload         pg_catalog.jsonb NOT NULL,          -- the alert as sent; never a secret
     attempts        pg_catalog.int4 NOT NULL DEFAULT 0,
     max_attempts    pg_catalog.int4 NOT NULL DEFAULT 5 CHECK (max_attempts >= 1),
@@ -929,7 +929,7 @@ BEGIN
      WHERE a.alert_id = resolve_alert.alert_id AND a.status <> 'resolved';
     IF FOUND THEN
         -- nothing more to say about a resolved alert
-        UPDATE etl.alert_deliveries d SET status = 'failed', last_error = 'alert resolved before delivery'
+        UPDATE etl.alert_deliveries d SET status = 'cancelled', last_error = 'alert resolved before delivery'
          WHERE d.alert_id = resolve_alert.alert_id AND d.status = 'pending' AND d.event = 'escalation';
         RETURN true;
     END IF;
@@ -948,11 +948,18 @@ AS $$
 DECLARE
     n int;
 BEGIN
-    UPDATE etl.alerts a
-       SET status = 'resolved', resolved_at = now(), resolved_by = 'metaetl',
-           details = a.details || jsonb_build_object('resolved_because', reason)
-     WHERE a.dedup_key = ANY (keys) AND a.status <> 'resolved';
-    GET DIAGNOSTICS n = ROW_COUNT;
+    WITH resolved AS (
+        UPDATE etl.alerts a
+           SET status = 'resolved', resolved_at = now(), resolved_by = 'metaetl',
+               details = a.details || jsonb_build_object('resolved_because', reason)
+         WHERE a.dedup_key = ANY (keys) AND a.status <> 'resolved'
+        RETURNING a.alert_id)
+    SELECT count(*) INTO n FROM resolved;
+    -- escalations not sent yet are moot
+    UPDATE etl.alert_deliveries d SET status = 'cancelled', last_error = 'alert resolved before delivery'
+     WHERE d.status = 'pending' AND d.event = 'escalation'
+       AND d.alert_id IN (SELECT a.alert_id FROM etl.alerts a WHERE a.dedup_key = ANY (keys) AND a.status = 'resolved'
+                             AND a.resolved_at = now());
     RETURN n;
 END
 $$;

@@ -219,6 +219,9 @@ SELECT channel, event, escalation_level, payload->>'event' AS payload_event
 SELECT etl.acknowledge_alert(:sla_alert);
 UPDATE etl.alerts SET first_seen_at = now() - interval '2 hours' WHERE alert_id = :sla_alert;
 SELECT etl.process_escalations() AS escalated_when_acknowledged;
+-- resolving cancels the escalation not sent yet
+SELECT etl.resolve_alert(:sla_alert);
+SELECT channel, event, status, last_error FROM etl.alert_deliveries WHERE alert_id = :sla_alert ORDER BY delivery_id;
 
 -- ---------------------------------------------------------------------------
 -- etl.deliver_pending: a closed port is a recorded failure with a retry
