@@ -830,6 +830,15 @@ AS 'MODULE_PATHNAME', 'metaetl_deliver_pending';
 COMMENT ON FUNCTION etl.deliver_pending(pg_catalog.int4) IS
   'deliver up to max due alert notifications now, in this session (the background worker does this when preloaded); returns the attempts made';
 
+CREATE FUNCTION etl.test_alert_channel(name pg_catalog.text,
+                                       message pg_catalog.text DEFAULT 'metaetl test notification')
+RETURNS pg_catalog.jsonb
+LANGUAGE c VOLATILE STRICT
+AS 'MODULE_PATHNAME', 'metaetl_test_alert_channel';
+REVOKE EXECUTE ON FUNCTION etl.test_alert_channel(pg_catalog.text, pg_catalog.text) FROM PUBLIC;
+COMMENT ON FUNCTION etl.test_alert_channel(pg_catalog.text, pg_catalog.text) IS
+  'send a test notification through a channel now (nothing recorded); returns ok, http_status or smtp_reply, latency_ms, error';
+
 CREATE FUNCTION etl.hmac_sha256_hex(key pg_catalog.text, data pg_catalog.text)
 RETURNS pg_catalog.text
 LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE

@@ -251,6 +251,13 @@ UPDATE etl.alert_deliveries SET status = 'pending', next_attempt_at = now()
 SELECT etl.deliver_pending() AS attempts;
 SELECT status, attempts, last_error FROM etl.alert_deliveries WHERE channel = 'ops_sms' AND event = 'escalation';
 UPDATE etl.alert_channels SET config = config - 'max_length' WHERE name = 'ops_sms';
+-- a test notification through one channel: sent now, nothing recorded
+SELECT count(*) AS attempts_before FROM etl.alert_delivery_attempts \gset
+SELECT r->>'ok' AS ok, split_part(r->>'error', ':', 1) AS error, r ? 'latency_ms' AS has_latency
+  FROM etl.test_alert_channel('ops_slack') AS r;
+SELECT count(*) = :attempts_before AS nothing_recorded FROM etl.alert_delivery_attempts;
+SELECT etl.test_alert_channel('no_such_channel');
+\echo :LAST_ERROR_SQLSTATE
 -- nothing recorded anywhere carries a secret
 SELECT count(*) AS rows_with_secrets FROM (
     SELECT payload::text || COALESCE(last_error, '') AS t FROM etl.alert_deliveries

@@ -152,7 +152,7 @@ psql_pg -q -c "UPDATE etl.pipeline_runs SET status = 'succeeded', ended_at = clo
     -c "SELECT etl.on_run_finished($run)"
 sla_alert=$(psql_pg -At -c "SELECT alert_id FROM etl.alerts WHERE dedup_key = 'sla_violation:alert_case:duration' AND status = 'open'")
 [ -n "$sla_alert" ]
-wait_for 10 "SELECT count(*) = 3 FROM etl.alert_deliveries WHERE alert_id = $sla_alert AND status = 'delivered'"
+wait_for 10 "SELECT count(*) = 3 FROM etl.alert_deliveries WHERE alert_id = $sla_alert AND event = 'open' AND status = 'delivered'"
 t1=$(date +%s)
 echo "SLA breach to Slack post and e-mail: $((t1 - t0)) s"
 [ $((t1 - t0)) -le 10 ]
@@ -300,6 +300,25 @@ echo "cancelled after $ms ms"
 grep -q 'canceling statement due to statement timeout' "$SRV/cancel.out"
 [ "$ms" -lt 5000 ]
 psql_pg -At -c "SELECT count(*) FROM etl.alert_channels WHERE name = 'case_slow'" | grep -qx 0
+
+# --- a test notification: sent at once, signed, nothing recorded -------------
+result=$(psql_pg -At -c "SELECT etl.test_alert_channel('case_hook', 'hello from the alerting case')")
+echo "test_alert_channel: $result"
+[[ "$result" == *'"ok": true'* && "$result" == *'"http_status": 200'* ]]
+$PY - "$SRV/http.jsonl" <<'PY'
+import hashlib, hmac, json, sys
+posts = [json.loads(l) for l in open(sys.argv[1])]
+tests = [p for p in posts if p["path"] == "/hook" and json.loads(p["body"])["event"] == "alert.test"]
+assert len(tests) == 1, tests
+p = tests[0]
+want = "sha256=" + hmac.new(b"case-hook-secret", p["body"].encode(), hashlib.sha256).hexdigest()
+assert hmac.compare_digest(p["headers"]["x-metaetl-signature"], want)
+assert json.loads(p["body"])["alert"]["message"] == "hello from the alerting case"
+print("test notification ok")
+PY
+result=$(psql_pg -At -c "SELECT etl.test_alert_channel('case_closed')")
+echo "test_alert_channel (closed port): $result"
+[[ "$result" == *'"ok": false'* && "$result" == *"\"error\": \"Couldn't connect to server"* ]]
 
 # --- the next successful run resolves both alerts ----------------------------
 ok=$(psql_pg -At -c "INSERT INTO etl.pipeline_runs (pipeline_id, status, started_at, ended_at)
