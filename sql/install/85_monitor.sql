@@ -17,7 +17,7 @@ CREATE TABLE etl.alert_channels (
     type            pg_catalog.text NOT NULL CHECK (type IN ('email', 'slack', 'sms', 'webhook')),
     config          pg_catalog.jsonb NOT NULL DEFAULT '{}'
                     CHECK (pg_catalog.jsonb_typeof(config) = 'object'),
-    secrets         pg_catalog.jsonb NOT NULL DEFAULT '{}'     -- password, token, secret, webhook_url, headers
+    secrets         pg_catalog.jsonb NOT NULL DEFAULT '{}'     -- password, token, secret, webhook_url, headers: sealed
                     CHECK (pg_catalog.jsonb_typeof(secrets) = 'object'),
     enabled         pg_catalog.bool NOT NULL DEFAULT true,
     owner           pg_catalog.name NOT NULL DEFAULT CURRENT_USER,
@@ -26,7 +26,7 @@ CREATE TABLE etl.alert_channels (
 );
 REVOKE ALL ON etl.alert_channels FROM PUBLIC;
 COMMENT ON TABLE etl.alert_channels IS
-  'Alert channels (email, slack, sms, webhook); secret values live in column secrets, shown redacted by etl.alert_channels_public';
+  'Alert channels (email, slack, sms, webhook); secret values live sealed (AES-256-GCM) in column secrets, shown as *** by etl.alert_channels_public';
 
 CREATE TABLE etl.escalation_policies (
     name            pg_catalog.text PRIMARY KEY CHECK (etl.is_valid_id(name)),
@@ -105,6 +105,50 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE
 RETURN ARRAY['password', 'token', 'secret', 'webhook_url', 'headers']::pg_catalog.text[];
 COMMENT ON FUNCTION etl._alert_secret_keys() IS
   'internal: alert channel config keys whose values are secrets';
+
+CREATE FUNCTION etl._seal_secret(value pg_catalog.text)
+RETURNS pg_catalog.text
+LANGUAGE c VOLATILE STRICT
+AS 'MODULE_PATHNAME', 'metaetl_seal_secret';
+REVOKE EXECUTE ON FUNCTION etl._seal_secret(pg_catalog.text) FROM PUBLIC;
+COMMENT ON FUNCTION etl._seal_secret(pg_catalog.text) IS
+  'internal: seal a secret with AES-256-GCM under the key in $PGDATA/metaetl_secret.key';
+
+CREATE FUNCTION etl._open_secret(sealed pg_catalog.text)
+RETURNS pg_catalog.text
+LANGUAGE c VOLATILE STRICT
+AS 'MODULE_PATHNAME', 'metaetl_open_secret';
+REVOKE EXECUTE ON FUNCTION etl._open_secret(pg_catalog.text) FROM PUBLIC;
+COMMENT ON FUNCTION etl._open_secret(pg_catalog.text) IS
+  'internal: open a secret sealed by etl._seal_secret';
+
+-- a channel's secrets, opened: only the delivery code calls this
+CREATE FUNCTION etl._open_alert_secrets(secrets pg_catalog.jsonb)
+RETURNS pg_catalog.jsonb
+LANGUAGE sql VOLATILE STRICT
+SET search_path = pg_catalog, pg_temp
+AS $$
+SELECT COALESCE(jsonb_object_agg(e.key, (etl._open_secret(e.value #>> '{}'))::jsonb), '{}')
+  FROM jsonb_each(secrets) e
+$$;
+REVOKE EXECUTE ON FUNCTION etl._open_alert_secrets(pg_catalog.jsonb) FROM PUBLIC;
+COMMENT ON FUNCTION etl._open_alert_secrets(pg_catalog.jsonb) IS
+  'internal: a channel''s sealed secrets, opened';
+
+CREATE FUNCTION etl._open_alert_secrets_safe(secrets pg_catalog.jsonb)
+RETURNS pg_catalog.jsonb
+LANGUAGE plpgsql VOLATILE STRICT
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    RETURN etl._open_alert_secrets(secrets);
+EXCEPTION WHEN OTHERS THEN
+    RETURN NULL;
+END
+$$;
+REVOKE EXECUTE ON FUNCTION etl._open_alert_secrets_safe(pg_catalog.jsonb) FROM PUBLIC;
+COMMENT ON FUNCTION etl._open_alert_secrets_safe(pg_catalog.jsonb) IS
+  'internal: etl._open_alert_secrets, NULL instead of an error (a delivery then fails, recorded)';
 
 CREATE VIEW etl.alert_channels_public AS
 SELECT c.name, c.type,
@@ -336,7 +380,8 @@ DECLARE
     existed bool;
 BEGIN
     PERFORM etl._validate_alert_channel(add_alert_channel.name, add_alert_channel.type, add_alert_channel.config);
-    SELECT COALESCE(jsonb_object_agg(e.key, e.value), '{}') INTO sec
+    -- each secret value sealed (AES-256-GCM, key in $PGDATA/metaetl_secret.key)
+    SELECT COALESCE(jsonb_object_agg(e.key, to_jsonb(etl._seal_secret(e.value::text))), '{}') INTO sec
       FROM jsonb_each(add_alert_channel.config) e WHERE e.key = ANY (etl._alert_secret_keys());
     plain := add_alert_channel.config - etl._alert_secret_keys();
     existed := EXISTS (SELECT 1 FROM etl.alert_channels c WHERE c.name = add_alert_channel.name);
@@ -760,6 +805,9 @@ LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
+    IF config IS NULL THEN
+        RETURN NULL;
+    END IF;
     RETURN etl._render_alert_delivery(type, config, p, delivery_id);
 EXCEPTION WHEN OTHERS THEN
     RETURN NULL;

@@ -85,8 +85,9 @@ typedef struct DeliveryItem
 } DeliveryItem;
 
 #define DELIVERY_COLUMNS \
-	"d.delivery_id, d.channel, c.secrets, " \
-	"etl._render_alert_delivery_safe(c.type, c.config OPERATOR(pg_catalog.||) c.secrets, d.payload, d.delivery_id), " \
+	"d.delivery_id, d.channel, etl._open_alert_secrets_safe(c.secrets), " \
+	"etl._render_alert_delivery_safe(c.type, c.config OPERATOR(pg_catalog.||) etl._open_alert_secrets_safe(c.secrets)," \
+	"                                d.payload, d.delivery_id), " \
 	"COALESCE((c.config OPERATOR(pg_catalog.->>) 'timeout_ms')::pg_catalog.numeric::pg_catalog.int8, 10000)"
 
 #define DELIVERY_DUE \
@@ -148,7 +149,9 @@ delivery_send(DeliveryItem *item, MetaetlCurlResult *res)
 	if (item->rendered == NULL)
 	{
 		memset(res, 0, sizeof(*res));
-		res->error = pstrdup("the channel's configuration could not be rendered");
+		res->error = pstrdup(item->secrets == NULL ?
+							 "the channel's secrets could not be opened (see etl._open_secret)" :
+							 "the channel's configuration could not be rendered");
 		return;
 	}
 	MetaetlChannelSend(item->rendered, item->secrets, item->timeout_ms, res);
@@ -277,8 +280,9 @@ metaetl_test_alert_channel(PG_FUNCTION_ARGS)
 	args[1] = PointerGetDatum(message);
 	argtypes[1] = TEXTOID;
 	ret = SPI_execute_with_args(
-		"SELECT 0::pg_catalog.int8, c.name, c.secrets,"
-		"       etl._render_alert_delivery_safe(c.type, c.config OPERATOR(pg_catalog.||) c.secrets,"
+		"SELECT 0::pg_catalog.int8, c.name, etl._open_alert_secrets_safe(c.secrets),"
+		"       etl._render_alert_delivery_safe(c.type,"
+		"           c.config OPERATOR(pg_catalog.||) etl._open_alert_secrets_safe(c.secrets),"
 		"           pg_catalog.jsonb_build_object('event', 'test', 'escalation_level', 0, 'alert_id', 0,"
 		"               'alert_type', 'system_error', 'priority', 'low', 'status', 'open',"
 		"               'message', $2, 'occurrences', 1), NULL),"

@@ -67,6 +67,14 @@ SELECT name, type, config FROM etl.alert_channels_public ORDER BY name;
 SELECT name, array(SELECT jsonb_object_keys(secrets) ORDER BY 1) AS secret_keys,
        config::text ~ '(token|pass)-[0-9]' AS secret_in_config
   FROM etl.alert_channels ORDER BY name;
+-- sealed at rest (AES-256-GCM, a fresh nonce each time), opened only to send
+SELECT name, secrets->>k LIKE 'metaetl1:%' AS sealed, secrets->>k ~ '(token|pass)-[0-9]' AS readable,
+       etl._open_alert_secrets(secrets)->>k IN ('mail-pass-2', 'twilio-token-3') AS opens_to_the_value
+  FROM etl.alert_channels, jsonb_object_keys(secrets) AS k WHERE name IN ('ops_email', 'ops_sms') ORDER BY name;
+SELECT etl._seal_secret('x') <> etl._seal_secret('x') AS fresh_nonce;
+SELECT etl._open_secret('metaetl1:' || encode(decode(substr(secrets->>'password', 10), 'base64') || '\x00'::bytea, 'base64'))
+  FROM etl.alert_channels WHERE name = 'ops_email';
+\echo :LAST_ERROR_SQLSTATE
 SELECT action, object_id, after->'config' AS logged_config
   FROM etl.audit_log WHERE object_type = 'alert_channel' ORDER BY audit_id;
 SELECT count(*) AS audit_rows_with_secrets FROM etl.audit_log
@@ -266,12 +274,12 @@ SELECT count(*) AS rows_with_secrets FROM (
  WHERE t ~ '(slack-token-1|mail-pass-2|twilio-token-3)';
 
 -- what a delivery sends (rendered, never stored): Slack blocks, SMS form body
-SELECT jsonb_path_query_array((etl._render_alert_delivery('slack', c.config || c.secrets, d.payload)->>'body')::jsonb,
+SELECT jsonb_path_query_array((etl._render_alert_delivery('slack', c.config || etl._open_alert_secrets(c.secrets), d.payload)->>'body')::jsonb,
                               '$.blocks[*].type') AS slack_blocks,
-       (etl._render_alert_delivery('slack', c.config || c.secrets, d.payload)->>'body')::jsonb->>'channel' AS slack_channel
+       (etl._render_alert_delivery('slack', c.config || etl._open_alert_secrets(c.secrets), d.payload)->>'body')::jsonb->>'channel' AS slack_channel
   FROM etl.alert_deliveries d, etl.alert_channels c
  WHERE d.alert_id = :failure_alert AND c.name = 'ops_slack';
-SELECT etl._render_alert_delivery('sms', c.config || c.secrets,
+SELECT etl._render_alert_delivery('sms', c.config || etl._open_alert_secrets(c.secrets),
            '{"priority": "high", "alert_type": "pipeline_failure", "pipeline_id": "orders", "message": "orders failed", "run_id": 7}')
            - ARRAY['url', 'password'] AS sms
   FROM etl.alert_channels c WHERE c.name = 'ops_sms';

@@ -335,9 +335,16 @@ leaks=$(psql_pg -At -c "SELECT count(*) FROM (
             SELECT payload::text || COALESCE(last_error, '') AS t FROM etl.alert_deliveries
             UNION ALL SELECT COALESCE(error, '') || COALESCE(response, '') || COALESCE(smtp_reply, '') FROM etl.alert_delivery_attempts
             UNION ALL SELECT COALESCE(after::text, '') || COALESCE(before::text, '') FROM etl.audit_log
-            UNION ALL SELECT config::text FROM etl.alert_channels_public) x
+            UNION ALL SELECT config::text FROM etl.alert_channels_public
+            UNION ALL SELECT config::text || secrets::text FROM etl.alert_channels) x
          WHERE t ~ '($secrets)'")
 [ "$leaks" = 0 ]
+# a dump holds only sealed secrets
+as_pg "$PGBIN/pg_dump" -h "$PGHOST" -p "$PGPORT" -U postgres --data-only -t etl.alert_channels "$PGDATABASE" >"$SRV/channels.dump"
+grep -q 'metaetl1:' "$SRV/channels.dump"
+if grep -Eq "$secrets" "$SRV/channels.dump"; then
+    echo "a secret is readable in pg_dump's output"; exit 1
+fi
 if grep -Eq "$secrets" "$WORK/postgres.log"; then
     echo "a secret reached the server log:"; grep -E "$secrets" "$WORK/postgres.log"; exit 1
 fi
