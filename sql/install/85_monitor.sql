@@ -1,12 +1,14 @@
--- Monitoring and alerting: alert channels (with their secrets kept apart),
--- routes, escalation policies, the durable delivery outbox and its attempts,
--- raise/acknowledge/resolve, SLA definitions and evaluation, and the hook the
--- orchestrator calls after each run.  Delivery itself is C (src/monitor/):
+-- Monitoring and alerting: alert channels (their secrets sealed apart, see
+-- src/monitor/secrets.c), routes, escalation policies, the durable delivery
+-- outbox and its attempts, raise/acknowledge/resolve, SLA definitions and
+-- evaluation, and the hook the orchestrator calls after each run.  The rules
+-- are set-based SQL here; delivery is C (src/monitor/, src/util/curl.c):
 -- etl.deliver_pending() from SQL, or the "metaetl alert delivery" background
--- worker when the library is preloaded.
+-- worker when the library is preloaded.  docs/monitoring.md describes it all.
 --
--- Every function pins search_path; SQL in the bodies names etl.* objects
--- explicitly and resolves everything else in pg_catalog.
+-- Every function pins search_path (except etl.apply_sla_config, which
+-- resolves a freshness table as its caller sees it); SQL in the bodies names
+-- etl.* objects explicitly and resolves everything else in pg_catalog.
 
 -- ---------------------------------------------------------------------------
 -- Tables
