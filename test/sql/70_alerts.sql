@@ -227,7 +227,8 @@ SELECT channel, event, escalation_level, payload->>'event' AS payload_event
 SELECT etl.acknowledge_alert(:sla_alert);
 UPDATE etl.alerts SET first_seen_at = now() - interval '2 hours' WHERE alert_id = :sla_alert;
 SELECT etl.process_escalations() AS escalated_when_acknowledged;
--- resolving cancels the escalation not sent yet
+-- resolving cancels the escalation not sent yet, and tells the channels that
+-- heard of the alert that it is over
 SELECT etl.resolve_alert(:sla_alert);
 SELECT channel, event, status, last_error FROM etl.alert_deliveries WHERE alert_id = :sla_alert ORDER BY delivery_id;
 
@@ -235,7 +236,7 @@ SELECT channel, event, status, last_error FROM etl.alert_deliveries WHERE alert_
 -- etl.deliver_pending: a closed port is a recorded failure with a retry
 -- scheduled, never an error; secrets are masked in what is recorded
 -- ---------------------------------------------------------------------------
-UPDATE etl.alert_deliveries SET status = 'failed' WHERE channel <> 'ops_hook' AND status = 'pending';
+UPDATE etl.alert_deliveries SET status = 'failed' WHERE NOT (channel = 'ops_hook' AND event = 'open') AND status = 'pending';
 SELECT etl.deliver_pending(-1);
 \echo :LAST_ERROR_SQLSTATE
 SELECT etl.deliver_pending() AS attempts;
@@ -243,14 +244,14 @@ SELECT etl.deliver_pending() AS attempts_before_retry_is_due;
 SELECT d.status, d.attempts, d.next_attempt_at > clock_timestamp() + interval '20 s' AS retry_later,
        split_part(d.last_error, ':', 1) AS error, d.last_error LIKE '%*** port 1%' AS secret_masked,
        d.last_error LIKE '%127.0.0.1%' AS secret_shown
-  FROM etl.alert_deliveries d WHERE d.channel = 'ops_hook' ORDER BY delivery_id;
+  FROM etl.alert_deliveries d WHERE d.channel = 'ops_hook' AND d.event = 'open' ORDER BY delivery_id;
 SELECT a.attempt, a.succeeded, a.http_status, a.latency_ms >= 0 AS has_latency
   FROM etl.alert_delivery_attempts a JOIN etl.alert_deliveries d USING (delivery_id)
  WHERE d.channel = 'ops_hook' ORDER BY a.attempt_id;
 -- the second (last) attempt fails the delivery for good
 UPDATE etl.alert_deliveries SET next_attempt_at = now() WHERE channel = 'ops_hook';
 SELECT etl.deliver_pending() AS attempts;
-SELECT status, attempts FROM etl.alert_deliveries WHERE channel = 'ops_hook' ORDER BY delivery_id;
+SELECT status, attempts FROM etl.alert_deliveries WHERE channel = 'ops_hook' AND event = 'open' ORDER BY delivery_id;
 -- a row whose channel config cannot be rendered (changed behind the
 -- functions' back) is a recorded failure, not an error that stalls the outbox
 UPDATE etl.alert_channels SET config = config || '{"max_length": "short"}' WHERE name = 'ops_sms';
@@ -278,7 +279,7 @@ SELECT jsonb_path_query_array((etl._render_alert_delivery('slack', c.config || e
                               '$.blocks[*].type') AS slack_blocks,
        (etl._render_alert_delivery('slack', c.config || etl._open_alert_secrets(c.secrets), d.payload)->>'body')::jsonb->>'channel' AS slack_channel
   FROM etl.alert_deliveries d, etl.alert_channels c
- WHERE d.alert_id = :failure_alert AND c.name = 'ops_slack';
+ WHERE d.alert_id = :failure_alert AND d.event = 'open' AND c.name = 'ops_slack';
 SELECT etl._render_alert_delivery('sms', c.config || etl._open_alert_secrets(c.secrets),
            '{"priority": "high", "alert_type": "pipeline_failure", "pipeline_id": "orders", "message": "orders failed", "run_id": 7}')
            - ARRAY['url', 'password'] AS sms

@@ -328,6 +328,17 @@ states=$(psql_pg -At -c "SELECT string_agg(alert_type || ' ' || status, ', ' ORD
                          WHERE alert_id IN ($sla_alert, $fail_alert)")
 echo "after the successful run: $states"
 [ "$states" = 'pipeline_failure resolved, sla_violation resolved' ]
+# the channels that heard of the failure hear that it is over
+wait_for 10 "SELECT status = 'delivered' FROM etl.alert_deliveries
+              WHERE alert_id = $fail_alert AND channel = 'case_hook' AND event = 'resolved'"
+$PY - "$SRV/http.jsonl" <<'PY'
+import json, sys
+posts = [json.loads(l) for l in open(sys.argv[1]) if json.loads(l)["path"] == "/hook"]
+done = [json.loads(p["body"]) for p in posts if json.loads(p["body"])["event"] == "alert.resolved"]
+assert len(done) == 1, done
+assert done[0]["alert"]["status"] == "resolved" and done[0]["alert"]["alert_type"] == "pipeline_failure", done
+print("resolved notification ok:", done[0]["alert"]["details"]["resolved_because"])
+PY
 
 # --- no secret anywhere it could be read back ---------------------------------
 secrets='case-slack-token|smtp-s3cret|case-twilio-token|case-gw-token|case-hook-secret|case-bad-password'
