@@ -190,7 +190,11 @@ MetaetlChannelSend(Jsonb *rendered, Jsonb *secrets, long timeout_ms, MetaetlCurl
 	req.connect_timeout_ms = Min(timeout_ms, 5000L);
 
 	if (kind == NULL || req.url == NULL)
-		elog(ERROR, "rendered alert delivery lacks kind or url");
+	{
+		memset(res, 0, sizeof(*res));
+		res->error = pstrdup("the channel's configuration has no URL");
+		return;
+	}
 
 	if (strcmp(kind, "smtp") == 0)
 	{
@@ -200,7 +204,11 @@ MetaetlChannelSend(Jsonb *rendered, Jsonb *secrets, long timeout_ms, MetaetlCurl
 		req.use_ssl = (use_ssl && strcmp(use_ssl, "all") == 0) ? METAETL_SSL_ALL :
 			(use_ssl && strcmp(use_ssl, "none") == 0) ? METAETL_SSL_NONE : METAETL_SSL_TRY;
 		if (req.mail_from == NULL || req.rcpt == NIL)
-			elog(ERROR, "rendered e-mail delivery lacks sender or recipients");
+		{
+			memset(res, 0, sizeof(*res));
+			res->error = pstrdup("the channel's configuration has no sender or recipient");
+			return;
+		}
 	}
 	else
 	{

@@ -56,6 +56,7 @@
 
 PG_FUNCTION_INFO_V1(metaetl_deliver_pending);
 PG_FUNCTION_INFO_V1(metaetl_wake_delivery_worker);
+PG_FUNCTION_INFO_V1(metaetl_test_alert_channel);
 
 /*
  * Shared state (only when preloaded): which PGPROC the worker is, so that a
@@ -84,8 +85,9 @@ typedef struct DeliveryItem
 } DeliveryItem;
 
 #define DELIVERY_COLUMNS \
-	"d.delivery_id, d.channel, c.secrets, " \
-	"etl._render_alert_delivery(c.type, c.config OPERATOR(pg_catalog.||) c.secrets, d.payload, d.delivery_id), " \
+	"d.delivery_id, d.channel, etl._open_alert_secrets_safe(c.secrets), " \
+	"etl._render_alert_delivery_safe(c.type, c.config OPERATOR(pg_catalog.||) etl._open_alert_secrets_safe(c.secrets)," \
+	"                                d.payload, d.delivery_id), " \
 	"COALESCE((c.config OPERATOR(pg_catalog.->>) 'timeout_ms')::pg_catalog.numeric::pg_catalog.int8, 10000)"
 
 #define DELIVERY_DUE \
@@ -147,7 +149,9 @@ delivery_send(DeliveryItem *item, MetaetlCurlResult *res)
 	if (item->rendered == NULL)
 	{
 		memset(res, 0, sizeof(*res));
-		res->error = pstrdup("the channel's configuration could not be rendered");
+		res->error = pstrdup(item->secrets == NULL ?
+							 "the channel's secrets could not be opened (see etl._open_secret)" :
+							 "the channel's configuration could not be rendered");
 		return;
 	}
 	MetaetlChannelSend(item->rendered, item->secrets, item->timeout_ms, res);
@@ -249,6 +253,86 @@ metaetl_deliver_pending(PG_FUNCTION_ARGS)
 	PG_RETURN_INT32(n);
 }
 
+/*
+ * etl.test_alert_channel(name text, message text) returns jsonb
+ *		Send a test notification through one channel now, without recording
+ *		anything, and say how it went: {"ok", "http_status" | "smtp_reply",
+ *		"latency_ms", "error", "response"} (redacted).
+ */
+Datum
+metaetl_test_alert_channel(PG_FUNCTION_ARGS)
+{
+	text	   *name = PG_GETARG_TEXT_PP(0);
+	text	   *message = PG_GETARG_TEXT_PP(1);
+	MemoryContext callcxt = CurrentMemoryContext;
+	Oid			argtypes[6] = {TEXTOID, BOOLOID, INT4OID, TEXTOID, FLOAT8OID, TEXTOID};
+	Datum		args[6];
+	char		nulls[6];
+	DeliveryItem *item;
+	MetaetlCurlResult res;
+	Datum		result;
+	bool		isnull;
+	bool		smtp;
+	int			ret;
+
+	SPI_connect();
+	args[0] = PointerGetDatum(name);
+	args[1] = PointerGetDatum(message);
+	argtypes[1] = TEXTOID;
+	ret = SPI_execute_with_args(
+		"SELECT 0::pg_catalog.int8, c.name, etl._open_alert_secrets_safe(c.secrets),"
+		"       etl._render_alert_delivery_safe(c.type,"
+		"           c.config OPERATOR(pg_catalog.||) etl._open_alert_secrets_safe(c.secrets),"
+		"           pg_catalog.jsonb_build_object('event', 'test', 'escalation_level', 0, 'alert_id', 0,"
+		"               'alert_type', 'system_error', 'priority', 'low', 'status', 'open',"
+		"               'message', $2, 'occurrences', 1), NULL),"
+		"       COALESCE((c.config OPERATOR(pg_catalog.->>) 'timeout_ms')::pg_catalog.numeric::pg_catalog.int8, 10000)"
+		"  FROM etl.alert_channels c WHERE c.name OPERATOR(pg_catalog.=) $1",
+		2, argtypes, args, NULL, true, 1);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "could not read alert channel: %s", SPI_result_code_string(ret));
+	if (SPI_processed == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("alert channel \"%s\" does not exist", text_to_cstring(name)),
+				 errhint("See etl.alert_channels_public for the channels there are.")));
+	item = delivery_copy_item(0, callcxt);
+
+	delivery_send(item, &res);
+
+	smtp = false;
+	if (item->rendered)
+	{
+		JsonbValue *kind = getKeyJsonValueFromContainer(&item->rendered->root, "kind", 4, NULL);
+
+		smtp = kind && kind->type == jbvString && kind->val.string.len == 4 &&
+			strncmp(kind->val.string.val, "smtp", 4) == 0;
+	}
+	argtypes[1] = BOOLOID;
+	memset(nulls, ' ', sizeof(nulls));
+	args[0] = res.error ? CStringGetTextDatum(res.error) : (Datum) 0;
+	nulls[0] = res.error ? ' ' : 'n';
+	args[1] = BoolGetDatum(res.ok);
+	args[2] = Int32GetDatum((int32) res.status);
+	nulls[2] = (smtp || res.status == 0) ? 'n' : ' ';
+	args[3] = smtp && res.reply ? CStringGetTextDatum(res.reply) : (Datum) 0;
+	nulls[3] = smtp && res.reply ? ' ' : 'n';
+	args[4] = Float8GetDatum(res.latency_ms);
+	args[5] = res.response ? CStringGetTextDatum(res.response) : (Datum) 0;
+	nulls[5] = res.response ? ' ' : 'n';
+	ret = SPI_execute_with_args(
+		"SELECT pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object("
+		"  'ok', $2, 'http_status', $3, 'smtp_reply', $4, 'latency_ms', pg_catalog.round($5::pg_catalog.numeric, 3),"
+		"  'error', $1, 'response', $6))",
+		6, argtypes, args, nulls, true, 1);
+	if (ret != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "could not build the test result");
+	result = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	result = SPI_datumTransfer(result, false, -1);
+	SPI_finish();
+	PG_RETURN_DATUM(result);
+}
+
 /* sets the worker's latch once the transaction that queued deliveries commits */
 static void
 monitor_xact_callback(XactEvent event, void *arg)
@@ -329,8 +413,8 @@ worker_begin(const char *activity)
 {
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
-	SPI_connect();
 	PushActiveSnapshot(GetTransactionSnapshot());
+	SPI_connect();
 	pgstat_report_activity(STATE_RUNNING, activity);
 }
 

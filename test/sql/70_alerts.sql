@@ -43,6 +43,10 @@ SELECT etl.add_alert_channel('Ops-Hook', 'webhook', '{"url": "https://example.co
 \echo :LAST_ERROR_SQLSTATE
 SELECT etl.add_alert_channel('ops_hook', 'webhook', '{"url": "https://example.com/hook", "retry": {"max_attempts": 0}}');
 \echo :LAST_ERROR_SQLSTATE
+SELECT etl.add_alert_channel('ops_email', 'email', '{"smtp_url": "smtp://127.0.0.1:1", "from": "metaetl@example.com", "to": "ops@example.com", "subject_prefix": "[etl]\r\nBcc: all@example.com"}');
+\echo :LAST_ERROR_SQLSTATE
+SELECT etl.add_alert_channel('ops_email', 'email', '{"smtp_url": "smtp://127.0.0.1:1", "from": "metaetl@example.com", "to": "ops@example.com", "tls_verify": "no"}');
+\echo :LAST_ERROR_SQLSTATE
 SELECT count(*) AS channels_after_errors FROM etl.alert_channels;
 
 -- valid channels (closed port 1 on loopback: nothing listens there)
@@ -63,6 +67,14 @@ SELECT name, type, config FROM etl.alert_channels_public ORDER BY name;
 SELECT name, array(SELECT jsonb_object_keys(secrets) ORDER BY 1) AS secret_keys,
        config::text ~ '(token|pass)-[0-9]' AS secret_in_config
   FROM etl.alert_channels ORDER BY name;
+-- sealed at rest (AES-256-GCM, a fresh nonce each time), opened only to send
+SELECT name, secrets->>k LIKE 'metaetl1:%' AS sealed, secrets->>k ~ '(token|pass)-[0-9]' AS readable,
+       etl._open_alert_secrets(secrets)->>k IN ('mail-pass-2', 'twilio-token-3') AS opens_to_the_value
+  FROM etl.alert_channels, jsonb_object_keys(secrets) AS k WHERE name IN ('ops_email', 'ops_sms') ORDER BY name;
+SELECT etl._seal_secret('x') <> etl._seal_secret('x') AS fresh_nonce;
+SELECT etl._open_secret('metaetl1:' || encode(decode(substr(secrets->>'password', 10), 'base64') || '\x00'::bytea, 'base64'))
+  FROM etl.alert_channels WHERE name = 'ops_email';
+\echo :LAST_ERROR_SQLSTATE
 SELECT action, object_id, after->'config' AS logged_config
   FROM etl.audit_log WHERE object_type = 'alert_channel' ORDER BY audit_id;
 SELECT count(*) AS audit_rows_with_secrets FROM etl.audit_log
@@ -219,12 +231,16 @@ SELECT channel, event, escalation_level, payload->>'event' AS payload_event
 SELECT etl.acknowledge_alert(:sla_alert);
 UPDATE etl.alerts SET first_seen_at = now() - interval '2 hours' WHERE alert_id = :sla_alert;
 SELECT etl.process_escalations() AS escalated_when_acknowledged;
+-- resolving cancels the escalation not sent yet, and tells the channels that
+-- heard of the alert that it is over
+SELECT etl.resolve_alert(:sla_alert);
+SELECT channel, event, status, last_error FROM etl.alert_deliveries WHERE alert_id = :sla_alert ORDER BY delivery_id;
 
 -- ---------------------------------------------------------------------------
 -- etl.deliver_pending: a closed port is a recorded failure with a retry
 -- scheduled, never an error; secrets are masked in what is recorded
 -- ---------------------------------------------------------------------------
-UPDATE etl.alert_deliveries SET status = 'failed' WHERE channel <> 'ops_hook' AND status = 'pending';
+UPDATE etl.alert_deliveries SET status = 'failed' WHERE NOT (channel = 'ops_hook' AND event = 'open') AND status = 'pending';
 SELECT etl.deliver_pending(-1);
 \echo :LAST_ERROR_SQLSTATE
 SELECT etl.deliver_pending() AS attempts;
@@ -232,14 +248,29 @@ SELECT etl.deliver_pending() AS attempts_before_retry_is_due;
 SELECT d.status, d.attempts, d.next_attempt_at > clock_timestamp() + interval '20 s' AS retry_later,
        split_part(d.last_error, ':', 1) AS error, d.last_error LIKE '%*** port 1%' AS secret_masked,
        d.last_error LIKE '%127.0.0.1%' AS secret_shown
-  FROM etl.alert_deliveries d WHERE d.channel = 'ops_hook' ORDER BY delivery_id;
+  FROM etl.alert_deliveries d WHERE d.channel = 'ops_hook' AND d.event = 'open' ORDER BY delivery_id;
 SELECT a.attempt, a.succeeded, a.http_status, a.latency_ms >= 0 AS has_latency
   FROM etl.alert_delivery_attempts a JOIN etl.alert_deliveries d USING (delivery_id)
  WHERE d.channel = 'ops_hook' ORDER BY a.attempt_id;
 -- the second (last) attempt fails the delivery for good
 UPDATE etl.alert_deliveries SET next_attempt_at = now() WHERE channel = 'ops_hook';
 SELECT etl.deliver_pending() AS attempts;
-SELECT status, attempts FROM etl.alert_deliveries WHERE channel = 'ops_hook' ORDER BY delivery_id;
+SELECT status, attempts FROM etl.alert_deliveries WHERE channel = 'ops_hook' AND event = 'open' ORDER BY delivery_id;
+-- a row whose channel config cannot be rendered (changed behind the
+-- functions' back) is a recorded failure, not an error that stalls the outbox
+UPDATE etl.alert_channels SET config = config || '{"max_length": "short"}' WHERE name = 'ops_sms';
+UPDATE etl.alert_deliveries SET status = 'pending', next_attempt_at = now()
+ WHERE channel = 'ops_sms' AND event = 'escalation';
+SELECT etl.deliver_pending() AS attempts;
+SELECT status, attempts, last_error FROM etl.alert_deliveries WHERE channel = 'ops_sms' AND event = 'escalation';
+UPDATE etl.alert_channels SET config = config - 'max_length' WHERE name = 'ops_sms';
+-- a test notification through one channel: sent now, nothing recorded
+SELECT count(*) AS attempts_before FROM etl.alert_delivery_attempts \gset
+SELECT r->>'ok' AS ok, split_part(r->>'error', ':', 1) AS error, r ? 'latency_ms' AS has_latency
+  FROM etl.test_alert_channel('ops_slack') AS r;
+SELECT count(*) = :attempts_before AS nothing_recorded FROM etl.alert_delivery_attempts;
+SELECT etl.test_alert_channel('no_such_channel');
+\echo :LAST_ERROR_SQLSTATE
 -- nothing recorded anywhere carries a secret
 SELECT count(*) AS rows_with_secrets FROM (
     SELECT payload::text || COALESCE(last_error, '') AS t FROM etl.alert_deliveries
@@ -248,12 +279,12 @@ SELECT count(*) AS rows_with_secrets FROM (
  WHERE t ~ '(slack-token-1|mail-pass-2|twilio-token-3)';
 
 -- what a delivery sends (rendered, never stored): Slack blocks, SMS form body
-SELECT jsonb_path_query_array((etl._render_alert_delivery('slack', c.config || c.secrets, d.payload)->>'body')::jsonb,
+SELECT jsonb_path_query_array((etl._render_alert_delivery('slack', c.config || etl._open_alert_secrets(c.secrets), d.payload)->>'body')::jsonb,
                               '$.blocks[*].type') AS slack_blocks,
-       (etl._render_alert_delivery('slack', c.config || c.secrets, d.payload)->>'body')::jsonb->>'channel' AS slack_channel
+       (etl._render_alert_delivery('slack', c.config || etl._open_alert_secrets(c.secrets), d.payload)->>'body')::jsonb->>'channel' AS slack_channel
   FROM etl.alert_deliveries d, etl.alert_channels c
- WHERE d.alert_id = :failure_alert AND c.name = 'ops_slack';
-SELECT etl._render_alert_delivery('sms', c.config || c.secrets,
+ WHERE d.alert_id = :failure_alert AND d.event = 'open' AND c.name = 'ops_slack';
+SELECT etl._render_alert_delivery('sms', c.config || etl._open_alert_secrets(c.secrets),
            '{"priority": "high", "alert_type": "pipeline_failure", "pipeline_id": "orders", "message": "orders failed", "run_id": 7}')
            - ARRAY['url', 'password'] AS sms
   FROM etl.alert_channels c WHERE c.name = 'ops_sms';

@@ -179,7 +179,7 @@ psql_pg -At -c "SELECT status FROM etl.pipeline_runs WHERE run_id = $run" | grep
 wait_for 15 "SELECT status = 'succeeded' FROM etl.pipeline_runs WHERE run_id = $run"
 sla_alert=$(psql_pg -At -c "SELECT alert_id FROM etl.alerts WHERE dedup_key = 'sla_violation:alert_case:duration' AND status = 'open'")
 [ -n "$sla_alert" ]
-wait_for 10 "SELECT count(*) = 3 FROM etl.alert_deliveries WHERE alert_id = $sla_alert AND status = 'delivered'
+wait_for 10 "SELECT count(*) = 3 FROM etl.alert_deliveries WHERE alert_id = $sla_alert AND event = 'open' AND status = 'delivered'
                AND channel IN ('case_slack', 'case_email', 'case_smtps')"
 t1=$(date +%s)
 echo "SLA breach to Slack post and e-mail: $((t1 - t0)) s"
@@ -327,6 +327,25 @@ grep -q 'canceling statement due to statement timeout' "$SRV/cancel.out"
 [ "$ms" -lt 5000 ]
 psql_pg -At -c "SELECT count(*) FROM etl.alert_channels WHERE name = 'case_slow'" | grep -qx 0
 
+# --- a test notification: sent at once, signed, nothing recorded -------------
+result=$(psql_pg -At -c "SELECT etl.test_alert_channel('case_hook', 'hello from the alerting case')")
+echo "test_alert_channel: $result"
+[[ "$result" == *'"ok": true'* && "$result" == *'"http_status": 200'* ]]
+$PY - "$SRV/http.jsonl" <<'PY'
+import hashlib, hmac, json, sys
+posts = [json.loads(l) for l in open(sys.argv[1])]
+tests = [p for p in posts if p["path"] == "/hook" and json.loads(p["body"])["event"] == "alert.test"]
+assert len(tests) == 1, tests
+p = tests[0]
+want = "sha256=" + hmac.new(b"case-hook-secret", p["body"].encode(), hashlib.sha256).hexdigest()
+assert hmac.compare_digest(p["headers"]["x-metaetl-signature"], want)
+assert json.loads(p["body"])["alert"]["message"] == "hello from the alerting case"
+print("test notification ok")
+PY
+result=$(psql_pg -At -c "SELECT etl.test_alert_channel('case_closed')")
+echo "test_alert_channel (closed port): $result"
+[[ "$result" == *'"ok": false'* && "$result" == *"\"error\": \"Couldn't connect to server"* ]]
+
 # --- the next successful run resolves both alerts ----------------------------
 psql_pg -q -c "UPDATE ac.mode SET m = 'ok'"
 psql_pg -At -c "SELECT etl.execute_pipeline('alert_case')->>'status'" | grep -qx succeeded
@@ -334,6 +353,17 @@ states=$(psql_pg -At -c "SELECT string_agg(alert_type || ' ' || status, ', ' ORD
                          WHERE alert_id IN ($sla_alert, $fail_alert)")
 echo "after the successful run: $states"
 [ "$states" = 'pipeline_failure resolved, sla_violation resolved' ]
+# the channels that heard of the failure hear that it is over
+wait_for 10 "SELECT status = 'delivered' FROM etl.alert_deliveries
+              WHERE alert_id = $fail_alert AND channel = 'case_hook' AND event = 'resolved'"
+$PY - "$SRV/http.jsonl" <<'PY'
+import json, sys
+posts = [json.loads(l) for l in open(sys.argv[1]) if json.loads(l)["path"] == "/hook"]
+done = [json.loads(p["body"]) for p in posts if json.loads(p["body"])["event"] == "alert.resolved"]
+assert len(done) == 1, done
+assert done[0]["alert"]["status"] == "resolved" and done[0]["alert"]["alert_type"] == "pipeline_failure", done
+print("resolved notification ok:", done[0]["alert"]["details"]["resolved_because"])
+PY
 
 # --- no secret anywhere it could be read back ---------------------------------
 secrets='case-slack-token|smtp-s3cret|case-twilio-token|case-gw-token|case-hook-secret|case-bad-password'
@@ -341,9 +371,16 @@ leaks=$(psql_pg -At -c "SELECT count(*) FROM (
             SELECT payload::text || COALESCE(last_error, '') AS t FROM etl.alert_deliveries
             UNION ALL SELECT COALESCE(error, '') || COALESCE(response, '') || COALESCE(smtp_reply, '') FROM etl.alert_delivery_attempts
             UNION ALL SELECT COALESCE(after::text, '') || COALESCE(before::text, '') FROM etl.audit_log
-            UNION ALL SELECT config::text FROM etl.alert_channels_public) x
+            UNION ALL SELECT config::text FROM etl.alert_channels_public
+            UNION ALL SELECT config::text || secrets::text FROM etl.alert_channels) x
          WHERE t ~ '($secrets)'")
 [ "$leaks" = 0 ]
+# a dump holds only sealed secrets
+as_pg "$PGBIN/pg_dump" -h "$PGHOST" -p "$PGPORT" -U postgres --data-only -t etl.alert_channels "$PGDATABASE" >"$SRV/channels.dump"
+grep -q 'metaetl1:' "$SRV/channels.dump"
+if grep -Eq "$secrets" "$SRV/channels.dump"; then
+    echo "a secret is readable in pg_dump's output"; exit 1
+fi
 if grep -Eq "$secrets" "$WORK/postgres.log"; then
     echo "a secret reached the server log:"; grep -E "$secrets" "$WORK/postgres.log"; exit 1
 fi
