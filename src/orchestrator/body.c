@@ -82,8 +82,6 @@ MetaetlRunDisarmTimeout(void)
 		disable_timeout(run_timeout_id, false);
 }
 
-/* advisory lock keys: class "meta" and the pipeline id's hash */
-#define RUN_LOCK_CLASS 1835365473
 
 /*
  * MetaetlRunLockPipeline
@@ -100,7 +98,7 @@ MetaetlRunLockPipeline(const char *pipeline_id, const char *concurrency)
 
 	if (strcmp(concurrency, "allow") == 0)
 		return true;
-	values[0] = Int32GetDatum(RUN_LOCK_CLASS);
+	values[0] = Int32GetDatum(METAETL_RUN_LOCK_CLASS);
 	values[1] = CStringGetTextDatum(pipeline_id);
 	SPI_connect();
 	if (strcmp(concurrency, "queue") == 0)
@@ -120,7 +118,7 @@ MetaetlRunUnlockPipeline(const char *pipeline_id)
 	Oid			types[2] = {INT4OID, TEXTOID};
 	Datum		values[2];
 
-	values[0] = Int32GetDatum(RUN_LOCK_CLASS);
+	values[0] = Int32GetDatum(METAETL_RUN_LOCK_CLASS);
 	values[1] = CStringGetTextDatum(pipeline_id);
 	SPI_connect();
 	SPI_execute_with_args("SELECT pg_catalog.pg_advisory_unlock($1, pg_catalog.hashtext($2))",

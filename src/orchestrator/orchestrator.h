@@ -14,6 +14,9 @@
 
 #include "orchestrator/retry.h"
 
+/* advisory lock class of the per-pipeline concurrency lock ("meta") */
+#define METAETL_RUN_LOCK_CLASS		1835365473
+
 /* SQLSTATE of a failed error-severity quality gate: class ME (metaetl) */
 #define METAETL_ERRCODE_QUALITY_GATE	MAKE_SQLSTATE('M','E','Q','0','1')
 

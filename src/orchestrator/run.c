@@ -189,7 +189,7 @@ metaetl_execute_pipeline_inline(PG_FUNCTION_ARGS)
 				MetaetlRunUnlockPipeline(spec.pipeline_id);
 			else
 				(void) DirectFunctionCall2(pg_advisory_unlock_int4,
-										   Int32GetDatum(1835365473),
+										   Int32GetDatum(METAETL_RUN_LOCK_CLASS),
 										   DirectFunctionCall1(hashtext,
 															   CStringGetTextDatum(spec.pipeline_id)));
 		}

@@ -177,6 +177,20 @@ worker_after_run(int64 run_id)
 	PG_END_TRY();
 }
 
+/* the run worker's registration, the same for every way a run starts */
+static void
+worker_describe(BackgroundWorker *worker, const char *pipeline_id)
+{
+	memset(worker, 0, sizeof(*worker));
+	worker->bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+	worker->bgw_start_time = BgWorkerStart_RecoveryFinished;
+	worker->bgw_restart_time = BGW_NEVER_RESTART;
+	snprintf(worker->bgw_library_name, BGW_MAXLEN, "metaetl");
+	snprintf(worker->bgw_function_name, BGW_MAXLEN, "MetaetlRunWorkerMain");
+	snprintf(worker->bgw_name, BGW_MAXLEN, "metaetl run worker for %s", pipeline_id);
+	snprintf(worker->bgw_type, BGW_MAXLEN, "metaetl run worker");
+}
+
 /*
  * worker_read_queue_row
  *		What a dispatched run runs: its etl.run_queue row.  Queue triggers map
@@ -227,14 +241,7 @@ MetaetlRunQueuedInWorker(int64 queue_id, const char *pipeline_id, Oid run_as, Oi
 	args.run_as = run_as;
 	args.queue_id = queue_id;
 
-	memset(&worker, 0, sizeof(worker));
-	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
-	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
-	worker.bgw_restart_time = BGW_NEVER_RESTART;
-	snprintf(worker.bgw_library_name, BGW_MAXLEN, "metaetl");
-	snprintf(worker.bgw_function_name, BGW_MAXLEN, "MetaetlRunWorkerMain");
-	snprintf(worker.bgw_name, BGW_MAXLEN, "metaetl run worker for %s", pipeline_id);
-	snprintf(worker.bgw_type, BGW_MAXLEN, "metaetl run worker");
+	worker_describe(&worker, pipeline_id);
 	worker.bgw_main_arg = UInt32GetDatum(DSM_HANDLE_INVALID);
 	memcpy(worker.bgw_extra, &args, sizeof(args));
 	worker.bgw_notify_pid = 0;
@@ -457,14 +464,7 @@ MetaetlRunInWorker(const MetaetlRunSpec *spec, bool wait)
 	shared->params_len = params_len;
 	memcpy(shared->params, spec->params, params_len + 1);
 
-	memset(&worker, 0, sizeof(worker));
-	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
-	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
-	worker.bgw_restart_time = BGW_NEVER_RESTART;
-	snprintf(worker.bgw_library_name, BGW_MAXLEN, "metaetl");
-	snprintf(worker.bgw_function_name, BGW_MAXLEN, "MetaetlRunWorkerMain");
-	snprintf(worker.bgw_name, BGW_MAXLEN, "metaetl run worker for %s", spec->pipeline_id);
-	snprintf(worker.bgw_type, BGW_MAXLEN, "metaetl run worker");
+	worker_describe(&worker, spec->pipeline_id);
 	worker.bgw_main_arg = UInt32GetDatum(dsm_segment_handle(seg));
 	worker.bgw_notify_pid = MyProcPid;
 
