@@ -30,6 +30,8 @@ typedef struct MetaetlRunSpec
 	Oid			run_as;			/* role whose privileges the run has */
 	int64		queue_id;		/* 0 unless started from etl.run_queue */
 	char	   *logical_date;	/* timestamptz as text, or NULL */
+	int64		resume_run_id;	/* a queued retry of this run (0: a new run) */
+	int			resume_attempt; /* the attempt it resumes at */
 } MetaetlRunSpec;
 
 /* The pipeline as pinned when the run started. */
@@ -76,6 +78,7 @@ extern void MetaetlRunRecordAttempt(int64 run_id, int attempt, const MetaetlRunO
 extern void MetaetlRunRecordFinish(int64 run_id, int attempts, const MetaetlRunOutcome *out,
 								   const struct rusage *before);
 extern char *MetaetlRunSummary(int64 run_id);
+extern void MetaetlRunRequeue(int64 run_id, int64 queue_id, int next_attempt, double delay_s);
 extern void MetaetlRunPolicyFor(const MetaetlRunPlan *plan, const char *step,
 								MetaetlRetryPolicy *policy);
 extern void MetaetlAudit(const char *action, const char *object_type, const char *object_id,

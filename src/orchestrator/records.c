@@ -142,14 +142,27 @@ MetaetlRunRecordStart(const MetaetlRunSpec *spec, const char *status, MetaetlRun
 
 	MetaetlAsOwnerBegin(&saved_user, &saved_context);
 	SPI_connect();
-	records_exec("INSERT INTO etl.pipeline_runs AS r (pipeline_id, version, trigger, triggered_by, run_as,"
-				 "       status, params, started_at, worker_pid, queue_id, logical_date, worker_started_at)"
-				 " SELECT p.pipeline_id, p.current_version, $2, $3, $4::name, $5, $6::jsonb,"
-				 "        CASE WHEN $5 = 'running' THEN pg_catalog.clock_timestamp() END,"
-				 "        $7::int4, $8::int8, $9::timestamptz, $10::timestamptz"
-				 "   FROM etl.pipelines p WHERE p.pipeline_id = $1"
-				 " RETURNING r.run_id::text, r.version::text",
-				 10, args, false, 0);
+	if (spec->resume_run_id > 0)
+	{
+		/* a retry that waited in etl.run_queue: the same run goes on */
+		char		runbuf[32];
+
+		snprintf(runbuf, sizeof(runbuf), INT64_FORMAT, spec->resume_run_id);
+		records_exec("UPDATE etl.pipeline_runs r SET status = 'running', worker_pid = $2::int4,"
+					 "       worker_started_at = $3::timestamptz"
+					 " WHERE r.run_id = $1::int8 AND r.status = 'queued'"
+					 " RETURNING r.run_id::text, r.version::text",
+					 3, (const char *[]) {runbuf, pidbuf, args[9]}, false, 0);
+	}
+	else
+		records_exec("INSERT INTO etl.pipeline_runs AS r (pipeline_id, version, trigger, triggered_by, run_as,"
+					 "       status, params, started_at, worker_pid, queue_id, logical_date, worker_started_at)"
+					 " SELECT p.pipeline_id, p.current_version, $2, $3, $4::name, $5, $6::jsonb,"
+					 "        CASE WHEN $5 = 'running' THEN pg_catalog.clock_timestamp() END,"
+					 "        $7::int4, $8::int8, $9::timestamptz, $10::timestamptz"
+					 "   FROM etl.pipelines p WHERE p.pipeline_id = $1"
+					 " RETURNING r.run_id::text, r.version::text",
+					 10, args, false, 0);
 	if (SPI_processed != 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
@@ -163,7 +176,7 @@ MetaetlRunRecordStart(const MetaetlRunSpec *spec, const char *status, MetaetlRun
 	}
 
 	/* a run started from etl.run_queue: the queue row points at its run */
-	if (spec->queue_id > 0)
+	if (spec->queue_id > 0 && spec->resume_run_id == 0)
 	{
 		char		runbuf[32];
 
@@ -172,8 +185,9 @@ MetaetlRunRecordStart(const MetaetlRunSpec *spec, const char *status, MetaetlRun
 					 2, (const char *[]) {queuebuf, runbuf}, false, 0);
 	}
 
-	/* the pinned config and the run-control settings it carries */
+	/* the pinned version's config and the run-control settings it carries */
 	args[0] = spec->pipeline_id;
+	args[1] = psprintf("%d", plan->version);
 	records_exec("SELECT v.config::text,"
 				 "       COALESCE(v.config #>> '{pipeline,concurrency}', 'skip'),"
 				 "       COALESCE((v.config #>> '{pipeline,timeout_minutes}')::float8, 0)::text,"
@@ -182,8 +196,12 @@ MetaetlRunRecordStart(const MetaetlRunSpec *spec, const char *status, MetaetlRun
 				 "       COALESCE((v.config #>> '{pipeline,retry,backoff}')::float8, 2)::text,"
 				 "       COALESCE((v.config #>> '{pipeline,retry,max_delay_s}')::float8, 300)::text,"
 				 "       COALESCE((v.config #>> '{pipeline,retry,jitter}')::bool, false)::text"
-				 "  FROM etl.pipelines v WHERE v.pipeline_id = $1",
-				 1, args, true, 1);
+				 "  FROM (SELECT COALESCE(pv.config, p.config) AS config"
+				 "          FROM etl.pipelines p"
+				 "          LEFT JOIN etl.pipeline_versions pv"
+				 "            ON pv.pipeline_id = p.pipeline_id AND pv.version = $2::int4"
+				 "         WHERE p.pipeline_id = $1) v",
+				 2, args, true, 1);
 	{
 		MemoryContext spicxt = MemoryContextSwitchTo(oldcxt);
 
@@ -206,7 +224,8 @@ MetaetlRunRecordStart(const MetaetlRunSpec *spec, const char *status, MetaetlRun
 
 		snprintf(details, sizeof(details),
 				 "{\"trigger\": \"%s\", \"version\": %d}", spec->trigger, plan->version);
-		MetaetlAudit(strcmp(status, "running") == 0 ? "run_start" : "run_queued",
+		MetaetlAudit(spec->resume_run_id > 0 ? "run_resume" :
+					 strcmp(status, "running") == 0 ? "run_start" : "run_queued",
 					 "run", spec->pipeline_id, plan->run_id, details, NULL);
 	}
 	MetaetlAsOwnerEnd(saved_user, saved_context);
@@ -446,4 +465,37 @@ MetaetlRunPolicyFor(const MetaetlRunPlan *plan, const char *step, MetaetlRetryPo
 		policy->jitter = strcmp(records_getstr(0, 5), "true") == 0;
 	}
 	SPI_finish();
+}
+
+/*
+ * MetaetlRunRequeue
+ *		A run started from etl.run_queue waits for its next attempt in the
+ *		queue, not in its worker: the run goes back to 'queued' and its queue
+ *		row becomes claimable again after the delay, at attempt next_attempt.
+ */
+void
+MetaetlRunRequeue(int64 run_id, int64 queue_id, int next_attempt, double delay_s)
+{
+	Oid			saved_user;
+	int			saved_context;
+	char		runbuf[32];
+	char		queuebuf[32];
+	char		attbuf[16];
+	char		delaybuf[32];
+
+	snprintf(runbuf, sizeof(runbuf), INT64_FORMAT, run_id);
+	snprintf(queuebuf, sizeof(queuebuf), INT64_FORMAT, queue_id);
+	snprintf(attbuf, sizeof(attbuf), "%d", next_attempt);
+	snprintf(delaybuf, sizeof(delaybuf), "%g", delay_s);
+	MetaetlAsOwnerBegin(&saved_user, &saved_context);
+	SPI_connect();
+	records_exec("UPDATE etl.pipeline_runs SET status = 'queued', attempt = $2::int4 - 1"
+				 " WHERE run_id = $1::int8",
+				 2, (const char *[]) {runbuf, attbuf}, false, 0);
+	records_exec("UPDATE etl.run_queue SET state = 'queued', claimed_at = NULL, attempt = $2::int4,"
+				 "       not_before = pg_catalog.clock_timestamp() + pg_catalog.make_interval(secs => $3::float8)"
+				 " WHERE queue_id = $1::int8",
+				 3, (const char *[]) {queuebuf, attbuf, delaybuf}, false, 0);
+	SPI_finish();
+	MetaetlAsOwnerEnd(saved_user, saved_context);
 }

@@ -63,6 +63,8 @@ run_spec_from_args(FunctionCallInfo fcinfo, MetaetlRunSpec *spec)
 	spec->run_as = GetUserId();
 	spec->queue_id = 0;
 	spec->logical_date = NULL;
+	spec->resume_run_id = 0;
+	spec->resume_attempt = 1;
 
 	for (int i = 0; i < lengthof(run_triggers); i++)
 		if (strcmp(spec->trigger, run_triggers[i]) == 0)

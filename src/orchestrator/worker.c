@@ -205,8 +205,11 @@ worker_read_queue_row(MetaetlRunSpec *spec, MemoryContext cxt)
 
 	worker_begin();
 	SPI_connect();
-	SPI_execute_with_args("SELECT pipeline_id, CASE trigger WHEN 'run_now' THEN 'manual' ELSE trigger END,"
-						  "       logical_date::text FROM etl.run_queue WHERE queue_id = $1",
+	SPI_execute_with_args("SELECT q.pipeline_id, CASE q.trigger WHEN 'run_now' THEN 'manual' ELSE q.trigger END,"
+						  "       q.logical_date::text, r.run_id::text, q.attempt::text"
+						  "  FROM etl.run_queue q"
+						  "  LEFT JOIN etl.pipeline_runs r ON r.run_id = q.run_id AND r.status = 'queued'"
+						  " WHERE q.queue_id = $1",
 						  1, types, values, NULL, true, 1);
 	if (SPI_processed != 1)
 		ereport(ERROR,
@@ -218,6 +221,13 @@ worker_read_queue_row(MetaetlRunSpec *spec, MemoryContext cxt)
 	spec->logical_date = ld ? MemoryContextStrdup(cxt, ld) : NULL;
 	spec->triggered_by = MemoryContextStrdup(cxt, "scheduler");
 	spec->params = MemoryContextStrdup(cxt, "{}");
+	{
+		/* a retry waiting in the queue resumes its run */
+		char	   *run = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 4);
+
+		spec->resume_run_id = run ? strtoi64(run, NULL, 10) : 0;
+		spec->resume_attempt = run ? atoi(SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 5)) : 1;
+	}
 	SPI_finish();
 	worker_commit();
 }
@@ -261,6 +271,7 @@ MetaetlRunWorkerMain(Datum main_arg)
 	MemoryContext runcxt;
 	int			attempt;
 	bool		locked = false;
+	volatile bool requeued = false;
 	char		appname[64];
 
 	pqsignal(SIGTERM, die);
@@ -301,6 +312,8 @@ MetaetlRunWorkerMain(Datum main_arg)
 		spec.run_as = shared->run_as;
 		spec.queue_id = shared->queue_id;
 		spec.logical_date = shared->logical_date[0] ? pstrdup(shared->logical_date) : NULL;
+		spec.resume_run_id = 0;
+		spec.resume_attempt = 1;
 	}
 	else
 		worker_read_queue_row(&spec, runcxt);
@@ -360,7 +373,7 @@ MetaetlRunWorkerMain(Datum main_arg)
 	else
 	{
 		/* 3. attempts, each in its own transaction; retries wait in between */
-		for (attempt = 1;; attempt++)
+		for (attempt = Max(spec.resume_attempt, 1);; attempt++)
 		{
 			TimestampTz started = GetCurrentTimestamp();
 			bool		retry;
@@ -385,6 +398,14 @@ MetaetlRunWorkerMain(Datum main_arg)
 				double		delay = MetaetlRetryDelay(&policy, attempt, &seed);
 
 				MetaetlRunRecordAttempt(plan.run_id, attempt, &out, started, delay);
+				if (shared == NULL && spec.queue_id > 0)
+				{
+					/* a scheduled run waits for its next attempt in the queue */
+					MetaetlRunRequeue(plan.run_id, spec.queue_id, attempt + 1, delay);
+					worker_commit();
+					requeued = true;
+					break;
+				}
 				worker_commit();
 				if (!worker_wait_seconds(delay))
 					continue;
@@ -408,6 +429,8 @@ MetaetlRunWorkerMain(Datum main_arg)
 		worker_commit();
 	}
 	MemoryContextSwitchTo(runcxt);
+	if (requeued)
+		proc_exit(0);			/* the run is not over: no monitoring yet */
 
 	/* 4. monitoring, then the summary for the caller */
 	worker_after_run(plan.run_id);

@@ -72,11 +72,49 @@ SELECT max(overlap) AS max_concurrent, max(overlap) <= 2 AS pool_respected
           FROM etl.pipeline_runs r WHERE r.pipeline_id = 'sr_pool') x;
 SELECT count(*) AS done_queue_rows FROM etl.run_queue WHERE pipeline_id = 'sr_pool' AND state = 'done';
 
+-- 3. a scheduled run's retries wait in the queue, not in its worker: the same
+--    run resumes at its next attempt once the delay has passed
+CREATE SEQUENCE sr.flaky_calls;
+CREATE FUNCTION sr.flaky(x int) RETURNS int LANGUAGE plpgsql AS $$
+BEGIN
+  IF nextval('sr.flaky_calls') <= 2 THEN
+    RAISE EXCEPTION 'could not serialize access (test)' USING ERRCODE = 'serialization_failure';
+  END IF;
+  RETURN x;
+END $$;
+SELECT etl.register_pipeline($$
+pipeline:
+  id: sr_retry
+  name: retried through the queue
+  retry: { max_attempts: 3, initial_delay_s: 0.3, backoff: 1, jitter: false }
+  sources: [ { id: src, type: postgresql, table: sr.src } ]
+  transforms:
+    - { id: call, type: udf, params: { function: sr.flaky, args: [id], output: y } }
+  targets: [ { id: out, type: postgresql, table: sr.retry_out, mode: append } ]
+$$);
+SELECT etl.run_now('sr_retry') > 0 AS queued;
+DO $$
+BEGIN
+  FOR i IN 1..100 LOOP
+    EXIT WHEN (SELECT count(*) FROM etl.pipeline_runs WHERE pipeline_id = 'sr_retry'
+                 AND status NOT IN ('queued', 'running')) = 1;
+    PERFORM pg_sleep(0.1);
+  END LOOP;
+END $$;
+SELECT count(*) AS runs, min(status) AS status, min(attempt) AS attempts FROM etl.pipeline_runs
+ WHERE pipeline_id = 'sr_retry';
+SELECT a.attempt, a.status, a.error_sqlstate, a.next_delay_s
+  FROM etl.run_attempts a JOIN etl.pipeline_runs r USING (run_id)
+ WHERE r.pipeline_id = 'sr_retry' ORDER BY a.attempt;
+SELECT state, attempt, run_id = (SELECT run_id FROM etl.pipeline_runs WHERE pipeline_id = 'sr_retry') AS same_run
+  FROM etl.run_queue WHERE pipeline_id = 'sr_retry';
+SELECT action FROM etl.audit_log WHERE object_id = 'sr_retry' AND object_type = 'run' ORDER BY audit_id;
+
 -- clean up
 SELECT etl.unschedule_pipeline('sr_pool');
 DELETE FROM etl.pools WHERE pool = 'sr_two';
-DELETE FROM etl.pipelines WHERE pipeline_id IN ('sr_tick', 'sr_pool');
-DELETE FROM etl.audit_log WHERE object_id IN ('sr_tick', 'sr_pool');
+DELETE FROM etl.pipelines WHERE pipeline_id IN ('sr_tick', 'sr_pool', 'sr_retry');
+DELETE FROM etl.audit_log WHERE object_id IN ('sr_tick', 'sr_pool', 'sr_retry');
 DROP SCHEMA sr CASCADE;
 DROP OWNED BY sr_owner;
 DROP ROLE sr_owner;
