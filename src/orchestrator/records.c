@@ -14,31 +14,58 @@
  */
 #include "postgres.h"
 
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "access/table.h"
 #include "access/xact.h"
+#include "catalog/pg_extension.h"
 #include "catalog/pg_type.h"
+#include "commands/extension.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
+#include "utils/fmgroids.h"
 #include "utils/timestamp.h"
 
 #include "orchestrator/orchestrator.h"
 
+/*
+ * MetaetlExtensionOwner
+ *		The owner of extension metaetl in this database.  Called on every
+ *		record a run writes, so it reads the catalog directly (no SPI) and
+ *		keeps the answer for as long as the extension's oid is the same.
+ */
 Oid
 MetaetlExtensionOwner(void)
 {
-	Oid			owner;
-	bool		isnull;
+	static Oid	cached_ext = InvalidOid;
+	static Oid	cached_owner = InvalidOid;
+	Oid			ext = get_extension_oid("metaetl", true);
+	Relation	rel;
+	ScanKeyData key;
+	SysScanDesc scan;
+	HeapTuple	tup;
 
-	SPI_connect();
-	if (SPI_execute("SELECT extowner FROM pg_catalog.pg_extension WHERE extname = 'metaetl'",
-					true, 1) != SPI_OK_SELECT || SPI_processed != 1)
+	if (!OidIsValid(ext))
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("extension \"metaetl\" is not installed in this database"),
 				 errhint("Run CREATE EXTENSION metaetl.")));
-	owner = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-	SPI_finish();
-	return owner;
+	if (ext == cached_ext)
+		return cached_owner;
+
+	rel = table_open(ExtensionRelationId, AccessShareLock);
+	ScanKeyInit(&key, Anum_pg_extension_oid, BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(ext));
+	scan = systable_beginscan(rel, ExtensionOidIndexId, true, NULL, 1, &key);
+	tup = systable_getnext(scan);
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "could not find extension %u", ext);
+	cached_owner = ((Form_pg_extension) GETSTRUCT(tup))->extowner;
+	cached_ext = ext;
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	return cached_owner;
 }
 
 void
