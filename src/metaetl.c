@@ -17,6 +17,7 @@
 
 #include "metaetl.h"
 #include "monitor/monitor.h"
+#include "orchestrator/orchestrator.h"
 #include "scheduler/scheduler.h"
 
 PG_MODULE_MAGIC;
@@ -36,6 +37,7 @@ _PG_init(void)
 
 	MetaetlGucInit();
 	MetaetlSchedulerInit();
+	MetaetlExecutorInit();
 	MetaetlMonitorInit();
 
 	/* every module's parameters are defined above; reserve the prefix last */

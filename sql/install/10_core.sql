@@ -110,7 +110,7 @@ CREATE TABLE etl.pipeline_runs (
     peak_memory_kb  pg_catalog.int8,
     rows_per_sec    pg_catalog.float8,
     worker_pid      pg_catalog.int4,
-    worker_started_at pg_catalog.timestamptz,      -- when the run worker process started
+    worker_started_at pg_catalog.timestamptz,      -- when a worker took the run (process start, or a pooled executor's hand-over)
     queue_id        pg_catalog.int8,
     quality_checks  pg_catalog.jsonb,
     result          pg_catalog.jsonb,

@@ -113,11 +113,13 @@ MetaetlRunLockPipeline(const char *pipeline_id, const char *concurrency)
 }
 
 void
-MetaetlRunUnlockPipeline(const char *pipeline_id)
+MetaetlRunUnlockPipeline(const char *pipeline_id, const char *concurrency)
 {
 	Oid			types[2] = {INT4OID, TEXTOID};
 	Datum		values[2];
 
+	if (strcmp(concurrency, "allow") == 0)
+		return;				/* never locked */
 	values[0] = Int32GetDatum(METAETL_RUN_LOCK_CLASS);
 	values[1] = CStringGetTextDatum(pipeline_id);
 	SPI_connect();

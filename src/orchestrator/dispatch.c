@@ -6,12 +6,14 @@
  *
  * Called by the scheduler's launcher (src/scheduler/launcher.c) outside any
  * transaction, after each tick.  etl.claim_runs() applies priorities, pool
- * slots, metaetl.max_concurrent_runs and each pipeline's concurrency; claims
- * are committed before the workers start.  A worker reads what to run from
- * its queue row (named in bgw_extra), so starting a run costs the launcher
- * only the worker's registration: it does not wait for the run to begin.
- * The worker marks the row done in the same transaction as the run's final
- * status.
+ * slots, metaetl.max_concurrent_runs and each pipeline's concurrency; it
+ * claims no more runs than the pool of run executors (executor.c) can take
+ * now, and the claims are committed before any run starts.  Each claim goes
+ * to an idle executor (a latch set) or to a new one; with the pool off
+ * (metaetl.run_executors = 0) each gets a run worker of its own.  Either way
+ * the process reads what to run from its queue row, so starting a run costs
+ * the launcher no wait, and it marks the row done in the same transaction as
+ * the run's final status.
  *
  *-------------------------------------------------------------------------
  */
@@ -53,6 +55,28 @@ typedef struct DispatchClaim
 	Oid			run_as;
 } DispatchClaim;
 
+/* put claimed rows that did not start back in the queue */
+static void
+dispatch_requeue(const int64 *queue_ids, int n)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	Oid			types[1] = {INT8OID};
+
+	dispatch_begin();
+	SPI_connect();
+	for (int j = 0; j < n; j++)
+	{
+		Datum		values[1] = {Int64GetDatum(queue_ids[j])};
+
+		SPI_execute_with_args("UPDATE etl.run_queue SET state = 'queued', claimed_at = NULL"
+							  " WHERE queue_id = $1 AND state = 'claimed' AND run_id IS NULL",
+							  1, types, values, NULL, false, 0);
+	}
+	SPI_finish();
+	dispatch_commit();
+	MemoryContextSwitchTo(cxt);
+}
+
 int
 MetaetlDispatchQueue(void)
 {
@@ -60,7 +84,24 @@ MetaetlDispatchQueue(void)
 	DispatchClaim *claims = NULL;
 	int			nclaims = 0;
 	int			started = 0;
+	int			capacity;
+	int64	   *orphans;
+	int			norphans;
+	int		   *wake;
+	int			nwake = 0;
 	Oid			owner;
+
+	/* what the pool of executors can take now (-1: one worker per run) */
+	capacity = MetaetlExecutorCapacity(&orphans, &norphans);
+	if (norphans > 0)
+	{
+		ereport(LOG,
+				(errmsg("metaetl: %d run executor(s) stopped before taking their run; the run(s) go back to the queue",
+						norphans)));
+		dispatch_requeue(orphans, norphans);
+	}
+	if (capacity == 0 && !dispatch_first_pass)
+		return 0;
 
 	/* 1. claims, committed */
 	dispatch_begin();
@@ -72,12 +113,19 @@ MetaetlDispatchQueue(void)
 		SPI_execute("SELECT etl.mark_abandoned_runs()", false, 0);
 		dispatch_first_pass = false;
 	}
-	SPI_execute("SELECT q.queue_id::text, q.pipeline_id, r.oid::text"
-				"  FROM etl.claim_runs(" CppAsString2(DISPATCH_BATCH) ") q"
-				"  JOIN etl.pipelines p ON p.pipeline_id = q.pipeline_id"
-				"  JOIN pg_catalog.pg_roles r ON r.rolname = p.owner",
-				false, 0);
-	nclaims = (int) SPI_processed;
+	if (capacity != 0)
+	{
+		Oid			types[1] = {INT4OID};
+		Datum		values[1];
+
+		values[0] = Int32GetDatum(capacity < 0 ? DISPATCH_BATCH : Min(capacity, DISPATCH_BATCH));
+		SPI_execute_with_args("SELECT q.queue_id::text, q.pipeline_id, r.oid::text"
+							  "  FROM etl.claim_runs($1) q"
+							  "  JOIN etl.pipelines p ON p.pipeline_id = q.pipeline_id"
+							  "  JOIN pg_catalog.pg_roles r ON r.rolname = p.owner",
+							  1, types, values, NULL, false, 0);
+		nclaims = (int) SPI_processed;
+	}
 	if (nclaims > 0)
 		claims = MemoryContextAllocZero(cxt, sizeof(DispatchClaim) * nclaims);
 	for (int i = 0; i < nclaims; i++)
@@ -94,36 +142,36 @@ MetaetlDispatchQueue(void)
 	MemoryContextSwitchTo(cxt);
 
 	/*
-	 * 2. one run worker per claim.  When no worker slot is free, that claim
-	 * and every later one go back to the queue for the next pass.
+	 * 2. each claim to an executor (or a run worker of its own).  When none
+	 * can take it, that claim and every later one go back to the queue for
+	 * the next pass.
 	 */
+	wake = palloc(sizeof(int) * Max(nclaims, 1));
 	for (; started < nclaims; started++)
 	{
-		if (!MetaetlRunQueuedInWorker(claims[started].queue_id, claims[started].pipeline_id,
-									  claims[started].run_as, owner))
+		bool		ok;
+
+		if (capacity < 0)
+			ok = MetaetlRunQueuedInWorker(claims[started].queue_id, claims[started].pipeline_id,
+										  claims[started].run_as, owner);
+		else
+			ok = MetaetlExecutorAssign(claims[started].queue_id, claims[started].run_as, owner,
+									   wake, &nwake);
+		if (!ok)
 			break;
 	}
+	MetaetlExecutorWake(wake, nwake);
 	if (started < nclaims)
 	{
-		Oid			types[1] = {INT8OID};
+		int64	   *rest = palloc(sizeof(int64) * (nclaims - started));
 
 		ereport(LOG,
 				(errmsg("metaetl: no background worker slot free for %d queued run(s); they wait for the next pass",
 						nclaims - started),
-				 errhint("Raise max_worker_processes, or lower metaetl.max_concurrent_runs.")));
-		dispatch_begin();
-		SPI_connect();
+				 errhint("Raise max_worker_processes, or lower metaetl.max_concurrent_runs or metaetl.run_executors.")));
 		for (int j = started; j < nclaims; j++)
-		{
-			Datum		values[1] = {Int64GetDatum(claims[j].queue_id)};
-
-			SPI_execute_with_args("UPDATE etl.run_queue SET state = 'queued', claimed_at = NULL"
-								  " WHERE queue_id = $1 AND state = 'claimed' AND run_id IS NULL",
-								  1, types, values, NULL, false, 0);
-		}
-		SPI_finish();
-		dispatch_commit();
-		MemoryContextSwitchTo(cxt);
+			rest[j - started] = claims[j].queue_id;
+		dispatch_requeue(rest, nclaims - started);
 	}
 	return started;
 }

@@ -12,6 +12,7 @@
 
 #include <sys/resource.h>
 
+#include "datatype/timestamp.h"
 #include "orchestrator/retry.h"
 
 /* advisory lock class of the per-pipeline concurrency lock ("meta") */
@@ -32,6 +33,8 @@ typedef struct MetaetlRunSpec
 	char	   *logical_date;	/* timestamptz as text, or NULL */
 	int64		resume_run_id;	/* a queued retry of this run (0: a new run) */
 	int			resume_attempt; /* the attempt it resumes at */
+	TimestampTz worker_started_at;	/* when a process took the run (0: this
+									 * process's start) */
 } MetaetlRunSpec;
 
 /* The pipeline as pinned when the run started. */
@@ -88,17 +91,28 @@ extern void MetaetlAudit(const char *action, const char *object_type, const char
 extern void MetaetlRunAttempt(const MetaetlRunSpec *spec, const MetaetlRunPlan *plan,
 							  int attempt, MetaetlRunOutcome *out);
 extern bool MetaetlRunLockPipeline(const char *pipeline_id, const char *concurrency);
-extern void MetaetlRunUnlockPipeline(const char *pipeline_id);
+extern void MetaetlRunUnlockPipeline(const char *pipeline_id, const char *concurrency);
 extern void MetaetlRunArmTimeout(double minutes);
 extern void MetaetlRunDisarmTimeout(void);
 
 /* in orchestrator/dispatch.c */
 extern int	MetaetlDispatchQueue(void);
 
+/* in orchestrator/executor.c */
+extern int	metaetl_run_executors;
+extern int	metaetl_run_executor_idle_timeout;
+extern void MetaetlExecutorInit(void);
+extern int	MetaetlExecutorCapacity(int64 **orphans, int *norphans);
+extern bool MetaetlExecutorAssign(int64 queue_id, Oid run_as, Oid owner, int *wake, int *nwake);
+extern void MetaetlExecutorWake(const int *wake, int nwake);
+extern bool MetaetlExecutorStatus(int *size, int *idle, int *busy, int *starting);
+PGDLLEXPORT void MetaetlRunExecutorMain(Datum main_arg);
+
 /* in orchestrator/worker.c */
 extern char *MetaetlRunInWorker(const MetaetlRunSpec *spec, bool wait);
 extern bool MetaetlRunQueuedInWorker(int64 queue_id, const char *pipeline_id, Oid run_as,
 									 Oid owner);
+extern void MetaetlRunQueuedRun(int64 queue_id, Oid run_as, TimestampTz taken_at);
 PGDLLEXPORT void MetaetlRunWorkerMain(Datum main_arg);
 
 #endif							/* METAETL_ORCHESTRATOR_H */

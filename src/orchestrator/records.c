@@ -164,8 +164,14 @@ MetaetlRunRecordStart(const MetaetlRunSpec *spec, const char *status, MetaetlRun
 	args[6] = strcmp(status, "running") == 0 ? pidbuf : NULL;
 	args[7] = spec->queue_id > 0 ? queuebuf : NULL;
 	args[8] = spec->logical_date;
-	/* a run worker's process start: how long the run waited for a worker */
-	args[9] = MyBackendType == B_BG_WORKER ? timestamptz_to_str(MyStartTimestamp) : NULL;
+	/*
+	 * When a process took the run: a pooled executor's hand-over, or a run
+	 * worker's process start; how long the run waited for a worker.
+	 */
+	if (spec->worker_started_at != 0)
+		args[9] = timestamptz_to_str(spec->worker_started_at);
+	else
+		args[9] = MyBackendType == B_BG_WORKER ? timestamptz_to_str(MyStartTimestamp) : NULL;
 
 	MetaetlAsOwnerBegin(&saved_user, &saved_context);
 	SPI_connect();

@@ -65,6 +65,7 @@ run_spec_from_args(FunctionCallInfo fcinfo, MetaetlRunSpec *spec)
 	spec->logical_date = NULL;
 	spec->resume_run_id = 0;
 	spec->resume_attempt = 1;
+	spec->worker_started_at = 0;
 
 	for (int i = 0; i < lengthof(run_triggers); i++)
 		if (strcmp(spec->trigger, run_triggers[i]) == 0)
@@ -188,8 +189,8 @@ metaetl_execute_pipeline_inline(PG_FUNCTION_ARGS)
 			MetaetlRunDisarmTimeout();
 			/* session-level lock: released even when the caller's statement fails */
 			if (!IsAbortedTransactionBlockState())
-				MetaetlRunUnlockPipeline(spec.pipeline_id);
-			else
+				MetaetlRunUnlockPipeline(spec.pipeline_id, plan.concurrency);
+			else if (strcmp(plan.concurrency, "allow") != 0)
 				(void) DirectFunctionCall2(pg_advisory_unlock_int4,
 										   Int32GetDatum(METAETL_RUN_LOCK_CLASS),
 										   DirectFunctionCall1(hashtext,

@@ -259,48 +259,31 @@ MetaetlRunQueuedInWorker(int64 queue_id, const char *pipeline_id, Oid run_as, Oi
 	return RegisterDynamicBackgroundWorker(&worker, &handle);
 }
 
-void
-MetaetlRunWorkerMain(Datum main_arg)
+/*
+ * worker_run
+ *		One run in this process, from its record to its summary: a run worker
+ *		runs one and exits, a pooled executor (executor.c) one after another.
+ *		shared is the caller's segment (etl.execute_pipeline), or NULL for a
+ *		run of etl.run_queue named by spec->queue_id.  Returns when the run is
+ *		over or waits in the queue for its next attempt; errors it cannot
+ *		record escape, and the process exits (the run is then abandoned).
+ */
+static void
+worker_run(RunShared *shared, MetaetlRunSpec *spec_in)
 {
-	dsm_segment *seg;
-	RunShared  *shared;
-	MetaetlRunSpec spec;
+	MetaetlRunSpec spec = *spec_in;
 	MetaetlRunPlan plan;
 	MetaetlRunOutcome out;
 	struct rusage before;
 	MemoryContext runcxt;
 	int			attempt;
 	bool		locked = false;
-	volatile bool requeued = false;
+	bool		requeued = false;
 	char		appname[64];
 
-	pqsignal(SIGTERM, die);
-	BackgroundWorkerUnblockSignals();
-
-	if (DatumGetUInt32(main_arg) != DSM_HANDLE_INVALID)
-	{
-		seg = dsm_attach(DatumGetUInt32(main_arg));
-		if (seg == NULL)
-			ereport(ERROR,
-					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-					 errmsg("run worker could not attach to its shared memory segment"),
-					 errdetail("The caller went away before the worker started.")));
-		shared = dsm_segment_address(seg);
-		BackgroundWorkerInitializeConnectionByOid(shared->dboid, shared->owner, 0);
-	}
-	else
-	{
-		RunQueueArgs args;
-
-		memcpy(&args, MyBgworkerEntry->bgw_extra, sizeof(args));
-		seg = NULL;
-		shared = NULL;
-		BackgroundWorkerInitializeConnectionByOid(args.dboid, args.owner, 0);
-		spec.run_as = args.run_as;
-		spec.queue_id = args.queue_id;
-	}
 	getrusage(RUSAGE_SELF, &before);
 
+	/* the run's memory; a pooled executor frees it before the next run */
 	runcxt = AllocSetContextCreate(TopMemoryContext, "metaetl run", ALLOCSET_DEFAULT_SIZES);
 	MemoryContextSwitchTo(runcxt);
 	if (shared != NULL)
@@ -425,15 +408,16 @@ MetaetlRunWorkerMain(Datum main_arg)
 			break;
 		}
 		worker_begin();
-		MetaetlRunUnlockPipeline(spec.pipeline_id);
+		MetaetlRunUnlockPipeline(spec.pipeline_id, plan.concurrency);
 		worker_commit();
 	}
 	MemoryContextSwitchTo(runcxt);
-	if (requeued)
-		proc_exit(0);			/* the run is not over: no monitoring yet */
 
-	/* 4. monitoring, then the summary for the caller */
-	worker_after_run(plan.run_id);
+	/* 4. monitoring (not for a run that waits in the queue: it is not over) */
+	if (!requeued)
+		worker_after_run(plan.run_id);
+
+	/* 5. the summary for the caller */
 	if (shared != NULL)
 	{
 		char	   *summary;
@@ -445,8 +429,65 @@ MetaetlRunWorkerMain(Datum main_arg)
 		SpinLockRelease(&shared->mutex);
 		worker_commit();
 		worker_set_state(shared, RUN_STATE_FINISHED);
-		dsm_detach(seg);
 	}
+	RESUME_CANCEL_INTERRUPTS();
+	MemoryContextSwitchTo(TopMemoryContext);
+	MemoryContextDelete(runcxt);
+}
+
+/*
+ * MetaetlRunQueuedRun
+ *		Run the claimed etl.run_queue row queue_id in this process, as
+ *		run_as; taken_at is when this process took it.  Used by the pooled
+ *		run executors (executor.c).  Needs no transaction.
+ */
+void
+MetaetlRunQueuedRun(int64 queue_id, Oid run_as, TimestampTz taken_at)
+{
+	MetaetlRunSpec spec;
+
+	memset(&spec, 0, sizeof(spec));
+	spec.queue_id = queue_id;
+	spec.run_as = run_as;
+	spec.worker_started_at = taken_at;
+	worker_run(NULL, &spec);
+}
+
+void
+MetaetlRunWorkerMain(Datum main_arg)
+{
+	dsm_segment *seg = NULL;
+	RunShared  *shared = NULL;
+	MetaetlRunSpec spec;
+
+	pqsignal(SIGTERM, die);
+	BackgroundWorkerUnblockSignals();
+
+	memset(&spec, 0, sizeof(spec));
+	if (DatumGetUInt32(main_arg) != DSM_HANDLE_INVALID)
+	{
+		seg = dsm_attach(DatumGetUInt32(main_arg));
+		if (seg == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("run worker could not attach to its shared memory segment"),
+					 errdetail("The caller went away before the worker started.")));
+		shared = dsm_segment_address(seg);
+		BackgroundWorkerInitializeConnectionByOid(shared->dboid, shared->owner, 0);
+	}
+	else
+	{
+		RunQueueArgs args;
+
+		memcpy(&args, MyBgworkerEntry->bgw_extra, sizeof(args));
+		BackgroundWorkerInitializeConnectionByOid(args.dboid, args.owner, 0);
+		spec.run_as = args.run_as;
+		spec.queue_id = args.queue_id;
+	}
+
+	worker_run(shared, &spec);
+	if (seg != NULL)
+		dsm_detach(seg);
 	proc_exit(0);
 }
 

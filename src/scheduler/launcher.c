@@ -327,6 +327,19 @@ metaetl_scheduler_shmem(PG_FUNCTION_ARGS)
 		sched_json_ts(&buf, "launcher_next_due", snap.next_due);
 		appendStringInfo(&buf, ", \"ticks\": " INT64_FORMAT, snap.ticks);
 	}
+	{
+		int			size,
+					idle,
+					busy,
+					starting;
+
+		/* the pool of run executors (src/orchestrator/executor.c) */
+		if (MetaetlExecutorStatus(&size, &idle, &busy, &starting))
+			appendStringInfo(&buf, ", \"executors\": {\"size\": %d, \"idle\": %d, \"busy\": %d, \"starting\": %d}",
+							 size, idle, busy, starting);
+		else
+			appendStringInfoString(&buf, ", \"executors\": null");
+	}
 	appendStringInfoChar(&buf, '}');
 	PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(buf.data)));
 }

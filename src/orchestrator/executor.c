@@ -1,0 +1,539 @@
+/*-------------------------------------------------------------------------
+ *
+ * src/orchestrator/executor.c
+ *		The pool of run executors: long-lived background workers that run
+ *		the scheduler's queued runs one after another.
+ *
+ * Forking a background worker per run makes a burst of runs due in the same
+ * second wait for the postmaster to start each worker in turn, while the
+ * ones already started compete for the CPU.  Instead the dispatcher
+ * (dispatch.c, in the launcher) hands a claimed etl.run_queue row to an idle
+ * executor through shared memory and sets its latch; the executor takes it
+ * at once.  When no executor is idle, a free slot of the pool gets a new
+ * executor with the run already assigned.  An executor that stays idle for
+ * metaetl.run_executor_idle_timeout exits, so an idle server holds no
+ * connections; metaetl.run_executors = 0 turns the pool off (one run worker
+ * per run, worker.c).
+ *
+ * An executor connects as the extension's owner, like a run worker, and each
+ * attempt switches to the run's role (body.c).  Between runs it frees the
+ * run's memory and resets session state the way DISCARD ALL does (options,
+ * temporary tables, advisory locks, prepared statements, LISTEN, sequence
+ * caches), so no run sees what an earlier one left behind.  A run that
+ * raises an error it cannot record makes the executor exit, exactly like a
+ * run worker: the run is then marked abandoned, and the pool slot is free.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <limits.h>
+
+#include "access/xact.h"
+#include "catalog/namespace.h"
+#include "commands/async.h"
+#include "commands/prepare.h"
+#include "commands/sequence.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "postmaster/bgworker.h"
+#include "postmaster/interrupt.h"
+#include "storage/ipc.h"
+#include "storage/latch.h"
+#include "storage/lock.h"
+#include "storage/proc.h"
+#include "storage/shmem.h"
+#include "storage/spin.h"
+#include "tcop/tcopprot.h"
+#include "utils/guc.h"
+#include "utils/memutils.h"
+#include "utils/timestamp.h"
+
+#include "orchestrator/orchestrator.h"
+#include "scheduler/scheduler.h"
+
+int			metaetl_run_executors = 4;
+int			metaetl_run_executor_idle_timeout = 300;	/* seconds */
+
+typedef enum ExecState
+{
+	EXEC_FREE = 0,				/* no process */
+	EXEC_STARTING,				/* registered, not yet attached */
+	EXEC_IDLE,					/* waiting for a run */
+	EXEC_BUSY,					/* a run is assigned or running */
+	EXEC_EXITING				/* timed out; will not take runs */
+} ExecState;
+
+typedef struct ExecSlot
+{
+	slock_t		mutex;			/* protects the fields below */
+	ExecState	state;
+	pid_t		pid;
+	int			pgprocno;
+	uint32		generation;		/* bumped at each start of the slot */
+	int64		queue_id;		/* the assigned run, 0 when none */
+	Oid			run_as;
+	int64		runs;			/* runs this executor has taken */
+} ExecSlot;
+
+typedef struct ExecShared
+{
+	int			nslots;			/* set at startup, then constant */
+	ExecSlot	slots[FLEXIBLE_ARRAY_MEMBER];
+} ExecShared;
+
+/* what an executor is started with (bgw_extra) */
+typedef struct ExecArgs
+{
+	Oid			dboid;
+	Oid			owner;
+	int			slotno;
+	uint32		generation;
+} ExecArgs;
+
+StaticAssertDecl(sizeof(ExecArgs) <= BGW_EXTRALEN, "ExecArgs must fit in bgw_extra");
+
+static ExecShared *exec_shared = NULL;
+static shmem_request_hook_type prev_shmem_request_hook = NULL;
+static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
+
+/*
+ * The launcher's handles of the executors it started, to notice one that
+ * never attached (its slot would otherwise stay STARTING).  Launcher-local,
+ * allocated in TopMemoryContext: it lives as long as the launcher.
+ */
+static BackgroundWorkerHandle **exec_handles = NULL;
+
+static Size
+exec_shmem_size(void)
+{
+	return add_size(offsetof(ExecShared, slots),
+					mul_size(sizeof(ExecSlot), metaetl_run_executors));
+}
+
+static void
+exec_shmem_request(void)
+{
+	if (prev_shmem_request_hook)
+		prev_shmem_request_hook();
+	RequestAddinShmemSpace(MAXALIGN(exec_shmem_size()));
+}
+
+static void
+exec_shmem_startup(void)
+{
+	bool		found;
+
+	if (prev_shmem_startup_hook)
+		prev_shmem_startup_hook();
+
+	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
+	exec_shared = ShmemInitStruct("metaetl run executors", exec_shmem_size(), &found);
+	if (!found)
+	{
+		memset(exec_shared, 0, exec_shmem_size());
+		exec_shared->nslots = metaetl_run_executors;
+		for (int i = 0; i < exec_shared->nslots; i++)
+			SpinLockInit(&exec_shared->slots[i].mutex);
+	}
+	LWLockRelease(AddinShmemInitLock);
+}
+
+/*
+ * MetaetlExecutorInit
+ *		The pool's parameters and shared memory (only when preloaded: the
+ *		pool serves the scheduler, which needs preload).
+ */
+void
+MetaetlExecutorInit(void)
+{
+	if (!process_shared_preload_libraries_in_progress)
+		return;
+
+	DefineCustomIntVariable("metaetl.run_executors",
+							gettext_noop("Size of the pool of long-lived run executors that start scheduled runs."),
+							gettext_noop("Each is a background worker (count it in max_worker_processes); 0 starts one run worker per run instead."),
+							&metaetl_run_executors,
+							4,
+							0,
+							1024,
+							PGC_POSTMASTER,
+							0,
+							NULL,
+							NULL,
+							NULL);
+	DefineCustomIntVariable("metaetl.run_executor_idle_timeout",
+							gettext_noop("How long a run executor waits for another run before it exits."),
+							gettext_noop("0 makes each executor exit after its run."),
+							&metaetl_run_executor_idle_timeout,
+							300,
+							0,
+							INT_MAX / 1000,
+							PGC_SIGHUP,
+							GUC_UNIT_S,
+							NULL,
+							NULL,
+							NULL);
+
+	prev_shmem_request_hook = shmem_request_hook;
+	shmem_request_hook = exec_shmem_request;
+	prev_shmem_startup_hook = shmem_startup_hook;
+	shmem_startup_hook = exec_shmem_startup;
+}
+
+/* ------------------------------------------------------------ dispatcher */
+
+/*
+ * exec_reap
+ *		Free the slot of an executor that was registered but stopped before
+ *		attaching (it never ran its assigned run); that run's queue id is
+ *		appended to orphans.  The launcher's handles say which stopped.
+ */
+static void
+exec_reap(int slotno, int64 *orphans, int *norphans)
+{
+	ExecSlot   *slot = &exec_shared->slots[slotno];
+	pid_t		pid;
+	uint32		generation;
+	bool		starting;
+
+	if (exec_handles == NULL || exec_handles[slotno] == NULL)
+		return;
+	SpinLockAcquire(&slot->mutex);
+	starting = slot->state == EXEC_STARTING;
+	generation = slot->generation;
+	SpinLockRelease(&slot->mutex);
+	if (!starting || GetBackgroundWorkerPid(exec_handles[slotno], &pid) != BGWH_STOPPED)
+		return;
+	SpinLockAcquire(&slot->mutex);
+	if (slot->state == EXEC_STARTING && slot->generation == generation)
+	{
+		if (slot->queue_id != 0)
+			orphans[(*norphans)++] = slot->queue_id;
+		slot->state = EXEC_FREE;
+		slot->queue_id = 0;
+		slot->pid = 0;
+	}
+	SpinLockRelease(&slot->mutex);
+}
+
+/*
+ * MetaetlExecutorCapacity
+ *		How many runs the pool can take now: idle executors plus slots where
+ *		one can be started; -1 when the pool is off (or not preloaded).
+ *		Queue ids of runs assigned to executors that never started are
+ *		returned in orphans (room for metaetl.run_executors entries), for the
+ *		caller to put back in the queue.
+ */
+int
+MetaetlExecutorCapacity(int64 **orphans, int *norphans)
+{
+	int			capacity = 0;
+
+	*norphans = 0;
+	*orphans = NULL;
+	if (exec_shared == NULL || exec_shared->nslots == 0)
+		return -1;
+	*orphans = palloc(sizeof(int64) * exec_shared->nslots);
+	for (int i = 0; i < exec_shared->nslots; i++)
+	{
+		ExecSlot   *slot = &exec_shared->slots[i];
+
+		exec_reap(i, *orphans, norphans);
+		SpinLockAcquire(&slot->mutex);
+		if (slot->state == EXEC_FREE || (slot->state == EXEC_IDLE && slot->queue_id == 0))
+			capacity++;
+		SpinLockRelease(&slot->mutex);
+	}
+	return capacity;
+}
+
+/*
+ * exec_start
+ *		Register an executor for slot slotno, its first run already assigned.
+ */
+static bool
+exec_start(int slotno, uint32 generation, Oid owner)
+{
+	BackgroundWorker worker;
+	BackgroundWorkerHandle *handle;
+	ExecArgs	args;
+	MemoryContext oldcxt;
+	bool		ok;
+
+	args.dboid = MyDatabaseId;
+	args.owner = owner;
+	args.slotno = slotno;
+	args.generation = generation;
+
+	memset(&worker, 0, sizeof(worker));
+	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
+	worker.bgw_restart_time = BGW_NEVER_RESTART;
+	snprintf(worker.bgw_library_name, BGW_MAXLEN, "metaetl");
+	snprintf(worker.bgw_function_name, BGW_MAXLEN, "MetaetlRunExecutorMain");
+	snprintf(worker.bgw_name, BGW_MAXLEN, "metaetl run executor %d", slotno + 1);
+	snprintf(worker.bgw_type, BGW_MAXLEN, "metaetl run executor");
+	worker.bgw_main_arg = Int32GetDatum(slotno);
+	memcpy(worker.bgw_extra, &args, sizeof(args));
+	/* the launcher hears of the executor's start and exit */
+	worker.bgw_notify_pid = MyProcPid;
+
+	/* the handle outlives this pass of the launcher's loop */
+	oldcxt = MemoryContextSwitchTo(TopMemoryContext);
+	ok = RegisterDynamicBackgroundWorker(&worker, &handle);
+	if (ok)
+	{
+		if (exec_handles == NULL)
+			exec_handles = palloc0(sizeof(BackgroundWorkerHandle *) * exec_shared->nslots);
+		if (exec_handles[slotno] != NULL)
+			pfree(exec_handles[slotno]);
+		exec_handles[slotno] = handle;
+	}
+	MemoryContextSwitchTo(oldcxt);
+	return ok;
+}
+
+/*
+ * MetaetlExecutorAssign
+ *		Hand a claimed run to an idle executor, or start one in a free slot.
+ *		False when neither is possible (no free slot, or no background
+ *		worker slot to start one); the caller puts the run back in the queue.
+ *		An idle executor is not woken here: its pgprocno is added to wake,
+ *		and MetaetlExecutorWake() wakes them all once every run of the batch
+ *		is assigned, so woken executors don't delay the rest of the batch.
+ */
+bool
+MetaetlExecutorAssign(int64 queue_id, Oid run_as, Oid owner, int *wake, int *nwake)
+{
+	int			free_slot = -1;
+	uint32		generation = 0;
+
+	/* an idle executor first: it starts the run at once */
+	for (int i = 0; i < exec_shared->nslots; i++)
+	{
+		ExecSlot   *slot = &exec_shared->slots[i];
+		bool		taken = false;
+
+		SpinLockAcquire(&slot->mutex);
+		if (slot->state == EXEC_IDLE && slot->queue_id == 0)
+		{
+			slot->state = EXEC_BUSY;
+			slot->queue_id = queue_id;
+			slot->run_as = run_as;
+			wake[(*nwake)++] = slot->pgprocno;
+			taken = true;
+		}
+		else if (slot->state == EXEC_FREE && free_slot < 0)
+			free_slot = i;
+		SpinLockRelease(&slot->mutex);
+		if (taken)
+			return true;
+	}
+	if (free_slot < 0)
+		return false;
+
+	/* else a new executor, the run already assigned */
+	{
+		ExecSlot   *slot = &exec_shared->slots[free_slot];
+		bool		claimed = false;
+
+		SpinLockAcquire(&slot->mutex);
+		if (slot->state == EXEC_FREE)
+		{
+			slot->state = EXEC_STARTING;
+			slot->generation++;
+			slot->queue_id = queue_id;
+			slot->run_as = run_as;
+			slot->pid = 0;
+			slot->runs = 0;
+			generation = slot->generation;
+			claimed = true;
+		}
+		SpinLockRelease(&slot->mutex);
+		if (!claimed)
+			return false;
+		if (exec_start(free_slot, generation, owner))
+			return true;
+
+		/* no background worker slot: the slot stays free */
+		SpinLockAcquire(&slot->mutex);
+		if (slot->generation == generation)
+		{
+			slot->state = EXEC_FREE;
+			slot->queue_id = 0;
+		}
+		SpinLockRelease(&slot->mutex);
+		return false;
+	}
+}
+
+/* wake the executors MetaetlExecutorAssign() handed runs to */
+void
+MetaetlExecutorWake(const int *wake, int nwake)
+{
+	for (int i = 0; i < nwake; i++)
+		SetLatch(&ProcGlobal->allProcs[wake[i]].procLatch);
+}
+
+/*
+ * MetaetlExecutorStatus
+ *		Counts of the pool's executors by state, for etl.scheduler_status().
+ *		False when the pool is off.
+ */
+bool
+MetaetlExecutorStatus(int *size, int *idle, int *busy, int *starting)
+{
+	*size = *idle = *busy = *starting = 0;
+	if (exec_shared == NULL || exec_shared->nslots == 0)
+		return false;
+	*size = exec_shared->nslots;
+	for (int i = 0; i < exec_shared->nslots; i++)
+	{
+		ExecSlot   *slot = &exec_shared->slots[i];
+
+		SpinLockAcquire(&slot->mutex);
+		if (slot->state == EXEC_STARTING)
+			(*starting)++;
+		else if (slot->state == EXEC_BUSY || (slot->state == EXEC_IDLE && slot->queue_id != 0))
+			(*busy)++;
+		else if (slot->state == EXEC_IDLE)
+			(*idle)++;
+		SpinLockRelease(&slot->mutex);
+	}
+	return true;
+}
+
+/* -------------------------------------------------------------- executor */
+
+static void
+exec_on_exit(int code, Datum arg)
+{
+	ExecSlot   *slot = &exec_shared->slots[DatumGetInt32(arg)];
+
+	SpinLockAcquire(&slot->mutex);
+	if (slot->pid == MyProcPid)
+	{
+		slot->state = EXEC_FREE;
+		slot->pid = 0;
+		slot->queue_id = 0;
+	}
+	SpinLockRelease(&slot->mutex);
+}
+
+/*
+ * exec_reset_session
+ *		What DISCARD ALL resets, but the plan cache (plans are invalidated by
+ *		catalog changes anyway, and keeping them is much of the pool's gain):
+ *		every option set during the run, temporary tables, session advisory
+ *		locks, prepared statements, LISTEN registrations and sequence caches.
+ */
+static void
+exec_reset_session(void)
+{
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	ResetAllOptions();
+	DropAllPreparedStatements();
+	Async_UnlistenAll();
+	LockReleaseAll(USER_LOCKMETHOD, true);
+	ResetTempTableNamespace();
+	ResetSequenceCaches();
+	CommitTransactionCommand();
+	SetConfigOption("application_name", "metaetl executor", PGC_USERSET, PGC_S_SESSION);
+	pgstat_report_activity(STATE_IDLE, NULL);
+	pgstat_report_stat(false);
+}
+
+void
+MetaetlRunExecutorMain(Datum main_arg)
+{
+	int			slotno = DatumGetInt32(main_arg);
+	ExecArgs	args;
+	ExecSlot   *slot;
+	bool		mine;
+	TimestampTz idle_since;
+
+	pqsignal(SIGTERM, die);
+	pqsignal(SIGHUP, SignalHandlerForConfigReload);
+	BackgroundWorkerUnblockSignals();
+
+	memcpy(&args, MyBgworkerEntry->bgw_extra, sizeof(args));
+	if (exec_shared == NULL || slotno < 0 || slotno >= exec_shared->nslots)
+		elog(ERROR, "metaetl run executor started without its shared memory slot %d", slotno);
+	slot = &exec_shared->slots[slotno];
+
+	SpinLockAcquire(&slot->mutex);
+	mine = slot->state == EXEC_STARTING && slot->generation == args.generation;
+	if (mine)
+	{
+		slot->pid = MyProcPid;
+		slot->pgprocno = MyProc->pgprocno;
+	}
+	SpinLockRelease(&slot->mutex);
+	if (!mine)
+		proc_exit(0);			/* the slot was given up meanwhile */
+	before_shmem_exit(exec_on_exit, Int32GetDatum(slotno));
+
+	BackgroundWorkerInitializeConnectionByOid(args.dboid, args.owner, 0);
+	SetConfigOption("application_name", "metaetl executor", PGC_USERSET, PGC_S_SESSION);
+
+	idle_since = GetCurrentTimestamp();
+	for (;;)
+	{
+		int64		queue_id = 0;
+		Oid			run_as = InvalidOid;
+		bool		exiting = false;
+		long		timeout_ms;
+
+		/* a cancel that reached an idle executor has no run to stop */
+		QueryCancelPending = false;
+		CHECK_FOR_INTERRUPTS();
+		if (ConfigReloadPending)
+		{
+			ConfigReloadPending = false;
+			ProcessConfigFile(PGC_SIGHUP);
+		}
+
+		timeout_ms = (long) metaetl_run_executor_idle_timeout * 1000 -
+			TimestampDifferenceMilliseconds(idle_since, GetCurrentTimestamp());
+
+		SpinLockAcquire(&slot->mutex);
+		if (slot->queue_id != 0)
+		{
+			queue_id = slot->queue_id;
+			run_as = slot->run_as;
+			slot->state = EXEC_BUSY;
+			slot->runs++;
+		}
+		else if (timeout_ms <= 0)
+		{
+			slot->state = EXEC_EXITING;
+			exiting = true;
+		}
+		else
+			slot->state = EXEC_IDLE;
+		SpinLockRelease(&slot->mutex);
+
+		if (exiting)
+			proc_exit(0);
+
+		if (queue_id != 0)
+		{
+			MetaetlRunQueuedRun(queue_id, run_as, GetCurrentTimestamp());
+			/* a late cancel of the finished run must not stop the reset */
+			HOLD_CANCEL_INTERRUPTS();
+			exec_reset_session();
+			RESUME_CANCEL_INTERRUPTS();
+			SpinLockAcquire(&slot->mutex);
+			slot->queue_id = 0;
+			SpinLockRelease(&slot->mutex);
+			idle_since = GetCurrentTimestamp();
+			continue;
+		}
+
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 Min(timeout_ms, 60 * 1000L), PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+	}
+}
