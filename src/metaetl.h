@@ -22,6 +22,10 @@
 extern bool MetaetlPreloaded;
 extern void MetaetlRequirePreload(const char *feature);
 
+/* in util/spicache.c */
+extern int	MetaetlSpiExec(const char *sql, int nargs, const Oid *types, const Datum *values,
+						   const char *nulls, bool read_only, long count);
+
 /* in util/guc.c */
 extern char *metaetl_environment;
 extern char *metaetl_database;

@@ -29,6 +29,7 @@
 #include "utils/resowner.h"
 #include "utils/timeout.h"
 
+#include "metaetl.h"
 #include "orchestrator/orchestrator.h"
 
 PG_FUNCTION_INFO_V1(metaetl_run_quality_hook);
@@ -102,11 +103,11 @@ MetaetlRunLockPipeline(const char *pipeline_id, const char *concurrency)
 	values[1] = CStringGetTextDatum(pipeline_id);
 	SPI_connect();
 	if (strcmp(concurrency, "queue") == 0)
-		SPI_execute_with_args("SELECT pg_catalog.pg_advisory_lock($1, pg_catalog.hashtext($2)), true",
-							  2, types, values, NULL, false, 1);
+		MetaetlSpiExec("SELECT pg_catalog.pg_advisory_lock($1, pg_catalog.hashtext($2)), true",
+					   2, types, values, NULL, false, 1);
 	else
-		SPI_execute_with_args("SELECT true, pg_catalog.pg_try_advisory_lock($1, pg_catalog.hashtext($2))",
-							  2, types, values, NULL, false, 1);
+		MetaetlSpiExec("SELECT true, pg_catalog.pg_try_advisory_lock($1, pg_catalog.hashtext($2))",
+					   2, types, values, NULL, false, 1);
 	got = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
 	SPI_finish();
 	return got;
@@ -123,8 +124,8 @@ MetaetlRunUnlockPipeline(const char *pipeline_id, const char *concurrency)
 	values[0] = Int32GetDatum(METAETL_RUN_LOCK_CLASS);
 	values[1] = CStringGetTextDatum(pipeline_id);
 	SPI_connect();
-	SPI_execute_with_args("SELECT pg_catalog.pg_advisory_unlock($1, pg_catalog.hashtext($2))",
-						  2, types, values, NULL, false, 1);
+	MetaetlSpiExec("SELECT pg_catalog.pg_advisory_unlock($1, pg_catalog.hashtext($2))",
+				   2, types, values, NULL, false, 1);
 	SPI_finish();
 }
 
@@ -154,8 +155,8 @@ body_execute_plan(const MetaetlRunSpec *spec, const MetaetlRunPlan *plan,
 	values[3] = CStringGetTextDatum(spec->pipeline_id);
 
 	SPI_connect();
-	if (SPI_execute("SELECT 1 FROM pg_catalog.pg_proc WHERE oid = pg_catalog.to_regprocedure('etl.execute_plan(jsonb,jsonb,jsonb)')",
-					true, 1) != SPI_OK_SELECT || SPI_processed != 1)
+	if (MetaetlSpiExec("SELECT 1 FROM pg_catalog.pg_proc WHERE oid = pg_catalog.to_regprocedure('etl.execute_plan(jsonb,jsonb,jsonb)')",
+						   0, NULL, NULL, NULL, true, 1) != SPI_OK_SELECT || SPI_processed != 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("the transform engine is not installed"),
@@ -166,7 +167,7 @@ body_execute_plan(const MetaetlRunSpec *spec, const MetaetlRunPlan *plan,
 	 * successful run, -infinity before the first), and when the config has
 	 * quality rules, the nodes they name materialised for the gate hook.
 	 */
-	SPI_execute_with_args(
+	MetaetlSpiExec(
 		"WITH c AS (SELECT $1::jsonb AS config),"
 		" ctx AS (SELECT pg_catalog.jsonb_build_object('run_id', $3,"
 		"            'last_run', COALESCE((SELECT pg_catalog.max(r.started_at)::text FROM etl.pipeline_runs r"
@@ -356,11 +357,11 @@ body_advance_watermarks(Jsonb *ctx)
 	values[1] = CStringGetTextDatum(run_hook.config);
 	values[2] = Int64GetDatum(run_hook.run_id);
 	values[3] = CStringGetTextDatum(run_hook.pipeline_id);
-	SPI_execute_with_args("SELECT src.value->>'id', src.value->>'watermark_column', $1->'nodes'->>(src.value->>'id')"
-						  "  FROM pg_catalog.jsonb_array_elements($2::jsonb #> '{pipeline,sources}') src"
-						  " WHERE src.value->>'watermark_column' IS NOT NULL"
-						  "   AND $1->'nodes' ? (src.value->>'id')",
-						  4, types, values, NULL, true, 0);
+	MetaetlSpiExec("SELECT src.value->>'id', src.value->>'watermark_column', $1->'nodes'->>(src.value->>'id')"
+				   "  FROM pg_catalog.jsonb_array_elements($2::jsonb #> '{pipeline,sources}') src"
+				   " WHERE src.value->>'watermark_column' IS NOT NULL"
+				   "   AND $1->'nodes' ? (src.value->>'id')",
+				   4, types, values, NULL, true, 0);
 	n = SPI_processed;
 	if (n == 0)
 		return;
@@ -397,12 +398,12 @@ body_advance_watermarks(Jsonb *ctx)
 		wvalues[3] = CStringGetTextDatum(value);
 		wvalues[4] = Int64GetDatum(run_hook.run_id);
 		MetaetlAsOwnerBegin(&saved_user, &saved_context);
-		SPI_execute_with_args("INSERT INTO etl.watermarks AS w (pipeline_id, source_id, column_name, value, run_id)"
-							  " VALUES ($1, $2, $3, $4, $5)"
-							  " ON CONFLICT (pipeline_id, source_id) DO UPDATE"
-							  "   SET column_name = EXCLUDED.column_name, value = EXCLUDED.value,"
-							  "       run_id = EXCLUDED.run_id, updated_at = pg_catalog.clock_timestamp()",
-							  5, wtypes, wvalues, wnulls, false, 0);
+		MetaetlSpiExec("INSERT INTO etl.watermarks AS w (pipeline_id, source_id, column_name, value, run_id)"
+					   " VALUES ($1, $2, $3, $4, $5)"
+					   " ON CONFLICT (pipeline_id, source_id) DO UPDATE"
+					   "   SET column_name = EXCLUDED.column_name, value = EXCLUDED.value,"
+					   "       run_id = EXCLUDED.run_id, updated_at = pg_catalog.clock_timestamp()",
+					   5, wtypes, wvalues, wnulls, false, 0);
 		MetaetlAsOwnerEnd(saved_user, saved_context);
 	}
 }
@@ -442,20 +443,20 @@ metaetl_run_quality_hook(PG_FUNCTION_ARGS)
 	/* watermarks: the newest value of each watermarked source, as extracted */
 	body_advance_watermarks(ctx);
 
-	SPI_execute_with_args("SELECT 1 FROM pg_catalog.jsonb_array_elements(COALESCE($2::jsonb #> '{pipeline,quality,rules}', '[]'))"
-						  " LIMIT 1", 4, types, values, NULL, true, 1);
+	MetaetlSpiExec("SELECT 1 FROM pg_catalog.jsonb_array_elements(COALESCE($2::jsonb #> '{pipeline,quality,rules}', '[]'))"
+				   " LIMIT 1", 4, types, values, NULL, true, 1);
 	if (SPI_processed == 0)
 	{
 		SPI_finish();
 		PG_RETURN_JSONB_P(DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum("{}"))));
 	}
-	if (SPI_execute("SELECT 1 FROM pg_catalog.pg_proc WHERE oid = pg_catalog.to_regprocedure('etl.quality_gate(text,jsonb,bigint,text,text,jsonb)')",
-					true, 1) != SPI_OK_SELECT || SPI_processed != 1)
+	if (MetaetlSpiExec("SELECT 1 FROM pg_catalog.pg_proc WHERE oid = pg_catalog.to_regprocedure('etl.quality_gate(text,jsonb,bigint,text,text,jsonb)')",
+						   0, NULL, NULL, NULL, true, 1) != SPI_OK_SELECT || SPI_processed != 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("pipeline \"%s\" has quality rules but the quality engine is not installed",
 						run_hook.pipeline_id)));
-	SPI_execute_with_args(
+	MetaetlSpiExec(
 		"WITH cfg AS (SELECT $2::jsonb AS c),"
 		" g AS (SELECT COALESCE(cfg.c #>> '{pipeline,quality,gate}', 'error') AS gate FROM cfg),"
 		" res AS (SELECT n.key AS node,"

@@ -27,6 +27,7 @@
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
 
+#include "metaetl.h"
 #include "orchestrator/orchestrator.h"
 
 #define DISPATCH_BATCH 64
@@ -68,9 +69,9 @@ dispatch_requeue(const int64 *queue_ids, int n)
 	{
 		Datum		values[1] = {Int64GetDatum(queue_ids[j])};
 
-		SPI_execute_with_args("UPDATE etl.run_queue SET state = 'queued', claimed_at = NULL"
-							  " WHERE queue_id = $1 AND state = 'claimed' AND run_id IS NULL",
-							  1, types, values, NULL, false, 0);
+		MetaetlSpiExec("UPDATE etl.run_queue SET state = 'queued', claimed_at = NULL"
+					   " WHERE queue_id = $1 AND state = 'claimed' AND run_id IS NULL",
+					   1, types, values, NULL, false, 0);
 	}
 	SPI_finish();
 	dispatch_commit();
@@ -89,6 +90,7 @@ MetaetlDispatchQueue(void)
 	int			norphans;
 	int		   *wake;
 	int			nwake = 0;
+	bool		abandoned;
 	Oid			owner;
 
 	/* what the pool of executors can take now (-1: one worker per run) */
@@ -100,16 +102,17 @@ MetaetlDispatchQueue(void)
 						norphans)));
 		dispatch_requeue(orphans, norphans);
 	}
-	if (capacity == 0 && !dispatch_first_pass)
+	/* runs the last server left 'running', or whose executor died, are abandoned */
+	abandoned = dispatch_first_pass || MetaetlExecutorDiedBusy();
+	if (capacity == 0 && !abandoned)
 		return 0;
 
 	/* 1. claims, committed */
 	dispatch_begin();
 	owner = MetaetlExtensionOwner();
 	SPI_connect();
-	if (dispatch_first_pass)
+	if (abandoned)
 	{
-		/* runs the last server left 'running' are abandoned */
 		SPI_execute("SELECT etl.mark_abandoned_runs()", false, 0);
 		dispatch_first_pass = false;
 	}
@@ -119,11 +122,11 @@ MetaetlDispatchQueue(void)
 		Datum		values[1];
 
 		values[0] = Int32GetDatum(capacity < 0 ? DISPATCH_BATCH : Min(capacity, DISPATCH_BATCH));
-		SPI_execute_with_args("SELECT q.queue_id::text, q.pipeline_id, r.oid::text"
-							  "  FROM etl.claim_runs($1) q"
-							  "  JOIN etl.pipelines p ON p.pipeline_id = q.pipeline_id"
-							  "  JOIN pg_catalog.pg_roles r ON r.rolname = p.owner",
-							  1, types, values, NULL, false, 0);
+		MetaetlSpiExec("SELECT q.queue_id::text, q.pipeline_id, r.oid::text"
+					   "  FROM etl.claim_runs($1) q"
+					   "  JOIN etl.pipelines p ON p.pipeline_id = q.pipeline_id"
+					   "  JOIN pg_catalog.pg_roles r ON r.rolname = p.owner",
+					   1, types, values, NULL, false, 0);
 		nclaims = (int) SPI_processed;
 	}
 	if (nclaims > 0)

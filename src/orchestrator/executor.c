@@ -38,6 +38,7 @@
 #include "pgstat.h"
 #include "postmaster/bgworker.h"
 #include "postmaster/interrupt.h"
+#include "port/atomics.h"
 #include "storage/ipc.h"
 #include "storage/latch.h"
 #include "storage/lock.h"
@@ -72,12 +73,15 @@ typedef struct ExecSlot
 	int			pgprocno;
 	uint32		generation;		/* bumped at each start of the slot */
 	int64		queue_id;		/* the assigned run, 0 when none */
+	bool		starting;		/* handed to this idle executor, not yet
+								 * recorded: runs under way yield to it */
 	Oid			run_as;
 	int64		runs;			/* runs this executor has taken */
 } ExecSlot;
 
 typedef struct ExecShared
 {
+	pg_atomic_uint32 died_busy; /* executors that exited with a run */
 	int			nslots;			/* set at startup, then constant */
 	ExecSlot	slots[FLEXIBLE_ARRAY_MEMBER];
 } ExecShared;
@@ -132,6 +136,7 @@ exec_shmem_startup(void)
 	if (!found)
 	{
 		memset(exec_shared, 0, exec_shmem_size());
+		pg_atomic_init_u32(&exec_shared->died_busy, 0);
 		exec_shared->nslots = metaetl_run_executors;
 		for (int i = 0; i < exec_shared->nslots; i++)
 			SpinLockInit(&exec_shared->slots[i].mutex);
@@ -321,6 +326,7 @@ MetaetlExecutorAssign(int64 queue_id, Oid run_as, Oid owner, int *wake, int *nwa
 			slot->state = EXEC_BUSY;
 			slot->queue_id = queue_id;
 			slot->run_as = run_as;
+			slot->starting = true;
 			wake[(*nwake)++] = slot->pgprocno;
 			taken = true;
 		}
@@ -406,19 +412,88 @@ MetaetlExecutorStatus(int *size, int *idle, int *busy, int *starting)
 
 /* -------------------------------------------------------------- executor */
 
+/* this process's slot, when it is a run executor */
+static ExecSlot *exec_my_slot = NULL;
+
+#define EXEC_YIELD_MAX_MS	100
+
+/*
+ * MetaetlExecutorRunRecorded
+ *		Called by the run body once the run's record is committed.  In an
+ *		executor: runs that are starting go first.  When the launcher hands
+ *		a burst of runs to idle executors, they all need the CPU at once;
+ *		the first to start would otherwise go on with their pipelines while
+ *		the last ones wait for a core (on 2 cores, 50 runs due together
+ *		started up to ~100 ms late).  So a run that has just been recorded
+ *		waits, up to EXEC_YIELD_MAX_MS, until every executor handed a run has
+ *		recorded its own: a few milliseconds of delay to its end, for a start
+ *		on time for all of them.
+ */
+void
+MetaetlExecutorRunRecorded(void)
+{
+	TimestampTz until;
+
+	if (exec_my_slot == NULL)
+		return;
+	SpinLockAcquire(&exec_my_slot->mutex);
+	exec_my_slot->starting = false;
+	SpinLockRelease(&exec_my_slot->mutex);
+
+	until = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), EXEC_YIELD_MAX_MS);
+	for (;;)
+	{
+		bool		others = false;
+
+		/* an unlocked read is enough for a hint */
+		for (int i = 0; i < exec_shared->nslots && !others; i++)
+			others = exec_shared->slots[i].starting;
+		if (!others || GetCurrentTimestamp() >= until)
+			break;
+		(void) WaitLatch(MyLatch, WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, 1, PG_WAIT_EXTENSION);
+		CHECK_FOR_INTERRUPTS();
+	}
+}
+
+
+/*
+ * exec_on_exit
+ *		Free the executor's slot.  An on_shmem_exit callback registered before
+ *		the connection is made, so it runs after the process has left
+ *		pg_stat_activity: when it exited in the middle of a run, the launcher
+ *		(told through died_busy) finds the run's worker gone and marks it
+ *		abandoned at its next pass.
+ */
 static void
 exec_on_exit(int code, Datum arg)
 {
 	ExecSlot   *slot = &exec_shared->slots[DatumGetInt32(arg)];
+	bool		busy = false;
 
 	SpinLockAcquire(&slot->mutex);
 	if (slot->pid == MyProcPid)
 	{
+		busy = slot->queue_id != 0;
+		slot->starting = false;
 		slot->state = EXEC_FREE;
 		slot->pid = 0;
 		slot->queue_id = 0;
 	}
 	SpinLockRelease(&slot->mutex);
+	if (busy)
+		pg_atomic_fetch_add_u32(&exec_shared->died_busy, 1);
+}
+
+/*
+ * MetaetlExecutorDiedBusy
+ *		Whether an executor exited in the middle of a run since the last call.
+ */
+bool
+MetaetlExecutorDiedBusy(void)
+{
+	if (exec_shared == NULL || exec_shared->nslots == 0)
+		return false;
+	return pg_atomic_exchange_u32(&exec_shared->died_busy, 0) > 0;
 }
 
 /*
@@ -473,7 +548,8 @@ MetaetlRunExecutorMain(Datum main_arg)
 	SpinLockRelease(&slot->mutex);
 	if (!mine)
 		proc_exit(0);			/* the slot was given up meanwhile */
-	before_shmem_exit(exec_on_exit, Int32GetDatum(slotno));
+	on_shmem_exit(exec_on_exit, Int32GetDatum(slotno));
+	exec_my_slot = slot;
 
 	BackgroundWorkerInitializeConnectionByOid(args.dboid, args.owner, 0);
 	SetConfigOption("application_name", "metaetl executor", PGC_USERSET, PGC_S_SESSION);

@@ -27,6 +27,7 @@
 #include "utils/fmgroids.h"
 #include "utils/timestamp.h"
 
+#include "metaetl.h"
 #include "orchestrator/orchestrator.h"
 
 /*
@@ -99,7 +100,7 @@ records_exec(const char *sql, int nargs, const char **values, bool read_only, lo
 		datums[i] = values[i] ? CStringGetTextDatum(values[i]) : (Datum) 0;
 		nulls[i] = values[i] ? ' ' : 'n';
 	}
-	return SPI_execute_with_args(sql, nargs, types, datums, nulls, read_only, count);
+	return MetaetlSpiExec(sql, nargs, types, datums, nulls, read_only, count);
 }
 
 static char *

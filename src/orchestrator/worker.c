@@ -34,6 +34,7 @@
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
+#include "metaetl.h"
 #include "orchestrator/orchestrator.h"
 
 #define RUN_STATE_STARTING	0
@@ -157,9 +158,9 @@ worker_after_run(int64 run_id)
 		Datum		values[1] = {Int64GetDatum(run_id)};
 
 		SPI_connect();
-		if (SPI_execute("SELECT 1 FROM pg_catalog.pg_proc WHERE oid = pg_catalog.to_regprocedure('etl.on_run_finished(bigint)')",
-						true, 1) == SPI_OK_SELECT && SPI_processed == 1)
-			SPI_execute_with_args("SELECT etl.on_run_finished($1)", 1, types, values, NULL, false, 0);
+		if (MetaetlSpiExec("SELECT 1 FROM pg_catalog.pg_proc WHERE oid = pg_catalog.to_regprocedure('etl.on_run_finished(bigint)')",
+						   0, NULL, NULL, NULL, true, 1) == SPI_OK_SELECT && SPI_processed == 1)
+			MetaetlSpiExec("SELECT etl.on_run_finished($1)", 1, types, values, NULL, false, 0);
 		SPI_finish();
 		worker_commit();
 	}
@@ -205,12 +206,12 @@ worker_read_queue_row(MetaetlRunSpec *spec, MemoryContext cxt)
 
 	worker_begin();
 	SPI_connect();
-	SPI_execute_with_args("SELECT q.pipeline_id, CASE q.trigger WHEN 'run_now' THEN 'manual' ELSE q.trigger END,"
-						  "       q.logical_date::text, r.run_id::text, q.attempt::text"
-						  "  FROM etl.run_queue q"
-						  "  LEFT JOIN etl.pipeline_runs r ON r.run_id = q.run_id AND r.status = 'queued'"
-						  " WHERE q.queue_id = $1",
-						  1, types, values, NULL, true, 1);
+	MetaetlSpiExec("SELECT q.pipeline_id, CASE q.trigger WHEN 'run_now' THEN 'manual' ELSE q.trigger END,"
+				   "       q.logical_date::text, r.run_id::text, q.attempt::text"
+				   "  FROM etl.run_queue q"
+				   "  LEFT JOIN etl.pipeline_runs r ON r.run_id = q.run_id AND r.status = 'queued'"
+				   " WHERE q.queue_id = $1",
+				   1, types, values, NULL, true, 1);
 	if (SPI_processed != 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
@@ -323,6 +324,9 @@ worker_run(RunShared *shared, MetaetlRunSpec *spec_in)
 	}
 	PG_END_TRY();
 	MemoryContextSwitchTo(runcxt);
+
+	/* in a pooled executor, runs that are starting go first (executor.c) */
+	MetaetlExecutorRunRecorded();
 
 	snprintf(appname, sizeof(appname), "metaetl run %lld", (long long) plan.run_id);
 	SetConfigOption("application_name", appname, PGC_USERSET, PGC_S_SESSION);

@@ -111,14 +111,17 @@ CALL rx.wait_runs('rx_peek', 2);
 SELECT count(*) FILTER (WHERE status = 'succeeded') AS peek_succeeded FROM etl.pipeline_runs
  WHERE pipeline_id = 'rx_peek';
 
--- 3. an executor that dies mid-run: the run is abandoned, the slot is freed
---    and the next run starts in a new executor
+-- 3. an executor that dies mid-run: the run is abandoned (without anyone
+--    calling etl.run_status), the slot is freed and the next run starts in a
+--    new executor
 SELECT etl.run_now('rx_slow') > 0 AS queued;
 CALL rx.wait_runs('rx_slow', 1, 'running');
 SELECT run_id AS slow_run, worker_pid AS slow_pid FROM etl.pipeline_runs
  WHERE pipeline_id = 'rx_slow' AND status = 'running' \gset
 SELECT pg_terminate_backend(:slow_pid, 5000) AS terminated;
-SELECT etl.run_status(:slow_run)->>'status' AS status;
+-- the launcher hears of it and marks the run abandoned by itself
+CALL rx.wait_runs('rx_slow', 1, 'abandoned');
+SELECT status, error_message FROM etl.pipeline_runs WHERE run_id = :slow_run;
 SELECT etl.run_now('rx_peek') > 0 AS queued;
 CALL rx.wait_runs('rx_peek', 3);
 SELECT status, worker_pid <> :slow_pid AS other_executor FROM etl.pipeline_runs
