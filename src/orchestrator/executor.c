@@ -374,6 +374,62 @@ MetaetlExecutorAssign(int64 queue_id, Oid run_as, Oid owner, int *wake, int *nwa
 	}
 }
 
+/*
+ * MetaetlExecutorPrewarm
+ *		Start executors (without a run) until n are idle or starting, within
+ *		the pool's size: called by the launcher shortly before n runs are
+ *		due, so they find executors running.  Best effort: stops at the
+ *		first executor that cannot be registered.  owner is the extension's
+ *		owner (read by the caller in its transaction); needs no transaction.
+ */
+void
+MetaetlExecutorPrewarm(int n, Oid owner)
+{
+	int			ready = 0;
+
+	if (exec_shared == NULL || exec_shared->nslots == 0)
+		return;
+	for (int i = 0; i < exec_shared->nslots; i++)
+	{
+		ExecSlot   *slot = &exec_shared->slots[i];
+
+		SpinLockAcquire(&slot->mutex);
+		if (slot->state == EXEC_STARTING || (slot->state == EXEC_IDLE && slot->queue_id == 0))
+			ready++;
+		SpinLockRelease(&slot->mutex);
+	}
+	for (int i = 0; i < exec_shared->nslots && ready < n; i++)
+	{
+		ExecSlot   *slot = &exec_shared->slots[i];
+		uint32		generation = 0;
+		bool		claimed = false;
+
+		SpinLockAcquire(&slot->mutex);
+		if (slot->state == EXEC_FREE)
+		{
+			slot->state = EXEC_STARTING;
+			slot->generation++;
+			slot->queue_id = 0;
+			slot->pid = 0;
+			slot->runs = 0;
+			generation = slot->generation;
+			claimed = true;
+		}
+		SpinLockRelease(&slot->mutex);
+		if (!claimed)
+			continue;
+		if (!exec_start(i, generation, owner))
+		{
+			SpinLockAcquire(&slot->mutex);
+			if (slot->generation == generation)
+				slot->state = EXEC_FREE;
+			SpinLockRelease(&slot->mutex);
+			break;
+		}
+		ready++;
+	}
+}
+
 /* wake the executors MetaetlExecutorAssign() handed runs to */
 void
 MetaetlExecutorWake(const int *wake, int nwake)

@@ -10,7 +10,8 @@
  * transaction: due ticks (with catch-up after downtime), @reboot runs once
  * per server start, dataset-triggered runs, and the release of runs whose
  * dependencies are met.  The orchestrator claims the queued rows and starts
- * the runs.  A backend that changes etl.schedules sets the launcher's latch
+ * the runs; a few seconds before runs are due it starts enough run executors
+ * for them.  A backend that changes etl.schedules sets the launcher's latch
  * when its transaction commits (a trigger arms a transaction callback), so
  * a new schedule is picked up at once.  On a standby the launcher idles;
  * metaetl.scheduler_enabled = off pauses it.  Once an hour it purges run
@@ -92,6 +93,7 @@ static bool sched_wake_pending = false;
 static bool sched_callback_registered = false;
 static bool sched_am_launcher = false;
 
+#define SCHED_PREWARM_S		3		/* start executors for runs due this soon */
 #define SCHED_PURGE_FIRST_S	300		/* first purge 5 minutes after start */
 #define SCHED_PURGE_EVERY_S	3600
 #define SCHED_PURGE_BATCH	1000
@@ -382,7 +384,7 @@ sched_lock_extension(void)
  *		Returns the next due time (0: none).
  */
 static TimestampTz
-sched_tick(bool *reboot_pending)
+sched_tick(bool *reboot_pending, int *prewarm, Oid *owner)
 {
 	TimestampTz next_due = 0;
 	bool		have_ext;
@@ -413,6 +415,27 @@ sched_tick(bool *reboot_pending)
 		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
 		if (!isnull)
 			next_due = DatumGetTimestampTz(d);
+
+		/*
+		 * Runs due within SCHED_PREWARM_S: the pool of run executors is
+		 * started ahead of them, so the first of a burst of runs don't wait
+		 * for new processes (src/orchestrator/executor.c).
+		 */
+		*prewarm = 0;
+		if (next_due != 0 && metaetl_run_executors > 0 &&
+			next_due - GetCurrentTimestamp() <= SCHED_PREWARM_S * USECS_PER_SEC)
+		{
+			values[0] = TimestampTzGetDatum(TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
+																		  SCHED_PREWARM_S * 1000));
+			ret = SPI_execute_with_args("SELECT pg_catalog.count(*)::int4 FROM etl.schedules"
+										" WHERE NOT paused AND next_fire_at <= $1",
+										1, argtypes, values, NULL, true, 1);
+			if (ret == SPI_OK_SELECT && SPI_processed == 1)
+				*prewarm = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0],
+													   SPI_tuptable->tupdesc, 1, &isnull));
+			if (*prewarm > 0)
+				*owner = MetaetlExtensionOwner();
+		}
 	}
 
 	SPI_finish();
@@ -545,9 +568,13 @@ MetaetlSchedulerMain(Datum main_arg)
 			PG_TRY();
 			{
 				bool		reboot = reboot_pending;
-				TimestampTz due = sched_tick(&reboot);
+				int			prewarm = 0;
+				Oid			owner = InvalidOid;
+				TimestampTz due = sched_tick(&reboot, &prewarm, &owner);
 
 				reboot_pending = reboot;
+				if (prewarm > 0)
+					MetaetlExecutorPrewarm(prewarm, owner);
 
 				/* start what is queued and claimable (src/orchestrator/dispatch.c) */
 				if (sched_shared->state == SCHED_RUNNING && MetaetlDispatchQueue() > 0)

@@ -2,7 +2,8 @@
 -- executors (metaetl.run_executors).  An executor runs one queued run after
 -- another; nothing a run leaves in its session reaches the next one; a
 -- cancel stops the run, not the executor; an executor that dies frees its
--- slot; idle executors exit after metaetl.run_executor_idle_timeout.
+-- slot; idle executors exit after metaetl.run_executor_idle_timeout; the
+-- launcher starts executors shortly before runs are due.
 \set VERBOSITY default
 CREATE SCHEMA rx;
 CREATE TABLE rx.src (id int);
@@ -145,17 +146,37 @@ SELECT count(*) AS executors_left FROM pg_stat_activity WHERE backend_type = 'me
 SELECT etl.scheduler_status()->'executors'->>'idle' AS idle;
 ALTER SYSTEM RESET metaetl.run_executor_idle_timeout;
 SELECT pg_reload_conf();
--- and a new one starts for the next run
+
+-- 5. executors start ahead of runs due within 3 seconds: a schedule whose runs
+--    are held (a pool of 0 slots) gets an idle executor before any run
+SELECT count(*) AS executors_before FROM pg_stat_activity WHERE backend_type = 'metaetl run executor';
+SELECT etl.add_pool('rx_hold', 0);
+SELECT etl.schedule_pipeline('rx_peek', '* * * * * *', 'UTC', '{"pool": "rx_hold"}') > 0 AS scheduled;
+DO $$
+BEGIN
+  FOR i IN 1..100 LOOP
+    EXIT WHEN EXISTS (SELECT 1 FROM pg_stat_activity WHERE backend_type = 'metaetl run executor'
+                        AND application_name = 'metaetl executor');
+    PERFORM pg_sleep(0.05);
+  END LOOP;
+END $$;
+SELECT count(*) >= 1 AS executor_started, bool_or(application_name = 'metaetl executor') AS idle
+  FROM pg_stat_activity WHERE backend_type = 'metaetl run executor';
+SELECT etl.unschedule_pipeline('rx_peek');
+SELECT count(*) AS held_runs_started FROM etl.pipeline_runs WHERE pipeline_id = 'rx_peek' AND trigger = 'schedule';
+
+-- a run starts in an executor started for it, or the one started ahead
 SELECT etl.run_now('rx_peek') > 0 AS queued;
 CALL rx.wait_runs('rx_peek', 4);
 SELECT count(*) FILTER (WHERE status = 'succeeded') AS peek_succeeded
   FROM etl.pipeline_runs WHERE pipeline_id = 'rx_peek';
 SELECT seen, count(*) AS runs FROM rx.peek_out GROUP BY seen;
 
--- 5. the parameters
+-- 6. the parameters
 ALTER SYSTEM SET metaetl.run_executors = 2000;
 ALTER SYSTEM SET metaetl.run_executor_idle_timeout = -1;
 
 DROP SCHEMA rx CASCADE;
 DELETE FROM etl.pipelines WHERE pipeline_id LIKE 'rx\_%';
 DROP ROLE rx_owner;
+SELECT etl.drop_pool('rx_hold');
