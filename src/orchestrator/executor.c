@@ -21,7 +21,14 @@
  * temporary tables, advisory locks, prepared statements, LISTEN, sequence
  * caches), so no run sees what an earlier one left behind.  A run that
  * raises an error it cannot record makes the executor exit, exactly like a
- * run worker: the run is then marked abandoned, and the pool slot is free.
+ * run worker: the slot is freed and the launcher marks the run abandoned.
+ *
+ * Three things keep start latency low when many runs are due together: the
+ * launcher starts executors up to a few seconds before schedules are due
+ * (MetaetlExecutorPrewarm); a run that has been recorded lets the other runs
+ * of its batch record theirs before it takes the CPU for its pipeline
+ * (MetaetlExecutorRunRecorded); and the statements every run executes keep
+ * their plans in the executor (util/spicache.c).
  *
  *-------------------------------------------------------------------------
  */
@@ -76,7 +83,7 @@ typedef struct ExecSlot
 	bool		starting;		/* handed to this idle executor, not yet
 								 * recorded: runs under way yield to it */
 	Oid			run_as;
-	int64		runs;			/* runs this executor has taken */
+	TimestampTz registered_at;	/* when the launcher registered the process */
 } ExecSlot;
 
 typedef struct ExecShared
@@ -96,6 +103,9 @@ typedef struct ExecArgs
 } ExecArgs;
 
 StaticAssertDecl(sizeof(ExecArgs) <= BGW_EXTRALEN, "ExecArgs must fit in bgw_extra");
+
+/* a slot still STARTING this long after an earlier launcher registered it is freed */
+#define EXEC_STALE_START_MS	60000
 
 static ExecShared *exec_shared = NULL;
 static shmem_request_hook_type prev_shmem_request_hook = NULL;
@@ -192,7 +202,9 @@ MetaetlExecutorInit(void)
  * exec_reap
  *		Free the slot of an executor that was registered but stopped before
  *		attaching (it never ran its assigned run); that run's queue id is
- *		appended to orphans.  The launcher's handles say which stopped.
+ *		appended to orphans.  The launcher's handles say which stopped; a
+ *		slot registered by an earlier launcher process is freed when it has
+ *		not attached within EXEC_STALE_START_MS.
  */
 static void
 exec_reap(int slotno, int64 *orphans, int *norphans)
@@ -200,16 +212,30 @@ exec_reap(int slotno, int64 *orphans, int *norphans)
 	ExecSlot   *slot = &exec_shared->slots[slotno];
 	pid_t		pid;
 	uint32		generation;
+	TimestampTz registered_at;
 	bool		starting;
 
-	if (exec_handles == NULL || exec_handles[slotno] == NULL)
-		return;
 	SpinLockAcquire(&slot->mutex);
 	starting = slot->state == EXEC_STARTING;
 	generation = slot->generation;
+	registered_at = slot->registered_at;
 	SpinLockRelease(&slot->mutex);
-	if (!starting || GetBackgroundWorkerPid(exec_handles[slotno], &pid) != BGWH_STOPPED)
+	if (!starting)
 		return;
+	if (exec_handles != NULL && exec_handles[slotno] != NULL)
+	{
+		if (GetBackgroundWorkerPid(exec_handles[slotno], &pid) != BGWH_STOPPED)
+			return;
+	}
+	else if (!TimestampDifferenceExceeds(registered_at, GetCurrentTimestamp(),
+										 EXEC_STALE_START_MS))
+	{
+		/*
+		 * Registered by an earlier launcher process, whose handle is lost:
+		 * give it EXEC_STALE_START_MS to attach before freeing the slot.
+		 */
+		return;
+	}
 	SpinLockAcquire(&slot->mutex);
 	if (slot->state == EXEC_STARTING && slot->generation == generation)
 	{
@@ -299,6 +325,55 @@ exec_start(int slotno, uint32 generation, Oid owner)
 	return ok;
 }
 
+typedef enum ExecLaunch
+{
+	EXEC_LAUNCHED,
+	EXEC_SLOT_TAKEN,			/* the slot was not free any more */
+	EXEC_LAUNCH_FAILED			/* no background worker slot */
+} ExecLaunch;
+
+/*
+ * exec_launch
+ *		Start an executor in free slot slotno, with run queue_id already
+ *		assigned (0: none, the executor starts idle).
+ */
+static ExecLaunch
+exec_launch(int slotno, int64 queue_id, Oid run_as, Oid owner)
+{
+	ExecSlot   *slot = &exec_shared->slots[slotno];
+	TimestampTz now = GetCurrentTimestamp();
+	uint32		generation = 0;
+	bool		claimed = false;
+
+	SpinLockAcquire(&slot->mutex);
+	if (slot->state == EXEC_FREE)
+	{
+		slot->state = EXEC_STARTING;
+		slot->generation++;
+		slot->queue_id = queue_id;
+		slot->run_as = run_as;
+		slot->pid = 0;
+		slot->registered_at = now;
+		generation = slot->generation;
+		claimed = true;
+	}
+	SpinLockRelease(&slot->mutex);
+	if (!claimed)
+		return EXEC_SLOT_TAKEN;
+	if (exec_start(slotno, generation, owner))
+		return EXEC_LAUNCHED;
+
+	/* the slot stays free */
+	SpinLockAcquire(&slot->mutex);
+	if (slot->generation == generation)
+	{
+		slot->state = EXEC_FREE;
+		slot->queue_id = 0;
+	}
+	SpinLockRelease(&slot->mutex);
+	return EXEC_LAUNCH_FAILED;
+}
+
 /*
  * MetaetlExecutorAssign
  *		Hand a claimed run to an idle executor, or start one in a free slot.
@@ -312,7 +387,6 @@ bool
 MetaetlExecutorAssign(int64 queue_id, Oid run_as, Oid owner, int *wake, int *nwake)
 {
 	int			free_slot = -1;
-	uint32		generation = 0;
 
 	/* an idle executor first: it starts the run at once */
 	for (int i = 0; i < exec_shared->nslots; i++)
@@ -340,38 +414,7 @@ MetaetlExecutorAssign(int64 queue_id, Oid run_as, Oid owner, int *wake, int *nwa
 		return false;
 
 	/* else a new executor, the run already assigned */
-	{
-		ExecSlot   *slot = &exec_shared->slots[free_slot];
-		bool		claimed = false;
-
-		SpinLockAcquire(&slot->mutex);
-		if (slot->state == EXEC_FREE)
-		{
-			slot->state = EXEC_STARTING;
-			slot->generation++;
-			slot->queue_id = queue_id;
-			slot->run_as = run_as;
-			slot->pid = 0;
-			slot->runs = 0;
-			generation = slot->generation;
-			claimed = true;
-		}
-		SpinLockRelease(&slot->mutex);
-		if (!claimed)
-			return false;
-		if (exec_start(free_slot, generation, owner))
-			return true;
-
-		/* no background worker slot: the slot stays free */
-		SpinLockAcquire(&slot->mutex);
-		if (slot->generation == generation)
-		{
-			slot->state = EXEC_FREE;
-			slot->queue_id = 0;
-		}
-		SpinLockRelease(&slot->mutex);
-		return false;
-	}
+	return exec_launch(free_slot, queue_id, run_as, owner) == EXEC_LAUNCHED;
 }
 
 /*
@@ -400,33 +443,12 @@ MetaetlExecutorPrewarm(int n, Oid owner)
 	}
 	for (int i = 0; i < exec_shared->nslots && ready < n; i++)
 	{
-		ExecSlot   *slot = &exec_shared->slots[i];
-		uint32		generation = 0;
-		bool		claimed = false;
+		ExecLaunch	launched = exec_launch(i, 0, InvalidOid, owner);
 
-		SpinLockAcquire(&slot->mutex);
-		if (slot->state == EXEC_FREE)
-		{
-			slot->state = EXEC_STARTING;
-			slot->generation++;
-			slot->queue_id = 0;
-			slot->pid = 0;
-			slot->runs = 0;
-			generation = slot->generation;
-			claimed = true;
-		}
-		SpinLockRelease(&slot->mutex);
-		if (!claimed)
-			continue;
-		if (!exec_start(i, generation, owner))
-		{
-			SpinLockAcquire(&slot->mutex);
-			if (slot->generation == generation)
-				slot->state = EXEC_FREE;
-			SpinLockRelease(&slot->mutex);
+		if (launched == EXEC_LAUNCH_FAILED)
 			break;
-		}
-		ready++;
+		if (launched == EXEC_LAUNCHED)
+			ready++;
 	}
 }
 
@@ -636,7 +658,6 @@ MetaetlRunExecutorMain(Datum main_arg)
 			queue_id = slot->queue_id;
 			run_as = slot->run_as;
 			slot->state = EXEC_BUSY;
-			slot->runs++;
 		}
 		else if (timeout_ms <= 0)
 		{
