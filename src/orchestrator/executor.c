@@ -89,6 +89,8 @@ typedef struct ExecSlot
 typedef struct ExecShared
 {
 	pg_atomic_uint32 died_busy; /* executors that exited with a run */
+	pg_atomic_uint64 room_until;	/* no prewarm before this (TimestampTz):
+									 * worker slots were given up for others */
 	int			nslots;			/* set at startup, then constant */
 	ExecSlot	slots[FLEXIBLE_ARRAY_MEMBER];
 } ExecShared;
@@ -103,6 +105,9 @@ typedef struct ExecArgs
 } ExecArgs;
 
 StaticAssertDecl(sizeof(ExecArgs) <= BGW_EXTRALEN, "ExecArgs must fit in bgw_extra");
+
+/* after idle executors gave up slots, no prewarm for this long */
+#define EXEC_ROOM_MS		5000
 
 /* a slot still STARTING this long after an earlier launcher registered it is freed */
 #define EXEC_STALE_START_MS	60000
@@ -147,6 +152,7 @@ exec_shmem_startup(void)
 	{
 		memset(exec_shared, 0, exec_shmem_size());
 		pg_atomic_init_u32(&exec_shared->died_busy, 0);
+		pg_atomic_init_u64(&exec_shared->room_until, 0);
 		exec_shared->nslots = metaetl_run_executors;
 		for (int i = 0; i < exec_shared->nslots; i++)
 			SpinLockInit(&exec_shared->slots[i].mutex);
@@ -432,6 +438,9 @@ MetaetlExecutorPrewarm(int n, Oid owner)
 
 	if (exec_shared == NULL || exec_shared->nslots == 0)
 		return;
+	/* don't take back the worker slots idle executors just gave up */
+	if (GetCurrentTimestamp() < (TimestampTz) pg_atomic_read_u64(&exec_shared->room_until))
+		return;
 	for (int i = 0; i < exec_shared->nslots; i++)
 	{
 		ExecSlot   *slot = &exec_shared->slots[i];
@@ -450,6 +459,44 @@ MetaetlExecutorPrewarm(int n, Oid owner)
 		if (launched == EXEC_LAUNCHED)
 			ready++;
 	}
+}
+
+/*
+ * MetaetlExecutorsMakeRoom
+ *		Ask up to n idle executors to exit, so that their background worker
+ *		slots free up for a run worker (etl.execute_pipeline) when every slot
+ *		is taken.  Returns how many were asked; their slots are free once the
+ *		postmaster has seen them exit, a few milliseconds later.
+ */
+int
+MetaetlExecutorsMakeRoom(int n)
+{
+	int			asked = 0;
+
+	if (exec_shared == NULL)
+		return 0;
+	/* the launcher starts no executor ahead of runs meanwhile */
+	pg_atomic_write_u64(&exec_shared->room_until,
+						(uint64) TimestampTzPlusMilliseconds(GetCurrentTimestamp(), EXEC_ROOM_MS));
+	for (int i = 0; i < exec_shared->nslots && asked < n; i++)
+	{
+		ExecSlot   *slot = &exec_shared->slots[i];
+		int			pgprocno = -1;
+
+		SpinLockAcquire(&slot->mutex);
+		if (slot->state == EXEC_IDLE && slot->queue_id == 0)
+		{
+			slot->state = EXEC_EXITING;
+			pgprocno = slot->pgprocno;
+		}
+		SpinLockRelease(&slot->mutex);
+		if (pgprocno >= 0)
+		{
+			SetLatch(&ProcGlobal->allProcs[pgprocno].procLatch);
+			asked++;
+		}
+	}
+	return asked;
 }
 
 /* wake the executors MetaetlExecutorAssign() handed runs to */
@@ -653,7 +700,9 @@ MetaetlRunExecutorMain(Datum main_arg)
 			TimestampDifferenceMilliseconds(idle_since, GetCurrentTimestamp());
 
 		SpinLockAcquire(&slot->mutex);
-		if (slot->queue_id != 0)
+		if (slot->state == EXEC_EXITING)
+			exiting = true;		/* asked to make room */
+		else if (slot->queue_id != 0)
 		{
 			queue_id = slot->queue_id;
 			run_as = slot->run_as;

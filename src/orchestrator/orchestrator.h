@@ -106,6 +106,7 @@ extern int	MetaetlExecutorCapacity(int64 **orphans, int *norphans);
 extern bool MetaetlExecutorAssign(int64 queue_id, Oid run_as, Oid owner, int *wake, int *nwake);
 extern void MetaetlExecutorWake(const int *wake, int nwake);
 extern void MetaetlExecutorPrewarm(int n, Oid owner);
+extern int	MetaetlExecutorsMakeRoom(int n);
 extern bool MetaetlExecutorDiedBusy(void);
 extern void MetaetlExecutorRunRecorded(void);
 extern bool MetaetlExecutorStatus(int *size, int *idle, int *busy, int *starting);

@@ -496,6 +496,39 @@ MetaetlRunWorkerMain(Datum main_arg)
 }
 
 /*
+ * worker_register
+ *		Register a run worker.  When every background worker slot is taken,
+ *		idle run executors are asked to make room, and registration is
+ *		retried for up to WORKER_ROOM_WAIT_MS while they exit.
+ */
+#define WORKER_ROOM_WAIT_MS 2000
+
+static bool
+worker_register(BackgroundWorker *worker, BackgroundWorkerHandle **handle)
+{
+	TimestampTz until;
+
+	if (RegisterDynamicBackgroundWorker(worker, handle))
+		return true;
+	if (MetaetlExecutorsMakeRoom(1) == 0)
+		return false;
+	until = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), WORKER_ROOM_WAIT_MS);
+	for (int i = 1; GetCurrentTimestamp() < until; i++)
+	{
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, 10,
+						 PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+		if (RegisterDynamicBackgroundWorker(worker, handle))
+			return true;
+		/* someone else took the freed slot: ask again now and then */
+		if (i % 20 == 0)
+			(void) MetaetlExecutorsMakeRoom(1);
+	}
+	return false;
+}
+
+/*
  * MetaetlRunInWorker
  *		Start a run worker for spec; wait for the run id (wait = false) or
  *		for the end of the run (wait = true).  Returns the summary as jsonb
@@ -536,11 +569,11 @@ MetaetlRunInWorker(const MetaetlRunSpec *spec, bool wait)
 	worker.bgw_main_arg = UInt32GetDatum(dsm_segment_handle(seg));
 	worker.bgw_notify_pid = MyProcPid;
 
-	if (!RegisterDynamicBackgroundWorker(&worker, &handle))
+	if (!worker_register(&worker, &handle))
 		ereport(ERROR,
 				(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
 				 errmsg("could not start a run worker for pipeline \"%s\"", spec->pipeline_id),
-				 errdetail("All background worker slots are in use."),
+				 errdetail("All background worker slots are in use, and no idle run executor could give up its slot."),
 				 errhint("Raise max_worker_processes, or run it in this session with etl.execute_pipeline_inline().")));
 
 	status = WaitForBackgroundWorkerStartup(handle, &pid);
