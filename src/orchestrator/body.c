@@ -19,6 +19,7 @@
 #include <signal.h>
 
 #include "access/xact.h"
+#include "catalog/pg_collation.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "fmgr.h"
@@ -84,6 +85,13 @@ MetaetlRunDisarmTimeout(void)
 }
 
 
+/* the key of a pipeline's concurrency lock: (class, hashtext(pipeline_id)) */
+static Datum
+body_lock_key(const char *pipeline_id)
+{
+	return DirectFunctionCall1Coll(hashtext, DEFAULT_COLLATION_OID, CStringGetTextDatum(pipeline_id));
+}
+
 /*
  * MetaetlRunLockPipeline
  *		Enforce the pipeline's concurrency policy with a session-level
@@ -92,41 +100,31 @@ MetaetlRunDisarmTimeout(void)
 bool
 MetaetlRunLockPipeline(const char *pipeline_id, const char *concurrency)
 {
-	Oid			types[2] = {INT4OID, TEXTOID};
-	Datum		values[2];
-	bool		got = true;
-	bool		isnull;
+	Datum		class = Int32GetDatum(METAETL_RUN_LOCK_CLASS);
 
 	if (strcmp(concurrency, "allow") == 0)
 		return true;
-	values[0] = Int32GetDatum(METAETL_RUN_LOCK_CLASS);
-	values[1] = CStringGetTextDatum(pipeline_id);
-	SPI_connect();
 	if (strcmp(concurrency, "queue") == 0)
-		MetaetlSpiExec("SELECT pg_catalog.pg_advisory_lock($1, pg_catalog.hashtext($2)), true",
-					   2, types, values, NULL, false, 1);
-	else
-		MetaetlSpiExec("SELECT true, pg_catalog.pg_try_advisory_lock($1, pg_catalog.hashtext($2))",
-					   2, types, values, NULL, false, 1);
-	got = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
-	SPI_finish();
-	return got;
+	{
+		(void) DirectFunctionCall2(pg_advisory_lock_int4, class, body_lock_key(pipeline_id));
+		return true;
+	}
+	return DatumGetBool(DirectFunctionCall2(pg_try_advisory_lock_int4, class,
+											body_lock_key(pipeline_id)));
 }
 
+/*
+ * MetaetlRunUnlockPipeline
+ *		Release what MetaetlRunLockPipeline took.  Works in an aborted
+ *		transaction too (no SPI): the lock is a session-level one.
+ */
 void
 MetaetlRunUnlockPipeline(const char *pipeline_id, const char *concurrency)
 {
-	Oid			types[2] = {INT4OID, TEXTOID};
-	Datum		values[2];
-
 	if (strcmp(concurrency, "allow") == 0)
-		return;				/* never locked */
-	values[0] = Int32GetDatum(METAETL_RUN_LOCK_CLASS);
-	values[1] = CStringGetTextDatum(pipeline_id);
-	SPI_connect();
-	MetaetlSpiExec("SELECT pg_catalog.pg_advisory_unlock($1, pg_catalog.hashtext($2))",
-				   2, types, values, NULL, false, 1);
-	SPI_finish();
+		return;					/* never locked */
+	(void) DirectFunctionCall2(pg_advisory_unlock_int4, Int32GetDatum(METAETL_RUN_LOCK_CLASS),
+							   body_lock_key(pipeline_id));
 }
 
 static char *

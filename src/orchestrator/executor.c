@@ -297,20 +297,15 @@ exec_start(int slotno, uint32 generation, Oid owner)
 	ExecArgs	args;
 	MemoryContext oldcxt;
 	bool		ok;
+	char		name[BGW_MAXLEN];
 
 	args.dboid = MyDatabaseId;
 	args.owner = owner;
 	args.slotno = slotno;
 	args.generation = generation;
 
-	memset(&worker, 0, sizeof(worker));
-	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
-	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
-	worker.bgw_restart_time = BGW_NEVER_RESTART;
-	snprintf(worker.bgw_library_name, BGW_MAXLEN, "metaetl");
-	snprintf(worker.bgw_function_name, BGW_MAXLEN, "MetaetlRunExecutorMain");
-	snprintf(worker.bgw_name, BGW_MAXLEN, "metaetl run executor %d", slotno + 1);
-	snprintf(worker.bgw_type, BGW_MAXLEN, "metaetl run executor");
+	snprintf(name, sizeof(name), "metaetl run executor %d", slotno + 1);
+	MetaetlDescribeRunProcess(&worker, "MetaetlRunExecutorMain", "metaetl run executor", name);
 	worker.bgw_main_arg = Int32GetDatum(slotno);
 	memcpy(worker.bgw_extra, &args, sizeof(args));
 	/* the launcher hears of the executor's start and exit */

@@ -13,6 +13,7 @@
 #include <sys/resource.h>
 
 #include "datatype/timestamp.h"
+#include "postmaster/bgworker.h"
 #include "orchestrator/retry.h"
 
 /* advisory lock class of the per-pipeline concurrency lock ("meta") */
@@ -113,6 +114,8 @@ extern bool MetaetlExecutorStatus(int *size, int *idle, int *busy, int *starting
 PGDLLEXPORT void MetaetlRunExecutorMain(Datum main_arg);
 
 /* in orchestrator/worker.c */
+extern void MetaetlDescribeRunProcess(BackgroundWorker *worker, const char *function,
+									  const char *type, const char *name);
 extern char *MetaetlRunInWorker(const MetaetlRunSpec *spec, bool wait);
 extern bool MetaetlRunQueuedInWorker(int64 queue_id, const char *pipeline_id, Oid run_as,
 									 Oid owner);

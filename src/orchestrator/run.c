@@ -188,13 +188,7 @@ metaetl_execute_pipeline_inline(PG_FUNCTION_ARGS)
 		{
 			MetaetlRunDisarmTimeout();
 			/* session-level lock: released even when the caller's statement fails */
-			if (!IsAbortedTransactionBlockState())
-				MetaetlRunUnlockPipeline(spec.pipeline_id, plan.concurrency);
-			else if (strcmp(plan.concurrency, "allow") != 0)
-				(void) DirectFunctionCall2(pg_advisory_unlock_int4,
-										   Int32GetDatum(METAETL_RUN_LOCK_CLASS),
-										   DirectFunctionCall1(hashtext,
-															   CStringGetTextDatum(spec.pipeline_id)));
+			MetaetlRunUnlockPipeline(spec.pipeline_id, plan.concurrency);
 		}
 		PG_END_TRY();
 	}

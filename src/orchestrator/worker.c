@@ -178,18 +178,34 @@ worker_after_run(int64 run_id)
 	PG_END_TRY();
 }
 
-/* the run worker's registration, the same for every way a run starts */
-static void
-worker_describe(BackgroundWorker *worker, const char *pipeline_id)
+/*
+ * MetaetlDescribeRunProcess
+ *		The registration of a process that runs pipelines, the same for every
+ *		way a run starts: a run worker (worker.c) or a pooled run executor
+ *		(executor.c).  function is the entry point, type the backend_type.
+ */
+void
+MetaetlDescribeRunProcess(BackgroundWorker *worker, const char *function, const char *type,
+						  const char *name)
 {
 	memset(worker, 0, sizeof(*worker));
 	worker->bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
 	worker->bgw_start_time = BgWorkerStart_RecoveryFinished;
 	worker->bgw_restart_time = BGW_NEVER_RESTART;
 	snprintf(worker->bgw_library_name, BGW_MAXLEN, "metaetl");
-	snprintf(worker->bgw_function_name, BGW_MAXLEN, "MetaetlRunWorkerMain");
-	snprintf(worker->bgw_name, BGW_MAXLEN, "metaetl run worker for %s", pipeline_id);
-	snprintf(worker->bgw_type, BGW_MAXLEN, "metaetl run worker");
+	strlcpy(worker->bgw_function_name, function, BGW_MAXLEN);
+	strlcpy(worker->bgw_name, name, BGW_MAXLEN);
+	strlcpy(worker->bgw_type, type, BGW_MAXLEN);
+}
+
+/* a run worker for one run of pipeline_id */
+static void
+worker_describe(BackgroundWorker *worker, const char *pipeline_id)
+{
+	char		name[BGW_MAXLEN];
+
+	snprintf(name, sizeof(name), "metaetl run worker for %s", pipeline_id);
+	MetaetlDescribeRunProcess(worker, "MetaetlRunWorkerMain", "metaetl run worker", name);
 }
 
 /*
