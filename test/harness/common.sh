@@ -132,6 +132,12 @@ metaetl_cluster_stop() {
         as_pg "$PGBIN/pg_ctl" -D "$WORK/data" -m immediate -w stop >/dev/null 2>&1 || true
 }
 
+# metaetl_cluster_restart: for settings that need a server restart
+metaetl_cluster_restart() {
+    metaetl_cluster_stop
+    metaetl_cluster_start
+}
+
 # metaetl_cleanup: stop the cluster and remove the run directory (kept when
 # METAETL_KEEP=1, for debugging).
 metaetl_cleanup() {

@@ -8,10 +8,6 @@ set -euo pipefail
 fail() { echo "FAILED: $*"; exit 1; }
 db=metaetl_regress
 q() { psql_pg -d "$db" -At "$@"; }
-restart() {
-    as_pg "$PGBIN/pg_ctl" -D "$WORK/data" -m fast -w -t 60 stop >/dev/null
-    as_pg "$PGBIN/pg_ctl" -D "$WORK/data" -l "$WORK/postgres.log" -w -t 60 start >/dev/null
-}
 cleanup() {
     q -c "DELETE FROM etl.pipelines WHERE pipeline_id = 'h63_one'" -c "DROP TABLE IF EXISTS public.h63_out" \
       -c "DROP ROLE IF EXISTS h63_owner" >/dev/null || true
@@ -19,7 +15,7 @@ cleanup() {
 trap cleanup EXIT
 
 q -c "ALTER SYSTEM SET metaetl.run_executors = 0" >/dev/null
-restart
+metaetl_cluster_restart
 q -c "CREATE ROLE h63_owner NOLOGIN" -c "GRANT CREATE ON SCHEMA public TO h63_owner" \
   -c "INSERT INTO etl.pipelines (pipeline_id, name, owner, config) VALUES ('h63_one', 'one row', 'h63_owner',
         '{\"pipeline\": {\"id\": \"h63_one\", \"name\": \"one row\",
@@ -47,7 +43,7 @@ echo "run processes left after the runs: $left"
 [ "$left" -eq 0 ] || fail '[ "$left" -eq 0 ]'
 
 q -c "ALTER SYSTEM RESET metaetl.run_executors" >/dev/null
-restart
+metaetl_cluster_restart
 size=$(q -c "SELECT etl.scheduler_status()->'executors'->>'size'")
 echo "pool size after the reset: $size"
 [ "$size" = 4 ] || fail '[ "$size" = 4 ]'

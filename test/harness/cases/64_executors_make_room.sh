@@ -9,20 +9,16 @@ set -euo pipefail
 fail() { echo "FAILED: $*"; exit 1; }
 db=metaetl_regress
 q() { psql_pg -d "$db" -At "$@"; }
-restart() {
-    as_pg "$PGBIN/pg_ctl" -D "$WORK/data" -m fast -w -t 60 stop >/dev/null
-    as_pg "$PGBIN/pg_ctl" -D "$WORK/data" -l "$WORK/postgres.log" -w -t 60 start >/dev/null
-}
 cleanup() {
     q -c "DELETE FROM etl.pipelines WHERE pipeline_id LIKE 'h64\_%'" -c "SELECT etl.drop_pool('h64_hold')" \
       -c "DROP TABLE IF EXISTS public.h64_out" >/dev/null || true
     q -c "ALTER SYSTEM RESET max_worker_processes" -c "ALTER SYSTEM RESET metaetl.run_executors" >/dev/null || true
-    restart || true
+    metaetl_cluster_restart || true
 }
 trap cleanup EXIT
 
 q -c "ALTER SYSTEM SET max_worker_processes = 8" -c "ALTER SYSTEM SET metaetl.run_executors = 16" >/dev/null
-restart
+metaetl_cluster_restart
 q -c "INSERT INTO etl.pipelines (pipeline_id, name, config) VALUES ('h64_one', 'one row',
         '{\"pipeline\": {\"id\": \"h64_one\", \"name\": \"one row\",
           \"sources\": [{\"id\": \"src\", \"type\": \"inline\", \"rows\": [{\"v\": 1}]}], \"transforms\": [],
