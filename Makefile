@@ -1,24 +1,42 @@
 # Makefile — build metaetl with PGXS; `make test` and `make demo` drive test/harness.
 EXTENSION  = metaetl
-EXTVERSION = 0.1.0
+EXTVERSION = 0.2.0
 MODULE_big = metaetl
 
-# C sources: every .c under src/ except the client programs (src/cli, src/api).
-SRCS = $(sort $(filter-out src/cli/% src/api/%,$(wildcard src/*.c src/*/*.c)))
+# C sources: every .c under src/ (two levels deep, e.g. src/connectors/formats/)
+# except the client programs (src/cli, src/api), which are built as programs.
+SRCS = $(sort $(filter-out src/cli/% src/api/%,$(wildcard src/*.c src/*/*.c src/*/*/*.c)))
 OBJS = $(SRCS:.c=.o)
 
 # The install script is assembled from per-subsystem fragments, in name order.
-SQL_PARTS  = $(sort $(wildcard sql/install/*.sql))
-DATA_built = sql/$(EXTENSION)--$(EXTVERSION).sql
-DATA       = $(filter-out $(DATA_built),$(wildcard sql/$(EXTENSION)--*--*.sql))
+# Upgrade scripts are assembled the same way from sql/upgrade/A--B/*.sql (a
+# fragment that only creates new objects is a symlink to its install
+# fragment).  Released install scripts (sql/metaetl--0.1.0.sql) are kept as
+# they shipped, so that `CREATE EXTENSION metaetl VERSION '0.1.0'` and the
+# upgrade test work.
+SQL_PARTS     = $(sort $(wildcard sql/install/*.sql))
+UPGRADE_DIRS  = $(sort $(wildcard sql/upgrade/*--*))
+UPGRADES      = $(patsubst sql/upgrade/%,sql/$(EXTENSION)--%.sql,$(UPGRADE_DIRS))
+DATA_built    = sql/$(EXTENSION)--$(EXTVERSION).sql $(UPGRADES)
+DATA          = sql/$(EXTENSION)--0.1.0.sql
 
-PG_CPPFLAGS = -I$(srcdir)/src -DMETAETL_VERSION='"$(EXTVERSION)"'
+# `make installcheck` runs the pg_regress suite against an installed server
+# (with shared_preload_libraries = 'metaetl,pg_cron'), as contrib modules do;
+# `make test` runs it, and everything else, on a throwaway cluster.
+REGRESS      = $(sort $(basename $(notdir $(wildcard test/sql/*.sql))))
+REGRESS_OPTS = --inputdir=test
+
+PG_CPPFLAGS = -I$(srcdir)/src -DMETAETL_VERSION='"$(EXTVERSION)"' $(shell xml2-config --cflags 2>/dev/null)
 # PostgreSQL's own headers trip -Wunused-parameter, -Wsign-compare and
 # -Wmissing-field-initializers under -Wextra, and -Wclobbered gives false
 # positives inside PG_TRY blocks; everything else is an error.
 PG_CFLAGS   = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-sign-compare \
               -Wno-missing-field-initializers -Wno-clobbered
+# one line per subsystem that links a library
 SHLIB_LINK  = -lyaml -lcurl -lcrypto -lpcre2-8
+SHLIB_LINK += -lz -lzstd -lsnappy     # connectors: compressed files, Parquet codecs
+SHLIB_LINK += -lzip -lxml2            # connectors: xlsx, SOAP/XML
+SHLIB_LINK += -lpq                    # connectors: libpq COPY bulk path
 
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
@@ -26,6 +44,11 @@ include $(PGXS)
 
 sql/$(EXTENSION)--$(EXTVERSION).sql: $(SQL_PARTS)
 	cat $(SQL_PARTS) > $@
+
+# sql/metaetl--A--B.sql from the fragments in sql/upgrade/A--B/
+.SECONDEXPANSION:
+$(UPGRADES): sql/$(EXTENSION)--%.sql: $$(sort $$(wildcard sql/upgrade/%/*.sql))
+	cat $^ > $@
 
 .PHONY: test demo unit fuzz
 test:

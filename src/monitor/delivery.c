@@ -525,6 +525,14 @@ MetaetlDeliveryWorkerMain(Datum main_arg)
 
 	BackgroundWorkerInitializeConnection(metaetl_database, NULL, 0);
 	pgstat_report_appname("metaetl alert delivery");
+
+	/*
+	 * When DDL on etl's tables (DROP EXTENSION, an upgrade) deadlocks with
+	 * this worker's bookkeeping, the DDL must win: checking for deadlocks
+	 * after 10 ms instead of deadlock_timeout makes this worker the one that
+	 * notices, and gives up, its transaction.
+	 */
+	SetConfigOption("deadlock_timeout", "10ms", PGC_SUSET, PGC_S_OVERRIDE);
 	if (monitor_shared != NULL)
 	{
 		monitor_shared->worker_pgprocno = MyProc->pgprocno;

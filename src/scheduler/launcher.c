@@ -540,6 +540,14 @@ MetaetlSchedulerMain(Datum main_arg)
 	BackgroundWorkerInitializeConnection(metaetl_database, NULL, 0);
 	pgstat_report_appname("metaetl scheduler");
 
+	/*
+	 * When DDL on etl's tables (DROP EXTENSION, an upgrade) deadlocks with
+	 * this worker's bookkeeping, the DDL must win: checking for deadlocks
+	 * after 10 ms instead of deadlock_timeout makes this worker the one that
+	 * notices, and gives up, its transaction.
+	 */
+	SetConfigOption("deadlock_timeout", "10ms", PGC_SUSET, PGC_S_OVERRIDE);
+
 	/* lives as long as the worker: reset at each pass of the loop */
 	loop_ctx = AllocSetContextCreate(TopMemoryContext, "metaetl scheduler loop",
 									 ALLOCSET_DEFAULT_SIZES);

@@ -22,6 +22,14 @@ METAETL_PACKAGES=(
     python3-aiosmtpd openssl    # alerting: the SMTP test server and its STARTTLS certificate
     python3-yaml python3-jsonschema    # config: docs/config-schema.json check
     libpcre2-dev    # quality: PCRE2 (JIT) for pattern and format rules
+    zlib1g-dev libzstd-dev libsnappy-dev    # connectors: compressed files, Parquet codecs
+    libzip-dev libxml2-dev    # connectors: xlsx, SOAP/XML
+    libpq-dev    # connectors: libpq bulk path; the metaetl CLI and metaetl-api
+    libmicrohttpd-dev    # metaetl-api
+    mariadb-server mariadb-client postgresql-$PG_MAJOR-mysql-fdw postgresql-$PG_MAJOR-tds-fdw    # relational connectors
+    postgresql-$PG_MAJOR-wal2json    # log CDC
+    python3-pandas python3-sklearn python3-pymysql python3-openpyxl    # fixtures and baselines
+    chromium    # dashboard test (headless)
 )
 
 log() { printf '== %s\n' "$*" >&2; }
@@ -62,13 +70,16 @@ metaetl_workdir() {
     export WORK
 }
 
-# metaetl_private_pg: copy PostgreSQL into $WORK/pg; sets PGBIN, PG_CONFIG.
+# metaetl_private_pg [ROOT]: copy PostgreSQL into ROOT (default $WORK/pg);
+# sets PGBIN, PG_CONFIG.
 metaetl_private_pg() {
-    local root=$WORK/pg
+    local root=${1:-$WORK/pg}
     mkdir -p "$root/lib/postgresql" "$root/share/postgresql" "$root/include/postgresql"
     cp -a /usr/lib/postgresql/$PG_MAJOR "$root/lib/postgresql/"
     cp -a /usr/share/postgresql/$PG_MAJOR "$root/share/postgresql/"
     cp -a /usr/include/postgresql/$PG_MAJOR "$root/include/postgresql/"
+    # libpq's headers sit one level up (pg_config --includedir)
+    cp -a /usr/include/postgresql/*.h /usr/include/postgresql/libpq "$root/include/postgresql/"
     PGBIN=$root/lib/postgresql/$PG_MAJOR/bin
     PG_CONFIG=$PGBIN/pg_config
     export PGBIN PG_CONFIG
@@ -138,9 +149,46 @@ metaetl_cluster_restart() {
     metaetl_cluster_start
 }
 
-# metaetl_cleanup: stop the cluster and remove the run directory (kept when
-# METAETL_KEEP=1, for debugging).
+# Servers besides the cluster (remote PostgreSQL, MariaDB, moto_server,
+# azurite, HTTP fixtures) live in test/harness/servers/NAME.sh.  Each file
+# defines metaetl_server_NAME_start, which starts it on loopback under
+# $WORK/NAME on a free port and exports what tests need (METAETL_NAME_PORT,
+# ...; pg_regress files read them with psql's \getenv), and
+# metaetl_server_NAME_stop.  metaetl_servers_start starts them all (or the
+# ones named); metaetl_cleanup stops what was started, even on failure.
+METAETL_SERVERS_STARTED=()
+for _srv in "$REPO"/test/harness/servers/*.sh; do
+    [ -e "$_srv" ] && source "$_srv"
+done
+unset _srv
+
+metaetl_servers_start() {
+    local names=("$@") f n
+    if [ ${#names[@]} -eq 0 ]; then
+        for f in "$REPO"/test/harness/servers/*.sh; do
+            [ -e "$f" ] && names+=("$(basename "$f" .sh)")
+        done
+    fi
+    for n in "${names[@]}"; do
+        [[ " ${METAETL_SERVERS_STARTED[*]} " == *" $n "* ]] && continue
+        log "starting server $n"
+        "metaetl_server_${n}_start"
+        METAETL_SERVERS_STARTED+=("$n")
+    done
+}
+
+metaetl_servers_stop() {
+    local n
+    for n in "${METAETL_SERVERS_STARTED[@]}"; do
+        "metaetl_server_${n}_stop" || true
+    done
+    METAETL_SERVERS_STARTED=()
+}
+
+# metaetl_cleanup: stop the servers and the cluster and remove the run
+# directory (kept when METAETL_KEEP=1, for debugging).
 metaetl_cleanup() {
+    metaetl_servers_stop
     metaetl_cluster_stop
     if [ -n "${WORK:-}" ] && [ "${METAETL_KEEP:-0}" != 1 ]; then
         rm -rf "$WORK"

@@ -35,6 +35,8 @@ DB=metaetl_regress
 metaetl_cluster_init "$DB"
 metaetl_cluster_start
 as_pg "$PGBIN/createdb" -h "$PGHOST" -p "$PGPORT" -U postgres "$DB"
+# remote databases, object stores and HTTP fixtures (test/harness/servers/)
+metaetl_servers_start
 
 suite=$WORK/suite
 mkdir -p "$suite"

@@ -1,0 +1,1 @@
+../../install/99_config_dump.sql
