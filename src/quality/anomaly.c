@@ -26,6 +26,7 @@
 
 #include <math.h>
 
+#include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
@@ -45,9 +46,11 @@
 #include "utils/memutils.h"
 #include "utils/numeric.h"
 #include "utils/regproc.h"
+#include "utils/resowner.h"
 #include "utils/varlena.h"
 
 #include "quality/iforest.h"
+#include "quality/quality.h"
 #include "quality/stats.h"
 #include "util/ident.h"
 
@@ -1297,4 +1300,84 @@ metaetl_detect_metric_anomalies(PG_FUNCTION_ARGS)
 
 	SPI_finish();
 	return (Datum) 0;
+}
+
+/* ------------------------------------------------------------------------
+ * The outliers rule (src/quality/scan.c): the same options and scores
+ * ------------------------------------------------------------------------
+ */
+
+/*
+ * QualityOutlierOptionsProblem
+ *		NULL when options are valid for method (as etl.detect_anomalies would
+ *		take them), else the problem.  For the rule validator: the parser
+ *		raises, so it runs in a subtransaction (once per rule, not per row).
+ */
+char *
+QualityOutlierOptionsProblem(const char *method, Jsonb *options)
+{
+	MemoryContext oldcontext = CurrentMemoryContext;
+	ResourceOwner oldowner = CurrentResourceOwner;
+	char	   *volatile problem = NULL;
+
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(oldcontext);
+	PG_TRY();
+	{
+		AnomalyOptions opts;
+
+		opts.method = anomaly_parse_method(method);
+		anomaly_parse_options(options, &opts);
+		ReleaseCurrentSubTransaction();
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(oldcontext);
+		edata = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		problem = edata->detail ? psprintf("%s: %s", edata->message, edata->detail) : pstrdup(edata->message);
+		FreeErrorData(edata);
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(oldcontext);
+	CurrentResourceOwner = oldowner;
+	return problem;
+}
+
+/*
+ * QualityCountOutliers
+ *		Score n complete rows (row-major, ncols values each) as
+ *		etl.detect_anomalies(method, options) would and return how many are
+ *		flagged; *max_score is the highest score.  Fewer than two rows flag
+ *		nothing.  Scratch memory comes from ctx.
+ */
+int64
+QualityCountOutliers(const char *method, Jsonb *options, const double *x, int64 n, int ncols,
+					 double *max_score, MemoryContext ctx)
+{
+	AnomalyOptions opts;
+	double	   *scores;
+	bool		inclusive;
+	double		cut;
+	int64		flagged = 0;
+
+	opts.method = anomaly_parse_method(method);
+	anomaly_parse_options(options, &opts);
+	*max_score = 0.0;
+	if (n < 2)
+		return 0;
+	scores = MemoryContextAllocHuge(ctx, sizeof(double) * n);
+	anomaly_score(&opts, x, n, ncols, scores, ctx);
+	cut = anomaly_cut(&opts, scores, n, &inclusive, ctx);
+	for (int64 i = 0; i < n; i++)
+	{
+		if (inclusive ? scores[i] >= cut : scores[i] > cut)
+			flagged++;
+		if (scores[i] > *max_score)
+			*max_score = scores[i];
+	}
+	return flagged;
 }

@@ -15,6 +15,7 @@
 #define METAETL_QUALITY_H
 
 #include "fmgr.h"
+#include "utils/jsonb.h"
 
 /* in quality/aggs.c */
 extern Datum metaetl_hll_sfunc(PG_FUNCTION_ARGS);
@@ -41,6 +42,19 @@ extern Datum metaetl_nonnull_deserial(PG_FUNCTION_ARGS);
 
 /* in quality/regex.c */
 extern Datum metaetl_re_match(PG_FUNCTION_ARGS);
+extern char *QualityRegexProblem(const char *pattern);
+
+/* in quality/formats.c */
+extern Datum metaetl_parseable(PG_FUNCTION_ARGS);
+extern Datum metaetl_date_format_ok(PG_FUNCTION_ARGS);
+extern bool QualityParseable(text *v, int kind);
+extern int	QualityParseKind(const char *name);
+extern char *QualityDateFormatProblem(const char *fmt);
+
+/* in quality/anomaly.c */
+extern char *QualityOutlierOptionsProblem(const char *method, Jsonb *options);
+extern int64 QualityCountOutliers(const char *method, Jsonb *options, const double *x, int64 n,
+								  int ncols, double *max_score, MemoryContext ctx);
 
 /* in quality/dataset.c */
 extern Datum metaetl_check_expression(PG_FUNCTION_ARGS);

@@ -8,8 +8,12 @@
  * pattern is compiled once per query (the compiled code is cached in the
  * function call's fn_extra, keyed by the pattern text) and each row costs
  * one native match, several times cheaper than the interpreted regex engine.
- * In a UTF-8 database patterns are compiled in UTF mode; subjects are not
- * re-validated (PostgreSQL guarantees valid encoding).
+ * In a UTF-8 database patterns are compiled with PCRE2_UTF and PCRE2_UCP, so
+ * \w, \d, [[:alpha:]] and \b know letters such as "é"; subjects are not
+ * re-validated (PostgreSQL guarantees valid encoding).  PCRE2_DOLLAR_ENDONLY
+ * makes "$" match only at the very end, as in PostgreSQL's "~" ("$" would
+ * otherwise also match before a final newline); "." does not match a
+ * newline (write (?s) to change that).
  *
  * PCRE2 allocates the compiled code and the JIT's executable memory with
  * malloc/mmap: a MemoryContextCallback on the cache's memory context frees
@@ -53,16 +57,46 @@ qre_release(void *arg)
 	c->code = NULL;
 }
 
+/* the compile options of every pattern */
+static uint32
+qre_options(void)
+{
+	return PCRE2_DOLLAR_ENDONLY |
+		((GetDatabaseEncoding() == PG_UTF8) ? (PCRE2_UTF | PCRE2_UCP) : 0);
+}
+
+/*
+ * QualityRegexProblem
+ *		NULL when pattern compiles as the engine will compile it, else the
+ *		problem (for the rule validator: nothing is raised).
+ */
+char *
+QualityRegexProblem(const char *pattern)
+{
+	int			pcre_err;
+	PCRE2_SIZE	erroff;
+	pcre2_code *code;
+	PCRE2_UCHAR msg[256];
+
+	code = pcre2_compile((PCRE2_SPTR) pattern, PCRE2_ZERO_TERMINATED, qre_options(), &pcre_err, &erroff, NULL);
+	if (code != NULL)
+	{
+		pcre2_code_free(code);
+		return NULL;
+	}
+	pcre2_get_error_message(pcre_err, msg, sizeof(msg));
+	return psprintf("%s at offset %d (PCRE2 syntax)", (char *) msg, (int) erroff);
+}
+
 /* compile a pattern; errors are SQLSTATE 2201B like PostgreSQL's regexes */
 static pcre2_code *
 qre_compile(const char *pat, int len)
 {
 	int			pcre_err;
 	PCRE2_SIZE	erroff;
-	uint32		opts = (GetDatabaseEncoding() == PG_UTF8) ? PCRE2_UTF : 0;
 	pcre2_code *code;
 
-	code = pcre2_compile((PCRE2_SPTR) pat, (PCRE2_SIZE) len, opts, &pcre_err, &erroff, NULL);
+	code = pcre2_compile((PCRE2_SPTR) pat, (PCRE2_SIZE) len, qre_options(), &pcre_err, &erroff, NULL);
 	if (code == NULL)
 	{
 		PCRE2_UCHAR msg[256];

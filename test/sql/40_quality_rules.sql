@@ -160,7 +160,7 @@ SELECT pg_temp.err($q$SELECT etl.quality_gate('q40_customers', '[{"type": "custo
 SELECT pg_temp.err($q$SELECT etl.quality_gate('q40_customers', '[{"type": "custom", "query": "SELECT 1; SELECT 2"}]')$q$);
 SELECT pg_temp.err($q$SELECT etl.quality_gate('q40_customers', '[{"type": "freshness", "column": "updated_at", "max_age": "soon"}]')$q$);
 SELECT pg_temp.err($q$SELECT etl.quality_gate('q40_customers', '[{"type": "referential", "column": "country", "ref_table": "q40_countries", "ref_column": "iso"}]')$q$);
-SELECT pg_temp.err($q$SELECT etl.quality_gate('q40_customers', '[{"type": "completeness", "column": "email"}, {"type": "completeness", "column": "email"}]')$q$);
+SELECT pg_temp.err($q$SELECT etl.quality_gate('q40_customers', '[{"name": "c", "type": "completeness", "column": "email"}, {"name": "c", "type": "completeness", "column": "age"}]')$q$);
 SELECT pg_temp.err($q$SELECT etl.quality_gate('q40_customers', '{"rules": "none"}')$q$);
 SELECT pg_temp.err($q$SELECT etl.quality_gate('q40_customers', '[]', gate => 'maybe')$q$);
 SELECT pg_temp.err($q$SELECT etl.quality_gate('SELECT 1; SELECT 2', '[]')$q$);
