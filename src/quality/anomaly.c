@@ -53,6 +53,7 @@
 #include "quality/quality.h"
 #include "quality/stats.h"
 #include "util/ident.h"
+#include "util/relation.h"
 
 PG_FUNCTION_INFO_V1(metaetl_detect_anomalies);
 PG_FUNCTION_INFO_V1(metaetl_detect_metric_anomalies);
@@ -333,88 +334,19 @@ anomaly_options_json(const AnomalyOptions *opts)
  * ------------------------------------------------------------------------
  */
 
-/* does the text start like a query (SELECT, WITH, VALUES, TABLE or "(")? */
-static bool
-anomaly_looks_like_query(const char *s)
-{
-	static const char *const words[] = {"select", "with", "values", "table"};
-	int			len = 0;
-
-	while (*s && scanner_isspace(*s))
-		s++;
-	if (*s == '(')
-		return true;
-	while (isalpha((unsigned char) s[len]))
-		len++;
-	for (int i = 0; i < (int) lengthof(words); i++)
-		if ((int) strlen(words[i]) == len && pg_strncasecmp(s, words[i], len) == 0 &&
-			!(isalnum((unsigned char) s[len]) || s[len] == '_' || s[len] == '$'))
-			return true;
-	return false;
-}
-
 /*
  * anomaly_from_item
- *		The FROM item for "data": a quoted, schema-qualified relation name, or
- *		the query in parentheses after checking that it is one plain SELECT.
- *		*label is what etl.anomaly_detection.dataset records.
+ *		The FROM item for "data" (util/relation.c: a quoted, schema-qualified
+ *		relation, or one plain SELECT in parentheses).  *label is what
+ *		etl.anomaly_detection.dataset records.
  */
 static char *
 anomaly_from_item(const char *data, char **label)
 {
-	if (anomaly_looks_like_query(data))
-	{
-		List	   *parsed;
-		RawStmt    *raw;
-		char	   *query = pstrdup(data);
-		int			len = strlen(query);
+	MetaetlData *d = MetaetlResolveData(data, METAETL_DATA_MUST_EXIST);
 
-		/* a trailing semicolon would break the parentheses around the query */
-		while (len > 0 && (scanner_isspace(query[len - 1]) || query[len - 1] == ';'))
-			query[--len] = '\0';
-
-		parsed = raw_parser(query, RAW_PARSE_DEFAULT);
-		if (list_length(parsed) != 1)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("data must be a single SELECT statement"),
-					 errdetail("The text holds %d statements.", list_length(parsed))));
-		raw = linitial_node(RawStmt, parsed);
-		if (!IsA(raw->stmt, SelectStmt) || ((SelectStmt *) raw->stmt)->intoClause != NULL)
-			ereport(ERROR,
-					(errcode(ERRCODE_WRONG_OBJECT_TYPE),
-					 errmsg("data must be a relation name or a SELECT statement"),
-					 errdetail("SELECT INTO and statements other than SELECT, VALUES and TABLE are not accepted.")));
-		if (((SelectStmt *) raw->stmt)->withClause != NULL)
-		{
-			ListCell   *lc;
-
-			foreach(lc, ((SelectStmt *) raw->stmt)->withClause->ctes)
-			{
-				CommonTableExpr *cte = lfirst_node(CommonTableExpr, lc);
-
-				if (!IsA(cte->ctequery, SelectStmt))
-					ereport(ERROR,
-							(errcode(ERRCODE_WRONG_OBJECT_TYPE),
-							 errmsg("data must not modify data"),
-							 errdetail("WITH query \"%s\" is not a SELECT.", cte->ctename)));
-			}
-		}
-		*label = query;
-		return psprintf("(\n%s\n)", query);
-	}
-	else
-	{
-		List	   *names = stringToQualifiedNameList(data);
-		RangeVar   *rv = makeRangeVarFromNameList(names);
-		Oid			relid = RangeVarGetRelid(rv, AccessShareLock, false);
-		char	   *qualified;
-
-		qualified = quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
-											   get_rel_name(relid));
-		*label = qualified;
-		return qualified;
-	}
+	*label = d->label;
+	return d->from_item;
 }
 
 /*

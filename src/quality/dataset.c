@@ -42,6 +42,7 @@
 #include "utils/varlena.h"
 
 #include "quality/quality.h"
+#include "util/relation.h"
 
 PG_FUNCTION_INFO_V1(metaetl_check_expression);
 PG_FUNCTION_INFO_V1(metaetl_resolve_data);
@@ -169,63 +170,13 @@ metaetl_check_expression(PG_FUNCTION_ARGS)
 	PG_RETURN_NULL();
 }
 
-static bool
-qds_looks_like_query(const char *s)
-{
-	while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r')
-		s++;
-	/* a relation name is one token (or starts with a quoted identifier) */
-	if (*s != '"' && strpbrk(s, " \t\r\n;") != NULL)
-		return true;
-	return *s == '(' ||
-		pg_strncasecmp(s, "select", 6) == 0 ||
-		pg_strncasecmp(s, "with", 4) == 0 ||
-		pg_strncasecmp(s, "values", 6) == 0 ||
-		pg_strncasecmp(s, "table", 5) == 0;
-}
-
+/* etl._resolve_data(data text) → text: the FROM item (util/relation.c) */
 Datum
 metaetl_resolve_data(PG_FUNCTION_ARGS)
 {
-	char	   *data = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	StringInfoData buf;
+	MetaetlData *d = MetaetlResolveData(text_to_cstring(PG_GETARG_TEXT_PP(0)), METAETL_DATA_MUST_EXIST);
 
-	initStringInfo(&buf);
-	if (strspn(data, " \t\r\n") == strlen(data))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("no dataset given"),
-				 errhint("Pass a relation name such as public.customers or a SELECT.")));
-	if (qds_looks_like_query(data))
-	{
-		SelectStmt *sel;
-
-		appendStringInfo(&buf, "%s\n", data);
-		sel = qds_parse_one_select(buf.data, "a dataset query", data);
-		if (sel->intoClause != NULL || sel->lockingClause != NIL)
-			ereport(ERROR,
-					(errcode(ERRCODE_SYNTAX_ERROR),
-					 errmsg("a dataset query must be a plain SELECT"),
-					 errdetail("SELECT INTO and FOR UPDATE/SHARE are not allowed: %s", data)));
-		resetStringInfo(&buf);
-		appendStringInfo(&buf, "(%s\n)", data);
-	}
-	else
-	{
-		List	   *names = stringToQualifiedNameList(data);
-		RangeVar   *rv = makeRangeVarFromNameList(names);
-		Oid			relid = RangeVarGetRelid(rv, AccessShareLock, true);
-
-		if (!OidIsValid(relid))
-			ereport(ERROR,
-					(errcode(ERRCODE_UNDEFINED_TABLE),
-					 errmsg("relation \"%s\" does not exist", data),
-					 errhint("Pass an existing table or view (schema-qualified if it is not on the search_path), or a SELECT.")));
-		appendStringInfoString(&buf,
-							   quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
-														  get_rel_name(relid)));
-	}
-	PG_RETURN_TEXT_P(cstring_to_text(buf.data));
+	PG_RETURN_TEXT_P(cstring_to_text(d->from_item));
 }
 
 /*

@@ -56,16 +56,16 @@ SELECT throws_ok($$SELECT * FROM etl.detect_anomalies(NULL, ARRAY['v'])$$,
 SELECT throws_ok($$SELECT * FROM etl.detect_anomalies('no_such_table', ARRAY['v'])$$,
                  '42P01', 'relation "no_such_table" does not exist', 'an unknown relation');
 SELECT throws_ok($$SELECT * FROM etl.detect_anomalies('SELECT v FROM anomaly_e; DROP TABLE anomaly_e', ARRAY['v'])$$,
-                 '22023', 'data must be a single SELECT statement', 'two statements');
+                 '42601', 'a dataset must be a relation name or one SELECT statement', 'two statements');
 SELECT throws_ok($$SELECT * FROM etl.detect_anomalies('WITH g AS (DELETE FROM anomaly_e RETURNING v) SELECT v FROM g', ARRAY['v'])$$,
-                 '42809', 'data must not modify data', 'a data-modifying WITH');
+                 '42601', 'a dataset query must not modify data', 'a data-modifying WITH');
 SELECT throws_ok($$SELECT * FROM etl.detect_anomalies('SELECT v INTO anomaly_copy FROM anomaly_e', ARRAY['v'])$$,
-                 '42809', 'data must be a relation name or a SELECT statement', 'SELECT INTO');
+                 '42601', 'a dataset query must be a plain SELECT', 'SELECT INTO');
 SELECT throws_ok($$SELECT * FROM etl.detect_anomalies('SELECT v FROM anomaly_e WHERE', ARRAY['v'])$$,
                  '42601', NULL, 'a syntax error in the query');
 
 SELECT throws_ok($$SELECT * FROM etl.detect_anomalies('anomaly_e; DROP TABLE anomaly_e', ARRAY['v'])$$,
-                 '42602', 'invalid name syntax', 'a hostile relation name');
+                 '42601', 'dataset "anomaly_e; DROP TABLE anomaly_e" is neither a relation name nor a query', 'a hostile relation name');
 SELECT throws_ok($$SELECT * FROM etl.detect_anomalies('"anomaly_e"', ARRAY['t'], 'zscore')$$,
                  '42804', 'column "t" is not numeric', 'a quoted relation name resolves');
 
