@@ -1,15 +1,13 @@
 -- Data quality engine: rules, one-scan evaluation, scores, the quality gate,
--- profiling and rule suggestions (issue 6; docs/quality.md).
+-- profiling and rule suggestions (docs/quality.md).
 --
--- The engine turns a rule set (and, when asked, a profile) into ONE query
--- over the dataset: every row-level rule is a count(*) FILTER (WHERE ...)
--- of one aggregate, sample failing rows come from a bounded C aggregate,
--- uniqueness rules share one hash aggregate per column set, and profile
--- metrics are aggregates of the same scan.  When anything needs more than
--- the single aggregate (uniqueness, profiling), the dataset is read once
--- into a MATERIALIZED CTE and everything else reads that.  Values are
--- passed as the one parameter $1 (text[]), identifiers are quoted, and
--- expressions pass etl._check_expression (PostgreSQL's parser) first.
+-- The engine is C (src/quality/): rules.c normalises rules (the same code
+-- etl.validate_config uses), scan.c compiles a rule set (and, when asked, a
+-- profile) into ONE query over the dataset, checks.c and record.c turn its
+-- results into checks, scores and records, gate.c holds these functions.
+-- They run as the caller.  The functions below are CREATE OR REPLACE: the
+-- 0.1.0 -> 0.2.0 upgrade (sql/upgrade/0.1.0--0.2.0/70_quality.sql) repeats
+-- this part of the file after dropping what 0.1.0 had and 0.2.0 has not.
 
 -- ---------------------------------------------------------------------------
 -- Tables
@@ -35,7 +33,11 @@ CREATE TABLE etl.dq_results (
     dataset         pg_catalog.text NOT NULL,
     rule_name       pg_catalog.text NOT NULL,
     rule_type       pg_catalog.text NOT NULL
-                    CHECK (rule_type IN ('consistency', 'referential', 'freshness', 'row_count', 'schema', 'custom')),
+                    CHECK (rule_type IN ('consistency', 'referential', 'freshness', 'row_count', 'schema', 'custom',
+                                         'min', 'max', 'mean', 'sum', 'stddev', 'median', 'quantile', 'distinct_count',
+                                         'proportion_unique', 'most_common', 'distinct_values', 'monotonic', 'parseable',
+                                         'date_format', 'column_pair', 'columns', 'column_count', 'column_types',
+                                         'row_count_equal', 'outliers', 'drift')),
     columns         pg_catalog.text[] NOT NULL DEFAULT '{}',
     params          pg_catalog.jsonb NOT NULL DEFAULT '{}',
     severity        pg_catalog.text NOT NULL DEFAULT 'error' CHECK (severity IN ('error', 'warn')),
@@ -53,1284 +55,326 @@ CREATE INDEX dq_results_dataset_idx ON etl.dq_results (dataset, rule_name, check
 CREATE INDEX dq_results_score_idx ON etl.dq_results (score_id);
 CREATE INDEX dq_results_pipeline_idx ON etl.dq_results (pipeline_id);
 COMMENT ON TABLE etl.dq_results IS
-  'Results of consistency, referential, freshness, row_count, schema and custom rules (other kinds have their own tables)';
+  'Results of every rule kind but completeness, validity and uniqueness (which have their own tables)';
 
 CREATE INDEX completeness_checks_score_idx ON etl.completeness_checks (score_id);
 CREATE INDEX validity_checks_score_idx ON etl.validity_checks (score_id);
 CREATE INDEX uniqueness_checks_score_idx ON etl.uniqueness_checks (score_id);
 
 -- ---------------------------------------------------------------------------
--- C helpers (src/quality/)
+-- functions (repeated in sql/upgrade/0.1.0--0.2.0/70_quality.sql)
 -- ---------------------------------------------------------------------------
 
-CREATE FUNCTION etl._resolve_data(data pg_catalog.text)
+CREATE OR REPLACE FUNCTION etl._resolve_data(data pg_catalog.text)
 RETURNS pg_catalog.text
 LANGUAGE c STABLE STRICT
 AS 'MODULE_PATHNAME', 'metaetl_resolve_data';
 COMMENT ON FUNCTION etl._resolve_data(pg_catalog.text) IS
-  'internal: a relation name or one SELECT as a safe FROM item (quoted relation or parenthesised query)';
+  'internal: a relation name or one SELECT as a safe FROM item (src/util/relation.c: PostgreSQL''s scanner and parser decide)';
 
-CREATE FUNCTION etl._check_expression(expr pg_catalog.text, kind pg_catalog.text)
-RETURNS pg_catalog.text
-LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE
-AS 'MODULE_PATHNAME', 'metaetl_check_expression';
-COMMENT ON FUNCTION etl._check_expression(pg_catalog.text, pg_catalog.text) IS
-  'internal: checks one scalar expression (kind expression: no subquery) or one SELECT (kind query) with the parser';
-
-CREATE FUNCTION etl._data_columns(from_item pg_catalog.text,
-    OUT ord pg_catalog.int4, OUT name pg_catalog.text, OUT type pg_catalog.text, OUT typid pg_catalog.oid,
-    OUT category pg_catalog."char", OUT is_numeric pg_catalog.bool, OUT has_eq pg_catalog.bool,
-    OUT has_order pg_catalog.bool)
-RETURNS SETOF record
-LANGUAGE c STABLE STRICT
-AS 'MODULE_PATHNAME', 'metaetl_data_columns';
-COMMENT ON FUNCTION etl._data_columns(pg_catalog.text) IS
-  'internal: the columns of a FROM item, by parse analysis only (nothing is read)';
-
-CREATE FUNCTION etl._nonnull_sfunc(pg_catalog.internal, VARIADIC "any")
-RETURNS pg_catalog.internal LANGUAGE c PARALLEL SAFE
-AS 'MODULE_PATHNAME', 'metaetl_nonnull_sfunc';
-CREATE FUNCTION etl._nonnull_final(pg_catalog.internal)
-RETURNS pg_catalog.int8[] LANGUAGE c PARALLEL SAFE
-AS 'MODULE_PATHNAME', 'metaetl_nonnull_final';
-CREATE FUNCTION etl._nonnull_combine(pg_catalog.internal, pg_catalog.internal)
-RETURNS pg_catalog.internal LANGUAGE c PARALLEL SAFE
-AS 'MODULE_PATHNAME', 'metaetl_nonnull_combine';
-CREATE FUNCTION etl._nonnull_serial(pg_catalog.internal)
-RETURNS pg_catalog.bytea LANGUAGE c STRICT PARALLEL SAFE
-AS 'MODULE_PATHNAME', 'metaetl_nonnull_serial';
-CREATE FUNCTION etl._nonnull_deserial(pg_catalog.bytea, pg_catalog.internal)
-RETURNS pg_catalog.internal LANGUAGE c STRICT PARALLEL SAFE
-AS 'MODULE_PATHNAME', 'metaetl_nonnull_deserial';
-CREATE AGGREGATE etl._count_nonnull(VARIADIC "any") (
-    SFUNC = etl._nonnull_sfunc, STYPE = pg_catalog.internal, FINALFUNC = etl._nonnull_final,
-    COMBINEFUNC = etl._nonnull_combine, SERIALFUNC = etl._nonnull_serial, DESERIALFUNC = etl._nonnull_deserial,
-    PARALLEL = SAFE);
-COMMENT ON AGGREGATE etl._count_nonnull(VARIADIC "any") IS
-  'count(column) of many columns in one call per row, as int8[] in argument order';
-
-CREATE FUNCTION etl._expression_columns(expr pg_catalog.text)
-RETURNS pg_catalog.text[]
-LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE
-AS 'MODULE_PATHNAME', 'metaetl_expression_columns';
-COMMENT ON FUNCTION etl._expression_columns(pg_catalog.text) IS
-  'internal: the column names an expression refers to (from the raw parse tree), for sample failing rows';
-
-CREATE FUNCTION etl._re_match(subject pg_catalog.text, pattern pg_catalog.text)
-RETURNS pg_catalog.bool
-LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE
-AS 'MODULE_PATHNAME', 'metaetl_re_match';
-COMMENT ON FUNCTION etl._re_match(pg_catalog.text, pg_catalog.text) IS
-  'internal: PCRE2 (JIT) unanchored regular expression search, the pattern compiled once per query';
-
-CREATE FUNCTION etl._is_json(pg_catalog.text)
-RETURNS pg_catalog.bool
-LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE
-AS 'MODULE_PATHNAME', 'metaetl_is_json';
-COMMENT ON FUNCTION etl._is_json(pg_catalog.text) IS 'internal: true when the text is valid JSON';
-
-CREATE FUNCTION etl._hll_sfunc(pg_catalog.internal, anyelement)
-RETURNS pg_catalog.internal LANGUAGE c PARALLEL SAFE
-AS 'MODULE_PATHNAME', 'metaetl_hll_sfunc';
-CREATE FUNCTION etl._hll_final(pg_catalog.internal)
-RETURNS pg_catalog.int8 LANGUAGE c PARALLEL SAFE
-AS 'MODULE_PATHNAME', 'metaetl_hll_final';
-CREATE FUNCTION etl._hll_combine(pg_catalog.internal, pg_catalog.internal)
-RETURNS pg_catalog.internal LANGUAGE c PARALLEL SAFE
-AS 'MODULE_PATHNAME', 'metaetl_hll_combine';
-CREATE FUNCTION etl._hll_serial(pg_catalog.internal)
-RETURNS pg_catalog.bytea LANGUAGE c STRICT PARALLEL SAFE
-AS 'MODULE_PATHNAME', 'metaetl_hll_serial';
-CREATE FUNCTION etl._hll_deserial(pg_catalog.bytea, pg_catalog.internal)
-RETURNS pg_catalog.internal LANGUAGE c STRICT PARALLEL SAFE
-AS 'MODULE_PATHNAME', 'metaetl_hll_deserial';
-CREATE AGGREGATE etl._hll_distinct(anyelement) (
-    SFUNC = etl._hll_sfunc, STYPE = pg_catalog.internal, FINALFUNC = etl._hll_final,
-    COMBINEFUNC = etl._hll_combine, SERIALFUNC = etl._hll_serial, DESERIALFUNC = etl._hll_deserial,
-    PARALLEL = SAFE);
-COMMENT ON AGGREGATE etl._hll_distinct(anyelement) IS
-  'approximate distinct count (HyperLogLog, 2^14 registers, about 0.8% standard error)';
-
-CREATE FUNCTION etl._moments_sfunc(pg_catalog.internal, pg_catalog.float8)
-RETURNS pg_catalog.internal LANGUAGE c PARALLEL SAFE
-AS 'MODULE_PATHNAME', 'metaetl_moments_sfunc';
-CREATE FUNCTION etl._moments_final(pg_catalog.internal)
-RETURNS pg_catalog.jsonb LANGUAGE c PARALLEL SAFE
-AS 'MODULE_PATHNAME', 'metaetl_moments_final';
-CREATE FUNCTION etl._moments_combine(pg_catalog.internal, pg_catalog.internal)
-RETURNS pg_catalog.internal LANGUAGE c PARALLEL SAFE
-AS 'MODULE_PATHNAME', 'metaetl_moments_combine';
-CREATE FUNCTION etl._moments_serial(pg_catalog.internal)
-RETURNS pg_catalog.bytea LANGUAGE c STRICT PARALLEL SAFE
-AS 'MODULE_PATHNAME', 'metaetl_moments_serial';
-CREATE FUNCTION etl._moments_deserial(pg_catalog.bytea, pg_catalog.internal)
-RETURNS pg_catalog.internal LANGUAGE c STRICT PARALLEL SAFE
-AS 'MODULE_PATHNAME', 'metaetl_moments_deserial';
-CREATE AGGREGATE etl._moments(pg_catalog.float8) (
-    SFUNC = etl._moments_sfunc, STYPE = pg_catalog.internal, FINALFUNC = etl._moments_final,
-    COMBINEFUNC = etl._moments_combine, SERIALFUNC = etl._moments_serial, DESERIALFUNC = etl._moments_deserial,
-    PARALLEL = SAFE);
-COMMENT ON AGGREGATE etl._moments(pg_catalog.float8) IS
-  'one-pass mean, sample stddev/variance, skewness and excess kurtosis, as pandas computes them';
-
-CREATE FUNCTION etl._sample_sfunc(pg_catalog.internal, pg_catalog.text[], pg_catalog.int4, VARIADIC "any")
-RETURNS pg_catalog.internal LANGUAGE c PARALLEL SAFE
-AS 'MODULE_PATHNAME', 'metaetl_sample_sfunc';
-CREATE FUNCTION etl._sample_final(pg_catalog.internal)
-RETURNS pg_catalog.jsonb LANGUAGE c PARALLEL SAFE
-AS 'MODULE_PATHNAME', 'metaetl_sample_final';
-CREATE FUNCTION etl._sample_combine(pg_catalog.internal, pg_catalog.internal)
-RETURNS pg_catalog.internal LANGUAGE c PARALLEL SAFE
-AS 'MODULE_PATHNAME', 'metaetl_sample_combine';
-CREATE FUNCTION etl._sample_serial(pg_catalog.internal)
-RETURNS pg_catalog.bytea LANGUAGE c STRICT PARALLEL SAFE
-AS 'MODULE_PATHNAME', 'metaetl_sample_serial';
-CREATE FUNCTION etl._sample_deserial(pg_catalog.bytea, pg_catalog.internal)
-RETURNS pg_catalog.internal LANGUAGE c STRICT PARALLEL SAFE
-AS 'MODULE_PATHNAME', 'metaetl_sample_deserial';
-CREATE AGGREGATE etl._failures(pg_catalog.text[], pg_catalog.int4, VARIADIC "any") (
-    SFUNC = etl._sample_sfunc, STYPE = pg_catalog.internal, FINALFUNC = etl._sample_final,
-    COMBINEFUNC = etl._sample_combine, SERIALFUNC = etl._sample_serial, DESERIALFUNC = etl._sample_deserial,
-    PARALLEL = SAFE);
-COMMENT ON AGGREGATE etl._failures(pg_catalog.text[], pg_catalog.int4, VARIADIC "any") IS
-  'with FILTER (WHERE <row fails>): {"n": failing rows, "samples": [the first N rows as {name: value}]}, bounded memory';
-
--- ---------------------------------------------------------------------------
--- Rules: normalisation (CONTRACT section 1, DESIGN 5a)
--- ---------------------------------------------------------------------------
-
-CREATE FUNCTION etl._dq_formats()
-RETURNS pg_catalog.jsonb
-LANGUAGE sql IMMUTABLE PARALLEL SAFE
-RETURN '{
-  "email":     "^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$",
-  "url":       "^(https?|ftp)://[^\\s/$.?#][^\\s]*$",
-  "uuid":      "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$",
-  "date":      "^\\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\\d|3[01])$",
-  "timestamp": "^\\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\\d|3[01])[ T]([01]\\d|2[0-3]):[0-5]\\d(:[0-5]\\d(\\.\\d+)?)?([+-]\\d{2}(:?\\d{2})?|Z)?$",
-  "iso8601":   "^\\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\\d|3[01])(T([01]\\d|2[0-3]):[0-5]\\d(:[0-5]\\d(\\.\\d+)?)?(Z|[+-]\\d{2}(:?\\d{2})?)?)?$",
-  "phone":     "^\\+?[0-9][0-9 ().-]{5,18}[0-9]$",
-  "ipv4":      "^((25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)\\.){3}(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)$",
-  "integer":   "^\\s*[+-]?\\d+\\s*$",
-  "numeric":   "^\\s*[+-]?(\\d+\\.?\\d*|\\.\\d+)([eE][+-]?\\d+)?\\s*$",
-  "boolean":   "^\\s*([tT]([rR][uU][eE])?|[fF]([aA][lL][sS][eE])?|[yY]([eE][sS])?|[nN][oO]?|[oO][nN]|[oO][fF][fF]|1|0)\\s*$"
-}'::pg_catalog.jsonb;
-COMMENT ON FUNCTION etl._dq_formats() IS
-  'internal: the regular expressions behind validity format and type checks (json is checked by a parser)';
-
--- data_type names a validity "type" check accepts, and the format each maps to
-CREATE FUNCTION etl._dq_type_format(data_type pg_catalog.text)
-RETURNS pg_catalog.text
-LANGUAGE sql IMMUTABLE PARALLEL SAFE
-RETURN CASE pg_catalog.lower(data_type)
-    WHEN 'integer' THEN 'integer' WHEN 'int' THEN 'integer' WHEN 'int4' THEN 'integer'
-    WHEN 'bigint' THEN 'integer' WHEN 'int8' THEN 'integer' WHEN 'smallint' THEN 'integer'
-    WHEN 'int2' THEN 'integer'
-    WHEN 'numeric' THEN 'numeric' WHEN 'decimal' THEN 'numeric' WHEN 'float' THEN 'numeric'
-    WHEN 'double precision' THEN 'numeric' WHEN 'float8' THEN 'numeric' WHEN 'real' THEN 'numeric'
-    WHEN 'float4' THEN 'numeric'
-    WHEN 'boolean' THEN 'boolean' WHEN 'bool' THEN 'boolean'
-    WHEN 'date' THEN 'date'
-    WHEN 'timestamp' THEN 'timestamp' WHEN 'timestamptz' THEN 'timestamp'
-    WHEN 'uuid' THEN 'uuid' WHEN 'json' THEN 'json' WHEN 'jsonb' THEN 'json'
-    WHEN 'text' THEN 'text' WHEN 'string' THEN 'text'
-    END;
-COMMENT ON FUNCTION etl._dq_type_format(pg_catalog.text) IS
-  'internal: the format a validity type check uses for a data_type name (NULL: unsupported)';
-
-CREATE FUNCTION etl._dq_fail(code pg_catalog.text, msg pg_catalog.text, detail pg_catalog.text, hint pg_catalog.text)
-RETURNS void
-LANGUAGE plpgsql
-AS $$
-BEGIN
-    IF detail IS NULL AND hint IS NULL THEN
-        RAISE EXCEPTION USING ERRCODE = code, MESSAGE = msg;
-    ELSIF hint IS NULL THEN
-        RAISE EXCEPTION USING ERRCODE = code, MESSAGE = msg, DETAIL = detail;
-    ELSIF detail IS NULL THEN
-        RAISE EXCEPTION USING ERRCODE = code, MESSAGE = msg, HINT = hint;
-    ELSE
-        RAISE EXCEPTION USING ERRCODE = code, MESSAGE = msg, DETAIL = detail, HINT = hint;
-    END IF;
-END
-$$;
-COMMENT ON FUNCTION etl._dq_fail(pg_catalog.text, pg_catalog.text, pg_catalog.text, pg_catalog.text) IS
-  'internal: raise an error with SQLSTATE, message, detail and hint';
-
-CREATE FUNCTION etl._normalize_rules(rules pg_catalog.jsonb)
+CREATE OR REPLACE FUNCTION etl._normalize_rules(rules pg_catalog.jsonb)
 RETURNS pg_catalog.jsonb
 LANGUAGE c STABLE
 AS 'MODULE_PATHNAME', 'metaetl_normalize_rules';
 COMMENT ON FUNCTION etl._normalize_rules(pg_catalog.jsonb) IS
   'internal: validates quality rules (an array or a quality block) and fills defaults, with the validator etl.validate_config uses (src/quality/rules.c)';
 
--- ---------------------------------------------------------------------------
--- The one-scan engine
--- ---------------------------------------------------------------------------
+CREATE OR REPLACE FUNCTION etl._re_match(subject pg_catalog.text, pattern pg_catalog.text)
+RETURNS pg_catalog.bool
+LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'metaetl_re_match';
+COMMENT ON FUNCTION etl._re_match(pg_catalog.text, pg_catalog.text) IS
+  'internal: PCRE2 (JIT, UTF and UCP) unanchored regular expression search, the pattern compiled once per query';
 
--- query builder step: an aggregate of the single scan (deduplicated), and
--- its position in the result array
-CREATE FUNCTION etl._qb_add(INOUT base pg_catalog.text[], INOUT fin pg_catalog.text[],
-                            INOUT seen pg_catalog.jsonb, e pg_catalog.text, OUT idx pg_catalog.int4)
-LANGUAGE plpgsql IMMUTABLE
-AS $$
-BEGIN
-    IF seen ? e THEN
-        idx := (seen->>e)::int;
-        RETURN;
-    END IF;
-    base := base || e;
-    fin := fin || format('to_jsonb(b.a%s)', cardinality(base));
-    idx := cardinality(fin);
-    seen := seen || jsonb_build_object(e, idx);
-END
-$$;
-COMMENT ON FUNCTION etl._qb_add(pg_catalog.text[], pg_catalog.text[], pg_catalog.jsonb, pg_catalog.text) IS
-  'internal: adds an aggregate to the one-scan query (deduplicated) and returns its result position';
+CREATE OR REPLACE FUNCTION etl._is_json(pg_catalog.text)
+RETURNS pg_catalog.bool
+LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'metaetl_is_json';
+COMMENT ON FUNCTION etl._is_json(pg_catalog.text) IS 'internal: true when the text is valid JSON';
 
--- a rule's boolean expression must analyse against the dataset (nothing is read)
-CREATE FUNCTION etl._dq_check_bool(src pg_catalog.text, expr pg_catalog.text, rule_name pg_catalog.text, what pg_catalog.text)
-RETURNS void
-LANGUAGE plpgsql VOLATILE
-AS $$
-BEGIN
-    EXECUTE format(E'SELECT (%s\n)::boolean FROM %s AS d LIMIT 0', expr, src);
-EXCEPTION WHEN others THEN
-    RAISE EXCEPTION USING ERRCODE = SQLSTATE, MESSAGE = SQLERRM,
-        DETAIL = format('In the %s of quality rule "%s": %s', what, rule_name, expr),
-        HINT = 'Write a boolean SQL expression over the dataset''s columns.';
-END
-$$;
-COMMENT ON FUNCTION etl._dq_check_bool(pg_catalog.text, pg_catalog.text, pg_catalog.text, pg_catalog.text) IS
-  'internal: checks that a rule expression is a valid boolean over the dataset, naming the rule on error';
+CREATE OR REPLACE FUNCTION etl._parseable(value pg_catalog.text, kind pg_catalog.text)
+RETURNS pg_catalog.bool
+LANGUAGE c STABLE STRICT PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'metaetl_parseable';
+COMMENT ON FUNCTION etl._parseable(pg_catalog.text, pg_catalog.text) IS
+  'internal: whether value::kind would succeed (date, timestamp, json, uuid, numeric, inet), without a subtransaction';
 
--- the column of a dataset a rule names, or a clear error
-CREATE FUNCTION etl._dq_column(cols pg_catalog.jsonb, col pg_catalog.text, rule_name pg_catalog.text, data pg_catalog.text)
-RETURNS pg_catalog.jsonb
-LANGUAGE plpgsql STABLE
-AS $$
-BEGIN
-    IF col IS NULL OR NOT cols ? col THEN
-        PERFORM etl._dq_fail('42703', format('column "%s" does not exist in the dataset', col),
-            format('Quality rule "%s" on %s.', rule_name, data),
-            format('The dataset''s columns are: %s.',
-                   (SELECT string_agg(k, ', ' ORDER BY (v->>'ord')::int) FROM jsonb_each(cols) AS e(k, v))));
-    END IF;
-    RETURN cols->col;
-END
-$$;
-COMMENT ON FUNCTION etl._dq_column(pg_catalog.jsonb, pg_catalog.text, pg_catalog.text, pg_catalog.text) IS
-  'internal: a dataset column''s description, or error 42703 listing the columns';
-
-CREATE FUNCTION etl._dq_dimension(rule_type pg_catalog.text)
-RETURNS pg_catalog.text
-LANGUAGE sql IMMUTABLE PARALLEL SAFE
-RETURN CASE rule_type
-    WHEN 'completeness' THEN 'completeness' WHEN 'row_count' THEN 'completeness'
-    WHEN 'validity' THEN 'validity' WHEN 'schema' THEN 'validity'
-    WHEN 'uniqueness' THEN 'uniqueness'
-    WHEN 'freshness' THEN 'timeliness'
-    ELSE 'consistency' END;
-COMMENT ON FUNCTION etl._dq_dimension(pg_catalog.text) IS
-  'internal: the score dimension of a rule type (docs/quality.md, "Score")';
-
-/*
- * etl._dq_scan(data, rules, options) evaluates NORMALISED rules and, with
- * options.profile, profiles every column, in one query over the dataset.
- * Returns {"dataset", "rows", "checks": [...], "profile": {...} | null}; each
- * check carries "_fail" (its failing-row predicate) for the quarantine, and
- * the result carries "_params" and "_from".
- */
-CREATE FUNCTION etl._dq_scan(data pg_catalog.text, rules pg_catalog.jsonb, options pg_catalog.jsonb DEFAULT '{}')
-RETURNS pg_catalog.jsonb
-LANGUAGE plpgsql VOLATILE
-AS $$
-DECLARE
-    src         text := etl._resolve_data(data);
-    relid       oid;
-    cols        jsonb;
-    colorder    text[];
-    nsamp       int := coalesce((options->>'samples')::int, 5);
-    do_profile  bool := coalesce((options->>'profile')::bool, false);
-    approx      bool := coalesce((options->>'approx')::bool, false);
-    top_n       int := coalesce((options->>'top_n')::int, 10);
-    keys        text[];
-    base        text[] := ARRAY['pg_catalog.count(*)'];
-    fin         text[] := ARRAY['to_jsonb(b.a1)'];
-    seen        jsonb := '{"pg_catalog.count(*)": 1}';
-    ctes        text[] := '{}';
-    params      text[] := '{}';
-    plan        jsonb := '[]';
-    need_d      bool := false;
-    r           jsonb;
-    p           jsonb;
-    c           jsonb;
-    typ         text;
-    col         text;
-    qc          text;
-    scope       text;
-    denom       text;
-    fail        text;
-    valid       text;
-    samp        text;
-    sc          text[];
-    i_total     int;
-    i_failed    int;
-    i_samples   int;
-    i_extra     int;
-    k           int;
-    cte         text;
-    ucols       text[];
-    ukey        text;
-    umap        jsonb := '{}';
-    refsrc      text;
-    sql         text;
-    nncols      text[] := '{}';
-    i_nn        int;
-    nn_idx      int[] := '{}';
-    blist       text;
-    res         jsonb[];
-    checks      jsonb := '[]';
-    n           bigint;
-    total       bigint;
-    failed      bigint;
-    pct         numeric;
-    passed      bool;
-    observed    jsonb;
-    samples     jsonb;
-    prof        jsonb;
-    pcols       jsonb;
-    pe          jsonb;
-    m           jsonb;
-    x           text;
-    fmts        jsonb := etl._dq_formats();
-    hsrc        text;
-    ssrc        text;
-    hlo         text;
-    hhi         text;
-    prev        bigint;
-    chg         numeric;
-    missing     text[];
-    extra       text[];
-    mism        jsonb;
-    cq          text;
-    cres        record;
-    newest      timestamptz;
-    age         interval;
-BEGIN
-    IF nsamp < 0 OR nsamp > 1000 THEN
-        PERFORM etl._dq_fail('22023', 'option "samples" must be between 0 and 1000', NULL, NULL);
-    END IF;
-    IF top_n < 0 OR top_n > 1000 THEN
-        PERFORM etl._dq_fail('22023', 'option "top_n" must be between 0 and 1000', NULL, NULL);
-    END IF;
-
-    SELECT jsonb_object_agg(dc.name, to_jsonb(dc)), array_agg(dc.name ORDER BY dc.ord)
-      INTO cols, colorder
-      FROM etl._data_columns(src) AS dc;
-    cols := coalesce(cols, '{}');
-    colorder := coalesce(colorder, '{}');
-    IF left(src, 1) <> '(' THEN
-        relid := pg_catalog.to_regclass(src);
-    END IF;
-
-    -- key columns for sample failing rows: options.key_columns, else the primary key
-    IF options ? 'key_columns' THEN
-        keys := ARRAY(SELECT jsonb_array_elements_text(options->'key_columns'));
-        FOREACH col IN ARRAY keys LOOP
-            PERFORM etl._dq_column(cols, col, 'key_columns', data);
-        END LOOP;
-    ELSIF relid IS NOT NULL THEN
-        keys := ARRAY(SELECT a.attname::text
-                        FROM pg_catalog.pg_index i
-                        CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS kk(attnum, ord)
-                        JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = kk.attnum
-                       WHERE i.indrelid = relid AND i.indisprimary
-                       ORDER BY kk.ord);
-    ELSE
-        keys := '{}';
-    END IF;
-
-    -- every rule: its aggregates in the one scan.  A value is the parameter
-    -- $1[k] cast to the column's type inside an uncorrelated sub-SELECT: an
-    -- InitPlan evaluated once per query (casts through text are only stable,
-    -- so the planner would otherwise repeat them for every row).
-    FOR r IN SELECT e FROM jsonb_array_elements(rules) AS e LOOP
-        typ := r->>'type';
-        col := r->>'column';
-        p := jsonb_build_object('rule', r);
-        scope := CASE WHEN r ? 'where' THEN '(' || (r->>'where') || E'\n)' ELSE NULL END;
-        IF r ? 'where' THEN
-            PERFORM etl._dq_check_bool(src, r->>'where', r->>'name', 'where');
-        END IF;
-        IF typ = 'consistency' THEN
-            PERFORM etl._dq_check_bool(src, r->>'expression', r->>'name', 'expression');
-        END IF;
-        IF col IS NOT NULL THEN
-            c := etl._dq_column(cols, col, r->>'name', data);
-            qc := format('d.%I', col);
-        END IF;
-
-        IF typ IN ('completeness', 'validity', 'consistency', 'referential') THEN
-            valid := NULL;
-            IF typ = 'completeness' THEN
-                denom := scope;
-                fail := format('%s IS NULL', qc);
-            ELSIF typ = 'consistency' THEN
-                denom := scope;
-                fail := '(' || (r->>'expression') || E'\n) IS FALSE';
-            ELSIF typ = 'referential' THEN
-                refsrc := etl._resolve_data(r->>'ref_table');
-                PERFORM etl._dq_column(
-                    (SELECT jsonb_object_agg(dc.name, to_jsonb(dc)) FROM etl._data_columns(refsrc) dc),
-                    r->>'ref_column', r->>'name', r->>'ref_table');
-                denom := CASE WHEN scope IS NULL THEN NULL ELSE format('%s AND %s IS NOT NULL', scope, qc) END;
-                fail := format('NOT (%1$s = ANY (SELECT r.%2$I FROM %3$s AS r WHERE r.%2$I IS NOT NULL))',
-                               qc, r->>'ref_column', refsrc);
-            ELSE    -- validity
-                denom := CASE WHEN scope IS NULL THEN NULL ELSE format('%s AND %s IS NOT NULL', scope, qc) END;
-                CASE r->>'check'
-                WHEN 'range' THEN
-                    valid := NULL;
-                    IF r ? 'min' THEN
-                        params := params || (r->>'min');
-                        valid := format('%s %s (SELECT CAST($1[%s] AS %s))', qc,
-                                        CASE WHEN (r->>'strict_min')::bool THEN '>' ELSE '>=' END,
-                                        cardinality(params), c->>'type');
-                    END IF;
-                    IF r ? 'max' THEN
-                        params := params || (r->>'max');
-                        valid := concat_ws(' AND ', valid,
-                                    format('%s %s (SELECT CAST($1[%s] AS %s))', qc,
-                                           CASE WHEN (r->>'strict_max')::bool THEN '<' ELSE '<=' END,
-                                           cardinality(params), c->>'type'));
-                    END IF;
-                WHEN 'length' THEN
-                    valid := NULL;
-                    IF r ? 'min' THEN
-                        params := params || (r->>'min');
-                        valid := format('pg_catalog.char_length(%s::text) >= CAST($1[%s] AS int4)', qc, cardinality(params));
-                    END IF;
-                    IF r ? 'max' THEN
-                        params := params || (r->>'max');
-                        valid := concat_ws(' AND ', valid,
-                                    format('pg_catalog.char_length(%s::text) <= CAST($1[%s] AS int4)', qc, cardinality(params)));
-                    END IF;
-                WHEN 'pattern' THEN
-                    params := params || (r->>'pattern');
-                    valid := format('etl._re_match(%s::text, $1[%s])', qc, cardinality(params));
-                WHEN 'allowed_values' THEN
-                    params := params || ARRAY(SELECT v2 FROM jsonb_array_elements_text(r->'values') v2 WHERE v2 IS NOT NULL)::text;
-                    valid := format('%1$s = ANY (CAST((SELECT CAST(CAST($1[%2$s] AS text[]) AS %3$s[])) AS %3$s[]))', qc, cardinality(params), c->>'type');
-                WHEN 'format' THEN
-                    IF r->>'format' = 'json' THEN
-                        valid := format('etl._is_json(%s::text)', qc);
-                    ELSE
-                        params := params || (fmts->>(r->>'format'));
-                        valid := format('etl._re_match(%s::text, $1[%s])', qc, cardinality(params));
-                    END IF;
-                WHEN 'type' THEN
-                    x := etl._dq_type_format(r->>'data_type');
-                    IF x = 'text' OR pg_catalog.to_regtype(r->>'data_type') = (c->>'typid')::oid THEN
-                        valid := 'true';
-                    ELSIF x = 'json' THEN
-                        valid := format('etl._is_json(%s::text)', qc);
-                    ELSE
-                        params := params || (fmts->>x);
-                        valid := format('etl._re_match(%s::text, $1[%s])', qc, cardinality(params));
-                    END IF;
-                END CASE;
-                -- NULL in, NULL out: a NULL value is not a validity failure
-                fail := format('NOT (%s)', valid);
-            END IF;
-            fail := concat_ws(' AND ', scope, '(' || fail || ')');
-
-            -- total, failed and samples, all aggregates of the one scan
-            IF denom IS NULL AND typ IN ('validity', 'referential') THEN
-                -- count(column), from the one multi-column non-NULL counter
-                IF NOT col = ANY (nncols) THEN nncols := nncols || col; END IF;
-                p := p || jsonb_build_object('nn', array_position(nncols, col));
-                i_total := NULL;
-            ELSIF denom IS NULL THEN
-                i_total := 1;
-            ELSE
-                SELECT * INTO base, fin, seen, i_total
-                  FROM etl._qb_add(base, fin, seen, format('pg_catalog.count(*) FILTER (WHERE %s)', denom));
-            END IF;
-            IF nsamp = 0 THEN
-                SELECT * INTO base, fin, seen, i_failed
-                  FROM etl._qb_add(base, fin, seen, format('pg_catalog.count(*) FILTER (WHERE %s)', fail));
-                i_samples := NULL;
-            ELSE
-                sc := keys;
-                IF col IS NOT NULL AND NOT col = ANY (sc) THEN sc := sc || col; END IF;
-                IF typ = 'consistency' THEN
-                    -- the key and the columns the expression mentions
-                    sc := sc || ARRAY(SELECT x2 FROM unnest(etl._expression_columns(r->>'expression')) x2
-                                       WHERE cols ? x2 AND NOT x2 = ANY (sc));
-                END IF;
-                IF cardinality(sc) = 0 THEN
-                    sc := colorder[1:90];   -- no key, no column: the whole row (its first 90 columns)
-                END IF;
-                sc := sc[1:90];
-                samp := format('%L::text[], %s, ', sc::text, nsamp) ||
-                        (SELECT string_agg(format('d.%I', s), ', ') FROM unnest(sc) AS s);
-                -- one aggregate per rule: the predicate is evaluated once per row
-                SELECT * INTO base, fin, seen, i_samples
-                  FROM etl._qb_add(base, fin, seen, format('etl._failures(%s) FILTER (WHERE %s)', samp, fail));
-                i_failed := NULL;
-            END IF;
-            p := p || jsonb_build_object('total', i_total, 'failed', i_failed, 'samples', i_samples, '_fail', fail);
-
-        ELSIF typ = 'uniqueness' THEN
-            need_d := true;
-            ucols := ARRAY(SELECT jsonb_array_elements_text(r->'columns'));
-            FOREACH x IN ARRAY ucols LOOP
-                PERFORM etl._dq_column(cols, x, r->>'name', data);
-            END LOOP;
-            ukey := array_to_string(ucols, ',') || '|' || coalesce(scope, '');
-            IF umap ? ukey THEN
-                p := p || (umap->ukey);
-            ELSE
-                cte := 'u' || (cardinality(ctes) + 1);
-                ctes := ctes || format('%I AS (SELECT %s, pg_catalog.count(*) AS duplicate_count FROM d WHERE %s GROUP BY %s)',
-                    cte,
-                    (SELECT string_agg(CASE WHEN (cols->u->>'has_eq')::bool THEN format('d.%I', u)
-                                            ELSE format('d.%1$I::text AS %1$I', u) END, ', ') FROM unnest(ucols) u),
-                    concat_ws(' AND ', scope, (SELECT string_agg(format('d.%I IS NOT NULL', u), ' AND ') FROM unnest(ucols) u)),
-                    (SELECT string_agg(k2::text, ', ') FROM generate_series(1, cardinality(ucols)) k2));
-                fin := fin || format('(SELECT pg_catalog.jsonb_build_object(''groups'', pg_catalog.count(*), ''rows'', coalesce(pg_catalog.sum(duplicate_count), 0), ''dup_rows'', coalesce(pg_catalog.sum(duplicate_count) FILTER (WHERE duplicate_count > 1), 0)) FROM %I)', cte);
-                i_extra := cardinality(fin);
-                fin := fin || format('(SELECT coalesce(pg_catalog.jsonb_agg(to_jsonb(s)), ''[]'') FROM (SELECT * FROM %I WHERE duplicate_count > 1 ORDER BY duplicate_count DESC, %s LIMIT %s) s)',
-                    cte, (SELECT string_agg(format('%I::text', u), ', ') FROM unnest(ucols) u), nsamp);
-                umap := umap || jsonb_build_object(ukey, jsonb_build_object('groups', i_extra, 'samples', cardinality(fin)));
-                p := p || (umap->ukey);
-            END IF;
-
-        ELSIF typ = 'freshness' THEN
-            SELECT * INTO base, fin, seen, i_extra
-              FROM etl._qb_add(base, fin, seen,
-                   format('pg_catalog.max(%s)', qc) || CASE WHEN scope IS NULL THEN '' ELSE format(' FILTER (WHERE %s)', scope) END);
-            p := p || jsonb_build_object('newest', i_extra);
-
-        ELSIF typ = 'row_count' THEN
-            IF scope IS NULL THEN
-                i_total := 1;
-            ELSE
-                SELECT * INTO base, fin, seen, i_total
-                  FROM etl._qb_add(base, fin, seen, format('pg_catalog.count(*) FILTER (WHERE %s)', scope));
-            END IF;
-            p := p || jsonb_build_object('total', i_total);
-
-        ELSIF typ = 'custom' THEN
-            cq := replace(r->>'query', '{{data}}', src);
-            PERFORM etl._check_expression(cq, 'query');
-        END IF;
-        plan := plan || jsonb_build_array(p);
-    END LOOP;
-
-    -- the profile: aggregates of the same scan, one value table per column
-    IF do_profile THEN
-        need_d := true;
-        pcols := '[]';
-        FOREACH col IN ARRAY colorder LOOP
-            c := cols->col;
-            qc := format('d.%I', col);
-            pe := jsonb_build_object('column', col, 'c', c);
-            IF NOT col = ANY (nncols) THEN nncols := nncols || col; END IF;
-            pe := pe || jsonb_build_object('nn', array_position(nncols, col));
-            IF (c->>'is_numeric')::bool OR (c->>'category') IN ('S', 'D', 'T') THEN
-                SELECT * INTO base, fin, seen, k FROM etl._qb_add(base, fin, seen, format('pg_catalog.min(%s)', qc));
-                pe := pe || jsonb_build_object('min', k);
-                SELECT * INTO base, fin, seen, k FROM etl._qb_add(base, fin, seen, format('pg_catalog.max(%s)', qc));
-                pe := pe || jsonb_build_object('max', k);
-            END IF;
-            IF (c->>'is_numeric')::bool THEN
-                SELECT * INTO base, fin, seen, k FROM etl._qb_add(base, fin, seen, format('etl._moments(%s::float8)', qc));
-                pe := pe || jsonb_build_object('moments', k);
-                SELECT * INTO base, fin, seen, k FROM etl._qb_add(base, fin, seen, format('pg_catalog.sum(%s)', qc));
-                pe := pe || jsonb_build_object('sum', k);
-                SELECT * INTO base, fin, seen, k FROM etl._qb_add(base, fin, seen, format('pg_catalog.count(*) FILTER (WHERE %s = 0)', qc));
-                pe := pe || jsonb_build_object('zeros', k);
-                SELECT * INTO base, fin, seen, k FROM etl._qb_add(base, fin, seen, format('pg_catalog.count(*) FILTER (WHERE %s < 0)', qc));
-                pe := pe || jsonb_build_object('negatives', k);
-                SELECT * INTO base, fin, seen, k FROM etl._qb_add(base, fin, seen,
-                    format('pg_catalog.percentile_cont(''{0.05,0.25,0.5,0.75,0.95}''::float8[]) WITHIN GROUP (ORDER BY %s::float8)', qc));
-                pe := pe || jsonb_build_object('quantiles', k);
-                -- finite bounds of the histogram, from the same scan
-                SELECT * INTO base, fin, seen, k FROM etl._qb_add(base, fin, seen,
-                    format('pg_catalog.min(%1$s::float8) FILTER (WHERE %1$s::float8 > ''-Infinity'' AND %1$s::float8 < ''Infinity'')', qc));
-                hlo := substring(fin[k] FROM '(b\.a[0-9]+)');
-                SELECT * INTO base, fin, seen, k FROM etl._qb_add(base, fin, seen,
-                    format('pg_catalog.max(%1$s::float8) FILTER (WHERE %1$s::float8 > ''-Infinity'' AND %1$s::float8 < ''Infinity'')', qc));
-                hhi := substring(fin[k] FROM '(b\.a[0-9]+)');
-            END IF;
-            IF (c->>'category') = 'S' THEN
-                SELECT * INTO base, fin, seen, k FROM etl._qb_add(base, fin, seen,
-                    format('pg_catalog.count(*) FILTER (WHERE pg_catalog.btrim(%s::text) = '''')', qc));
-                pe := pe || jsonb_build_object('blanks', k);
-                SELECT * INTO base, fin, seen, k FROM etl._qb_add(base, fin, seen, format('pg_catalog.min(pg_catalog.char_length(%s))', qc));
-                pe := pe || jsonb_build_object('min_length', k);
-                SELECT * INTO base, fin, seen, k FROM etl._qb_add(base, fin, seen, format('pg_catalog.avg(pg_catalog.char_length(%s))', qc));
-                pe := pe || jsonb_build_object('avg_length', k);
-                SELECT * INTO base, fin, seen, k FROM etl._qb_add(base, fin, seen, format('pg_catalog.max(pg_catalog.char_length(%s))', qc));
-                pe := pe || jsonb_build_object('max_length', k);
-            END IF;
-
-            IF approx THEN
-                SELECT * INTO base, fin, seen, k FROM etl._qb_add(base, fin, seen,
-                    CASE WHEN (c->>'has_eq')::bool THEN format('etl._hll_distinct(%s)', qc)
-                         ELSE format('etl._hll_distinct(%s::text)', qc) END);
-                pe := pe || jsonb_build_object('hll', k);
-                hsrc := format('(SELECT %s AS v, 1 AS cnt FROM d WHERE %s IS NOT NULL)', qc, qc);
-                -- approximate: the semantic type from the first 10,000 values
-                ssrc := format('(SELECT %s AS v, 1 AS cnt FROM d WHERE %s IS NOT NULL LIMIT 10000)', qc, qc);
-            ELSE
-                -- one hash aggregate per column: distinct, unique and top values
-                cte := 'v' || (cardinality(ctes) + 1);
-                ctes := ctes || format('%I AS (SELECT %s AS v, pg_catalog.count(*) AS cnt FROM d WHERE %s IS NOT NULL GROUP BY 1)',
-                    cte, CASE WHEN (c->>'has_eq')::bool AND (c->>'has_order')::bool THEN qc ELSE qc || '::text' END, qc);
-                fin := fin || format('(SELECT pg_catalog.jsonb_build_object(''distinct'', pg_catalog.count(*), ''unique'', pg_catalog.count(*) FILTER (WHERE cnt = 1)) FROM %I)', cte);
-                pe := pe || jsonb_build_object('vstats', cardinality(fin));
-                IF top_n > 0 THEN
-                    fin := fin || format('(SELECT coalesce(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(''value'', t.v, ''count'', t.cnt) ORDER BY t.cnt DESC, t.v), ''[]'') FROM (SELECT v, cnt FROM %I ORDER BY cnt DESC, v LIMIT %s) t)', cte, top_n);
-                    pe := pe || jsonb_build_object('top', cardinality(fin));
-                END IF;
-                hsrc := quote_ident(cte);
-                ssrc := hsrc;
-            END IF;
-            IF (c->>'is_numeric')::bool THEN
-                fin := fin || format($h$(CASE WHEN %2$s IS NULL THEN NULL ELSE pg_catalog.jsonb_build_object('min', %2$s, 'max', %3$s, 'counts',
-                      (SELECT pg_catalog.jsonb_agg(coalesce(h.c, 0) ORDER BY g) FROM pg_catalog.generate_series(1, 10) AS g
-                         LEFT JOIN (SELECT CASE WHEN %3$s = %2$s THEN 1 ELSE least(pg_catalog.width_bucket(x.v::float8, %2$s, %3$s, 10), 10) END AS bin,
-                                           pg_catalog.sum(x.cnt) AS c
-                                      FROM %1$s AS x WHERE x.v::float8 > '-Infinity' AND x.v::float8 < 'Infinity' GROUP BY 1) h ON h.bin = g)) END)$h$,
-                    hsrc, hlo, hhi);
-                pe := pe || jsonb_build_object('histogram', cardinality(fin));
-            END IF;
-            IF (c->>'category') = 'S' THEN
-                fin := fin || format($s$(SELECT pg_catalog.jsonb_build_object('total', coalesce(pg_catalog.sum(x.cnt) FILTER (WHERE pg_catalog.btrim(x.v::text) <> ''), 0),
-                    'integer', coalesce(pg_catalog.sum(x.cnt) FILTER (WHERE etl._re_match(x.v::text, %2$L)), 0),
-                    'date', coalesce(pg_catalog.sum(x.cnt) FILTER (WHERE etl._re_match(x.v::text, %3$L)), 0),
-                    'timestamp', coalesce(pg_catalog.sum(x.cnt) FILTER (WHERE etl._re_match(x.v::text, %4$L)), 0),
-                    'uuid', coalesce(pg_catalog.sum(x.cnt) FILTER (WHERE etl._re_match(x.v::text, %5$L)), 0),
-                    'email', coalesce(pg_catalog.sum(x.cnt) FILTER (WHERE etl._re_match(x.v::text, %6$L)), 0),
-                    'url', coalesce(pg_catalog.sum(x.cnt) FILTER (WHERE etl._re_match(x.v::text, %7$L)), 0),
-                    'phone', coalesce(pg_catalog.sum(x.cnt) FILTER (WHERE etl._re_match(x.v::text, %8$L)), 0),
-                    'json', coalesce(pg_catalog.sum(x.cnt) FILTER (WHERE x.v::text ~ '^\s*[\[{]' AND etl._is_json(x.v::text)), 0))
-                  FROM %1$s AS x)$s$, ssrc, fmts->>'integer', fmts->>'date', fmts->>'timestamp', fmts->>'uuid',
-                  fmts->>'email', fmts->>'url', fmts->>'phone');
-                pe := pe || jsonb_build_object('semantic', cardinality(fin));
-            END IF;
-            pcols := pcols || jsonb_build_array(pe);
-        END LOOP;
-        IF cardinality(colorder) > 0 THEN
-            ctes := ctes || format('dup AS (SELECT pg_catalog.count(*) AS cnt FROM d GROUP BY %s)',
-                (SELECT string_agg(CASE WHEN (cols->u->>'has_eq')::bool THEN format('d.%I', u) ELSE format('d.%I::text', u) END, ', ')
-                   FROM unnest(colorder) u));
-            fin := fin || 'to_jsonb((SELECT coalesce(pg_catalog.sum(cnt - 1), 0) FROM dup))'::text;
-            prof := jsonb_build_object('dup', cardinality(fin));
-        ELSE
-            prof := '{}';
-        END IF;
-    END IF;
-
-    -- the non-NULL counts of every column that needs one: one aggregate
-    -- (in chunks of 90 columns: a function takes at most 100 arguments)
-    FOR k IN 0 .. (cardinality(nncols) - 1) / 90 LOOP
-        EXIT WHEN cardinality(nncols) = 0;
-        SELECT * INTO base, fin, seen, i_nn FROM etl._qb_add(base, fin, seen,
-            'etl._count_nonnull(' || (SELECT string_agg(format('d.%I', x2), ', ' ORDER BY o2)
-                                        FROM unnest(nncols[k * 90 + 1 : k * 90 + 90]) WITH ORDINALITY AS t2(x2, o2)) || ')');
-        nn_idx := nn_idx || i_nn;
-    END LOOP;
-    IF do_profile THEN
-        prof := prof || jsonb_build_object('nn', to_jsonb(nn_idx));
-    END IF;
-
-    -- the one query
-    blist := (SELECT string_agg(e || ' AS a' || o, E',\n  ' ORDER BY o) FROM unnest(base) WITH ORDINALITY AS t(e, o));
-    IF need_d THEN
-        sql := format('WITH d AS MATERIALIZED (SELECT * FROM %s AS s)', src)
-            || coalesce((SELECT string_agg(', ' || e, E'\n') FROM unnest(ctes) e), '')
-            || E'\n, b AS (SELECT ' || blist || E'\n  FROM d)';
-    ELSE
-        sql := 'WITH b AS (SELECT ' || blist || format(E'\n  FROM %s AS d)', src);
-    END IF;
-    sql := sql || E'\nSELECT ARRAY[' || array_to_string(fin, E',\n  ') || E']::jsonb[] FROM b';
-    EXECUTE sql INTO res USING params;
-    n := res[1]::bigint;
-
-    -- checks
-    FOR p IN SELECT e FROM jsonb_array_elements(plan) AS e LOOP
-        r := p->'rule';
-        typ := r->>'type';
-        observed := NULL;
-        samples := '[]';
-        total := n;
-        failed := 0;
-        pct := NULL;
-        IF p ? '_fail' THEN
-            IF p ? 'nn' THEN
-                k := (p->>'nn')::int - 1;
-                total := coalesce((res[nn_idx[k / 90 + 1]]->>(k % 90))::bigint, 0);   -- [] for no rows
-            ELSE
-                total := res[(p->>'total')::int]::bigint;
-            END IF;
-            IF p->>'samples' IS NOT NULL THEN
-                failed := (res[(p->>'samples')::int]->>'n')::bigint;
-                samples := res[(p->>'samples')::int]->'samples';
-            ELSE
-                failed := res[(p->>'failed')::int]::bigint;
-            END IF;
-            pct := CASE WHEN total = 0 THEN 100 ELSE 100.0 * (total - failed) / total END;
-            observed := to_jsonb(round(pct, 3));
-            passed := pct >= (r->>'threshold')::numeric;
-        ELSIF typ = 'uniqueness' THEN
-            m := res[(p->>'groups')::int];
-            total := (m->>'rows')::bigint;
-            failed := (m->>'dup_rows')::bigint;
-            samples := res[(p->>'samples')::int];
-            pct := CASE WHEN total = 0 THEN 100 ELSE 100.0 * (total - failed) / total END;
-            observed := to_jsonb(round(pct, 3));
-            passed := pct >= (r->>'threshold')::numeric;
-            p := p || jsonb_build_object('distinct_values', (m->>'groups')::bigint);
-        ELSIF typ = 'freshness' THEN
-            newest := (res[(p->>'newest')::int] #>> '{}')::timestamptz;
-            age := pg_catalog.now() - newest;
-            observed := jsonb_build_object('newest', newest, 'age', age::text,
-                                           'age_seconds', round(extract(epoch FROM age)::numeric, 3));
-            passed := newest IS NOT NULL AND age <= (r->>'max_age')::interval;
-            pct := CASE WHEN passed THEN 100 ELSE 0 END;
-        ELSIF typ = 'row_count' THEN
-            total := res[(p->>'total')::int]::bigint;
-            passed := (NOT r ? 'min' OR total >= (r->>'min')::numeric)
-                  AND (NOT r ? 'max' OR total <= (r->>'max')::numeric);
-            prev := NULL;
-            chg := NULL;
-            IF r ? 'max_change_pct' THEN
-                SELECT (q.observed->>'rows')::bigint INTO prev
-                  FROM etl.dq_results q
-                 WHERE q.rule_type = 'row_count' AND q.dataset = data AND q.rule_name = r->>'name'
-                   AND q.pipeline_id IS NOT DISTINCT FROM (options->>'pipeline_id')
-                 ORDER BY q.result_id DESC LIMIT 1;
-                IF prev IS NOT NULL THEN
-                    chg := CASE WHEN prev = 0 THEN CASE WHEN total = 0 THEN 0 ELSE 100 END
-                                ELSE round(100.0 * abs(total - prev) / prev, 3) END;
-                    passed := passed AND chg <= (r->>'max_change_pct')::numeric;
-                END IF;
-            END IF;
-            observed := jsonb_build_object('rows', total, 'previous_rows', prev, 'change_pct', chg);
-            pct := CASE WHEN passed THEN 100 ELSE 0 END;
-        ELSIF typ = 'schema' THEN
-            missing := ARRAY(SELECT u FROM jsonb_array_elements_text(coalesce(r->'required_columns', '[]')) u
-                              WHERE NOT cols ? u);
-            extra := ARRAY(SELECT u FROM jsonb_array_elements_text(coalesce(r->'forbidden_columns', '[]')) u
-                            WHERE cols ? u);
-            SELECT coalesce(jsonb_agg(jsonb_build_object('column', t.key, 'expected', t.value #>> '{}',
-                                                         'actual', cols->t.key->>'type') ORDER BY t.key), '[]')
-              INTO mism
-              FROM jsonb_each(coalesce(r->'types', '{}')) t
-             WHERE NOT cols ? t.key
-                OR pg_catalog.to_regtype(t.value #>> '{}') <> (cols->t.key->>'typid')::oid;
-            observed := jsonb_build_object('missing_columns', to_jsonb(missing), 'forbidden_columns', to_jsonb(extra),
-                                           'type_mismatches', mism);
-            passed := cardinality(missing) = 0 AND cardinality(extra) = 0 AND jsonb_array_length(mism) = 0;
-            pct := CASE WHEN passed THEN 100 ELSE 0 END;
-        ELSIF typ = 'custom' THEN
-            cq := replace(r->>'query', '{{data}}', src);
-            EXECUTE format(E'WITH q AS MATERIALIZED (%s\n) SELECT (SELECT pg_catalog.count(*) FROM q) AS failed, (SELECT coalesce(pg_catalog.jsonb_agg(to_jsonb(s)), ''[]'') FROM (SELECT * FROM q LIMIT %s) s) AS samples',
-                           cq, nsamp)
-              INTO cres;
-            failed := cres.failed;
-            samples := cres.samples;
-            pct := CASE WHEN n = 0 THEN CASE WHEN failed = 0 THEN 100 ELSE 0 END
-                        ELSE greatest(0, 100.0 * (n - failed) / n) END;
-            observed := jsonb_build_object('failing_rows', failed);
-            passed := pct >= (r->>'threshold')::numeric;
-        END IF;
-        checks := checks || jsonb_build_array(jsonb_strip_nulls(jsonb_build_object(
-            'rule', r->>'name', 'type', typ, 'check', r->>'check',
-            'column', CASE WHEN typ = 'uniqueness' THEN NULL ELSE r->>'column' END,
-            'columns', r->'columns', 'dimension', etl._dq_dimension(typ),
-            'severity', r->>'severity', 'threshold', (r->>'threshold')::numeric))
-            || jsonb_build_object('passed', passed, 'observed', observed,
-               'observed_pct', round(pct, 3), 'total_rows', total, 'failed_rows', failed, 'samples', samples)
-            || CASE WHEN p ? 'distinct_values' THEN jsonb_build_object('distinct_values', p->'distinct_values') ELSE '{}' END
-            || CASE WHEN p ? '_fail' THEN jsonb_build_object('_fail', p->'_fail') ELSE '{}' END
-            || jsonb_build_object('_rule', r));
-    END LOOP;
-
-    -- the profile's figures
-    IF do_profile THEN
-        prof := etl._dq_profile_result(res, pcols, n, prof, approx);
-    END IF;
-
-    RETURN jsonb_build_object('dataset', data, 'rows', n, 'checks', checks, 'profile', prof,
-                              '_params', to_jsonb(params), '_from', src, '_query', sql);
-END
-$$;
-COMMENT ON FUNCTION etl._dq_scan(pg_catalog.text, pg_catalog.jsonb, pg_catalog.jsonb) IS
-  'internal: evaluates normalised rules (and optionally a profile) in one query over the dataset';
-
-CREATE FUNCTION etl._dq_profile_result(res pg_catalog.jsonb[], pcols pg_catalog.jsonb, n pg_catalog.int8,
-                                       prof pg_catalog.jsonb, approx pg_catalog.bool)
-RETURNS pg_catalog.jsonb
-LANGUAGE plpgsql IMMUTABLE
-AS $$
-DECLARE
-    pe      jsonb;
-    c       jsonb;
-    o       jsonb;
-    cnt     bigint;
-    q       jsonb;
-    sem     jsonb;
-    st      text;
-    t       text;
-    out     jsonb := '[]';
-    k       int;
-BEGIN
-    FOR pe IN SELECT e FROM jsonb_array_elements(pcols) AS e LOOP
-        c := pe->'c';
-        k := (pe->>'nn')::int - 1;
-        cnt := coalesce((res[(prof->'nn'->>(k / 90))::int]->>(k % 90))::bigint, 0);   -- [] for no rows
-        o := jsonb_build_object('column', pe->>'column', 'data_type', c->>'type',
-                                'count', cnt, 'nulls', n - cnt,
-                                'null_pct', CASE WHEN n = 0 THEN NULL ELSE round(100.0 * (n - cnt) / n, 3) END);
-        IF pe ? 'blanks' THEN o := o || jsonb_build_object('blanks', res[(pe->>'blanks')::int]); END IF;
-        IF pe ? 'hll' THEN
-            o := o || jsonb_build_object('distinct', res[(pe->>'hll')::int], 'distinct_approx', true);
-        ELSE
-            o := o || jsonb_build_object('distinct', res[(pe->>'vstats')::int]->'distinct',
-                                         'unique', res[(pe->>'vstats')::int]->'unique');
-        END IF;
-        IF pe ? 'min' THEN
-            o := o || jsonb_build_object('min', res[(pe->>'min')::int], 'max', res[(pe->>'max')::int]);
-        END IF;
-        IF pe ? 'moments' THEN
-            o := o || res[(pe->>'moments')::int]
-                   || jsonb_build_object('sum', res[(pe->>'sum')::int], 'zeros', res[(pe->>'zeros')::int],
-                                         'negatives', res[(pe->>'negatives')::int]);
-            q := res[(pe->>'quantiles')::int];
-            IF q IS NULL OR q = 'null' THEN
-                o := o || jsonb_build_object('quantiles', NULL, 'iqr', NULL);
-            ELSE
-                o := o || jsonb_build_object('quantiles', jsonb_build_object(
-                        'p05', q->0, 'p25', q->1, 'p50', q->2, 'p75', q->3, 'p95', q->4),
-                        'iqr', (q->>3)::float8 - (q->>1)::float8);
-            END IF;
-            o := o || jsonb_build_object('histogram', res[(pe->>'histogram')::int]);
-        END IF;
-        IF pe ? 'min_length' THEN
-            o := o || jsonb_build_object('min_length', res[(pe->>'min_length')::int],
-                                         'avg_length', round((res[(pe->>'avg_length')::int] #>> '{}')::numeric, 3),
-                                         'max_length', res[(pe->>'max_length')::int]);
-        END IF;
-        IF pe ? 'top' THEN
-            o := o || jsonb_build_object('top_values', res[(pe->>'top')::int]);
-        END IF;
-        -- inferred semantic type
-        IF pe ? 'semantic' THEN
-            sem := res[(pe->>'semantic')::int];
-            st := 'text';
-            IF (sem->>'total')::bigint > 0 THEN
-                FOREACH t IN ARRAY ARRAY['integer', 'date', 'timestamp', 'uuid', 'email', 'url', 'phone', 'json'] LOOP
-                    IF (sem->>t)::numeric >= 0.95 * (sem->>'total')::numeric THEN
-                        st := t;
-                        o := o || jsonb_build_object('semantic_match_pct',
-                                    round(100.0 * (sem->>t)::numeric / (sem->>'total')::numeric, 3));
-                        EXIT;
-                    END IF;
-                END LOOP;
-            ELSE
-                st := NULL;
-            END IF;
-        ELSE
-            st := CASE
-                WHEN (c->>'typid')::oid IN ('int2'::regtype, 'int4'::regtype, 'int8'::regtype) THEN 'integer'
-                WHEN (c->>'is_numeric')::bool THEN 'float'
-                WHEN (c->>'typid')::oid = 'date'::regtype THEN 'date'
-                WHEN (c->>'typid')::oid IN ('timestamp'::regtype, 'timestamptz'::regtype) THEN 'timestamp'
-                WHEN (c->>'typid')::oid = 'bool'::regtype THEN 'boolean'
-                WHEN (c->>'typid')::oid = 'uuid'::regtype THEN 'uuid'
-                WHEN (c->>'typid')::oid IN ('json'::regtype, 'jsonb'::regtype) THEN 'json'
-                ELSE c->>'type' END;
-        END IF;
-        o := o || jsonb_build_object('semantic_type', st);
-        out := out || jsonb_build_array(o);
-    END LOOP;
-    RETURN jsonb_build_object('row_count', n,
-                              'duplicate_rows', CASE WHEN prof ? 'dup' THEN res[(prof->>'dup')::int] ELSE '0' END,
-                              'columns', out);
-END
-$$;
-COMMENT ON FUNCTION etl._dq_profile_result(pg_catalog.jsonb[], pg_catalog.jsonb, pg_catalog.int8, pg_catalog.jsonb, pg_catalog.bool) IS
-  'internal: turns the one-scan results into the per-column profile';
+CREATE OR REPLACE FUNCTION etl._date_format_ok(value pg_catalog.text, template pg_catalog.text)
+RETURNS pg_catalog.bool
+LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'metaetl_date_format_ok';
+COMMENT ON FUNCTION etl._date_format_ok(pg_catalog.text, pg_catalog.text) IS
+  'internal: whether value has exactly the shape of a to_timestamp template (YYYY-MM-DD, ...) and is a real date and time';
 
 -- ---------------------------------------------------------------------------
--- Scores and result records
+-- C aggregates of the one scan (src/quality/aggs.c, valtab.c, sketchagg.c, profagg.c)
 -- ---------------------------------------------------------------------------
 
-CREATE FUNCTION etl._dq_weights(weights pg_catalog.jsonb)
-RETURNS pg_catalog.jsonb
-LANGUAGE plpgsql IMMUTABLE
-AS $$
-DECLARE
-    w   jsonb := '{"completeness": 0.25, "validity": 0.25, "uniqueness": 0.20, "consistency": 0.15, "timeliness": 0.15}';
-    k   text;
-BEGIN
-    IF weights IS NULL OR weights = '{}' THEN
-        RETURN w;
-    END IF;
-    IF jsonb_typeof(weights) <> 'object' THEN
-        PERFORM etl._dq_fail('22023', 'weights must be a JSON object', NULL,
-            'For example {"completeness": 0.4, "validity": 0.3, "uniqueness": 0.1, "consistency": 0.1, "timeliness": 0.1}.');
-    END IF;
-    FOR k IN SELECT jsonb_object_keys(weights) LOOP
-        IF NOT w ? k THEN
-            PERFORM etl._dq_fail('22023', format('unknown score dimension "%s"', k), NULL,
-                'Dimensions are completeness, validity, uniqueness, consistency, timeliness.');
-        END IF;
-        IF jsonb_typeof(weights->k) <> 'number' OR (weights->>k)::numeric < 0 THEN
-            PERFORM etl._dq_fail('22023', format('the weight of %s must be a number >= 0', k), NULL, NULL);
-        END IF;
-    END LOOP;
-    RETURN w || weights;
-END
-$$;
-COMMENT ON FUNCTION etl._dq_weights(pg_catalog.jsonb) IS
-  'internal: score weights per dimension, defaults merged with the given ones';
+CREATE OR REPLACE FUNCTION etl._nonnull_sfunc(pg_catalog.internal, VARIADIC "any")
+RETURNS pg_catalog.internal LANGUAGE c PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'metaetl_nonnull_sfunc';
+CREATE OR REPLACE FUNCTION etl._nonnull_final(pg_catalog.internal)
+RETURNS pg_catalog.int8[] LANGUAGE c PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'metaetl_nonnull_final';
+CREATE OR REPLACE FUNCTION etl._nonnull_combine(pg_catalog.internal, pg_catalog.internal)
+RETURNS pg_catalog.internal LANGUAGE c PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'metaetl_nonnull_combine';
+CREATE OR REPLACE FUNCTION etl._nonnull_serial(pg_catalog.internal)
+RETURNS pg_catalog.bytea LANGUAGE c STRICT PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'metaetl_nonnull_serial';
+CREATE OR REPLACE FUNCTION etl._nonnull_deserial(pg_catalog.bytea, pg_catalog.internal)
+RETURNS pg_catalog.internal LANGUAGE c STRICT PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'metaetl_nonnull_deserial';
+CREATE OR REPLACE AGGREGATE etl._count_nonnull(VARIADIC "any") (
+    SFUNC = etl._nonnull_sfunc, STYPE = pg_catalog.internal, FINALFUNC = etl._nonnull_final,
+    COMBINEFUNC = etl._nonnull_combine, SERIALFUNC = etl._nonnull_serial, DESERIALFUNC = etl._nonnull_deserial,
+    PARALLEL = SAFE);
+COMMENT ON AGGREGATE etl._count_nonnull(VARIADIC "any") IS
+  'count(column) of many columns in one call per row, as int8[] in argument order';
 
-/*
- * etl._dq_record(scan, run_id, pipeline_id, profile_name, weights) scores a
- * scan and writes etl.quality_scores and the per-kind check tables.
- */
-CREATE FUNCTION etl._dq_record(scan pg_catalog.jsonb, run_id pg_catalog.int8, pipeline_id pg_catalog.text,
-                               profile_name pg_catalog.text, weights pg_catalog.jsonb)
-RETURNS pg_catalog.jsonb
-LANGUAGE plpgsql VOLATILE
-AS $$
-DECLARE
-    w       jsonb := etl._dq_weights(weights);
-    dims    jsonb;
-    score   numeric;
-    ok      bool;
-    sid     bigint;
-    ch      jsonb;
-    r       jsonb;
-    ds      text := scan->>'dataset';
-    pub     jsonb := '[]';
-BEGIN
-    SELECT coalesce(jsonb_object_agg(d.dim, d.s), '{}') INTO dims
-      FROM (SELECT e->>'dimension' AS dim, round(avg((e->>'observed_pct')::numeric), 2) AS s
-              FROM jsonb_array_elements(scan->'checks') e GROUP BY 1) d;
-    SELECT CASE WHEN coalesce(sum((w->>d.key)::numeric), 0) = 0 THEN 100
-                ELSE round(sum((w->>d.key)::numeric * (d.value #>> '{}')::numeric) / sum((w->>d.key)::numeric), 2) END
-      INTO score
-      FROM jsonb_each(dims) d;
-    score := coalesce(score, 100);
-    ok := NOT EXISTS (SELECT 1 FROM jsonb_array_elements(scan->'checks') e
-                       WHERE e->>'severity' = 'error' AND NOT (e->>'passed')::bool);
+CREATE OR REPLACE FUNCTION etl._hll_sfunc(pg_catalog.internal, anyelement)
+RETURNS pg_catalog.internal LANGUAGE c PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'metaetl_hll_sfunc';
+CREATE OR REPLACE FUNCTION etl._hll_final(pg_catalog.internal)
+RETURNS pg_catalog.int8 LANGUAGE c PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'metaetl_hll_final';
+CREATE OR REPLACE FUNCTION etl._hll_combine(pg_catalog.internal, pg_catalog.internal)
+RETURNS pg_catalog.internal LANGUAGE c PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'metaetl_hll_combine';
+CREATE OR REPLACE FUNCTION etl._hll_serial(pg_catalog.internal)
+RETURNS pg_catalog.bytea LANGUAGE c STRICT PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'metaetl_hll_serial';
+CREATE OR REPLACE FUNCTION etl._hll_deserial(pg_catalog.bytea, pg_catalog.internal)
+RETURNS pg_catalog.internal LANGUAGE c STRICT PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'metaetl_hll_deserial';
+CREATE OR REPLACE AGGREGATE etl._hll_distinct(anyelement) (
+    SFUNC = etl._hll_sfunc, STYPE = pg_catalog.internal, FINALFUNC = etl._hll_final,
+    COMBINEFUNC = etl._hll_combine, SERIALFUNC = etl._hll_serial, DESERIALFUNC = etl._hll_deserial,
+    PARALLEL = SAFE);
+COMMENT ON AGGREGATE etl._hll_distinct(anyelement) IS
+  'approximate distinct count (HyperLogLog, 2^14 registers, about 0.8% standard error)';
 
-    INSERT INTO etl.quality_scores (run_id, pipeline_id, dataset, profile_name, quality_score,
-                                    completeness, validity, uniqueness, consistency, timeliness, passed, rows_checked)
-    VALUES (run_id, pipeline_id, ds, profile_name, score,
-            (dims->>'completeness')::numeric, (dims->>'validity')::numeric, (dims->>'uniqueness')::numeric,
-            (dims->>'consistency')::numeric, (dims->>'timeliness')::numeric, ok, (scan->>'rows')::bigint)
-    RETURNING score_id INTO sid;
+CREATE OR REPLACE FUNCTION etl._moments_sfunc(pg_catalog.internal, pg_catalog.float8)
+RETURNS pg_catalog.internal LANGUAGE c PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'metaetl_moments_sfunc';
+CREATE OR REPLACE FUNCTION etl._moments_final(pg_catalog.internal)
+RETURNS pg_catalog.jsonb LANGUAGE c PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'metaetl_moments_final';
+CREATE OR REPLACE FUNCTION etl._moments_combine(pg_catalog.internal, pg_catalog.internal)
+RETURNS pg_catalog.internal LANGUAGE c PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'metaetl_moments_combine';
+CREATE OR REPLACE FUNCTION etl._moments_serial(pg_catalog.internal)
+RETURNS pg_catalog.bytea LANGUAGE c STRICT PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'metaetl_moments_serial';
+CREATE OR REPLACE FUNCTION etl._moments_deserial(pg_catalog.bytea, pg_catalog.internal)
+RETURNS pg_catalog.internal LANGUAGE c STRICT PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'metaetl_moments_deserial';
+CREATE OR REPLACE AGGREGATE etl._moments(pg_catalog.float8) (
+    SFUNC = etl._moments_sfunc, STYPE = pg_catalog.internal, FINALFUNC = etl._moments_final,
+    COMBINEFUNC = etl._moments_combine, SERIALFUNC = etl._moments_serial, DESERIALFUNC = etl._moments_deserial,
+    PARALLEL = SAFE);
+COMMENT ON AGGREGATE etl._moments(pg_catalog.float8) IS
+  'one-pass mean, sample stddev/variance, skewness and excess kurtosis, as pandas computes them';
 
-    FOR ch IN SELECT e FROM jsonb_array_elements(scan->'checks') e LOOP
-        r := ch->'_rule';
-        IF ch->>'type' = 'completeness' THEN
-            INSERT INTO etl.completeness_checks (run_id, score_id, dataset, rule_name, column_name, severity, threshold,
-                                                 total_rows, failed_rows, observed_pct, passed, samples)
-            VALUES (run_id, sid, ds, ch->>'rule', ch->>'column', ch->>'severity', (ch->>'threshold')::numeric,
-                    (ch->>'total_rows')::bigint, (ch->>'failed_rows')::bigint, (ch->>'observed_pct')::numeric,
-                    (ch->>'passed')::bool, ch->'samples');
-        ELSIF ch->>'type' = 'validity' THEN
-            INSERT INTO etl.validity_checks (run_id, score_id, dataset, rule_name, column_name, check_kind, params,
-                                             severity, threshold, total_rows, failed_rows, observed_pct, passed, samples)
-            VALUES (run_id, sid, ds, ch->>'rule', ch->>'column', ch->>'check',
-                    r - ARRAY['name', 'type', 'check', 'column', 'severity', 'threshold', 'on', 'description'],
-                    ch->>'severity', (ch->>'threshold')::numeric,
-                    (ch->>'total_rows')::bigint, (ch->>'failed_rows')::bigint, (ch->>'observed_pct')::numeric,
-                    (ch->>'passed')::bool, ch->'samples');
-        ELSIF ch->>'type' = 'uniqueness' THEN
-            INSERT INTO etl.uniqueness_checks (run_id, score_id, dataset, rule_name, columns, severity, threshold,
-                                               total_rows, duplicate_rows, distinct_values, observed_pct, passed, samples)
-            VALUES (run_id, sid, ds, ch->>'rule', ARRAY(SELECT jsonb_array_elements_text(ch->'columns')),
-                    ch->>'severity', (ch->>'threshold')::numeric,
-                    (ch->>'total_rows')::bigint, (ch->>'failed_rows')::bigint, (ch->>'distinct_values')::bigint,
-                    (ch->>'observed_pct')::numeric, (ch->>'passed')::bool, ch->'samples');
-        ELSE
-            INSERT INTO etl.dq_results (run_id, score_id, pipeline_id, dataset, rule_name, rule_type, columns, params,
-                                        severity, threshold, total_rows, failed_rows, observed, observed_pct, passed, samples)
-            VALUES (run_id, sid, pipeline_id, ds, ch->>'rule', ch->>'type',
-                    CASE WHEN ch ? 'column' THEN ARRAY[ch->>'column'] ELSE '{}' END,
-                    r - ARRAY['name', 'type', 'column', 'severity', 'threshold', 'on', 'description'],
-                    ch->>'severity', (ch->>'threshold')::numeric,
-                    (ch->>'total_rows')::bigint, (ch->>'failed_rows')::bigint, ch->'observed',
-                    (ch->>'observed_pct')::numeric, (ch->>'passed')::bool, ch->'samples');
-        END IF;
-        pub := pub || jsonb_build_array(ch - ARRAY['_fail', '_rule']);
-    END LOOP;
+CREATE OR REPLACE FUNCTION etl._sample_sfunc(pg_catalog.internal, pg_catalog.text[], pg_catalog.int4, VARIADIC "any")
+RETURNS pg_catalog.internal LANGUAGE c PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'metaetl_sample_sfunc';
+CREATE OR REPLACE FUNCTION etl._sample_final(pg_catalog.internal)
+RETURNS pg_catalog.jsonb LANGUAGE c PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'metaetl_sample_final';
+CREATE OR REPLACE FUNCTION etl._sample_combine(pg_catalog.internal, pg_catalog.internal)
+RETURNS pg_catalog.internal LANGUAGE c PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'metaetl_sample_combine';
+CREATE OR REPLACE FUNCTION etl._sample_serial(pg_catalog.internal)
+RETURNS pg_catalog.bytea LANGUAGE c STRICT PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'metaetl_sample_serial';
+CREATE OR REPLACE FUNCTION etl._sample_deserial(pg_catalog.bytea, pg_catalog.internal)
+RETURNS pg_catalog.internal LANGUAGE c STRICT PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'metaetl_sample_deserial';
+CREATE OR REPLACE AGGREGATE etl._failures(pg_catalog.text[], pg_catalog.int4, VARIADIC "any") (
+    SFUNC = etl._sample_sfunc, STYPE = pg_catalog.internal, FINALFUNC = etl._sample_final,
+    COMBINEFUNC = etl._sample_combine, SERIALFUNC = etl._sample_serial, DESERIALFUNC = etl._sample_deserial,
+    PARALLEL = SAFE);
+COMMENT ON AGGREGATE etl._failures(pg_catalog.text[], pg_catalog.int4, VARIADIC "any") IS
+  'with FILTER (WHERE <row fails>): {"n": failing rows, "samples": [the first N rows as {name: value}]}, bounded memory';
 
-    RETURN jsonb_build_object('quality_score', score, 'passed', ok, 'dimensions', dims,
-                              'rows_checked', (scan->>'rows')::bigint, 'checks', pub, 'score_id', sid);
-END
-$$;
-COMMENT ON FUNCTION etl._dq_record(pg_catalog.jsonb, pg_catalog.int8, pg_catalog.text, pg_catalog.text, pg_catalog.jsonb) IS
-  'internal: scores a scan by dimension and records the score and every check';
+CREATE OR REPLACE FUNCTION etl._freq_sfunc(pg_catalog.internal, anyelement, pg_catalog.int4, anyarray)
+RETURNS pg_catalog.internal LANGUAGE c PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'metaetl_freq_sfunc';
+CREATE OR REPLACE FUNCTION etl._freq_final(pg_catalog.internal)
+RETURNS pg_catalog.jsonb LANGUAGE c PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'metaetl_freq_final';
+CREATE OR REPLACE FUNCTION etl._freq_combine(pg_catalog.internal, pg_catalog.internal)
+RETURNS pg_catalog.internal LANGUAGE c PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'metaetl_freq_combine';
+CREATE OR REPLACE FUNCTION etl._freq_serial(pg_catalog.internal)
+RETURNS pg_catalog.bytea LANGUAGE c STRICT PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'metaetl_freq_serial';
+CREATE OR REPLACE FUNCTION etl._freq_deserial(pg_catalog.bytea, pg_catalog.internal)
+RETURNS pg_catalog.internal LANGUAGE c STRICT PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'metaetl_freq_deserial';
+CREATE OR REPLACE AGGREGATE etl._freq(anyelement, pg_catalog.int4, anyarray) (
+    SFUNC = etl._freq_sfunc, STYPE = pg_catalog.internal, FINALFUNC = etl._freq_final,
+    COMBINEFUNC = etl._freq_combine, SERIALFUNC = etl._freq_serial, DESERIALFUNC = etl._freq_deserial,
+    PARALLEL = SAFE);
+COMMENT ON AGGREGATE etl._freq(anyelement, pg_catalog.int4, anyarray) IS
+  'distinct values with exact counts: {n, distinct, unique, top, mode, mode_count, and against a reference set ref_counts, ref_missing, extra}';
 
-CREATE FUNCTION etl._dq_options(options pg_catalog.jsonb, allowed pg_catalog.text[])
-RETURNS pg_catalog.jsonb
-LANGUAGE plpgsql IMMUTABLE
-AS $$
-DECLARE
-    k text;
-BEGIN
-    IF options IS NULL THEN
-        RETURN '{}';
-    END IF;
-    IF jsonb_typeof(options) <> 'object' THEN
-        PERFORM etl._dq_fail('22023', 'options must be a JSON object', NULL, NULL);
-    END IF;
-    FOR k IN SELECT jsonb_object_keys(options) LOOP
-        IF NOT k = ANY (allowed) THEN
-            PERFORM etl._dq_fail('22023', format('unknown option "%s"', k), NULL,
-                format('Options are: %s.', array_to_string(allowed, ', ')));
-        END IF;
-    END LOOP;
-    RETURN options;
-END
-$$;
-COMMENT ON FUNCTION etl._dq_options(pg_catalog.jsonb, pg_catalog.text[]) IS
-  'internal: checks that options is an object with known keys';
+CREATE OR REPLACE FUNCTION etl._kll_sfunc(pg_catalog.internal, pg_catalog.float8)
+RETURNS pg_catalog.internal LANGUAGE c PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'metaetl_kll_sfunc';
+CREATE OR REPLACE FUNCTION etl._kll_final(pg_catalog.internal)
+RETURNS pg_catalog.jsonb LANGUAGE c PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'metaetl_kll_final';
+CREATE OR REPLACE FUNCTION etl._kll_combine(pg_catalog.internal, pg_catalog.internal)
+RETURNS pg_catalog.internal LANGUAGE c PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'metaetl_kll_combine';
+CREATE OR REPLACE FUNCTION etl._kll_serial(pg_catalog.internal)
+RETURNS pg_catalog.bytea LANGUAGE c STRICT PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'metaetl_kll_serial';
+CREATE OR REPLACE FUNCTION etl._kll_deserial(pg_catalog.bytea, pg_catalog.internal)
+RETURNS pg_catalog.internal LANGUAGE c STRICT PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'metaetl_kll_deserial';
+CREATE OR REPLACE AGGREGATE etl._kll(pg_catalog.float8) (
+    SFUNC = etl._kll_sfunc, STYPE = pg_catalog.internal, FINALFUNC = etl._kll_final,
+    COMBINEFUNC = etl._kll_combine, SERIALFUNC = etl._kll_serial, DESERIALFUNC = etl._kll_deserial,
+    PARALLEL = SAFE);
+COMMENT ON AGGREGATE etl._kll(pg_catalog.float8) IS
+  'a KLL quantile sketch of the values (k = 200, mergeable), as stored in etl.profiling_stats for drift rules';
 
-CREATE FUNCTION etl._dq_store_profile(prof pg_catalog.jsonb, data pg_catalog.text, run_id pg_catalog.int8)
-RETURNS void
-LANGUAGE sql VOLATILE
-BEGIN ATOMIC
-    INSERT INTO etl.profiling_stats (run_id, dataset, column_name, data_type, row_count, metrics)
-    SELECT run_id, data, NULL, NULL, (prof->>'row_count')::bigint,
-           jsonb_build_object('row_count', prof->'row_count', 'duplicate_rows', prof->'duplicate_rows',
-                              'columns', jsonb_array_length(prof->'columns'));
-    INSERT INTO etl.profiling_stats (run_id, dataset, column_name, data_type, row_count, metrics)
-    SELECT run_id, data, e->>'column', e->>'data_type', (prof->>'row_count')::bigint, e
-      FROM jsonb_array_elements(prof->'columns') e;
-END;
-COMMENT ON FUNCTION etl._dq_store_profile(pg_catalog.jsonb, pg_catalog.text, pg_catalog.int8) IS
-  'internal: writes a profile to etl.profiling_stats (one table-level row, one row per column)';
+CREATE OR REPLACE FUNCTION etl._quantiles_sfunc(pg_catalog.internal, pg_catalog.float8, pg_catalog.float8[])
+RETURNS pg_catalog.internal LANGUAGE c PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'metaetl_quantiles_sfunc';
+CREATE OR REPLACE FUNCTION etl._quantiles_final(pg_catalog.internal)
+RETURNS pg_catalog.float8[] LANGUAGE c PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'metaetl_quantiles_final';
+CREATE OR REPLACE FUNCTION etl._quantiles_combine(pg_catalog.internal, pg_catalog.internal)
+RETURNS pg_catalog.internal LANGUAGE c PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'metaetl_quantiles_combine';
+CREATE OR REPLACE FUNCTION etl._quantiles_serial(pg_catalog.internal)
+RETURNS pg_catalog.bytea LANGUAGE c STRICT PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'metaetl_quantiles_serial';
+CREATE OR REPLACE FUNCTION etl._quantiles_deserial(pg_catalog.bytea, pg_catalog.internal)
+RETURNS pg_catalog.internal LANGUAGE c STRICT PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'metaetl_quantiles_deserial';
+CREATE OR REPLACE AGGREGATE etl._quantiles(pg_catalog.float8, pg_catalog.float8[]) (
+    SFUNC = etl._quantiles_sfunc, STYPE = pg_catalog.internal, FINALFUNC = etl._quantiles_final,
+    COMBINEFUNC = etl._quantiles_combine, SERIALFUNC = etl._quantiles_serial, DESERIALFUNC = etl._quantiles_deserial,
+    PARALLEL = SAFE);
+COMMENT ON AGGREGATE etl._quantiles(pg_catalog.float8, pg_catalog.float8[]) IS
+  'exact quantiles with linear interpolation (percentile_cont), parallel-capable: median and quantile rules';
+
+CREATE OR REPLACE FUNCTION etl._outliers_sfunc(pg_catalog.internal, pg_catalog.text, pg_catalog.jsonb, VARIADIC pg_catalog.float8[])
+RETURNS pg_catalog.internal LANGUAGE c PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'metaetl_outliers_sfunc';
+CREATE OR REPLACE FUNCTION etl._outliers_final(pg_catalog.internal)
+RETURNS pg_catalog.jsonb LANGUAGE c PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'metaetl_outliers_final';
+CREATE OR REPLACE FUNCTION etl._outliers_combine(pg_catalog.internal, pg_catalog.internal)
+RETURNS pg_catalog.internal LANGUAGE c PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'metaetl_outliers_combine';
+CREATE OR REPLACE FUNCTION etl._outliers_serial(pg_catalog.internal)
+RETURNS pg_catalog.bytea LANGUAGE c STRICT PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'metaetl_outliers_serial';
+CREATE OR REPLACE FUNCTION etl._outliers_deserial(pg_catalog.bytea, pg_catalog.internal)
+RETURNS pg_catalog.internal LANGUAGE c STRICT PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'metaetl_outliers_deserial';
+CREATE OR REPLACE AGGREGATE etl._outliers(pg_catalog.text, pg_catalog.jsonb, VARIADIC pg_catalog.float8[]) (
+    SFUNC = etl._outliers_sfunc, STYPE = pg_catalog.internal, FINALFUNC = etl._outliers_final,
+    COMBINEFUNC = etl._outliers_combine, SERIALFUNC = etl._outliers_serial, DESERIALFUNC = etl._outliers_deserial,
+    PARALLEL = SAFE);
+COMMENT ON AGGREGATE etl._outliers(pg_catalog.text, pg_catalog.jsonb, VARIADIC pg_catalog.float8[]) IS
+  'the outliers rule: rows scored by the detectors of etl.detect_anomalies (method, options); {rows, scored, flagged, max_score}';
+
+CREATE OR REPLACE FUNCTION etl._numdist_sfunc(pg_catalog.internal, pg_catalog.float8, pg_catalog.int8)
+RETURNS pg_catalog.internal LANGUAGE c PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'metaetl_numdist_sfunc';
+CREATE OR REPLACE FUNCTION etl._numdist_final(pg_catalog.internal)
+RETURNS pg_catalog.jsonb LANGUAGE c PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'metaetl_numdist_final';
+CREATE OR REPLACE AGGREGATE etl._numdist(pg_catalog.float8, pg_catalog.int8) (
+    SFUNC = etl._numdist_sfunc, STYPE = pg_catalog.internal, FINALFUNC = etl._numdist_final,
+    PARALLEL = SAFE);
+COMMENT ON AGGREGATE etl._numdist(pg_catalog.float8, pg_catalog.int8) IS
+  'the exact profile''s quantiles, histogram and KLL sketch of a column from its distinct values and their counts';
+CREATE OR REPLACE FUNCTION etl._monotonic_sfunc(pg_catalog.internal, anyelement, pg_catalog.bool, pg_catalog.bool)
+RETURNS pg_catalog.internal LANGUAGE c PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'metaetl_monotonic_sfunc';
+CREATE OR REPLACE FUNCTION etl._monotonic_final(pg_catalog.internal)
+RETURNS pg_catalog.jsonb LANGUAGE c PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'metaetl_monotonic_final';
+CREATE OR REPLACE AGGREGATE etl._monotonic(anyelement, pg_catalog.bool, pg_catalog.bool) (
+    SFUNC = etl._monotonic_sfunc, STYPE = pg_catalog.internal, FINALFUNC = etl._monotonic_final,
+    PARALLEL = SAFE);
+COMMENT ON AGGREGATE etl._monotonic(anyelement, pg_catalog.bool, pg_catalog.bool) IS
+  'with ORDER BY: consecutive values that break increasing (or decreasing, the third argument; strict, the second): {pairs, violations, samples}';
+
+CREATE OR REPLACE FUNCTION etl._profile_sfunc(pg_catalog.internal, VARIADIC "any")
+RETURNS pg_catalog.internal LANGUAGE c PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'metaetl_profile_sfunc';
+CREATE OR REPLACE FUNCTION etl._profile_final(pg_catalog.internal)
+RETURNS pg_catalog.jsonb LANGUAGE c PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'metaetl_profile_final';
+CREATE OR REPLACE FUNCTION etl._profile_combine(pg_catalog.internal, pg_catalog.internal)
+RETURNS pg_catalog.internal LANGUAGE c PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'metaetl_profile_combine';
+CREATE OR REPLACE FUNCTION etl._profile_serial(pg_catalog.internal)
+RETURNS pg_catalog.bytea LANGUAGE c STRICT PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'metaetl_profile_serial';
+CREATE OR REPLACE FUNCTION etl._profile_deserial(pg_catalog.bytea, pg_catalog.internal)
+RETURNS pg_catalog.internal LANGUAGE c STRICT PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'metaetl_profile_deserial';
+CREATE OR REPLACE AGGREGATE etl._profile_approx(VARIADIC "any") (
+    SFUNC = etl._profile_sfunc, STYPE = pg_catalog.internal, FINALFUNC = etl._profile_final,
+    COMBINEFUNC = etl._profile_combine, SERIALFUNC = etl._profile_serial, DESERIALFUNC = etl._profile_deserial,
+    PARALLEL = SAFE);
+COMMENT ON AGGREGATE etl._profile_approx(VARIADIC "any") IS
+  'the approximate profile of every argument column in one call per row (HyperLogLog, KLL, moments, lengths, top values, duplicate rows)';
 
 -- ---------------------------------------------------------------------------
--- Public functions
+-- Public functions (DESIGN.md section 4, "Quality")
 -- ---------------------------------------------------------------------------
 
-CREATE FUNCTION etl.profile(data pg_catalog.text, options pg_catalog.jsonb DEFAULT '{}')
+CREATE OR REPLACE FUNCTION etl.profile(data pg_catalog.text, options pg_catalog.jsonb DEFAULT '{}')
 RETURNS pg_catalog.jsonb
-LANGUAGE plpgsql VOLATILE
-AS $$
-DECLARE
-    opts    jsonb := etl._dq_options(options, ARRAY['approx', 'top_n', 'run_id', 'store']);
-    scan    jsonb;
-    prof    jsonb;
-BEGIN
-    scan := etl._dq_scan(data, '[]', opts || '{"profile": true, "samples": 0}');
-    prof := jsonb_build_object('dataset', data) || (scan->'profile');
-    IF coalesce((opts->>'store')::bool, true) THEN
-        PERFORM etl._dq_store_profile(prof, data, (opts->>'run_id')::bigint);
-    END IF;
-    RETURN prof;
-END
-$$;
+LANGUAGE c VOLATILE
+AS 'MODULE_PATHNAME', 'metaetl_profile';
 COMMENT ON FUNCTION etl.profile(pg_catalog.text, pg_catalog.jsonb) IS
-  'profiles a relation or SELECT in one scan (counts, nulls, distinct, ranges, moments, quantiles, top values, histograms, semantic types) and stores it in etl.profiling_stats';
+  'profiles a relation or SELECT in one scan (counts, nulls, distinct, ranges, moments, quantiles, top values, histograms, semantic types; approximate from 100,000 rows) and stores it in etl.profiling_stats';
 
-CREATE FUNCTION etl.define_quality_profile(name pg_catalog.text, rules pg_catalog.jsonb)
+CREATE OR REPLACE FUNCTION etl.define_quality_profile(name pg_catalog.text, rules pg_catalog.jsonb)
 RETURNS void
-LANGUAGE plpgsql VOLATILE
-AS $$
-DECLARE
-    r   jsonb := rules;
-    w   jsonb := '{}';
-    o   jsonb := '{}';
-BEGIN
-    IF NOT coalesce(etl.is_valid_id(name), false) THEN
-        PERFORM etl._dq_fail('22023', format('invalid quality profile name "%s"', name), NULL,
-            'A profile name is lower-case ASCII: [a-z][a-z0-9_]*, at most 63 bytes.');
-    END IF;
-    IF jsonb_typeof(rules) = 'object' THEN
-        PERFORM etl._dq_options(rules - ARRAY['rules', 'weights', 'options', 'gate', 'quarantine'], '{}');
-        r := rules->'rules';
-        w := coalesce(rules->'weights', '{}');
-        o := etl._dq_options(coalesce(rules->'options', '{}'),
-                             ARRAY['samples', 'key_columns', 'profile', 'approx', 'top_n']);
-        PERFORM etl._dq_weights(w);
-    END IF;
-    r := etl._normalize_rules(r);
-    INSERT INTO etl.quality_profiles AS q (name, rules, weights, options)
-    VALUES (name, r, w, o)
-    ON CONFLICT ON CONSTRAINT quality_profiles_pkey DO UPDATE
-       SET rules = excluded.rules, weights = excluded.weights, options = excluded.options,
-           updated_at = pg_catalog.now();
-END
-$$;
+LANGUAGE c VOLATILE
+AS 'MODULE_PATHNAME', 'metaetl_define_quality_profile';
 COMMENT ON FUNCTION etl.define_quality_profile(pg_catalog.text, pg_catalog.jsonb) IS
   'creates or replaces a named rule set (an array of rules, or {rules, weights, options}) after validating it';
 
-CREATE FUNCTION etl.execute_dq_validation(data pg_catalog.text, profile pg_catalog.text,
-                                          run_id pg_catalog.int8 DEFAULT NULL,
-                                          options pg_catalog.jsonb DEFAULT '{}')
+CREATE OR REPLACE FUNCTION etl.execute_dq_validation(data pg_catalog.text, profile pg_catalog.text,
+                                                     run_id pg_catalog.int8 DEFAULT NULL,
+                                                     options pg_catalog.jsonb DEFAULT '{}')
 RETURNS pg_catalog.jsonb
-LANGUAGE plpgsql VOLATILE
-AS $$
-DECLARE
-    qp      etl.quality_profiles;
-    opts    jsonb;
-    scan    jsonb;
-    out     jsonb;
-    pid     text;
-BEGIN
-    SELECT * INTO qp FROM etl.quality_profiles q WHERE q.name = profile;
-    IF NOT FOUND THEN
-        PERFORM etl._dq_fail('42704', format('quality profile "%s" does not exist', profile), NULL,
-            'Create it with etl.define_quality_profile(name, rules).');
-    END IF;
-    opts := qp.options || etl._dq_options(options,
-        ARRAY['samples', 'key_columns', 'profile', 'approx', 'top_n', 'weights', 'pipeline_id']);
-    IF run_id IS NOT NULL AND NOT opts ? 'pipeline_id' THEN
-        SELECT r.pipeline_id INTO pid FROM etl.pipeline_runs r WHERE r.run_id = execute_dq_validation.run_id;
-        IF pid IS NOT NULL THEN opts := opts || jsonb_build_object('pipeline_id', pid); END IF;
-    END IF;
-    scan := etl._dq_scan(data, qp.rules, opts);
-    out := etl._dq_record(scan, run_id, opts->>'pipeline_id', profile, qp.weights || coalesce(opts->'weights', '{}'));
-    IF scan->'profile' <> 'null' THEN
-        PERFORM etl._dq_store_profile(scan->'profile', data, run_id);
-        out := out || jsonb_build_object('profile', jsonb_build_object('dataset', data) || (scan->'profile'));
-    END IF;
-    RETURN jsonb_build_object('dataset', data, 'profile_name', profile) || out;
-END
-$$;
+LANGUAGE c VOLATILE
+AS 'MODULE_PATHNAME', 'metaetl_execute_dq_validation';
 COMMENT ON FUNCTION etl.execute_dq_validation(pg_catalog.text, pg_catalog.text, pg_catalog.int8, pg_catalog.jsonb) IS
   'runs a named quality profile on a relation or SELECT in one scan; records checks and the score; returns quality_score, passed and checks';
 
-/*
- * etl.quality_gate (CONTRACT section 4): evaluates rules on a dataset in the
- * caller's transaction, records the results and returns passed / score /
- * checks.  It never raises for a failing rule; it raises for bad rules or
- * data.  With a quarantine table, rows failing error-severity row-level
- * rules are moved there (with the names of the rules they broke) and those
- * rules no longer fail the gate.
- */
-CREATE FUNCTION etl.quality_gate(data pg_catalog.text, rules pg_catalog.jsonb,
-                                 run_id pg_catalog.int8 DEFAULT NULL,
-                                 pipeline_id pg_catalog.text DEFAULT NULL,
-                                 gate pg_catalog.text DEFAULT 'error',
-                                 options pg_catalog.jsonb DEFAULT '{}')
+CREATE OR REPLACE FUNCTION etl.quality_gate(data pg_catalog.text, rules pg_catalog.jsonb,
+                                            run_id pg_catalog.int8 DEFAULT NULL,
+                                            pipeline_id pg_catalog.text DEFAULT NULL,
+                                            gate pg_catalog.text DEFAULT 'error',
+                                            options pg_catalog.jsonb DEFAULT '{}')
 RETURNS pg_catalog.jsonb
-LANGUAGE plpgsql VOLATILE
-AS $$
-DECLARE
-    opts    jsonb := etl._dq_options(options, ARRAY['samples', 'key_columns', 'weights', 'quarantine', 'profile']);
-    rl      jsonb := rules;
-    g       text := lower(coalesce(gate, 'error'));
-    qt      text;
-    qparts  text[];
-    qname   text;
-    scan    jsonb;
-    out     jsonb;
-    ch      jsonb;
-    qrules  jsonb := '[]';
-    preds   text[] := '{}';
-    names   text[] := '{}';
-    moved   bigint := 0;
-    ok      bool;
-    failing jsonb;
-    checks  jsonb := '[]';
-BEGIN
-    IF g NOT IN ('error', 'warn', 'none') THEN
-        PERFORM etl._dq_fail('22023', format('invalid gate "%s"', gate), NULL, 'Use error, warn or none.');
-    END IF;
-    -- rules: the quality.rules array, or the whole quality block
-    IF jsonb_typeof(rules) = 'object' THEN
-        PERFORM etl._dq_options(rules - ARRAY['rules', 'gate', 'quarantine', 'weights'], '{}');
-        rl := coalesce(rules->'rules', '[]');
-        IF rules ? 'quarantine' AND NOT opts ? 'quarantine' THEN
-            opts := opts || jsonb_build_object('quarantine', rules->'quarantine');
-        END IF;
-        IF rules ? 'weights' AND NOT opts ? 'weights' THEN
-            opts := opts || jsonb_build_object('weights', rules->'weights');
-        END IF;
-    END IF;
-    rl := etl._normalize_rules(rl);
-    qt := opts->>'quarantine';
-
-    scan := etl._dq_scan(data, rl, opts || jsonb_build_object('pipeline_id', pipeline_id));
-
-    -- quarantine: move the rows failing error-severity row-level rules
-    IF qt IS NOT NULL THEN
-        FOR ch IN SELECT e FROM jsonb_array_elements(scan->'checks') e LOOP
-            IF ch ? '_fail' AND ch->>'severity' = 'error' AND (ch->>'failed_rows')::bigint > 0 THEN
-                preds := preds || (ch->>'_fail');
-                names := names || (ch->>'rule');
-            END IF;
-        END LOOP;
-        IF cardinality(preds) > 0 THEN
-            IF left(scan->>'_from', 1) = '(' THEN
-                PERFORM etl._dq_fail('22023', 'quarantine needs a table, not a query',
-                    format('Dataset: %s.', data), 'Materialise the data into a table (a pipeline node) first.');
-            END IF;
-            qparts := parse_ident(qt);
-            qname := (SELECT string_agg(quote_ident(x), '.') FROM unnest(qparts) x);
-            IF pg_catalog.to_regclass(qname) IS NULL THEN
-                EXECUTE format('CREATE TABLE %s (
-                    quarantine_id pg_catalog.int8 GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-                    run_id pg_catalog.int8, pipeline_id pg_catalog.text, dataset pg_catalog.text NOT NULL,
-                    rules pg_catalog.text[] NOT NULL, row_data pg_catalog.jsonb NOT NULL,
-                    quarantined_at pg_catalog.timestamptz NOT NULL DEFAULT pg_catalog.now())', qname);
-            END IF;
-            EXECUTE format(E'WITH moved AS (DELETE FROM %s AS d WHERE %s\n  RETURNING to_jsonb(d) AS row_data, pg_catalog.array_remove(ARRAY[%s]::text[], NULL) AS rules)\n'
-                           'INSERT INTO %s (run_id, pipeline_id, dataset, rules, row_data) SELECT $3, $4, $5, rules, row_data FROM moved',
-                           scan->>'_from',
-                           (SELECT string_agg('(' || f || ')', E'\n  OR ') FROM unnest(preds) f),
-                           (SELECT string_agg(format('CASE WHEN (%s) THEN $2[%s] END', f, o), ', ')
-                              FROM unnest(preds) WITH ORDINALITY AS t(f, o)),
-                           qname)
-              USING ARRAY(SELECT jsonb_array_elements_text(scan->'_params')), names, run_id, pipeline_id, data;
-            GET DIAGNOSTICS moved = ROW_COUNT;
-        END IF;
-    END IF;
-
-    out := etl._dq_record(scan, run_id, pipeline_id, NULL, opts->'weights');
-    FOR ch IN SELECT e FROM jsonb_array_elements(out->'checks') e LOOP
-        IF (ch->>'rule') = ANY (names) THEN
-            ch := ch || '{"quarantined": true}';
-        END IF;
-        checks := checks || jsonb_build_array(ch);
-    END LOOP;
-    SELECT coalesce(jsonb_agg(e->'rule'), '[]') INTO failing
-      FROM jsonb_array_elements(checks) e
-     WHERE e->>'severity' = 'error' AND NOT (e->>'passed')::bool AND NOT e ? 'quarantined';
-    ok := g <> 'error' OR jsonb_array_length(failing) = 0;
-    IF g = 'warn' AND jsonb_array_length(failing) > 0 THEN
-        RAISE WARNING 'quality gate: rules failed on %: %', data, failing;
-    END IF;
-    UPDATE etl.quality_scores s SET passed = ok WHERE s.score_id = (out->>'score_id')::bigint;
-    RETURN jsonb_build_object('dataset', data, 'gate', g, 'passed', ok, 'quality_score', out->'quality_score',
-                              'dimensions', out->'dimensions', 'rows_checked', out->'rows_checked',
-                              'failed_rules', failing, 'quarantined_rows', moved,
-                              'checks', checks, 'score_id', out->'score_id');
-END
-$$;
+LANGUAGE c VOLATILE
+AS 'MODULE_PATHNAME', 'metaetl_quality_gate';
 COMMENT ON FUNCTION etl.quality_gate(pg_catalog.text, pg_catalog.jsonb, pg_catalog.int8, pg_catalog.text, pg_catalog.text, pg_catalog.jsonb) IS
   'the in-transaction quality gate: evaluates rules on a dataset in one scan, records results, optionally quarantines failing rows; never raises for a failing rule';
 
-CREATE FUNCTION etl.suggest_rules(data pg_catalog.text)
+CREATE OR REPLACE FUNCTION etl.suggest_rules(data pg_catalog.text)
 RETURNS pg_catalog.jsonb
 LANGUAGE plpgsql VOLATILE
 AS $$
 DECLARE
-    prof    jsonb := etl.profile(data, '{"store": false}');
+    prof    jsonb := etl.profile(data, '{"store": false, "approximate": false}');
     n       bigint := (prof->>'row_count')::bigint;
     o       jsonb;
     col     text;

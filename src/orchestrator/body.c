@@ -6,7 +6,7 @@
  *
  * The attempt calls etl.execute_plan() (src/transform) on the pinned
  * config.  When the config has quality rules, the nodes they name are
- * materialised and etl.run_quality_hook() runs etl.quality_gate() on them
+ * materialised and etl.run_quality_hook() runs the quality gate on them
  * before any target is loaded; an error-severity failure raises
  * METAETL_ERRCODE_QUALITY_GATE, which rolls the subtransaction (and so every
  * target) back.  Errors are caught here, classified (retry.c) and returned
@@ -32,6 +32,7 @@
 
 #include "metaetl.h"
 #include "orchestrator/orchestrator.h"
+#include "quality/quality.h"
 
 PG_FUNCTION_INFO_V1(metaetl_run_quality_hook);
 
@@ -142,15 +143,25 @@ static void
 body_execute_plan(const MetaetlRunSpec *spec, const MetaetlRunPlan *plan,
 				  MetaetlRunOutcome *out, MemoryContext outcxt)
 {
-	Oid			types[4] = {TEXTOID, TEXTOID, INT8OID, TEXTOID};
-	Datum		values[4];
+	Oid			types[5] = {TEXTOID, TEXTOID, INT8OID, TEXTOID, TEXTARRAYOID};
+	Datum		values[5];
 	HeapTuple	tup;
 	TupleDesc	desc;
+	List	   *qnodes;
+	Datum	   *qn;
+	ListCell   *lc;
+	int			nq = 0;
 
 	values[0] = CStringGetTextDatum(plan->config);
 	values[1] = CStringGetTextDatum(spec->params ? spec->params : "{}");
 	values[2] = Int64GetDatum(plan->run_id);
 	values[3] = CStringGetTextDatum(spec->pipeline_id);
+	/* the nodes the quality rules check or reference (src/quality/gate.c) */
+	qnodes = MetaetlQualityNodes(DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(plan->config))));
+	qn = palloc(sizeof(Datum) * Max(list_length(qnodes), 1));
+	foreach(lc, qnodes)
+		qn[nq++] = CStringGetTextDatum((char *) lfirst(lc));
+	values[4] = PointerGetDatum(construct_array(qn, nq, TEXTOID, -1, false, TYPALIGN_INT));
 
 	SPI_connect();
 	if (MetaetlSpiExec("SELECT 1 FROM pg_catalog.pg_proc WHERE oid = pg_catalog.to_regprocedure('etl.execute_plan(jsonb,jsonb,jsonb)')",
@@ -178,9 +189,7 @@ body_execute_plan(const MetaetlRunSpec *spec, const MetaetlRunPlan *plan,
 		"                                    WHERE w.pipeline_id = $4 AND w.source_id = src.value->>'id'"
 		"                                      AND src.value->>'watermark_column' IS NOT NULL"
 		"                                    ORDER BY src.ord LIMIT 1), '-infinity')) AS context FROM c),"
-		" hooked AS (SELECT ARRAY(SELECT DISTINCT r.value->>'on'"
-		"                           FROM pg_catalog.jsonb_array_elements(COALESCE(c.config #> '{pipeline,quality,rules}', '[]')) r"
-		"                          WHERE r.value->>'on' IS NOT NULL"
+		" hooked AS (SELECT ARRAY(SELECT pg_catalog.unnest($5::pg_catalog.text[])"
 		"                         UNION"
 		"                         SELECT src.value->>'id'"
 		"                           FROM pg_catalog.jsonb_array_elements(COALESCE(c.config #> '{pipeline,sources}', '[]')) src"
@@ -194,7 +203,7 @@ body_execute_plan(const MetaetlRunSpec *spec, const MetaetlRunPlan *plan,
 		" SELECT x.r::text, x.r->>'rows_read', x.r->>'rows_written', x.r->>'engine',"
 		"        x.r->>'engine_reason', (x.r->'steps')::text"
 		"   FROM c, o, LATERAL (SELECT etl.execute_plan(c.config, $2::jsonb, o.options) AS r) x",
-		4, types, values, NULL, false, 1);
+		5, types, values, NULL, false, 1);
 	if (SPI_processed != 1)
 		elog(ERROR, "etl.execute_plan returned no row");
 	tup = SPI_tuptable->vals[0];
@@ -411,15 +420,14 @@ body_advance_watermarks(Jsonb *ctx)
  *
  * Called by etl.execute_plan before any target loads, with
  * {"nodes": {"node_id": "relation", ...}}.  Runs etl.quality_gate() on each
- * node with the rules that name it; raises METAETL_ERRCODE_QUALITY_GATE when
- * an error-severity rule failed and the pipeline's gate is "error".
+ * node with the rules that name it (through the quality engine's C interface,
+ * MetaetlQualityRunGates); raises METAETL_ERRCODE_QUALITY_GATE when an
+ * error-severity rule failed and the pipeline's gate is "error".
  */
 Datum
 metaetl_run_quality_hook(PG_FUNCTION_ARGS)
 {
 	Jsonb	   *ctx = PG_GETARG_JSONB_P(0);
-	Oid			types[4] = {JSONBOID, TEXTOID, INT8OID, TEXTOID};
-	Datum		values[4];
 	char	   *passed;
 	char	   *score;
 	char	   *summary;
@@ -431,57 +439,25 @@ metaetl_run_quality_hook(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("etl.run_quality_hook() can only be called during a pipeline run")));
 
-	values[0] = JsonbPGetDatum(ctx);
-	values[1] = CStringGetTextDatum(run_hook.config);
-	values[2] = Int64GetDatum(run_hook.run_id);
-	values[3] = CStringGetTextDatum(run_hook.pipeline_id);
-
 	SPI_connect();
 
 	/* watermarks: the newest value of each watermarked source, as extracted */
 	body_advance_watermarks(ctx);
 
-	MetaetlSpiExec("SELECT 1 FROM pg_catalog.jsonb_array_elements(COALESCE($2::jsonb #> '{pipeline,quality,rules}', '[]'))"
-				   " LIMIT 1", 4, types, values, NULL, true, 1);
-	if (SPI_processed == 0)
 	{
-		SPI_finish();
-		PG_RETURN_JSONB_P(DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum("{}"))));
-	}
-	if (MetaetlSpiExec("SELECT 1 FROM pg_catalog.pg_proc WHERE oid = pg_catalog.to_regprocedure('etl.quality_gate(text,jsonb,bigint,text,text,jsonb)')",
-						   0, NULL, NULL, NULL, true, 1) != SPI_OK_SELECT || SPI_processed != 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("pipeline \"%s\" has quality rules but the quality engine is not installed",
-						run_hook.pipeline_id)));
-	MetaetlSpiExec(
-		"WITH cfg AS (SELECT $2::jsonb AS c),"
-		" g AS (SELECT COALESCE(cfg.c #>> '{pipeline,quality,gate}', 'error') AS gate FROM cfg),"
-		" res AS (SELECT n.key AS node,"
-		"                etl.quality_gate(n.value #>> '{}',"
-		"                    (SELECT (cfg.c #> '{pipeline,quality}') OPERATOR(pg_catalog.||)"
-		"                            pg_catalog.jsonb_build_object('rules', pg_catalog.jsonb_agg(r.value))"
-		"                       FROM cfg, pg_catalog.jsonb_array_elements(cfg.c #> '{pipeline,quality,rules}') r"
-		"                      WHERE r.value->>'on' = n.key GROUP BY cfg.c),"
-		"                    $3, $4, g.gate) AS result"
-		"           FROM pg_catalog.jsonb_each($1->'nodes') n, g"
-		"          WHERE EXISTS (SELECT 1 FROM cfg, pg_catalog.jsonb_array_elements(cfg.c #> '{pipeline,quality,rules}') r"
-		"                         WHERE r.value->>'on' = n.key))"
-		" SELECT pg_catalog.bool_and((res.result->>'passed')::bool)::text,"
-		"        pg_catalog.min((res.result->>'quality_score')::numeric)::text,"
-		"        pg_catalog.jsonb_object_agg(res.node, res.result)::text,"
-		"        (SELECT pg_catalog.string_agg(DISTINCT ch.value->>'rule', ', ')"
-		"           FROM res r2, pg_catalog.jsonb_array_elements(r2.result->'checks') ch"
-		"          WHERE NOT (ch.value->>'passed')::bool),"
-		"        (SELECT gate FROM g)"
-		"   FROM res",
-		4, types, values, NULL, false, 1);
-	passed = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
-	score = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
-	summary = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3);
-	failed_rules = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 4);
-	gate = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 5);
+		/* the quality engine's C interface (src/quality/quality.h) */
+		JsonbValue *nodes = getKeyJsonValueFromContainer(&ctx->root, "nodes", 5, NULL);
+		MetaetlQualityOutcome qo;
+		Jsonb	   *res = MetaetlQualityRunGates(DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(run_hook.config))),
+												 nodes ? JsonbValueToJsonb(nodes) : NULL,
+												 run_hook.run_id, run_hook.pipeline_id, &qo);
 
+		passed = qo.passed ? "true" : "false";
+		score = psprintf("%g", qo.score);
+		summary = qo.ran ? JsonbToCString(NULL, &res->root, 1024) : NULL;
+		failed_rules = qo.failed_rules;
+		gate = qo.gate;
+	}
 	run_hook.gate_ran = summary != NULL;
 	run_hook.gate_passed = passed == NULL || strcmp(passed, "true") == 0;
 	run_hook.gate_score = score ? strtod(score, NULL) : 100.0;

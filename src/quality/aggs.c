@@ -203,9 +203,14 @@ qagg_sample_new(MemoryContext cxt, int max)
 	return st;
 }
 
-/* one value as JSON: numbers and booleans bare, json as is, the rest quoted */
-static void
-qagg_value_json(StringInfo buf, Oid type, Datum value, bool isnull)
+/*
+ * QualityValueJson
+ *		One value as JSON, as samples and top values show it: numbers and
+ *		booleans bare, json as is, dates and times in ISO 8601, the rest
+ *		quoted.
+ */
+void
+QualityValueJson(StringInfo buf, Oid type, Datum value, bool isnull)
 {
 	Oid			outfn;
 	bool		varlena;
@@ -268,7 +273,7 @@ metaetl_sample_sfunc(PG_FUNCTION_ARGS)
 				appendStringInfoString(&buf, ", ");
 			escape_json(&buf, nn[i] ? "" : TextDatumGetCString(nd[i]));
 			appendStringInfoString(&buf, ": ");
-			qagg_value_json(&buf, get_fn_expr_argtype(fcinfo->flinfo, 3 + i),
+			QualityValueJson(&buf, get_fn_expr_argtype(fcinfo->flinfo, 3 + i),
 							PG_GETARG_DATUM(3 + i), PG_ARGISNULL(3 + i));
 		}
 		appendStringInfoChar(&buf, '}');

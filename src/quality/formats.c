@@ -112,13 +112,10 @@ qf_numeric(const char *s)
 				return false;
 			while (isdigit((unsigned char) *p))
 			{
-				if (exp < 100000)
+				if (exp < 1000000)
 					exp = exp * 10 + (*p - '0');
 				p++;
 			}
-			/* numeric_in: |exponent| at most NUMERIC_MAX_PRECISION (1000) */
-			if (exp > 1000)
-				return false;
 			if (neg)
 				frac_digits += exp;
 			else
@@ -301,18 +298,33 @@ QualityParseKind(const char *name)
 /*
  * etl._parseable(v text, kind text) → bool
  */
+typedef struct QParseCache
+{
+	char		name[16];
+	int			kind;
+} QParseCache;
+
 Datum
 metaetl_parseable(PG_FUNCTION_ARGS)
 {
-	int		   *kind = (int *) fcinfo->flinfo->fn_extra;
+	QParseCache *c = (QParseCache *) fcinfo->flinfo->fn_extra;
+	text	   *k = PG_GETARG_TEXT_PP(1);
+	int			len = VARSIZE_ANY_EXHDR(k);
 
-	if (kind == NULL)
+	/* the kind is looked up once per query (in a rule it is a constant) */
+	if (c == NULL)
 	{
-		kind = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, sizeof(int));
-		*kind = QualityParseKind(text_to_cstring(PG_GETARG_TEXT_PP(1)));
-		fcinfo->flinfo->fn_extra = kind;
+		c = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(QParseCache));
+		fcinfo->flinfo->fn_extra = c;
 	}
-	PG_RETURN_BOOL(QualityParseable(PG_GETARG_TEXT_PP(0), *kind));
+	if (len >= (int) sizeof(c->name) || strncmp(c->name, VARDATA_ANY(k), len) != 0 || c->name[len] != '\0')
+	{
+		char	   *name = text_to_cstring(k);
+
+		c->kind = QualityParseKind(name);
+		strlcpy(c->name, name, sizeof(c->name));
+	}
+	PG_RETURN_BOOL(QualityParseable(PG_GETARG_TEXT_PP(0), c->kind));
 }
 
 /* ------------------------------------------------------------ date_format */
@@ -344,7 +356,7 @@ typedef struct QdfItem
 	QdfField	field;
 	int			width;			/* digits; literal length */
 	bool		fm;				/* FM: 1..width digits, names unpadded */
-	char		lettercase;		/* names: 'U' upper, 'l' lower, 'C' capitalised */
+	char		lettercase;		/* as written (names are read in any case, as to_timestamp does) */
 	bool		dotted;			/* A.M. */
 	char	   *literal;
 } QdfItem;
@@ -524,23 +536,6 @@ qdf_digits(const char **s, int width, bool fm, int *value)
 	return fm ? n >= 1 : n == width;
 }
 
-static bool
-qdf_case_ok(const char *s, int len, char lettercase)
-{
-	for (int i = 0; i < len; i++)
-	{
-		bool		upper = isupper((unsigned char) s[i]);
-
-		if (lettercase == 'U' && !upper)
-			return false;
-		if (lettercase == 'l' && upper)
-			return false;
-		if (lettercase == 'C' && (i == 0) != upper)
-			return false;
-	}
-	return true;
-}
-
 /* a name from names (full or three-letter), padded to 9 unless fm; index or -1 */
 static int
 qdf_name(const char **s, const char *const *names, int nnames, bool abbr, bool fm, char lettercase)
@@ -549,7 +544,7 @@ qdf_name(const char **s, const char *const *names, int nnames, bool abbr, bool f
 	{
 		int			len = abbr ? 3 : (int) strlen(names[i]);
 
-		if (pg_strncasecmp(*s, names[i], len) == 0 && qdf_case_ok(*s, len, lettercase))
+		if (pg_strncasecmp(*s, names[i], len) == 0)
 		{
 			*s += len;
 			if (!abbr && !fm)
@@ -636,9 +631,6 @@ qdf_match(const QdfTemplate *t, const char *s)
 						return false;
 					if (it->dotted ? !(s[1] == '.' && (s[2] == 'm' || s[2] == 'M') && s[3] == '.') :
 						!(s[1] == 'm' || s[1] == 'M'))
-						return false;
-					if (!qdf_case_ok(s, 1, it->lettercase == 'l' ? 'l' : 'U') ||
-						!qdf_case_ok(s + (it->dotted ? 2 : 1), 1, it->lettercase == 'l' ? 'l' : 'U'))
 						return false;
 					pm = (c0 == 'p' || c0 == 'P');
 					s += it->dotted ? 4 : 2;

@@ -173,3 +173,38 @@ metaetl_re_match(PG_FUNCTION_ARGS)
 			 errmsg("regular expression match failed (PCRE2 error %d)", rc)));
 	PG_RETURN_BOOL(false);
 }
+
+/*
+ * A compiled pattern for C callers (the approximate profile's semantic
+ * types): compiled once, matched many times, freed with the current memory
+ * context (the same callback as the function cache).
+ */
+QualityRegex *
+QualityRegexCompile(const char *pattern)
+{
+	QReCache   *c = (QReCache *) palloc0(sizeof(QReCache));
+
+	c->cb.func = qre_release;
+	c->cb.arg = c;
+	c->code = qre_compile(pattern, strlen(pattern));
+	MemoryContextRegisterResetCallback(CurrentMemoryContext, &c->cb);
+	c->jit = (pcre2_jit_compile(c->code, PCRE2_JIT_COMPLETE) == 0);
+	c->md = pcre2_match_data_create_from_pattern(c->code, NULL);
+	if (c->md == NULL)
+		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
+	return (QualityRegex *) c;
+}
+
+bool
+QualityRegexMatch(QualityRegex *re, const char *s, size_t len)
+{
+	QReCache   *c = (QReCache *) re;
+	uint32		opts = (GetDatabaseEncoding() == PG_UTF8) ? PCRE2_NO_UTF_CHECK : 0;
+	int			rc;
+
+	if (c->jit)
+		rc = pcre2_jit_match(c->code, (PCRE2_SPTR) s, len, 0, opts, c->md, NULL);
+	else
+		rc = pcre2_match(c->code, (PCRE2_SPTR) s, len, 0, opts, c->md, NULL);
+	return rc >= 0;
+}

@@ -144,6 +144,53 @@ kind_is(const char *type, const char *const *set, int n)
 	return false;
 }
 
+/*
+ * The regular expressions (PCRE2) behind validity format and type checks
+ * and the profile's semantic types; json is checked by a parser instead.
+ */
+static const char *const format_patterns[][2] = {
+	{"email", "^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$"},
+	{"url", "^(https?|ftp)://[^\\s/$.?#][^\\s]*$"},
+	{"uuid", "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"},
+	{"date", "^\\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\\d|3[01])$"},
+	{"timestamp", "^\\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\\d|3[01])[ T]([01]\\d|2[0-3]):[0-5]\\d(:[0-5]\\d(\\.\\d+)?)?([+-]\\d{2}(:?\\d{2})?|Z)?$"},
+	{"iso8601", "^\\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\\d|3[01])(T([01]\\d|2[0-3]):[0-5]\\d(:[0-5]\\d(\\.\\d+)?)?(Z|[+-]\\d{2}(:?\\d{2})?)?)?$"},
+	{"phone", "^\\+?[0-9][0-9 ().-]{5,18}[0-9]$"},
+	{"ipv4", "^((25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)\\.){3}(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)$"},
+	{"integer", "^\\s*[+-]?\\d+\\s*$"},
+	{"numeric", "^\\s*[+-]?(\\d+\\.?\\d*|\\.\\d+)([eE][+-]?\\d+)?\\s*$"},
+	{"boolean", "^\\s*([tT]([rR][uU][eE])?|[fF]([aA][lL][sS][eE])?|[yY]([eE][sS])?|[nN][oO]?|[oO][nN]|[oO][fF][fF]|1|0)\\s*$"},
+};
+
+/* the pattern of a format (or of a type check's format); NULL for json and unknown */
+const char *
+QualityFormatPattern(const char *name)
+{
+	for (int i = 0; i < lengthof_arr(format_patterns); i++)
+		if (strcmp(format_patterns[i][0], name) == 0)
+			return format_patterns[i][1];
+	return NULL;
+}
+
+/* the format a validity type check uses for a data_type (rules.c vocabulary) */
+const char *
+QualityTypeFormat(const char *data_type)
+{
+	static const char *const map[][2] = {
+		{"integer", "integer"}, {"int", "integer"}, {"int2", "integer"}, {"int4", "integer"},
+		{"int8", "integer"}, {"bigint", "integer"}, {"smallint", "integer"},
+		{"numeric", "numeric"}, {"decimal", "numeric"}, {"float", "numeric"}, {"float4", "numeric"},
+		{"float8", "numeric"}, {"real", "numeric"}, {"double precision", "numeric"},
+		{"boolean", "boolean"}, {"bool", "boolean"}, {"date", "date"}, {"timestamp", "timestamp"},
+		{"timestamptz", "timestamp"}, {"uuid", "uuid"}, {"json", "json"}, {"jsonb", "json"},
+		{"text", "text"}, {"string", "text"}};
+
+	for (int i = 0; i < lengthof_arr(map); i++)
+		if (strcmp(map[i][0], data_type) == 0)
+			return map[i][1];
+	return NULL;
+}
+
 /* ------------------------------------------------------------ helpers */
 
 /* a string from a list of values; NULL when bad (reported) */
@@ -1092,8 +1139,10 @@ QualityNormalize(Jsonb *in, const char *const *block_keys, int nblock_keys)
 		cfgv_keys(&c, tree, "", allowed, nallowed, false);
 		block = cfgv_need(CfgNewNode(c.arena, CFG_MAP, 0, 0));
 		for (int i = 0; i < tree->n; i++)
-			if (strcmp(tree->pairs[i].key->str, "options") != 0)
-				cfgv_put(&c, block, tree->pairs[i].key->str, tree->pairs[i].value);
+			for (int j = 0; j < nallowed; j++)
+				if (strcmp(tree->pairs[i].key->str, allowed[j]) == 0 &&
+					strcmp(allowed[j], "options") != 0)
+					cfgv_put(&c, block, tree->pairs[i].key->str, tree->pairs[i].value);
 		if (CfgMapGet(tree, "rules") == NULL)
 			cfgv_put(&c, block, "rules", cfgv_seq(&c));
 		if ((n = CfgMapGet(tree, "options")) && cfgv_is_map(&c, n, "options", "options"))
@@ -1129,8 +1178,8 @@ QualityNormalize(Jsonb *in, const char *const *block_keys, int nblock_keys)
 				 idx >= 0 && rules && rules->kind == CFG_SEQ && idx < rules->n ?
 				 errdetail("Quality rule %d: %.200s%s", idx + 1,
 						   JsonbToCString(NULL, &MetaetlTreeToJsonb(rules->items[idx])->root, 200),
-						   v.nerrors > 1 ? psprintf(" (%d more problems)", v.nerrors - 1) : "") :
-				 v.nerrors > 1 ? errdetail("%d more problems.", v.nerrors - 1) : 0,
+						   v.nerrors > 1 ? psprintf(" (%d more problem%s)", v.nerrors - 1, v.nerrors > 2 ? "s" : "") : "") :
+				 v.nerrors > 1 ? errdetail("%d more problem%s.", v.nerrors - 1, v.nerrors > 2 ? "s" : "") : 0,
 				 errhint("docs/quality.md lists every rule type and its keys.")));
 	}
 	set->rules = MetaetlTreeToJsonb(CfgMapGet(norm, "rules"));

@@ -58,6 +58,8 @@ extern const QualityRuleKind *QualityRuleKindLookup(const char *type);
 extern struct CfgNode *QualityCheckBlock(struct VCtx *c, const CfgNode *q, const char *path);
 extern QualityRuleSet *QualityNormalize(Jsonb *in, const char *const *block_keys, int nblock_keys);
 extern bool QualityNumericDriftMethod(const char *method);
+extern const char *QualityFormatPattern(const char *name);
+extern const char *QualityTypeFormat(const char *data_type);
 extern Datum metaetl_normalize_rules(PG_FUNCTION_ARGS);
 
 #endif							/* METAETL_QUALITY_RULES_H */

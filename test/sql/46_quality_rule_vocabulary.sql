@@ -11,7 +11,7 @@ BEGIN
     RETURN 'no error';
 EXCEPTION WHEN others THEN
     GET STACKED DIAGNOSTICS d = PG_EXCEPTION_DETAIL;
-    RETURN SQLSTATE || ': ' || SQLERRM || coalesce(E'\n  detail: ' || d, '');
+    RETURN SQLSTATE || ': ' || SQLERRM || coalesce(E'\n  detail: ' || nullif(d, ''), '');
 END
 $$;
 

@@ -1,0 +1,1084 @@
+/*-------------------------------------------------------------------------
+ *
+ * src/quality/scan.c
+ *		The one-scan quality compiler: normalised rules (rules.c) become ONE
+ *		aggregate query over the dataset (the shape is in scan.h), run once.
+ *
+ * Each rule kind adds aggregates to the query and remembers their result
+ * slots; checks.c reads the slots.  What needs more than the dataset's rows
+ * is said where it happens: uniqueness groups by a materialised copy (the
+ * dataset is still read once), referential and row_count_equal read their
+ * reference, custom rules run their own query, and monotonic's ordered
+ * aggregate makes PostgreSQL give up partial (parallel) aggregation.
+ *
+ * Errors name the rule: unknown columns are 42703 listing the dataset's
+ * columns, a rule that cannot apply to a column's type is 42804, and an
+ * expression that does not analyse against the dataset carries an error
+ * context naming the rule and where the expression was.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "nodes/nodeFuncs.h"
+#include "nodes/parsenodes.h"
+#include "parser/parser.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/jsonb.h"
+#include "utils/lsyscache.h"
+#include "utils/plancache.h"
+#include "utils/typcache.h"
+
+#include "config/yamltree.h"
+#include "quality/quality.h"
+#include "quality/scan.h"
+
+/* ------------------------------------------------------------ the dataset */
+
+/* the columns of a FROM item, by parse analysis only (nothing is read) */
+static List *
+qs_describe(const char *from_item)
+{
+	SPIPlanPtr	plan;
+	List	   *sources;
+	TupleDesc	desc;
+	List	   *cols = NIL;
+
+	plan = SPI_prepare(psprintf("SELECT * FROM %s AS " QS_ALIAS, from_item), 0, NULL);
+	if (plan == NULL)
+		elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
+	sources = SPI_plan_get_plan_sources(plan);
+	desc = ((CachedPlanSource *) linitial(sources))->resultDesc;
+	for (int i = 0; desc != NULL && i < desc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+		QCol	   *c;
+		Oid			base;
+		TypeCacheEntry *tce;
+		bool		pref;
+
+		if (att->attisdropped)
+			continue;
+		c = palloc0(sizeof(QCol));
+		c->name = pstrdup(NameStr(att->attname));
+		c->ord = i + 1;
+		c->typid = att->atttypid;
+		c->typname = format_type_with_typemod(att->atttypid, att->atttypmod);
+		base = getBaseType(att->atttypid);
+		get_type_category_preferred(base, &c->category, &pref);
+		c->numeric = base == INT2OID || base == INT4OID || base == INT8OID ||
+			base == FLOAT4OID || base == FLOAT8OID || base == NUMERICOID;
+		tce = lookup_type_cache(att->atttypid, TYPECACHE_EQ_OPR | TYPECACHE_LT_OPR | TYPECACHE_HASH_PROC);
+		c->has_eq = OidIsValid(tce->eq_opr) && OidIsValid(tce->hash_proc);
+		c->has_order = OidIsValid(tce->lt_opr);
+		cols = lappend(cols, c);
+	}
+	SPI_freeplan(plan);
+	return cols;
+}
+
+/* the column a rule names, or 42703 listing the dataset's columns */
+QCol *
+QualityScanColumn(QScan *s, const char *name, const char *rule)
+{
+	ListCell   *lc;
+	StringInfoData all;
+
+	foreach(lc, s->cols)
+		if (strcmp(((QCol *) lfirst(lc))->name, name) == 0)
+			return lfirst(lc);
+	initStringInfo(&all);
+	foreach(lc, s->cols)
+		appendStringInfo(&all, "%s%s", all.len ? ", " : "", ((QCol *) lfirst(lc))->name);
+	ereport(ERROR,
+			(errcode(ERRCODE_UNDEFINED_COLUMN),
+			 errmsg("column \"%s\" does not exist in the dataset", name),
+			 errdetail("Quality rule \"%s\" on %s.", rule, s->dataset),
+			 errhint("The dataset's columns are: %s.", all.len ? all.data : "(none)")));
+	return NULL;
+}
+
+/* a column of the dataset's rows, qualified: never captured by another name */
+char *
+QualityScanRef(QCol *c)
+{
+	return psprintf(QS_ALIAS ".%s", quote_identifier(c->name));
+}
+
+/*
+ * QualityScanCreate
+ *		Resolve the dataset (util/relation.c) and describe it.  Sample rows
+ *		show key_columns (a JSON array), else the relation's primary key.
+ *		Call inside SPI_connect.
+ */
+QScan *
+QualityScanCreate(const char *data, const char *dataset, int nsamples, Jsonb *key_columns)
+{
+	QScan	   *s = palloc0(sizeof(QScan));
+
+	s->data = MetaetlResolveData(data, METAETL_DATA_MUST_EXIST);
+	s->dataset = dataset ? dataset : data;
+	s->nsamples = nsamples;
+	s->cols = qs_describe(s->data->from_item);
+	initStringInfo(&s->aggs);
+	initStringInfo(&s->finals);
+	initStringInfo(&s->ctes);
+	s->top_n = 10;
+	(void) QualityScanAgg(s, "pg_catalog.count(*)");	/* slot 0: the row count */
+
+	if (key_columns != NULL && JB_ROOT_IS_ARRAY(key_columns))
+	{
+		JsonbIterator *it = JsonbIteratorInit(&key_columns->root);
+		JsonbValue	v;
+		JsonbIteratorToken tok;
+
+		while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
+			if (tok == WJB_ELEM)
+			{
+				char	   *k;
+
+				if (v.type != jbvString)
+					ereport(ERROR,
+							(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+							 errmsg("option \"key_columns\" must be an array of column names")));
+				k = pnstrdup(v.val.string.val, v.val.string.len);
+				QualityScanColumn(s, k, "key_columns");
+				s->keys = lappend(s->keys, k);
+			}
+	}
+	else if (s->data->kind == METAETL_DATA_RELATION)
+	{
+		Oid			t = OIDOID;
+		Datum		v = ObjectIdGetDatum(s->data->relid);
+
+		if (SPI_execute_with_args("SELECT a.attname::pg_catalog.text FROM pg_catalog.pg_index i"
+								  " CROSS JOIN LATERAL pg_catalog.unnest(i.indkey) WITH ORDINALITY AS k(attnum, ord)"
+								  " JOIN pg_catalog.pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) i.indrelid"
+								  "  AND a.attnum OPERATOR(pg_catalog.=) k.attnum"
+								  " WHERE i.indrelid OPERATOR(pg_catalog.=) $1 AND i.indisprimary ORDER BY k.ord",
+								  1, &t, &v, NULL, true, 0) != SPI_OK_SELECT)
+			elog(ERROR, "primary key lookup failed");
+		for (uint64 i = 0; i < SPI_processed; i++)
+			s->keys = lappend(s->keys, SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1));
+	}
+	return s;
+}
+
+/* ------------------------------------------------------------ building blocks */
+
+/* a parameter ($n) of type text or text[]; returns n */
+int
+QualityScanParam(QScan *s, Oid type, Datum value)
+{
+	if (s->nparams == s->pcap)
+	{
+		s->pcap = s->pcap ? s->pcap * 2 : 16;
+		s->ptypes = s->ptypes ? repalloc(s->ptypes, sizeof(Oid) * s->pcap) : palloc(sizeof(Oid) * s->pcap);
+		s->pvalues = s->pvalues ? repalloc(s->pvalues, sizeof(Datum) * s->pcap) : palloc(sizeof(Datum) * s->pcap);
+	}
+	s->ptypes[s->nparams] = type;
+	s->pvalues[s->nparams] = value;
+	return ++s->nparams;
+}
+
+/* a constant of a type, from text: an InitPlan, evaluated once per query */
+static char *
+qs_const(QScan *s, const char *value, const char *type)
+{
+	int			k = QualityScanParam(s, TEXTOID, CStringGetTextDatum(value));
+
+	return psprintf("(SELECT CAST($%d AS %s))", k, type);
+}
+
+/* an aggregate of the scan (deduplicated); returns its result slot */
+int
+QualityScanAgg(QScan *s, const char *expr)
+{
+	ListCell   *a;
+	ListCell   *b;
+
+	forboth(a, s->agg_texts, b, s->agg_slots)
+		if (strcmp((char *) lfirst(a), expr) == 0)
+			return lfirst_int(b);
+	s->naggs++;
+	appendStringInfo(&s->aggs, "%s\n       %s AS a%d", s->naggs > 1 ? "," : "", expr, s->naggs);
+	s->agg_texts = lappend(s->agg_texts, pstrdup(expr));
+	s->agg_slots = lappend_int(s->agg_slots, s->nfinals);
+	return QualityScanFinal(s, psprintf("pg_catalog.to_jsonb(" QS_BASE ".a%d)", s->naggs));
+}
+
+/* a value computed once from the aggregate row (or a scalar subquery); returns its slot */
+int
+QualityScanFinal(QScan *s, const char *expr)
+{
+	appendStringInfo(&s->finals, "%s\n  %s", s->nfinals > 0 ? "," : "", expr);
+	return s->nfinals++;
+}
+
+/* "<base>.aN" for an aggregate slot, for finals that compute from it */
+char *
+QualityScanAggRef(QScan *s, int slot)
+{
+	ListCell   *b;
+	int			i = 0;
+
+	foreach(b, s->agg_slots)
+	{
+		i++;
+		if (lfirst_int(b) == slot)
+			return psprintf(QS_BASE ".a%d", i);
+	}
+	elog(ERROR, "slot %d is not an aggregate", slot);
+	return NULL;
+}
+
+/* count(col) of the scan: one C aggregate for every column that needs one */
+static int
+qs_nonnull(QScan *s, QCol *c)
+{
+	ListCell   *lc;
+	int			i = 0;
+
+	foreach(lc, s->nncols)
+	{
+		if (strcmp((char *) lfirst(lc), c->name) == 0)
+			return i;
+		i++;
+	}
+	s->nncols = lappend(s->nncols, c->name);
+	return i;
+}
+
+/* the text[] of a JSON array of scalars (strings as is, numbers, booleans) */
+static Datum
+qs_value_array(JsonbContainer *r, const char *key, int *n)
+{
+	return QJTextArray(r, key, n);
+}
+
+/* the check of a rule expression against the dataset, with the rule named on error */
+typedef struct QExprCtx
+{
+	const char *rule;
+	const char *what;
+	const char *expr;
+} QExprCtx;
+
+static void
+qs_expr_context(void *arg)
+{
+	QExprCtx   *x = arg;
+
+	errcontext("in the %s of quality rule \"%s\": %s", x->what, x->rule, x->expr);
+}
+
+static void
+qs_check_expr(QScan *s, QCheck *ch, const char *what, const char *expr, const char *cast)
+{
+	ErrorContextCallback cb;
+	QExprCtx	x = {ch->name, what, expr};
+	SPIPlanPtr	plan;
+
+	cb.callback = qs_expr_context;
+	cb.arg = &x;
+	cb.previous = error_context_stack;
+	error_context_stack = &cb;
+	plan = SPI_prepare(psprintf("SELECT (%s\n)%s FROM %s AS " QS_ALIAS " LIMIT 0", expr, cast,
+								s->data->from_item), 0, NULL);
+	error_context_stack = cb.previous;
+	if (plan == NULL)
+		elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
+	SPI_freeplan(plan);
+}
+
+/*
+ * qs_type_error
+ *		42804: the rule cannot apply to the column's type.  need says what the
+ *		rule needs ("numbers", "an ordered type", ...); bounds: numeric bounds
+ *		on a column that is not a number (which compare as text otherwise).
+ */
+static void
+qs_type_error(QCheck *ch, QCol *c, const char *need, bool bounds)
+{
+	if (bounds)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("quality rule \"%s\": numeric bounds on column \"%s\" of type %s", ch->name, c->name, c->typname),
+				 errdetail("Compared as text, \"10\" would lie between 1 and 9 and \"2\" would not."),
+				 errhint("Give cast: numeric to compare the values as numbers, or bounds of the column's type as strings.")));
+	ereport(ERROR,
+			(errcode(ERRCODE_DATATYPE_MISMATCH),
+			 errmsg("quality rule \"%s\": %s %s rule needs %s, and column \"%s\" is of type %s",
+					ch->name, strchr("aeiou", ch->type[0]) ? "an" : "a", ch->type, need, c->name, c->typname),
+			 errhint("Use another column, or a query that casts this one.")));
+}
+
+/* ------------------------------------------------------------ row-level rules */
+
+/* the columns a sample failing row shows: the keys, then the rule's */
+static char *
+qs_sample_args(QScan *s, List *extra)
+{
+	List	   *names = list_copy(s->keys);
+	ListCell   *lc;
+	StringInfoData arr;
+	StringInfoData args;
+	Datum	   *elems;
+	int			i = 0;
+
+	foreach(lc, extra)
+	{
+		ListCell   *k;
+		bool		keep = false;
+
+		/* an expression may name things that are not columns (functions' words) */
+		foreach(k, s->cols)
+			if (strcmp(((QCol *) lfirst(k))->name, lfirst(lc)) == 0)
+				keep = true;
+		foreach(k, names)
+			if (strcmp(lfirst(k), lfirst(lc)) == 0)
+				keep = false;
+		if (keep)
+			names = lappend(names, lfirst(lc));
+	}
+	if (names == NIL)
+		foreach(lc, s->cols)
+			names = lappend(names, ((QCol *) lfirst(lc))->name);
+	names = list_truncate(names, 90);	/* a function takes at most 100 arguments */
+	elems = palloc(sizeof(Datum) * Max(list_length(names), 1));
+	initStringInfo(&args);
+	foreach(lc, names)
+	{
+		elems[i++] = CStringGetTextDatum(lfirst(lc));
+		appendStringInfo(&args, ", " QS_ALIAS ".%s", quote_identifier(lfirst(lc)));
+	}
+	initStringInfo(&arr);
+	appendStringInfo(&arr, "(SELECT CAST($%d AS pg_catalog.text[])), %d%s",
+					 QualityScanParam(s, TEXTARRAYOID,
+									  PointerGetDatum(construct_array(elems, i, TEXTOID, -1, false, TYPALIGN_INT))),
+					 s->nsamples, args.data);
+	return arr.data;
+}
+
+/*
+ * qs_row
+ *		A row-level rule: fail is the predicate of a failing row among the
+ *		checked ones; checked are the rows in scope (all_rows) or its
+ *		column's non-NULL values in scope.
+ */
+static void
+qs_row(QScan *s, QCheck *ch, const char *fail, bool all_rows, const char *denominator, List *sample_cols)
+{
+	char	   *scoped = ch->scope ? psprintf("%s AND (%s)", ch->scope, fail) : psprintf("(%s)", fail);
+
+	ch->fail = scoped;
+	if (denominator)
+		ch->s_total = QualityScanAgg(s, psprintf("pg_catalog.count(*) FILTER (WHERE %s%s%s)",
+												 ch->scope ? ch->scope : "", ch->scope ? " AND " : "", denominator));
+	else if (all_rows)
+		ch->s_total = ch->scope ? QualityScanAgg(s, psprintf("pg_catalog.count(*) FILTER (WHERE %s)", ch->scope)) : 0;
+	else if (ch->scope)
+		ch->s_total = QualityScanAgg(s, psprintf("pg_catalog.count(*) FILTER (WHERE %s AND %s IS NOT NULL)",
+												 ch->scope, QualityScanRef(ch->col)));
+	else
+		ch->nn = qs_nonnull(s, ch->col);
+	if (s->nsamples == 0)
+		ch->s_fail = QualityScanAgg(s, psprintf("pg_catalog.count(*) FILTER (WHERE %s)", scoped));
+	else
+		/* one aggregate per rule: the predicate is evaluated once per row */
+		ch->s_fail = QualityScanAgg(s, psprintf("etl._failures(%s) FILTER (WHERE %s)",
+												qs_sample_args(s, sample_cols), scoped));
+}
+
+static List *
+qs_one(const char *name)
+{
+	return list_make1((char *) name);
+}
+
+/* the bound of a range (or aggregate) rule as a comparable constant */
+static char *
+qs_bound(QScan *s, QCheck *ch, const char *key, const char *type)
+{
+	char	   *v = QJNumText(ch->r, key);
+
+	if (v == NULL)
+		v = (char *) QJStr(ch->r, key);
+	return v ? qs_const(s, v, type) : NULL;
+}
+
+/* the type to compare bounds in: the column's, unless an integer column has a fractional bound */
+static const char *
+qs_bound_type(QCheck *ch, QCol *c)
+{
+	Oid			base = getBaseType(c->typid);
+
+	if (base == INT2OID || base == INT4OID || base == INT8OID)
+	{
+		const char *keys[2] = {"min", "max"};
+
+		for (int i = 0; i < 2; i++)
+		{
+			char	   *t = QJNumText(ch->r, keys[i]);
+
+			if (t && strpbrk(t, ".eE") != NULL)
+				return "pg_catalog.numeric";
+		}
+	}
+	return c->typname;
+}
+
+static char *
+qs_range_pred(QScan *s, QCheck *ch, const char *v, const char *type)
+{
+	char	   *lo = qs_bound(s, ch, "min", type);
+	char	   *hi = qs_bound(s, ch, "max", type);
+	StringInfoData b;
+
+	initStringInfo(&b);
+	if (lo)
+		appendStringInfo(&b, "%s %s %s", v, QJBool(ch->r, "strict_min", false) ? ">" : ">=", lo);
+	if (hi)
+		appendStringInfo(&b, "%s%s %s %s", lo ? " AND " : "", v, QJBool(ch->r, "strict_max", false) ? "<" : "<=", hi);
+	return b.data;
+}
+
+static bool
+qs_numeric_bounds(QCheck *ch)
+{
+	JsonbValue *mn = QJGet(ch->r, "min");
+	JsonbValue *mx = QJGet(ch->r, "max");
+
+	return (mn && mn->type == jbvNumeric) || (mx && mx->type == jbvNumeric);
+}
+
+static void
+qs_validity(QScan *s, QCheck *ch)
+{
+	QCol	   *c = ch->col;
+	char	   *v = QualityScanRef(c);
+	char	   *t = psprintf("%s::pg_catalog.text", v);
+	char	   *valid = NULL;
+
+	if (strcmp(ch->check, "range") == 0)
+	{
+		const char *cast = QJStr(ch->r, "cast");
+
+		if (cast)
+		{
+			/* values that do not parse as the type fail; no error, no subtransaction */
+			char	   *typed = psprintf("CAST(%s AS pg_catalog.%s)", t, cast);
+
+			valid = psprintf("CASE WHEN etl._parseable(%s, %s) THEN %s ELSE false END", t,
+							 quote_literal_cstr(cast), qs_range_pred(s, ch, typed, psprintf("pg_catalog.%s", cast)));
+		}
+		else
+		{
+			if (qs_numeric_bounds(ch) && !c->numeric)
+				qs_type_error(ch, c, NULL, true);
+			/* bounds in the column's type (no per-row cast), numeric only for 0.5 on an integer */
+			valid = qs_range_pred(s, ch, v, qs_bound_type(ch, c));
+		}
+	}
+	else if (strcmp(ch->check, "length") == 0)
+	{
+		char	   *len = psprintf("pg_catalog.char_length(%s)", t);
+		char	   *mn = QJNumText(ch->r, "min");
+		char	   *mx = QJNumText(ch->r, "max");
+
+		valid = psprintf("%s%s%s", mn ? psprintf("%s >= %s", len, qs_const(s, mn, "pg_catalog.int4")) : "",
+						 mn && mx ? " AND " : "", mx ? psprintf("%s <= %s", len, qs_const(s, mx, "pg_catalog.int4")) : "");
+	}
+	else if (strcmp(ch->check, "pattern") == 0)
+	{
+		int			k = QualityScanParam(s, TEXTOID, CStringGetTextDatum(QJStr(ch->r, "pattern")));
+		const char *flavor = QJStr(ch->r, "flavor");
+
+		valid = flavor && strcmp(flavor, "postgres") == 0 ?
+			psprintf("%s OPERATOR(pg_catalog.~) $%d", t, k) : psprintf("etl._re_match(%s, $%d)", t, k);
+	}
+	else if (strcmp(ch->check, "format") == 0 || strcmp(ch->check, "type") == 0)
+	{
+		const char *fmt = strcmp(ch->check, "format") == 0 ? QJStr(ch->r, "format") :
+			QualityTypeFormat(QJStr(ch->r, "data_type"));
+		Oid			same = strcmp(ch->check, "type") == 0 ?
+			DatumGetObjectId(DirectFunctionCall1(to_regtype, CStringGetTextDatum(QJStr(ch->r, "data_type")))) : InvalidOid;
+
+		if (strcmp(fmt, "text") == 0 || (OidIsValid(same) && same == c->typid))
+			valid = "true";		/* a column of the type: always valid */
+		else if (strcmp(fmt, "json") == 0)
+			valid = psprintf("etl._is_json(%s)", t);
+		else
+			valid = psprintf("etl._re_match(%s, $%d)", t,
+							 QualityScanParam(s, TEXTOID, CStringGetTextDatum(QualityFormatPattern(fmt))));
+	}
+	else if (strcmp(ch->check, "allowed_values") == 0)
+	{
+		int			n;
+		int			k = QualityScanParam(s, TEXTARRAYOID, qs_value_array(ch->r, "values", &n));
+
+		/* an empty list allows nothing: every non-NULL value fails */
+		/* CAST(... AS type[]): an array expression, not "= ANY (subquery)" */
+		if (c->has_eq)
+			valid = psprintf("%s = ANY (CAST((SELECT CAST($%d AS %s[])) AS %s[]))", v, k, c->typname, c->typname);
+		else
+			valid = psprintf("%s = ANY (CAST((SELECT $%d::pg_catalog.text[]) AS pg_catalog.text[]))", t, k);
+	}
+	/*
+	 * A NULL value is not a validity failure.  Most checks give NULL for it
+	 * anyway; = ANY of an empty list and the CASE of cast: would not.
+	 */
+	qs_row(s, ch, psprintf("%s IS NOT NULL AND NOT (%s)", v, valid), false, NULL, qs_one(c->name));
+}
+
+/* the relation a referential or row_count_equal rule reads: a pipeline node, or a relation/query */
+static MetaetlData *
+qs_reference(QScan *s, QCheck *ch, const char *ref)
+{
+	JsonbValue *node = s->nodes ? QJGet(&s->nodes->root, ref) : NULL;
+
+	if (node && node->type == jbvString)
+	{
+		ch->ref_label = psprintf("node %s", ref);
+		return MetaetlResolveData(pnstrdup(node->val.string.val, node->val.string.len), METAETL_DATA_MUST_EXIST);
+	}
+	ch->ref_label = ref;
+	return MetaetlResolveData(ref, METAETL_DATA_MUST_EXIST);
+}
+
+static void
+qs_referential(QScan *s, QCheck *ch)
+{
+	const char *ref = QJStr(ch->r, "ref") ? QJStr(ch->r, "ref") : QJStr(ch->r, "ref_table");
+	const char *rc = QJStr(ch->r, "ref_column");
+	MetaetlData *d = qs_reference(s, ch, ref);
+	List	   *rcols = qs_describe(d->from_item);
+	ListCell   *lc;
+	bool		found = false;
+	char	   *v = QualityScanRef(ch->col);
+
+	foreach(lc, rcols)
+		if (strcmp(((QCol *) lfirst(lc))->name, rc) == 0)
+			found = true;
+	if (!found)
+	{
+		StringInfoData all;
+
+		initStringInfo(&all);
+		foreach(lc, rcols)
+			appendStringInfo(&all, "%s%s", all.len ? ", " : "", ((QCol *) lfirst(lc))->name);
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_COLUMN),
+				 errmsg("column \"%s\" does not exist in %s", rc, ref),
+				 errdetail("Quality rule \"%s\" on %s.", ch->name, s->dataset),
+				 errhint("The columns of %s are: %s.", ref, all.len ? all.data : "(none)")));
+	}
+	/* the reference is read once, as a hashed subplan of the same query */
+	qs_row(s, ch, psprintf("NOT (%s = ANY (SELECT \"metaetl.f\".%s FROM %s AS \"metaetl.f\" WHERE \"metaetl.f\".%s IS NOT NULL))",
+						   v, quote_identifier(rc), d->from_item, quote_identifier(rc)),
+		   false, NULL, qs_one(ch->col->name));
+}
+
+static void
+qs_column_pair(QScan *s, QCheck *ch)
+{
+	QCol	   *a = linitial(ch->cols);
+	QCol	   *b = lsecond(ch->cols);
+	char	   *x = QualityScanRef(a);
+	char	   *y = QualityScanRef(b);
+	const char *op;
+	char	   *both_null = psprintf("%s IS NULL AND %s IS NULL", x, y);
+
+	if (strcmp(ch->check, "equal") == 0)
+		op = "=";
+	else if (strcmp(ch->check, "not_equal") == 0)
+		op = "<>";
+	else if (strcmp(ch->check, "greater") == 0)
+		op = ">";
+	else if (strcmp(ch->check, "greater_or_equal") == 0)
+		op = ">=";
+	else if (strcmp(ch->check, "less") == 0)
+		op = "<";
+	else
+		op = "<=";
+	/* both NULL: not checked; one NULL: fails; else the comparison */
+	qs_row(s, ch, psprintf("NOT (%s) AND (%s IS NULL OR %s IS NULL OR NOT (%s %s %s))", both_null, x, y, x, op, y), false,
+		   psprintf("NOT (%s)", both_null), list_make2(a->name, b->name));
+}
+
+/* ------------------------------------------------------------ groups */
+
+static void
+qs_uniqueness(QScan *s, QCheck *ch)
+{
+	const char *nulls = QJStr(ch->r, "nulls");
+	bool		not_distinct = nulls && strcmp(nulls, "not_distinct") == 0;
+	StringInfoData key;
+	StringInfoData sel;
+	StringInfoData cond;
+	StringInfoData grp;
+	StringInfoData obj;
+	StringInfoData ord;
+	ListCell   *lc;
+	ListCell   *a;
+	ListCell   *b;
+	int			i = 0;
+	char	   *cte;
+	const char *countkey = "duplicate_count";
+
+	initStringInfo(&key);
+	foreach(lc, ch->cols)
+		appendStringInfo(&key, "%s,", ((QCol *) lfirst(lc))->name);
+	appendStringInfo(&key, "|%s|%s", ch->scope ? ch->scope : "", not_distinct ? "nd" : "d");
+	forboth(a, s->group_keys, b, s->group_slots)
+		if (strcmp(lfirst(a), key.data) == 0)
+		{
+			ch->s_a = lfirst_int(b);
+			ch->s_b = ch->s_a + 1;
+			return;
+		}
+	s->need_mat = true;
+	cte = psprintf("\"metaetl.u%d\"", ++s->nctes);
+	initStringInfo(&sel);
+	initStringInfo(&cond);
+	initStringInfo(&grp);
+	initStringInfo(&obj);
+	initStringInfo(&ord);
+	if (ch->scope)
+		appendStringInfoString(&cond, ch->scope);
+	foreach(lc, ch->cols)
+	{
+		QCol	   *c = lfirst(lc);
+		char	   *v = QualityScanRef(c);
+		i++;
+		/* a type without equality groups by its text form */
+		appendStringInfo(&sel, "%s%s%s AS k%d", i > 1 ? ", " : "", v, c->has_eq ? "" : "::pg_catalog.text", i);
+		if (!not_distinct)		/* NULLS DISTINCT: a key with a NULL is not checked, as in UNIQUE */
+			appendStringInfo(&cond, "%s%s IS NOT NULL", cond.len ? " AND " : "", v);
+		appendStringInfo(&grp, "%s%d", i > 1 ? ", " : "", i);
+		appendStringInfo(&obj, "%s%s, \"metaetl.g\".k%d", i > 1 ? ", " : "", quote_literal_cstr(c->name), i);
+		appendStringInfo(&ord, ", \"metaetl.g\".k%d::pg_catalog.text", i);
+		if (strcmp(c->name, "duplicate_count") == 0)
+			countkey = "metaetl.duplicate_count";	/* a key column has the count's name */
+	}
+	appendStringInfo(&s->ctes, ",\n  %s AS (SELECT %s, pg_catalog.count(*) AS n FROM " QS_MAT " AS " QS_ALIAS "%s%s GROUP BY %s)",
+					 cte, sel.data, cond.len ? " WHERE " : "", cond.data, grp.data);
+	ch->s_a = QualityScanFinal(s, psprintf("(SELECT pg_catalog.jsonb_build_object('groups', pg_catalog.count(*), "
+										   "'rows', coalesce(pg_catalog.sum(\"metaetl.g\".n), 0), "
+										   "'dup_rows', coalesce(pg_catalog.sum(\"metaetl.g\".n) FILTER (WHERE \"metaetl.g\".n > 1), 0)) "
+										   "FROM %s AS \"metaetl.g\")", cte));
+	ch->s_b = QualityScanFinal(s, psprintf("(SELECT coalesce(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(%s, '%s', \"metaetl.g\".n) "
+										   "ORDER BY \"metaetl.g\".n DESC%s), '[]') FROM (SELECT * FROM %s AS \"metaetl.g\" "
+										   "WHERE \"metaetl.g\".n > 1 ORDER BY \"metaetl.g\".n DESC%s LIMIT %d) AS \"metaetl.g\")",
+										   obj.data, countkey, ord.data, cte, ord.data, s->nsamples));
+	s->group_keys = lappend(s->group_keys, pstrdup(key.data));
+	s->group_slots = lappend_int(s->group_slots, ch->s_a);
+}
+
+/* ------------------------------------------------------------ aggregates */
+
+static char *
+qs_filter(QCheck *ch, const char *extra)
+{
+	if (ch->scope && extra)
+		return psprintf(" FILTER (WHERE %s AND %s)", ch->scope, extra);
+	if (ch->scope || extra)
+		return psprintf(" FILTER (WHERE %s)", ch->scope ? ch->scope : extra);
+	return "";
+}
+
+/* {"value": V, "ok": V within the bounds (or V NULL)} computed in the final select */
+static int
+qs_bounded(QScan *s, QCheck *ch, const char *value, const char *type)
+{
+	char	   *cond = qs_range_pred(s, ch, value, type);
+
+	return QualityScanFinal(s, psprintf("pg_catalog.jsonb_build_object('value', pg_catalog.to_jsonb(%s), 'ok', %s IS NULL OR (%s))",
+										value, value, cond));
+}
+
+static void
+qs_need_numeric(QCheck *ch)
+{
+	if (!ch->col->numeric)
+		qs_type_error(ch, ch->col, "numbers", false);
+}
+
+static void
+qs_aggregate(QScan *s, QCheck *ch)
+{
+	const char *t = ch->type;
+	QCol	   *c = ch->col;
+	char	   *v = c ? QualityScanRef(c) : NULL;
+	int			slot;
+
+	if (strcmp(t, "min") == 0 || strcmp(t, "max") == 0)
+	{
+		if (qs_numeric_bounds(ch) && !c->numeric)
+			qs_type_error(ch, c, NULL, true);
+		if (!c->has_order)
+			qs_type_error(ch, c, "an ordered type", false);
+		slot = QualityScanAgg(s, psprintf("pg_catalog.%s(%s)%s", t, v, qs_filter(ch, NULL)));
+		ch->s_a = qs_bounded(s, ch, c->numeric ? psprintf("%s::pg_catalog.numeric", QualityScanAggRef(s, slot)) : QualityScanAggRef(s, slot),
+							 c->numeric ? "pg_catalog.numeric" : c->typname);
+	}
+	else if (strcmp(t, "mean") == 0 || strcmp(t, "sum") == 0 || strcmp(t, "stddev") == 0)
+	{
+		qs_need_numeric(ch);
+		slot = QualityScanAgg(s, psprintf("pg_catalog.%s(%s)%s", strcmp(t, "mean") == 0 ? "avg" :
+										  strcmp(t, "sum") == 0 ? "sum" : "stddev_samp", v, qs_filter(ch, NULL)));
+		ch->s_a = qs_bounded(s, ch, psprintf("%s::pg_catalog.numeric", QualityScanAggRef(s, slot)), "pg_catalog.numeric");
+	}
+	else if (strcmp(t, "median") == 0 || strcmp(t, "quantile") == 0)
+	{
+		char	   *q = strcmp(t, "median") == 0 ? "0.5" : QJNumText(ch->r, "q");
+
+		qs_need_numeric(ch);
+		slot = QualityScanAgg(s, psprintf("etl._quantiles(%s::pg_catalog.float8, %s)%s", v,
+										  qs_const(s, psprintf("{%s}", q), "pg_catalog.float8[]"), qs_filter(ch, NULL)));
+		ch->s_a = qs_bounded(s, ch, psprintf("(%s)[1]::pg_catalog.numeric", QualityScanAggRef(s, slot)), "pg_catalog.numeric");
+	}
+	else if (strcmp(t, "distinct_count") == 0 || strcmp(t, "proportion_unique") == 0)
+	{
+		char	   *b;
+
+		slot = QualityScanAgg(s, c->has_eq ?
+							  psprintf("etl._freq(%s, 0, NULL::%s[])%s", v, c->typname, qs_filter(ch, NULL)) :
+							  psprintf("etl._freq(%s::pg_catalog.text, 0, NULL::pg_catalog.text[])%s", v, qs_filter(ch, NULL)));
+		b = QualityScanAggRef(s, slot);
+		ch->s_b = slot;
+		ch->s_a = qs_bounded(s, ch, strcmp(t, "distinct_count") == 0 ?
+							 psprintf("(%s->>'distinct')::pg_catalog.numeric", b) :
+							 psprintf("((%s->>'distinct')::pg_catalog.numeric / NULLIF((%s->>'n')::pg_catalog.numeric, 0))", b, b),
+							 "pg_catalog.numeric");
+	}
+	else if (strcmp(t, "most_common") == 0 || strcmp(t, "distinct_values") == 0)
+	{
+		const char *key = strcmp(t, "most_common") == 0 ? "in" :
+			QJGet(ch->r, "contains") ? "contains" : QJGet(ch->r, "equals") ? "equals" : "subset_of";
+		int			n;
+		int			k = QualityScanParam(s, TEXTARRAYOID, qs_value_array(ch->r, key, &n));
+
+		ch->check = key;
+		ch->s_a = QualityScanAgg(s, c->has_eq ?
+								 psprintf("etl._freq(%s, 5, (SELECT CAST($%d AS %s[])))%s", v, k, c->typname, qs_filter(ch, NULL)) :
+								 psprintf("etl._freq(%s::pg_catalog.text, 5, (SELECT $%d::pg_catalog.text[]))%s", v, k, qs_filter(ch, NULL)));
+	}
+	else if (strcmp(t, "monotonic") == 0)
+	{
+		const char *dir = QJStr(ch->r, "direction");
+		bool		dec = dir && strcmp(dir, "decreasing") == 0;
+		const char *ob = QJStr(ch->r, "order_by");
+		char	   *obe = psprintf("(%s\n)", ob);
+
+		if (!c->has_order)
+			qs_type_error(ch, c, "an ordered type", false);
+		qs_check_expr(s, ch, "order_by", ob, "");
+		/*
+		 * Rows in order_by's order; ties broken by the value in the rule's own
+		 * direction, so rows with equal keys never count as a violation.  An
+		 * ordered aggregate: the scan is not parallel when the rule is there.
+		 */
+		ch->s_a = QualityScanAgg(s, psprintf("etl._monotonic(%s, %s, %s ORDER BY %s, %s%s)%s", v,
+											 QJBool(ch->r, "strict", false) ? "true" : "false", dec ? "true" : "false",
+											 obe, v, dec ? " DESC" : "",
+											 qs_filter(ch, psprintf("%s IS NOT NULL AND %s IS NOT NULL", v, obe))));
+	}
+	else if (strcmp(t, "freshness") == 0)
+	{
+		char	   *b;
+		char	   *age;
+
+		if (c->category != TYPCATEGORY_DATETIME)
+			qs_type_error(ch, c, "a date or timestamp", false);
+		slot = QualityScanAgg(s, psprintf("pg_catalog.max(%s)%s", v, qs_filter(ch, NULL)));
+		b = QualityScanAggRef(s, slot);
+		age = psprintf("(pg_catalog.now() OPERATOR(pg_catalog.-) %s::pg_catalog.timestamptz)", b);
+		ch->s_a = QualityScanFinal(s, psprintf("pg_catalog.jsonb_build_object('newest', pg_catalog.to_jsonb(%s), "
+											   "'age', %s::pg_catalog.text, 'age_seconds', pg_catalog.round(pg_catalog.date_part('epoch', %s)::pg_catalog.numeric, 3), "
+											   "'ok', %s IS NOT NULL AND %s <= %s)",
+											   b, age, age, b, age, qs_const(s, QJStr(ch->r, "max_age"), "pg_catalog.interval")));
+	}
+	else if (strcmp(t, "row_count") == 0)
+		ch->s_total = ch->scope ? QualityScanAgg(s, psprintf("pg_catalog.count(*) FILTER (WHERE %s)", ch->scope)) : 0;
+	else if (strcmp(t, "outliers") == 0)
+	{
+		StringInfoData arr;
+		ListCell   *lc;
+		JsonbValue *opt = QJGet(ch->r, "options");
+		char	   *opts = "{}";
+
+		initStringInfo(&arr);
+		foreach(lc, ch->cols)
+		{
+			QCol	   *oc = lfirst(lc);
+
+			if (!oc->numeric)
+			{
+				ch->col = oc;
+				qs_need_numeric(ch);
+			}
+			appendStringInfo(&arr, "%s%s::pg_catalog.float8", arr.len ? ", " : "", QualityScanRef(oc));
+		}
+		if (opt && opt->type == jbvBinary)
+			opts = JsonbToCString(NULL, opt->val.binary.data, 64);
+		ch->s_a = QualityScanAgg(s, psprintf("etl._outliers(%s, %s, VARIADIC ARRAY[%s])%s",
+											 qs_const(s, QJStr(ch->r, "method"), "pg_catalog.text"),
+											 qs_const(s, opts, "pg_catalog.jsonb"), arr.data, qs_filter(ch, NULL)));
+	}
+	else if (strcmp(t, "drift") == 0)
+	{
+		const char *method = QJStr(ch->r, "method");
+
+		ch->reference = QualityDriftReference(s, c->name);
+		if (strcmp(method, "ks") == 0 || (strcmp(method, "psi") == 0 && c->numeric))
+		{
+			if (!c->numeric)
+				qs_type_error(ch, c, "numbers (ks compares numeric distributions; chi2 compares categories)", false);
+			ch->s_a = QualityScanAgg(s, psprintf("etl._kll(%s::pg_catalog.float8)%s", v, qs_filter(ch, NULL)));
+		}
+		else
+		{
+			/* categories: this run's count of each of the reference's, and its own top 100 */
+			JsonbContainer *freq = ch->reference ? QJObj(&ch->reference->root, "frequencies") : NULL;
+			int			n = 0;
+			Datum		cats = freq ? QJTextArray(freq, "values", &n) :
+				PointerGetDatum(construct_empty_array(TEXTOID));
+
+			ch->s_a = QualityScanAgg(s, psprintf("etl._freq(%s::pg_catalog.text, 100, (SELECT $%d::pg_catalog.text[]))%s", v,
+												 QualityScanParam(s, TEXTARRAYOID, cats), qs_filter(ch, NULL)));
+		}
+	}
+}
+
+/* ------------------------------------------------------------ compile */
+
+static QCheck *
+qs_check_new(QScan *s, JsonbContainer *r)
+{
+	QCheck	   *ch = palloc0(sizeof(QCheck));
+	const char *col;
+	const char *where;
+
+	ch->r = r;
+	ch->name = QJStr(r, "name");
+	ch->type = QJStr(r, "type");
+	ch->check = QJStr(r, "check");
+	ch->severity = QJStr(r, "severity");
+	if (ch->name == NULL || ch->type == NULL || ch->severity == NULL || !QJNum(r, "threshold", &ch->threshold))
+		elog(ERROR, "quality rule is not normalised");
+	ch->kind = QualityRuleKindLookup(ch->type);
+	if (ch->kind == NULL)
+		elog(ERROR, "unknown quality rule type \"%s\"", ch->type);
+	ch->s_total = ch->s_fail = ch->s_a = ch->s_b = -1;
+	ch->nn = -1;
+	ch->distinct_values = -1;
+	if ((col = QJStr(r, "column")) != NULL && strcmp(ch->type, "uniqueness") != 0)
+		ch->col = QualityScanColumn(s, col, ch->name);
+	if (strcmp(ch->type, "uniqueness") == 0 || strcmp(ch->type, "column_pair") == 0 ||
+		strcmp(ch->type, "outliers") == 0)
+	{
+		ListCell   *lc;
+
+		foreach(lc, QJStrList(r, "columns"))
+			ch->cols = lappend(ch->cols, QualityScanColumn(s, lfirst(lc), ch->name));
+	}
+	if ((where = QJStr(r, "where")) != NULL)
+	{
+		qs_check_expr(s, ch, "where", where, "::pg_catalog.bool");
+		ch->scope = psprintf("(%s\n)", where);
+	}
+	return ch;
+}
+
+/*
+ * QualityScanCompile
+ *		Add the rules (a normalised JSON array) to the query.
+ */
+void
+QualityScanCompile(QScan *s, Jsonb *rules)
+{
+	JsonbIterator *it = JsonbIteratorInit(&rules->root);
+	JsonbValue	v;
+	JsonbIteratorToken tok;
+
+	while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
+	{
+		QCheck	   *ch;
+		const char *t;
+
+		if (tok != WJB_ELEM || v.type != jbvBinary)
+			continue;
+		ch = qs_check_new(s, v.val.binary.data);
+		t = ch->type;
+		if (strcmp(t, "completeness") == 0)
+			qs_row(s, ch, psprintf("%s IS NULL", QualityScanRef(ch->col)), true, NULL, qs_one(ch->col->name));
+		else if (strcmp(t, "validity") == 0)
+			qs_validity(s, ch);
+		else if (strcmp(t, "consistency") == 0)
+		{
+			const char *e = QJStr(ch->r, "expression");
+			const char *null_is = QJStr(ch->r, "null_is");
+
+			qs_check_expr(s, ch, "expression", e, "::pg_catalog.bool");
+			/* null_is: pass counts a NULL result as passing (a CHECK constraint's view); fail does not */
+			qs_row(s, ch, psprintf("(%s\n) IS %s", e, null_is && strcmp(null_is, "fail") == 0 ? "NOT TRUE" : "FALSE"),
+				   true, NULL, QualityExpressionColumns(e));
+		}
+		else if (strcmp(t, "referential") == 0)
+			qs_referential(s, ch);
+		else if (strcmp(t, "parseable") == 0)
+		{
+			const char *as = QJStr(ch->r, "as");
+			Oid			target = DatumGetObjectId(DirectFunctionCall1(to_regtype, CStringGetTextDatum(as)));
+
+			/* a column of the type parses by definition */
+			qs_row(s, ch, target == ch->col->typid || (strcmp(as, "json") == 0 && ch->col->typid == JSONBOID) ? "false" :
+				   psprintf("NOT etl._parseable(%s::pg_catalog.text, %s)", QualityScanRef(ch->col), quote_literal_cstr(as)),
+				   false, NULL, qs_one(ch->col->name));
+		}
+		else if (strcmp(t, "date_format") == 0)
+			qs_row(s, ch, psprintf("NOT etl._date_format_ok(%s::pg_catalog.text, $%d)", QualityScanRef(ch->col),
+								   QualityScanParam(s, TEXTOID, CStringGetTextDatum(QJStr(ch->r, "format")))),
+				   false, NULL, qs_one(ch->col->name));
+		else if (strcmp(t, "column_pair") == 0)
+			qs_column_pair(s, ch);
+		else if (strcmp(t, "uniqueness") == 0)
+			qs_uniqueness(s, ch);
+		else if (strcmp(t, "row_count_equal") == 0)
+		{
+			MetaetlData *d = qs_reference(s, ch, QJStr(ch->r, "ref"));
+
+			ch->s_total = ch->scope ? QualityScanAgg(s, psprintf("pg_catalog.count(*) FILTER (WHERE %s)", ch->scope)) : 0;
+			ch->s_a = QualityScanFinal(s, psprintf("pg_catalog.to_jsonb((SELECT pg_catalog.count(*) FROM %s AS \"metaetl.f\"))", d->from_item));
+		}
+		else if (ch->kind->eval == QE_AGG)
+			qs_aggregate(s, ch);
+		/* shape kinds and custom rules need nothing from the scan */
+		s->checks = lappend(s->checks, ch);
+	}
+}
+
+/* ------------------------------------------------------------ execute */
+
+/* the query text (scan.h's shape) */
+static char *
+qs_sql(QScan *s)
+{
+	StringInfoData q;
+	ListCell   *lc;
+	int			k = 0;
+
+	/* the non-NULL counts: one call per row (chunks of 90: a function takes 100 arguments) */
+	while (k < list_length(s->nncols))
+	{
+		StringInfoData args;
+
+		initStringInfo(&args);
+		for (int j = k; j < list_length(s->nncols) && j < k + 90; j++)
+			appendStringInfo(&args, "%s" QS_ALIAS ".%s", j > k ? ", " : "", quote_identifier(list_nth(s->nncols, j)));
+		s->nn_slots = lappend_int(s->nn_slots, QualityScanAgg(s, psprintf("etl._count_nonnull(%s)", args.data)));
+		k += 90;
+	}
+	(void) lc;
+	initStringInfo(&q);
+	if (s->need_mat)
+		appendStringInfo(&q, "WITH " QS_MAT " AS MATERIALIZED (SELECT * FROM %s AS " QS_ALIAS ")%s\n",
+						 s->data->from_item, s->ctes.data);
+	appendStringInfo(&q, "SELECT ARRAY[%s\n]::pg_catalog.jsonb[]\n  FROM (SELECT %s\n          FROM %s AS " QS_ALIAS ") AS " QS_BASE,
+					 s->finals.data, s->aggs.data, s->need_mat ? QS_MAT : s->data->from_item);
+	return q.data;
+}
+
+/*
+ * QualityScanExecute
+ *		Run the one query and keep its results; inside SPI_connect.
+ */
+void
+QualityScanExecute(QScan *s)
+{
+	Datum		d;
+	bool		isnull;
+	Datum	   *elems;
+	bool	   *nulls;
+	int			n;
+	int			rc;
+
+	s->sql = qs_sql(s);
+	elog(DEBUG1, "quality scan of %s: %s", s->dataset, s->sql);
+	/* count 0, not 1: a row limit makes the executor run the plan without parallel workers */
+	rc = SPI_execute_with_args(s->sql, s->nparams, s->ptypes, s->pvalues, NULL, true, 0);
+	if (rc != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "the quality scan failed: %s", SPI_result_code_string(rc));
+	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	deconstruct_array(DatumGetArrayTypeP(d), JSONBOID, -1, false, TYPALIGN_INT, &elems, &nulls, &n);
+	s->nres = n;
+	s->res = palloc0(sizeof(Jsonb *) * Max(n, 1));
+	for (int i = 0; i < n; i++)
+		s->res[i] = nulls[i] ? NULL : DatumGetJsonbPCopy(elems[i]);
+	s->rows = 0;
+	if (n > 0 && s->res[0])
+	{
+		double		rows;
+		JsonbValue	v;
+
+		if (JsonbExtractScalar(&s->res[0]->root, &v) && v.type == jbvNumeric)
+		{
+			rows = DatumGetFloat8(DirectFunctionCall1(numeric_float8, NumericGetDatum(v.val.numeric)));
+			s->rows = (int64) rows;
+		}
+	}
+}
+
+Jsonb *
+QualityScanResult(QScan *s, int slot)
+{
+	if (slot < 0 || slot >= s->nres)
+		return NULL;
+	return s->res[slot];
+}
+
+/* ------------------------------------------------------------ expressions */
+
+static bool
+qs_collect_columns(Node *node, void *context)
+{
+	List	  **names = (List **) context;
+
+	if (node == NULL)
+		return false;
+	if (IsA(node, ColumnRef))
+	{
+		Node	   *last = (Node *) llast(((ColumnRef *) node)->fields);
+
+		if (IsA(last, String))
+		{
+			ListCell   *lc;
+
+			foreach(lc, *names)
+				if (strcmp((char *) lfirst(lc), strVal(last)) == 0)
+					return false;
+			*names = lappend(*names, strVal(last));
+		}
+		return false;
+	}
+	return raw_expression_tree_walker(node, qs_collect_columns, context);
+}
+
+/* the column names a (checked) expression mentions, for its sample rows */
+List *
+QualityExpressionColumns(const char *expr)
+{
+	List	   *raw = raw_parser(psprintf("SELECT (%s\n)", expr), RAW_PARSE_DEFAULT);
+	SelectStmt *sel = (SelectStmt *) linitial_node(RawStmt, raw)->stmt;
+	List	   *names = NIL;
+
+	if (list_length(sel->targetList) == 1)
+		(void) qs_collect_columns(linitial_node(ResTarget, sel->targetList)->val, &names);
+	return names;
+}

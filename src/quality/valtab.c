@@ -1,0 +1,559 @@
+/*-------------------------------------------------------------------------
+ *
+ * src/quality/valtab.c
+ *		The distinct-value table (valtab.h) and the aggregate built on it:
+ *
+ * etl._freq(value anyelement, top_n int4, ref anyarray) → jsonb
+ *     {"n": non-NULL values, "distinct", "unique" (values seen once),
+ *      "top": the top_n most frequent [{value, count}] (ties by value),
+ *      "mode": every value with the highest count (at most 100), "mode_count",
+ *      and, with ref (values of the column's type): "ref_counts" (the count
+ *      of each ref value, in order), "ref_missing" (ref values not seen),
+ *      "extra" (distinct values not in ref) and "extra_samples" (the five
+ *      most frequent of them)}.
+ * It evaluates the distinct_count, proportion_unique, most_common,
+ * distinct_values and categorical drift rules in the one scan, with combine
+ * functions so that a parallel scan aggregates in its workers.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "catalog/pg_type.h"
+#include "common/hashfn.h"
+#include "executor/nodeAgg.h"
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/datum.h"
+#include "utils/jsonb.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/typcache.h"
+
+#include "quality/quality.h"
+#include "quality/valtab.h"
+
+PG_FUNCTION_INFO_V1(metaetl_freq_sfunc);
+PG_FUNCTION_INFO_V1(metaetl_freq_final);
+PG_FUNCTION_INFO_V1(metaetl_freq_combine);
+PG_FUNCTION_INFO_V1(metaetl_freq_serial);
+PG_FUNCTION_INFO_V1(metaetl_freq_deserial);
+
+#define QVT_MIN_MEMORY ((Size) 64 * 1024 * 1024)
+
+/* can a table hold this type? (an extended hash and an equality) */
+bool
+QValTabTypeOk(Oid typid)
+{
+	TypeCacheEntry *tce = lookup_type_cache(typid, TYPECACHE_HASH_EXTENDED_PROC | TYPECACHE_EQ_OPR);
+
+	return OidIsValid(tce->hash_extended_proc) && OidIsValid(tce->eq_opr);
+}
+
+void
+QValTabInit(QValTab *t, MemoryContext cxt, Oid typid, Oid collation, int max_entries)
+{
+	TypeCacheEntry *tce = lookup_type_cache(typid, TYPECACHE_HASH_EXTENDED_PROC_FINFO |
+											TYPECACHE_EQ_OPR_FINFO | TYPECACHE_CMP_PROC_FINFO);
+
+	memset(t, 0, sizeof(*t));
+	if (!OidIsValid(tce->hash_extended_proc) || !OidIsValid(tce->eq_opr))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_FUNCTION),
+				 errmsg("type %s has no hash and equality functions", format_type_be(typid)),
+				 errhint("Cast the column to text.")));
+	t->cxt = cxt;
+	t->typid = typid;
+	t->collation = collation;
+	t->typlen = tce->typlen;
+	t->typbyval = tce->typbyval;
+	fmgr_info_cxt(tce->hash_extended_proc, &t->hashfn, cxt);
+	fmgr_info_cxt(tce->eq_opr_finfo.fn_oid, &t->eqfn, cxt);
+	if (OidIsValid(tce->cmp_proc))
+	{
+		fmgr_info_cxt(tce->cmp_proc, &t->cmpfn, cxt);
+		t->has_cmp = true;
+	}
+	t->max_entries = max_entries;
+	t->size = 64;
+	t->e = MemoryContextAllocZero(cxt, sizeof(QValEntry) * t->size);
+}
+
+static uint64
+qvt_hash(QValTab *t, Datum v)
+{
+	return DatumGetUInt64(FunctionCall2Coll(&t->hashfn, t->collation, v, UInt64GetDatum(0)));
+}
+
+static bool
+qvt_equal(QValTab *t, Datum a, Datum b)
+{
+	return DatumGetBool(FunctionCall2Coll(&t->eqfn, t->collation, a, b));
+}
+
+/* the slot of v (found, or where it would go) */
+static QValEntry *
+qvt_slot(QValTab *t, Datum v, uint64 h)
+{
+	uint32		mask = t->size - 1;
+	uint32		i = (uint32) (h ^ (h >> 32)) & mask;
+
+	for (;;)
+	{
+		QValEntry  *e = &t->e[i];
+
+		if (!e->used || (e->hash == h && qvt_equal(t, e->value, v)))
+			return e;
+		i = (i + 1) & mask;
+	}
+}
+
+static void
+qvt_grow(QValTab *t)
+{
+	QValEntry  *old = t->e;
+	int			oldsize = t->size;
+
+	t->size *= 2;
+	t->e = MemoryContextAllocHuge(t->cxt, sizeof(QValEntry) * t->size);
+	memset(t->e, 0, sizeof(QValEntry) * t->size);
+	for (int i = 0; i < oldsize; i++)
+		if (old[i].used)
+		{
+			uint32		mask = t->size - 1;
+			uint32		j = (uint32) (old[i].hash ^ (old[i].hash >> 32)) & mask;
+
+			while (t->e[j].used)
+				j = (j + 1) & mask;
+			t->e[j] = old[i];
+		}
+	pfree(old);
+}
+
+static void
+qvt_check_memory(QValTab *t)
+{
+	Size		limit = Max(get_hash_memory_limit(), QVT_MIN_MEMORY);
+	Size		used = t->mem + sizeof(QValEntry) * (Size) t->size;
+
+	if (used > limit)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("too many distinct values to count in memory (%d values, %zu kB)",
+						t->n, used / 1024),
+				 errdetail("Distinct counts, most_common, distinct_values and chi2/psi drift rules keep every distinct value in memory, up to work_mem x hash_mem_multiplier (at least 64 MB)."),
+				 errhint("Raise work_mem, use a uniqueness rule, or the approximate profile (etl.profile with {\"approximate\": true}).")));
+}
+
+/* count v (count times); returns its entry, or NULL when the table is full */
+QValEntry *
+QValTabAdd(QValTab *t, Datum v, int64 count)
+{
+	uint64		h = qvt_hash(t, v);
+	QValEntry  *e = qvt_slot(t, v, h);
+
+	if (e->used)
+	{
+		e->count += count;
+		return e;
+	}
+	if (t->max_entries > 0 && t->n >= t->max_entries)
+	{
+		t->overflow = true;
+		return NULL;
+	}
+	if ((t->n + 1) * 4 > t->size * 3)
+	{
+		qvt_grow(t);
+		e = qvt_slot(t, v, h);
+	}
+	e->used = true;
+	e->hash = h;
+	e->count = count;
+	e->value = datumCopy(v, t->typbyval, t->typlen);
+	if (!t->typbyval)
+		t->mem += datumGetSize(e->value, false, t->typlen);
+	t->n++;
+	if ((t->n & 4095) == 0)
+		qvt_check_memory(t);
+	return e;
+}
+
+QValEntry *
+QValTabFind(QValTab *t, Datum v)
+{
+	QValEntry  *e = qvt_slot(t, v, qvt_hash(t, v));
+
+	return e->used ? e : NULL;
+}
+
+void
+QValTabMerge(QValTab *t, const QValTab *other)
+{
+	for (int i = 0; i < other->size; i++)
+		if (other->e[i].used)
+			QValTabAdd(t, other->e[i].value, other->e[i].count);
+	t->overflow |= other->overflow;
+}
+
+/* layout: int32 n, bool overflow, then n x (int64 count, datumSerialize) */
+void
+QValTabSerialize(const QValTab *t, StringInfo buf)
+{
+	int32		n = t->n;
+
+	appendBinaryStringInfo(buf, (char *) &n, sizeof(n));
+	appendStringInfoChar(buf, t->overflow ? 1 : 0);
+	for (int i = 0; i < t->size; i++)
+		if (t->e[i].used)
+		{
+			Size		sz = datumEstimateSpace(t->e[i].value, false, t->typbyval, t->typlen);
+			char	   *p;
+
+			appendBinaryStringInfo(buf, (char *) &t->e[i].count, sizeof(int64));
+			enlargeStringInfo(buf, sz);
+			p = buf->data + buf->len;
+			datumSerialize(t->e[i].value, false, t->typbyval, t->typlen, &p);
+			buf->len += sz;
+			buf->data[buf->len] = '\0';
+		}
+}
+
+/* read what QValTabSerialize wrote into an initialised table; returns the end */
+const char *
+QValTabDeserialize(QValTab *t, const char *p, const char *end)
+{
+	int32		n;
+
+	if (end - p < (long) sizeof(int32) + 1)
+		elog(ERROR, "invalid value table state");
+	memcpy(&n, p, sizeof(n));
+	p += sizeof(n);
+	t->overflow = *p++ != 0;
+	for (int i = 0; i < n; i++)
+	{
+		int64		count;
+		bool		isnull;
+		Datum		v;
+		char	   *q;
+
+		if (end - p < (long) sizeof(int64))
+			elog(ERROR, "invalid value table state");
+		memcpy(&count, p, sizeof(count));
+		p += sizeof(count);
+		q = (char *) p;
+		v = datumRestore(&q, &isnull);
+		p = q;
+		if (p > end)
+			elog(ERROR, "invalid value table state");
+		if (!isnull)
+			QValTabAdd(t, v, count);
+	}
+	return p;
+}
+
+static QValTab *qvt_sort_tab;
+
+/* count descending, then value ascending (btree order, or text) */
+static int
+qvt_entry_cmp(const void *a, const void *b)
+{
+	const QValEntry *x = *(const QValEntry *const *) a;
+	const QValEntry *y = *(const QValEntry *const *) b;
+
+	if (x->count != y->count)
+		return x->count > y->count ? -1 : 1;
+	if (qvt_sort_tab->has_cmp)
+		return DatumGetInt32(FunctionCall2Coll(&qvt_sort_tab->cmpfn, qvt_sort_tab->collation,
+											   x->value, y->value));
+	return (x->hash > y->hash) - (x->hash < y->hash);
+}
+
+/* the entries by count, most frequent first (ties by value) */
+QValEntry **
+QValTabSorted(QValTab *t, int *n)
+{
+	QValEntry **out = palloc(sizeof(QValEntry *) * Max(t->n, 1));
+	int			j = 0;
+
+	for (int i = 0; i < t->size; i++)
+		if (t->e[i].used)
+			out[j++] = &t->e[i];
+	qvt_sort_tab = t;
+	qsort(out, j, sizeof(QValEntry *), qvt_entry_cmp);
+	qvt_sort_tab = NULL;
+	*n = j;
+	return out;
+}
+
+/* ------------------------------------------------------------ etl._freq */
+
+typedef struct QFreqState
+{
+	QValTab		tab;
+	int			top_n;
+	int64		nonnull;
+	int			nref;
+	Datum	   *ref;			/* the ref values, copied; NULL when none given */
+	bool		have_ref;
+} QFreqState;
+
+static QFreqState *
+qfreq_new(MemoryContext cxt, Oid typid, Oid collation, int top_n)
+{
+	QFreqState *st = MemoryContextAllocZero(cxt, sizeof(QFreqState));
+
+	QValTabInit(&st->tab, cxt, typid, collation, 0);
+	st->top_n = Max(0, Min(top_n, 1000));
+	return st;
+}
+
+static void
+qfreq_set_ref(QFreqState *st, ArrayType *arr)
+{
+	MemoryContext old = MemoryContextSwitchTo(st->tab.cxt);
+	Datum	   *d;
+	bool	   *nulls;
+	int			n;
+	int			j = 0;
+	int16		typlen;
+	bool		typbyval;
+	char		typalign;
+
+	get_typlenbyvalalign(st->tab.typid, &typlen, &typbyval, &typalign);
+	deconstruct_array(arr, st->tab.typid, typlen, typbyval, typalign, &d, &nulls, &n);
+	st->ref = palloc(sizeof(Datum) * Max(n, 1));
+	for (int i = 0; i < n; i++)
+		if (!nulls[i])
+			st->ref[j++] = datumCopy(d[i], st->tab.typbyval, st->tab.typlen);
+	st->nref = j;
+	st->have_ref = true;
+	MemoryContextSwitchTo(old);
+}
+
+Datum
+metaetl_freq_sfunc(PG_FUNCTION_ARGS)
+{
+	MemoryContext aggcxt;
+	QFreqState *st = PG_ARGISNULL(0) ? NULL : (QFreqState *) PG_GETARG_POINTER(0);
+
+	if (!AggCheckCallContext(fcinfo, &aggcxt))
+		elog(ERROR, "metaetl_freq_sfunc called in non-aggregate context");
+	if (st == NULL)
+	{
+		st = qfreq_new(aggcxt, get_fn_expr_argtype(fcinfo->flinfo, 1), PG_GET_COLLATION(),
+					   PG_ARGISNULL(2) ? 0 : PG_GETARG_INT32(2));
+		if (!PG_ARGISNULL(3))
+			qfreq_set_ref(st, PG_GETARG_ARRAYTYPE_P(3));
+	}
+	if (!PG_ARGISNULL(1))
+	{
+		MemoryContext old = MemoryContextSwitchTo(aggcxt);
+
+		QValTabAdd(&st->tab, PG_GETARG_DATUM(1), 1);
+		st->nonnull++;
+		MemoryContextSwitchTo(old);
+	}
+	PG_RETURN_POINTER(st);
+}
+
+Datum
+metaetl_freq_combine(PG_FUNCTION_ARGS)
+{
+	MemoryContext aggcxt;
+	QFreqState *a = PG_ARGISNULL(0) ? NULL : (QFreqState *) PG_GETARG_POINTER(0);
+	QFreqState *b = PG_ARGISNULL(1) ? NULL : (QFreqState *) PG_GETARG_POINTER(1);
+	MemoryContext old;
+
+	if (!AggCheckCallContext(fcinfo, &aggcxt))
+		elog(ERROR, "metaetl_freq_combine called in non-aggregate context");
+	if (b == NULL)
+		PG_RETURN_POINTER(a);
+	old = MemoryContextSwitchTo(aggcxt);
+	if (a == NULL)
+	{
+		a = qfreq_new(aggcxt, b->tab.typid, b->tab.collation, b->top_n);
+		if (b->have_ref)
+		{
+			a->ref = palloc(sizeof(Datum) * Max(b->nref, 1));
+			for (int i = 0; i < b->nref; i++)
+				a->ref[i] = datumCopy(b->ref[i], b->tab.typbyval, b->tab.typlen);
+			a->nref = b->nref;
+			a->have_ref = true;
+		}
+	}
+	QValTabMerge(&a->tab, &b->tab);
+	a->nonnull += b->nonnull;
+	MemoryContextSwitchTo(old);
+	PG_RETURN_POINTER(a);
+}
+
+/* layout: oid type, oid collation, int32 top_n, int64 nonnull, int32 nref (-1 none), refs, table */
+Datum
+metaetl_freq_serial(PG_FUNCTION_ARGS)
+{
+	QFreqState *st = (QFreqState *) PG_GETARG_POINTER(0);
+	StringInfoData buf;
+	int32		top = st->top_n;
+	int32		nref = st->have_ref ? st->nref : -1;
+	bytea	   *out;
+
+	initStringInfo(&buf);
+	appendBinaryStringInfo(&buf, (char *) &st->tab.typid, sizeof(Oid));
+	appendBinaryStringInfo(&buf, (char *) &st->tab.collation, sizeof(Oid));
+	appendBinaryStringInfo(&buf, (char *) &top, sizeof(top));
+	appendBinaryStringInfo(&buf, (char *) &st->nonnull, sizeof(int64));
+	appendBinaryStringInfo(&buf, (char *) &nref, sizeof(nref));
+	for (int i = 0; i < st->nref; i++)
+	{
+		Size		sz = datumEstimateSpace(st->ref[i], false, st->tab.typbyval, st->tab.typlen);
+		char	   *p;
+
+		enlargeStringInfo(&buf, sz);
+		p = buf.data + buf.len;
+		datumSerialize(st->ref[i], false, st->tab.typbyval, st->tab.typlen, &p);
+		buf.len += sz;
+	}
+	QValTabSerialize(&st->tab, &buf);
+	out = palloc(VARHDRSZ + buf.len);
+	SET_VARSIZE(out, VARHDRSZ + buf.len);
+	memcpy(VARDATA(out), buf.data, buf.len);
+	PG_RETURN_BYTEA_P(out);
+}
+
+Datum
+metaetl_freq_deserial(PG_FUNCTION_ARGS)
+{
+	bytea	   *in = PG_GETARG_BYTEA_PP(0);
+	const char *p = VARDATA_ANY(in);
+	const char *end = p + VARSIZE_ANY_EXHDR(in);
+	Oid			typid;
+	Oid			coll;
+	int32		top;
+	int32		nref;
+	int64		nonnull;
+	QFreqState *st;
+
+	if (end - p < (long) (2 * sizeof(Oid) + 2 * sizeof(int32) + sizeof(int64)))
+		elog(ERROR, "invalid frequency state");
+	memcpy(&typid, p, sizeof(Oid));
+	p += sizeof(Oid);
+	memcpy(&coll, p, sizeof(Oid));
+	p += sizeof(Oid);
+	memcpy(&top, p, sizeof(top));
+	p += sizeof(top);
+	memcpy(&nonnull, p, sizeof(nonnull));
+	p += sizeof(nonnull);
+	memcpy(&nref, p, sizeof(nref));
+	p += sizeof(nref);
+	st = qfreq_new(CurrentMemoryContext, typid, coll, top);
+	st->nonnull = nonnull;
+	if (nref >= 0)
+	{
+		st->have_ref = true;
+		st->ref = palloc(sizeof(Datum) * Max(nref, 1));
+		for (int i = 0; i < nref; i++)
+		{
+			bool		isnull;
+			char	   *q = (char *) p;
+
+			st->ref[i] = datumRestore(&q, &isnull);
+			p = q;
+		}
+		st->nref = nref;
+	}
+	(void) QValTabDeserialize(&st->tab, p, end);
+	PG_RETURN_POINTER(st);
+}
+
+static void
+qfreq_value(StringInfo b, QFreqState *st, Datum v)
+{
+	QualityValueJson(b, st->tab.typid, v, false);
+}
+
+Datum
+metaetl_freq_final(PG_FUNCTION_ARGS)
+{
+	QFreqState *st = PG_ARGISNULL(0) ? NULL : (QFreqState *) PG_GETARG_POINTER(0);
+	StringInfoData b;
+	QValEntry **sorted;
+	int			n;
+	int64		unique = 0;
+
+	if (st == NULL)
+		PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(
+																	   "{\"n\": 0, \"distinct\": 0, \"unique\": 0, \"top\": [], \"mode\": [], \"mode_count\": 0}")));
+	sorted = QValTabSorted(&st->tab, &n);
+	for (int i = 0; i < n; i++)
+		if (sorted[i]->count == 1)
+			unique++;
+	initStringInfo(&b);
+	appendStringInfo(&b, "{\"n\": " INT64_FORMAT ", \"distinct\": %d, \"unique\": " INT64_FORMAT ", \"top\": [",
+					 st->nonnull, n, unique);
+	for (int i = 0; i < n && i < st->top_n; i++)
+	{
+		appendStringInfoString(&b, i ? ", {\"value\": " : "{\"value\": ");
+		qfreq_value(&b, st, sorted[i]->value);
+		appendStringInfo(&b, ", \"count\": " INT64_FORMAT "}", sorted[i]->count);
+	}
+	appendStringInfoString(&b, "], \"mode\": [");
+	for (int i = 0; i < n && i < 100 && sorted[i]->count == sorted[0]->count; i++)
+	{
+		if (i)
+			appendStringInfoString(&b, ", ");
+		qfreq_value(&b, st, sorted[i]->value);
+	}
+	appendStringInfo(&b, "], \"mode_count\": " INT64_FORMAT, n > 0 ? sorted[0]->count : 0);
+	if (st->have_ref)
+	{
+		int64		extra = 0;
+		int			shown = 0;
+		bool	   *in_ref = palloc0(sizeof(bool) * Max(n, 1));
+		bool		first = true;
+
+		appendStringInfoString(&b, ", \"ref_counts\": [");
+		for (int i = 0; i < st->nref; i++)
+		{
+			QValEntry  *e = QValTabFind(&st->tab, st->ref[i]);
+
+			appendStringInfo(&b, "%s" INT64_FORMAT, i ? ", " : "", e ? e->count : 0);
+		}
+		appendStringInfoString(&b, "], \"ref_missing\": [");
+		for (int i = 0; i < st->nref; i++)
+			if (QValTabFind(&st->tab, st->ref[i]) == NULL)
+			{
+				if (!first)
+					appendStringInfoString(&b, ", ");
+				qfreq_value(&b, st, st->ref[i]);
+				first = false;
+			}
+		{
+			QValTab		reftab;
+
+			QValTabInit(&reftab, CurrentMemoryContext, st->tab.typid, st->tab.collation, 0);
+			for (int r = 0; r < st->nref; r++)
+				QValTabAdd(&reftab, st->ref[r], 1);
+			for (int i = 0; i < n; i++)
+				in_ref[i] = QValTabFind(&reftab, sorted[i]->value) != NULL;
+		}
+		appendStringInfoString(&b, "], \"extra_samples\": [");
+		for (int i = 0; i < n; i++)
+			if (!in_ref[i])
+			{
+				extra++;
+				if (shown < 5)
+				{
+					appendStringInfoString(&b, shown ? ", {\"value\": " : "{\"value\": ");
+					qfreq_value(&b, st, sorted[i]->value);
+					appendStringInfo(&b, ", \"count\": " INT64_FORMAT "}", sorted[i]->count);
+					shown++;
+				}
+			}
+		appendStringInfo(&b, "], \"extra\": " INT64_FORMAT, extra);
+	}
+	appendStringInfoChar(&b, '}');
+	PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(b.data)));
+}

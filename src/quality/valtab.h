@@ -1,0 +1,62 @@
+/*-------------------------------------------------------------------------
+ *
+ * src/quality/valtab.h
+ *		A table of distinct values with their counts, for C aggregates of the
+ *		one-scan query (etl._freq, the approximate profile's top values).
+ *
+ * Keys are datums of one type, hashed with the type's extended hash and
+ * compared with its equality (so the counts are exact, not hash-based).
+ * The table lives in the aggregate's memory context and is bounded: by a
+ * number of entries (the profile stops tracking a column with too many
+ * values) or by memory (hash_mem: work_mem x hash_mem_multiplier, at least
+ * 64 MB), past which the caller raises a clear error.  It serialises with
+ * datumSerialize for partial aggregation.
+ *
+ * Include after "postgres.h".
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef METAETL_QUALITY_VALTAB_H
+#define METAETL_QUALITY_VALTAB_H
+
+#include "fmgr.h"
+#include "lib/stringinfo.h"
+
+typedef struct QValEntry
+{
+	uint64		hash;
+	int64		count;
+	Datum		value;
+	bool		used;
+} QValEntry;
+
+typedef struct QValTab
+{
+	MemoryContext cxt;
+	Oid			typid;
+	Oid			collation;
+	int16		typlen;
+	bool		typbyval;
+	FmgrInfo	hashfn;			/* extended hash (value, seed) */
+	FmgrInfo	eqfn;
+	FmgrInfo	cmpfn;			/* btree order, when the type has one */
+	bool		has_cmp;
+	QValEntry  *e;
+	int			size;			/* slots, a power of two */
+	int			n;				/* entries */
+	int			max_entries;	/* 0: bounded by memory only */
+	bool		overflow;		/* max_entries was reached: counts incomplete */
+	Size		mem;			/* bytes of copied values */
+} QValTab;
+
+/* in quality/valtab.c */
+extern void QValTabInit(QValTab *t, MemoryContext cxt, Oid typid, Oid collation, int max_entries);
+extern bool QValTabTypeOk(Oid typid);
+extern QValEntry *QValTabAdd(QValTab *t, Datum v, int64 count);
+extern QValEntry *QValTabFind(QValTab *t, Datum v);
+extern void QValTabMerge(QValTab *t, const QValTab *other);
+extern void QValTabSerialize(const QValTab *t, StringInfo buf);
+extern const char *QValTabDeserialize(QValTab *t, const char *p, const char *end);
+extern QValEntry **QValTabSorted(QValTab *t, int *n);
+
+#endif							/* METAETL_QUALITY_VALTAB_H */
