@@ -186,13 +186,68 @@ QualityScanParam(QScan *s, Oid type, Datum value)
 	return ++s->nparams;
 }
 
-/* a constant of a type, from text: an InitPlan, evaluated once per query */
-static char *
-qs_const(QScan *s, const char *value, const char *type)
+/* the rule a value belongs to, for errors while converting it */
+static void
+qs_value_context(void *arg)
 {
-	int			k = QualityScanParam(s, TEXTOID, CStringGetTextDatum(value));
+	errcontext("in a value of quality rule \"%s\"", (const char *) arg);
+}
 
-	return psprintf("(SELECT CAST($%d AS %s))", k, type);
+/*
+ * qs_const
+ *		A value of the rule (text) as a parameter of type typid: converted
+ *		here, by the type's input function, so that the planner sees a
+ *		constant (SPI's parameters are constants of a one-shot plan) and no
+ *		row pays for a cast or a sub-SELECT.  A bad value is an error naming
+ *		the rule.
+ */
+static char *
+qs_const(QScan *s, QCheck *ch, const char *value, Oid typid)
+{
+	Oid			typinput;
+	Oid			typioparam;
+	ErrorContextCallback cb;
+	Datum		d;
+
+	getTypeInputInfo(typid, &typinput, &typioparam);
+	cb.callback = qs_value_context;
+	cb.arg = (void *) (ch ? ch->name : "");
+	cb.previous = error_context_stack;
+	error_context_stack = &cb;
+	d = OidInputFunctionCall(typinput, (char *) value, typioparam, -1);
+	error_context_stack = cb.previous;
+	return psprintf("$%d", QualityScanParam(s, typid, d));
+}
+
+/* a JSON array of the rule's values as an array parameter of element type elemtype */
+static char *
+qs_const_array(QScan *s, QCheck *ch, const char *key, Oid elemtype)
+{
+	int			n;
+	ArrayType  *txt = DatumGetArrayTypeP(QJTextArray(ch->r, key, &n));
+	Datum	   *elems;
+	bool	   *nulls;
+	Datum	   *out;
+	Oid			typinput;
+	Oid			typioparam;
+	int16		typlen;
+	bool		typbyval;
+	char		typalign;
+	ErrorContextCallback cb;
+
+	deconstruct_array(txt, TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &n);
+	out = palloc(sizeof(Datum) * Max(n, 1));
+	getTypeInputInfo(elemtype, &typinput, &typioparam);
+	get_typlenbyvalalign(elemtype, &typlen, &typbyval, &typalign);
+	cb.callback = qs_value_context;
+	cb.arg = (void *) ch->name;
+	cb.previous = error_context_stack;
+	error_context_stack = &cb;
+	for (int i = 0; i < n; i++)
+		out[i] = OidInputFunctionCall(typinput, TextDatumGetCString(elems[i]), typioparam, -1);
+	error_context_stack = cb.previous;
+	return psprintf("$%d", QualityScanParam(s, get_array_type(elemtype),
+											PointerGetDatum(construct_array(out, n, elemtype, typlen, typbyval, typalign))));
 }
 
 /* an aggregate of the scan (deduplicated); returns its result slot */
@@ -252,13 +307,6 @@ qs_nonnull(QScan *s, QCol *c)
 	}
 	s->nncols = lappend(s->nncols, c->name);
 	return i;
-}
-
-/* the text[] of a JSON array of scalars (strings as is, numbers, booleans) */
-static Datum
-qs_value_array(JsonbContainer *r, const char *key, int *n)
-{
-	return QJTextArray(r, key, n);
 }
 
 /* the check of a rule expression against the dataset, with the rule named on error */
@@ -358,7 +406,7 @@ qs_sample_args(QScan *s, List *extra)
 		appendStringInfo(&args, ", " QS_ALIAS ".%s", quote_identifier(lfirst(lc)));
 	}
 	initStringInfo(&arr);
-	appendStringInfo(&arr, "(SELECT CAST($%d AS pg_catalog.text[])), %d%s",
+	appendStringInfo(&arr, "$%d, %d%s",
 					 QualityScanParam(s, TEXTARRAYOID,
 									  PointerGetDatum(construct_array(elems, i, TEXTOID, -1, false, TYPALIGN_INT))),
 					 s->nsamples, args.data);
@@ -401,19 +449,19 @@ qs_one(const char *name)
 	return list_make1((char *) name);
 }
 
-/* the bound of a range (or aggregate) rule as a comparable constant */
+/* the bound of a range (or aggregate) rule as a constant of type typid */
 static char *
-qs_bound(QScan *s, QCheck *ch, const char *key, const char *type)
+qs_bound(QScan *s, QCheck *ch, const char *key, Oid typid)
 {
 	char	   *v = QJNumText(ch->r, key);
 
 	if (v == NULL)
 		v = (char *) QJStr(ch->r, key);
-	return v ? qs_const(s, v, type) : NULL;
+	return v ? qs_const(s, ch, v, typid) : NULL;
 }
 
 /* the type to compare bounds in: the column's, unless an integer column has a fractional bound */
-static const char *
+static Oid
 qs_bound_type(QCheck *ch, QCol *c)
 {
 	Oid			base = getBaseType(c->typid);
@@ -427,17 +475,17 @@ qs_bound_type(QCheck *ch, QCol *c)
 			char	   *t = QJNumText(ch->r, keys[i]);
 
 			if (t && strpbrk(t, ".eE") != NULL)
-				return "pg_catalog.numeric";
+				return NUMERICOID;
 		}
 	}
-	return c->typname;
+	return c->typid;
 }
 
 static char *
-qs_range_pred(QScan *s, QCheck *ch, const char *v, const char *type)
+qs_range_pred(QScan *s, QCheck *ch, const char *v, Oid typid)
 {
-	char	   *lo = qs_bound(s, ch, "min", type);
-	char	   *hi = qs_bound(s, ch, "max", type);
+	char	   *lo = qs_bound(s, ch, "min", typid);
+	char	   *hi = qs_bound(s, ch, "max", typid);
 	StringInfoData b;
 
 	initStringInfo(&b);
@@ -473,9 +521,10 @@ qs_validity(QScan *s, QCheck *ch)
 		{
 			/* values that do not parse as the type fail; no error, no subtransaction */
 			char	   *typed = psprintf("CAST(%s AS pg_catalog.%s)", t, cast);
+			Oid			ct = strcmp(cast, "numeric") == 0 ? NUMERICOID : strcmp(cast, "date") == 0 ? DATEOID : TIMESTAMPOID;
 
 			valid = psprintf("CASE WHEN etl._parseable(%s, %s) THEN %s ELSE false END", t,
-							 quote_literal_cstr(cast), qs_range_pred(s, ch, typed, psprintf("pg_catalog.%s", cast)));
+							 quote_literal_cstr(cast), qs_range_pred(s, ch, typed, ct));
 		}
 		else
 		{
@@ -491,8 +540,8 @@ qs_validity(QScan *s, QCheck *ch)
 		char	   *mn = QJNumText(ch->r, "min");
 		char	   *mx = QJNumText(ch->r, "max");
 
-		valid = psprintf("%s%s%s", mn ? psprintf("%s >= %s", len, qs_const(s, mn, "pg_catalog.int4")) : "",
-						 mn && mx ? " AND " : "", mx ? psprintf("%s <= %s", len, qs_const(s, mx, "pg_catalog.int4")) : "");
+		valid = psprintf("%s%s%s", mn ? psprintf("%s >= %s", len, qs_const(s, ch, mn, INT4OID)) : "",
+						 mn && mx ? " AND " : "", mx ? psprintf("%s <= %s", len, qs_const(s, ch, mx, INT4OID)) : "");
 	}
 	else if (strcmp(ch->check, "pattern") == 0)
 	{
@@ -519,21 +568,27 @@ qs_validity(QScan *s, QCheck *ch)
 	}
 	else if (strcmp(ch->check, "allowed_values") == 0)
 	{
-		int			n;
-		int			k = QualityScanParam(s, TEXTARRAYOID, qs_value_array(ch->r, "values", &n));
-
-		/* an empty list allows nothing: every non-NULL value fails */
-		/* CAST(... AS type[]): an array expression, not "= ANY (subquery)" */
-		if (c->has_eq)
-			valid = psprintf("%s = ANY (CAST((SELECT CAST($%d AS %s[])) AS %s[]))", v, k, c->typname, c->typname);
+		/*
+		 * The values as a constant array of the column's type (text for a type
+		 * without equality); an empty list allows nothing: every non-NULL
+		 * value fails.
+		 */
+		if (c->has_eq && OidIsValid(get_array_type(c->typid)))
+			valid = psprintf("%s = ANY (%s)", v, qs_const_array(s, ch, "values", c->typid));
 		else
-			valid = psprintf("%s = ANY (CAST((SELECT $%d::pg_catalog.text[]) AS pg_catalog.text[]))", t, k);
+			valid = psprintf("%s = ANY (%s)", t, qs_const_array(s, ch, "values", TEXTOID));
 	}
 	/*
-	 * A NULL value is not a validity failure.  Most checks give NULL for it
-	 * anyway; = ANY of an empty list and the CASE of cast: would not.
+	 * A NULL value is not a validity failure: the checks give NULL for it
+	 * (and FILTER (WHERE NULL) counts nothing), except = ANY of an empty
+	 * list and the CASE of cast:, which say false; those test for NULL
+	 * first (a test per row the others do not pay).
 	 */
-	qs_row(s, ch, psprintf("%s IS NOT NULL AND NOT (%s)", v, valid), false, NULL, qs_one(c->name));
+	if (QJGet(ch->r, "cast") || (strcmp(ch->check, "allowed_values") == 0 && QJObj(ch->r, "values") &&
+								 JsonContainerSize(QJObj(ch->r, "values")) == 0))
+		qs_row(s, ch, psprintf("%s IS NOT NULL AND NOT (%s)", v, valid), false, NULL, qs_one(c->name));
+	else
+		qs_row(s, ch, psprintf("NOT (%s)", valid), false, NULL, qs_one(c->name));
 }
 
 /* the relation a referential or row_count_equal rule reads: a pipeline node, or a relation/query */
@@ -694,7 +749,7 @@ qs_filter(QCheck *ch, const char *extra)
 
 /* {"value": V, "ok": V within the bounds (or V NULL)} computed in the final select */
 static int
-qs_bounded(QScan *s, QCheck *ch, const char *value, const char *type)
+qs_bounded(QScan *s, QCheck *ch, const char *value, Oid type)
 {
 	char	   *cond = qs_range_pred(s, ch, value, type);
 
@@ -725,14 +780,14 @@ qs_aggregate(QScan *s, QCheck *ch)
 			qs_type_error(ch, c, "an ordered type", false);
 		slot = QualityScanAgg(s, psprintf("pg_catalog.%s(%s)%s", t, v, qs_filter(ch, NULL)));
 		ch->s_a = qs_bounded(s, ch, c->numeric ? psprintf("%s::pg_catalog.numeric", QualityScanAggRef(s, slot)) : QualityScanAggRef(s, slot),
-							 c->numeric ? "pg_catalog.numeric" : c->typname);
+							 c->numeric ? NUMERICOID : c->typid);
 	}
 	else if (strcmp(t, "mean") == 0 || strcmp(t, "sum") == 0 || strcmp(t, "stddev") == 0)
 	{
 		qs_need_numeric(ch);
 		slot = QualityScanAgg(s, psprintf("pg_catalog.%s(%s)%s", strcmp(t, "mean") == 0 ? "avg" :
 										  strcmp(t, "sum") == 0 ? "sum" : "stddev_samp", v, qs_filter(ch, NULL)));
-		ch->s_a = qs_bounded(s, ch, psprintf("%s::pg_catalog.numeric", QualityScanAggRef(s, slot)), "pg_catalog.numeric");
+		ch->s_a = qs_bounded(s, ch, psprintf("%s::pg_catalog.numeric", QualityScanAggRef(s, slot)), NUMERICOID);
 	}
 	else if (strcmp(t, "median") == 0 || strcmp(t, "quantile") == 0)
 	{
@@ -740,8 +795,8 @@ qs_aggregate(QScan *s, QCheck *ch)
 
 		qs_need_numeric(ch);
 		slot = QualityScanAgg(s, psprintf("etl._quantiles(%s::pg_catalog.float8, %s)%s", v,
-										  qs_const(s, psprintf("{%s}", q), "pg_catalog.float8[]"), qs_filter(ch, NULL)));
-		ch->s_a = qs_bounded(s, ch, psprintf("(%s)[1]::pg_catalog.numeric", QualityScanAggRef(s, slot)), "pg_catalog.numeric");
+										  qs_const(s, ch, psprintf("{%s}", q), FLOAT8ARRAYOID), qs_filter(ch, NULL)));
+		ch->s_a = qs_bounded(s, ch, psprintf("(%s)[1]::pg_catalog.numeric", QualityScanAggRef(s, slot)), NUMERICOID);
 	}
 	else if (strcmp(t, "distinct_count") == 0 || strcmp(t, "proportion_unique") == 0)
 	{
@@ -755,19 +810,17 @@ qs_aggregate(QScan *s, QCheck *ch)
 		ch->s_a = qs_bounded(s, ch, strcmp(t, "distinct_count") == 0 ?
 							 psprintf("(%s->>'distinct')::pg_catalog.numeric", b) :
 							 psprintf("((%s->>'distinct')::pg_catalog.numeric / NULLIF((%s->>'n')::pg_catalog.numeric, 0))", b, b),
-							 "pg_catalog.numeric");
+							 NUMERICOID);
 	}
 	else if (strcmp(t, "most_common") == 0 || strcmp(t, "distinct_values") == 0)
 	{
 		const char *key = strcmp(t, "most_common") == 0 ? "in" :
 			QJGet(ch->r, "contains") ? "contains" : QJGet(ch->r, "equals") ? "equals" : "subset_of";
-		int			n;
-		int			k = QualityScanParam(s, TEXTARRAYOID, qs_value_array(ch->r, key, &n));
-
 		ch->check = key;
 		ch->s_a = QualityScanAgg(s, c->has_eq ?
-								 psprintf("etl._freq(%s, 5, (SELECT CAST($%d AS %s[])))%s", v, k, c->typname, qs_filter(ch, NULL)) :
-								 psprintf("etl._freq(%s::pg_catalog.text, 5, (SELECT $%d::pg_catalog.text[]))%s", v, k, qs_filter(ch, NULL)));
+								 psprintf("etl._freq(%s, 5, %s)%s", v, qs_const_array(s, ch, key, c->typid), qs_filter(ch, NULL)) :
+								 psprintf("etl._freq(%s::pg_catalog.text, 5, %s)%s", v, qs_const_array(s, ch, key, TEXTOID),
+										  qs_filter(ch, NULL)));
 	}
 	else if (strcmp(t, "monotonic") == 0)
 	{
@@ -802,7 +855,7 @@ qs_aggregate(QScan *s, QCheck *ch)
 		ch->s_a = QualityScanFinal(s, psprintf("pg_catalog.jsonb_build_object('newest', pg_catalog.to_jsonb(%s), "
 											   "'age', %s::pg_catalog.text, 'age_seconds', pg_catalog.round(pg_catalog.date_part('epoch', %s)::pg_catalog.numeric, 3), "
 											   "'ok', %s IS NOT NULL AND %s <= %s)",
-											   b, age, age, b, age, qs_const(s, QJStr(ch->r, "max_age"), "pg_catalog.interval")));
+											   b, age, age, b, age, qs_const(s, ch, QJStr(ch->r, "max_age"), INTERVALOID)));
 	}
 	else if (strcmp(t, "row_count") == 0)
 		ch->s_total = ch->scope ? QualityScanAgg(s, psprintf("pg_catalog.count(*) FILTER (WHERE %s)", ch->scope)) : 0;
@@ -828,8 +881,8 @@ qs_aggregate(QScan *s, QCheck *ch)
 		if (opt && opt->type == jbvBinary)
 			opts = JsonbToCString(NULL, opt->val.binary.data, 64);
 		ch->s_a = QualityScanAgg(s, psprintf("etl._outliers(%s, %s, VARIADIC ARRAY[%s])%s",
-											 qs_const(s, QJStr(ch->r, "method"), "pg_catalog.text"),
-											 qs_const(s, opts, "pg_catalog.jsonb"), arr.data, qs_filter(ch, NULL)));
+											 qs_const(s, ch, QJStr(ch->r, "method"), TEXTOID),
+											 qs_const(s, ch, opts, JSONBOID), arr.data, qs_filter(ch, NULL)));
 	}
 	else if (strcmp(t, "drift") == 0)
 	{
@@ -850,7 +903,7 @@ qs_aggregate(QScan *s, QCheck *ch)
 			Datum		cats = freq ? QJTextArray(freq, "values", &n) :
 				PointerGetDatum(construct_empty_array(TEXTOID));
 
-			ch->s_a = QualityScanAgg(s, psprintf("etl._freq(%s::pg_catalog.text, 100, (SELECT $%d::pg_catalog.text[]))%s", v,
+			ch->s_a = QualityScanAgg(s, psprintf("etl._freq(%s::pg_catalog.text, 100, $%d)%s", v,
 												 QualityScanParam(s, TEXTARRAYOID, cats), qs_filter(ch, NULL)));
 		}
 	}
