@@ -92,6 +92,13 @@ LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE
 AS 'MODULE_PATHNAME', 'metaetl_is_json';
 COMMENT ON FUNCTION etl._is_json(pg_catalog.text) IS 'internal: true when the text is valid JSON';
 
+CREATE OR REPLACE FUNCTION etl._length_ok(value pg_catalog.text, min_chars pg_catalog.int4, max_chars pg_catalog.int4)
+RETURNS pg_catalog.bool
+LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'metaetl_length_ok';
+COMMENT ON FUNCTION etl._length_ok(pg_catalog.text, pg_catalog.int4, pg_catalog.int4) IS
+  'internal: min_chars <= char_length(value) <= max_chars, counting characters only when the byte length cannot tell';
+
 CREATE OR REPLACE FUNCTION etl._parseable(value pg_catalog.text, kind pg_catalog.text)
 RETURNS pg_catalog.bool
 LANGUAGE c STABLE STRICT PARALLEL SAFE
@@ -197,6 +204,16 @@ CREATE OR REPLACE AGGREGATE etl._failures(pg_catalog.text[], pg_catalog.int4, VA
     PARALLEL = SAFE);
 COMMENT ON AGGREGATE etl._failures(pg_catalog.text[], pg_catalog.int4, VARIADIC "any") IS
   'with FILTER (WHERE <row fails>): {"n": failing rows, "samples": [the first N rows as {name: value}]}, bounded memory';
+
+CREATE OR REPLACE FUNCTION etl._sample_nulls_sfunc(pg_catalog.internal, pg_catalog.bool, pg_catalog.text[], pg_catalog.int4, VARIADIC "any")
+RETURNS pg_catalog.internal LANGUAGE c PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'metaetl_sample_nulls_sfunc';
+CREATE OR REPLACE AGGREGATE etl._failures_nulls(pg_catalog.bool, pg_catalog.text[], pg_catalog.int4, VARIADIC "any") (
+    SFUNC = etl._sample_nulls_sfunc, STYPE = pg_catalog.internal, FINALFUNC = etl._sample_final,
+    COMBINEFUNC = etl._sample_combine, SERIALFUNC = etl._sample_serial, DESERIALFUNC = etl._sample_deserial,
+    PARALLEL = SAFE);
+COMMENT ON AGGREGATE etl._failures_nulls(pg_catalog.bool, pg_catalog.text[], pg_catalog.int4, VARIADIC "any") IS
+  'etl._failures(names, N, values) FILTER (WHERE (<row fails>) IS NOT FALSE) that also counts the rows whose first argument (value IS NULL) is true: {"n", "nulls", "samples"}';
 
 CREATE OR REPLACE FUNCTION etl._freq_sfunc(pg_catalog.internal, anyelement, pg_catalog.int4, anyarray)
 RETURNS pg_catalog.internal LANGUAGE c PARALLEL SAFE

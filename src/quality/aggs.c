@@ -12,9 +12,16 @@
  *                                 rows and keeps the first N values (sample
  *                                 failing rows) in bounded memory, so each
  *                                 rule's predicate is evaluated once per row;
+ * etl._failures_nulls(bool, text[], int4, VARIADIC "any") the same and the
+ *                                 rows whose value is NULL (a validity
+ *                                 rule's denominator, without a count of
+ *                                 its own);
  * etl._count_nonnull(VARIADIC "any") non-NULL counts of many columns, one
  *                                 call per row;
- * etl._is_json(text)             whether a text is valid JSON (format rules).
+ * etl._is_json(text)             whether a text is valid JSON (format rules);
+ * etl._length_ok(text, int4, int4) min <= char_length(v) <= max (length
+ *                                 rules), counting characters only when
+ *                                 the byte length cannot decide.
  *
  * Transition states live in the aggregate's memory context.  Each aggregate
  * has combine, serialise and deserialise functions, so a parallel scan
@@ -48,8 +55,10 @@ PG_FUNCTION_INFO_V1(metaetl_hll_final);
 PG_FUNCTION_INFO_V1(metaetl_moments_sfunc);
 PG_FUNCTION_INFO_V1(metaetl_moments_final);
 PG_FUNCTION_INFO_V1(metaetl_sample_sfunc);
+PG_FUNCTION_INFO_V1(metaetl_sample_nulls_sfunc);
 PG_FUNCTION_INFO_V1(metaetl_sample_final);
 PG_FUNCTION_INFO_V1(metaetl_is_json);
+PG_FUNCTION_INFO_V1(metaetl_length_ok);
 PG_FUNCTION_INFO_V1(metaetl_hll_combine);
 PG_FUNCTION_INFO_V1(metaetl_hll_serial);
 PG_FUNCTION_INFO_V1(metaetl_hll_deserial);
@@ -189,7 +198,8 @@ typedef struct QSampleState
 {
 	int			max;
 	int			n;
-	int64		seen;			/* every row the aggregate saw */
+	int64		seen;			/* every failing row the aggregate saw */
+	int64		nulls;			/* etl._failures_nulls: rows with a NULL value */
 	char	  **items;			/* JSON object texts */
 } QSampleState;
 
@@ -246,18 +256,19 @@ QualityValueJson(StringInfo buf, Oid type, Datum value, bool isnull)
 		escape_json(buf, txt);
 }
 
-Datum
-metaetl_sample_sfunc(PG_FUNCTION_ARGS)
+/*
+ * qagg_sample_add
+ *		One failing row: arguments from first on are names, n, then values.
+ */
+static QSampleState *
+qagg_sample_add(FunctionCallInfo fcinfo, QSampleState *st, MemoryContext aggcontext, int first)
 {
-	MemoryContext aggcontext = qagg_context(fcinfo, "metaetl_sample_sfunc");
-	QSampleState *st = PG_ARGISNULL(0) ? NULL : (QSampleState *) PG_GETARG_POINTER(0);
-
 	if (st == NULL)
-		st = qagg_sample_new(aggcontext, PG_ARGISNULL(2) ? 0 : PG_GETARG_INT32(2));
+		st = qagg_sample_new(aggcontext, PG_ARGISNULL(first + 1) ? 0 : PG_GETARG_INT32(first + 1));
 	st->seen++;
-	if (st->n < st->max && !PG_ARGISNULL(1))
+	if (st->n < st->max && !PG_ARGISNULL(first))
 	{
-		ArrayType  *names = PG_GETARG_ARRAYTYPE_P(1);
+		ArrayType  *names = PG_GETARG_ARRAYTYPE_P(first);
 		Datum	   *nd;
 		bool	   *nn;
 		int			nnames;
@@ -267,21 +278,53 @@ metaetl_sample_sfunc(PG_FUNCTION_ARGS)
 		deconstruct_array(names, TEXTOID, -1, false, TYPALIGN_INT, &nd, &nn, &nnames);
 		initStringInfo(&buf);
 		appendStringInfoChar(&buf, '{');
-		for (int i = 0; i < nnames && 3 + i < PG_NARGS(); i++)
+		for (int i = 0; i < nnames && first + 2 + i < PG_NARGS(); i++)
 		{
+			int			a = first + 2 + i;
+
 			if (i > 0)
 				appendStringInfoString(&buf, ", ");
 			escape_json(&buf, nn[i] ? "" : TextDatumGetCString(nd[i]));
 			appendStringInfoString(&buf, ": ");
-			QualityValueJson(&buf, get_fn_expr_argtype(fcinfo->flinfo, 3 + i),
-							PG_GETARG_DATUM(3 + i), PG_ARGISNULL(3 + i));
+			QualityValueJson(&buf, get_fn_expr_argtype(fcinfo->flinfo, a), PG_GETARG_DATUM(a), PG_ARGISNULL(a));
 		}
 		appendStringInfoChar(&buf, '}');
 		old = MemoryContextSwitchTo(aggcontext);
 		st->items[st->n++] = pstrdup(buf.data);
 		MemoryContextSwitchTo(old);
 	}
-	PG_RETURN_POINTER(st);
+	return st;
+}
+
+Datum
+metaetl_sample_sfunc(PG_FUNCTION_ARGS)
+{
+	MemoryContext aggcontext = qagg_context(fcinfo, "metaetl_sample_sfunc");
+	QSampleState *st = PG_ARGISNULL(0) ? NULL : (QSampleState *) PG_GETARG_POINTER(0);
+
+	PG_RETURN_POINTER(qagg_sample_add(fcinfo, st, aggcontext, 1));
+}
+
+/*
+ * etl._failures_nulls(is_null bool, names, n, VARIADIC values) FILTER
+ * (WHERE (<row fails>) IS NOT FALSE): a validity rule's failures and its
+ * column's NULLs (the rows it does not check) in one aggregate, so the
+ * rule's denominator costs no aggregate of its own.
+ */
+Datum
+metaetl_sample_nulls_sfunc(PG_FUNCTION_ARGS)
+{
+	MemoryContext aggcontext = qagg_context(fcinfo, "metaetl_sample_nulls_sfunc");
+	QSampleState *st = PG_ARGISNULL(0) ? NULL : (QSampleState *) PG_GETARG_POINTER(0);
+
+	if (!PG_ARGISNULL(1) && PG_GETARG_BOOL(1))
+	{
+		if (st == NULL)
+			st = qagg_sample_new(aggcontext, PG_ARGISNULL(3) ? 0 : PG_GETARG_INT32(3));
+		st->nulls++;
+		PG_RETURN_POINTER(st);
+	}
+	PG_RETURN_POINTER(qagg_sample_add(fcinfo, st, aggcontext, 2));
 }
 
 Datum
@@ -292,7 +335,10 @@ metaetl_sample_final(PG_FUNCTION_ARGS)
 
 	/* {"n": rows seen, "samples": [the first N rows]} */
 	initStringInfo(&buf);
-	appendStringInfo(&buf, "{\"n\": " INT64_FORMAT ", \"samples\": [", st == NULL ? 0 : st->seen);
+	appendStringInfo(&buf, "{\"n\": " INT64_FORMAT ", ", st == NULL ? 0 : st->seen);
+	if (st != NULL && st->nulls > 0)
+		appendStringInfo(&buf, "\"nulls\": " INT64_FORMAT ", ", st->nulls);
+	appendStringInfoString(&buf, "\"samples\": [");
 	for (int i = 0; st != NULL && i < st->n; i++)
 	{
 		if (i > 0)
@@ -301,6 +347,32 @@ metaetl_sample_final(PG_FUNCTION_ARGS)
 	}
 	appendStringInfoString(&buf, "]}");
 	PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(buf.data)));
+}
+
+/*
+ * etl._length_ok(v, min, max): the characters of v are within [min, max].
+ * A value of b bytes has between ceil(b / the encoding's longest character)
+ * and b characters; when that interval is inside [min, max] (or outside
+ * it) the answer needs no count, so a typical value costs a comparison
+ * rather than two walks over its characters (char_length(v) BETWEEN ...).
+ */
+Datum
+metaetl_length_ok(PG_FUNCTION_ARGS)
+{
+	text	   *t = PG_GETARG_TEXT_PP(0);
+	int32		mn = PG_GETARG_INT32(1);
+	int32		mx = PG_GETARG_INT32(2);
+	int			bytes = VARSIZE_ANY_EXHDR(t);
+	int			maxlen = pg_database_encoding_max_length();
+	int			lo = (bytes + maxlen - 1) / maxlen;
+	int			chars;
+
+	if (lo >= mn && bytes <= mx)
+		PG_RETURN_BOOL(true);
+	if (bytes < mn || lo > mx)
+		PG_RETURN_BOOL(false);
+	chars = pg_mbstrlen_with_len(VARDATA_ANY(t), bytes);
+	PG_RETURN_BOOL(chars >= mn && chars <= mx);
 }
 
 Datum
@@ -416,12 +488,13 @@ metaetl_sample_combine(PG_FUNCTION_ARGS)
 	if (a == NULL)
 		a = qagg_sample_new(aggcontext, b->max);
 	a->seen += b->seen;
+	a->nulls += b->nulls;
 	for (int i = 0; i < b->n && a->n < a->max; i++)
 		a->items[a->n++] = MemoryContextStrdup(aggcontext, b->items[i]);
 	PG_RETURN_POINTER(a);
 }
 
-/* layout: int32 max, int32 n, int64 seen, then n NUL-terminated JSON texts */
+/* layout: int32 max, int32 n, int64 seen, int64 nulls, then n NUL-terminated JSON texts */
 Datum
 metaetl_sample_serial(PG_FUNCTION_ARGS)
 {
@@ -435,6 +508,7 @@ metaetl_sample_serial(PG_FUNCTION_ARGS)
 	appendBinaryStringInfo(&buf, (char *) &max, sizeof(max));
 	appendBinaryStringInfo(&buf, (char *) &n, sizeof(n));
 	appendBinaryStringInfo(&buf, (char *) &st->seen, sizeof(st->seen));
+	appendBinaryStringInfo(&buf, (char *) &st->nulls, sizeof(st->nulls));
 	for (int i = 0; i < n; i++)
 		appendBinaryStringInfo(&buf, st->items[i], strlen(st->items[i]) + 1);
 	out = (bytea *) palloc(VARHDRSZ + buf.len);
@@ -452,9 +526,10 @@ metaetl_sample_deserial(PG_FUNCTION_ARGS)
 	QSampleState *st;
 	int32		max,
 				n;
-	int64		seen;
+	int64		seen,
+				nulls;
 
-	if (end - p < (long) (2 * sizeof(int32) + sizeof(int64)))
+	if (end - p < (long) (2 * sizeof(int32) + 2 * sizeof(int64)))
 		elog(ERROR, "invalid sample state");
 	memcpy(&max, p, sizeof(max));
 	p += sizeof(max);
@@ -462,10 +537,13 @@ metaetl_sample_deserial(PG_FUNCTION_ARGS)
 	p += sizeof(n);
 	memcpy(&seen, p, sizeof(seen));
 	p += sizeof(seen);
+	memcpy(&nulls, p, sizeof(nulls));
+	p += sizeof(nulls);
 	if (max < 0 || n < 0 || n > max)
 		elog(ERROR, "invalid sample state");
 	st = qagg_sample_new(CurrentMemoryContext, max);
 	st->seen = seen;
+	st->nulls = nulls;
 	for (int i = 0; i < n; i++)
 	{
 		size_t		len = strnlen(p, end - p);

@@ -228,17 +228,18 @@ qc_row(QScan *s, QCheck *ch)
 {
 	Jsonb	   *f = QualityScanResult(s, ch->s_fail);
 
-	if (ch->nn >= 0)
+	if (ch->by_nulls)
 	{
-		Jsonb	   *arr = QualityScanResult(s, list_nth_int(s->nn_slots, ch->nn / 90));
-		JsonbValue *e = arr && JB_ROOT_IS_ARRAY(arr) ? getIthJsonbValueFromContainer(&arr->root, ch->nn % 90) : NULL;
+		/* etl._failures_nulls: {"n": failures, "nulls": unchecked NULLs, "samples"} */
+		int64		in_scope = ch->s_total >= 0 ? qc_int(QualityScanResult(s, ch->s_total)) : s->rows;
 
-		ch->total = 0;			/* [] for no rows */
-		if (e && e->type == jbvNumeric)
-			ch->total = (int64) DatumGetFloat8(DirectFunctionCall1(numeric_float8, NumericGetDatum(e->val.numeric)));
+		ch->failed = f ? qc_key_int(&f->root, "n") : 0;
+		ch->total = in_scope - (f ? qc_key_int(&f->root, "nulls") : 0);
+		ch->samples = f ? qj_text_or(&f->root, "samples", "[]") : "[]";
+		qc_percentage(ch);
+		return;
 	}
-	else
-		ch->total = qc_int(QualityScanResult(s, ch->s_total));
+	ch->total = qc_int(QualityScanResult(s, ch->s_total));
 	if (s->nsamples == 0)
 	{
 		ch->failed = qc_int(f);

@@ -292,23 +292,6 @@ QualityScanAggRef(QScan *s, int slot)
 	return NULL;
 }
 
-/* count(col) of the scan: one C aggregate for every column that needs one */
-static int
-qs_nonnull(QScan *s, QCol *c)
-{
-	ListCell   *lc;
-	int			i = 0;
-
-	foreach(lc, s->nncols)
-	{
-		if (strcmp((char *) lfirst(lc), c->name) == 0)
-			return i;
-		i++;
-	}
-	s->nncols = lappend(s->nncols, c->name);
-	return i;
-}
-
 /* the check of a rule expression against the dataset, with the rule named on error */
 typedef struct QExprCtx
 {
@@ -414,33 +397,60 @@ qs_sample_args(QScan *s, List *extra)
 }
 
 /*
- * qs_row
+ * qs_row_scan
  *		A row-level rule: fail is the predicate of a failing row among the
- *		checked ones; checked are the rows in scope (all_rows) or its
- *		column's non-NULL values in scope.
+ *		checked ones (quarantine moves the rows it is true for); checked are
+ *		the rows in scope (all_rows), those that satisfy denominator, or the
+ *		rule column's non-NULL values in scope.
+ *
+ *		In the last case one aggregate counts both: etl._failures_nulls is fed
+ *		the rows whose scan_fail (fail without its NULL test; NULL: fail) is
+ *		not false, and tells the NULLs from the failures itself, so the
+ *		denominator costs a boolean test of the rule's own predicate rather
+ *		than an aggregate (a per-row count(col) or NULL test) of its own.  A
+ *		NULL value gives a NULL or false check, never true, so it reaches the
+ *		aggregate; a non-NULL value's check is never NULL.
  */
 static void
-qs_row(QScan *s, QCheck *ch, const char *fail, bool all_rows, const char *denominator, List *sample_cols)
+qs_row_scan(QScan *s, QCheck *ch, const char *fail, const char *scan_fail, bool all_rows,
+			const char *denominator, List *sample_cols)
 {
 	char	   *scoped = ch->scope ? psprintf("%s AND (%s)", ch->scope, fail) : psprintf("(%s)", fail);
 
 	ch->fail = scoped;
+	if (!all_rows && denominator == NULL)
+	{
+		const char *core = scan_fail ? scan_fail : fail;
+		char	   *v = QualityScanRef(ch->col);
+		char	   *filt = strcmp(core, "false") == 0 ? psprintf("%s IS NULL", v) : psprintf("(%s) IS NOT FALSE", core);
+
+		ch->by_nulls = true;
+		if (ch->scope)
+		{
+			ch->s_total = QualityScanAgg(s, psprintf("pg_catalog.count(*) FILTER (WHERE %s)", ch->scope));
+			filt = psprintf("%s AND %s", ch->scope, filt);
+		}
+		ch->s_fail = QualityScanAgg(s, psprintf("etl._failures_nulls(%s IS NULL, %s) FILTER (WHERE %s)",
+												v, qs_sample_args(s, sample_cols), filt));
+		return;
+	}
 	if (denominator)
 		ch->s_total = QualityScanAgg(s, psprintf("pg_catalog.count(*) FILTER (WHERE %s%s%s)",
 												 ch->scope ? ch->scope : "", ch->scope ? " AND " : "", denominator));
-	else if (all_rows)
-		ch->s_total = ch->scope ? QualityScanAgg(s, psprintf("pg_catalog.count(*) FILTER (WHERE %s)", ch->scope)) : 0;
-	else if (ch->scope)
-		ch->s_total = QualityScanAgg(s, psprintf("pg_catalog.count(*) FILTER (WHERE %s AND %s IS NOT NULL)",
-												 ch->scope, QualityScanRef(ch->col)));
 	else
-		ch->nn = qs_nonnull(s, ch->col);
+		ch->s_total = ch->scope ? QualityScanAgg(s, psprintf("pg_catalog.count(*) FILTER (WHERE %s)", ch->scope)) : 0;
 	if (s->nsamples == 0)
 		ch->s_fail = QualityScanAgg(s, psprintf("pg_catalog.count(*) FILTER (WHERE %s)", scoped));
 	else
 		/* one aggregate per rule: the predicate is evaluated once per row */
 		ch->s_fail = QualityScanAgg(s, psprintf("etl._failures(%s) FILTER (WHERE %s)",
 												qs_sample_args(s, sample_cols), scoped));
+}
+
+static void
+qs_row(QScan *s, QCheck *ch, const char *fail, bool all_rows, const char *denominator, List *sample_cols)
+{
+	qs_row_scan(s, ch, fail, NULL, all_rows, denominator, sample_cols);
 }
 
 static List *
@@ -536,12 +546,12 @@ qs_validity(QScan *s, QCheck *ch)
 	}
 	else if (strcmp(ch->check, "length") == 0)
 	{
-		char	   *len = psprintf("pg_catalog.char_length(%s)", t);
 		char	   *mn = QJNumText(ch->r, "min");
 		char	   *mx = QJNumText(ch->r, "max");
 
-		valid = psprintf("%s%s%s", mn ? psprintf("%s >= %s", len, qs_const(s, ch, mn, INT4OID)) : "",
-						 mn && mx ? " AND " : "", mx ? psprintf("%s <= %s", len, qs_const(s, ch, mx, INT4OID)) : "");
+		/* one call that rarely counts characters (aggs.c), not char_length twice */
+		valid = psprintf("etl._length_ok(%s, %s, %s)", t, qs_const(s, ch, mn ? mn : "0", INT4OID),
+						 qs_const(s, ch, mx ? mx : "2147483647", INT4OID));
 	}
 	else if (strcmp(ch->check, "pattern") == 0)
 	{
@@ -586,9 +596,10 @@ qs_validity(QScan *s, QCheck *ch)
 	 */
 	if (QJGet(ch->r, "cast") || (strcmp(ch->check, "allowed_values") == 0 && QJObj(ch->r, "values") &&
 								 JsonContainerSize(QJObj(ch->r, "values")) == 0))
-		qs_row(s, ch, psprintf("%s IS NOT NULL AND NOT (%s)", v, valid), false, NULL, qs_one(c->name));
+		qs_row_scan(s, ch, psprintf("%s IS NOT NULL AND NOT (%s)", v, valid), psprintf("NOT (%s)", valid),
+					false, NULL, qs_one(c->name));
 	else
-		qs_row(s, ch, psprintf("NOT (%s)", valid), false, NULL, qs_one(c->name));
+		qs_row(s, ch, strcmp(valid, "true") == 0 ? "false" : psprintf("NOT (%s)", valid), false, NULL, qs_one(c->name));
 }
 
 /* the relation a referential or row_count_equal rule reads: a pipeline node, or a relation/query */
@@ -929,7 +940,6 @@ qs_check_new(QScan *s, JsonbContainer *r)
 	if (ch->kind == NULL)
 		elog(ERROR, "unknown quality rule type \"%s\"", ch->type);
 	ch->s_total = ch->s_fail = ch->s_a = ch->s_b = -1;
-	ch->nn = -1;
 	ch->distinct_values = -1;
 	if ((col = QJStr(r, "column")) != NULL && strcmp(ch->type, "uniqueness") != 0)
 		ch->col = QualityScanColumn(s, col, ch->name);
@@ -1027,7 +1037,7 @@ qs_sql(QScan *s)
 	ListCell   *lc;
 	int			k = 0;
 
-	/* the non-NULL counts: one call per row (chunks of 90: a function takes 100 arguments) */
+	/* the non-NULL counts (profile): one call per row (chunks of 90: a function takes 100 arguments) */
 	while (k < list_length(s->nncols))
 	{
 		StringInfoData args;

@@ -67,7 +67,7 @@ typedef struct QCheck
 	int			s_fail;
 	int			s_a;
 	int			s_b;
-	int			nn;				/* index in the non-NULL counter, -1 */
+	bool		by_nulls;		/* s_fail is etl._failures_nulls: checked = in scope - NULLs */
 	Jsonb	   *reference;		/* drift: the stored profile compared with */
 	const char *ref_label;		/* referential, row_count_equal: the reference */
 	/* results (checks.c) */

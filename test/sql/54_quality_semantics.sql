@@ -2,7 +2,8 @@
 -- hand-checked results: NULL in cross-column rules (null_is, column_pair),
 -- an empty allowed set, numeric bounds on a text column, compound
 -- uniqueness with partial NULLs, the regular expression flavours,
--- strict_min / strict_max; and the schema-shape rules (columns,
+-- strict_min / strict_max, the denominators of validity rules, length in
+-- characters; and the schema-shape rules (columns,
 -- column_count, column_types).
 \set SHOW_CONTEXT never
 CREATE FUNCTION pg_temp.err(sql text) RETURNS text LANGUAGE plpgsql AS $$
@@ -109,6 +110,22 @@ SELECT * FROM pg_temp.show(etl.quality_gate('q54', $$[
   {"name": "count_low", "type": "column_count", "max": 5},
   {"name": "types_ok", "type": "column_types", "types": {"id": ["integer", "bigint"], "w": "int4", "code": ["text", "varchar"]}},
   {"name": "types_bad", "type": "column_types", "types": {"w": ["numeric"], "nope": "text"}}]$$));
+
+-- validity rules check the non-NULL values in scope: w has 3 of 5 (rows 1,
+-- 3, 4), 2 of them in scope id > 2; length counts characters, not bytes
+-- (café 4, naïve 5, Ünïcode 7; word has no NULL); the same with samples off
+SELECT * FROM pg_temp.show(etl.quality_gate('q54', $$[
+  {"name": "w_small", "type": "validity", "check": "range", "column": "w", "max": 5},
+  {"name": "w_small_late", "type": "validity", "check": "range", "column": "w", "max": 4, "where": "id > 2"},
+  {"name": "word_4_5", "type": "validity", "check": "length", "column": "word", "min": 4, "max": 5},
+  {"name": "word_max_3", "type": "validity", "check": "length", "column": "word", "max": 3},
+  {"name": "word_min_6", "type": "validity", "check": "length", "column": "word", "min": 6},
+  {"name": "code_len", "type": "validity", "check": "length", "column": "code", "min": 2, "max": 2}]$$));
+SELECT * FROM pg_temp.show(etl.quality_gate('q54', $$[
+  {"name": "w_small", "type": "validity", "check": "range", "column": "w", "max": 5},
+  {"name": "w_small_late", "type": "validity", "check": "range", "column": "w", "max": 4, "where": "id > 2"},
+  {"name": "code_len", "type": "validity", "check": "length", "column": "code", "min": 2, "max": 2}]$$,
+  options => '{"samples": 0}'));
 
 -- bad configuration
 SELECT pg_temp.err($q$SELECT etl.quality_gate('q54', '[{"type": "consistency", "expression": "w = z", "null_is": "unknown"}]')$q$);
