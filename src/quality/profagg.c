@@ -194,7 +194,7 @@ qp_float(Oid base, Datum v)
 		case FLOAT8OID:
 			return DatumGetFloat8(v);
 		default:
-			return DatumGetFloat8(DirectFunctionCall1(numeric_float8_no_overflow, v));
+			return QualityNumericToFloat8(v);
 	}
 }
 

@@ -116,7 +116,7 @@ qp_exact_column(QScan *s, QProfCol *pc)
 {
 	QCol	   *c = pc->c;
 	char	   *v = QualityScanRef(c);
-	char	   *f = psprintf("%s::pg_catalog.float8", v);
+	char	   *f = QualityScanFloat8(c, v);
 	char	   *cte;
 	char	   *vexpr = (c->has_eq && c->has_order) ? v : psprintf("%s::pg_catalog.text", v);
 	char	   *g = "\"metaetl.g\"";
@@ -165,8 +165,8 @@ qp_exact_column(QScan *s, QProfCol *pc)
 		 * Quantiles, the histogram and the sketch from the value table: its
 		 * size is the distinct values, and no sort of every row is needed.
 		 */
-		pc->quantiles = QualityScanFinal(s, psprintf("(SELECT etl._numdist(%s.v::pg_catalog.float8, %s.n) FROM %s AS %s)",
-													 g, g, cte, g));
+		pc->quantiles = QualityScanFinal(s, psprintf("(SELECT etl._numdist(%s, %s.n) FROM %s AS %s)",
+													 QualityScanFloat8(c, psprintf("%s.v", g)), g, cte, g));
 	}
 	if (c->category == TYPCATEGORY_STRING)
 	{

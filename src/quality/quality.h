@@ -29,6 +29,7 @@ extern Datum metaetl_moments_final(PG_FUNCTION_ARGS);
 extern Datum metaetl_sample_sfunc(PG_FUNCTION_ARGS);
 extern Datum metaetl_sample_final(PG_FUNCTION_ARGS);
 extern Datum metaetl_is_json(PG_FUNCTION_ARGS);
+extern double QualityNumericToFloat8(Datum num);
 extern Datum metaetl_hll_combine(PG_FUNCTION_ARGS);
 extern Datum metaetl_hll_serial(PG_FUNCTION_ARGS);
 extern Datum metaetl_hll_deserial(PG_FUNCTION_ARGS);

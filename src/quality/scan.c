@@ -111,6 +111,18 @@ QualityScanRef(QCol *c)
 }
 
 /*
+ * QualityScanFloat8
+ *		expr (of column c's type) as float8: etl._num_float8 for numeric,
+ *		which does not print and parse the number as numeric's cast does.
+ */
+char *
+QualityScanFloat8(QCol *c, const char *expr)
+{
+	return getBaseType(c->typid) == NUMERICOID ? psprintf("etl._num_float8(%s)", expr) :
+		psprintf("(%s)::pg_catalog.float8", expr);
+}
+
+/*
  * QualityScanCreate
  *		Resolve the dataset (util/relation.c) and describe it.  Sample rows
  *		show key_columns (a JSON array), else the relation's primary key.
@@ -340,7 +352,7 @@ qs_type_error(QCheck *ch, QCol *c, const char *need, bool bounds)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATATYPE_MISMATCH),
 				 errmsg("quality rule \"%s\": numeric bounds on column \"%s\" of type %s", ch->name, c->name, c->typname),
-				 errdetail("Compared as text, \"10\" would lie between 1 and 9 and \"2\" would not."),
+				 errdetail("Compared as text, \"2\" would fall outside a range of 1 to 10: it sorts after \"10\"."),
 				 errhint("Give cast: numeric to compare the values as numbers, or bounds of the column's type as strings.")));
 	ereport(ERROR,
 			(errcode(ERRCODE_DATATYPE_MISMATCH),
@@ -795,9 +807,20 @@ qs_aggregate(QScan *s, QCheck *ch)
 	}
 	else if (strcmp(t, "mean") == 0 || strcmp(t, "sum") == 0 || strcmp(t, "stddev") == 0)
 	{
+		Oid			base;
+
 		qs_need_numeric(ch);
-		slot = QualityScanAgg(s, psprintf("pg_catalog.%s(%s)%s", strcmp(t, "mean") == 0 ? "avg" :
-										  strcmp(t, "sum") == 0 ? "sum" : "stddev_samp", v, qs_filter(ch, NULL)));
+		base = getBaseType(c->typid);
+		/*
+		 * mean and sum exact, in the column's type (avg and sum of a numeric
+		 * share one transition state); stddev in float8 for numeric and
+		 * bigint, whose own stddev_samp squares numerics per row.
+		 */
+		if (strcmp(t, "stddev") == 0 && (base == NUMERICOID || base == INT8OID))
+			slot = QualityScanAgg(s, psprintf("pg_catalog.stddev_samp(%s)%s", QualityScanFloat8(c, v), qs_filter(ch, NULL)));
+		else
+			slot = QualityScanAgg(s, psprintf("pg_catalog.%s(%s)%s", strcmp(t, "mean") == 0 ? "avg" :
+											  strcmp(t, "sum") == 0 ? "sum" : "stddev_samp", v, qs_filter(ch, NULL)));
 		ch->s_a = qs_bounded(s, ch, psprintf("%s::pg_catalog.numeric", QualityScanAggRef(s, slot)), NUMERICOID);
 	}
 	else if (strcmp(t, "median") == 0 || strcmp(t, "quantile") == 0)
@@ -805,7 +828,7 @@ qs_aggregate(QScan *s, QCheck *ch)
 		char	   *q = strcmp(t, "median") == 0 ? "0.5" : QJNumText(ch->r, "q");
 
 		qs_need_numeric(ch);
-		slot = QualityScanAgg(s, psprintf("etl._quantiles(%s::pg_catalog.float8, %s)%s", v,
+		slot = QualityScanAgg(s, psprintf("etl._quantiles(%s, %s)%s", QualityScanFloat8(c, v),
 										  qs_const(s, ch, psprintf("{%s}", q), FLOAT8ARRAYOID), qs_filter(ch, NULL)));
 		ch->s_a = qs_bounded(s, ch, psprintf("(%s)[1]::pg_catalog.numeric", QualityScanAggRef(s, slot)), NUMERICOID);
 	}
@@ -887,7 +910,7 @@ qs_aggregate(QScan *s, QCheck *ch)
 				ch->col = oc;
 				qs_need_numeric(ch);
 			}
-			appendStringInfo(&arr, "%s%s::pg_catalog.float8", arr.len ? ", " : "", QualityScanRef(oc));
+			appendStringInfo(&arr, "%s%s", arr.len ? ", " : "", QualityScanFloat8(oc, QualityScanRef(oc)));
 		}
 		if (opt && opt->type == jbvBinary)
 			opts = JsonbToCString(NULL, opt->val.binary.data, 64);
@@ -904,7 +927,7 @@ qs_aggregate(QScan *s, QCheck *ch)
 		{
 			if (!c->numeric)
 				qs_type_error(ch, c, "numbers (ks compares numeric distributions; chi2 compares categories)", false);
-			ch->s_a = QualityScanAgg(s, psprintf("etl._kll(%s::pg_catalog.float8)%s", v, qs_filter(ch, NULL)));
+			ch->s_a = QualityScanAgg(s, psprintf("etl._kll(%s)%s", QualityScanFloat8(c, v), qs_filter(ch, NULL)));
 		}
 		else
 		{

@@ -129,6 +129,7 @@ typedef struct QScan
 extern QScan *QualityScanCreate(const char *data, const char *dataset, int nsamples, Jsonb *key_columns);
 extern QCol *QualityScanColumn(QScan *s, const char *name, const char *rule);
 extern char *QualityScanRef(QCol *c);
+extern char *QualityScanFloat8(QCol *c, const char *expr);
 extern int	QualityScanParam(QScan *s, Oid type, Datum value);
 extern int	QualityScanAgg(QScan *s, const char *expr);
 extern int	QualityScanFinal(QScan *s, const char *expr);

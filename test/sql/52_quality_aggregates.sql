@@ -108,5 +108,17 @@ SELECT severity, path, message FROM etl.validate_config($$pipeline:
       - {type: proportion_unique, column: x, min: 0.5, strict: true}
 $$);
 
+-- numeric columns reach float8 aggregates (quantiles, sketches, outliers)
+-- through etl._num_float8, which must give the very double of numeric's cast:
+-- short and long forms, negative weights, more digits than its fast path takes,
+-- NaN and the infinities.  Expected: 0 mismatches.
+SELECT count(*) AS mismatches
+  FROM (SELECT v FROM unnest('{0, -0, 1, -1, 0.1, 123.456, -9999.9999, 1e-30, 1e30, 12345678901234.5,
+                               0.000123456789012345678, 3.14159265358979323846, 1e-140, -1e140,
+                               NaN, Infinity, -Infinity}'::numeric[]) v
+        UNION ALL SELECT (i * 1.37 - 5000)::numeric(12, 3) FROM generate_series(1, 20000) i
+        UNION ALL SELECT (i::numeric / 7) FROM generate_series(1, 2000) i) t
+ WHERE etl._num_float8(v) IS DISTINCT FROM v::float8;
+
 DELETE FROM etl.quality_scores WHERE dataset LIKE '%q52%';
 DROP TABLE q52;

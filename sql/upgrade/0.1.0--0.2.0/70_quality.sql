@@ -61,6 +61,13 @@ LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE
 AS 'MODULE_PATHNAME', 'metaetl_is_json';
 COMMENT ON FUNCTION etl._is_json(pg_catalog.text) IS 'internal: true when the text is valid JSON';
 
+CREATE OR REPLACE FUNCTION etl._num_float8(pg_catalog.numeric)
+RETURNS pg_catalog.float8
+LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'metaetl_num_float8';
+COMMENT ON FUNCTION etl._num_float8(pg_catalog.numeric) IS
+  'internal: numeric::float8 (the same double) without printing and parsing the number';
+
 CREATE OR REPLACE FUNCTION etl._length_ok(value pg_catalog.text, min_chars pg_catalog.int4, max_chars pg_catalog.int4)
 RETURNS pg_catalog.bool
 LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE
