@@ -29,6 +29,7 @@
 #include "utils/datum.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
+#include "utils/pg_locale.h"
 #include "utils/memutils.h"
 #include "utils/typcache.h"
 
@@ -76,6 +77,20 @@ QValTabInit(QValTab *t, MemoryContext cxt, Oid typid, Oid collation, int max_ent
 		fmgr_info_cxt(tce->cmp_proc, &t->cmpfn, cxt);
 		t->has_cmp = true;
 	}
+	/*
+	 * Hash and compare in place what the type's functions would treat as
+	 * bytes: text and varchar under a deterministic collation (texteq is
+	 * then a byte comparison) and by-value integers and dates (equal when
+	 * the datums are).  A call through fmgr per value is most of the cost of
+	 * a distinct count otherwise.
+	 */
+	t->fast = QVT_FMGR;
+	if ((typid == TEXTOID || typid == VARCHAROID) && OidIsValid(collation) &&
+		get_collation_isdeterministic(collation))
+		t->fast = QVT_BYTES;
+	else if (tce->typbyval && (typid == INT2OID || typid == INT4OID || typid == INT8OID || typid == DATEOID ||
+			 typid == TIMESTAMPOID || typid == TIMESTAMPTZOID || typid == BOOLOID || typid == OIDOID))
+		t->fast = QVT_BYVAL;
 	t->max_entries = max_entries;
 	t->size = 64;
 	t->e = MemoryContextAllocZero(cxt, sizeof(QValEntry) * t->size);
@@ -84,12 +99,36 @@ QValTabInit(QValTab *t, MemoryContext cxt, Oid typid, Oid collation, int max_ent
 static uint64
 qvt_hash(QValTab *t, Datum v)
 {
+	if (t->fast == QVT_BYTES)
+	{
+		struct varlena *p = (struct varlena *) DatumGetPointer(v);
+
+		if (VARATT_IS_EXTENDED(p) && !VARATT_IS_SHORT(p))
+			p = pg_detoast_datum_packed(p);
+		return hash_bytes_extended((const unsigned char *) VARDATA_ANY(p), VARSIZE_ANY_EXHDR(p), 0);
+	}
+	if (t->fast == QVT_BYVAL)
+		return hash_bytes_uint32_extended((uint32) (v ^ ((uint64) v >> 32)), (uint64) v >> 32);
 	return DatumGetUInt64(FunctionCall2Coll(&t->hashfn, t->collation, v, UInt64GetDatum(0)));
 }
 
 static bool
 qvt_equal(QValTab *t, Datum a, Datum b)
 {
+	if (t->fast == QVT_BYTES)
+	{
+		struct varlena *x = (struct varlena *) DatumGetPointer(a);
+		struct varlena *y = (struct varlena *) DatumGetPointer(b);
+
+		if (VARATT_IS_EXTENDED(x) && !VARATT_IS_SHORT(x))
+			x = pg_detoast_datum_packed(x);
+		if (VARATT_IS_EXTENDED(y) && !VARATT_IS_SHORT(y))
+			y = pg_detoast_datum_packed(y);
+		return VARSIZE_ANY_EXHDR(x) == VARSIZE_ANY_EXHDR(y) &&
+			memcmp(VARDATA_ANY(x), VARDATA_ANY(y), VARSIZE_ANY_EXHDR(x)) == 0;
+	}
+	if (t->fast == QVT_BYVAL)
+		return a == b;
 	return DatumGetBool(FunctionCall2Coll(&t->eqfn, t->collation, a, b));
 }
 
@@ -288,6 +327,77 @@ QValTabSorted(QValTab *t, int *n)
 	return out;
 }
 
+/*
+ * QValTabTop
+ *		The k first entries in QValTabSorted's order among those keep accepts
+ *		(keep NULL: all), with a bounded heap: O(n log k), and the value
+ *		comparison (a collation's, for text) only between equal counts, so a
+ *		table of a million values is not sorted to show ten.
+ */
+static void
+qvt_heap_down(QValEntry **h, int m, int i)
+{
+	for (;;)
+	{
+		int			l = 2 * i + 1;
+		int			r = l + 1;
+		int			w = i;
+		QValEntry  *tmp;
+
+		/* a max-heap in the sort order: the root ranks last */
+		if (l < m && qvt_entry_cmp(&h[l], &h[w]) > 0)
+			w = l;
+		if (r < m && qvt_entry_cmp(&h[r], &h[w]) > 0)
+			w = r;
+		if (w == i)
+			return;
+		tmp = h[i];
+		h[i] = h[w];
+		h[w] = tmp;
+		i = w;
+	}
+}
+
+QValEntry **
+QValTabTop(QValTab *t, int k, QValKeep keep, void *arg, int *n)
+{
+	QValEntry **h = palloc(sizeof(QValEntry *) * Max(k, 1));
+	int			m = 0;
+
+	qvt_sort_tab = t;
+	for (int i = 0; i < t->size && k > 0; i++)
+	{
+		QValEntry  *e = &t->e[i];
+
+		if (!e->used || (keep && !keep(e, arg)))
+			continue;
+		if (m < k)
+		{
+			/* sift up */
+			int			j = m++;
+
+			h[j] = e;
+			while (j > 0 && qvt_entry_cmp(&h[j], &h[(j - 1) / 2]) > 0)
+			{
+				QValEntry  *tmp = h[j];
+
+				h[j] = h[(j - 1) / 2];
+				h[(j - 1) / 2] = tmp;
+				j = (j - 1) / 2;
+			}
+		}
+		else if (e->count > h[0]->count || (e->count == h[0]->count && qvt_entry_cmp(&e, &h[0]) < 0))
+		{
+			h[0] = e;
+			qvt_heap_down(h, m, 0);
+		}
+	}
+	qsort(h, m, sizeof(QValEntry *), qvt_entry_cmp);
+	qvt_sort_tab = NULL;
+	*n = m;
+	return h;
+}
+
 /* ------------------------------------------------------------ etl._freq */
 
 typedef struct QFreqState
@@ -474,45 +584,69 @@ qfreq_value(StringInfo b, QFreqState *st, Datum v)
 	QualityValueJson(b, st->tab.typid, v, false);
 }
 
+static bool
+qfreq_is_mode(const QValEntry *e, void *arg)
+{
+	return e->count == *(int64 *) arg;
+}
+
+static bool
+qfreq_not_in(const QValEntry *e, void *arg)
+{
+	return QValTabFind((QValTab *) arg, e->value) == NULL;
+}
+
 Datum
 metaetl_freq_final(PG_FUNCTION_ARGS)
 {
 	QFreqState *st = PG_ARGISNULL(0) ? NULL : (QFreqState *) PG_GETARG_POINTER(0);
 	StringInfoData b;
-	QValEntry **sorted;
-	int			n;
+	QValEntry **top;
+	int			n = 0;
+	int			ntop;
 	int64		unique = 0;
+	int64		max = 0;
 
 	if (st == NULL)
 		PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(
 																	   "{\"n\": 0, \"distinct\": 0, \"unique\": 0, \"top\": [], \"mode\": [], \"mode_count\": 0}")));
-	sorted = QValTabSorted(&st->tab, &n);
-	for (int i = 0; i < n; i++)
-		if (sorted[i]->count == 1)
-			unique++;
+	/* one pass for the counts; the entries shown are selected, not sorted */
+	for (int i = 0; i < st->tab.size; i++)
+		if (st->tab.e[i].used)
+		{
+			n++;
+			if (st->tab.e[i].count == 1)
+				unique++;
+			max = Max(max, st->tab.e[i].count);
+		}
 	initStringInfo(&b);
 	appendStringInfo(&b, "{\"n\": " INT64_FORMAT ", \"distinct\": %d, \"unique\": " INT64_FORMAT ", \"top\": [",
 					 st->nonnull, n, unique);
-	for (int i = 0; i < n && i < st->top_n; i++)
+	top = QValTabTop(&st->tab, st->top_n, NULL, NULL, &ntop);
+	for (int i = 0; i < ntop; i++)
 	{
 		appendStringInfoString(&b, i ? ", {\"value\": " : "{\"value\": ");
-		qfreq_value(&b, st, sorted[i]->value);
-		appendStringInfo(&b, ", \"count\": " INT64_FORMAT "}", sorted[i]->count);
+		qfreq_value(&b, st, top[i]->value);
+		appendStringInfo(&b, ", \"count\": " INT64_FORMAT "}", top[i]->count);
 	}
 	appendStringInfoString(&b, "], \"mode\": [");
-	for (int i = 0; i < n && i < 100 && sorted[i]->count == sorted[0]->count; i++)
+	/* the most common values (at most 100, by value): with top_n only (most_common rules) */
+	if (st->top_n > 0)
 	{
-		if (i)
-			appendStringInfoString(&b, ", ");
-		qfreq_value(&b, st, sorted[i]->value);
+		top = QValTabTop(&st->tab, 100, qfreq_is_mode, &max, &ntop);
+		for (int i = 0; i < ntop; i++)
+		{
+			if (i)
+				appendStringInfoString(&b, ", ");
+			qfreq_value(&b, st, top[i]->value);
+		}
 	}
-	appendStringInfo(&b, "], \"mode_count\": " INT64_FORMAT, n > 0 ? sorted[0]->count : 0);
+	appendStringInfo(&b, "], \"mode_count\": " INT64_FORMAT, max);
 	if (st->have_ref)
 	{
 		int64		extra = 0;
-		int			shown = 0;
-		bool	   *in_ref = palloc0(sizeof(bool) * Max(n, 1));
 		bool		first = true;
+		QValTab		reftab;
 
 		appendStringInfoString(&b, ", \"ref_counts\": [");
 		for (int i = 0; i < st->nref; i++)
@@ -530,28 +664,20 @@ metaetl_freq_final(PG_FUNCTION_ARGS)
 				qfreq_value(&b, st, st->ref[i]);
 				first = false;
 			}
-		{
-			QValTab		reftab;
-
-			QValTabInit(&reftab, CurrentMemoryContext, st->tab.typid, st->tab.collation, 0);
-			for (int r = 0; r < st->nref; r++)
-				QValTabAdd(&reftab, st->ref[r], 1);
-			for (int i = 0; i < n; i++)
-				in_ref[i] = QValTabFind(&reftab, sorted[i]->value) != NULL;
-		}
-		appendStringInfoString(&b, "], \"extra_samples\": [");
-		for (int i = 0; i < n; i++)
-			if (!in_ref[i])
-			{
+		QValTabInit(&reftab, CurrentMemoryContext, st->tab.typid, st->tab.collation, 0);
+		for (int r = 0; r < st->nref; r++)
+			QValTabAdd(&reftab, st->ref[r], 1);
+		for (int i = 0; i < st->tab.size; i++)
+			if (st->tab.e[i].used && QValTabFind(&reftab, st->tab.e[i].value) == NULL)
 				extra++;
-				if (shown < 5)
-				{
-					appendStringInfoString(&b, shown ? ", {\"value\": " : "{\"value\": ");
-					qfreq_value(&b, st, sorted[i]->value);
-					appendStringInfo(&b, ", \"count\": " INT64_FORMAT "}", sorted[i]->count);
-					shown++;
-				}
-			}
+		appendStringInfoString(&b, "], \"extra_samples\": [");
+		top = QValTabTop(&st->tab, 5, qfreq_not_in, &reftab, &ntop);
+		for (int i = 0; i < ntop; i++)
+		{
+			appendStringInfoString(&b, i ? ", {\"value\": " : "{\"value\": ");
+			qfreq_value(&b, st, top[i]->value);
+			appendStringInfo(&b, ", \"count\": " INT64_FORMAT "}", top[i]->count);
+		}
 		appendStringInfo(&b, "], \"extra\": " INT64_FORMAT, extra);
 	}
 	appendStringInfoChar(&b, '}');

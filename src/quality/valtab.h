@@ -41,6 +41,7 @@ typedef struct QValTab
 	FmgrInfo	eqfn;
 	FmgrInfo	cmpfn;			/* btree order, when the type has one */
 	bool		has_cmp;
+	char		fast;			/* QVT_FMGR, QVT_BYTES (text, deterministic), QVT_BYVAL (integers, dates) */
 	QValEntry  *e;
 	int			size;			/* slots, a power of two */
 	int			n;				/* entries */
@@ -48,6 +49,10 @@ typedef struct QValTab
 	bool		overflow;		/* max_entries was reached: counts incomplete */
 	Size		mem;			/* bytes of copied values */
 } QValTab;
+
+#define QVT_FMGR 0
+#define QVT_BYTES 1
+#define QVT_BYVAL 2
 
 /* in quality/valtab.c */
 extern void QValTabInit(QValTab *t, MemoryContext cxt, Oid typid, Oid collation, int max_entries);
@@ -58,5 +63,7 @@ extern void QValTabMerge(QValTab *t, const QValTab *other);
 extern void QValTabSerialize(const QValTab *t, StringInfo buf);
 extern const char *QValTabDeserialize(QValTab *t, const char *p, const char *end);
 extern QValEntry **QValTabSorted(QValTab *t, int *n);
+typedef bool (*QValKeep) (const QValEntry *e, void *arg);
+extern QValEntry **QValTabTop(QValTab *t, int k, QValKeep keep, void *arg, int *n);
 
 #endif							/* METAETL_QUALITY_VALTAB_H */
