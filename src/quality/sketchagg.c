@@ -357,24 +357,108 @@ qvals_cmp(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+/*
+ * qvals_select
+ *		Reorder v[lo..hi] so that v[k] is the value of rank k, smaller ones
+ *		before it and larger ones after (quickselect, median-of-three pivots,
+ *		a sort when it does not converge): expected linear time, where a sort
+ *		of a million values costs several times more.
+ */
+static void
+qvals_select(double *v, int64 lo, int64 hi, int64 k)
+{
+	int			rounds = 0;
+
+	while (hi - lo > 16)
+	{
+		int64		mid = lo + (hi - lo) / 2;
+		double		x = v[lo],
+					y = v[mid],
+					z = v[hi];
+		double		pivot = x < y ? (y < z ? y : (x < z ? z : x)) : (x < z ? x : (y < z ? z : y));
+		int64		i = lo,
+					j = hi;
+
+		if (++rounds > 64)
+			break;
+		while (i <= j)
+		{
+			while (v[i] < pivot)
+				i++;
+			while (v[j] > pivot)
+				j--;
+			if (i <= j)
+			{
+				double		tmp = v[i];
+
+				v[i++] = v[j];
+				v[j--] = tmp;
+			}
+		}
+		if (k <= j)
+			hi = j;
+		else if (k >= i)
+			lo = i;
+		else
+			return;				/* j < k < i: v[k] is the pivot */
+	}
+	qsort(v + lo, hi - lo + 1, sizeof(double), qvals_cmp);
+}
+
 Datum
 metaetl_quantiles_final(PG_FUNCTION_ARGS)
 {
 	QValuesState *st = PG_ARGISNULL(0) ? NULL : (QValuesState *) PG_GETARG_POINTER(0);
 	Datum	   *out;
+	int64	   *pos;
+	int		   *order;
 
 	if (st == NULL || st->n == 0 || st->nq == 0)
 		PG_RETURN_NULL();
-	qsort(st->v, st->n, sizeof(double), qvals_cmp);
 	out = palloc(sizeof(Datum) * st->nq);
+	pos = palloc(sizeof(int64) * st->nq);
+	order = palloc(sizeof(int) * st->nq);
 	for (int i = 0; i < st->nq; i++)
 	{
-		/* percentile_cont: linear interpolation between the closest ranks */
-		double		pos = st->q[i] * (st->n - 1);
-		int64		lo = (int64) floor(pos);
-		int64		hi = Min(lo + 1, st->n - 1);
+		pos[i] = (int64) floor(st->q[i] * (st->n - 1));
+		order[i] = i;
+	}
+	/* the quantiles by rank, each selected in what is right of the last */
+	for (int i = 1; i < st->nq; i++)
+		for (int j = i; j > 0 && pos[order[j]] < pos[order[j - 1]]; j--)
+		{
+			int			tmp = order[j];
 
-		out[i] = Float8GetDatum(st->v[lo] + (pos - lo) * (st->v[hi] - st->v[lo]));
+			order[j] = order[j - 1];
+			order[j - 1] = tmp;
+		}
+	{
+		int64		start = 0;
+
+		for (int r = 0; r < st->nq; r++)
+		{
+			int			i = order[r];
+			int64		lo = pos[i];
+			int64		hi = Min(lo + 1, st->n - 1);
+			double		a,
+						b;
+			double		p = st->q[i] * (st->n - 1);
+
+			if (lo >= start)
+				qvals_select(st->v, start, st->n - 1, lo);
+			a = st->v[lo];
+			/* percentile_cont: linear interpolation with the next rank, the least value right of lo */
+			b = a;
+			if (hi > lo)
+			{
+				b = st->v[lo + 1];
+				for (int64 x = lo + 2; x < st->n; x++)
+					if (st->v[x] < b)
+						b = st->v[x];
+			}
+			out[i] = Float8GetDatum(a + (p - lo) * (b - a));
+			start = lo + 1;
+		}
 	}
 	PG_RETURN_ARRAYTYPE_P(construct_array(out, st->nq, FLOAT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
 }
