@@ -1,7 +1,8 @@
 -- 56_quality_outliers: the outliers rule scores rows with the detectors of
 -- etl.detect_anomalies (zscore, iqr, mad, isolation_forest, same options)
 -- inside the one scan, and passes when the flagged share is at most
--- max_fraction.  Its counts equal detect_anomalies' on the same data.
+-- max_fraction.  Its counts equal detect_anomalies' on the same data (the
+-- forest, grown from sorted rows, with contamination: the top share).
 \set SHOW_CONTEXT never
 CREATE FUNCTION pg_temp.err(sql text) RETURNS text LANGUAGE plpgsql AS $$
 BEGIN

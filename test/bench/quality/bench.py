@@ -17,7 +17,7 @@ conn = psycopg2.connect(host=HOST, port=PORT, user="postgres", dbname="bench")
 conn.autocommit = True
 cur = conn.cursor()
 cur.execute("SELECT pg_backend_pid()")
-q_pid = cur.fetchone()[0]
+Q_PID = cur.fetchone()[0]
 
 
 def best(fn, repeat=REPEAT):
@@ -29,13 +29,10 @@ def best(fn, repeat=REPEAT):
     return min(times), out
 
 
-q_pid = None
-
-
 def backend_cpu():
     """the session's backend CPU seconds (user + system), None when the server is not local"""
     try:
-        f = open(f"/proc/{q_pid}/stat").read().rsplit(")", 1)[1].split()
+        f = open(f"/proc/{Q_PID}/stat").read().rsplit(")", 1)[1].split()
         return (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK")
     except OSError:
         return None
