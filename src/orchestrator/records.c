@@ -27,6 +27,7 @@
 #include "utils/fmgroids.h"
 #include "utils/timestamp.h"
 
+#include "lineage/lineage.h"
 #include "metaetl.h"
 #include "orchestrator/orchestrator.h"
 
@@ -263,6 +264,9 @@ MetaetlRunRecordStart(const MetaetlRunSpec *spec, const char *status, MetaetlRun
 					 "run", spec->pipeline_id, plan->run_id, details, NULL);
 	}
 	MetaetlAsOwnerEnd(saved_user, saved_context);
+	/* OpenLineage START (queued in this transaction; never fails the run) */
+	if (strcmp(status, "running") == 0)
+		MetaetlLineageRunStarted(plan->run_id);
 	return plan->run_id;
 }
 
@@ -393,6 +397,8 @@ MetaetlRunRecordFinish(int64 run_id, int attempts, const MetaetlRunOutcome *out,
 		MetaetlAudit("run_end", "run", NULL, run_id, details.data, NULL);
 	}
 	MetaetlAsOwnerEnd(saved_user, saved_context);
+	/* lineage, schema snapshots and drift, the final OpenLineage event */
+	MetaetlLineageRunFinished(run_id, out->status);
 }
 
 /*

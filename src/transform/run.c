@@ -22,6 +22,7 @@
 #include "utils/timestamp.h"
 
 #include "connectors/connector.h"
+#include "lineage/lineage.h"
 #include "transform/transform.h"
 
 PG_FUNCTION_INFO_V1(metaetl_execute_plan);
@@ -116,6 +117,8 @@ MetaetlRunPlan(MetaetlPlan *plan, const char *before_load)
 	level = MetaetlEngineGucSave(plan);
 	plan->defer_materialize = plan->engine == METAETL_ENGINE_PARALLEL;
 	MetaetlCompileNodes(plan);
+	/* column lineage of what this run executes (never fails the run) */
+	MetaetlLineageRecordRun(plan, plan->run_id);
 	if (plan->engine == METAETL_ENGINE_PARALLEL)
 	{
 		bool		split = MetaetlParallelSplit(plan);
@@ -291,6 +294,8 @@ metaetl_execute_plan(PG_FUNCTION_ARGS)
 	}
 	SPI_connect();
 	plan = MetaetlBuildPlan(config, engine, mat);
+	if (options && MetaetlJGet(&options->root, "run_id"))
+		plan->run_id = strtoi64(MetaetlJValueText(MetaetlJGet(&options->root, "run_id")), NULL, 10);
 	args[0] = params ? JsonbPGetDatum(params) : DirectFunctionCall1(jsonb_in, CStringGetDatum("{}"));
 	args[1] = options ? JsonbPGetDatum(options) : DirectFunctionCall1(jsonb_in, CStringGetDatum("{}"));
 	if (SPI_execute_with_args("SELECT pg_catalog.jsonb_build_object('param', $1) "
