@@ -225,7 +225,7 @@ BEGIN
                    OR datetime_field_overflow OR invalid_parameter_value THEN
         RAISE EXCEPTION 'invalid schedule options for pipeline "%"', pipeline_id
             USING ERRCODE = '22023', DETAIL = 'Invalid value: ' || SQLERRM || '.',
-                  HINT = 'depends_on ("auto" or an array) and trigger_on are pipeline ids, priority an integer, at a timestamptz, dependency_window an interval.';
+                  HINT = 'depends_on and trigger_on are arrays of pipeline ids, priority an integer, at a timestamptz, dependency_window an interval.';
     END;
     FOREACH p IN ARRAY v_depends || v_trigger LOOP
         IF NOT EXISTS (SELECT 1 FROM etl.pipelines q WHERE q.pipeline_id OPERATOR(pg_catalog.=) p) THEN
@@ -447,7 +447,6 @@ BEGIN
     blocking := etl._dependencies_blocking(pipeline_id, v_date);
     RETURN jsonb_build_object('ready', jsonb_array_length(blocking) = 0, 'blocking', blocking,
                               'depends_on', to_jsonb(s.depends_on), 'logical_date', v_date,
-                              'depends_on_auto', s.options->'depends_on' = '"auto"',
                               'lineage_depends_on', to_jsonb(etl._lineage_upstreams(pipeline_id)));
 END
 $fn$;

@@ -531,7 +531,8 @@ BEGIN
             HINT = 'Formats are mermaid and dot.';
     END IF;
     IF pipeline IS NOT NULL AND NOT EXISTS (SELECT 1 FROM etl.pipelines p WHERE p.pipeline_id = pipeline) THEN
-        RAISE EXCEPTION 'pipeline "%" does not exist', pipeline USING ERRCODE = '42704';
+        RAISE EXCEPTION 'pipeline "%" does not exist', pipeline USING ERRCODE = '42704',
+            HINT = 'Pass NULL for every pipeline the role sees; a role sees only the pipelines of roles it is a member of.';
     END IF;
     PERFORM etl._lineage_refresh(pipeline);
     WITH e AS (
