@@ -91,7 +91,7 @@ hooks_compute_errcontext(void *arg)
 /*
  * hooks_compute_rolled_back
  *		hooks_compute in a subtransaction that is rolled back whatever
- *		happens.  An error is re-thrown when rethrow, else a WARNING.
+ *		happens.  An error is re-thrown when rethrow, else a NOTICE.
  */
 static char *
 hooks_compute_rolled_back(const char *pipeline_id, Jsonb *config, Oid owner, bool rethrow)
@@ -131,10 +131,10 @@ hooks_compute_rolled_back(const char *pipeline_id, Jsonb *config, Oid owner, boo
 	{
 		if (rethrow || edata->sqlerrcode == ERRCODE_QUERY_CANCELED)
 			ReThrowError(edata);
-		ereport(WARNING,
-				(errcode(edata->sqlerrcode),
-				 errmsg("could not compute the lineage of pipeline \"%s\": %s", pipeline_id, edata->message),
-				 errhint("etl.lineage('%s') shows the error; lineage from its last run is used meanwhile.",
+		/* a NOTICE: the call asked about every pipeline, not this one */
+		ereport(NOTICE,
+				(errmsg("lineage of pipeline \"%s\" skipped: %s", pipeline_id, edata->message),
+				 errhint("etl.lineage('%s') shows the error; lineage from its last run, if any, is used meanwhile.",
 						 pipeline_id)));
 		return NULL;
 	}
@@ -146,7 +146,7 @@ hooks_compute_rolled_back(const char *pipeline_id, Jsonb *config, Oid owner, boo
  *		Compute and store the lineage of the pipeline (or of every pipeline
  *		the caller can see) whose current version has none yet; returns how
  *		many were computed.  For one named pipeline an error is raised, for
- *		all of them it becomes a WARNING and the pipeline is skipped.
+ *		all of them it becomes a NOTICE and the pipeline is skipped.
  */
 Datum
 metaetl_lineage_refresh(PG_FUNCTION_ARGS)

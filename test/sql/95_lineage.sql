@@ -267,7 +267,7 @@ pipeline:
 $yaml$);
 SELECT * FROM etl.lineage('lin95_broken');
 SELECT count(*) AS broken_sets FROM etl.lineage_sets WHERE pipeline_id = 'lin95_broken';
--- across all pipelines the broken one is skipped with a warning
+-- across all pipelines the broken one is skipped with a notice
 SELECT count(*) > 0 AS others_still_drawn FROM (SELECT etl.lineage_graph()) g;
 
 -- ---------------------------------------------------------------------------
