@@ -92,6 +92,7 @@ typedef struct LinState
 	MetaetlNode **nodes;
 	LinNodeLin *lin;
 	Oid		   *temp_relid;		/* per node: its temp table, or InvalidOid */
+	char	   *external;		/* per node: 0 unknown, 1 no, 2 an external dataset */
 } LinState;
 
 /* the lineage of one analyzed query's output columns, memoised */
@@ -313,7 +314,12 @@ lin_node_by_temp(LinState *st, Oid relid)
 	return -1;
 }
 
-/* whether a node is a dataset of its own (its SQL reads a private copy) */
+/*
+ * Whether a node is a dataset of its own: a source that is not SQL of this
+ * database (a file copied into a temp table, a remote database, an object
+ * store) -- every type but the local connector's, and the local connector
+ * with a connection naming host, port or dbname.  Inline rows are SQL here.
+ */
 static bool
 lin_node_is_external(LinState *st, int idx)
 {
@@ -321,16 +327,21 @@ lin_node_is_external(LinState *st, int idx)
 	char	   *ct;
 	Jsonb	   *co;
 
-	if (!n->is_source || strcmp(n->type, "inline") == 0)
-		return false;
-	if (MetaetlFindConnector(n->type, true, n->id) != &MetaetlLocalConnector)
-		return true;
-	/* a connection with host, port or dbname is another database */
-	if (MetaetlLineageConnection(n->conf, &ct, &co) && co != NULL &&
-		(MetaetlJGet(&co->root, "host") || MetaetlJGet(&co->root, "port") ||
-		 MetaetlJGet(&co->root, "dbname")))
-		return true;
-	return false;
+	if (st->external[idx] == 0)
+	{
+		bool		ext = false;
+
+		if (!n->is_source || strcmp(n->type, "inline") == 0)
+			ext = false;
+		else if (MetaetlFindConnector(n->type, true, n->id) != &MetaetlLocalConnector)
+			ext = true;
+		else if (MetaetlLineageConnection(n->conf, &ct, &co) && co != NULL &&
+				 (MetaetlJGet(&co->root, "host") || MetaetlJGet(&co->root, "port") ||
+				  MetaetlJGet(&co->root, "dbname")))
+			ext = true;
+		st->external[idx] = ext ? 2 : 1;
+	}
+	return st->external[idx] == 2;
 }
 
 /* the origins of column attno of range table entry rte of llast(ctx) */
@@ -929,6 +940,7 @@ MetaetlLineagePlanJson(MetaetlPlan *plan)
 	st.nodes = palloc0(sizeof(MetaetlNode *) * (st.nnodes + 1));
 	st.lin = palloc0(sizeof(LinNodeLin) * (st.nnodes + 1));
 	st.temp_relid = palloc0(sizeof(Oid) * (st.nnodes + 1));
+	st.external = palloc0(st.nnodes + 1);
 	foreach(lc, plan->nodes)
 	{
 		MetaetlNode *n = lfirst(lc);

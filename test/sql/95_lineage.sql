@@ -227,8 +227,10 @@ SELECT role, CASE WHEN is_local THEN '(this database)' ELSE namespace END AS nam
   FROM etl.lineage_datasets WHERE lineage_id = etl._lineage_current('lin95_files') ORDER BY role, namespace;
 
 CREATE EXTENSION postgres_fdw;
-SELECT format('CREATE SERVER lin95_loop FOREIGN DATA WRAPPER postgres_fdw OPTIONS (host %L, port %L, dbname %L)',
-              '127.0.0.1', current_setting('port'), current_database()) \gexec
+DO $$ BEGIN
+    EXECUTE format('CREATE SERVER lin95_loop FOREIGN DATA WRAPPER postgres_fdw OPTIONS (host %L, port %L, dbname %L)',
+                   '127.0.0.1', current_setting('port'), current_database());
+END $$;
 CREATE USER MAPPING FOR CURRENT_USER SERVER lin95_loop;
 CREATE FOREIGN TABLE lin95.remote_clients (client_id int, name text, country text)
     SERVER lin95_loop OPTIONS (schema_name 'lin95', table_name 'clients');

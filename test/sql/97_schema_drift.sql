@@ -41,7 +41,8 @@ SELECT r ->> 'status' AS status, r -> 'error' ->> 'message' AS error
 SELECT jsonb_pretty(schema_drift) AS drift FROM etl.pipeline_runs
  WHERE pipeline_id = 'lin97_accounts' ORDER BY run_id DESC LIMIT 1;
 -- and an alert is raised (type system_error, details.kind schema_drift)
-SELECT alert_type, priority, message, details ->> 'kind' AS kind, jsonb_array_length(details -> 'drift') AS changes
+SELECT alert_type, priority, regexp_replace(message, '\(run \d+\)', '(run N)') AS message,
+       details ->> 'kind' AS kind, jsonb_array_length(details -> 'drift') AS changes
   FROM etl.alerts WHERE pipeline_id = 'lin97_accounts' AND alert_type = 'system_error';
 
 -- the pipeline fixed (age no longer used): the next run sees no new drift,
