@@ -146,7 +146,8 @@ hooks_compute_rolled_back(const char *pipeline_id, Jsonb *config, Oid owner, boo
  *		Compute and store the lineage of the pipeline (or of every pipeline
  *		the caller can see) whose current version has none yet; returns how
  *		many were computed.  For one named pipeline an error is raised, for
- *		all of them it becomes a NOTICE and the pipeline is skipped.
+ *		all of them it becomes a NOTICE and the pipeline is skipped.  In a
+ *		read-only transaction (a standby) nothing is computed.
  */
 Datum
 metaetl_lineage_refresh(PG_FUNCTION_ARGS)
@@ -163,6 +164,9 @@ metaetl_lineage_refresh(PG_FUNCTION_ARGS)
 	Oid		   *owners;
 	int			done = 0;
 
+	/* a read-only transaction or a standby shows what is stored */
+	if (XactReadOnly)
+		PG_RETURN_INT32(0);
 	values[0] = only ? CStringGetTextDatum(only) : (Datum) 0;
 	nulls[0] = only ? ' ' : 'n';
 	SPI_connect();

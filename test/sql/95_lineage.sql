@@ -254,6 +254,11 @@ SELECT etl.lineage_graph('dot', 'customer_etl');
 SELECT etl.lineage_graph() LIKE 'flowchart LR%' AS all_pipelines,
        etl.lineage_graph() LIKE '%lin95_sales: aggregate%' AS has_sales;
 
+-- a read-only transaction (a standby) shows what is stored, computes nothing
+BEGIN READ ONLY;
+SELECT count(*) AS edges_read_only FROM etl.lineage('lin95_sales');
+ROLLBACK;
+
 -- ---------------------------------------------------------------------------
 -- errors leave nothing behind
 -- ---------------------------------------------------------------------------
