@@ -1,7 +1,6 @@
--- Scheduler functions changed by lineage (sql/install/87_lineage.sql):
--- schedule_pipeline accepts depends_on: "auto", check_dependencies shows
--- lineage_depends_on, backfill names the parent run of the runs it queues.
--- Each repeats its definition in sql/install/80_scheduler.sql exactly.
+-- scheduler: schedule_pipeline accepts depends_on: "auto" (the upstreams lineage
+-- shows, sql/install/87_lineage.sql), check_dependencies shows lineage_depends_on,
+-- backfill names the parent run of the runs it queues (OpenLineage)
 
 CREATE OR REPLACE FUNCTION etl.schedule_pipeline(pipeline_id pg_catalog.text, cron pg_catalog.text,
                                       timezone pg_catalog.text DEFAULT 'UTC',
@@ -201,3 +200,4 @@ END
 $fn$;
 COMMENT ON FUNCTION etl.backfill(pg_catalog.text, pg_catalog.timestamptz, pg_catalog.timestamptz) IS
   'enqueues one run per scheduled time in [from_ts, to_ts] with that logical date (times already queued are skipped); returns how many were added';
+
