@@ -54,52 +54,71 @@ CONFIG='{"pipeline": {"id": "bench_lineage", "engine": "pushdown",
   "targets": [{"id": "t1", "type": "postgresql", "table": "bench_top", "input": "top"},
               {"id": "t2", "type": "postgresql", "table": "bench_best", "input": "deduped"}]}}'
 
-# ms per call of etl.execute_plan, in one session, after a warm-up
+# ms per call of etl.execute_plan with and without lineage, alternating call
+# by call in one session (the machine may be shared: drift hits both alike)
 plan_ms() {
-    psql_pg -d bench -At <<SQL
-SELECT etl.execute_plan('$CONFIG'::jsonb, '{}', '$1'::jsonb) IS NOT NULL;
-DO \$\$
-DECLARE t0 timestamptz := clock_timestamp();
+    psql_pg -d bench -At <<SQL 2>&1 | tail -1
+SELECT etl.execute_plan('$CONFIG'::jsonb, '{}', '{"run_id": 999999}') IS NOT NULL;
+CREATE PROCEDURE bench_plan(n int, cfg jsonb, INOUT w float8 DEFAULT 0, INOUT b float8 DEFAULT 0)
+LANGUAGE plpgsql AS \$\$
+DECLARE
+    t0 timestamptz;
 BEGIN
-    FOR i IN 1 .. $REPEAT LOOP
-        PERFORM etl.execute_plan('$CONFIG'::jsonb, '{}', '$1'::jsonb);
+    FOR i IN 1 .. n LOOP
+        t0 := clock_timestamp();
+        PERFORM etl.execute_plan(cfg, '{}', '{"run_id": 999999}');
+        w := w + extract(epoch FROM clock_timestamp() - t0);
+        COMMIT;
+        t0 := clock_timestamp();
+        PERFORM etl.execute_plan(cfg, '{}', '{}');
+        b := b + extract(epoch FROM clock_timestamp() - t0);
+        COMMIT;
     END LOOP;
-    RAISE NOTICE 'ms=%', round((extract(epoch FROM clock_timestamp() - t0) * 1000 / $REPEAT)::numeric, 3);
+    w := round((w * 1000 / n)::numeric, 3);
+    b := round((b * 1000 / n)::numeric, 3);
 END \$\$;
+\pset fieldsep ' '
+CALL bench_plan($REPEAT, '$CONFIG'::jsonb);
 SQL
 }
-with=$(plan_ms '{"run_id": 999999}' 2>&1 | sed -n 's/.*ms=//p')
-without=$(plan_ms '{}' 2>&1 | sed -n 's/.*ms=//p')
-echo "run with lineage analysis:    $with ms per run ($REPEAT runs)"
+read -r with without <<<"$(plan_ms)"
+echo "run with lineage analysis:    $with ms per run ($REPEAT runs, alternating)"
 echo "run without (baseline):       $without ms per run"
-awk -v a="$with" -v b="$without" 'BEGIN { printf "lineage analysis ratio:       %.3f (%.3f ms per run)\n", a / b, a - b }'
+awk -v a="$with" -v b="$without" 'BEGIN { printf "lineage analysis ratio:       %.3f (%+.3f ms per run)\n", a / b, a - b }'
+median() { printf '%s\n' "$@" | sort -n | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
 
-# ms per DDL statement
-ddl_ms() {
-    psql_pg -d bench -At <<SQL
-ALTER EVENT TRIGGER metaetl_schema_history $1;
-DO \$\$
+# ms per DDL statement, each in its own transaction (a procedure commits)
+psql_pg -d bench <<'SQL' >/dev/null
+CREATE PROCEDURE bench_ddl(n int, INOUT untracked numeric DEFAULT NULL, INOUT tracked numeric DEFAULT NULL)
+LANGUAGE plpgsql AS $$
 DECLARE t0 timestamptz := clock_timestamp();
 BEGIN
-    FOR i IN 1 .. $DDL LOOP
+    FOR i IN 1 .. n LOOP
         EXECUTE format('CREATE TABLE bench_ddl_%s (a int)', i);
+        COMMIT;
         EXECUTE format('ALTER TABLE bench_ddl_%s ADD COLUMN b int', i);
+        COMMIT;
         EXECUTE format('DROP TABLE bench_ddl_%s', i);
+        COMMIT;
     END LOOP;
-    RAISE NOTICE 'untracked=%', round((extract(epoch FROM clock_timestamp() - t0) * 1000 / ($DDL * 3))::numeric, 4);
+    untracked := round((extract(epoch FROM clock_timestamp() - t0) * 1000 / (n * 3))::numeric, 4);
     t0 := clock_timestamp();
-    FOR i IN 1 .. $DDL LOOP
-        ALTER TABLE tracked ADD COLUMN extra int;
-        ALTER TABLE tracked DROP COLUMN extra;
+    FOR i IN 1 .. n LOOP
+        ALTER TABLE tracked ALTER COLUMN v SET NOT NULL;
+        COMMIT;
+        ALTER TABLE tracked ALTER COLUMN v DROP NOT NULL;
+        COMMIT;
     END LOOP;
-    RAISE NOTICE 'tracked=%', round((extract(epoch FROM clock_timestamp() - t0) * 1000 / ($DDL * 2))::numeric, 4);
-END \$\$;
+    tracked := round((extract(epoch FROM clock_timestamp() - t0) * 1000 / (n * 2))::numeric, 4);
+END $$;
 SQL
+ddl_ms() {
+    psql_pg -d bench -At -F ' ' -c "ALTER EVENT TRIGGER metaetl_schema_history $1" -c "CALL bench_ddl($DDL)" | tail -1
 }
-on=$(ddl_ms ENABLE 2>&1)
-off=$(ddl_ms DISABLE 2>&1)
-u_on=$(echo "$on" | sed -n 's/.*untracked=//p'); u_off=$(echo "$off" | sed -n 's/.*untracked=//p')
-t_on=$(echo "$on" | sed -n 's/.*tracked=//p' | tail -1); t_off=$(echo "$off" | sed -n 's/.*tracked=//p' | tail -1)
+read -r u_on t_on <<<"$(ddl_ms ENABLE)"
+read -r u_off t_off <<<"$(ddl_ms DISABLE)"
+read -r u_on2 t_on2 <<<"$(ddl_ms ENABLE)"
+u_on=$(median "$u_on" "$u_on2"); t_on=$(median "$t_on" "$t_on2")
 echo "untracked DDL with trigger:   $u_on ms per statement; without: $u_off ms"
 awk -v a="$u_on" -v b="$u_off" 'BEGIN { printf "event trigger ratio (untracked): %.3f\n", a / b }'
 echo "tracked ALTER with trigger:   $t_on ms per statement (a schema version each); without: $t_off ms"
