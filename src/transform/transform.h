@@ -81,6 +81,7 @@ typedef struct MetaetlPlan
 	bool		xact_had_writes;	/* the caller wrote before the run began */
 	bool		defer_materialize;	/* parallel: materialise after the split */
 	int			tempno;
+	int64		run_id;			/* the orchestrator's run (options.run_id), or 0 */
 } MetaetlPlan;
 
 /* in transform/json.c */
