@@ -38,6 +38,7 @@
 #include "utils/syscache.h"
 
 #include "lineage/lineage.h"
+#include "security/security.h"
 #include "metaetl.h"
 #include "orchestrator/orchestrator.h"
 
@@ -162,8 +163,7 @@ static void
 hooks_run_sql(void *arg)
 {
 	RunArgs    *a = arg;
-	Oid			saved_user;
-	int			saved_context;
+	MetaetlPrivState st;
 	Oid			types[2] = {INT8OID, TEXTOID};
 	Datum		values[2];
 	char		nulls[2] = {' ', ' '};
@@ -172,7 +172,7 @@ hooks_run_sql(void *arg)
 	values[1] = a->json ? CStringGetTextDatum(a->json) : (Datum) 0;
 	nulls[1] = a->json ? ' ' : 'n';
 	/* bookkeeping of metaetl's own tables: as the extension owner */
-	MetaetlAsOwnerBegin(&saved_user, &saved_context);
+	MetaetlOwnerBegin(&st);
 	SPI_connect();
 	if (a->finished)
 		MetaetlSpiExec("SELECT etl._lineage_run_finished($1, $2::pg_catalog.jsonb)", 2, types, values,
@@ -180,7 +180,7 @@ hooks_run_sql(void *arg)
 	else
 		MetaetlSpiExec("SELECT etl._lineage_run_started($1)", 1, types, values, nulls, false, 0);
 	SPI_finish();
-	MetaetlAsOwnerEnd(saved_user, saved_context);
+	MetaetlOwnerEnd(&st);
 }
 
 /*
@@ -223,18 +223,17 @@ MetaetlLineageRunFinished(int64 run_id, const char *status)
 void
 MetaetlLineageStore(const char *pipeline_id, int version, const char *json)
 {
-	Oid			saved_user;
-	int			saved_context;
+	MetaetlPrivState st;
 	Oid			types[3] = {TEXTOID, INT4OID, TEXTOID};
 	Datum		values[3];
 
 	values[0] = CStringGetTextDatum(pipeline_id);
 	values[1] = Int32GetDatum(version);
 	values[2] = CStringGetTextDatum(json);
-	MetaetlAsOwnerBegin(&saved_user, &saved_context);
+	MetaetlOwnerBegin(&st);
 	MetaetlSpiExec("SELECT etl._lineage_store($1, $2, $3::pg_catalog.jsonb, NULL, 'compile')",
 				   3, types, values, NULL, false, 0);
-	MetaetlAsOwnerEnd(saved_user, saved_context);
+	MetaetlOwnerEnd(&st);
 }
 
 /* ---------------------------------------------------------------------

@@ -32,6 +32,7 @@
 #include "utils/resowner.h"
 
 #include "lineage/lineage.h"
+#include "security/security.h"
 #include "metaetl.h"
 #include "transform/transform.h"
 
@@ -58,19 +59,22 @@ typedef struct ComputeArgs
 static void
 hooks_compute(ComputeArgs *a)
 {
-	Oid			saved_user;
-	int			saved_context;
+	MetaetlPrivState st;
 	MetaetlPlan *plan;
 	char	   *json;
 
 	/*
-	 * Names resolve as in a session of this database (the callers pin their
-	 * own search_path); the rolled-back subtransaction restores it.
+	 * As the pipeline's owner, restricted: this runs in whatever session
+	 * asked (a plain role's, a superuser's), and planning the owner's
+	 * queries may evaluate functions (constant folding) that the owner's
+	 * objects name — they must run with the owner's rights and no more
+	 * (security/privs.c).  Names resolve as in a session of this database
+	 * (the callers pin their own search_path); the rolled-back
+	 * subtransaction restores it.
 	 */
+	MetaetlUserCodeBegin(&st, a->owner, true);
 	(void) set_config_option("search_path", GetConfigOptionResetString("search_path"),
 							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
-	GetUserIdAndSecContext(&saved_user, &saved_context);
-	SetUserIdAndSecContext(a->owner, saved_context | SECURITY_LOCAL_USERID_CHANGE);
 	plan = MetaetlBuildPlan(a->config, "pushdown", NIL);
 	plan->owner = a->owner;
 	plan->describe_only = true;
@@ -79,7 +83,7 @@ hooks_compute(ComputeArgs *a)
 	MetaetlCompileNodes(plan);
 	json = MetaetlLineagePlanJson(plan);
 	a->json = MemoryContextStrdup(a->outcxt, json);
-	SetUserIdAndSecContext(saved_user, saved_context);
+	MetaetlUserCodeEnd(&st);
 }
 
 static void
