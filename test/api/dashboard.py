@@ -1,11 +1,13 @@
 #!/usr/bin/python3
-"""test/api/dashboard.py URL TOKEN SCREENSHOT [ALERT_ID]
+"""test/api/dashboard.py URL TOKEN SCREENSHOT [--ack ALERT_ID] [--select PIPELINE]
 
 Loads the metaetl dashboard in headless Chromium (Debian's) the way a person
 would: opens URL with the token, waits until the page says it has loaded its
-data, reads what it shows, clicks "Acknowledge" on ALERT_ID (when given) and
-waits for the page to show the alert acknowledged, then saves a full-page
-PNG screenshot.  Prints what it saw as one JSON object on stdout.
+data, and reads what it shows.  --ack clicks "Acknowledge" on that alert and
+waits for the page to show it acknowledged; --select clicks that pipeline's
+row and waits for its charts.  Then it reads the page again and saves a
+full-page PNG screenshot.  Prints what it saw as one JSON object on stdout
+(the last reading; "alerts_before" holds the first reading's alerts).
 
 Chromium is driven over its DevTools protocol with a minimal WebSocket client
 written here (Python's standard library has none, and no browser-automation
@@ -136,7 +138,16 @@ READ_PAGE = r"""JSON.stringify({
 
 def main():
     url, token, shot = sys.argv[1], sys.argv[2], sys.argv[3]
-    alert = int(sys.argv[4]) if len(sys.argv) > 4 else None
+    alert = select = None
+    rest = sys.argv[4:]
+    while rest:
+        opt, val, rest = rest[0], rest[1], rest[2:]
+        if opt == "--ack":
+            alert = int(val)
+        elif opt == "--select":
+            select = val
+        else:
+            raise SystemExit("unknown option " + opt)
     profile = tempfile.mkdtemp(prefix="metaetl-chromium-")
     # the flags keep Chromium off the network (this machine has none) and quiet
     proc = subprocess.Popen(
@@ -163,16 +174,27 @@ def main():
         page.call("Page.navigate", url=url + "#token=" + token)
         if not page.wait_for("document.body && document.body.dataset.loaded === 'true'"):
             raise RuntimeError("the dashboard did not load its data: %s" % page.eval(READ_PAGE))
-        seen = json.loads(page.eval(READ_PAGE))
+        first = json.loads(page.eval(READ_PAGE))
+        done = {}
         if alert is not None:
-            clicked = page.eval("(() => { const b = document.querySelector('tr[data-alert=\"%d\"] button.ack');"
-                                " if (!b) return false; b.click(); return true; })()" % alert)
-            seen["clicked"] = clicked
-            seen["acknowledged_shown"] = page.wait_for(
+            done["clicked"] = page.eval("(() => { const b = document.querySelector('tr[data-alert=\"%d\"] button.ack');"
+                                        " if (!b) return false; b.click(); return true; })()" % alert)
+            done["acknowledged_shown"] = page.wait_for(
                 "(() => { const tr = document.querySelector('tr[data-alert=\"%d\"]');"
                 " return tr && tr.querySelector('.alert-status').textContent === 'acknowledged'"
                 " && !tr.querySelector('button.ack'); })()" % alert)
-            seen["after"] = json.loads(page.eval(READ_PAGE))["alerts"]
+        if select is not None:
+            done["selected"] = page.eval("(() => { const tr = document.querySelector('tr[data-pipeline=\"%s\"]');"
+                                         " if (!tr) return false; tr.click(); return true; })()" % select)
+            done["detail_shown"] = page.wait_for(
+                "document.getElementById('detail-title').textContent === 'Pipeline %s'"
+                " && !!document.getElementById('duration-chart').firstChild"
+                " && document.querySelector('tr.selected') && document.querySelector('tr.selected').dataset.pipeline === '%s'"
+                % (select, select))
+            time.sleep(0.3)     # the detail's other cards are filled in the same refresh
+        seen = json.loads(page.eval(READ_PAGE)) if done else first
+        seen.update(done)
+        seen["alerts_before"] = first["alerts"]
         png = page.call("Page.captureScreenshot", format="png", captureBeyondViewport=True)
         with open(shot, "wb") as f:
             f.write(base64.b64decode(png["data"]))

@@ -115,7 +115,8 @@ function durationChart(runs) {
     s.append(bar);
   });
   s.append(svg('text', { x: L + 2, y: H - 4 }, 'run ' + done[0].run_id));
-  s.append(svg('text', { x: W - 2, y: H - 4, 'text-anchor': 'end' }, 'run ' + done[done.length - 1].run_id));
+  if (done.length > 1)
+    s.append(svg('text', { x: L + done.length * bw, y: H - 4, 'text-anchor': 'end' }, 'run ' + done[done.length - 1].run_id));
   replace(node, s);
 }
 
