@@ -85,8 +85,10 @@ typedef struct Session
 {
 	PGconn	   *conn;
 	int			slot;
-	bool		role_set;
-	bool		broken;
+	bool		role_set;		/* SET ROLE is in effect on conn */
+	bool		broken;			/* close conn instead of pooling it again */
+	char		set_role[160];	/* SET ROLE "the token's role" */
+	Request    *req;
 } Session;
 
 /* in api/buf.c */
@@ -122,8 +124,12 @@ extern void problem_from_result(Response *resp, const PGresult *res);
 extern void respond_json(Response *resp, int status, const char *json);
 extern bool session_begin(Request *req, Response *resp, Session *s);
 extern void session_end(Session *s);
+extern PGresult *session_exec(Session *s, const char *sql, int nparams,
+							  const char *const *values, bool last);
 extern PGresult *session_query(Session *s, Response *resp, const char *sql,
 							   int nparams, const char *const *values);
+extern PGresult *session_query_last(Session *s, Response *resp, const char *sql,
+									int nparams, const char *const *values);
 extern bool session_json(Session *s, Response *resp, int status, const char *sql,
 						 int nparams, const char *const *values, const char *missing);
 extern void api_log(const char *fmt,...) __attribute__((format(printf, 1, 2)));

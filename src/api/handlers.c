@@ -199,7 +199,7 @@ h_pipeline_get(Request *req, Response *resp, const char *id)
 	{
 		if ((format && strcmp(format, "yaml") == 0) || (accept && strstr(accept, "yaml")))
 		{
-			PGresult   *res = session_query(&s, resp, "SELECT etl.export_pipeline($1)", 1, values);
+			PGresult   *res = session_query_last(&s, resp, "SELECT etl.export_pipeline($1)", 1, values);
 
 			if (res)
 			{
@@ -331,7 +331,7 @@ h_pipeline_delete(Request *req, Response *resp, const char *id)
 	if (!session_begin(req, resp, &s))
 		return;
 	if (pipeline_visible(&s, resp, id) &&
-		(res = session_query(&s, resp, "SELECT etl.drop_pipeline($1)", 1, values)) != NULL)
+		(res = session_query_last(&s, resp, "SELECT etl.drop_pipeline($1)", 1, values)) != NULL)
 	{
 		PQclear(res);
 		resp->status = 204;
@@ -431,7 +431,7 @@ h_pipeline_execute(Request *req, Response *resp, const char *id)
 			buf_free(&scratch.body);
 			break;				/* answer with what we know */
 		}
-		res = session_query(&s, &scratch, "SELECT s::text, s->>'status' FROM etl.run_status($1::int8) AS s", 1, v);
+		res = session_query_last(&s, &scratch, "SELECT s::text, s->>'status' FROM etl.run_status($1::int8) AS s", 1, v);
 		session_end(&s);
 		buf_free(&scratch.body);
 		if (res == NULL)
@@ -465,11 +465,11 @@ h_pipeline_lineage(Request *req, Response *resp, const char *id)
 		return;
 	if (!pipeline_visible(&s, resp, id))
 		goto done;
-	res = PQexecParams(s.conn,
+	res = session_exec(&s,
 					   "SELECT jsonb_build_object('pipeline_id', $1::text, 'available', true,"
 					   "         'edges', COALESCE(jsonb_agg(to_jsonb(l)), '[]'))::text"
 					   "  FROM etl.lineage($1) AS l",
-					   1, NULL, values, NULL, NULL, 0);
+					   1, values, true);
 	if (PQresultStatus(res) == PGRES_TUPLES_OK)
 		respond_json(resp, 200, PQgetvalue(res, 0, 0));
 	else
@@ -481,8 +481,6 @@ h_pipeline_lineage(Request *req, Response *resp, const char *id)
 					"etl.lineage() comes with a later version of metaetl.");
 		else
 			problem_from_result(resp, res);
-		if (PQstatus(s.conn) != CONNECTION_OK)
-			s.broken = true;
 	}
 	PQclear(res);
 done:
@@ -597,7 +595,7 @@ h_run_cancel(Request *req, Response *resp, const char *id)
 		goto done;
 	snprintf(before, sizeof(before), "%s", PQgetvalue(res, 0, 0));
 	PQclear(res);
-	res = session_query(&s, resp, "SELECT etl.cancel_run($1::int8)", 1, values);
+	res = session_query_last(&s, resp, "SELECT etl.cancel_run($1::int8)", 1, values);
 	if (res == NULL)
 		goto done;
 	if (PQgetvalue(res, 0, 0)[0] == 't')

@@ -219,13 +219,18 @@ respond_json(Response *resp, int status, const char *json)
 
 /* ------------------------------------------------------------ sessions */
 
+/*
+ * A session's first statement is sent in one libpq pipeline with its SET
+ * ROLE, and its last one with the RESET ROLE: a request that needs one
+ * statement costs one round trip.  A pipeline runs as one implicit
+ * transaction, so when the statement fails, the SET ROLE before it is rolled
+ * back with it and the connection is back to the server's own role.
+ */
 bool
 session_begin(Request *req, Response *resp, Session *s)
 {
 	char		hash[65];
 	char	   *ident;
-	Buf			sql = {0};
-	PGresult   *res;
 
 	memset(s, 0, sizeof(*s));
 	s->slot = -1;
@@ -245,7 +250,6 @@ session_begin(Request *req, Response *resp, Session *s)
 		session_end(s);
 		return false;
 	}
-
 	ident = PQescapeIdentifier(s->conn, req->role, strlen(req->role));
 	if (ident == NULL)
 	{
@@ -253,33 +257,88 @@ session_begin(Request *req, Response *resp, Session *s)
 		session_end(s);
 		return false;
 	}
-	buf_printf(&sql, "SET ROLE %s", ident);
+	snprintf(s->set_role, sizeof(s->set_role), "SET ROLE %s", ident);
 	PQfreemem(ident);
-	res = PQexec(s->conn, sql.data);
-	buf_free(&sql);
-	if (PQresultStatus(res) != PGRES_COMMAND_OK)
-	{
-		const char *st = PQresultErrorField(res, PG_DIAG_SQLSTATE);
-
-		if (st && strcmp(st, "42501") == 0)
-		{
-			Buf			hint = {0};
-
-			buf_printf(&hint, "An administrator runs GRANT \"%s\" TO etl_api (etl.create_api_token() does it).",
-					   req->role);
-			problem(resp, 403, "the API server may not act as the token's role", hint.data);
-			buf_free(&hint);
-		}
-		else
-			problem_from_result(resp, res);
-		PQclear(res);
-		s->broken = PQstatus(s->conn) != CONNECTION_OK;
-		session_end(s);
-		return false;
-	}
-	PQclear(res);
-	s->role_set = true;
+	s->req = req;
 	return true;
+}
+
+/* the result of the next command of a pipeline, and the NULL after it */
+static PGresult *
+pipeline_result(PGconn *conn)
+{
+	PGresult   *res = PQgetResult(conn);
+	PGresult   *extra;
+
+	while ((extra = PQgetResult(conn)) != NULL)
+		PQclear(extra);
+	return res;
+}
+
+/*
+ * Runs one statement as the token's role: SET ROLE first when it is not set,
+ * RESET ROLE after it when `last`.  Returns the statement's result (NULL
+ * when the connection failed); a failed SET ROLE is returned in its place.
+ */
+PGresult *
+session_exec(Session *s, const char *sql, int nparams, const char *const *values, bool last)
+{
+	bool		set = !s->role_set;
+	PGresult   *set_res = NULL,
+			   *res = NULL,
+			   *reset_res = NULL,
+			   *sync;
+
+	if (!set && !last)
+	{
+		res = PQexecParams(s->conn, sql, nparams, NULL, values, NULL, NULL, 0);
+		if (PQstatus(s->conn) != CONNECTION_OK)
+			s->broken = true;
+		return res;
+	}
+	if (!PQenterPipelineMode(s->conn))
+	{
+		s->broken = true;
+		return NULL;
+	}
+	if ((set && !PQsendQueryParams(s->conn, s->set_role, 0, NULL, NULL, NULL, NULL, 0)) ||
+		!PQsendQueryParams(s->conn, sql, nparams, NULL, values, NULL, NULL, 0) ||
+		(last && !PQsendQueryParams(s->conn, "RESET ROLE", 0, NULL, NULL, NULL, NULL, 0)) ||
+		!PQpipelineSync(s->conn))
+	{
+		s->broken = true;
+		return NULL;
+	}
+	if (set)
+		set_res = pipeline_result(s->conn);
+	res = pipeline_result(s->conn);
+	if (last)
+		reset_res = pipeline_result(s->conn);
+	sync = PQgetResult(s->conn);
+	if (PQresultStatus(sync) != PGRES_PIPELINE_SYNC || !PQexitPipelineMode(s->conn))
+		s->broken = true;
+	PQclear(sync);
+
+	if (set && PQresultStatus(set_res) != PGRES_COMMAND_OK)
+	{
+		/* the statement did not run: answer with why */
+		PQclear(res);
+		PQclear(reset_res);
+		return set_res;
+	}
+	PQclear(set_res);
+	if (PQresultStatus(res) == PGRES_TUPLES_OK || PQresultStatus(res) == PGRES_COMMAND_OK)
+	{
+		s->role_set = !last;
+		if (last && PQresultStatus(reset_res) != PGRES_COMMAND_OK)
+			s->broken = true;
+	}
+	else
+		s->role_set = false;	/* the aborted pipeline took the SET ROLE back */
+	PQclear(reset_res);
+	if (PQstatus(s->conn) != CONNECTION_OK)
+		s->broken = true;
+	return res;
 }
 
 void
@@ -304,30 +363,64 @@ session_end(Session *s)
 	s->slot = -1;
 }
 
-PGresult *
-session_query(Session *s, Response *resp, const char *sql, int nparams, const char *const *values)
+/* a failed SET ROLE: the server's login role is not a member of the token's */
+static bool
+is_set_role_denied(Session *s, const PGresult *res)
 {
-	PGresult   *res = PQexecParams(s->conn, sql, nparams, NULL, values, NULL, NULL, 0);
+	const char *st = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+	const char *msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+
+	return s->req && st && strcmp(st, "42501") == 0 && msg &&
+		strncmp(msg, "permission denied to set role", 29) == 0;
+}
+
+static PGresult *
+session_checked(Session *s, Response *resp, const char *sql, int nparams,
+				const char *const *values, bool last)
+{
+	PGresult   *res = session_exec(s, sql, nparams, values, last);
 	ExecStatusType st = PQresultStatus(res);
 
 	if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK)
 		return res;
-	if (PQstatus(s->conn) != CONNECTION_OK)
-		s->broken = true;
-	problem_from_result(resp, res);
+	if (res && is_set_role_denied(s, res))
+	{
+		Buf			hint = {0};
+
+		buf_printf(&hint, "An administrator runs GRANT \"%s\" TO etl_api (etl.create_api_token() does it).",
+				   s->req->role);
+		problem(resp, 403, "the API server may not act as the token's role", hint.data);
+		buf_free(&hint);
+	}
+	else
+		problem_from_result(resp, res);
 	PQclear(res);
 	return NULL;
 }
 
+/* a statement of several; NULL with a problem in resp when it failed */
+PGresult *
+session_query(Session *s, Response *resp, const char *sql, int nparams, const char *const *values)
+{
+	return session_checked(s, resp, sql, nparams, values, false);
+}
+
+/* the session's last statement (RESET ROLE travels with it) */
+PGresult *
+session_query_last(Session *s, Response *resp, const char *sql, int nparams, const char *const *values)
+{
+	return session_checked(s, resp, sql, nparams, values, true);
+}
+
 /*
- * Runs a query returning one JSON value and answers with it; no row, or
- * NULL, is a 404 with `missing` as its detail.
+ * Runs the session's last statement, one JSON value, and answers with it;
+ * no row, or NULL, is a 404 with `missing` as its detail.
  */
 bool
 session_json(Session *s, Response *resp, int status, const char *sql,
 			 int nparams, const char *const *values, const char *missing)
 {
-	PGresult   *res = session_query(s, resp, sql, nparams, values);
+	PGresult   *res = session_query_last(s, resp, sql, nparams, values);
 
 	if (res == NULL)
 		return false;

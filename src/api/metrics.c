@@ -116,7 +116,7 @@ handle_metrics(Request *req, Response *resp)
 
 	if (!session_begin(req, resp, &s))
 		return;
-	res = session_query(&s, resp, metrics_sql, 0, NULL);
+	res = session_query_last(&s, resp, metrics_sql, 0, NULL);
 	session_end(&s);
 	if (res == NULL)
 		return;
