@@ -196,6 +196,7 @@ cli_cmd_apply(PGconn *conn, const CliArgs *args)
 	"    ON v.pipeline_id = p.pipeline_id AND v.version = p.current_version"
 	" WHERE p.pipeline_id = $1";
 	int			failed = 0;
+	int			unreadable = 0;
 	int			i;
 
 	if (args->json)
@@ -208,25 +209,38 @@ cli_cmd_apply(PGconn *conn, const CliArgs *args)
 		PGresult   *res = NULL;
 		PGresult   *ver = NULL;
 		char		id[128] = "";
+		const char *error = text ? NULL : "the file cannot be read";
+
+		unreadable += text == NULL;
 
 		if (text != NULL)
 		{
 			values[0] = text;
-			res = cli_exec(conn, reg_sql, 1, values);
+			res = PQexecParams(conn, reg_sql, 1, NULL, values, NULL, NULL, 0);
 			free(text);
+			if (PQresultStatus(res) != PGRES_TUPLES_OK)
+			{
+				/* shown on stderr; in --json output too */
+				cli_print_error(res);
+				error = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+				if (error == NULL)
+					error = PQerrorMessage(conn);
+			}
 		}
-		if (res != NULL)
+		if (error == NULL)
 		{
 			snprintf(id, sizeof(id), "%s", cli_value(res, 0, "pipeline_id"));
 			values[0] = id;
 			values[1] = cli_value(res, 0, "registered_at");
 			ver = cli_exec(conn, ver_sql, 2, values);
+			if (ver == NULL || PQntuples(ver) != 1)
+				error = "the pipeline is not visible after registering it";
 		}
 		if (args->json)
 		{
 			printf(i ? ",\n  {\"file\": " : "\n  {\"file\": ");
 			cli_json_string(stdout, file);
-			if (ver != NULL && PQntuples(ver) == 1)
+			if (error == NULL)
 			{
 				printf(", \"pipeline_id\": ");
 				cli_json_string(stdout, id);
@@ -234,21 +248,28 @@ cli_cmd_apply(PGconn *conn, const CliArgs *args)
 					   cli_value(ver, 0, "changed")[0] == 't' ? "true" : "false");
 			}
 			else
-				printf(", \"error\": true}");
+			{
+				printf(", \"error\": ");
+				cli_json_string(stdout, error);
+				printf("}");
+			}
 		}
-		else if (ver != NULL && PQntuples(ver) == 1)
+		else if (error == NULL)
 			printf("%s: pipeline %s version %s (%s)\n", file, id, cli_value(ver, 0, "version"),
 				   cli_value(ver, 0, "changed")[0] == 't' ? "registered" : "unchanged");
 		else
 			fprintf(stderr, "%s: not applied\n", file);
-		if (ver == NULL || PQntuples(ver) != 1)
+		if (error != NULL)
 			failed++;
 		PQclear(res);
 		PQclear(ver);
+		if (PQstatus(conn) != CONNECTION_OK)
+			return CLI_EXIT_CONNECT;
 	}
 	if (args->json)
 		printf("\n]\n");
-	return failed ? CLI_EXIT_FAILED : CLI_EXIT_OK;
+	/* a file that cannot be read is a usage error, as for validate */
+	return unreadable ? CLI_EXIT_USAGE : failed ? CLI_EXIT_FAILED : CLI_EXIT_OK;
 }
 
 /* ---------------------------------------------------------------- runs */

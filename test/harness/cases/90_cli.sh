@@ -129,6 +129,9 @@ run_cli --json apply "$dir/good.yaml"; expect_rc 0; expect_json
 [ "$(jq_py 'd[0]["pipeline_id"], d[0]["version"], d[0]["changed"]')" = "cli_good 1 False" ] || fail "apply --json"
 run_cli apply "$dir/bad.yaml" "$dir/good.yaml"; expect_rc 1
 expect_err 'not applied'; expect_out 'cli_good version 1 \(unchanged\)'
+expect_err 'pipeline configuration has [0-9]+ errors \(SQLSTATE 22023\)'
+run_cli --json apply "$dir/bad.yaml" "$dir/missing.yaml"; expect_rc 2; expect_json
+[ "$(jq_py '[("error" in f) for f in d]')" = "[True, True]" ] || fail "apply --json errors"
 n=$(psql_pg -d "$PGDATABASE" -At -c "SELECT count(*) FROM etl.pipelines WHERE pipeline_id ILIKE 'cli%bad'")
 [ "$n" = 0 ] || fail "a bad config was registered"
 
