@@ -66,8 +66,10 @@ URL=http://127.0.0.1:$PORT/api/v1
 wrk_run() {
     local name=$1 url=$2 out
     shift 2
-    out=$(wrk -t"$THREADS" -c"$C" -d"${D}s" --latency "$@" "$url")
+    # a 10 s timeout: a slow answer is measured, not counted as an error
+    out=$(wrk -t"$THREADS" -c"$C" -d"${D}s" --timeout 10s --latency "$@" "$url")
     echo "$out" >"$WORK/wrk-$name.txt"
+    echo "$out" | grep -E 'Socket errors|Non-2xx' | sed "s/^/  $name: /" >&2 || true
     echo "$out" | awk -v name="$name" '
         function ms(v) { if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0; if (v ~ /s$/) return v * 1000; return v }
         $1 == "50%" { p50 = ms($2) } $1 == "99%" { p99 = ms($2) }
@@ -123,6 +125,7 @@ echo
 awk -v a="$p99s" -v b="$p99q" 'BEGIN { printf "status reads: API p99 %.2f ms vs direct SQL %.2f ms: ratio %.2f (target p99 <= 20 ms)\n", a, b, (b > 0 ? a / b : 0) }'
 awk -v a="$p99e" -v b="$p99qe" 'BEGIN { printf "execute:      API p99 %.2f ms vs direct SQL %.2f ms: ratio %.2f\n", a, b, (b > 0 ? a / b : 0) }'
 echo "runs started: $runs_api by the API, $runs_sql by pgbench; all runs now: $statuses"
+echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores"
 errs=$(get api_status e)
 if awk -v p="$p99s" 'BEGIN { exit !(p <= 20) }' && [ "$errs" = 0 ]; then
     echo "status target met: p99 $p99s ms <= 20 ms, 0 errors"
