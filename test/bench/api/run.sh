@@ -20,6 +20,7 @@ C=${1:-50}
 D=${2:-30}
 POOL=${POOL:-8}
 THREADS=${THREADS:-2}
+[ "$THREADS" -le "$C" ] || THREADS=$C     # wrk needs a connection per thread
 metaetl_deps wrk
 metaetl_workdir
 trap 'kill ${api_pid:-} 2>/dev/null || true; metaetl_cleanup' EXIT
@@ -127,7 +128,8 @@ awk -v a="$p99e" -v b="$p99qe" 'BEGIN { printf "execute:      API p99 %.2f ms vs
 echo "runs started: $runs_api by the API, $runs_sql by pgbench; all runs now: $statuses"
 echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores"
 errs=$(get api_status e)
-if awk -v p="$p99s" 'BEGIN { exit !(p <= 20) }' && [ "$errs" = 0 ]; then
+rps=$(get api_status c)
+if awk -v p="$p99s" -v r="$rps" 'BEGIN { exit !(p <= 20 && r > 0) }' && [ "$errs" = 0 ]; then
     echo "status target met: p99 $p99s ms <= 20 ms, 0 errors"
 else
     echo "status target NOT met: p99 $p99s ms, $errs errors"
