@@ -516,16 +516,20 @@ pqf_delta_skip(PqfDelta *d)
 
 /* ---- codecs ------------------------------------------------------------ */
 
-/* grow dst for a streaming decoder: double, never past want */
+/*
+ * Grow dst for a streaming decoder: double, never past want.  False when
+ * it cannot grow (out of memory, or already want bytes: the stream holds
+ * more than its page header says).
+ */
 static bool
 grow_for(PqfBuf *dst, size_t want, size_t srclen)
 {
 	size_t		cap = dst->cap ? dst->cap * 2 : srclen * 4 + 65536;
 
+	if (dst->cap >= want)
+		return false;
 	if (cap > want)
 		cap = want;
-	if (cap <= dst->cap)
-		return dst->cap >= want;
 	return pqf_buf_reserve(dst, cap - dst->len);
 }
 
@@ -537,6 +541,9 @@ pqf_decompress(int codec, const uint8_t *src, size_t srclen,
 	dst->oom = false;
 	if (want > PQF_MAX_PAGE)
 		return pqf_fail(err, PQF_E_CORRUPT, "a page claims %zu bytes uncompressed", want);
+	/* an empty page (an all-null v2 page's values) needs no codec */
+	if (want == 0 && codec != PQF_UNCOMPRESSED)
+		return 0;
 	switch (codec)
 	{
 		case PQF_UNCOMPRESSED:

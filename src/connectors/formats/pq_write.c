@@ -620,7 +620,7 @@ cmp_bytes(const uint8_t *a, uint32_t al, const uint8_t *b, uint32_t bl)
 static void
 stats_bytes(const uint8_t *p, size_t len, PqfChunkOut *o)
 {
-	const uint8_t *end = p + len;
+	const uint8_t *end = len ? p + len : p;
 	const uint8_t *mn = NULL;
 	const uint8_t *mx = NULL;
 	uint32_t	mnl = 0;
@@ -808,7 +808,8 @@ write_chunk(PqfWriter *w, PqfWCol *c, PqfChunkOut *co, PqfError *err)
 		else if (c->width > 0)
 		{
 			off1 = (size_t) v1 * c->width;
-			pqf_buf_put(&w->page, c->vals.data + off0, off1 - off0);
+			if (off1 > off0)
+				pqf_buf_put(&w->page, c->vals.data + off0, off1 - off0);
 		}
 		else
 		{
@@ -820,7 +821,8 @@ write_chunk(PqfWriter *w, PqfWCol *c, PqfChunkOut *co, PqfError *err)
 				memcpy(&l, c->vals.data + off1, 4);
 				off1 += 4 + l;
 			}
-			pqf_buf_put(&w->page, c->vals.data + off0, off1 - off0);
+			if (off1 > off0)
+				pqf_buf_put(&w->page, c->vals.data + off0, off1 - off0);
 		}
 		if ((rc = write_page(w, co, PQF_PAGE_DATA, r1 - r0,
 							 use_dict ? PQF_ENC_RLE_DICTIONARY : PQF_ENC_PLAIN, err)) < 0)
