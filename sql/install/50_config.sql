@@ -167,6 +167,13 @@ $fn$;
 COMMENT ON FUNCTION etl.pipeline_diff(pg_catalog.text, pg_catalog.int4, pg_catalog.int4) IS
   'the paths that differ between two versions of a pipeline (v2 NULL = the current one): added, removed or changed';
 
+CREATE FUNCTION etl._check_connection(name pg_catalog.text, type pg_catalog.text, options pg_catalog.jsonb)
+RETURNS void
+LANGUAGE c STABLE
+AS 'MODULE_PATHNAME', 'metaetl_check_connection';
+COMMENT ON FUNCTION etl._check_connection(pg_catalog.text, pg_catalog.text, pg_catalog.jsonb) IS
+  'internal: raise 22023 unless type is a connection type of a registered connector and options has only the keys it declares';
+
 CREATE FUNCTION etl.add_connection(name pg_catalog.text, type pg_catalog.text,
                                    options pg_catalog.jsonb DEFAULT '{}',
                                    credential pg_catalog.text DEFAULT NULL,
@@ -182,11 +189,6 @@ BEGIN
         RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
             MESSAGE = pg_catalog.format('"%s" is not a valid connection name', name),
             HINT = 'Use lower-case letters, digits and _, starting with a letter, at most 63 bytes.';
-    END IF;
-    IF type IS NULL OR type NOT IN ('postgresql', 'http', 's3', 'gcs', 'azure_blob', 'file') THEN
-        RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
-            MESSAGE = pg_catalog.format('unknown connection type "%s"', type),
-            HINT = 'Valid types: postgresql, http, s3, gcs, azure_blob, file.';
     END IF;
     IF usage IS NULL OR usage NOT IN ('source', 'target', 'both') THEN
         RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
@@ -208,6 +210,8 @@ BEGIN
             MESSAGE = pg_catalog.format('connection options must not hold secrets (found at %s)', secret_key),
             HINT = 'Store the secret as a credential and pass its name as the credential argument.';
     END IF;
+    -- the type and its option keys, as the connector registry declares them
+    PERFORM etl._check_connection(name, type, options);
     IF credential IS NOT NULL AND NOT EXISTS (SELECT FROM etl.credentials c
                                                WHERE c.name OPERATOR(pg_catalog.=) credential) THEN
         RAISE EXCEPTION USING ERRCODE = 'undefined_object',

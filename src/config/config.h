@@ -57,6 +57,17 @@ extern CfgArena *MetaetlArenaForContext(size_t limit);
 extern CfgValidation *MetaetlValidateConfig(const char *text, size_t len);
 extern void MetaetlRaiseProblems(CfgValidation *v);
 
+/*
+ * What a connector's check callback (connectors/connector.h) sees of one
+ * source, target or connection being validated: its keys, and a way to
+ * report a problem at one of them (path, line and column are filled in).
+ */
+typedef struct CfgCheck CfgCheck;
+extern const CfgNode *MetaetlCfgKey(CfgCheck *chk, const char *key);
+extern const char *MetaetlCfgKeyString(CfgCheck *chk, const char *key);
+extern void MetaetlCfgProblem(CfgCheck *chk, bool is_error, const char *key,
+							  const char *fmt,...) pg_attribute_printf(4, 5);
+
 /* in config/expr.c */
 typedef enum CfgSqlKind
 {

@@ -27,11 +27,10 @@
 #include "utils/builtins.h"
 
 #include "config/validate_int.h"
+#include "connectors/connector.h"
 #include "metaetl.h"
 #include "util/ident.h"
 
-static const char *const source_types[] = {"postgresql", "csv", "json", "parquet", "http", "s3", "gcs", "azure_blob"};
-static const char *const target_types[] = {"postgresql", "csv", "json", "parquet"};
 static const char *const engines[] = {"auto", "pushdown", "staged", "parallel"};
 static const char *const target_modes[] = {"replace", "append", "upsert", "delete_insert", "scd2"};
 static const char *const concurrencies[] = {"skip", "queue", "allow"};
@@ -148,20 +147,22 @@ cfgv_dep(const char *name, const char *path, const CfgNode *at)
 	return d;
 }
 
+/* keys every source may have, whatever its type; the rest belong to its connector */
+static const char *const source_common[] = {"id", "type", "connection", "watermark_column",
+"description", "retry"};
+
 static CfgNode *
 vsource(VCtx *c, const CfgNode *s, const char *path)
 {
-	static const char *const keys[] = {"id", "type", "connection", "query", "table", "path", "url",
-	"format", "options", "watermark_column", "description"};
 	CfgNode    *out = cfgv_map(c);
 	CfgNode    *n;
 	const char *id = NULL;
-	const char *type = NULL;
+	const MetaetlConnector *conn = NULL;
 	VNode	   *node;
 
 	if (!cfgv_is_map(c, s, path, "a source"))
 		return NULL;
-	cfgv_keys(c, s, path, keys, lengthof_arr(keys), false);
+	cfgv_keys(c, s, path, NULL, 0, false);	/* duplicates */
 	if ((n = cfgv_get(c, s, path, "id", true)) && (id = cfgv_id(c, n, cfgv_path(path, "id"))))
 	{
 		if (!cfgv_register_id(c, id, cfgv_path(path, "id"), n))
@@ -169,45 +170,26 @@ vsource(VCtx *c, const CfgNode *s, const char *path)
 		cfgv_put(c, out, "id", (CfgNode *) n);
 	}
 	if ((n = cfgv_get(c, s, path, "type", true)) &&
-		(type = cfgv_enum(c, n, cfgv_path(path, "type"), "source type", source_types, lengthof_arr(source_types))))
-		cfgv_put(c, out, "type", cfgv_str(c, type));
+		(conn = cfgv_connector_type(c, n, cfgv_path(path, "type"), true)))
+		cfgv_put(c, out, "type", n);
 	if ((n = cfgv_get(c, s, path, "connection", false)))
 	{
 		cfgv_connection(c, n, cfgv_path(path, "connection"), true);
 		cfgv_put(c, out, "connection", n);
 	}
-	if (type && strcmp(type, "postgresql") == 0)
+	if (conn)
 	{
-		CfgNode    *q = cfgv_get(c, s, path, "query", false);
-		CfgNode    *t = cfgv_get(c, s, path, "table", false);
-
-		if (q && t)
-			cfgv_error(c, cfgv_path(path, "table"), t, "a source has either query or table, not both");
-		else if (!q && !t)
-			cfgv_error(c, cfgv_path(path, "query"), s, "a postgresql source needs query or table");
-		if (q && cfgv_query(c, q, cfgv_path(path, "query"), false))
-			cfgv_put(c, out, "query", q);
-		if (t && cfgv_relname(c, t, cfgv_path(path, "table")))
-			cfgv_put(c, out, "table", t);
+		cfgv_connector_keys(c, s, path, conn->source_keys, source_common, lengthof_arr(source_common),
+							out, psprintf("%s %s source", cfgv_article(CfgMapGet(s, "type")->str), CfgMapGet(s, "type")->str));
+		cfgv_connector_check(c, conn, s, path, CfgMapGet(s, "type")->str, true);
 	}
-	else if (type && strcmp(type, "http") == 0)
-	{
-		if ((n = cfgv_get(c, s, path, "url", true)) && cfgv_string(c, n, cfgv_path(path, "url")))
-			cfgv_put(c, out, "url", n);
-	}
-	else if (type)
-	{
-		if ((n = cfgv_get(c, s, path, "path", true)) && cfgv_string(c, n, cfgv_path(path, "path")))
-			cfgv_put(c, out, "path", n);
-	}
-	if ((n = cfgv_get(c, s, path, "format", false)) && cfgv_string(c, n, cfgv_path(path, "format")))
-		cfgv_put(c, out, "format", n);
-	if ((n = cfgv_get(c, s, path, "options", false)) && cfgv_is_map(c, n, cfgv_path(path, "options"), "options"))
-		cfgv_put(c, out, "options", n);
 	if ((n = cfgv_get(c, s, path, "watermark_column", false)) && cfgv_string(c, n, cfgv_path(path, "watermark_column")))
 		cfgv_put(c, out, "watermark_column", n);
 	if ((n = cfgv_get(c, s, path, "description", false)))
 		cfgv_put(c, out, "description", n);
+	/* a source's own retry policy (the orchestrator applies it to errors of this source) */
+	if ((n = cfgv_get(c, s, path, "retry", false)))
+		cfgv_put(c, out, "retry", cfgv_retry(c, n, cfgv_path(path, "retry")));
 
 	if (id)
 	{
@@ -224,46 +206,42 @@ vsource(VCtx *c, const CfgNode *s, const char *path)
 	return out;
 }
 
+/* keys every target may have, whatever its type; the rest belong to its connector */
+static const char *const target_common[] = {"id", "type", "connection", "input", "mode", "keys",
+"create", "tracked_columns", "description", "retry"};
+
 static CfgNode *
 vtarget(VCtx *c, const CfgNode *t, const char *path, const char *default_input, int nsources)
 {
-	static const char *const keys[] = {"id", "type", "connection", "table", "path", "format", "input",
-	"mode", "keys", "create", "tracked_columns", "options", "description", "retry"};
 	CfgNode    *out = cfgv_map(c);
 	CfgNode    *n;
 	const char *id;
-	const char *type = NULL;
+	const MetaetlConnector *conn = NULL;
 	const char *mode = "replace";
 	CfgNode    *keysn = NULL;
 
 	if (!cfgv_is_map(c, t, path, "a target"))
 		return NULL;
-	cfgv_keys(c, t, path, keys, lengthof_arr(keys), false);
+	cfgv_keys(c, t, path, NULL, 0, false);	/* duplicates */
 	if ((n = cfgv_get(c, t, path, "id", true)) && (id = cfgv_id(c, n, cfgv_path(path, "id"))))
 	{
 		cfgv_register_id(c, id, cfgv_path(path, "id"), n);
 		cfgv_put(c, out, "id", n);
 	}
 	if ((n = cfgv_get(c, t, path, "type", true)) &&
-		(type = cfgv_enum(c, n, cfgv_path(path, "type"), "target type", target_types, lengthof_arr(target_types))))
-		cfgv_put(c, out, "type", cfgv_str(c, type));
+		(conn = cfgv_connector_type(c, n, cfgv_path(path, "type"), false)))
+		cfgv_put(c, out, "type", n);
 	if ((n = cfgv_get(c, t, path, "connection", false)))
 	{
 		cfgv_connection(c, n, cfgv_path(path, "connection"), false);
 		cfgv_put(c, out, "connection", n);
 	}
-	if (type && strcmp(type, "postgresql") == 0)
+	if (conn)
 	{
-		if ((n = cfgv_get(c, t, path, "table", true)) && cfgv_relname(c, n, cfgv_path(path, "table")))
-			cfgv_put(c, out, "table", n);
+		cfgv_connector_keys(c, t, path, conn->target_keys, target_common, lengthof_arr(target_common),
+							out, psprintf("%s %s target", cfgv_article(CfgMapGet(t, "type")->str), CfgMapGet(t, "type")->str));
+		cfgv_connector_check(c, conn, t, path, CfgMapGet(t, "type")->str, false);
 	}
-	else if (type)
-	{
-		if ((n = cfgv_get(c, t, path, "path", true)) && cfgv_string(c, n, cfgv_path(path, "path")))
-			cfgv_put(c, out, "path", n);
-	}
-	if ((n = cfgv_get(c, t, path, "format", false)) && cfgv_string(c, n, cfgv_path(path, "format")))
-		cfgv_put(c, out, "format", n);
 	if ((n = cfgv_get(c, t, path, "input", false)))
 	{
 		if (cfgv_id(c, n, cfgv_path(path, "input")))
@@ -281,6 +259,16 @@ vtarget(VCtx *c, const CfgNode *t, const char *path, const char *default_input, 
 		cfgv_error(c, cfgv_path(path, "input"), t, "input is required: the pipeline has several sources and no transforms");
 	if ((n = cfgv_get(c, t, path, "mode", false)))
 		mode = cfgv_enum(c, n, cfgv_path(path, "mode"), "target mode", target_modes, lengthof_arr(target_modes));
+	if (mode && conn && conn->target_modes)
+	{
+		bool		supported = false;
+
+		for (const char *const *m = conn->target_modes; *m; m++)
+			supported |= strcmp(*m, mode) == 0;
+		if (!supported)
+			cfgv_error(c, cfgv_path(path, "mode"), n ? n : t, "%s %s target does not support mode %s (supported: %s)",
+					   cfgv_article(CfgMapGet(t, "type")->str), CfgMapGet(t, "type")->str, mode, cfgv_list(conn->target_modes, -1));
+	}
 	if (mode)
 		cfgv_put(c, out, "mode", cfgv_str(c, mode));
 	if ((n = cfgv_get(c, t, path, "keys", false)))
@@ -305,8 +293,6 @@ vtarget(VCtx *c, const CfgNode *t, const char *path, const char *default_input, 
 		if (mode && strcmp(mode, "scd2") != 0)
 			cfgv_warn(c, cfgv_path(path, "tracked_columns"), n, "tracked_columns is used only by mode scd2");
 	}
-	if ((n = cfgv_get(c, t, path, "options", false)) && cfgv_is_map(c, n, cfgv_path(path, "options"), "options"))
-		cfgv_put(c, out, "options", n);
 	if ((n = cfgv_get(c, t, path, "description", false)))
 		cfgv_put(c, out, "description", n);
 	/* a step's own retry policy (the orchestrator applies it to errors of this step) */

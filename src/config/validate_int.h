@@ -74,6 +74,7 @@ extern void cfgv_put(VCtx *c, CfgNode *map, const char *key, CfgNode *value);
 extern void cfgv_append(VCtx *c, CfgNode *seq, CfgNode *item);
 extern char *cfgv_path(const char *base, const char *key);
 extern char *cfgv_idx(const char *base, int i);
+extern const char *cfgv_article(const char *word);
 extern char *cfgv_list(const char *const *vals, int n);
 extern char *cfgv_suggest(const char *word, const char *const *vals, int n);
 extern bool cfgv_is_map(VCtx *c, const CfgNode *n, const char *path, const char *what);
@@ -104,6 +105,17 @@ extern CfgNode *cfgv_sla(VCtx *c, const CfgNode *s, const char *path);
 extern CfgNode *cfgv_retry(VCtx *c, const CfgNode *r, const char *path);
 extern CfgNode *cfgv_schedule(VCtx *c, const CfgNode *s, const char *path);
 extern CfgNode *cfgv_alerts(VCtx *c, const CfgNode *a, const char *path);
+
+/* in config/validate_conn.c */
+struct MetaetlConnKey;
+struct MetaetlConnector;
+extern void cfgv_connector_keys(VCtx *c, const CfgNode *map, const char *path,
+								const struct MetaetlConnKey *keys, const char *const *common,
+								int ncommon, CfgNode *out, const char *what);
+extern void cfgv_connector_check(VCtx *c, const struct MetaetlConnector *conn, const CfgNode *map,
+								 const char *path, const char *type, bool is_source);
+extern const struct MetaetlConnector *cfgv_connector_type(VCtx *c, const CfgNode *n, const char *path,
+														  bool is_source);
 
 /* in config/validate.c */
 extern VDep *cfgv_dep(const char *name, const char *path, const CfgNode *at);

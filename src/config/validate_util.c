@@ -130,13 +130,21 @@ cfgv_idx(const char *base, int i)
 	return psprintf("%s[%d]", base, i);
 }
 
+/* "a" or "an", for "an inline source" */
+const char *
+cfgv_article(const char *word)
+{
+	return word && strchr("aeiou", word[0]) && word[0] ? "an" : "a";
+}
+
+/* "a, b, c"; n < 0: vals is NULL-terminated */
 char *
 cfgv_list(const char *const *vals, int n)
 {
 	StringInfoData buf;
 
 	initStringInfo(&buf);
-	for (int i = 0; i < n; i++)
+	for (int i = 0; n < 0 ? vals[i] != NULL : i < n; i++)
 		appendStringInfo(&buf, "%s%s", i ? ", " : "", vals[i]);
 	return buf.data;
 }

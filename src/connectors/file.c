@@ -320,6 +320,45 @@ file_load(MetaetlPlan *plan, MetaetlTarget *tgt, const char *prefix, const char 
 	return (int64) SPI_processed;
 }
 
+/*
+ * Vocabulary: the file's path (or file), COPY's csv options, and the
+ * columns when the header (csv) or first object (json, ndjson) should not
+ * decide them.
+ */
+static const MetaetlConnKey file_source_keys[] = {
+	{"path", MCK_STRING, MCK_ONEOF},
+	{"file", MCK_STRING, MCK_ONEOF},
+	{"header", MCK_BOOL},
+	{"delimiter", MCK_STRING},
+	{"quote", MCK_STRING},
+	{"escape", MCK_STRING},
+	{"null", MCK_STRING},
+	{"encoding", MCK_STRING},
+	{"columns", MCK_COLUMNS},
+	MCK_END
+};
+
+static const MetaetlConnKey file_target_keys[] = {
+	{"path", MCK_STRING, MCK_ONEOF},
+	{"file", MCK_STRING, MCK_ONEOF},
+	{"header", MCK_BOOL},
+	{"delimiter", MCK_STRING},
+	{"quote", MCK_STRING},
+	{"escape", MCK_STRING},
+	{"null", MCK_STRING},
+	{"encoding", MCK_STRING},
+	MCK_END
+};
+
+static const char *const file_modes[] = {"replace", NULL};
+
 const MetaetlConnector MetaetlFileConnector = {
-	file_types, file_describe, file_extract, file_load
+	.name = "file",
+	.types = file_types,
+	.source_keys = file_source_keys,
+	.target_keys = file_target_keys,
+	.target_modes = file_modes,
+	.describe = file_describe,
+	.extract = file_extract,
+	.load = file_load,
 };

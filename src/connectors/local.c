@@ -213,31 +213,62 @@ inline_extract(MetaetlPlan *plan, MetaetlNode *src)
 					quote_literal_cstr(MetaetlJValueText(rows)), defs.data);
 }
 
+/*
+ * Vocabulary.  A "postgresql" source reads a relation (table, optionally
+ * with schema) or one SELECT (query, templates rendered as literals); its
+ * connection, when given, names a connection of this database.
+ */
+static const MetaetlConnKey local_source_keys[] = {
+	{"table", MCK_RELNAME, MCK_ONEOF},
+	{"query", MCK_QUERY, MCK_ONEOF},
+	{"schema", MCK_STRING},
+	MCK_END
+};
+
+static const MetaetlConnKey local_target_keys[] = {
+	{"table", MCK_RELNAME, MCK_REQUIRED},
+	{"schema", MCK_STRING},
+	{"close_deleted", MCK_BOOL},
+	MCK_END
+};
+
+static const MetaetlConnKey local_connection_keys[] = {
+	{"host", MCK_STRING},
+	{"port", MCK_INTEGER},
+	{"dbname", MCK_STRING},
+	{"schema", MCK_STRING},
+	{"application_name", MCK_STRING},
+	{"sslmode", MCK_STRING},
+	{"connect_timeout", MCK_INTEGER},
+	{"statement_timeout", MCK_STRING},
+	MCK_END
+};
+
+static const char *const local_connection_types[] = {"postgresql", NULL};
+
 const MetaetlConnector MetaetlLocalConnector = {
-	local_types, local_describe, local_extract, MetaetlLoadTable
+	.name = "local",
+	.types = local_types,
+	.connection_types = local_connection_types,
+	.source_keys = local_source_keys,
+	.target_keys = local_target_keys,
+	.connection_keys = local_connection_keys,
+	.describe = local_describe,
+	.extract = local_extract,
+	.load = MetaetlLoadTable,
+};
+
+/* inline rows: {rows: [{...}], columns: {name: type}} (columns optional) */
+static const MetaetlConnKey inline_source_keys[] = {
+	{"rows", MCK_ANY, MCK_REQUIRED},
+	{"columns", MCK_COLUMNS},
+	MCK_END
 };
 
 const MetaetlConnector MetaetlInlineConnector = {
-	inline_types, local_describe, inline_extract, NULL
+	.name = "inline",
+	.types = inline_types,
+	.source_keys = inline_source_keys,
+	.describe = local_describe,
+	.extract = inline_extract,
 };
-
-const MetaetlConnector *
-MetaetlFindConnector(const char *type, bool is_source, const char *id)
-{
-	static const MetaetlConnector *const all[] = {
-		&MetaetlLocalConnector, &MetaetlInlineConnector, &MetaetlFileConnector
-	};
-
-	for (int i = 0; i < (int) lengthof(all); i++)
-		for (const char *const *t = all[i]->types; *t; t++)
-			if (strcmp(*t, type) == 0 &&
-				(is_source ? all[i]->extract != NULL : all[i]->load != NULL))
-				return all[i];
-	ereport(ERROR,
-			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-			 errmsg("%s \"%s\": type \"%s\" is not supported", is_source ? "source" : "target",
-					id ? id : "?", type),
-			 errhint(is_source ? "Sources: postgresql, table, query, inline, csv, json, ndjson."
-					 : "Targets: postgresql, table, csv, json, ndjson.")));
-	return NULL;
-}

@@ -1,0 +1,222 @@
+/*-------------------------------------------------------------------------
+ *
+ * src/connectors/format.c
+ *		The format registry: csv, tsv, json, ndjson, parquet, xlsx.
+ *
+ * A format is added by defining its MetaetlFormat in
+ * src/connectors/formats/, declaring it below and listing it in
+ * all_formats.  Transports (file, s3, azure_blob, gcs, http) find formats
+ * only here, so every transport reads every format.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "lib/stringinfo.h"
+#include "utils/builtins.h"
+
+#include "connectors/format.h"
+
+static const MetaetlFormat *const all_formats[] = {
+	NULL						/* formats are listed here as they land */
+};
+
+const MetaetlFormat *
+MetaetlFindFormat(const char *name, const char *for_id)
+{
+	for (int i = 0; i < (int) lengthof(all_formats); i++)
+		if (all_formats[i] && strcmp(all_formats[i]->name, name) == 0)
+			return all_formats[i];
+	ereport(ERROR,
+			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+			 errmsg("\"%s\": unknown format \"%s\"", for_id ? for_id : "?", name),
+			 errhint("Formats: %s.", MetaetlFormatList(false))));
+	return NULL;
+}
+
+/*
+ * MetaetlFormatForName
+ *		The format an object name's suffix says (".parquet", ".csv.gz"), or
+ *		NULL; a compression suffix is looked through.
+ */
+const MetaetlFormat *
+MetaetlFormatForName(const char *object_name)
+{
+	size_t		len = strlen(object_name);
+	static const char *const compressed[] = {".gz", ".gzip", ".zst", ".zstd"};
+
+	for (int i = 0; i < (int) lengthof(compressed); i++)
+	{
+		size_t		l = strlen(compressed[i]);
+
+		if (len > l && pg_strcasecmp(object_name + len - l, compressed[i]) == 0)
+		{
+			len -= l;
+			break;
+		}
+	}
+	for (int i = 0; i < (int) lengthof(all_formats); i++)
+	{
+		if (all_formats[i] == NULL || all_formats[i]->suffixes == NULL)
+			continue;
+		for (const char *const *sfx = all_formats[i]->suffixes; *sfx; sfx++)
+		{
+			size_t		l = strlen(*sfx);
+
+			if (len > l && pg_strncasecmp(object_name + len - l, *sfx, l) == 0)
+				return all_formats[i];
+		}
+	}
+	return NULL;
+}
+
+/* "csv, json, ..." (writable: only formats that can write) */
+char *
+MetaetlFormatList(bool writable)
+{
+	StringInfoData b;
+
+	initStringInfo(&b);
+	for (int i = 0; i < (int) lengthof(all_formats); i++)
+		if (all_formats[i] && (!writable || all_formats[i]->write))
+			appendStringInfo(&b, "%s%s", b.len ? ", " : "", all_formats[i]->name);
+	return b.len ? b.data : pstrdup("(none)");
+}
+
+/* ------------------------------------------------- reading a source's objects */
+
+typedef struct ReadState
+{
+	MetaetlSink *sink;
+	List	   *cols;			/* the first object's columns (with file_column) */
+	const char *first_name;
+	const char *name;			/* the object being read */
+} ReadState;
+
+/* the format knows an object's columns: create the table, or check they match */
+static MetaetlSink *
+read_begin(MetaetlFormatRead *rd, List *cols)
+{
+	ReadState  *st = rd->begin_arg;
+	List	   *all = list_copy(cols);
+
+	if (rd->file_column)
+	{
+		MetaetlColumn *fc = palloc0(sizeof(MetaetlColumn));
+
+		fc->name = pstrdup(rd->file_column);
+		fc->type = "text";
+		all = lappend(all, fc);
+	}
+	if (st->sink == NULL)
+	{
+		st->sink = MetaetlSinkBegin(rd->plan, rd->src, all);
+		st->cols = all;
+		st->first_name = st->name;
+		return st->sink;
+	}
+	if (list_length(all) != list_length(st->cols))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("source \"%s\": \"%s\" has %d columns, \"%s\" had %d", rd->src->id, st->name,
+						list_length(all), st->first_name, list_length(st->cols)),
+				 errhint("Every object of a source must have the same columns; declare columns: to read a subset.")));
+	for (int i = 0; i < list_length(all); i++)
+	{
+		MetaetlColumn *a = list_nth(all, i);
+		MetaetlColumn *b = list_nth(st->cols, i);
+
+		if (strcmp(a->name, b->name) != 0 || (a->type && b->type && strcmp(a->type, b->type) != 0))
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("source \"%s\": column %d of \"%s\" is %s %s, in \"%s\" it was %s %s",
+							rd->src->id, i + 1, st->name, quote_identifier(a->name),
+							a->type ? a->type : "?", st->first_name, quote_identifier(b->name),
+							b->type ? b->type : "?"),
+					 errhint("Every object of a source must have the same columns; declare columns: to read a subset.")));
+	}
+	return st->sink;
+}
+
+/*
+ * MetaetlReadObjects
+ *		Read every object in "names" (already filtered and sorted by the
+ *		transport) into the source's staging table, opening each with
+ *		"open" (transport-specific), decompressing per the source's
+ *		"compression" key and parsing with its "format" (or the format the
+ *		name's suffix says).  Returns the SELECT the compiler reads.
+ */
+char *
+MetaetlReadObjects(MetaetlPlan *plan, MetaetlNode *src, List *names,
+				   MetaetlInStream *(*open) (void *arg, const char *name), void *arg)
+{
+	ReadState	st;
+	ListCell   *lc;
+	char	   *fmtname = MetaetlJStr(src->conf, "format");
+	char	   *compression = MetaetlJStr(src->conf, "compression");
+	JsonbContainer *decl = MetaetlJObj(src->conf, "columns");
+	List	   *declared = NIL;
+	int			no = 0;
+
+	memset(&st, 0, sizeof(st));
+	if (decl && JsonContainerIsObject(decl))
+	{
+		char	  **k;
+		JsonbValue **v;
+		int			n = MetaetlJObjEntries(decl, &k, &v);
+
+		for (int i = 0; i < n; i++)
+		{
+			MetaetlColumn *c = palloc0(sizeof(MetaetlColumn));
+
+			c->name = k[i];
+			c->type = MetaetlTypeName(src, MetaetlJValueText(v[i]));
+			declared = lappend(declared, c);
+		}
+	}
+	if (names == NIL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_FILE),
+				 errmsg("source \"%s\": no objects to read", src->id),
+				 errhint("Check the source's path, prefix and pattern.")));
+	foreach(lc, names)
+	{
+		const char *name = lfirst(lc);
+		const MetaetlFormat *fmt = fmtname && strcmp(fmtname, "auto") != 0
+			? MetaetlFindFormat(fmtname, src->id) : MetaetlFormatForName(name);
+		MetaetlFormatRead rd;
+		MetaetlInStream *in;
+
+		if (fmt == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("source \"%s\": cannot tell the format of \"%s\"", src->id, name),
+					 errhint("Give format: one of %s.", MetaetlFormatList(false))));
+		st.name = name;
+		in = open(arg, name);
+		in = MetaetlDecompressIn(in, compression ? compression : "auto");
+		if (fmt->needs_seek && !in->seekable)
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("source \"%s\": format %s needs random access, and \"%s\" is a sequential stream",
+							src->id, fmt->name, name),
+					 errhint("Store %s objects uncompressed.", fmt->name)));
+		memset(&rd, 0, sizeof(rd));
+		rd.plan = plan;
+		rd.src = src;
+		rd.in = in;
+		rd.declared = declared;
+		rd.file_column = MetaetlJStr(src->conf, "file_column");
+		rd.object_no = no++;
+		rd.begin = read_begin;
+		rd.begin_arg = &st;
+		if (st.sink)
+			MetaetlSinkPosition(st.sink, "object \"%s\"", name);
+		fmt->read(&rd);
+		MetaetlStreamClose(in);
+		if (plan->describe_only)
+			break;				/* the first object tells the columns */
+	}
+	MetaetlSinkEnd(st.sink);
+	return psprintf("SELECT * FROM %s", src->temp);
+}
