@@ -30,7 +30,7 @@ BEGIN
     'sources', jsonb_build_array(source || jsonb_build_object('id', 'src')),
     'targets', jsonb_build_array(jsonb_build_object('id', 'tgt', 'type', 'postgresql', 'table', 'pqe.target')))) #>> '{}');
   r := etl.execute_pipeline_inline(id);
-  RETURN r->>'status' || coalesce(' ' || (r->'error'->>'sqlstate') || ' (step ' || (r->'error'->>'step') || '): '
+  RETURN r->>'status' || coalesce(' ' || (r->'error'->>'sqlstate') || coalesce(' (step ' || (r->'error'->>'step') || ')', '') || ': '
          || replace(r->'error'->>'message', current_setting('pqtest.f'), '<f>'), '');
 END $$;
 
@@ -75,7 +75,7 @@ BEGIN
     'sources', jsonb_build_array(jsonb_build_object('id', 'src', 'type', 'postgresql', 'query', 'SELECT 1 AS a, ''x''::text AS b')),
     'targets', jsonb_build_array(target || jsonb_build_object('id', 'tgt')))) #>> '{}');
   r := etl.execute_pipeline_inline(id);
-  RETURN r->>'status' || coalesce(' ' || (r->'error'->>'sqlstate') || ' (step ' || (r->'error'->>'step') || '): '
+  RETURN r->>'status' || coalesce(' ' || (r->'error'->>'sqlstate') || coalesce(' (step ' || (r->'error'->>'step') || ')', '') || ': '
          || replace(r->'error'->>'message', current_setting('pqtest.f'), '<f>'), '');
 END $$;
 SELECT pg_temp.write('pqe_codec', jsonb_build_object('type', 'file', 'path', :'f' || 'keep.parquet',
