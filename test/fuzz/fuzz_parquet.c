@@ -103,6 +103,7 @@ read_file(const uint8_t *data, size_t size, uint64_t *sum, PqfBuf *rewrite)
 		pqf_write_defaults(&opt);
 		opt.row_group_rows = 1000;
 		opt.page_bytes = 2048;
+		opt.page_v2 = (size & 1) != 0;	/* both page versions get rewritten */
 		if (pqf_writer_open(&w, &o, desc, n, &opt, &err) < 0)
 			goto done;
 	}

@@ -204,6 +204,7 @@ typedef struct PqfWriteOptions
 	int64_t		row_group_rows; /* default 122880 */
 	int64_t		page_bytes;		/* target page size before compression; default 1 MiB */
 	int64_t		dictionary_bytes;	/* strings: give up dictionary encoding past this */
+	bool		page_v2;		/* data pages v2 (booleans RLE); default v1 */
 	const char *created_by;
 } PqfWriteOptions;
 

@@ -578,6 +578,42 @@ pq_datum(PqPgCol *pc, int64 v)
 
 /* ---- reading ---------------------------------------------------------------- */
 
+/*
+ * A value of the natural type to a declared type, through text.  A value
+ * the declared type refuses is an error naming the source, the file and
+ * the column (the input function's own message becomes the detail); this
+ * is the slow path, so the PG_TRY per value is affordable.
+ */
+static Datum
+pq_coerce(PqRead *st, PqPgCol *pc, Datum d)
+{
+	char	   *txt = OutputFunctionCall(&pc->out_fn, d);
+	MemoryContext cxt = CurrentMemoryContext;
+	Datum		r = (Datum) 0;
+
+	PG_TRY();
+	{
+		r = InputFunctionCall(&pc->in_fn, txt, pc->in_ioparam, pc->in_typmod);
+	}
+	PG_CATCH();
+	{
+		ErrorData  *e;
+
+		MemoryContextSwitchTo(cxt);
+		e = CopyErrorData();
+		if (e->sqlerrcode == ERRCODE_QUERY_CANCELED || e->sqlerrcode == ERRCODE_ADMIN_SHUTDOWN)
+			PG_RE_THROW();
+		FlushErrorState();
+		ereport(ERROR,
+				(errcode(e->sqlerrcode),
+				 errmsg("source \"%s\": column %s of \"%s\" (row group %d) does not convert to its declared type",
+						st->src_id, quote_identifier(pc->pc->name), st->name, st->rg),
+				 errdetail("%s", e->message)));
+	}
+	PG_END_TRY();
+	return r;
+}
+
 static List *
 pq_columns_of(PqRead *st, MetaetlFormatRead *rd, PqPgCol **out, int *nout)
 {
@@ -819,9 +855,7 @@ parquet_read(MetaetlFormatRead *rd)
 				st->column = pc->pc->name;
 				values[k] = pq_datum(pc, pc->vpos);
 				if (pc->coerce)
-					values[k] = InputFunctionCall(&pc->in_fn,
-												  OutputFunctionCall(&pc->out_fn, values[k]),
-												  pc->in_ioparam, pc->in_typmod);
+					values[k] = pq_coerce(st, pc, values[k]);
 				nulls[k] = false;
 				pc->pos++;
 				pc->vpos++;

@@ -12,7 +12,8 @@
  * pages v1 of about page_bytes, with RLE definition levels, compressed with
  * the chosen codec; the chunk's statistics (min, max, null count) go to the
  * footer.  Data pages v1, PLAIN and RLE_DICTIONARY are what every reader
- * accepts.
+ * accepts; page_v2 writes data pages v2 instead (booleans RLE), which the
+ * tests use to check the reader's v2 path against DuckDB.
  *
  *-------------------------------------------------------------------------
  */
@@ -656,24 +657,42 @@ stats_bytes(const uint8_t *p, size_t len, PqfChunkOut *o)
 
 /* ---- pages -------------------------------------------------------------------- */
 
+/*
+ * Compress w->page and write it with its header.  A v2 data page's
+ * definition levels (levels bytes, nnulls NULLs) go before the compressed
+ * values, uncompressed, as the format says.
+ */
 static int
 write_page(PqfWriter *w, PqfChunkOut *co, int type, int64_t nvalues, int enc,
-		   PqfError *err)
+		   const PqfBuf *levels, int64_t nnulls, PqfError *err)
 {
 	PqfTOut		t;
 	int			rc;
+	size_t		lvl = levels ? levels->len : 0;
 
 	if ((rc = pqf_compress(w->opt.codec, w->opt.level, w->page.data, w->page.len,
 						   &w->comp, err)) < 0)
 		return rc;
-	if (w->page.len > INT32_MAX || w->comp.len > INT32_MAX)
+	if (w->page.len + lvl > INT32_MAX || w->comp.len + lvl > INT32_MAX)
 		return pqf_fail(err, PQF_E_ARG, "a page larger than 2 GB");
 	w->hdr.len = 0;
 	pqft_begin(&t, &w->hdr);
 	pqft_i32(&t, 1, type);
-	pqft_i32(&t, 2, (int32_t) w->page.len);
-	pqft_i32(&t, 3, (int32_t) w->comp.len);
-	if (type == PQF_PAGE_DICTIONARY)
+	pqft_i32(&t, 2, (int32_t) (w->page.len + lvl));
+	pqft_i32(&t, 3, (int32_t) (w->comp.len + lvl));
+	if (type == PQF_PAGE_DATA_V2)
+	{
+		pqft_struct_begin(&t, 8);
+		pqft_i32(&t, 1, (int32_t) nvalues);
+		pqft_i32(&t, 2, (int32_t) nnulls);
+		pqft_i32(&t, 3, (int32_t) nvalues);
+		pqft_i32(&t, 4, enc);
+		pqft_i32(&t, 5, (int32_t) lvl);
+		pqft_i32(&t, 6, 0);
+		pqft_bool(&t, 7, w->opt.codec != PQF_UNCOMPRESSED);
+		pqft_struct_end(&t);
+	}
+	else if (type == PQF_PAGE_DICTIONARY)
 	{
 		pqft_struct_begin(&t, 7);
 		pqft_i32(&t, 1, (int32_t) nvalues);
@@ -696,9 +715,10 @@ write_page(PqfWriter *w, PqfChunkOut *co, int type, int64_t nvalues, int enc,
 		co->dictionary_page_offset = w->offset;
 	else if (co->data_page_offset < 0)
 		co->data_page_offset = w->offset;
-	co->total_uncompressed += (int64_t) (w->hdr.len + w->page.len);
-	co->total_compressed += (int64_t) (w->hdr.len + w->comp.len);
+	co->total_uncompressed += (int64_t) (w->hdr.len + lvl + w->page.len);
+	co->total_compressed += (int64_t) (w->hdr.len + lvl + w->comp.len);
 	if ((rc = w_write(w, w->hdr.data, w->hdr.len, err)) < 0 ||
+		(lvl > 0 && (rc = w_write(w, levels->data, lvl, err)) < 0) ||
 		(rc = w_write(w, w->comp.data, w->comp.len, err)) < 0)
 		return rc;
 	return 0;
@@ -745,7 +765,7 @@ write_chunk(PqfWriter *w, PqfWCol *c, PqfChunkOut *co, PqfError *err)
 		w->page.len = 0;
 		pqf_buf_put(&w->page, c->dict.data, c->dict.len);
 		if ((rc = write_page(w, co, PQF_PAGE_DICTIONARY,
-							 (int64_t) (c->entries.len / sizeof(PqfDictEntry)), 0, err)) < 0)
+							 (int64_t) (c->entries.len / sizeof(PqfDictEntry)), 0, NULL, 0, err)) < 0)
 			return rc;
 		per_row = (bw + 7) / 8 + 1;
 	}
@@ -768,15 +788,19 @@ write_chunk(PqfWriter *w, PqfWCol *c, PqfChunkOut *co, PqfError *err)
 			v1 = v0 + (r1 - r0);
 
 		w->page.len = 0;
+		w->lv.len = 0;
 		if (c->col.optional)
 		{
 			uint32_t	len;
 
-			w->lv.len = 0;
 			pqf_rle_encode_u8(&w->lv, defs + r0, r1 - r0, 1);
 			len = (uint32_t) w->lv.len;
-			pqf_buf_put(&w->page, &len, 4);
-			pqf_buf_put(&w->page, w->lv.data, w->lv.len);
+			/* v1: the levels lead the page, prefixed with their length */
+			if (!w->opt.page_v2)
+			{
+				pqf_buf_put(&w->page, &len, 4);
+				pqf_buf_put(&w->page, w->lv.data, w->lv.len);
+			}
 		}
 		if (use_dict)
 		{
@@ -784,6 +808,19 @@ write_chunk(PqfWriter *w, PqfWCol *c, PqfChunkOut *co, PqfError *err)
 
 			pqf_buf_put(&w->page, &b, 1);
 			pqf_rle_encode(&w->page, (const uint32_t *) c->idx.data + v0, v1 - v0, bw);
+			off1 = off0;
+		}
+		else if (c->col.type == PQF_BOOLEAN && w->opt.page_v2)
+		{
+			/* v2 writers use RLE for booleans: a 4-byte length, then the hybrid */
+			size_t		at = w->page.len;
+			uint32_t	len;
+
+			pqf_buf_put(&w->page, "\0\0\0\0", 4);
+			pqf_rle_encode_u8(&w->page, c->vals.data ? c->vals.data + v0 : NULL, v1 - v0, 1);
+			len = (uint32_t) (w->page.len - at - 4);
+			if (!w->page.oom)
+				memcpy(w->page.data + at, &len, 4);
 			off1 = off0;
 		}
 		else if (c->col.type == PQF_BOOLEAN)
@@ -824,8 +861,10 @@ write_chunk(PqfWriter *w, PqfWCol *c, PqfChunkOut *co, PqfError *err)
 			if (off1 > off0)
 				pqf_buf_put(&w->page, c->vals.data + off0, off1 - off0);
 		}
-		if ((rc = write_page(w, co, PQF_PAGE_DATA, r1 - r0,
-							 use_dict ? PQF_ENC_RLE_DICTIONARY : PQF_ENC_PLAIN, err)) < 0)
+		if ((rc = write_page(w, co, w->opt.page_v2 ? PQF_PAGE_DATA_V2 : PQF_PAGE_DATA, r1 - r0,
+							 use_dict ? PQF_ENC_RLE_DICTIONARY :
+							 (c->col.type == PQF_BOOLEAN && w->opt.page_v2) ? PQF_ENC_RLE : PQF_ENC_PLAIN,
+							 w->opt.page_v2 ? &w->lv : NULL, (r1 - r0) - (v1 - v0), err)) < 0)
 			return rc;
 		r0 = r1;
 		v0 = v1;
