@@ -6,7 +6,7 @@
  * An input is a whole file.  Invariants checked on every input: opening
  * and reading every flat column of every row group never crashes, leaks,
  * hangs or allocates without bound, and an error always comes with a
- * message.  A file that reads completely (up to 200,000 rows) is written
+ * message.  A file that reads completely (up to 50,000 rows) is written
  * again with the writer and read back: the values must be the same (a
  * checksum over every value and NULL).  The seed corpus is written by
  * DuckDB when `make fuzz` runs (test/fuzz/run.sh).
@@ -23,7 +23,7 @@
 
 int			LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define MAX_ROWS 200000
+#define MAX_ROWS 50000
 
 typedef struct Mem
 {

@@ -865,7 +865,8 @@ next_page(PqfFile *f, PqfColReader *c, PqfError *err)
 			{
 				if ((rc = pqf_decompress(c->cm->codec, body, csize, &c->page, usize, err)) < 0)
 					return COLFAIL(c, rc, err, "%s", err->msg);
-				d = c->page.data;
+				/* an empty page allocates nothing */
+				d = c->page.data ? c->page.data : (const uint8_t *) "";
 			}
 			e = d + usize;
 			if (c->max_def > 0)
@@ -911,7 +912,7 @@ next_page(PqfFile *f, PqfColReader *c, PqfError *err)
 				if ((rc = pqf_decompress(c->cm->codec, body + levels, csize - levels, &c->page,
 										 usize - levels, err)) < 0)
 					return COLFAIL(c, rc, err, "%s", err->msg);
-				d = c->page.data;
+				d = c->page.data ? c->page.data : (const uint8_t *) "";
 			}
 			if ((rc = start_values(c, h.encoding, d, d + (usize - levels), err)) < 0)
 				return rc;
