@@ -105,42 +105,4 @@ MetaetlSecretField(Jsonb *secret, const char *key)
 	return pnstrdup(v->val.string.val, v->val.string.len);
 }
 
-static char *
-shim_replace_all(const char *text, const char *s)
-{
-	StringInfoData b;
-	const char *q = text,
-			   *p;
-	size_t		l = strlen(s);
-
-	initStringInfo(&b);
-	while ((p = strstr(q, s)) != NULL)
-	{
-		appendBinaryStringInfo(&b, q, (int) (p - q));
-		appendStringInfoString(&b, "***");
-		q = p + l;
-	}
-	appendStringInfoString(&b, q);
-	return b.data;
-}
-
-/* plain string values only (the real one also masks encodings) */
-char *
-MetaetlRedact(const char *text, Jsonb *secret)
-{
-	JsonbIterator *it;
-	JsonbValue	v;
-	JsonbIteratorToken tok;
-	char	   *out;
-
-	if (text == NULL)
-		return NULL;
-	out = pstrdup(text);
-	if (secret == NULL)
-		return out;
-	it = JsonbIteratorInit(&secret->root);
-	while ((tok = JsonbIteratorNext(&it, &v, false)) != WJB_DONE)
-		if ((tok == WJB_VALUE || tok == WJB_ELEM) && v.type == jbvString && v.val.string.len >= 4)
-			out = shim_replace_all(out, pnstrdup(v.val.string.val, v.val.string.len));
-	return out;
-}
+/* MetaetlRedact exists already (monitor/channels.c); security.h declares it too. */
