@@ -346,6 +346,28 @@ HttpAuthInvalidate(HttpClient *cli)
 	st->token = NULL;
 }
 
+/* text with every occurrence of s replaced by *** */
+static char *
+redact_literal(char *text, const char *s)
+{
+	StringInfoData b;
+	const char *q = text,
+			   *p;
+	size_t		l = strlen(s);
+
+	if (l < 4 || strstr(text, s) == NULL)
+		return text;
+	initStringInfo(&b);
+	while ((p = strstr(q, s)) != NULL)
+	{
+		appendBinaryStringInfo(&b, q, (int) (p - q));
+		appendStringInfoString(&b, "***");
+		q = p + l;
+	}
+	appendStringInfoString(&b, q);
+	return b.data;
+}
+
 /*
  * HttpRedact
  *		text with the connection's secret and the OAuth2 token in use
@@ -357,6 +379,32 @@ HttpRedact(HttpClient *cli, const char *text)
 	HttpConn   *conn = HttpClientConn(cli);
 	AuthState  *st = HttpClientAuthState(cli);
 	char	   *out = MetaetlRedact(text, conn->secret);
+	char	   *user = conn->secret ? MetaetlSecretField(conn->secret, "user") : NULL;
+	char	   *pw = conn->secret ? MetaetlSecretField(conn->secret, "password") : NULL;
+	char	   *id = conn->secret ? MetaetlSecretField(conn->secret, "client_id") : NULL;
+	char	   *cs = conn->secret ? MetaetlSecretField(conn->secret, "client_secret") : NULL;
+
+	/*
+	 * What we sent in encoded form, whatever MetaetlRedact covers: basic
+	 * auth's base64 of user:password and the OAuth2 client's, and every
+	 * string of the secret percent-encoded (an api_key query parameter).
+	 */
+	if (user == NULL && conn->secret)
+		user = MetaetlSecretField(conn->secret, "username");
+	if (out && user && pw)
+		out = redact_literal(out, base64(psprintf("%s:%s", user, pw)));
+	if (out && id && cs)
+		out = redact_literal(out, base64(psprintf("%s:%s", HttpUrlEncode(id), HttpUrlEncode(cs))));
+	if (out && conn->secret)
+	{
+		JsonbIterator *it = JsonbIteratorInit(&conn->secret->root);
+		JsonbValue	v;
+		JsonbIteratorToken tok;
+
+		while ((tok = JsonbIteratorNext(&it, &v, false)) != WJB_DONE)
+			if (tok == WJB_VALUE && v.type == jbvString && v.val.string.len >= 4)
+				out = redact_literal(out, HttpUrlEncode(pnstrdup(v.val.string.val, v.val.string.len)));
+	}
 
 	if (st && st->token && out)
 	{

@@ -240,6 +240,8 @@ http_opensocket(void *clientp, curlsocktype purpose, struct curl_sockaddr *addre
 
 	if (!HttpAddrAllowed(cls, x->cli->conn->allow_private))
 	{
+		if (x->refused[0])
+			return CURL_SOCKET_BAD; /* keep the first refusal for the message */
 		snprintf(x->refused, sizeof(x->refused), "%s, %s", text, HttpAddrClassName(cls));
 		return CURL_SOCKET_BAD;
 	}
@@ -528,12 +530,18 @@ http_retry(HttpClient *cli, HttpXfer *x, const char *why)
 	delay = MetaetlRetryDelay(&conn->retry, req->attempts, &cli->seed);
 	if (ra >= 0)
 		delay = Max(delay, ra);
+	if (ra >= 0 && elapsed + ra > conn->retry_max_total_s)
+	{
+		http_fail(x, ERRCODE_CONNECTION_FAILURE,
+				  psprintf("%s; Retry-After asks for %g s, more than retry.max_total_s = %g s allows",
+						   why, ra, conn->retry_max_total_s));
+		return;
+	}
 	if (elapsed + delay > conn->retry_max_total_s)
 	{
 		http_fail(x, ERRCODE_CONNECTION_FAILURE,
-				  psprintf("%s after %d attempt%s (the next, in %.1f s, would pass retry.max_total_s = %g s)",
-						   why, req->attempts, req->attempts == 1 ? "" : "s", delay,
-						   conn->retry_max_total_s));
+				  psprintf("%s after %d attempt%s (retry.max_total_s = %g s reached)",
+						   why, req->attempts, req->attempts == 1 ? "" : "s", conn->retry_max_total_s));
 		return;
 	}
 	cli->retries++;
@@ -643,6 +651,8 @@ http_xfer_done(HttpClient *cli, HttpXfer *x, CURLcode rc)
 
 		while (why[0] && why[strlen(why) - 1] == '\n')
 			why[strlen(why) - 1] = '\0';
+		if (rc == CURLE_OPERATION_TIMEDOUT)
+			why = psprintf("no answer within timeout_s = %g s", cli->conn->timeout_ms / 1000.0);
 		why = HttpRedact(cli, why);
 		if (http_rc_retryable(rc))
 			http_retry(cli, x, why);

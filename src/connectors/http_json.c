@@ -36,7 +36,7 @@ caught_message(MemoryContext cxt)
 	MemoryContextSwitchTo(cxt);
 	ed = CopyErrorData();
 	FlushErrorState();
-	return ed->message;
+	return ed->detail ? psprintf("%s: %s", ed->message, ed->detail) : ed->message;
 }
 
 /*
