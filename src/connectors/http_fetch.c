@@ -410,7 +410,9 @@ http_xfer_start(HttpClient *cli, HttpXfer *x)
 	XSETOPT(x, CURLOPT_ACCEPT_ENCODING, "");	/* every decoder libcurl has */
 	XSETOPT(x, CURLOPT_TCP_KEEPALIVE, 1L);
 	XSETOPT(x, CURLOPT_HTTP_VERSION, (long) CURL_HTTP_VERSION_2TLS);
-	XSETOPT(x, CURLOPT_PIPEWAIT, 1L);	/* prefer multiplexing over a new connection */
+	/* over TLS, wait for HTTP/2 multiplexing rather than open more connections */
+	if (pg_strncasecmp(url, "https:", 6) == 0)
+		XSETOPT(x, CURLOPT_PIPEWAIT, 1L);
 	if (user)
 	{
 		XSETOPT(x, CURLOPT_HTTPAUTH, (long) CURLAUTH_BASIC);
@@ -736,12 +738,14 @@ http_pump(HttpClient *cli)
 	now = GetCurrentTimestamp();
 	http_start_ready(cli, now);
 
-	/* how long until something queued may start */
+	/* how long until something queued may start (when a slot is free) */
 	foreach(lc, cli->queue)
 	{
 		HttpXfer   *x = lfirst(lc);
 		TimestampTz at = Max(x->not_before, cli->conn->rate_limit > 0 ? cli->next_start : 0);
 
+		if (cli->nactive >= cli->conn->max_parallel)
+			break;				/* a finishing transfer wakes the poll */
 		wait_ms = Min(wait_ms, Max((long) ((at - now) / 1000), 0));
 	}
 	if (cli->nactive > 0)

@@ -77,8 +77,8 @@ batch_finish(HttpClient *cli, MetaetlTarget *tgt, Batch *b, StringInfo report, i
 				(errcode(b->req->sqlstate ? b->req->sqlstate : ERRCODE_CONNECTION_FAILURE),
 				 errmsg("%s: %s %s (batch %d, " INT64_FORMAT " rows) failed: %s", conn->what,
 						b->req->method, HttpUrlDisplay(b->req->url), b->no, b->rows, b->req->error),
-				 errdetail("%d earlier batch%s (" INT64_FORMAT " rows) had been accepted by the server and stay there; "
-						   "the batch's Idempotency-Key was %s.%s%s", *delivered,
+				 errdetail("When it failed, %d batch%s (" INT64_FORMAT " rows) had been accepted by the server, and stay there; "
+						   "the failed batch's Idempotency-Key was %s.%s%s", *delivered,
 						   *delivered == 1 ? "" : "es", *delivered_rows, b->key,
 						   b->req->detail ? " The server answered: " : "",
 						   b->req->detail ? b->req->detail : ""),

@@ -365,10 +365,14 @@ class Handler(BaseHTTPRequestHandler):
             self.send(200, list(RECEIVED.get(self.q("key", ""), [])))
 
 
+class Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 128     # the default 5 drops SYNs of concurrent connects (a 1 s retransmit)
+
+
 def main():
     port = int(sys.argv[1])
-    srv = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-    srv.daemon_threads = True
+    srv = Server(("127.0.0.1", port), Handler)
     print("httpfix listening on 127.0.0.1:%d" % port, flush=True)
     srv.serve_forever()
 
