@@ -346,7 +346,8 @@ class Handler(BaseHTTPRequestHandler):
         if fail and attempt == 1 and any(r.get("id") == int(fail) for r in rows):
             with LOCK:
                 batches.append({"seq": seq, "idempotency_key": ikey, "rows": len(rows), "attempt": attempt,
-                                "status": 500, "method": self.command, "content_type": ctype})
+                                "status": 500, "method": self.command, "content_type": ctype,
+                                "first_id": rows[0].get("id"), "last_id": rows[-1].get("id")})
             return self.send(500, {"error": "temporarily unavailable"})
         if self.q("always_fail") and any(r.get("id") == int(self.q("always_fail")) for r in rows):
             with LOCK:
