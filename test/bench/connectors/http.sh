@@ -25,8 +25,13 @@ metaetl_cluster_init bench
 metaetl_cluster_start
 as_pg "$PGBIN/createdb" -h "$PGHOST" -p "$PGPORT" -U postgres bench
 export PGDATABASE=bench
-metaetl_servers_start httpfix
-URL=$METAETL_HTTPFIX_URL
+# the fixture in 4 processes, so that its own CPU is not the bottleneck measured
+port=$(metaetl_free_port)
+/usr/bin/python3 "$REPO/test/harness/http/httpfix.py" "$port" --workers 4 >"$WORK/httpfix.log" 2>&1 &
+fixpid=$!
+trap 'kill -- $fixpid $(pgrep -P $fixpid) 2>/dev/null; metaetl_cleanup' EXIT
+URL=http://127.0.0.1:$port
+for _ in $(seq 1 100); do (exec 3<>/dev/tcp/127.0.0.1/"$port") 2>/dev/null && break; sleep 0.1; done
 
 psql_pg -d bench -c "CREATE EXTENSION metaetl" \
   -c "SELECT etl.add_connection('bench_seq', 'http', '{\"base_url\": \"$URL\", \"allow_private\": true, \"max_parallel\": 1}')" \
