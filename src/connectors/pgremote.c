@@ -42,6 +42,8 @@
 #include "libpq-fe.h"
 #include "mb/pg_wchar.h"
 #include "miscadmin.h"
+#include "parser/parse_node.h"
+#include "parser/parse_relation.h"
 #include "parser/parse_type.h"
 #include "pgstat.h"
 #include "storage/ipc.h"
@@ -173,7 +175,9 @@ pgr_exec(PgrEntry *e, RemoteConn *rc, const char *sql, int nparams, const char *
 	PGresult   *res;
 	ExecStatusType st;
 
-	if (!PQsendQueryParams(e->conn, sql, nparams, NULL, params, NULL, NULL, 0))
+	/* without parameters: the simple protocol, which takes several statements */
+	if (!(nparams == 0 ? PQsendQuery(e->conn, sql) :
+		  PQsendQueryParams(e->conn, sql, nparams, NULL, params, NULL, NULL, 0)))
 		pgr_raise(rc, e->conn, NULL, doing);
 	res = pgr_get_result(e);
 	st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
@@ -392,7 +396,7 @@ pgr_connect(RemoteConn *rc)
 	}
 	/* never this server's own password file, nor its environment's */
 	kw[n] = "passfile";
-	val[n++] = "/dev/null";
+	val[n++] = "/dev/null/metaetl-no-passfile";
 	kw[n] = "client_encoding";
 	val[n++] = GetDatabaseEncodingName();
 	kw[n] = NULL;
@@ -454,8 +458,12 @@ pgr_setup_session(PgrEntry *e, RemoteConn *rc)
 {
 	char	   *st = MetaetlRemoteOpt(rc, "statement_timeout");
 
-	/* the session postgres_fdw sets up: unambiguous text for every type */
-	pgr_command(e, rc, "SET search_path = pg_catalog; SET timezone = 'UTC'; SET datestyle = ISO; "
+	/*
+	 * Unambiguous text for every type, as postgres_fdw sets up; search_path
+	 * stays the remote role's, for query sources run as written (our own
+	 * statements qualify every name).
+	 */
+	pgr_command(e, rc, "SET timezone = 'UTC'; SET datestyle = ISO; "
 				"SET intervalstyle = postgres; SET extra_float_digits = 3", "setting up the session");
 	if (st)
 	{
@@ -678,7 +686,7 @@ MetaetlPgQueryColumns(RemoteConn *rc, const char *query)
 	p[0] = oids.data;
 	p[1] = mods.data;
 	res = pgr_exec(e, rc,
-				   psprintf("SELECT NULL, " PGR_TYPE_SQL ", true FROM pg_catalog.unnest($1::pg_catalog.oid[], $2::pg_catalog.int4[]) "
+				   psprintf("SELECT NULL, " PGR_TYPE_SQL ", true FROM ROWS FROM (pg_catalog.unnest($1::pg_catalog.oid[]), pg_catalog.unnest($2::pg_catalog.int4[])) "
 							"WITH ORDINALITY AS u(o, m, i) JOIN pg_catalog.pg_type t ON t.oid OPERATOR(pg_catalog.=) u.o ORDER BY u.i",
 							"u.m"),
 				   2, p, "reading the query's column types");
@@ -832,7 +840,13 @@ MetaetlPgCopyInto(RemoteConn *rc, const char *query, const char *staging, List *
 	error_context_stack = &errcb;
 	PG_TRY();
 	{
-		cstate = BeginCopyFrom(NULL, rel, NULL, NULL, false, pgr_copy_source, attnames, NIL);
+		/* COPY FROM needs the range table entry DoCopy would have made */
+		ParseState *pstate = make_parsestate(NULL);
+		ParseNamespaceItem *nsitem = addRangeTableEntryForRelation(pstate, rel, RowExclusiveLock,
+																   NULL, false, false);
+
+		nsitem->p_rte->requiredPerms = ACL_INSERT;
+		cstate = BeginCopyFrom(pstate, rel, NULL, NULL, false, pgr_copy_source, attnames, NIL);
 		rows = (int64) CopyFrom(cstate);
 		EndCopyFrom(cstate);
 		/* drain the end of the COPY if CopyFrom stopped at the terminator */
