@@ -981,6 +981,20 @@ MetaetlRemoteExtract(MetaetlPlan *plan, MetaetlNode *src, RemoteConn *rc)
 			Oid			role = GetUserId();
 
 			fdw_require_wrapper(rc);
+			if (rc->kind == REMOTE_MYSQL)
+			{
+				ListCell   *lc;
+
+				/* mysql_fdw turns BIT values into text no PostgreSQL type takes */
+				foreach(lc, rcols)
+					if (strncmp(((RemoteColumn *) lfirst(lc))->remote_type, "bit", 3) == 0)
+						MetaetlRemoteRaise(rc, ERRCODE_DATATYPE_MISMATCH,
+										   psprintf("column \"%s\" of %s.%s has type %s, which mysql_fdw cannot read",
+													((RemoteColumn *) lfirst(lc))->name, schema, tname,
+													((RemoteColumn *) lfirst(lc))->remote_type),
+										   "This source takes the FDW path (bulk: fdw, or a step that can run remotely reads it).",
+										   "Read the table with bulk: copy, which maps BIT(1) to boolean and wider BIT to bigint.");
+			}
 			fdw_lock(rc);
 			fdw_owner_begin(&s);
 			srvname = fdw_sync_server(rc, role, plan);

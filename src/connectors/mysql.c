@@ -822,6 +822,7 @@ MetaetlMyQueryInto(MetaetlPlan *plan, MetaetlNode *src, RemoteConn *rc, const ch
 	bool	   *isdate = palloc0(sizeof(bool) * n);
 	bool	   *isbit = palloc0(sizeof(bool) * n);
 	bool	   *isbool = palloc0(sizeof(bool) * n);
+	bool	   *isbytea = palloc0(sizeof(bool) * n);
 	MemoryContext rowcxt,
 				old;
 	int64		rows = 0;
@@ -837,6 +838,7 @@ MetaetlMyQueryInto(MetaetlPlan *plan, MetaetlNode *src, RemoteConn *rc, const ch
 		cols = lappend(cols, c);
 		isdate[i] = strcmp(c->type, "date") == 0 || strcmp(c->type, "timestamp") == 0;
 		isbool[i] = strcmp(c->type, "boolean") == 0;
+		isbytea[i] = strcmp(c->type, "bytea") == 0;
 		isbit[i] = (rcl->remote_type && strncmp(rcl->remote_type, "bit", 3) == 0) ||
 			(rcl->remote_type && strcmp(rcl->remote_type, "type 16") == 0);
 	}
@@ -876,9 +878,9 @@ MetaetlMyQueryInto(MetaetlPlan *plan, MetaetlNode *src, RemoteConn *rc, const ch
 						v = (v << 8) | (unsigned char) row[i][k];
 					fields[i] = isbool[i] ? (v ? "t" : "f") : psprintf(UINT64_FORMAT, v);
 				}
-				else if (strlen(row[i]) != len[i])
+				else if (isbytea[i])
 				{
-					/* binary data with NUL bytes: bytea's hex input */
+					/* binary data: bytea's hex input */
 					StringInfoData b;
 
 					initStringInfo(&b);

@@ -7,7 +7,8 @@
 # harness runs as root (mariadbd refuses root unless told --user=root, and a
 # root-owned datadir would outlive a failed run), so stop and cleanup need no
 # privileges.  Exports METAETL_MARIADB_PORT, METAETL_MARIADB_HOST (127.0.0.1),
-# METAETL_MARIADB_SOCKET, and the database "shop" owned by user etl / etl_pw.
+# METAETL_MARIADB_SOCKET, and the database "shop" owned by user etl / etl_pw (and etl_nopw without
+# a password, which only superusers' connections may use).
 
 metaetl_server_mariadb_start() {
     local dir=$WORK/mariadb port i
@@ -34,6 +35,9 @@ CREATE USER 'etl'@'127.0.0.1' IDENTIFIED BY 'etl_pw';
 CREATE USER 'etl'@'localhost' IDENTIFIED BY 'etl_pw';
 GRANT ALL ON shop.* TO 'etl'@'127.0.0.1';
 GRANT ALL ON shop.* TO 'etl'@'localhost';
+-- no password: for superuser-run tests only (metaetl refuses it to other roles)
+CREATE USER 'etl_nopw'@'127.0.0.1';
+GRANT ALL ON shop.* TO 'etl_nopw'@'127.0.0.1';
 SQL
     METAETL_MARIADB_PORT=$port
     METAETL_MARIADB_HOST=127.0.0.1
