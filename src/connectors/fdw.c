@@ -791,9 +791,9 @@ fdw_pushdown_consumer(MetaetlPlan *plan, MetaetlNode *src)
 static void
 fdw_source_errcontext(void *arg)
 {
-	MetaetlNode *src = arg;
+	RemoteConn *rc = arg;
 
-	errcontext("extracting source \"%s\"", src->id);
+	errcontext("extracting %s from connection \"%s\"", rc->what, rc->name);
 }
 
 /* a staging table for a bulk extract: src->temp, columns rcols */
@@ -895,7 +895,7 @@ MetaetlRemoteExtract(MetaetlPlan *plan, MetaetlNode *src, RemoteConn *rc)
 		fdw_require_wrapper(rc);
 
 	errcb.callback = fdw_source_errcontext;
-	errcb.arg = src;
+	errcb.arg = rc;
 	errcb.previous = error_context_stack;
 	error_context_stack = &errcb;
 
@@ -1004,8 +1004,11 @@ MetaetlRemoteExtract(MetaetlPlan *plan, MetaetlNode *src, RemoteConn *rc)
 								rc->kind == REMOTE_SQLSERVER ? "dbo" : "public", plan);
 			fdw_owner_end(&s);
 			MetaetlRemoteSlot(rc);
-			MetaetlScript(plan, psprintf("-- FDW path: source %s reads foreign table %s (server %s, remote table %s.%s)",
-										 src->id, ft, srvname, schema, tname));
+			/* wrappers metaetl cannot reach otherwise: connect now, under this error context */
+			if (rc->kind == REMOTE_SQLSERVER || rc->kind == REMOTE_ORACLE)
+				MetaetlExec(psprintf("SELECT FROM %s LIMIT 0", ft), SPI_OK_SELECT);
+			MetaetlScript(plan, psprintf("-- FDW path: source %s reads foreign table %s (connection %s, server %s, remote table %s.%s)",
+										 src->id, ft, rc->name, srvname, schema, tname));
 			{
 				StringInfoData b;
 				ListCell   *lc;
@@ -1033,6 +1036,29 @@ MetaetlRemoteLoad(MetaetlPlan *plan, MetaetlTarget *tgt, RemoteConn *rc, const c
 	MetaetlRemoteRaise(rc, ERRCODE_FEATURE_NOT_SUPPORTED, psprintf("%s connections cannot be targets", rc->type),
 					   NULL, "Remote targets are PostgreSQL, MySQL and MariaDB.");
 	return 0;
+}
+
+/*
+ * MetaetlRemoteContext
+ *		Error context for statements that read foreign tables (a target's
+ *		load): which sources read which connections, from the plan's script.
+ */
+void
+MetaetlRemoteContext(void *arg)
+{
+	MetaetlPlan *plan = arg;
+	const char *p = plan->script ? plan->script->data : NULL;
+
+	while (p && (p = strstr(p, "-- FDW path: source ")) != NULL)
+	{
+		const char *end = strchr(p, '\n');
+		char	   *line = pnstrdup(p + 3, end ? end - p - 3 : strlen(p + 3));
+
+		if (strlen(line) > 0 && line[strlen(line) - 1] == ';')
+			line[strlen(line) - 1] = '\0';
+		errcontext("%s", line);
+		p = end;
+	}
 }
 
 /*
@@ -1069,6 +1095,35 @@ MetaetlRemoteExplain(MetaetlPlan *plan, const char *with_prefix, const char *ref
 
 /* ---------------------------------------------------------- SQL functions */
 
+/* test_connection of SQL Server / Oracle: server, mapping, a version table */
+static char *
+fdw_test_objects(RemoteConn *rc)
+{
+	FdwAsOwner	s;
+	char	   *srvname;
+	char	   *local = fdw_name(psprintf("%s__", rc->name), "version");
+	char	   *q = quote_qualified_identifier(FDW_SCHEMA, local);
+	Oid			role = GetUserId();
+
+	fdw_require_wrapper(rc);
+	fdw_lock(rc);
+	fdw_owner_begin(&s);
+	srvname = fdw_sync_server(rc, role, NULL);
+	if (!OidIsValid(get_relname_relid(local, get_namespace_oid(FDW_SCHEMA, false))))
+	{
+		fdw_exec(psprintf("CREATE FOREIGN TABLE %s (version text) SERVER %s OPTIONS (query %s)", q,
+						  quote_identifier(srvname),
+						  quote_literal_cstr(rc->kind == REMOTE_SQLSERVER ? "SELECT @@VERSION AS version" :
+											 "SELECT banner AS version FROM v$version")));
+		fdw_exec(psprintf("ALTER EXTENSION metaetl ADD FOREIGN TABLE %s", q));
+		fdw_exec(psprintf("REVOKE ALL ON %s FROM PUBLIC", q));
+	}
+	fdw_exec(psprintf("GRANT SELECT ON %s TO %s", q, quote_identifier(GetUserNameFromId(role, false))));
+	fdw_owner_end(&s);
+	CommandCounterIncrement();
+	return q;
+}
+
 /*
  * etl.test_connection(name text) → jsonb
  *		{ok, latency_ms, server_version, error}: connects as the current role
@@ -1097,6 +1152,15 @@ metaetl_test_connection(PG_FUNCTION_ARGS)
 	}
 	else
 	{
+		char	   *ft = NULL;
+
+		/*
+		 * SQL Server and Oracle are reached through their wrapper only: the
+		 * server, the role's user mapping and a one-row foreign table are
+		 * made (and kept) first, whether or not the server answers.
+		 */
+		if (rc->kind == REMOTE_SQLSERVER || rc->kind == REMOTE_ORACLE)
+			ft = fdw_test_objects(rc);
 		BeginInternalSubTransaction(NULL);
 		MemoryContextSwitchTo(cxt);
 		PG_TRY();
@@ -1107,48 +1171,18 @@ metaetl_test_connection(PG_FUNCTION_ARGS)
 				res = MetaetlMyTest(rc);
 			else
 			{
-				/* through the wrapper: its server, the role's mapping, one query */
-				FdwAsOwner s;
-				char	   *srvname;
-				char	   *ft;
-				List	   *cols = NIL;
-				RemoteColumn *c = palloc0(sizeof(RemoteColumn));
+				StringInfoData b;
 
-				fdw_require_wrapper(rc);
-				fdw_lock(rc);
-				c->name = "version";
-				c->remote_type = c->local_type = "text";
-				c->nullable = true;
-				cols = list_make1(c);
-				fdw_owner_begin(&s);
-				srvname = fdw_sync_server(rc, GetUserId(), NULL);
-				fdw_owner_end(&s);
-				CommandCounterIncrement();
-				/* SQL Server: a foreign table over the query SELECT @@VERSION */
-				fdw_owner_begin(&s);
-				{
-					char	   *local = fdw_name(psprintf("%s__", rc->name), "version");
-					char	   *q = quote_qualified_identifier(FDW_SCHEMA, local);
-
-					if (!OidIsValid(get_relname_relid(local, get_namespace_oid(FDW_SCHEMA, false))))
-					{
-						fdw_exec(psprintf("CREATE FOREIGN TABLE %s (version text) SERVER %s OPTIONS (query %s)", q,
-										  quote_identifier(srvname),
-										  quote_literal_cstr(rc->kind == REMOTE_SQLSERVER ? "SELECT @@VERSION AS version" :
-															 "SELECT banner AS version FROM v$version")));
-						fdw_exec(psprintf("ALTER EXTENSION metaetl ADD FOREIGN TABLE %s", q));
-						fdw_exec(psprintf("REVOKE ALL ON %s FROM PUBLIC", q));
-					}
-					fdw_exec(psprintf("GRANT SELECT ON %s TO %s", q, quote_identifier(GetUserNameFromId(s.saved_user, false))));
-					ft = q;
-				}
-				fdw_owner_end(&s);
-				CommandCounterIncrement();
-				(void) cols;
 				MetaetlExec(psprintf("SELECT version FROM %s LIMIT 1", ft), SPI_OK_SELECT);
-				res = DatumGetJsonbP(DirectFunctionCall1(jsonb_in,
-														 CStringGetDatum(psprintf("{\"ok\": true, \"latency_ms\": %.3f, \"server_version\": null, \"error\": null}",
-																				  (double) (GetCurrentTimestamp() - start) / 1000.0))));
+				initStringInfo(&b);
+				appendStringInfo(&b, "{\"ok\": true, \"latency_ms\": %.3f, \"server_version\": ",
+								 (double) (GetCurrentTimestamp() - start) / 1000.0);
+				if (SPI_processed == 1)
+					escape_json(&b, SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1));
+				else
+					appendStringInfoString(&b, "null");
+				appendStringInfoString(&b, ", \"error\": null}");
+				res = DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(b.data)));
 			}
 			res = DatumGetJsonbPCopy(JsonbPGetDatum(res));
 			ReleaseCurrentSubTransaction();
@@ -1169,7 +1203,9 @@ metaetl_test_connection(PG_FUNCTION_ARGS)
 			initStringInfo(&b);
 			appendStringInfo(&b, "{\"ok\": false, \"latency_ms\": %.3f, \"server_version\": null, \"sqlstate\": \"%s\", \"error\": ",
 							 (double) (GetCurrentTimestamp() - start) / 1000.0, unpack_sql_state(ed->sqlerrcode));
-			escape_json(&b, MetaetlRedact(ed->message, rc->secret));
+			/* wrappers' own messages do not name the connection */
+			escape_json(&b, MetaetlRedact(strstr(ed->message, psprintf("connection \"%s\"", rc->name)) ? ed->message :
+										  psprintf("connection \"%s\": %s", rc->name, ed->message), rc->secret));
 			appendStringInfoChar(&b, '}');
 			res = DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(b.data)));
 			FreeErrorData(ed);

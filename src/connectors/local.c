@@ -174,9 +174,20 @@ local_load(MetaetlPlan *plan, MetaetlTarget *tgt, const char *with_prefix, const
 {
 	RemoteConn *rc = local_remote(tgt->conf, false, tgt->id);
 
+	ErrorContextCallback errcb;
+	int64		rows;
+
+	/* errors of foreign tables the load reads name their sources and connections */
+	errcb.callback = MetaetlRemoteContext;
+	errcb.arg = plan;
+	errcb.previous = error_context_stack;
+	error_context_stack = &errcb;
 	if (rc)
-		return MetaetlRemoteLoad(plan, tgt, rc, with_prefix, ref, cols);
-	return MetaetlLoadTable(plan, tgt, with_prefix, ref, cols);
+		rows = MetaetlRemoteLoad(plan, tgt, rc, with_prefix, ref, cols);
+	else
+		rows = MetaetlLoadTable(plan, tgt, with_prefix, ref, cols);
+	error_context_stack = errcb.previous;
+	return rows;
 }
 
 static char *

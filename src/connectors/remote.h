@@ -83,6 +83,7 @@ extern void MetaetlRemoteRaise(RemoteConn *rc, int sqlerrcode, const char *msg,
 							   const char *detail, const char *hint) pg_attribute_noreturn();
 extern void MetaetlRemoteCheckColumns(RemoteConn *rc, const char *object, List *rcols);
 extern void MetaetlRemoteDrop(const char *name);
+extern void MetaetlRemoteContext(void *arg);
 
 /* in connectors/pgremote.c */
 extern List *MetaetlPgColumns(RemoteConn *rc, const char *schema, const char *table);
