@@ -309,6 +309,44 @@ fdw_exec(const char *sql)
 
 /* ------------------------------------------------------------ FDW objects */
 
+/*
+ * PostgreSQL refuses to drop an extension's member outside the extension
+ * script; metaetl's servers and foreign tables leave the extension first.
+ */
+static void
+fdw_drop_table(const char *qname)
+{
+	fdw_exec(psprintf("ALTER EXTENSION metaetl DROP FOREIGN TABLE %s", qname));
+	fdw_exec(psprintf("DROP FOREIGN TABLE %s", qname));
+}
+
+static void
+fdw_drop_server(const char *srvname)
+{
+	ForeignServer *fs = GetForeignServerByName(srvname, true);
+	Datum		arg;
+	Oid			argtype = OIDOID;
+	List	   *tables = NIL;
+	ListCell   *lc;
+
+	if (fs == NULL)
+		return;
+	arg = ObjectIdGetDatum(fs->serverid);
+	if (SPI_execute_with_args("SELECT f.ftrelid::pg_catalog.regclass::pg_catalog.text FROM pg_catalog.pg_foreign_table f "
+							  "WHERE f.ftserver OPERATOR(pg_catalog.=) $1 AND EXISTS (SELECT FROM pg_catalog.pg_depend d "
+							  "WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass "
+							  "AND d.objid OPERATOR(pg_catalog.=) f.ftrelid AND d.deptype OPERATOR(pg_catalog.=) 'e')",
+							  1, &argtype, &arg, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not list foreign tables");
+	for (uint64 i = 0; i < SPI_processed; i++)
+		tables = lappend(tables, SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1));
+	foreach(lc, tables)
+		fdw_exec(psprintf("ALTER EXTENSION metaetl DROP FOREIGN TABLE %s", (char *) lfirst(lc)));
+	fdw_exec(psprintf("ALTER EXTENSION metaetl DROP SERVER %s", quote_identifier(srvname)));
+	fdw_exec(psprintf("DROP SERVER %s CASCADE", quote_identifier(srvname)));
+	CommandCounterIncrement();
+}
+
 static const char *
 fdw_wrapper(RemoteConn *rc)
 {
@@ -501,8 +539,7 @@ fdw_sync_server(RemoteConn *rc, Oid role, MetaetlPlan *plan)
 	if (fs != NULL && (fs->fdwid != fdw->fdwid || !fdw_options_equal(fs->options, want)))
 	{
 		/* changed connection: its mappings and foreign tables go with the server */
-		fdw_exec(psprintf("DROP SERVER %s CASCADE", quote_identifier(srvname)));
-		CommandCounterIncrement();
+		fdw_drop_server(srvname);
 		if (rc->kind == REMOTE_POSTGRES)
 			MetaetlPgForget(rc->name);
 		else if (rc->kind == REMOTE_MYSQL)
@@ -643,7 +680,7 @@ fdw_sync_table(RemoteConn *rc, const char *srvname, Oid role, const char *schema
 			/* the remote table changed: a new foreign table over it */
 			if (plan)
 				MetaetlScript(plan, psprintf("-- as the extension owner: DROP FOREIGN TABLE %s (the remote columns changed)", qname));
-			fdw_exec(psprintf("DROP FOREIGN TABLE %s", qname));
+			fdw_drop_table(qname);
 			CommandCounterIncrement();
 		}
 	}
@@ -1293,7 +1330,7 @@ MetaetlRemoteDrop(const char *name)
 	if (fs == NULL || getExtensionOfObject(ForeignServerRelationId, fs->serverid) != get_extension_oid("metaetl", false))
 		return;
 	fdw_owner_begin(&s);
-	fdw_exec(psprintf("DROP SERVER %s CASCADE", quote_identifier(srvname)));
+	fdw_drop_server(srvname);
 	fdw_owner_end(&s);
 }
 
@@ -1309,13 +1346,19 @@ metaetl_drop_remote(PG_FUNCTION_ARGS)
 	Datum		arg = CStringGetTextDatum(name);
 	Oid			argtype = TEXTOID;
 
+	FdwAsOwner	s;
+	bool		gone;
+
 	SPI_connect();
-	/* the rows are gone for every role: only then the objects go */
+	/* the rows must be gone for every role (as the owner: no row-level security) */
+	fdw_owner_begin(&s);
 	if (SPI_execute_with_args("SELECT 1 FROM etl.data_sources WHERE name OPERATOR(pg_catalog.=) $1 "
 							  "UNION ALL SELECT 1 FROM etl.data_targets WHERE name OPERATOR(pg_catalog.=) $1",
 							  1, &argtype, &arg, NULL, false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read etl.data_sources");
-	if (SPI_processed == 0)
+	gone = SPI_processed == 0;
+	fdw_owner_end(&s);
+	if (gone)
 		MetaetlRemoteDrop(name);
 	SPI_finish();
 	PG_RETURN_VOID();
