@@ -890,6 +890,44 @@ fdw_remote_collist(RemoteConn *rc, List *rcols)
 }
 
 /*
+ * fdw_probe
+ *		Connect through the wrapper now (a LIMIT 0 scan), so that its own
+ *		connection error comes out naming the source and the connection.
+ */
+static void
+fdw_probe(RemoteConn *rc, const char *ft)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	ResourceOwner owner = CurrentResourceOwner;
+
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(cxt);
+	PG_TRY();
+	{
+		MetaetlExec(psprintf("SELECT FROM %s LIMIT 0", ft), SPI_OK_SELECT);
+		ReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(cxt);
+		CurrentResourceOwner = owner;
+	}
+	PG_CATCH();
+	{
+		ErrorData  *ed;
+
+		MemoryContextSwitchTo(cxt);
+		ed = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(cxt);
+		CurrentResourceOwner = owner;
+		MetaetlRemoteRaise(rc, ed->sqlerrcode, MetaetlRedact(ed->message, rc->secret),
+						   ed->detail ? MetaetlRedact(ed->detail, rc->secret) : NULL,
+						   psprintf("Check that the server runs and accepts connections at host and port, and the credential (%s).",
+									fdw_wrapper(rc)));
+	}
+	PG_END_TRY();
+}
+
+/*
  * MetaetlRemoteExtract
  *		The SELECT a remote source contributes to the compiled pipeline.
  *		table + FDW path: the foreign table (steps reading it are pushed down
@@ -1043,7 +1081,7 @@ MetaetlRemoteExtract(MetaetlPlan *plan, MetaetlNode *src, RemoteConn *rc)
 			MetaetlRemoteSlot(rc);
 			/* wrappers metaetl cannot reach otherwise: connect now, under this error context */
 			if (rc->kind == REMOTE_SQLSERVER || rc->kind == REMOTE_ORACLE)
-				MetaetlExec(psprintf("SELECT FROM %s LIMIT 0", ft), SPI_OK_SELECT);
+				fdw_probe(rc, ft);
 			MetaetlScript(plan, psprintf("-- FDW path: source %s reads foreign table %s (connection %s, server %s, remote table %s.%s)",
 										 src->id, ft, rc->name, srvname, schema, tname));
 			{
