@@ -70,6 +70,8 @@
 #include "connectors/remote.h"
 #include "security/security.h"
 
+static void fdw_resolve_secret(RemoteConn *rc);
+
 PG_FUNCTION_INFO_V1(metaetl_test_connection);
 PG_FUNCTION_INFO_V1(metaetl_discover);
 PG_FUNCTION_INFO_V1(metaetl_drop_remote);
@@ -127,12 +129,34 @@ MetaetlRemoteRaise(RemoteConn *rc, int sqlerrcode, const char *msg, const char *
 	pg_unreachable();
 }
 
+/*
+ * MetaetlRemoteSecret
+ *		The user and password of rc's credential, for rc->role, read when a
+ *		connection is about to be made (not for lookups that only need the
+ *		type), and the hash connection caches compare.  Idempotent.
+ */
+void
+MetaetlRemoteSecret(RemoteConn *rc)
+{
+	StringInfoData h;
+
+	if (rc->secret_read)
+		return;
+	rc->secret_read = true;
+	if (rc->credential != NULL)
+		fdw_resolve_secret(rc);
+	initStringInfo(&h);
+	appendStringInfo(&h, "%s|%s|%s|%s|%s", rc->type, JsonbToCString(NULL, &rc->options->root, 0),
+					 rc->credential ? rc->credential : "", rc->user ? rc->user : "",
+					 rc->password ? rc->password : "");
+	rc->hash = hash_bytes((unsigned char *) h.data, h.len);
+	memset(h.data, 0, h.len);
+}
+
 /* the secret of rc's credential for rc->role: user and password */
 static void
 fdw_resolve_secret(RemoteConn *rc)
 {
-	if (rc->credential == NULL)
-		return;
 
 	/*
 	 * The credentials API (security/credentials.c) is declared but not yet
@@ -146,9 +170,10 @@ fdw_resolve_secret(RemoteConn *rc)
 /*
  * MetaetlRemoteConn
  *		Connection "name" as the current role sees it (row-level security:
- *		its own connections and those of roles it is a member of), with its
- *		credential's user and password.  NULL when it does not exist and
- *		missing_ok, or when it is a postgresql connection to this database.
+ *		its own connections and those of roles it is a member of); its
+ *		credential is read later, by MetaetlRemoteSecret.  NULL when it does
+ *		not exist and missing_ok, or when it is a postgresql connection to
+ *		this database.
  */
 RemoteConn *
 MetaetlRemoteConn(const char *name, bool is_source, const char *what, bool missing_ok)
@@ -159,7 +184,6 @@ MetaetlRemoteConn(const char *name, bool is_source, const char *what, bool missi
 	RemoteConn *rc;
 	HeapTuple	tup;
 	TupleDesc	td;
-	StringInfoData h;
 
 	if (SPI_execute_with_args(is_source ?
 							  "SELECT type, options, credential FROM etl.data_sources WHERE name OPERATOR(pg_catalog.=) $1 "
@@ -197,14 +221,6 @@ MetaetlRemoteConn(const char *name, bool is_source, const char *what, bool missi
 	else
 		rc->kind = REMOTE_MYSQL;
 	rc->user = MetaetlRemoteOpt(rc, "user");
-	fdw_resolve_secret(rc);
-
-	initStringInfo(&h);
-	appendStringInfo(&h, "%s|%s|%s|%s|%s", rc->type, JsonbToCString(NULL, &rc->options->root, 0),
-					 rc->credential ? rc->credential : "", rc->user ? rc->user : "",
-					 rc->password ? rc->password : "");
-	rc->hash = hash_bytes((unsigned char *) h.data, h.len);
-	memset(h.data, 0, h.len);
 	return rc;
 }
 
@@ -531,6 +547,8 @@ fdw_sync_server(RemoteConn *rc, Oid role, MetaetlPlan *plan)
 	List	   *want = fdw_server_options(rc);
 	Oid			extoid = get_extension_oid("metaetl", false);
 	HeapTuple	umtup;
+
+	MetaetlRemoteSecret(rc);
 
 	if (fs != NULL && getExtensionOfObject(ForeignServerRelationId, fs->serverid) != extoid)
 		MetaetlRemoteRaise(rc, ERRCODE_DUPLICATE_OBJECT,

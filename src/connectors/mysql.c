@@ -279,6 +279,7 @@ my_connect(RemoteConn *rc)
 	char	   *sock = MetaetlRemoteOpt(rc, "socket");
 	int			port = MetaetlRemoteOptInt(rc, "port", 3306);
 
+	MetaetlRemoteSecret(rc);
 	my_load(rc);
 	if (!superuser_arg(rc->role) && rc->password == NULL)
 		MetaetlRemoteRaise(rc, ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION, "a password is required",
@@ -478,6 +479,7 @@ my_get(RemoteConn *rc, bool write)
 	bool		found;
 	int			level = GetCurrentTransactionNestLevel();
 
+	MetaetlRemoteSecret(rc);
 	my_load(rc);
 	if (my_cache == NULL)
 	{

@@ -460,8 +460,8 @@ pgr_setup_session(PgrEntry *e, RemoteConn *rc)
 
 	/*
 	 * Unambiguous text for every type, as postgres_fdw sets up; search_path
-	 * stays the remote role's, for query sources run as written (our own
-	 * statements qualify every name).
+	 * stays the remote role's (or the connection's schema, then public), for
+	 * query sources run as written (our own statements qualify every name).
 	 */
 	pgr_command(e, rc, "SET timezone = 'UTC'; SET datestyle = ISO; "
 				"SET intervalstyle = postgres; SET extra_float_digits = 3", "setting up the session");
@@ -471,6 +471,14 @@ pgr_setup_session(PgrEntry *e, RemoteConn *rc)
 
 		PQclear(pgr_exec(e, rc, "SELECT pg_catalog.set_config('statement_timeout', $1, false)", 1, p,
 						 "setting statement_timeout"));
+	}
+	if (MetaetlRemoteOpt(rc, "schema"))
+	{
+		/* the connection's schema is where a query's unqualified names are */
+		const char *p[1] = {psprintf("%s, public", quote_identifier(MetaetlRemoteOpt(rc, "schema")))};
+
+		PQclear(pgr_exec(e, rc, "SELECT pg_catalog.set_config('search_path', $1, false)", 1, p,
+						 "setting search_path"));
 	}
 }
 
@@ -488,6 +496,7 @@ pgr_get(RemoteConn *rc, bool write)
 	bool		found;
 	int			level = GetCurrentTransactionNestLevel();
 
+	MetaetlRemoteSecret(rc);
 	if (pgr_cache == NULL)
 	{
 		HASHCTL		ctl;

@@ -54,6 +54,7 @@ typedef struct RemoteConn
 	Jsonb	   *secret;			/* the credential's secret, for MetaetlRedact */
 	const char *what;			/* "source \"orders\"", for messages */
 	uint32		hash;			/* of options, credential and secret: cache key */
+	bool		secret_read;	/* MetaetlRemoteSecret done */
 } RemoteConn;
 
 /* One column of a remote table or query, mapped to a local type. */
@@ -73,6 +74,7 @@ extern char *MetaetlRenderQuery(MetaetlPlan *plan, MetaetlNode *src, const char 
 extern RemoteConn *MetaetlRemoteConn(const char *name, bool is_source, const char *what,
 									 bool missing_ok);
 extern bool MetaetlConnIsRemote(const char *type, Jsonb *options);
+extern void MetaetlRemoteSecret(RemoteConn *rc);
 extern char *MetaetlRemoteOpt(RemoteConn *rc, const char *key);
 extern int	MetaetlRemoteOptInt(RemoteConn *rc, const char *key, int dflt);
 extern char *MetaetlRemoteExtract(MetaetlPlan *plan, MetaetlNode *src, RemoteConn *rc);

@@ -83,7 +83,7 @@ CREATE FUNCTION rmy.from_mariadb() RETURNS jsonb LANGUAGE sql AS $$
   SELECT etl.execute_plan('{"pipeline": {"id": "my_back", "sources": [{"id": "s", "type": "mariadb", "connection": "shop", "table": "target"}],
     "targets": [{"id": "t", "type": "postgresql", "table": "rmy.back"}]}}')->'rows_written' $$;
 CREATE VIEW rmy.src_as_mariadb AS
-  SELECT id, name, price, even::int::smallint AS even, d, ts::timestamp AS ts, j, quoted, b FROM rmy.src;
+  SELECT id, name, price, even::int::smallint AS even, d, ts AT TIME ZONE 'UTC' AS ts, j, quoted, b FROM rmy.src;
 SELECT rmy.to_mariadb('append') AS append_rows;
 SELECT rmy.from_mariadb() AS read_back;
 SELECT count(*) AS differing FROM ((SELECT id, name, price, even, d, ts, j, quoted, b FROM rmy.back EXCEPT TABLE rmy.src_as_mariadb)

@@ -10,13 +10,9 @@
 # METAETL_MARIADB_SOCKET, and the database "shop" owned by user etl / etl_pw (and etl_nopw without
 # a password, which only superusers' connections may use).
 
-metaetl_server_mariadb_start() {
-    local dir=$WORK/mariadb port i
-    port=$(metaetl_free_port)
-    mkdir -p "$dir"
-    [ "$(id -u)" -eq 0 ] && chown postgres: "$dir"
-    as_pg mariadb-install-db --no-defaults --datadir="$dir/data" --auth-root-authentication-method=normal \
-        --skip-test-db >"$dir/install.log" 2>&1
+# mariadbd on datadir $1, port $2, in the background; waits until it answers
+_metaetl_mariadb_run() {
+    local dir=$1 port=$2 i
     as_pg mariadbd --no-defaults --datadir="$dir/data" --socket="$dir/mysqld.sock" \
         --pid-file="$dir/mysqld.pid" --port="$port" --bind-address=127.0.0.1 \
         --skip-name-resolve --innodb-buffer-pool-size=64M --innodb-log-file-size=16M \
@@ -29,6 +25,21 @@ metaetl_server_mariadb_start() {
     done
     mariadb-admin --no-defaults --socket="$dir/mysqld.sock" -uroot ping >/dev/null 2>&1 ||
         { echo "mariadb did not start:"; tail -20 "$dir/error.log"; return 1; }
+}
+
+# start the stopped server again on its datadir and port (a case stopped it mid-run)
+metaetl_server_mariadb_resume() {
+    _metaetl_mariadb_run "$WORK/mariadb" "$METAETL_MARIADB_PORT"
+}
+
+metaetl_server_mariadb_start() {
+    local dir=$WORK/mariadb port
+    port=$(metaetl_free_port)
+    mkdir -p "$dir"
+    [ "$(id -u)" -eq 0 ] && chown postgres: "$dir"
+    as_pg mariadb-install-db --no-defaults --datadir="$dir/data" --auth-root-authentication-method=normal \
+        --skip-test-db >"$dir/install.log" 2>&1
+    _metaetl_mariadb_run "$dir" "$port" || return 1
     mariadb --no-defaults --socket="$dir/mysqld.sock" -uroot <<'SQL'
 CREATE DATABASE shop CHARACTER SET utf8mb4;
 CREATE USER 'etl'@'127.0.0.1' IDENTIFIED BY 'etl_pw';
