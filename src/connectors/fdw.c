@@ -833,7 +833,13 @@ fdw_pushdown_consumer(MetaetlPlan *plan, MetaetlNode *src)
 	{
 		MetaetlNode *n = lfirst(lc);
 
-		if (n->is_source || n->input == NULL || strcmp(n->input, src->id) != 0)
+		if (n->is_source)
+			continue;
+		/* the right side of a join reads the source too */
+		if (strcmp(n->type, "join") == 0 && MetaetlJStr(n->params, "right") &&
+			strcmp(MetaetlJStr(n->params, "right"), src->id) == 0)
+			return true;
+		if (n->input == NULL || strcmp(n->input, src->id) != 0)
 			continue;
 		if (strcmp(n->type, "filter") == 0 || strcmp(n->type, "select") == 0 ||
 			strcmp(n->type, "drop") == 0 || strcmp(n->type, "aggregate") == 0 ||
@@ -1039,7 +1045,8 @@ MetaetlRemoteExtract(MetaetlPlan *plan, MetaetlNode *src, RemoteConn *rc)
 		else if (fdw_pushdown_consumer(plan, src))
 			use_copy = false;
 		else if (rc->kind == REMOTE_POSTGRES)
-			use_copy = MetaetlPgEstimate(rc, schema, tname) >= MetaetlRemoteOptInt(rc, "bulk_threshold_rows", 100000);
+			use_copy = (src->est_rows = MetaetlPgEstimate(rc, schema, tname)) >=
+				MetaetlRemoteOptInt(rc, "bulk_threshold_rows", 100000);
 		else
 			use_copy = true;	/* MariaDB: the client streams faster than mysql_fdw */
 

@@ -77,6 +77,7 @@ typedef struct PgrEntry
 	bool		busy;			/* a command was in flight when we last left */
 	bool		lost;			/* remote writes of this transaction were lost */
 	bool		close_at_eoxact;	/* max_connections: never kept idle */
+	bool		copy_in;		/* a COPY FROM STDIN is open */
 } PgrEntry;
 
 static HTAB *pgr_cache = NULL;
@@ -198,6 +199,10 @@ pgr_command(PgrEntry *e, RemoteConn *rc, const char *sql, const char *doing)
 static void
 pgr_close(PgrEntry *e)
 {
+	/* end an open COPY cleanly, so the server rolls back without a protocol error */
+	if (e->conn && e->copy_in)
+		(void) PQputCopyEnd(e->conn, "metaetl: the load was aborted");
+	e->copy_in = false;
 	if (e->conn)
 		PQfinish(e->conn);
 	e->conn = NULL;
@@ -519,6 +524,7 @@ pgr_get(RemoteConn *rc, bool write)
 		e->xact_depth = 0;
 		e->busy = false;
 		e->lost = false;
+		e->copy_in = false;
 	}
 	MetaetlRemoteSlot(rc);
 	e->close_at_eoxact = MetaetlRemoteOpt(rc, "max_connections") != NULL;
@@ -946,6 +952,7 @@ pgr_copy_out(MetaetlPlan *plan, PgrEntry *e, RemoteConn *rc, const char *qname,
 	res = pgr_exec(e, rc, psprintf("COPY %s (%s) FROM STDIN", qname, MetaetlColList(cols, NULL)), 0, NULL,
 				   psprintf("starting COPY into %s", qname));
 	PQclear(res);
+	e->copy_in = true;
 	r = MetaetlRowReaderOpen(plan, with_prefix, ref, cols);
 	desc = MetaetlRowReaderDesc(r);
 	out = palloc(sizeof(FmgrInfo) * desc->natts);
@@ -994,6 +1001,7 @@ pgr_copy_out(MetaetlPlan *plan, PgrEntry *e, RemoteConn *rc, const char *qname,
 		}
 		pgr_raise(rc, e->conn, NULL, "ending COPY");
 	}
+	e->copy_in = false;
 	while (PQflush(e->conn) == 1)
 		pgr_wait(e->conn, true, -1);
 	res = pgr_get_result(e);

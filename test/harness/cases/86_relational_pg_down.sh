@@ -2,7 +2,7 @@
 # of a run — of a COPY extract and of a load into a remote target.  Each run
 # fails with an error naming the source or target and the connection, its
 # record is complete (failed, transient), and neither target changed.  Also:
-# one session reuses its cached remote connection across runs, and a
+# a backend reuses its cached remote connection across plans, and a
 # connection's max_connections makes a second session wait, then fail with
 # 53300.
 set -euo pipefail
@@ -68,18 +68,14 @@ remote_restart
 [ "$(psql_pgremote -d remote -At -c "SELECT count(*) || ' ' || min(v) FROM public.c86_target")" = "100 old" ]
 [ "$(psql_pgremote -d remote -At -c "SELECT count(*) FROM pg_tables WHERE tablename LIKE 'c86_target_metaetl%'")" = 0 ]
 
-# 3. one session keeps one remote connection for all its runs
+# 3. a backend keeps one remote connection for all the plans it runs (a run
+#    executor runs many runs in one backend the same way)
 psql_pg -d $db >/dev/null <<'SQL'
-SELECT etl.register_pipeline($$pipeline:
-  id: c86_pid
-  sources: [{id: p, type: postgresql, connection: crm, query: "SELECT pg_backend_pid() AS pid"}]
-  targets: [{id: t, type: postgresql, table: c86_pids, mode: append}]
-$$);
-SELECT etl.execute_pipeline('c86_load');
-SELECT etl.execute_pipeline('c86_pid');
-SELECT etl.execute_pipeline('c86_load');
-SELECT etl.execute_pipeline('c86_pid');
-SELECT etl.execute_pipeline('c86_pid');
+CREATE TABLE c86_pids (pid int);
+SELECT etl.execute_plan('{"pipeline": {"id": "c86_pid", "sources": [{"id": "p", "type": "postgresql", "connection": "crm", "query": "SELECT pg_backend_pid() AS pid"}],
+  "targets": [{"id": "t", "type": "postgresql", "table": "c86_pids", "mode": "append"}]}}') FROM generate_series(1, 3);
+SELECT etl.execute_plan('{"pipeline": {"id": "c86_load", "sources": [{"id": "s", "type": "postgresql", "query": "SELECT g AS id, ''new'' AS v FROM generate_series(1, 4000) g"}],
+  "targets": [{"id": "t", "type": "postgresql", "connection": "crm", "table": "public.c86_target", "mode": "replace"}]}}');
 SQL
 [ "$(psql_pgremote -d remote -At -c "SELECT count(*) || ' ' || min(v) FROM public.c86_target")" = "4000 new" ]
 [ "$(psql_pg -d $db -At -c "SELECT count(*) || ' ' || count(DISTINCT pid) FROM c86_pids")" = "3 1" ]
@@ -92,7 +88,11 @@ SELECT pg_sleep(3);
 COMMIT;
 SQL
 holder=$!
-sleep 1
+# wait until the holder has taken the connection's one slot (an advisory lock)
+for _ in $(seq 1 100); do
+    [ "$(psql_pg -d $db -At -c "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND classid = x'6d657300'::int::oid AND granted")" = 1 ] && break
+    sleep 0.1
+done
 second=$(psql_pg -d $db -At -c "SELECT etl.test_connection('crm_one')->>'sqlstate' || ' ' || (etl.test_connection('crm_one')->>'error')" 2>&1 || true)
 wait $holder
 echo "second session: $second"
