@@ -72,9 +72,6 @@
 
 static void fdw_resolve_secret(RemoteConn *rc);
 
-PG_FUNCTION_INFO_V1(metaetl_test_connection);
-PG_FUNCTION_INFO_V1(metaetl_discover);
-PG_FUNCTION_INFO_V1(metaetl_drop_remote);
 
 /* advisory lock classes: object sync per connection, connection slots */
 #define FDW_SYNC_LOCK_CLASS		0x6d657472	/* "metr" */
@@ -363,8 +360,8 @@ fdw_drop_server(const char *srvname)
 	CommandCounterIncrement();
 }
 
-static const char *
-fdw_wrapper(RemoteConn *rc)
+const char *
+MetaetlRemoteWrapper(RemoteConn *rc)
 {
 	switch (rc->kind)
 	{
@@ -381,10 +378,10 @@ fdw_wrapper(RemoteConn *rc)
 }
 
 /* the wrapper must be installed in this database (CREATE EXTENSION) */
-static void
-fdw_require_wrapper(RemoteConn *rc)
+void
+MetaetlRemoteRequireWrapper(RemoteConn *rc)
 {
-	const char *w = fdw_wrapper(rc);
+	const char *w = MetaetlRemoteWrapper(rc);
 
 	if (GetForeignDataWrapperByName(w, true) != NULL)
 		return;
@@ -543,7 +540,7 @@ fdw_sync_server(RemoteConn *rc, Oid role, MetaetlPlan *plan)
 {
 	char	   *srvname = fdw_name("metaetl_", rc->name);
 	ForeignServer *fs = GetForeignServerByName(srvname, true);
-	ForeignDataWrapper *fdw = GetForeignDataWrapperByName(fdw_wrapper(rc), false);
+	ForeignDataWrapper *fdw = GetForeignDataWrapperByName(MetaetlRemoteWrapper(rc), false);
 	List	   *want = fdw_server_options(rc);
 	Oid			extoid = get_extension_oid("metaetl", false);
 	HeapTuple	umtup;
@@ -946,7 +943,7 @@ fdw_probe(RemoteConn *rc, const char *ft)
 		MetaetlRemoteRaise(rc, ed->sqlerrcode, MetaetlRedact(ed->message, rc->secret),
 						   ed->detail ? MetaetlRedact(ed->detail, rc->secret) : NULL,
 						   psprintf("Check that the server runs and accepts connections at host and port, and the credential (%s).",
-									fdw_wrapper(rc)));
+									MetaetlRemoteWrapper(rc)));
 	}
 	PG_END_TRY();
 }
@@ -991,7 +988,7 @@ MetaetlRemoteExtract(MetaetlPlan *plan, MetaetlNode *src, RemoteConn *rc)
 		MetaetlRemoteRaise(rc, ERRCODE_FEATURE_NOT_SUPPORTED, psprintf("%s sources read tables, not queries", rc->type),
 						   NULL, "Name a table (or a view on the remote server) with table:.");
 	if (rc->kind == REMOTE_ORACLE)
-		fdw_require_wrapper(rc);
+		MetaetlRemoteRequireWrapper(rc);
 
 	errcb.callback = fdw_source_errcontext;
 	errcb.arg = rc;
@@ -1080,7 +1077,7 @@ MetaetlRemoteExtract(MetaetlPlan *plan, MetaetlNode *src, RemoteConn *rc)
 			char	   *ft;
 			Oid			role = GetUserId();
 
-			fdw_require_wrapper(rc);
+			MetaetlRemoteRequireWrapper(rc);
 			if (rc->kind == REMOTE_MYSQL)
 			{
 				ListCell   *lc;
@@ -1193,11 +1190,16 @@ MetaetlRemoteExplain(MetaetlPlan *plan, const char *with_prefix, const char *ref
 	}
 }
 
-/* ---------------------------------------------------------- SQL functions */
+/* ------------------------------------------------ for the SQL functions */
 
-/* test_connection of SQL Server / Oracle: server, mapping, a version table */
-static char *
-fdw_test_objects(RemoteConn *rc)
+/*
+ * MetaetlRemoteTestObjects
+ *		For etl.test_connection of SQL Server / Oracle: the server, the
+ *		role's mapping and a one-row foreign table over the server's version
+ *		(made and kept whether or not the server answers).  Its name.
+ */
+char *
+MetaetlRemoteTestObjects(RemoteConn *rc)
 {
 	FdwAsOwner	s;
 	char	   *srvname;
@@ -1205,7 +1207,7 @@ fdw_test_objects(RemoteConn *rc)
 	char	   *q = quote_qualified_identifier(FDW_SCHEMA, local);
 	Oid			role = GetUserId();
 
-	fdw_require_wrapper(rc);
+	MetaetlRemoteRequireWrapper(rc);
 	fdw_lock(rc);
 	fdw_owner_begin(&s);
 	srvname = fdw_sync_server(rc, role, NULL);
@@ -1225,333 +1227,34 @@ fdw_test_objects(RemoteConn *rc)
 }
 
 /*
- * etl.test_connection(name text) → jsonb
- *		{ok, latency_ms, server_version, error}: connects as the current role
- *		with the connection's credential and asks the server its version.  A
- *		failure is returned (ok false, error the message), not raised.
- */
-Datum
-metaetl_test_connection(PG_FUNCTION_ARGS)
-{
-	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	RemoteConn *rc;
-	Jsonb	   *res = NULL;
-	MemoryContext cxt = CurrentMemoryContext;
-	ResourceOwner owner = CurrentResourceOwner;
-	TimestampTz start = GetCurrentTimestamp();
-	char	   *what = psprintf("test of connection \"%s\"", name);
-
-	SPI_connect();
-	rc = MetaetlRemoteConn(name, true, what, false);
-	if (rc == NULL)
-	{
-		/* a postgresql connection to this database */
-		res = DatumGetJsonbP(DirectFunctionCall1(jsonb_in,
-												 CStringGetDatum(psprintf("{\"ok\": true, \"latency_ms\": 0, \"server_version\": \"%s\", \"error\": null, \"this_database\": true}",
-																		  GetConfigOption("server_version", false, false)))));
-	}
-	else
-	{
-		char	   *ft = NULL;
-
-		/*
-		 * SQL Server and Oracle are reached through their wrapper only: the
-		 * server, the role's user mapping and a one-row foreign table are
-		 * made (and kept) first, whether or not the server answers.
-		 */
-		if (rc->kind == REMOTE_SQLSERVER || rc->kind == REMOTE_ORACLE)
-			ft = fdw_test_objects(rc);
-		BeginInternalSubTransaction(NULL);
-		MemoryContextSwitchTo(cxt);
-		PG_TRY();
-		{
-			if (rc->kind == REMOTE_POSTGRES)
-				res = MetaetlPgTest(rc);
-			else if (rc->kind == REMOTE_MYSQL)
-				res = MetaetlMyTest(rc);
-			else
-			{
-				StringInfoData b;
-
-				MetaetlExec(psprintf("SELECT version FROM %s LIMIT 1", ft), SPI_OK_SELECT);
-				initStringInfo(&b);
-				appendStringInfo(&b, "{\"ok\": true, \"latency_ms\": %.3f, \"server_version\": ",
-								 (double) (GetCurrentTimestamp() - start) / 1000.0);
-				if (SPI_processed == 1)
-					escape_json(&b, SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1));
-				else
-					appendStringInfoString(&b, "null");
-				appendStringInfoString(&b, ", \"error\": null}");
-				res = DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(b.data)));
-			}
-			res = DatumGetJsonbPCopy(JsonbPGetDatum(res));
-			ReleaseCurrentSubTransaction();
-			MemoryContextSwitchTo(cxt);
-			CurrentResourceOwner = owner;
-		}
-		PG_CATCH();
-		{
-			ErrorData  *ed;
-			StringInfoData b;
-
-			MemoryContextSwitchTo(cxt);
-			ed = CopyErrorData();
-			FlushErrorState();
-			RollbackAndReleaseCurrentSubTransaction();
-			MemoryContextSwitchTo(cxt);
-			CurrentResourceOwner = owner;
-			initStringInfo(&b);
-			appendStringInfo(&b, "{\"ok\": false, \"latency_ms\": %.3f, \"server_version\": null, \"sqlstate\": \"%s\", \"error\": ",
-							 (double) (GetCurrentTimestamp() - start) / 1000.0, unpack_sql_state(ed->sqlerrcode));
-			/* wrappers' own messages do not name the connection */
-			escape_json(&b, MetaetlRedact(strstr(ed->message, psprintf("connection \"%s\"", rc->name)) ? ed->message :
-										  psprintf("connection \"%s\": %s", rc->name, ed->message), rc->secret));
-			appendStringInfoChar(&b, '}');
-			res = DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(b.data)));
-			FreeErrorData(ed);
-		}
-		PG_END_TRY();
-	}
-	res = DatumGetJsonbP(SPI_datumTransfer(JsonbPGetDatum(res), false, -1));
-	SPI_finish();
-	PG_RETURN_JSONB_P(res);
-}
-
-/*
- * etl.discover(connection text, remote_schema text) →
- *		TABLE(remote_schema, table_name, column_name, data_type, nullable)
- * data_type is the remote server's type; the local type metaetl maps it to
- * is in docs/databases.md (and is what a foreign table gets).
- */
-Datum
-metaetl_discover(PG_FUNCTION_ARGS)
-{
-	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	char	   *schema = PG_ARGISNULL(1) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(1));
-	RemoteConn *rc;
-	List	   *cols;
-	ListCell   *lc;
-	MemoryContext cxt;
-
-	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
-	cxt = CurrentMemoryContext;
-	SPI_connect();
-	rc = MetaetlRemoteConn(name, true, psprintf("discovery on connection \"%s\"", name), false);
-	if (rc == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
-				 errmsg("connection \"%s\" is this database", name),
-				 errhint("Look at information_schema.columns instead.")));
-	if (schema == NULL)
-		schema = rc->kind == REMOTE_MYSQL ? MetaetlRemoteOpt(rc, "dbname") :
-			MetaetlRemoteOpt(rc, "schema") ? MetaetlRemoteOpt(rc, "schema") : "public";
-	if (rc->kind == REMOTE_POSTGRES)
-		cols = MetaetlPgDiscover(rc, schema);
-	else if (rc->kind == REMOTE_MYSQL)
-		cols = MetaetlMyDiscover(rc, schema);
-	else
-	{
-		fdw_require_wrapper(rc);
-		MetaetlRemoteRaise(rc, ERRCODE_FEATURE_NOT_SUPPORTED, psprintf("discovery of %s servers is not supported", rc->type),
-						   NULL, "List the tables on the server itself; sources then declare their columns.");
-		cols = NIL;
-	}
-	MemoryContextSwitchTo(cxt);
-	foreach(lc, cols)
-	{
-		RemoteColumn *c = lfirst(lc);
-		Datum		v[5];
-		bool		n[5] = {false, false, false, false, false};
-
-		v[0] = CStringGetTextDatum(schema);
-		v[1] = CStringGetTextDatum(c->table);
-		v[2] = CStringGetTextDatum(c->name);
-		v[3] = CStringGetTextDatum(c->remote_type);
-		v[4] = BoolGetDatum(c->nullable);
-		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, v, n);
-	}
-	SPI_finish();
-	return (Datum) 0;
-}
-
-/*
  * MetaetlRemoteDrop
- *		Everything metaetl made for connection "name": its foreign server
+ *		Everything metaetl made for connection "name" — its foreign server
  *		with the user mappings and foreign tables on it, and cached
- *		connections.  Run as the extension owner.
+ *		connections — once no role has a connection of that name any more
+ *		(checked as the extension owner, past row-level security).
  */
 void
 MetaetlRemoteDrop(const char *name)
 {
 	char	   *srvname = fdw_name("metaetl_", name);
-	ForeignServer *fs = GetForeignServerByName(srvname, true);
-	FdwAsOwner s;
-
-	MetaetlPgForget(name);
-	MetaetlMyForget(name);
-	if (fs == NULL || getExtensionOfObject(ForeignServerRelationId, fs->serverid) != get_extension_oid("metaetl", false))
-		return;
-	fdw_owner_begin(&s);
-	fdw_drop_server(srvname);
-	fdw_owner_end(&s);
-}
-
-/*
- * etl._drop_remote(name text) → void: called by etl.drop_connection after
- * it removed the connection's rows (which row-level security allowed only
- * to a role that may act as the connection's owner).
- */
-Datum
-metaetl_drop_remote(PG_FUNCTION_ARGS)
-{
-	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	ForeignServer *fs;
+	FdwAsOwner	s;
 	Datum		arg = CStringGetTextDatum(name);
 	Oid			argtype = TEXTOID;
 
-	FdwAsOwner	s;
-	bool		gone;
-
-	SPI_connect();
-	/* the rows must be gone for every role (as the owner: no row-level security) */
 	fdw_owner_begin(&s);
 	if (SPI_execute_with_args("SELECT 1 FROM etl.data_sources WHERE name OPERATOR(pg_catalog.=) $1 "
 							  "UNION ALL SELECT 1 FROM etl.data_targets WHERE name OPERATOR(pg_catalog.=) $1",
 							  1, &argtype, &arg, NULL, false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read etl.data_sources");
-	gone = SPI_processed == 0;
+	if (SPI_processed == 0)
+	{
+		MetaetlPgForget(name);
+		MetaetlMyForget(name);
+		fs = GetForeignServerByName(srvname, true);
+		if (fs != NULL &&
+			getExtensionOfObject(ForeignServerRelationId, fs->serverid) == get_extension_oid("metaetl", false))
+			fdw_drop_server(srvname);
+	}
 	fdw_owner_end(&s);
-	if (gone)
-		MetaetlRemoteDrop(name);
-	SPI_finish();
-	PG_RETURN_VOID();
 }
-
-/* ------------------------------------------------------------ vocabulary */
-
-static const char *const mysql_types[] = {"mysql", "mariadb", NULL};
-static const char *const fdwonly_types[] = {"sqlserver", "oracle", NULL};
-
-static const MetaetlConnKey remote_source_keys[] = {
-	{"table", MCK_RELNAME, MCK_ONEOF},
-	{"query", MCK_QUERY, MCK_ONEOF},
-	{"schema", MCK_STRING},
-	{"bulk", MCK_ENUM, 0, (const char *const[]) {"auto", "copy", "fdw", NULL}},
-	{"columns", MCK_COLUMNS},
-	MCK_END
-};
-
-static const MetaetlConnKey fdwonly_source_keys[] = {
-	{"table", MCK_RELNAME, MCK_REQUIRED},
-	{"schema", MCK_STRING},
-	{"columns", MCK_COLUMNS, MCK_REQUIRED},
-	MCK_END
-};
-
-static const MetaetlConnKey remote_target_keys[] = {
-	{"table", MCK_RELNAME, MCK_REQUIRED},
-	{"schema", MCK_STRING},
-	{"batch_size", MCK_INTEGER},
-	MCK_END
-};
-
-static const MetaetlConnKey mysql_connection_keys[] = {
-	{"host", MCK_STRING},
-	{"port", MCK_INTEGER},
-	{"dbname", MCK_STRING, MCK_REQUIRED},
-	{"user", MCK_STRING},
-	{"socket", MCK_STRING},
-	{"connect_timeout", MCK_INTEGER},
-	{"statement_timeout", MCK_INTEGER},
-	{"max_connections", MCK_INTEGER},
-	{"fetch_size", MCK_INTEGER},
-	{"ssl", MCK_BOOL},
-	MCK_END
-};
-
-static const MetaetlConnKey fdwonly_connection_keys[] = {
-	{"host", MCK_STRING, MCK_REQUIRED},
-	{"port", MCK_INTEGER},
-	{"dbname", MCK_STRING, MCK_REQUIRED},
-	{"user", MCK_STRING},
-	{"schema", MCK_STRING},
-	{"tds_version", MCK_STRING},
-	{"connect_timeout", MCK_INTEGER},
-	{"max_connections", MCK_INTEGER},
-	MCK_END
-};
-
-static const char *const remote_modes[] = {"append", "replace", "upsert", "delete_insert", NULL};
-
-static RemoteConn *
-fdw_conn_of(JsonbContainer *conf, bool is_source, const char *id)
-{
-	char	   *conn = MetaetlJStr(conf, "connection");
-	RemoteConn *rc;
-
-	if (conn == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("%s \"%s\" needs a connection", is_source ? "source" : "target", id),
-				 errhint("Create one with etl.add_connection(name, 'mysql', '{\"host\": ..., \"dbname\": ...}', credential).")));
-	rc = MetaetlRemoteConn(conn, is_source, psprintf("%s \"%s\"", is_source ? "source" : "target", id), false);
-	if (rc == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
-				 errmsg("%s \"%s\": connection \"%s\" is not a remote database", is_source ? "source" : "target",
-						id, conn)));
-	return rc;
-}
-
-static char *
-fdw_extract(MetaetlPlan *plan, MetaetlNode *src)
-{
-	RemoteConn *rc = fdw_conn_of(src->conf, true, src->id);
-
-	if (strcmp(rc->type, "mysql") != 0 && strcmp(rc->type, "mariadb") != 0 && strcmp(rc->type, src->type) != 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
-				 errmsg("source \"%s\" of type %s cannot use %s connection \"%s\"", src->id, src->type, rc->type,
-						rc->name)));
-	return MetaetlRemoteExtract(plan, src, rc);
-}
-
-static int64
-fdw_load(MetaetlPlan *plan, MetaetlTarget *tgt, const char *with_prefix, const char *ref, List *cols)
-{
-	RemoteConn *rc = fdw_conn_of(tgt->conf, false, tgt->id);
-
-	return MetaetlRemoteLoad(plan, tgt, rc, with_prefix, ref, cols);
-}
-
-static char *
-fdw_describe(MetaetlPlan *plan, MetaetlNode *src)
-{
-	char	   *table = MetaetlJStr(src->conf, "table");
-
-	return psprintf("%s %s via connection %s", table ? "table" : "query", table ? table : "(SELECT)",
-					MetaetlJStr(src->conf, "connection"));
-}
-
-const MetaetlConnector MetaetlMysqlConnector = {
-	.name = "mysql",
-	.types = mysql_types,
-	.connection_types = mysql_types,
-	.source_keys = remote_source_keys,
-	.target_keys = remote_target_keys,
-	.connection_keys = mysql_connection_keys,
-	.target_modes = remote_modes,
-	.describe = fdw_describe,
-	.extract = fdw_extract,
-	.load = fdw_load,
-};
-
-const MetaetlConnector MetaetlFdwOnlyConnector = {
-	.name = "fdw",
-	.types = fdwonly_types,
-	.connection_types = fdwonly_types,
-	.source_keys = fdwonly_source_keys,
-	.connection_keys = fdwonly_connection_keys,
-	.describe = fdw_describe,
-	.extract = fdw_extract,
-};

@@ -85,6 +85,9 @@ extern void MetaetlRemoteRaise(RemoteConn *rc, int sqlerrcode, const char *msg,
 							   const char *detail, const char *hint) pg_attribute_noreturn();
 extern void MetaetlRemoteCheckColumns(RemoteConn *rc, const char *object, List *rcols);
 extern void MetaetlRemoteDrop(const char *name);
+extern const char *MetaetlRemoteWrapper(RemoteConn *rc);
+extern void MetaetlRemoteRequireWrapper(RemoteConn *rc);
+extern char *MetaetlRemoteTestObjects(RemoteConn *rc);
 extern void MetaetlRemoteContext(void *arg);
 
 /* in connectors/pgremote.c */
