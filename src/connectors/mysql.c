@@ -215,6 +215,9 @@ my_raise(RemoteConn *rc, MYSQL *m, const char *doing)
 	unsigned int err = m ? my.my_errno(m) : 0;
 	char	   *msg = MetaetlRedact(pstrdup(m ? my.error(m) : "unknown error"), rc->secret);
 
+	/* "statement timeout" tells the retry policy a timeout from a cancel */
+	if (err == 1969 || err == 3024)
+		msg = psprintf("remote statement timeout (statement_timeout): %s", msg);
 	MetaetlRemoteRaise(rc, my_sqlstate(err), psprintf("%s: %s", doing, msg),
 					   err ? psprintf("MySQL error %u.", err) : NULL,
 					   err == 1045 ? "Check the user and password of the connection's credential." :

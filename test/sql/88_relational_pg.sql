@@ -202,6 +202,10 @@ SELECT rpg.err($$SELECT etl.execute_plan('{"pipeline": {"id": "e", "sources": [{
 SELECT rpg.err($$SELECT etl.execute_plan('{"pipeline": {"id": "e", "sources": [{"id": "o", "type": "postgresql", "connection": "crm", "query": "SELECT 1 AS x", "bulk": "fdw"}], "targets": [{"id": "t", "type": "postgresql", "table": "rpg_e"}]}}')$$) AS query_fdw;
 SELECT rpg.err($$SELECT etl.execute_plan('{"pipeline": {"id": "e", "sources": [{"id": "s", "type": "postgresql", "table": "rpg_src"}], "targets": [{"id": "t", "type": "postgresql", "connection": "crm", "table": "rt.none", "create": false}]}}')$$) AS no_create;
 SELECT rpg.err($$SELECT etl.execute_plan('{"pipeline": {"id": "e", "sources": [{"id": "s", "type": "postgresql", "table": "rpg_src"}], "targets": [{"id": "t", "type": "postgresql", "connection": "crm", "table": "rt.target2", "mode": "scd2", "keys": ["id"]}]}}')$$) AS scd2;
+SELECT etl.add_connection('crm_slow', 'postgresql',
+       jsonb_build_object('host', '127.0.0.1', 'port', :'rport'::int, 'dbname', 'remote', 'user', 'postgres',
+                          'statement_timeout', '200ms'));
+SELECT rpg.err($$SELECT etl.execute_plan('{"pipeline": {"id": "e", "sources": [{"id": "o", "type": "postgresql", "connection": "crm_slow", "query": "SELECT pg_sleep(2) AS s"}], "targets": [{"id": "t", "type": "postgresql", "table": "rpg_e"}]}}')$$) AS statement_timeout;
 SELECT to_regclass('rpg_e') AS no_local_target;
 -- a failed run is recorded with the error
 SELECT etl.register_pipeline($$pipeline:
@@ -251,7 +255,7 @@ SELECT count(*) AS foreign_tables FROM pg_class WHERE relnamespace = 'etl_remote
 SELECT rpg.err($$SELECT etl.drop_connection('crm')$$) AS drop_again;
 
 -- clean up
-SELECT etl.drop_connection(n) FROM unnest(ARRAY['crm_small', 'crm_down', 'crm_nopw']) n;
+SELECT etl.drop_connection(n) FROM unnest(ARRAY['crm_small', 'crm_down', 'crm_nopw', 'crm_slow']) n;
 SELECT etl.drop_pipeline(p) FROM unnest(ARRAY['rpg_pushdown', 'rpg_auto', 'rpg_broken']) p;
 DROP TABLE rpg_per_customer, rpg_orders, rpg_query, rpg_src, rpg_back, rpg_back2, rpg_back3;
 REVOKE CREATE ON SCHEMA public FROM rpg_plain;

@@ -148,6 +148,9 @@ SELECT * FROM etl.validate_config($$pipeline:
   targets: [{id: t, type: mariadb, connection: shop, table: x, mode: scd2, batch_size: 10}]
 $$);
 SELECT rmy.err($$SELECT etl.add_connection('bad', 'mariadb', '{"host": "h"}')$$) AS needs_dbname;
+SELECT etl.add_connection('shop_slow', 'mariadb',
+       jsonb_build_object('host', '127.0.0.1', 'port', :'mport'::int, 'dbname', 'shop', 'user', 'etl_nopw', 'statement_timeout', 1));
+SELECT rmy.err($$SELECT etl.execute_plan('{"pipeline": {"id": "e", "sources": [{"id": "g", "type": "mariadb", "connection": "shop_slow", "query": "SELECT SLEEP(3) AS s FROM sales LIMIT 1"}], "targets": [{"id": "t", "type": "postgresql", "table": "my_e"}]}}')$$) AS statement_timeout;
 SELECT to_regclass('my_e') AS no_local_target;
 
 -- SQL Server through tds_fdw: the objects metaetl makes, and a clear error
@@ -172,7 +175,7 @@ SELECT etl.add_connection('ora', 'oracle', '{"host": "10.0.0.1", "dbname": "ORCL
 SELECT rmy.err($$SELECT etl.execute_plan('{"pipeline": {"id": "e", "sources": [{"id": "o", "type": "oracle", "connection": "ora", "table": "hr.emp", "columns": {"id": "numeric"}}], "targets": [{"id": "t", "type": "postgresql", "table": "my_e"}]}}')$$) AS oracle;
 
 -- dropping connections leaves nothing behind
-SELECT etl.drop_connection(n) FROM unnest(ARRAY['shop', 'shop_nopw', 'shop_down', 'wh', 'mssql', 'ora']) n;
+SELECT etl.drop_connection(n) FROM unnest(ARRAY['shop', 'shop_nopw', 'shop_down', 'shop_slow', 'wh', 'mssql', 'ora']) n;
 SELECT count(*) AS servers FROM pg_foreign_server WHERE srvname LIKE 'metaetl\_%';
 SELECT count(*) AS foreign_tables FROM pg_class WHERE relnamespace = 'etl_remote'::regnamespace;
 DROP TABLE my_items, my_regions, my_big, my_q, my_region_totals;
