@@ -65,9 +65,9 @@ metaetl_run() {   # $1 = source JSON, $2 = transforms JSON (or empty), $3 = targ
         \"targets\": [{\"id\": \"t\", \"type\": \"postgresql\", \"table\": \"$3\"}]}}')->'rows_written'"
 }
 remote_reset() { psql_pgremote -d remote -Atc "SELECT pg_stat_statements_reset()" >/dev/null; }
-remote_rows() {  # rows the remote sent for statements on public.wide (FETCH and COPY)
+remote_rows() {  # rows the remote sent: top-level FETCHes (postgres_fdw) and COPYs
     psql_pgremote -d remote -Atc "SELECT COALESCE(sum(rows), 0) FROM pg_stat_statements
-      WHERE query ~* '^(FETCH|COPY)' OR query ~* 'FROM public.wide'"
+      WHERE toplevel AND query ~* '^(FETCH|COPY)'"
 }
 
 # warm both servers' caches once
