@@ -593,7 +593,7 @@ MetaetlPgForget(const char *name)
  * MetaetlPgMapType
  *		The local type for a remote column: PostgreSQL's own (pg_catalog)
  *		types map to themselves; anything else (enums, domains, extension
- *		types) arrives as text.
+ *		types) arrives as text; pseudo-types (void, record) have none.
  */
 char *
 MetaetlPgMapType(const char *remote_type, bool builtin)
@@ -606,6 +606,9 @@ MetaetlPgMapType(const char *remote_type, bool builtin)
 	parseTypeString(remote_type, &oid, &typmod, true);
 	if (!OidIsValid(oid))
 		return "text";
+	/* void, record, ...: no column can have them (a query must cast) */
+	if (get_typtype(oid) == TYPTYPE_PSEUDO)
+		return NULL;
 	return format_type_with_typemod(oid, typmod);
 }
 

@@ -205,7 +205,9 @@ SELECT rpg.err($$SELECT etl.execute_plan('{"pipeline": {"id": "e", "sources": [{
 SELECT etl.add_connection('crm_slow', 'postgresql',
        jsonb_build_object('host', '127.0.0.1', 'port', :'rport'::int, 'dbname', 'remote', 'user', 'postgres',
                           'statement_timeout', '200ms'));
-SELECT rpg.err($$SELECT etl.execute_plan('{"pipeline": {"id": "e", "sources": [{"id": "o", "type": "postgresql", "connection": "crm_slow", "query": "SELECT pg_sleep(2) AS s"}], "targets": [{"id": "t", "type": "postgresql", "table": "rpg_e"}]}}')$$) AS statement_timeout;
+SELECT rpg.err($$SELECT etl.execute_plan('{"pipeline": {"id": "e", "sources": [{"id": "o", "type": "postgresql", "connection": "crm_slow", "query": "SELECT pg_sleep(2)::text AS s"}], "targets": [{"id": "t", "type": "postgresql", "table": "rpg_e"}]}}')$$) AS statement_timeout;
+-- (the error is 57014, which WHEN OTHERS does not catch; the retry policy calls it transient)
+SELECT rpg.err($$SELECT etl.execute_plan('{"pipeline": {"id": "e", "sources": [{"id": "o", "type": "postgresql", "connection": "crm_slow", "query": "SELECT pg_sleep(0)"}], "targets": [{"id": "t", "type": "postgresql", "table": "rpg_e"}]}}')$$) AS void_column;
 SELECT to_regclass('rpg_e') AS no_local_target;
 -- a failed run is recorded with the error
 SELECT etl.register_pipeline($$pipeline:
