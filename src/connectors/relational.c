@@ -262,45 +262,45 @@ static const MetaetlConnKey fdwonly_connection_keys[] = {
 
 static const char *const remote_modes[] = {"append", "replace", "upsert", "delete_insert", NULL};
 
+/*
+ * The remote connection a source or target of this family names; its type
+ * must fit the source's or target's (mysql and mariadb are one family).
+ */
 static RemoteConn *
-rel_conn_of(JsonbContainer *conf, bool is_source, const char *id)
+rel_conn_of(JsonbContainer *conf, bool is_source, const char *id, const char *type)
 {
 	char	   *conn = MetaetlJStr(conf, "connection");
+	const char *what = is_source ? "source" : "target";
 	RemoteConn *rc;
+	bool		mysql_type = strcmp(type, "mysql") == 0 || strcmp(type, "mariadb") == 0;
 
 	if (conn == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("%s \"%s\" needs a connection", is_source ? "source" : "target", id),
-				 errhint("Create one with etl.add_connection(name, 'mysql', '{\"host\": ..., \"dbname\": ...}', credential).")));
-	rc = MetaetlRemoteConn(conn, is_source, psprintf("%s \"%s\"", is_source ? "source" : "target", id), false);
-	if (rc == NULL)
+				 errmsg("%s \"%s\" needs a connection", what, id),
+				 errhint("Create one with etl.add_connection(name, '%s', '{\"host\": ..., \"dbname\": ...}', credential).",
+						 type)));
+	rc = MetaetlRemoteConn(conn, is_source, psprintf("%s \"%s\"", what, id), false);
+	if (rc == NULL || (mysql_type ? rc->kind != REMOTE_MYSQL : strcmp(rc->type, type) != 0))
 		ereport(ERROR,
 				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
-				 errmsg("%s \"%s\": connection \"%s\" is not a remote database", is_source ? "source" : "target",
-						id, conn)));
+				 errmsg("%s \"%s\" of type %s cannot use %s connection \"%s\"", what, id, type,
+						rc ? rc->type : "postgresql (this database)", conn),
+				 errhint("Give the %s the type of its connection.", what)));
 	return rc;
 }
 
 static char *
 rel_extract(MetaetlPlan *plan, MetaetlNode *src)
 {
-	RemoteConn *rc = rel_conn_of(src->conf, true, src->id);
-
-	if (strcmp(rc->type, "mysql") != 0 && strcmp(rc->type, "mariadb") != 0 && strcmp(rc->type, src->type) != 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
-				 errmsg("source \"%s\" of type %s cannot use %s connection \"%s\"", src->id, src->type, rc->type,
-						rc->name)));
-	return MetaetlRemoteExtract(plan, src, rc);
+	return MetaetlRemoteExtract(plan, src, rel_conn_of(src->conf, true, src->id, src->type));
 }
 
 static int64
 rel_load(MetaetlPlan *plan, MetaetlTarget *tgt, const char *with_prefix, const char *ref, List *cols)
 {
-	RemoteConn *rc = rel_conn_of(tgt->conf, false, tgt->id);
-
-	return MetaetlRemoteLoad(plan, tgt, rc, with_prefix, ref, cols);
+	return MetaetlRemoteLoad(plan, tgt, rel_conn_of(tgt->conf, false, tgt->id, tgt->type), with_prefix, ref,
+							 cols);
 }
 
 static char *

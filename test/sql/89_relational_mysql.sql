@@ -142,6 +142,7 @@ SELECT rmy.err($$SELECT etl.execute_plan('{"pipeline": {"id": "e", "sources": [{
 SELECT t->'ok' AS ok, t->>'sqlstate' AS sqlstate, t->>'error' AS error FROM etl.test_connection('shop_down') t;
 SELECT rmy.err($$SELECT etl.execute_plan('{"pipeline": {"id": "e", "sources": [{"id": "g", "type": "postgresql", "connection": "shop", "table": "sales"}], "targets": [{"id": "t", "type": "postgresql", "table": "my_e"}]}}')$$) AS wrong_type;
 SELECT rmy.err($$SELECT etl.execute_plan('{"pipeline": {"id": "e", "sources": [{"id": "s", "type": "postgresql", "table": "rmy.src"}], "targets": [{"id": "t", "type": "mariadb", "connection": "shop", "table": "target", "mode": "upsert"}]}}')$$) AS upsert_without_keys;
+SELECT rmy.err($$SELECT etl.execute_plan('{"pipeline": {"id": "e", "sources": [{"id": "g", "type": "mariadb", "connection": "wh", "table": "sales"}], "targets": [{"id": "t", "type": "postgresql", "table": "my_e"}]}}')$$) AS mariadb_source_on_postgresql;
 SELECT * FROM etl.validate_config($$pipeline:
   id: v
   sources: [{id: s, type: mariadb, connection: shop, table: sales, bulk: copy}]
