@@ -20,7 +20,8 @@ static const MetaetlConnector *const all_connectors[] = {
 	&MetaetlLocalConnector,
 	&MetaetlInlineConnector,
 	&MetaetlFileConnector,
-	&MetaetlMysqlConnector, &MetaetlFdwOnlyConnector,
+	&MetaetlHttpConnector, &MetaetlSoapConnector,	/* connectors/http.c, soap.c */
+	&MetaetlMysqlConnector, &MetaetlFdwOnlyConnector,	/* connectors/relational.c */
 };
 
 /*

@@ -111,4 +111,7 @@ extern void MetaetlRemoteExplain(MetaetlPlan *plan, const char *with_prefix, con
 /* in connectors/file.c */
 extern const MetaetlConnector MetaetlFileConnector;
 
+/* in connectors/http.c, connectors/soap.c (internals: connectors/http.h) */
+extern const MetaetlConnector MetaetlHttpConnector, MetaetlSoapConnector;
+
 #endif							/* METAETL_CONNECTOR_H */

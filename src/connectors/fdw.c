@@ -150,24 +150,29 @@ MetaetlRemoteSecret(RemoteConn *rc)
 	memset(h.data, 0, h.len);
 }
 
-/* the secret of rc's credential for rc->role: user and password */
+/*
+ * The secret of rc's credential for rc->role (the security manager checks
+ * that the role may use it and records the use): its user and password.
+ */
 static void
 fdw_resolve_secret(RemoteConn *rc)
 {
+	char	   *user;
 
-	/*
-	 * The credentials API (security/credentials.c) is declared but not yet
-	 * built; until it is, a connection with a credential cannot be used.
-	 */
-	MetaetlRemoteRaise(rc, ERRCODE_FEATURE_NOT_SUPPORTED,
-					   psprintf("credential \"%s\" cannot be read yet", rc->credential),
-					   "Stored credentials arrive with the credentials API.", NULL);
+	rc->secret = MetaetlCredentialSecret(rc->credential, rc->role, psprintf("connection %s", rc->name));
+	user = MetaetlSecretField(rc->secret, "user");
+	if (user == NULL)
+		user = MetaetlSecretField(rc->secret, "username");
+	if (user)
+		rc->user = user;
+	rc->password = MetaetlSecretField(rc->secret, "password");
 }
 
 /*
  * MetaetlRemoteConn
- *		Connection "name" as the current role sees it (row-level security:
- *		its own connections and those of roles it is a member of); its
+ *		Connection "name" as the current role sees it (the security
+ *		manager's lookup, under row-level security: its own connections and
+ *		those of roles it is a member of); its
  *		credential is read later, by MetaetlRemoteSecret.  NULL when it does
  *		not exist and missing_ok, or when it is a postgresql connection to
  *		this database.
@@ -175,36 +180,17 @@ fdw_resolve_secret(RemoteConn *rc)
 RemoteConn *
 MetaetlRemoteConn(const char *name, bool is_source, const char *what, bool missing_ok)
 {
-	Datum		arg = CStringGetTextDatum(name);
-	Oid			argtype = TEXTOID;
-	bool		isnull;
+	MetaetlConnection *c = MetaetlGetConnection(name, is_source, missing_ok, what);
 	RemoteConn *rc;
-	HeapTuple	tup;
-	TupleDesc	td;
 
-	if (SPI_execute_with_args(is_source ?
-							  "SELECT type, options, credential FROM etl.data_sources WHERE name OPERATOR(pg_catalog.=) $1 "
-							  "UNION ALL SELECT type, options, credential FROM etl.data_targets WHERE name OPERATOR(pg_catalog.=) $1" :
-							  "SELECT type, options, credential FROM etl.data_targets WHERE name OPERATOR(pg_catalog.=) $1 "
-							  "UNION ALL SELECT type, options, credential FROM etl.data_sources WHERE name OPERATOR(pg_catalog.=) $1",
-							  1, &argtype, &arg, NULL, true, 1) != SPI_OK_SELECT)
-		elog(ERROR, "could not read etl.data_sources");
-	if (SPI_processed == 0)
-	{
-		if (missing_ok)
-			return NULL;
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("%s: connection \"%s\" does not exist", what, name),
-				 errhint("Create it with etl.add_connection().")));
-	}
+	if (c == NULL)
+		return NULL;
 	rc = palloc0(sizeof(RemoteConn));
-	tup = SPI_tuptable->vals[0];
-	td = SPI_tuptable->tupdesc;
-	rc->name = pstrdup(name);
-	rc->type = SPI_getvalue(tup, td, 1);
-	rc->options = DatumGetJsonbPCopy(SPI_getbinval(tup, td, 2, &isnull));
-	rc->credential = SPI_getvalue(tup, td, 3);
+	rc->name = c->name;
+	rc->type = c->type;
+	rc->options = c->options ? c->options :
+		DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum("{}")));
+	rc->credential = c->credential;
 	rc->role = GetUserId();
 	rc->what = what;
 	if (!MetaetlConnIsRemote(rc->type, rc->options))

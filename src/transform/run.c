@@ -234,7 +234,7 @@ MetaetlPlanRun(MetaetlPlan *plan, const MetaetlRunHooks *hooks)
 		jkey(&b, "mode", false);
 		jstr(&b, t->mode);
 		jkey(&b, "rows", false);
-		appendStringInfo(&b, INT64_FORMAT "}", t->rows);
+		appendStringInfo(&b, INT64_FORMAT "%s%s}", t->rows, t->details ? ", " : "", t->details ? t->details : "");
 	}
 	appendStringInfoString(&b, "]");
 	jkey(&b, "steps", false);
@@ -275,7 +275,7 @@ MetaetlPlanRun(MetaetlPlan *plan, const MetaetlRunHooks *hooks)
 		jkey(&b, "rows", false);
 		appendStringInfo(&b, INT64_FORMAT, t->rows);
 		jkey(&b, "duration_ms", false);
-		appendStringInfo(&b, "%.3f}", t->ms);
+		appendStringInfo(&b, "%.3f%s%s}", t->ms, t->details ? ", " : "", t->details ? t->details : "");
 	}
 	appendStringInfoString(&b, "]");
 	if (bl)

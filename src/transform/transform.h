@@ -64,6 +64,9 @@ typedef struct MetaetlTarget
 	int64		rows;
 	double		ms;
 	char	   *table_display;
+	char	   *details;		/* more "key": value pairs for the run summary's
+								 * entries of this target (and step_runs.details),
+								 * or NULL: the HTTP target's batches */
 } MetaetlTarget;
 
 typedef struct MetaetlPlan

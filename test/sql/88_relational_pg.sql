@@ -38,6 +38,8 @@ INSERT INTO rt.orders SELECT g, 'c' || (g % 7), g * 1.25, CASE WHEN g % 4 = 0 TH
   FROM generate_series(1, 2000) g;
 ANALYZE rt.orders;
 CREATE TABLE rt.nokey (id int, v text, n numeric);
+GRANT USAGE ON SCHEMA rt TO etl_remote;
+GRANT SELECT ON rt.orders TO etl_remote;
 SELECT pg_stat_statements_reset() IS NOT NULL AS reset;
 \c :here postgres :here_host :here_port
 SET client_min_messages = warning;
@@ -222,6 +224,8 @@ SELECT r.status, r.error_sqlstate, a.error_class, r.error_message FROM etl.pipel
 
 -- privileges: a plain role sees neither the connection nor its foreign tables
 CREATE ROLE rpg_plain LOGIN;
+CREATE ROLE rpg_other LOGIN;
+GRANT USAGE ON SCHEMA rpg TO rpg_other;
 GRANT CREATE ON SCHEMA public TO rpg_plain;
 GRANT USAGE ON SCHEMA rpg TO rpg_plain;
 SET ROLE rpg_plain;
@@ -233,6 +237,39 @@ SELECT srvname, usename, umoptions FROM pg_user_mappings WHERE srvname = 'metaet
 SELECT etl.add_connection('plain_conn', 'postgresql',
        jsonb_build_object('host', '127.0.0.1', 'port', :'rport'::int, 'dbname', 'remote', 'user', 'postgres'));
 SELECT rpg.err($$SELECT etl.execute_plan('{"pipeline": {"id": "e", "sources": [{"id": "o", "type": "postgresql", "connection": "plain_conn", "table": "rt.orders"}], "targets": [{"id": "t", "type": "postgresql", "table": "rpg_plain_t"}]}}')$$) AS plain_without_password;
+-- with a credential (user etl_remote, SCRAM on the remote) the plain role
+-- runs the FDW path and the COPY path; its mapping shows it no password
+SELECT etl.add_credential('rpg_remote_pw', '{"user": "etl_remote", "password": "etl_remote_pw"}');
+SELECT etl.add_credential('rpg_wrong_pw', '{"user": "etl_remote", "password": "not-the-password"}');
+SELECT etl.add_connection('plain_crm', 'postgresql',
+       jsonb_build_object('host', '127.0.0.1', 'port', :'rport'::int, 'dbname', 'remote', 'schema', 'rt'), 'rpg_remote_pw');
+SELECT etl.add_connection('plain_wrong', 'postgresql',
+       jsonb_build_object('host', '127.0.0.1', 'port', :'rport'::int, 'dbname', 'remote', 'schema', 'rt'), 'rpg_wrong_pw');
+SELECT r->'rows_written' AS rows_written FROM etl.execute_plan('{"pipeline": {"id": "plain_fdw",
+    "sources": [{"id": "o", "type": "postgresql", "connection": "plain_crm", "table": "orders"}],
+    "transforms": [{"id": "f", "type": "filter", "params": {"condition": "id <= 10"}}],
+    "targets": [{"id": "t", "type": "postgresql", "table": "rpg_plain_t"}]}}') r;
+SELECT r->'rows_written' AS rows_written FROM etl.execute_plan('{"pipeline": {"id": "plain_copy",
+    "sources": [{"id": "o", "type": "postgresql", "connection": "plain_crm", "query": "SELECT count(*) AS n, current_user AS remote_user FROM orders"}],
+    "targets": [{"id": "t", "type": "postgresql", "table": "rpg_plain_q"}]}}') r;
+SELECT * FROM rpg_plain_q;
+SELECT srvname, usename, umoptions FROM pg_user_mappings WHERE srvname = 'metaetl_plain_crm';
+SELECT rpg.err($$SELECT etl.execute_plan('{"pipeline": {"id": "e", "sources": [{"id": "o", "type": "postgresql", "connection": "plain_wrong", "table": "orders"}], "targets": [{"id": "t", "type": "postgresql", "table": "rpg_plain_e"}]}}')$$) AS wrong_password;
+SELECT t->'ok' AS ok, t->>'sqlstate' AS sqlstate, position('not-the-password' IN t->>'error') AS shows_secret
+  FROM etl.test_connection('plain_wrong') t;
+RESET ROLE;
+-- the other plain role can use neither the connection nor the credential
+SET ROLE rpg_other;
+SELECT rpg.err($$SELECT etl.execute_plan('{"pipeline": {"id": "e", "sources": [{"id": "o", "type": "postgresql", "connection": "plain_crm", "table": "orders"}], "targets": [{"id": "t", "type": "postgresql", "table": "rpg_other_t"}]}}')$$) AS others_connection;
+SELECT rpg.err('SELECT count(*) FROM etl_remote.plain_crm__orders') AS others_foreign_table;
+SELECT rpg.err($$SELECT etl.add_connection('steal', 'postgresql', '{"host": "127.0.0.1", "dbname": "remote"}', 'rpg_remote_pw')$$) AS others_credential;
+RESET ROLE;
+SET ROLE rpg_plain;
+SELECT etl.drop_connection('plain_crm');
+SELECT etl.drop_connection('plain_wrong');
+SELECT etl.drop_credential('rpg_remote_pw');
+SELECT etl.drop_credential('rpg_wrong_pw');
+DROP TABLE rpg_plain_t, rpg_plain_q;
 -- dropping another role's connection is refused, and its objects stay
 SELECT rpg.err($$SELECT etl.drop_connection('crm')$$) AS drop_others;
 SELECT etl._drop_remote('crm');
@@ -262,8 +299,9 @@ SELECT etl.drop_pipeline(p) FROM unnest(ARRAY['rpg_pushdown', 'rpg_auto', 'rpg_b
 DROP TABLE rpg_per_customer, rpg_orders, rpg_query, rpg_src, rpg_back, rpg_back2, rpg_back3;
 REVOKE CREATE ON SCHEMA public FROM rpg_plain;
 REVOKE USAGE ON SCHEMA rpg FROM rpg_plain;
+REVOKE USAGE ON SCHEMA rpg FROM rpg_other;
 DROP SCHEMA rpg CASCADE;
-DROP ROLE rpg_plain;
+DROP ROLE rpg_plain, rpg_other;
 DROP EXTENSION postgres_fdw;
 \c remote postgres :rsock :rport
 SET client_min_messages = warning;
