@@ -16,17 +16,39 @@
 #include "utils/builtins.h"
 
 #include "connectors/format.h"
+#include "connectors/formats/formats.h"
 
 static const MetaetlFormat *const all_formats[] = {
-	NULL						/* formats are listed here as they land */
+	&MetaetlCsvFormat,
+	&MetaetlTsvFormat,
+	&MetaetlJsonFormat,
+	&MetaetlNdjsonFormat,
+	/* &MetaetlXlsxFormat, */
 };
+
+const MetaetlFormat *
+MetaetlLookupFormat(const char *name)
+{
+	for (int i = 0; name && i < (int) lengthof(all_formats); i++)
+		if (all_formats[i] && strcmp(all_formats[i]->name, name) == 0)
+			return all_formats[i];
+	return NULL;
+}
+
+const MetaetlFormat *const *
+MetaetlFormats(int *n)
+{
+	*n = (int) lengthof(all_formats);
+	return all_formats;
+}
 
 const MetaetlFormat *
 MetaetlFindFormat(const char *name, const char *for_id)
 {
-	for (int i = 0; i < (int) lengthof(all_formats); i++)
-		if (all_formats[i] && strcmp(all_formats[i]->name, name) == 0)
-			return all_formats[i];
+	const MetaetlFormat *f = MetaetlLookupFormat(name);
+
+	if (f)
+		return f;
 	ereport(ERROR,
 			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 			 errmsg("\"%s\": unknown format \"%s\"", for_id ? for_id : "?", name),
@@ -174,6 +196,25 @@ MetaetlReadObjects(MetaetlPlan *plan, MetaetlNode *src, List *names,
 			declared = lappend(declared, c);
 		}
 	}
+	else if (decl && JsonContainerIsArray(decl))
+	{
+		/* ["name type", ...]: the columns in the object's order */
+		for (int i = 0; i < MetaetlJArrayLen(decl); i++)
+		{
+			char	   *e = MetaetlJValueText(MetaetlJArrayAt(decl, i));
+			char	   *sp = e ? strpbrk(e, " \t") : NULL;
+			MetaetlColumn *c = palloc0(sizeof(MetaetlColumn));
+
+			if (sp == NULL)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("source \"%s\": columns entries are \"name type\"", src->id)));
+			*sp = '\0';
+			c->name = e;
+			c->type = MetaetlTypeName(src, sp + 1);
+			declared = lappend(declared, c);
+		}
+	}
 	if (names == NIL)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_FILE),
@@ -217,6 +258,8 @@ MetaetlReadObjects(MetaetlPlan *plan, MetaetlNode *src, List *names,
 		if (plan->describe_only)
 			break;				/* the first object tells the columns */
 	}
+	if (st.sink == NULL)
+		elog(ERROR, "format of source \"%s\" read no columns", src->id);
 	MetaetlSinkEnd(st.sink);
 	return psprintf("SELECT * FROM %s", src->temp);
 }
