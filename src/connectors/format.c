@@ -23,7 +23,7 @@ static const MetaetlFormat *const all_formats[] = {
 	&MetaetlTsvFormat,
 	&MetaetlJsonFormat,
 	&MetaetlNdjsonFormat,
-	/* &MetaetlXlsxFormat, */
+	&MetaetlXlsxFormat,
 };
 
 const MetaetlFormat *
