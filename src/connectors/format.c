@@ -160,6 +160,20 @@ read_begin(MetaetlFormatRead *rd, List *cols)
 	return st->sink;
 }
 
+typedef struct OpenContext
+{
+	const char *src;
+	const char *name;
+} OpenContext;
+
+static void
+read_open_errcontext(void *arg)
+{
+	OpenContext *oc = arg;
+
+	errcontext("source \"%s\", opening \"%s\"", oc->src, oc->name);
+}
+
 /*
  * MetaetlReadObjects
  *		Read every object in "names" (already filtered and sorted by the
@@ -234,8 +248,19 @@ MetaetlReadObjects(MetaetlPlan *plan, MetaetlNode *src, List *names,
 					 errmsg("source \"%s\": cannot tell the format of \"%s\"", src->id, name),
 					 errhint("Give format: one of %s.", MetaetlFormatList(false))));
 		st.name = name;
-		in = open(arg, name);
-		in = MetaetlDecompressIn(in, compression ? compression : "auto");
+		{
+			/* errors opening (a missing file, access denied) name the source */
+			ErrorContextCallback errcb;
+			OpenContext oc = {src->id, name};
+
+			errcb.callback = read_open_errcontext;
+			errcb.arg = &oc;
+			errcb.previous = error_context_stack;
+			error_context_stack = &errcb;
+			in = open(arg, name);
+			in = MetaetlDecompressIn(in, compression ? compression : "auto");
+			error_context_stack = errcb.previous;
+		}
 		if (fmt->needs_seek && !in->seekable)
 			ereport(ERROR,
 					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),

@@ -22,6 +22,7 @@
 #include "utils/builtins.h"
 #include "utils/datetime.h"
 #include "utils/fmgroids.h"
+#include "utils/guc.h"
 #include "utils/json.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
@@ -241,6 +242,35 @@ MetaetlFmtFlush(MetaetlOutStream *out, StringInfo buf, bool force)
 		MetaetlStreamWrite(out, buf->data, buf->len);
 		resetStringInfo(buf);
 	}
+}
+
+/* ------------------------------------------------------------ output settings */
+
+/*
+ * Files are written with the output settings that read back the same
+ * anywhere (what pg_dump sets): ISO dates, the postgres interval style and
+ * the shortest exact float digits, whatever the session or the run's role
+ * has set.  A GUC nest level: restored by MetaetlFmtOutputEnd, or by the
+ * transaction's abort on error.
+ */
+int
+MetaetlFmtOutputBegin(void)
+{
+	int			level = NewGUCNestLevel();
+
+	(void) set_config_option("datestyle", "ISO", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	(void) set_config_option("intervalstyle", "postgres", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	(void) set_config_option("extra_float_digits", "1", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	return level;
+}
+
+void
+MetaetlFmtOutputEnd(int level)
+{
+	AtEOXact_GUC(true, level);
 }
 
 /* ------------------------------------------------------------ JSON output */

@@ -411,6 +411,7 @@ csv_write_common(MetaetlRowReader *rows, JsonbContainer *conf, MetaetlOutStream 
 	Datum	   *values;
 	bool	   *nulls;
 	int64		n = 0;
+	int			gucs = MetaetlFmtOutputBegin();
 	int			dbenc = GetDatabaseEncoding();
 
 	memset(&co, 0, sizeof(co));
@@ -467,6 +468,7 @@ csv_write_common(MetaetlRowReader *rows, JsonbContainer *conf, MetaetlOutStream 
 	}
 	MetaetlFmtFlush(out, &buf, true);
 	MemoryContextDelete(rowcxt);
+	MetaetlFmtOutputEnd(gucs);
 	return n;
 }
 

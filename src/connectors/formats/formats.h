@@ -89,6 +89,10 @@ extern MetaetlJsonOut *MetaetlJsonOutBegin(TupleDesc desc);
 /* one row as a JSON object, keys in the order jsonb keeps them */
 extern void MetaetlJsonOutRow(MetaetlJsonOut *jo, StringInfo buf, Datum *values, bool *nulls);
 
+/* output settings that read back anywhere (ISO dates...), until End */
+extern int	MetaetlFmtOutputBegin(void);
+extern void MetaetlFmtOutputEnd(int level);
+
 /* write buf to out and empty it once it holds more than FMT_FLUSH bytes */
 #define FMT_FLUSH (256 * 1024)
 extern void MetaetlFmtFlush(MetaetlOutStream *out, StringInfo buf, bool force);

@@ -662,6 +662,7 @@ json_write_common(MetaetlRowReader *rows, JsonbContainer *conf, MetaetlOutStream
 	Datum	   *values;
 	bool	   *nulls;
 	int64		n = 0;
+	int			gucs = MetaetlFmtOutputBegin();
 
 	initStringInfo(&buf);
 	initStringInfo(&rowbuf);
@@ -690,6 +691,7 @@ json_write_common(MetaetlRowReader *rows, JsonbContainer *conf, MetaetlOutStream
 		appendStringInfoString(&buf, "]\n");
 	MetaetlFmtFlush(out, &buf, true);
 	MemoryContextDelete(rowcxt);
+	MetaetlFmtOutputEnd(gucs);
 	return n;
 }
 
