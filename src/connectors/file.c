@@ -11,9 +11,10 @@
  * staging table through the format layer (format.h: each file is
  * decompressed per compression:, parsed by its format, and checked against
  * the first file's columns).  file_column adds the file's path as a
- * column.  A target writes one file through a temporary name renamed into
- * place when the load finishes, so a failed load leaves the old file, and
- * compresses it per compression: (auto: by the suffix .gz / .zst).
+ * column.  A target writes one file under a temporary name that is renamed
+ * into place when the transaction commits, so a failed load — or a failed
+ * run after it — leaves the old file; it compresses per compression:
+ * (auto: by the suffix .gz / .zst).
  *
  * Reading needs the pg_read_server_files role and writing
  * pg_write_server_files, checked as the run's role before any file (or
@@ -27,12 +28,14 @@
 #include <glob.h>
 #include <sys/stat.h>
 
+#include "access/xact.h"
 #include "catalog/pg_authid.h"
 #include "miscadmin.h"
 #include "storage/fd.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
+#include "utils/memutils.h"
 
 #include "config/yamltree.h"
 #include "connectors/connector.h"
@@ -291,11 +294,141 @@ file_target_format(MetaetlTarget *tgt, const char *path)
 	return fmt;
 }
 
+/* ------------------------------------------------------------ publishing at commit */
+
+/*
+ * A file target is written to "<path>.metaetl-<pid>-<n>.pending" (through
+ * the stream's own temporary name, so the pending file is complete once it
+ * exists) and renamed over path when the transaction commits: a run that
+ * fails after this target loaded (a later target, its commit) leaves the
+ * old file, as it leaves the old rows of its table targets.  An aborted
+ * transaction or subtransaction (a run attempt) removes its pending files.
+ */
+typedef struct PendingFile
+{
+	char	   *pending;
+	char	   *path;
+	SubTransactionId subid;
+	struct PendingFile *next;
+} PendingFile;
+
+static PendingFile *file_pending = NULL;	/* in TopTransactionContext */
+static bool file_callbacks = false;
+static int	file_seq = 0;
+
+static void
+file_xact_cb(XactEvent event, void *arg)
+{
+	PendingFile *p;
+
+	switch (event)
+	{
+		case XACT_EVENT_PRE_COMMIT:
+			/* renamed in the order the targets loaded; an error aborts the commit */
+			while ((p = file_pending) != NULL)
+			{
+				file_pending = p->next;
+				if (rename(p->pending, p->path) != 0)
+				{
+					int			save = errno;
+
+					(void) unlink(p->pending);
+					errno = save;
+					ereport(ERROR,
+							(errcode_for_file_access(),
+							 errmsg("could not rename \"%s\" to \"%s\": %m", p->pending, p->path)));
+				}
+			}
+			break;
+		case XACT_EVENT_PRE_PREPARE:
+			if (file_pending)
+				ereport(ERROR,
+						(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+						 errmsg("cannot prepare a transaction that wrote file targets")));
+			break;
+		case XACT_EVENT_ABORT:
+		case XACT_EVENT_PARALLEL_ABORT:
+			for (p = file_pending; p; p = p->next)
+				(void) unlink(p->pending);
+			file_pending = NULL;
+			break;
+		case XACT_EVENT_COMMIT:
+		case XACT_EVENT_PARALLEL_COMMIT:
+		case XACT_EVENT_PREPARE:
+			file_pending = NULL;	/* its memory went with the transaction */
+			break;
+		default:
+			break;
+	}
+}
+
+static void
+file_subxact_cb(SubXactEvent event, SubTransactionId mySubid, SubTransactionId parentSubid, void *arg)
+{
+	PendingFile **pp = &file_pending;
+
+	while (*pp)
+	{
+		PendingFile *p = *pp;
+
+		if (p->subid == mySubid && event == SUBXACT_EVENT_ABORT_SUB)
+		{
+			(void) unlink(p->pending);
+			*pp = p->next;
+			continue;
+		}
+		if (p->subid == mySubid && event == SUBXACT_EVENT_COMMIT_SUB)
+			p->subid = parentSubid;
+		pp = &p->next;
+	}
+}
+
+/* the name a target writes before commit, and its entry to publish then */
+static char *
+file_pending_name(const char *path)
+{
+	MemoryContext old = MemoryContextSwitchTo(TopTransactionContext);
+	PendingFile *p = palloc0(sizeof(PendingFile));
+	PendingFile **tail = &file_pending;
+
+	if (!file_callbacks)
+	{
+		/* for the backend's life: the callbacks are cheap when nothing is pending */
+		RegisterXactCallback(file_xact_cb, NULL);
+		RegisterSubXactCallback(file_subxact_cb, NULL);
+		file_callbacks = true;
+	}
+	p->path = pstrdup(path);
+	p->pending = psprintf("%s.metaetl-%d-%d.pending", path, MyProcPid, ++file_seq);
+	p->subid = GetCurrentSubTransactionId();
+	MemoryContextSwitchTo(old);
+	while (*tail)
+		tail = &(*tail)->next;
+	*tail = p;
+	return p->pending;
+}
+
+/* compression: auto decides by the target's path, not by the pending name */
+static const char *
+file_compression(JsonbContainer *conf, const char *path)
+{
+	char	   *c = MetaetlJStr(conf, "compression");
+	size_t		l = strlen(path);
+
+	if (c && strcmp(c, "auto") != 0)
+		return c;
+	if (l > 3 && pg_strcasecmp(path + l - 3, ".gz") == 0)
+		return "gzip";
+	if (l > 4 && pg_strcasecmp(path + l - 4, ".zst") == 0)
+		return "zstd";
+	return "none";
+}
+
 static int64
 file_load(MetaetlPlan *plan, MetaetlTarget *tgt, const char *prefix, const char *ref, List *cols)
 {
 	char	   *path = file_path(tgt->conf, tgt->id);
-	char	   *compression = MetaetlJStr(tgt->conf, "compression");
+	const char *compression;
 	const MetaetlFormat *fmt;
 	MetaetlRowReader *rows;
 	MetaetlOutStream *out;
@@ -308,12 +441,28 @@ file_load(MetaetlPlan *plan, MetaetlTarget *tgt, const char *prefix, const char 
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("target \"%s\": file targets support mode replace only", tgt->id)));
 	fmt = file_target_format(tgt, path);
-	MetaetlScript(plan, psprintf("-- write %s as %s%s%s", path, fmt->name,
-								 compression ? ", compression " : "", compression ? compression : ""));
+	compression = file_compression(tgt->conf, path);
+	{
+		/* say which directory is missing (the file is opened under a pending name) */
+		char	   *dir = pstrdup(path);
+		char	   *slash = strrchr(dir, '/');
+		struct stat st;
+
+		if (slash && slash != dir)
+		{
+			*slash = '\0';
+			if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
+				ereport(ERROR,
+						(errcode(ERRCODE_UNDEFINED_FILE),
+						 errmsg("target \"%s\": directory \"%s\" does not exist", tgt->id, dir)));
+		}
+	}
+	MetaetlScript(plan, psprintf("-- write %s as %s (compression %s), in place at commit",
+								 path, fmt->name, compression));
 	if (plan->describe_only)
 		return 0;
 	rows = MetaetlRowReaderOpen(plan, prefix, ref, cols);
-	out = MetaetlCompressOut(MetaetlOpenFileOut(path), compression ? compression : "auto");
+	out = MetaetlCompressOut(MetaetlOpenFileOut(file_pending_name(path)), compression);
 	n = fmt->write(rows, tgt->conf, out);
 	MetaetlRowReaderClose(rows);
 	MetaetlStreamFinish(out);

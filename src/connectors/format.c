@@ -140,8 +140,8 @@ read_begin(MetaetlFormatRead *rd, List *cols)
 	if (list_length(all) != list_length(st->cols))
 		ereport(ERROR,
 				(errcode(ERRCODE_DATATYPE_MISMATCH),
-				 errmsg("source \"%s\": \"%s\" has %d columns, \"%s\" had %d", rd->src->id, st->name,
-						list_length(all), st->first_name, list_length(st->cols)),
+				 errmsg("source \"%s\": \"%s\" has %d column%s, \"%s\" had %d", rd->src->id, st->name,
+						list_length(all), list_length(all) == 1 ? "" : "s", st->first_name, list_length(st->cols)),
 				 errhint("Every object of a source must have the same columns; declare columns: to read a subset.")));
 	for (int i = 0; i < list_length(all); i++)
 	{

@@ -45,26 +45,28 @@ INSERT INTO src VALUES
  (4, NULL, NULL, NULL, NULL, NULL, NULL, NULL),
  (-9223372036854775808, 'Zoë ✓ 日本語 🎉', 1e-30, 'NaN', '1970-01-01 00:00:00+00', '1970-01-01', true, '{"nested": {"deep": true}}');
 
--- round trips: every format, plain and compressed (chosen by the suffix)
+-- round trips: every format, plain and compressed (chosen by the suffix); a file
+-- target is put in place when its transaction commits, so the files are written
+-- in one statement and read back in the next
 CREATE TABLE rt (fmt text, suffix text, written jsonb, read jsonb, differs bigint);
+INSERT INTO rt (fmt, suffix) SELECT f, nullif(s, '') FROM unnest(ARRAY['csv', 'tsv', 'json', 'ndjson']) f,
+  unnest(ARRAY['', '.gz', '.zst']) s;
+UPDATE rt SET written = pg_temp.written(format($c${"pipeline": {"id": "ft_w", "sources": [{"id": "s", "type": "postgresql", "table": "ft.src"}],
+  "targets": [{"id": "f", "type": "file", "path": "metaetl_ft/rt.%s%s"}]}}$c$, fmt, suffix));
 DO $$
-DECLARE fmt text; sfx text; w jsonb; r jsonb; n bigint;
+DECLARE r record; n bigint; rd jsonb;
 BEGIN
-  FOREACH fmt IN ARRAY ARRAY['csv', 'tsv', 'json', 'ndjson'] LOOP
-    FOREACH sfx IN ARRAY ARRAY['', '.gz', '.zst'] LOOP
-      w := pg_temp.written(format($c${"pipeline": {"id": "ft_w", "sources": [{"id": "s", "type": "postgresql", "table": "ft.src"}],
-             "targets": [{"id": "f", "type": "file", "path": "metaetl_ft/rt.%s%s"}]}}$c$, fmt, sfx));
-      EXECUTE 'DROP TABLE IF EXISTS ft.back';
-      r := pg_temp.written(format($c${"pipeline": {"id": "ft_r", "sources": [{"id": "f", "type": "file", "path": "metaetl_ft/rt.%s%s",
-             "columns": ["id int8", "t text", "n numeric", "f float8", "ts timestamptz", "d date", "b boolean", "j jsonb"]}],
-             "targets": [{"id": "t", "table": "ft.back"}]}}$c$, fmt, sfx));
-      SELECT (SELECT count(*) FROM (TABLE ft.src EXCEPT ALL TABLE ft.back) a)
-           + (SELECT count(*) FROM (TABLE ft.back EXCEPT ALL TABLE ft.src) b) INTO n;
-      INSERT INTO ft.rt VALUES (fmt, nullif(sfx, ''), w, r, n);
-    END LOOP;
+  FOR r IN SELECT fmt, suffix FROM ft.rt LOOP
+    EXECUTE 'DROP TABLE IF EXISTS ft.back';
+    rd := pg_temp.written(format($c${"pipeline": {"id": "ft_r", "sources": [{"id": "f", "type": "file", "path": "metaetl_ft/rt.%s%s",
+           "columns": ["id int8", "t text", "n numeric", "f float8", "ts timestamptz", "d date", "b boolean", "j jsonb"]}],
+           "targets": [{"id": "t", "table": "ft.back"}]}}$c$, r.fmt, r.suffix));
+    SELECT (SELECT count(*) FROM (TABLE ft.src EXCEPT ALL TABLE ft.back) a)
+         + (SELECT count(*) FROM (TABLE ft.back EXCEPT ALL TABLE ft.src) b) INTO n;
+    UPDATE ft.rt SET read = rd, differs = n WHERE fmt = r.fmt AND suffix IS NOT DISTINCT FROM r.suffix;
   END LOOP;
 END $$;
-SELECT * FROM rt;
+SELECT * FROM rt ORDER BY array_position(ARRAY['csv', 'tsv', 'json', 'ndjson'], fmt), suffix NULLS FIRST;
 
 -- what the files hold, read back by gzip(1) and zstd(1)
 \! gzip -dc "$FT_DIR/rt.csv.gz" | head -4
@@ -169,7 +171,13 @@ SELECT pg_temp.run($${"pipeline": {"id": "ft_t", "sources": [{"id": "s", "type":
   "query": "SELECT g AS id, 10 / (3000 - g) AS v FROM generate_series(1, 5000) g"}],
   "targets": [{"id": "t", "type": "file", "path": "metaetl_ft/target.ndjson"}]}}$$);
 SELECT pg_read_file('metaetl_ft/target.ndjson') AS still_the_old_file;
-SELECT count(*) AS temporary_files FROM pg_ls_dir('metaetl_ft') f WHERE f LIKE '%.tmp';
+-- ... and so does a run that fails after the file target loaded (the table target
+-- after it cannot take the rows): the file is replaced only when the run commits
+CREATE TABLE narrow (id int2);
+SELECT pg_temp.run($${"pipeline": {"id": "ft_t", "sources": [{"id": "s", "type": "postgresql", "query": "SELECT 100000 AS id"}],
+  "targets": [{"id": "t", "type": "file", "path": "metaetl_ft/target.ndjson"}, {"id": "n", "table": "ft.narrow"}]}}$$);
+SELECT pg_read_file('metaetl_ft/target.ndjson') AS still_the_old_file;
+SELECT count(*) AS temporary_files FROM pg_ls_dir('metaetl_ft') f WHERE f LIKE '%.tmp' OR f LIKE '%.pending';
 SELECT e AS case, pg_temp.run(format($c${"pipeline": {"id": "ft_e", "sources": [{"id": "s", "type": "postgresql", "query": "SELECT 1 AS id"}],
          "targets": [%s]}}$c$, t)) AS result
   FROM (VALUES

@@ -40,6 +40,27 @@
 #include "connectors/formats/xlsx_int.h"
 
 
+static void
+xlsx_silent(void *ctx, const char *msg,...)
+{
+	(void) ctx;
+	(void) msg;
+}
+
+void
+xlsx_quiet(XlsxQuiet *q)
+{
+	q->func = xmlGenericError;
+	q->ctx = xmlGenericErrorContext;
+	xmlSetGenericErrorFunc(NULL, xlsx_silent);
+}
+
+void
+xlsx_unquiet(XlsxQuiet *q)
+{
+	xmlSetGenericErrorFunc(q->ctx, q->func);
+}
+
 void
 xlsx_default_limits(XlsxLimits *lim)
 {
@@ -1048,8 +1069,22 @@ ole2_is_encrypted(XlsxBook *b)
 	return false;
 }
 
+static XlsxBook *xlsx_open_quiet(const XlsxIO *io, const XlsxLimits *lim, XlsxError *err);
+
 XlsxBook *
 xlsx_open(const XlsxIO *io, const XlsxLimits *lim, XlsxError *err)
+{
+	XlsxQuiet	q;
+	XlsxBook   *b;
+
+	xlsx_quiet(&q);
+	b = xlsx_open_quiet(io, lim, err);
+	xlsx_unquiet(&q);
+	return b;
+}
+
+static XlsxBook *
+xlsx_open_quiet(const XlsxIO *io, const XlsxLimits *lim, XlsxError *err)
 {
 	XlsxBook   *b;
 	unsigned char magic[8];
@@ -1067,7 +1102,8 @@ xlsx_open(const XlsxIO *io, const XlsxLimits *lim, XlsxError *err)
 	b->lim = *lim;
 	b->zs.io = *io;
 	zip_error_init(&b->zs.error);
-	b->zs.win = xmalloc(XLSX_WINDOW, err);
+	/* the window: 1 MB, or the whole file when it is smaller */
+	b->zs.win = xmalloc(io->size < XLSX_WINDOW ? (size_t) io->size + 1 : XLSX_WINDOW, err);
 	if (b->zs.win == NULL)
 		goto fail;
 

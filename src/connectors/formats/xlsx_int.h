@@ -73,7 +73,21 @@ typedef struct XIn
 	xmlTextReaderPtr r;
 } XIn;
 
+/*
+ * libxml2 reports some errors (input encoding conversion) through its
+ * process-wide generic handler, which prints to stderr (the server log).
+ * Every public entry point silences it while it runs and restores the
+ * caller's handler on return (the core never longjmps).
+ */
+typedef struct XlsxQuiet
+{
+	xmlGenericErrorFunc func;
+	void	   *ctx;
+} XlsxQuiet;
+
 /* in xlsx_core.c */
+extern void xlsx_quiet(XlsxQuiet *q);
+extern void xlsx_unquiet(XlsxQuiet *q);
 extern void xerr(XlsxError *err, XlsxErrKind kind, const char *fmt,...)
 			__attribute__((format(printf, 3, 4)));
 extern void *xmalloc(size_t n, XlsxError *err);

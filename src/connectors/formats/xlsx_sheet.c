@@ -165,8 +165,35 @@ sheet_buf_append(XlsxSheet *s, const char *v, size_t l, XlsxError *err)
 	return true;
 }
 
+static XlsxSheet *sheet_open(XlsxBook *b, int index, XlsxError *err);
+static int	sheet_next(XlsxSheet *s, XlsxRow **row, XlsxError *err);
+
 XlsxSheet *
 xlsx_sheet_open(XlsxBook *b, int index, XlsxError *err)
+{
+	XlsxQuiet	q;
+	XlsxSheet  *s;
+
+	xlsx_quiet(&q);
+	s = sheet_open(b, index, err);
+	xlsx_unquiet(&q);
+	return s;
+}
+
+int
+xlsx_sheet_next(XlsxSheet *s, XlsxRow **row, XlsxError *err)
+{
+	XlsxQuiet	q;
+	int			rc;
+
+	xlsx_quiet(&q);
+	rc = sheet_next(s, row, err);
+	xlsx_unquiet(&q);
+	return rc;
+}
+
+static XlsxSheet *
+sheet_open(XlsxBook *b, int index, XlsxError *err)
 {
 	XlsxSheet  *s;
 
@@ -462,8 +489,8 @@ cell_finish(XlsxSheet *s, CellState *cs, XlsxError *err)
 	return true;
 }
 
-int
-xlsx_sheet_next(XlsxSheet *s, XlsxRow **row, XlsxError *err)
+static int
+sheet_next(XlsxSheet *s, XlsxRow **row, XlsxError *err)
 {
 	XlsxBook   *b = s->b;
 	CellState	cs;
