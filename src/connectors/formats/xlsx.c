@@ -117,7 +117,7 @@ glue_raise(MetaetlFormatRead *rd, XlsxGlue *g, XlsxError *err)
 					(errcode(ERRCODE_DATA_CORRUPTED),
 					 errmsg("source \"%s\": \"%s\" is not an .xlsx workbook", id, name),
 					 errdetail("%s.", err->msg),
-					 errhint("Format xlsx reads Excel 2007 and later workbooks; give the right format:.")));
+					 errhint("Format xlsx reads Excel 2007 and later workbooks (.xlsx); for other files give their format:.")));
 			break;
 		case XLSX_E_LIMIT:
 			ereport(ERROR,
