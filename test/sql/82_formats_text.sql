@@ -79,9 +79,10 @@ SELECT * FROM rt ORDER BY array_position(ARRAY['csv', 'tsv', 'json', 'ndjson'], 
 \! gzip -c "$FT_DIR/in.csv" > "$FT_DIR/in.csv.gz" && zstd -q -c "$FT_DIR/in.csv" > "$FT_DIR/in.csv.zst"
 \! cp "$FT_DIR/in.csv.gz" "$FT_DIR/gzip_without_suffix.csv"
 \! (gzip -c "$FT_DIR/in.csv"; printf '1001,row 1001\n' | gzip -c) > "$FT_DIR/two_members.csv.gz"
+\! (zstd -q -c "$FT_DIR/in.csv"; printf '1001,row 1001\n1002,row 1002\n' | zstd -q -c) > "$FT_DIR/two_frames.csv.zst"
 SELECT f AS file, pg_temp.written(format($c${"pipeline": {"id": "ft_c", "sources": [{"id": "s", "type": "file", "path": "metaetl_ft/%s",
          "format": "csv", "columns": {"id": "int"}}], "targets": [{"id": "t", "table": "ft.compressed"}]}}$c$, f)) AS rows
-  FROM unnest(ARRAY['in.csv.gz', 'in.csv.zst', 'gzip_without_suffix.csv', 'two_members.csv.gz']) f;
+  FROM unnest(ARRAY['in.csv.gz', 'in.csv.zst', 'gzip_without_suffix.csv', 'two_members.csv.gz', 'two_frames.csv.zst']) f;
 SELECT count(*), sum(id), max(label) FROM compressed;
 
 -- csv and tsv options: skip_rows, delimiter, quote, null; tsv without a header; encoding on write
