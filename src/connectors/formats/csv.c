@@ -55,7 +55,7 @@ typedef struct CsvDialect
 	char		quote;
 	char		escape;
 	char	   *null;
-	char	   *encoding;		/* NULL: COPY's default (client encoding) */
+	char	   *encoding;		/* the file's (default: the database's) */
 	int64		skip;			/* records before the header */
 } CsvDialect;
 
@@ -73,6 +73,15 @@ csv_dialect(JsonbContainer *conf, bool csv, const char *what, CsvDialect *d)
 	d->encoding = MetaetlFmtOpt(conf, "encoding");
 	if (d->encoding)
 		(void) MetaetlFmtOptEncoding(conf, -1, what);
+	else
+	{
+		/*
+		 * The database's encoding, not COPY's default of the client's: a run
+		 * worker has no client, and a file must not read differently when a
+		 * session with another client_encoding runs the same pipeline.
+		 */
+		d->encoding = pstrdup(GetDatabaseEncodingName());
+	}
 	d->skip = MetaetlFmtOptInt(conf, "skip_rows", 0, PG_INT32_MAX, what);
 }
 
