@@ -175,6 +175,33 @@ read_open_errcontext(void *arg)
 }
 
 /*
+ * An error reading an object whose message does not say where — a value
+ * that does not convert fails in its type's input function, a damaged
+ * gzip stream in zlib, a missing file in open — gets the error context's
+ * line naming the source and position ("source "s", file "a.csv", line 12,
+ * column "id" (integer)") as its detail too: a run records an error's
+ * message and detail, not its context.
+ */
+static void
+read_rethrow_with_position(MemoryContext cxt)
+{
+	ErrorData  *ed;
+	const char *line;
+
+	MemoryContextSwitchTo(cxt);
+	ed = CopyErrorData();
+	line = ed->context ? strstr(ed->context, "source \"") : NULL;
+	if (ed->detail == NULL && line && (line == ed->context || line[-1] == '\n') &&
+		ed->message && strncmp(ed->message, "source \"", 8) != 0)
+	{
+		FlushErrorState();
+		ed->detail = psprintf("In %.*s.", (int) strcspn(line, "\n"), line);
+		ReThrowError(ed);
+	}
+	PG_RE_THROW();
+}
+
+/*
  * MetaetlReadObjects
  *		Read every object in "names" (already filtered and sorted by the
  *		transport) into the source's staging table, opening each with
@@ -192,7 +219,8 @@ MetaetlReadObjects(MetaetlPlan *plan, MetaetlNode *src, List *names,
 	char	   *compression = MetaetlJStr(src->conf, "compression");
 	JsonbContainer *decl = MetaetlJObj(src->conf, "columns");
 	List	   *declared = NIL;
-	int			no = 0;
+	volatile int no = 0;
+	MemoryContext cxt = CurrentMemoryContext;
 
 	memset(&st, 0, sizeof(st));
 	if (decl && JsonContainerIsObject(decl))
@@ -234,55 +262,63 @@ MetaetlReadObjects(MetaetlPlan *plan, MetaetlNode *src, List *names,
 				(errcode(ERRCODE_UNDEFINED_FILE),
 				 errmsg("source \"%s\": no objects to read", src->id),
 				 errhint("Check the source's path, prefix and pattern.")));
-	foreach(lc, names)
+	PG_TRY();
 	{
-		const char *name = lfirst(lc);
-		const MetaetlFormat *fmt = fmtname && strcmp(fmtname, "auto") != 0
-			? MetaetlFindFormat(fmtname, src->id) : MetaetlFormatForName(name);
-		MetaetlFormatRead rd;
-		MetaetlInStream *in;
-
-		if (fmt == NULL)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("source \"%s\": cannot tell the format of \"%s\"", src->id, name),
-					 errhint("Give format: one of %s.", MetaetlFormatList(false))));
-		st.name = name;
+		foreach(lc, names)
 		{
-			/* errors opening (a missing file, access denied) name the source */
-			ErrorContextCallback errcb;
-			OpenContext oc = {src->id, name};
+			const char *name = lfirst(lc);
+			const MetaetlFormat *fmt = fmtname && strcmp(fmtname, "auto") != 0
+				? MetaetlFindFormat(fmtname, src->id) : MetaetlFormatForName(name);
+			MetaetlFormatRead rd;
+			MetaetlInStream *in;
 
-			errcb.callback = read_open_errcontext;
-			errcb.arg = &oc;
-			errcb.previous = error_context_stack;
-			error_context_stack = &errcb;
-			in = open(arg, name);
-			in = MetaetlDecompressIn(in, compression ? compression : "auto");
-			error_context_stack = errcb.previous;
+			if (fmt == NULL)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("source \"%s\": cannot tell the format of \"%s\"", src->id, name),
+						 errhint("Give format: one of %s.", MetaetlFormatList(false))));
+			st.name = name;
+			{
+				/* errors opening (a missing file, access denied) name the source */
+				ErrorContextCallback errcb;
+				OpenContext oc = {src->id, name};
+
+				errcb.callback = read_open_errcontext;
+				errcb.arg = &oc;
+				errcb.previous = error_context_stack;
+				error_context_stack = &errcb;
+				in = open(arg, name);
+				in = MetaetlDecompressIn(in, compression ? compression : "auto");
+				error_context_stack = errcb.previous;
+			}
+			if (fmt->needs_seek && !in->seekable)
+				ereport(ERROR,
+						(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+						 errmsg("source \"%s\": format %s needs random access, and \"%s\" is a sequential stream",
+								src->id, fmt->name, name),
+						 errhint("Store %s objects uncompressed.", fmt->name)));
+			memset(&rd, 0, sizeof(rd));
+			rd.plan = plan;
+			rd.src = src;
+			rd.in = in;
+			rd.declared = declared;
+			rd.file_column = MetaetlJStr(src->conf, "file_column");
+			rd.object_no = no++;
+			rd.begin = read_begin;
+			rd.begin_arg = &st;
+			if (st.sink)
+				MetaetlSinkPosition(st.sink, "object \"%s\"", name);
+			fmt->read(&rd);
+			MetaetlStreamClose(in);
+			if (plan->describe_only)
+				break;				/* the first object tells the columns */
 		}
-		if (fmt->needs_seek && !in->seekable)
-			ereport(ERROR,
-					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-					 errmsg("source \"%s\": format %s needs random access, and \"%s\" is a sequential stream",
-							src->id, fmt->name, name),
-					 errhint("Store %s objects uncompressed.", fmt->name)));
-		memset(&rd, 0, sizeof(rd));
-		rd.plan = plan;
-		rd.src = src;
-		rd.in = in;
-		rd.declared = declared;
-		rd.file_column = MetaetlJStr(src->conf, "file_column");
-		rd.object_no = no++;
-		rd.begin = read_begin;
-		rd.begin_arg = &st;
-		if (st.sink)
-			MetaetlSinkPosition(st.sink, "object \"%s\"", name);
-		fmt->read(&rd);
-		MetaetlStreamClose(in);
-		if (plan->describe_only)
-			break;				/* the first object tells the columns */
 	}
+	PG_CATCH();
+	{
+		read_rethrow_with_position(cxt);
+	}
+	PG_END_TRY();
 	if (st.sink == NULL)
 		elog(ERROR, "format of source \"%s\" read no columns", src->id);
 	MetaetlSinkEnd(st.sink);

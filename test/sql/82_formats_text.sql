@@ -11,7 +11,8 @@ SET client_min_messages = warning;
 CREATE SCHEMA ft;
 SET search_path = ft, public;
 
--- an error's SQLSTATE, message, detail, hint and the context line naming the source and position
+-- an error's SQLSTATE, message, detail, hint, and the context line naming the source and
+-- position (a conversion error has it in its detail too: runs record the detail)
 CREATE FUNCTION pg_temp.err(q text) RETURNS text LANGUAGE plpgsql AS $$
 DECLARE s text; m text; d text; h text; c text;
 BEGIN
@@ -22,7 +23,8 @@ EXCEPTION WHEN OTHERS THEN
                           h = PG_EXCEPTION_HINT, c = PG_EXCEPTION_CONTEXT;
   c := (SELECT l FROM regexp_split_to_table(c, E'\n') l WHERE l LIKE 'source %' LIMIT 1);
   RETURN s || ': ' || m || coalesce(' | detail: ' || nullif(d, ''), '')
-         || coalesce(' | hint: ' || nullif(h, ''), '') || coalesce(' | at: ' || c, '');
+         || coalesce(' | hint: ' || nullif(h, ''), '')
+         || CASE WHEN nullif(d, '') IS NULL THEN coalesce(' | at: ' || c, '') ELSE '' END;
 END $$;
 -- run a pipeline (JSON text): rows written, or the error
 CREATE FUNCTION pg_temp.run(cfg text) RETURNS text LANGUAGE sql AS $$

@@ -23,7 +23,8 @@ EXCEPTION WHEN OTHERS THEN
                           h = PG_EXCEPTION_HINT, c = PG_EXCEPTION_CONTEXT;
   c := (SELECT l FROM regexp_split_to_table(c, E'\n') l WHERE l LIKE 'source %' LIMIT 1);
   RETURN s || ': ' || m || coalesce(' | detail: ' || nullif(d, ''), '')
-         || coalesce(' | hint: ' || nullif(h, ''), '') || coalesce(' | at: ' || c, '');
+         || coalesce(' | hint: ' || nullif(h, ''), '')
+         || CASE WHEN nullif(d, '') IS NULL THEN coalesce(' | at: ' || c, '') ELSE '' END;
 END $$;
 -- read one source (a JSON object) into table fx.<tab>: rows written, or the error
 CREATE FUNCTION pg_temp.load(src text, tab text) RETURNS text LANGUAGE plpgsql AS $$

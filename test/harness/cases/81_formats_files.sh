@@ -163,6 +163,9 @@ as_pg sh -c "{ head -c 100 '$dir/in/orders.good.gz'; head -c 2000 /dev/zero; } >
 fail "corrupt gzip" XX001 "orders.csv.gz\" is corrupt"
 as_pg sh -c "{ zcat '$dir/in/orders.good.gz'; printf '20001,late,not-a-number,,\r\n'; } | gzip > '$dir/in/orders.csv.gz'"
 fail "a value that does not convert" 22P02 'invalid input syntax for type numeric: "not-a-number"'
+detail=$(psql_pg -d $db -At -c "SELECT error_detail FROM etl.pipeline_runs WHERE pipeline_id = 'fm_files' ORDER BY run_id DESC LIMIT 1")
+echo "  recorded: $detail"
+[ "$detail" = "In source \"orders\", file \"$dir/in/orders.csv.gz\", line 20002, column \"amount\" (numeric)." ]
 as_pg cp "$dir/in/orders.good.gz" "$dir/in/orders.csv.gz"
 psql_pg -d $db -c "REVOKE pg_write_server_files FROM fmt_owner" >/dev/null
 fail "no pg_write_server_files" 42501 "writing server-side files needs the pg_write_server_files role"
