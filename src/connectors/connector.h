@@ -106,4 +106,7 @@ extern void MetaetlCheckConnection(JsonbContainer *conf, bool is_source, const c
 /* in connectors/file.c */
 extern const MetaetlConnector MetaetlFileConnector;
 
+/* in connectors/http.c, connectors/soap.c (internals: connectors/http.h) */
+extern const MetaetlConnector MetaetlHttpConnector, MetaetlSoapConnector;
+
 #endif							/* METAETL_CONNECTOR_H */

@@ -41,7 +41,7 @@
 #include "connectors/connector.h"
 #include "connectors/format.h"
 
-static const char *const file_types[] = {"file", "csv", "json", "ndjson", NULL};
+static const char *const file_types[] = {"csv", "json", "ndjson", "file", NULL};
 
 /* the 0.1 types name their format */
 static bool
@@ -247,9 +247,17 @@ file_list(MetaetlNode *src, const char *path)
 	}
 }
 
+/* open a file of a source; a missing one names the source */
 static MetaetlInStream *
 file_open(void *arg, const char *name)
 {
+	MetaetlNode *src = arg;
+	struct stat st;
+
+	if (stat(name, &st) != 0)
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("source \"%s\": could not open file \"%s\": %m", src->id, name)));
 	return MetaetlOpenFileIn(name);
 }
 
@@ -261,7 +269,7 @@ file_extract(MetaetlPlan *plan, MetaetlNode *src)
 	file_require(src->id, false);
 	if (file_is_alias(src->type))
 		src->conf = file_conf_with_format(src->conf, src->type);
-	return MetaetlReadObjects(plan, src, file_list(src, path), file_open, NULL);
+	return MetaetlReadObjects(plan, src, file_list(src, path), file_open, src);
 }
 
 static char *
@@ -443,18 +451,25 @@ file_load(MetaetlPlan *plan, MetaetlTarget *tgt, const char *prefix, const char 
 	fmt = file_target_format(tgt, path);
 	compression = file_compression(tgt->conf, path);
 	{
-		/* say which directory is missing (the file is opened under a pending name) */
+		/* an error names the file, not its pending name */
 		char	   *dir = pstrdup(path);
 		char	   *slash = strrchr(dir, '/');
 		struct stat st;
 
 		if (slash && slash != dir)
 		{
+			bool		missing;
+
 			*slash = '\0';
-			if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
+			missing = stat(dir, &st) != 0;
+			if (missing || !S_ISDIR(st.st_mode))
+			{
+				if (!missing)
+					errno = ENOTDIR;
 				ereport(ERROR,
-						(errcode(ERRCODE_UNDEFINED_FILE),
-						 errmsg("target \"%s\": directory \"%s\" does not exist", tgt->id, dir)));
+						(errcode_for_file_access(),
+						 errmsg("could not open file \"%s\" for writing: %m", path)));
+			}
 		}
 	}
 	MetaetlScript(plan, psprintf("-- write %s as %s (compression %s), in place at commit",

@@ -18,11 +18,15 @@
 #include "connectors/format.h"
 #include "connectors/formats/formats.h"
 
+/* in connectors/formats/parquet_pg.c */
+extern const MetaetlFormat MetaetlParquetFormat;
+
 static const MetaetlFormat *const all_formats[] = {
 	&MetaetlCsvFormat,
 	&MetaetlTsvFormat,
 	&MetaetlJsonFormat,
 	&MetaetlNdjsonFormat,
+	&MetaetlParquetFormat,
 	&MetaetlXlsxFormat,
 };
 

@@ -126,14 +126,7 @@ MetaetlCurlPerform(const MetaetlCurlRequest *req, MetaetlCurlResult *res)
 
 	memset(res, 0, sizeof(*res));
 
-	if (!curl_initialized)
-	{
-		if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-			ereport(ERROR,
-					(errcode(ERRCODE_SYSTEM_ERROR),
-					 errmsg("could not initialize libcurl")));
-		curl_initialized = true;
-	}
+	MetaetlCurlGlobalInit();
 
 	PG_TRY();
 	{
@@ -246,4 +239,48 @@ MetaetlCurlPerform(const MetaetlCurlRequest *req, MetaetlCurlResult *res)
 			curl_slist_free_all(rcpts);
 	}
 	PG_END_TRY();
+}
+
+/*
+ * MetaetlCurlGlobalInit
+ *		curl_global_init once per backend.
+ */
+void
+MetaetlCurlGlobalInit(void)
+{
+	if (!curl_initialized)
+	{
+		if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+			ereport(ERROR,
+					(errcode(ERRCODE_SYSTEM_ERROR),
+					 errmsg("could not initialize libcurl")));
+		curl_initialized = true;
+	}
+}
+
+/*
+ * MetaetlCurlBaseOptions
+ *		The options every metaetl HTTP transfer carries (see curl.h).
+ */
+void
+MetaetlCurlBaseOptions(void *handle, long timeout_ms, long connect_timeout_ms,
+					   const char *ca_file, bool tls_verify)
+{
+	CURL	   *h = (CURL *) handle;
+
+	SETOPT(h, CURLOPT_PROTOCOLS_STR, "http,https");
+	SETOPT(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+	SETOPT(h, CURLOPT_FOLLOWLOCATION, 0L);
+	SETOPT(h, CURLOPT_NOSIGNAL, 1L);
+	SETOPT(h, CURLOPT_TIMEOUT_MS, timeout_ms > 0 ? timeout_ms : 30000L);
+	SETOPT(h, CURLOPT_CONNECTTIMEOUT_MS, connect_timeout_ms > 0 ? connect_timeout_ms : 10000L);
+	SETOPT(h, CURLOPT_NOPROGRESS, 0L);
+	SETOPT(h, CURLOPT_XFERINFOFUNCTION, curl_progress_cb);
+	SETOPT(h, CURLOPT_USERAGENT, "metaetl/" METAETL_VERSION);
+	/* a proxy would be the only address the socket check sees */
+	SETOPT(h, CURLOPT_PROXY, "");
+	SETOPT(h, CURLOPT_SSL_VERIFYPEER, tls_verify ? 1L : 0L);
+	SETOPT(h, CURLOPT_SSL_VERIFYHOST, tls_verify ? 2L : 0L);
+	if (ca_file)
+		SETOPT(h, CURLOPT_CAINFO, ca_file);
 }
