@@ -477,7 +477,9 @@ file_load(MetaetlPlan *plan, MetaetlTarget *tgt, const char *prefix, const char 
 	if (plan->describe_only)
 		return 0;
 	rows = MetaetlRowReaderOpen(plan, prefix, ref, cols);
-	out = MetaetlCompressOut(MetaetlOpenFileOut(file_pending_name(path)), compression);
+	out = MetaetlOpenFileOut(file_pending_name(path));
+	out->name = path;			/* messages (the format's too) name the target's file */
+	out = MetaetlCompressOut(out, compression);
 	n = fmt->write(rows, tgt->conf, out);
 	MetaetlRowReaderClose(rows);
 	MetaetlStreamFinish(out);
