@@ -20,6 +20,7 @@ static const MetaetlConnector *const all_connectors[] = {
 	&MetaetlLocalConnector,
 	&MetaetlInlineConnector,
 	&MetaetlFileConnector,
+	&MetaetlS3Connector, &MetaetlAzureBlobConnector, &MetaetlGcsConnector,
 };
 
 /*

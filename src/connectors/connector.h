@@ -106,4 +106,7 @@ extern void MetaetlCheckConnection(JsonbContainer *conf, bool is_source, const c
 /* in connectors/file.c */
 extern const MetaetlConnector MetaetlFileConnector;
 
+/* in connectors/objstore.c */
+extern const MetaetlConnector MetaetlS3Connector, MetaetlAzureBlobConnector, MetaetlGcsConnector;
+
 #endif							/* METAETL_CONNECTOR_H */

@@ -1,7 +1,8 @@
 /*-------------------------------------------------------------------------
  *
  * src/util/curl.c
- *		A small libcurl wrapper: one HTTP POST or one SMTP message per call.
+ *		A small libcurl wrapper: one HTTP POST or one SMTP message per call,
+ *		and HTTP sessions for the object stores' transfers.
  *
  * Every transfer is restricted to http, https, smtp and smtps (redirects are
  * not followed), bounded by connect and total timeouts, runs with
@@ -11,6 +12,14 @@
  * PG_FINALLY, so an error (or a cancel) never leaks them.  The callbacks
  * write only into fixed buffers: no palloc, hence no longjmp, inside curl.
  *
+ * A session (MetaetlHttpSession) keeps its easy handle between requests
+ * (curl_easy_reset keeps the connection cache), released by a callback on
+ * the memory context it was created in; each request's header list and
+ * response buffer are still released in PG_FINALLY.  Response bodies go to
+ * the caller's buffer (ranged reads) or to a malloc'd buffer bounded by
+ * max_body (XML listings, error replies) that is copied out and freed after
+ * curl returns, so curl's callbacks never allocate with palloc either.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -18,6 +27,7 @@
 #include <curl/curl.h>
 
 #include "miscadmin.h"
+#include "utils/memutils.h"
 
 #include "util/curl.h"
 
@@ -246,4 +256,299 @@ MetaetlCurlPerform(const MetaetlCurlRequest *req, MetaetlCurlResult *res)
 			curl_slist_free_all(rcpts);
 	}
 	PG_END_TRY();
+}
+
+/* ------------------------------------------------------------ sessions */
+
+#define HTTP_HEADERS_SIZE 16384
+#define HTTP_DEFAULT_MAX_BODY 65536
+
+struct MetaetlHttpSession
+{
+	CURL	   *handle;
+	MemoryContextCallback cb;
+};
+
+typedef struct HttpIo
+{
+	const char *body;			/* upload */
+	size_t		body_len;
+	size_t		body_pos;
+	char	   *out;			/* caller's buffer, or NULL */
+	size_t		out_cap;
+	char	   *mbuf;			/* malloc'd capture when out == NULL */
+	size_t		mcap;
+	size_t		max_body;
+	size_t		len;			/* body bytes kept */
+	bool		truncated;
+	char		headers[HTTP_HEADERS_SIZE];
+	size_t		headers_len;
+} HttpIo;
+
+static void
+http_session_free(void *arg)
+{
+	MetaetlHttpSession *s = arg;
+
+	if (s->handle)
+		curl_easy_cleanup(s->handle);
+	s->handle = NULL;
+}
+
+/*
+ * MetaetlHttpSessionCreate
+ *		A session whose handle lives as long as "cxt" (freed by a reset
+ *		callback, so an error that unwinds the context leaks nothing).
+ */
+MetaetlHttpSession *
+MetaetlHttpSessionCreate(MemoryContext cxt)
+{
+	MetaetlHttpSession *s = MemoryContextAllocZero(cxt, sizeof(MetaetlHttpSession));
+
+	if (!curl_initialized)
+	{
+		if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+			ereport(ERROR,
+					(errcode(ERRCODE_SYSTEM_ERROR),
+					 errmsg("could not initialize libcurl")));
+		curl_initialized = true;
+	}
+	s->handle = curl_easy_init();
+	if (s->handle == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OUT_OF_MEMORY),
+				 errmsg("could not create a libcurl handle")));
+	s->cb.func = http_session_free;
+	s->cb.arg = s;
+	MemoryContextRegisterResetCallback(cxt, &s->cb);
+	return s;
+}
+
+static size_t
+http_write_cb(char *ptr, size_t size, size_t nmemb, void *userdata)
+{
+	HttpIo	   *io = (HttpIo *) userdata;
+	size_t		n = size * nmemb;
+
+	if (io->out)
+	{
+		if (io->len + n > io->out_cap)
+		{
+			/* more than asked for (a server ignoring Range): stop here */
+			io->truncated = true;
+			return 0;
+		}
+		memcpy(io->out + io->len, ptr, n);
+		io->len += n;
+		return n;
+	}
+	else
+	{
+		size_t		take = Min(n, io->max_body - io->len);
+
+		if (take < n)
+			io->truncated = true;
+		if (take == 0)
+			return n;
+		if (io->len + take + 1 > io->mcap)
+		{
+			size_t		cap = Max(io->mcap * 2, io->len + take + 1);
+			char	   *nb;
+
+			cap = Min(Max(cap, 4096), io->max_body + 1);
+			nb = realloc(io->mbuf, cap);
+			if (nb == NULL)
+				return 0;		/* curl reports a write error */
+			io->mbuf = nb;
+			io->mcap = cap;
+		}
+		memcpy(io->mbuf + io->len, ptr, take);
+		io->len += take;
+		return n;
+	}
+}
+
+static size_t
+http_header_cb(char *buffer, size_t size, size_t nitems, void *userdata)
+{
+	HttpIo	   *io = (HttpIo *) userdata;
+	size_t		n = size * nitems;
+	size_t		take;
+
+	/* a new status line (after 100 Continue) starts a new header block */
+	if (n >= 5 && strncmp(buffer, "HTTP/", 5) == 0)
+		io->headers_len = 0;
+	take = Min(n, sizeof(io->headers) - 1 - io->headers_len);
+	memcpy(io->headers + io->headers_len, buffer, take);
+	io->headers_len += take;
+	io->headers[io->headers_len] = '\0';
+	return n;
+}
+
+static size_t
+http_read_cb(char *buffer, size_t size, size_t nitems, void *userdata)
+{
+	HttpIo	   *io = (HttpIo *) userdata;
+	size_t		take = Min(size * nitems, io->body_len - io->body_pos);
+
+	memcpy(buffer, io->body + io->body_pos, take);
+	io->body_pos += take;
+	return take;
+}
+
+/* curl may rewind an upload (a reused connection that the server closed) */
+static int
+http_seek_cb(void *userdata, curl_off_t offset, int origin)
+{
+	HttpIo	   *io = (HttpIo *) userdata;
+
+	if (origin != SEEK_SET || offset < 0 || (size_t) offset > io->body_len)
+		return CURL_SEEKFUNC_CANTSEEK;
+	io->body_pos = (size_t) offset;
+	return CURL_SEEKFUNC_OK;
+}
+
+/*
+ * MetaetlHttpExec
+ *		One request on the session.  Transport failures and HTTP errors are
+ *		reported in *res, not raised; only interrupts and out-of-memory
+ *		raise.  Strings in *res are palloc'd in the current context.
+ */
+void
+MetaetlHttpExec(MetaetlHttpSession *s, const MetaetlHttpRequest *req, MetaetlHttpResponse *res)
+{
+	struct curl_slist *volatile headers = NULL;
+	HttpIo	   *volatile io = palloc0(sizeof(HttpIo));
+	char	   *errbuf = palloc0(CURL_ERROR_SIZE);
+	CURL	   *h = s->handle;
+
+	memset(res, 0, sizeof(*res));
+	if (h == NULL)
+		elog(ERROR, "HTTP session used after it was released");
+	io->body = req->body;
+	io->body_len = req->body ? req->body_len : 0;
+	io->out = req->out;
+	io->out_cap = req->out_cap;
+	io->max_body = req->max_body > 0 ? req->max_body : HTTP_DEFAULT_MAX_BODY;
+
+	PG_TRY();
+	{
+		CURLcode	rc;
+		ListCell   *lc;
+		curl_off_t	total_us = 0;
+		long		code = 0;
+		const char *m = req->method ? req->method : "GET";
+
+		curl_easy_reset(h);
+		SETOPT(h, CURLOPT_URL, req->url);
+		SETOPT(h, CURLOPT_PROTOCOLS_STR, "http,https");
+		SETOPT(h, CURLOPT_FOLLOWLOCATION, 0L);
+		SETOPT(h, CURLOPT_NOSIGNAL, 1L);
+		SETOPT(h, CURLOPT_TIMEOUT_MS, req->timeout_ms > 0 ? req->timeout_ms : 300000L);
+		SETOPT(h, CURLOPT_CONNECTTIMEOUT_MS,
+			   req->connect_timeout_ms > 0 ? req->connect_timeout_ms : 10000L);
+		SETOPT(h, CURLOPT_ERRORBUFFER, errbuf);
+		SETOPT(h, CURLOPT_NOPROGRESS, 0L);
+		SETOPT(h, CURLOPT_XFERINFOFUNCTION, curl_progress_cb);
+		SETOPT(h, CURLOPT_WRITEFUNCTION, http_write_cb);
+		SETOPT(h, CURLOPT_WRITEDATA, io);
+		SETOPT(h, CURLOPT_HEADERFUNCTION, http_header_cb);
+		SETOPT(h, CURLOPT_HEADERDATA, io);
+		SETOPT(h, CURLOPT_USERAGENT, "metaetl/" METAETL_VERSION);
+		/* no Accept-Encoding: object bytes arrive exactly as stored */
+		if (!req->tls_verify)
+		{
+			SETOPT(h, CURLOPT_SSL_VERIFYPEER, 0L);
+			SETOPT(h, CURLOPT_SSL_VERIFYHOST, 0L);
+		}
+		if (req->ca_file)
+			SETOPT(h, CURLOPT_CAINFO, req->ca_file);
+
+		if (strcmp(m, "HEAD") == 0)
+			SETOPT(h, CURLOPT_NOBODY, 1L);
+		else if (strcmp(m, "PUT") == 0)
+		{
+			SETOPT(h, CURLOPT_UPLOAD, 1L);
+			SETOPT(h, CURLOPT_READFUNCTION, http_read_cb);
+			SETOPT(h, CURLOPT_READDATA, io);
+			SETOPT(h, CURLOPT_SEEKFUNCTION, http_seek_cb);
+			SETOPT(h, CURLOPT_SEEKDATA, io);
+			SETOPT(h, CURLOPT_INFILESIZE_LARGE, (curl_off_t) io->body_len);
+		}
+		else if (strcmp(m, "POST") == 0)
+		{
+			SETOPT(h, CURLOPT_POST, 1L);
+			SETOPT(h, CURLOPT_POSTFIELDS, req->body ? req->body : "");
+			SETOPT(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) io->body_len);
+		}
+		else if (strcmp(m, "GET") != 0)
+			SETOPT(h, CURLOPT_CUSTOMREQUEST, m);
+
+		foreach(lc, req->headers)
+			headers = curl_slist_add(headers, (char *) lfirst(lc));
+		/* no "Expect: 100-continue" round trip before each uploaded part */
+		headers = curl_slist_add(headers, "Expect:");
+		SETOPT(h, CURLOPT_HTTPHEADER, headers);
+
+		rc = curl_easy_perform(h);
+
+		if (rc == CURLE_ABORTED_BY_CALLBACK)
+			CHECK_FOR_INTERRUPTS();
+
+		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
+		curl_easy_getinfo(h, CURLINFO_TOTAL_TIME_T, &total_us);
+		res->status = code;
+		res->latency_ms = (double) total_us / 1000.0;
+		res->headers = pnstrdup(io->headers, io->headers_len);
+		res->body_len = io->len;
+		res->truncated = io->truncated;
+		if (io->out == NULL)
+			res->body = io->mbuf ? pnstrdup(io->mbuf, io->len) : pstrdup("");
+		while (errbuf[0] && errbuf[strlen(errbuf) - 1] == '\n')
+			errbuf[strlen(errbuf) - 1] = '\0';
+		if (rc != CURLE_OK && !(rc == CURLE_WRITE_ERROR && io->truncated))
+			res->error = psprintf("%s%s%s", curl_easy_strerror(rc),
+								  errbuf[0] ? ": " : "", errbuf);
+	}
+	PG_FINALLY();
+	{
+		if (headers)
+			curl_slist_free_all(headers);
+		if (io->mbuf)
+			free(io->mbuf);
+		io->mbuf = NULL;
+	}
+	PG_END_TRY();
+}
+
+/*
+ * MetaetlHttpHeader
+ *		The value of the last response's header "name", trimmed; NULL if the
+ *		reply has none.
+ */
+char *
+MetaetlHttpHeader(const MetaetlHttpResponse *res, const char *name)
+{
+	size_t		nlen = strlen(name);
+	const char *p = res->headers;
+
+	while (p && *p)
+	{
+		const char *eol = strchr(p, '\n');
+		size_t		len = eol ? (size_t) (eol - p) : strlen(p);
+
+		if (len > nlen && pg_strncasecmp(p, name, nlen) == 0 && p[nlen] == ':')
+		{
+			const char *v = p + nlen + 1;
+			const char *e = p + len;
+
+			while (v < e && (*v == ' ' || *v == '\t'))
+				v++;
+			while (e > v && (e[-1] == '\r' || e[-1] == ' ' || e[-1] == '\t'))
+				e--;
+			return pnstrdup(v, e - v);
+		}
+		p = eol ? eol + 1 : NULL;
+	}
+	return NULL;
 }
