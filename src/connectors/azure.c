@@ -467,6 +467,7 @@ azure_upload_abort(ObjUpload *u)
 
 const ObjProvider ObjAzure = {
 	.type = "azure_blob",
+	.bucket_word = "container",
 	.scheme = "azure",
 	.min_part = 64 * 1024,
 	.max_parts = 50000,

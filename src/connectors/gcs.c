@@ -47,6 +47,7 @@ gcs_configure(ObjClient *c, JsonbContainer *opts)
 
 const ObjProvider ObjGcs = {
 	.type = "gcs",
+	.bucket_word = "bucket",
 	.scheme = "gs",
 	.min_part = 5 * 1024 * 1024,
 	.max_parts = 10000,

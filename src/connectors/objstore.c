@@ -321,23 +321,11 @@ ObjXmlElements(ObjClient *c, const char *xml, size_t len, const char *record,
 	{
 		List	   *recs = NIL;
 
-		obj_xml_records(xmlDocGetRootElement(doc), record, fields, nfields, &recs);
+		/* from the document node, so that the root element is a candidate too */
+		obj_xml_records((xmlNodePtr) doc, record, fields, nfields, &recs);
 		out = recs;
 		if (next && next_name)
-		{
-			xmlNodePtr	root = xmlDocGetRootElement(doc);
-
-			if (strcmp(obj_xml_name(root), next_name) == 0)
-			{
-				xmlChar    *t = xmlNodeGetContent(root);
-
-				*next = pstrdup(t ? (char *) t : "");
-				if (t)
-					xmlFree(t);
-			}
-			else
-				*next = obj_xml_find(root, next_name);
-		}
+			*next = obj_xml_find((xmlNodePtr) doc, next_name);
 	}
 	PG_FINALLY();
 	{
@@ -439,10 +427,21 @@ obj_error_words(ObjClient *c, MetaetlHttpResponse *res, char **code, char **mess
 			*message = v[1];
 		}
 	}
+	/* Azure appends "\nRequestId:...\nTime:..." lines: keep the sentence */
+	if (*message && strchr(*message, '\n'))
+		*strchr(*message, '\n') = '\0';
 	*code = ObjRedact(c, *code);
 	*message = ObjRedact(c, *message);
 	if (*message && strlen(*message) > 300)
 		(*message)[300] = '\0';
+	/* the detail adds its own full stop */
+	if (*message)
+	{
+		size_t		l = strlen(*message);
+
+		while (l > 0 && ((*message)[l - 1] == '.' || (*message)[l - 1] == ' '))
+			(*message)[--l] = '\0';
+	}
 }
 
 static bool
@@ -503,18 +502,27 @@ ObjCheck(ObjClient *c, const ObjReq *r, MetaetlHttpResponse *res, const char *do
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_FILE),
 				 obj_code_is(code, missing_bucket) ?
-				 errmsg("%s: bucket \"%s\" of connection \"%s\" does not exist", c->for_what, c->bucket,
-						c->conn_name) :
+				 errmsg("%s: %s \"%s\" of connection \"%s\" does not exist", c->for_what, c->p->bucket_word,
+						c->bucket, c->conn_name) :
 				 errmsg("%s: object \"%s\" does not exist", c->for_what, name),
 				 errdetail("While trying to %s \"%s\", %s.", doing, name, words),
-				 errhint("Check the key or prefix, and the bucket of connection \"%s\".", c->conn_name)));
-	if (res->status == 401 || obj_code_is(code, bad_credentials))
+				 errhint("Check the key or prefix, and the %s of connection \"%s\".", c->p->bucket_word,
+						 c->conn_name)));
+	/*
+	 * Azurite says AuthorizationFailure where the service says
+	 * AuthenticationFailed for a bad signature; its message tells them apart
+	 * from a real denial.
+	 */
+	if (res->status == 401 || obj_code_is(code, bad_credentials) ||
+		(code && strcmp(code, "AuthorizationFailure") == 0 && message &&
+		 strncmp(message, "Server failed to authenticate", 29) == 0))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
 				 errmsg("%s: the store refused the credentials of connection \"%s\"", c->for_what,
 						c->conn_name),
 				 errdetail("While trying to %s \"%s\", %s.", doing, name, words),
-				 errhint("Check the keys of the connection's credential and its region.")));
+				 c->p == &ObjS3 ? errhint("Check the keys of the connection's credential and its region.") :
+				 errhint("Check the keys of the connection's credential.")));
 	if (res->status == 403)
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
@@ -790,6 +798,23 @@ obj_head(ObjClient *c, const char *key)
 	r.method = "HEAD";
 	r.key = key;
 	ObjExec(c, &r, &res);
+	if (res.status >= 400 && res.status < 500)
+	{
+		/*
+		 * A HEAD reply has no body to say why (a missing bucket, a bad
+		 * signature, a denial); a one-byte GET does, so ask again that way.
+		 */
+		ObjReq		g;
+		MetaetlHttpResponse gres;
+
+		memset(&g, 0, sizeof(g));
+		g.method = "GET";
+		g.key = key;
+		g.headers = list_make1(ObjHeaderLine("Range", "bytes=0-0"));
+		ObjExec(c, &g, &gres);
+		if (gres.status == res.status)
+			ObjCheck(c, &g, &gres, "read");
+	}
 	ObjCheck(c, &r, &res, "read");
 	len = MetaetlHttpHeader(&res, "Content-Length");
 	e->key = pstrdup(key);

@@ -63,6 +63,7 @@ struct ObjProvider
 	const char *type;			/* s3, azure_blob, gcs: source, target and
 								 * connection type */
 	const char *scheme;			/* object names in messages: s3://bucket/key */
+	const char *bucket_word;	/* "bucket", or Azure's "container" */
 	size_t		min_part;		/* smallest part but the last */
 	int			max_parts;
 

@@ -395,6 +395,7 @@ ObjS3UploadAbort(ObjUpload *u)
 
 const ObjProvider ObjS3 = {
 	.type = "s3",
+	.bucket_word = "bucket",
 	.scheme = "s3",
 	.min_part = 5 * 1024 * 1024,
 	.max_parts = 10000,
