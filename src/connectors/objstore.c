@@ -24,9 +24,11 @@
  *    (s3://bucket/key), never the URL, a signature or a key; the store's own
  *    words (its error Code and Message, never the rest of its reply) pass
  *    through MetaetlRedact first;
- *  - streams: an object is read by ranged GETs, 4 MiB ahead for sequential
- *    reads and exactly what is asked for read_at (Parquet footers and column
- *    chunks), each with If-Match on the ETag seen when listing, so a
+ *  - streams: a sequential read is one GET from the position to the end,
+ *    consumed through a 4 MiB buffer (curl pauses while it is full) and
+ *    resumed where it broke off if the connection fails; read_at (Parquet
+ *    footers and column chunks) is a ranged GET of exactly what is asked.
+ *    Every read carries If-Match with the ETag seen when listing, so a
  *    concurrent overwrite is an error rather than a mix of two versions.  A
  *    target is written in parts of part_size (8 MiB by default): a small
  *    object is one PUT at finish, a larger one a multipart upload (S3, GCS)
@@ -59,7 +61,6 @@
 #include "security/security.h"
 #include "util/sigv4.h"
 
-#define OBJ_READ_AHEAD		(4 * 1024 * 1024)
 #define OBJ_PART_SIZE		(8 * 1024 * 1024)
 #define OBJ_ATTEMPTS		5
 #define OBJ_BACKOFF_MS		100
@@ -360,6 +361,37 @@ obj_sleep(long ms)
 	CHECK_FOR_INTERRUPTS();
 }
 
+/* the HTTP request for r at url, with the provider's signature */
+static void
+obj_http_request(ObjClient *c, const ObjReq *r, const char *url, MetaetlHttpRequest *hr)
+{
+	memset(hr, 0, sizeof(*hr));
+	hr->method = r->method;
+	hr->url = url;
+	hr->headers = list_concat(list_copy(r->headers), c->p->sign(c, r, url));
+	hr->body = r->body;
+	hr->body_len = r->body_len;
+	hr->out = r->out;
+	hr->out_cap = r->out_cap;
+	hr->max_body = r->max_body;
+	hr->tls_verify = c->tls_verify;
+	hr->ca_file = c->ca_file;
+}
+
+/* exponential backoff with jitter before attempt + 1, or what the store asked for */
+static void
+obj_backoff(int attempt, const MetaetlHttpResponse *res)
+{
+	long		delay = Min((long) OBJ_BACKOFF_MS << (attempt - 1), OBJ_BACKOFF_MAX_MS);
+	char	   *retry_after = res ? MetaetlHttpHeader(res, "Retry-After") : NULL;
+
+	delay = delay / 2 + (long) (pg_prng_double(&pg_global_prng_state) * delay / 2);
+	if (retry_after && strlen(retry_after) > 0 && strlen(retry_after) < 4 &&
+		strspn(retry_after, "0123456789") == strlen(retry_after))
+		delay = Min(atol(retry_after) * 1000L, 10000L);
+	obj_sleep(delay);
+}
+
 /*
  * ObjExec
  *		Send one request, signed afresh for each attempt, retrying what a
@@ -374,34 +406,13 @@ ObjExec(ObjClient *c, const ObjReq *r, MetaetlHttpResponse *res)
 	for (int attempt = 1;; attempt++)
 	{
 		MetaetlHttpRequest hr;
-		List	   *headers = list_concat(list_copy(r->headers), c->p->sign(c, r, url));
-		long		delay;
-		char	   *retry_after;
 
-		memset(&hr, 0, sizeof(hr));
-		hr.method = r->method;
-		hr.url = url;
-		hr.headers = headers;
-		hr.body = r->body;
-		hr.body_len = r->body_len;
-		hr.out = r->out;
-		hr.out_cap = r->out_cap;
-		hr.max_body = r->max_body;
-		hr.tls_verify = c->tls_verify;
-		hr.ca_file = c->ca_file;
+		obj_http_request(c, r, url, &hr);
 		MetaetlHttpExec(c->http, &hr, res);
-		list_free(headers);
+		list_free(hr.headers);
 		if (!obj_retryable(res) || attempt >= OBJ_ATTEMPTS)
 			return;
-
-		/* exponential backoff with jitter, or what the store asked for */
-		delay = Min((long) OBJ_BACKOFF_MS << (attempt - 1), OBJ_BACKOFF_MAX_MS);
-		delay = delay / 2 + (long) (pg_prng_double(&pg_global_prng_state) * delay / 2);
-		retry_after = MetaetlHttpHeader(res, "Retry-After");
-		if (retry_after && strspn(retry_after, "0123456789") == strlen(retry_after) &&
-			strlen(retry_after) > 0 && strlen(retry_after) < 4)
-			delay = Min(atol(retry_after) * 1000L, 10000L);
-		obj_sleep(delay);
+		obj_backoff(attempt, res);
 	}
 }
 
@@ -829,13 +840,24 @@ typedef struct ObjIn
 {
 	ObjClient  *c;
 	ObjEntry   *e;
-	char	   *buf;			/* read-ahead window */
-	int64		buf_off;		/* object offset of buf[0] */
-	size_t		buf_len;
+	MetaetlHttpStream *stream;	/* the sequential GET, or NULL */
+	int64		stream_pos;		/* object offset of the stream's next byte */
+	int			failures;		/* streams that broke off (resumed each time) */
 	int64		pos;			/* sequential position */
 } ObjIn;
 
-/* exactly len bytes at off into dst, by one ranged GET */
+/* the If-Match header pinning reads to the version listed or HEADed */
+static List *
+obj_read_headers(ObjIn *in, int64 off, int64 end)
+{
+	List	   *h = list_make1(ObjHeaderLine("Range", "bytes=" INT64_FORMAT "-" INT64_FORMAT, off, end));
+
+	if (in->e->etag)
+		h = lappend(h, ObjHeaderLine("If-Match", "%s", in->e->etag));
+	return h;
+}
+
+/* exactly len bytes at off into dst, by one ranged GET (read_at) */
 static void
 obj_get_range(ObjIn *in, int64 off, char *dst, size_t len)
 {
@@ -845,10 +867,7 @@ obj_get_range(ObjIn *in, int64 off, char *dst, size_t len)
 	memset(&r, 0, sizeof(r));
 	r.method = "GET";
 	r.key = in->e->key;
-	r.headers = list_make1(ObjHeaderLine("Range", "bytes=" INT64_FORMAT "-" INT64_FORMAT, off,
-										 off + (int64) len - 1));
-	if (in->e->etag)
-		r.headers = lappend(r.headers, ObjHeaderLine("If-Match", "%s", in->e->etag));
+	r.headers = obj_read_headers(in, off, off + (int64) len - 1);
 	r.out = dst;
 	r.out_cap = len;
 	ObjExec(in->c, &r, &res);
@@ -861,39 +880,81 @@ obj_get_range(ObjIn *in, int64 off, char *dst, size_t len)
 						   res.body_len)));
 }
 
+/*
+ * One GET from the current position to the object's end, read as the format
+ * consumes it (the transfer pauses while the format is busy); retried like
+ * any request.
+ */
+static void
+obj_stream_open(ObjIn *in)
+{
+	ObjClient  *c = in->c;
+	ObjReq		r;
+	char	   *url;
+
+	memset(&r, 0, sizeof(r));
+	r.method = "GET";
+	r.key = in->e->key;
+	r.headers = obj_read_headers(in, in->pos, in->e->size - 1);
+	url = c->p->url(c, &r);
+	for (int attempt = 1;; attempt++)
+	{
+		MetaetlHttpRequest hr;
+		MetaetlHttpResponse res;
+
+		obj_http_request(c, &r, url, &hr);
+		in->stream = MetaetlHttpStreamOpen(&hr, &res, c->cxt);
+		list_free(hr.headers);
+		if (in->stream)
+		{
+			in->stream_pos = in->pos;
+			return;
+		}
+		if (!obj_retryable(&res) || attempt >= OBJ_ATTEMPTS)
+		{
+			ObjCheck(c, &r, &res, "read");
+			elog(ERROR, "a failed stream was not reported");
+		}
+		obj_backoff(attempt, &res);
+	}
+}
+
 static size_t
 obj_in_read(MetaetlInStream *s, void *buf, size_t len)
 {
 	ObjIn	   *in = s->state;
 	int64		left = in->e->size - in->pos;
-	size_t		n;
 
 	if (left <= 0 || len == 0)
 		return 0;
 	len = (size_t) Min((int64) len, left);
-	if (in->pos >= in->buf_off && in->pos < in->buf_off + (int64) in->buf_len)
+	for (;;)
 	{
-		n = Min(len, (size_t) (in->buf_off + in->buf_len - in->pos));
-		memcpy(buf, in->buf + (in->pos - in->buf_off), n);
+		char	   *err;
+		size_t		n;
+
+		if (in->stream == NULL)
+			obj_stream_open(in);
+		n = MetaetlHttpStreamRead(in->stream, buf, len, &err);
+		if (n > 0)
+		{
+			in->pos += n;
+			in->stream_pos += n;
+			return n;
+		}
+		MetaetlHttpStreamClose(in->stream);
+		in->stream = NULL;
+
+		/* the connection broke off: resume where it stopped, a few times */
+		if (++in->failures >= OBJ_ATTEMPTS || err == NULL)
+			ereport(ERROR,
+					(errcode(err ? ERRCODE_CONNECTION_FAILURE : ERRCODE_DATA_CORRUPTED),
+					 errmsg("%s: reading \"%s\" broke off at byte " INT64_FORMAT " of " INT64_FORMAT,
+							in->c->for_what, s->name, in->pos, in->e->size),
+					 err ? errdetail("%s (after %d attempts).", ObjRedact(in->c, err), in->failures) :
+					 errdetail("The store ended the object early.")));
+		obj_backoff(in->failures, NULL);
 	}
-	else if (len >= OBJ_READ_AHEAD)
-	{
-		/* a large read goes straight into the caller's buffer */
-		n = len;
-		obj_get_range(in, in->pos, buf, n);
-	}
-	else
-	{
-		if (in->buf == NULL)
-			in->buf = MemoryContextAlloc(in->c->cxt, OBJ_READ_AHEAD);
-		in->buf_off = in->pos;
-		in->buf_len = (size_t) Min((int64) OBJ_READ_AHEAD, left);
-		obj_get_range(in, in->pos, in->buf, in->buf_len);
-		n = Min(len, in->buf_len);
-		memcpy(buf, in->buf, n);
-	}
-	in->pos += n;
-	return n;
 }
 
 static void
@@ -903,10 +964,7 @@ obj_in_read_at(MetaetlInStream *s, int64 off, void *buf, size_t len)
 
 	if (len == 0)
 		return;
-	if (off >= in->buf_off && off + (int64) len <= in->buf_off + (int64) in->buf_len)
-		memcpy(buf, in->buf + (off - in->buf_off), len);
-	else
-		obj_get_range(in, off, buf, len);
+	obj_get_range(in, off, buf, len);
 }
 
 static void
@@ -914,10 +972,9 @@ obj_in_close(MetaetlInStream *s)
 {
 	ObjIn	   *in = s->state;
 
-	if (in->buf)
-		pfree(in->buf);
-	in->buf = NULL;
-	in->buf_len = 0;
+	if (in->stream)
+		MetaetlHttpStreamClose(in->stream);
+	in->stream = NULL;
 }
 
 static MetaetlInStream *

@@ -409,6 +409,78 @@ http_seek_cb(void *userdata, curl_off_t offset, int origin)
 }
 
 /*
+ * The options of one request: URL, protocols, timeouts (timeout_ms < 0: a
+ * stream, limited by stalls instead), TLS, method and body, headers (the
+ * list is returned in *headers for the caller to free) and callbacks.
+ */
+static void
+http_set_request(CURL *h, const MetaetlHttpRequest *req, char *errbuf,
+				 curl_write_callback write_cb, void *write_data,
+				 curl_write_callback header_cb, void *header_data,
+				 HttpIo *upload, struct curl_slist **headers)
+{
+	ListCell   *lc;
+	const char *m = req->method ? req->method : "GET";
+
+	SETOPT(h, CURLOPT_URL, req->url);
+	SETOPT(h, CURLOPT_PROTOCOLS_STR, "http,https");
+	SETOPT(h, CURLOPT_FOLLOWLOCATION, 0L);
+	SETOPT(h, CURLOPT_NOSIGNAL, 1L);
+	if (req->timeout_ms >= 0)
+		SETOPT(h, CURLOPT_TIMEOUT_MS, req->timeout_ms > 0 ? req->timeout_ms : 300000L);
+	else
+	{
+		/* a stream read at the reader's pace: no total limit, but no stall */
+		SETOPT(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
+		SETOPT(h, CURLOPT_LOW_SPEED_TIME, 300L);
+	}
+	SETOPT(h, CURLOPT_CONNECTTIMEOUT_MS,
+		   req->connect_timeout_ms > 0 ? req->connect_timeout_ms : 10000L);
+	SETOPT(h, CURLOPT_ERRORBUFFER, errbuf);
+	SETOPT(h, CURLOPT_NOPROGRESS, 0L);
+	SETOPT(h, CURLOPT_XFERINFOFUNCTION, curl_progress_cb);
+	SETOPT(h, CURLOPT_WRITEFUNCTION, write_cb);
+	SETOPT(h, CURLOPT_WRITEDATA, write_data);
+	SETOPT(h, CURLOPT_HEADERFUNCTION, header_cb);
+	SETOPT(h, CURLOPT_HEADERDATA, header_data);
+	SETOPT(h, CURLOPT_USERAGENT, "metaetl/" METAETL_VERSION);
+	/* no Accept-Encoding: object bytes arrive exactly as stored */
+	if (!req->tls_verify)
+	{
+		SETOPT(h, CURLOPT_SSL_VERIFYPEER, 0L);
+		SETOPT(h, CURLOPT_SSL_VERIFYHOST, 0L);
+	}
+	if (req->ca_file)
+		SETOPT(h, CURLOPT_CAINFO, req->ca_file);
+
+	if (strcmp(m, "HEAD") == 0)
+		SETOPT(h, CURLOPT_NOBODY, 1L);
+	else if (strcmp(m, "PUT") == 0)
+	{
+		SETOPT(h, CURLOPT_UPLOAD, 1L);
+		SETOPT(h, CURLOPT_READFUNCTION, http_read_cb);
+		SETOPT(h, CURLOPT_READDATA, upload);
+		SETOPT(h, CURLOPT_SEEKFUNCTION, http_seek_cb);
+		SETOPT(h, CURLOPT_SEEKDATA, upload);
+		SETOPT(h, CURLOPT_INFILESIZE_LARGE, (curl_off_t) upload->body_len);
+	}
+	else if (strcmp(m, "POST") == 0)
+	{
+		SETOPT(h, CURLOPT_POST, 1L);
+		SETOPT(h, CURLOPT_POSTFIELDS, req->body ? req->body : "");
+		SETOPT(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) upload->body_len);
+	}
+	else if (strcmp(m, "GET") != 0)
+		SETOPT(h, CURLOPT_CUSTOMREQUEST, m);
+
+	foreach(lc, req->headers)
+		*headers = curl_slist_add(*headers, (char *) lfirst(lc));
+	/* no "Expect: 100-continue" round trip before each uploaded part */
+	*headers = curl_slist_add(*headers, "Expect:");
+	SETOPT(h, CURLOPT_HTTPHEADER, *headers);
+}
+
+/*
  * MetaetlHttpExec
  *		One request on the session.  Transport failures and HTTP errors are
  *		reported in *res, not raised; only interrupts and out-of-memory
@@ -434,61 +506,11 @@ MetaetlHttpExec(MetaetlHttpSession *s, const MetaetlHttpRequest *req, MetaetlHtt
 	PG_TRY();
 	{
 		CURLcode	rc;
-		ListCell   *lc;
 		curl_off_t	total_us = 0;
 		long		code = 0;
-		const char *m = req->method ? req->method : "GET";
 
 		curl_easy_reset(h);
-		SETOPT(h, CURLOPT_URL, req->url);
-		SETOPT(h, CURLOPT_PROTOCOLS_STR, "http,https");
-		SETOPT(h, CURLOPT_FOLLOWLOCATION, 0L);
-		SETOPT(h, CURLOPT_NOSIGNAL, 1L);
-		SETOPT(h, CURLOPT_TIMEOUT_MS, req->timeout_ms > 0 ? req->timeout_ms : 300000L);
-		SETOPT(h, CURLOPT_CONNECTTIMEOUT_MS,
-			   req->connect_timeout_ms > 0 ? req->connect_timeout_ms : 10000L);
-		SETOPT(h, CURLOPT_ERRORBUFFER, errbuf);
-		SETOPT(h, CURLOPT_NOPROGRESS, 0L);
-		SETOPT(h, CURLOPT_XFERINFOFUNCTION, curl_progress_cb);
-		SETOPT(h, CURLOPT_WRITEFUNCTION, http_write_cb);
-		SETOPT(h, CURLOPT_WRITEDATA, io);
-		SETOPT(h, CURLOPT_HEADERFUNCTION, http_header_cb);
-		SETOPT(h, CURLOPT_HEADERDATA, io);
-		SETOPT(h, CURLOPT_USERAGENT, "metaetl/" METAETL_VERSION);
-		/* no Accept-Encoding: object bytes arrive exactly as stored */
-		if (!req->tls_verify)
-		{
-			SETOPT(h, CURLOPT_SSL_VERIFYPEER, 0L);
-			SETOPT(h, CURLOPT_SSL_VERIFYHOST, 0L);
-		}
-		if (req->ca_file)
-			SETOPT(h, CURLOPT_CAINFO, req->ca_file);
-
-		if (strcmp(m, "HEAD") == 0)
-			SETOPT(h, CURLOPT_NOBODY, 1L);
-		else if (strcmp(m, "PUT") == 0)
-		{
-			SETOPT(h, CURLOPT_UPLOAD, 1L);
-			SETOPT(h, CURLOPT_READFUNCTION, http_read_cb);
-			SETOPT(h, CURLOPT_READDATA, io);
-			SETOPT(h, CURLOPT_SEEKFUNCTION, http_seek_cb);
-			SETOPT(h, CURLOPT_SEEKDATA, io);
-			SETOPT(h, CURLOPT_INFILESIZE_LARGE, (curl_off_t) io->body_len);
-		}
-		else if (strcmp(m, "POST") == 0)
-		{
-			SETOPT(h, CURLOPT_POST, 1L);
-			SETOPT(h, CURLOPT_POSTFIELDS, req->body ? req->body : "");
-			SETOPT(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) io->body_len);
-		}
-		else if (strcmp(m, "GET") != 0)
-			SETOPT(h, CURLOPT_CUSTOMREQUEST, m);
-
-		foreach(lc, req->headers)
-			headers = curl_slist_add(headers, (char *) lfirst(lc));
-		/* no "Expect: 100-continue" round trip before each uploaded part */
-		headers = curl_slist_add(headers, "Expect:");
-		SETOPT(h, CURLOPT_HTTPHEADER, headers);
+		http_set_request(h, req, errbuf, http_write_cb, io, http_header_cb, io, io, (struct curl_slist **) &headers);
 
 		rc = curl_easy_perform(h);
 
@@ -551,4 +573,234 @@ MetaetlHttpHeader(const MetaetlHttpResponse *res, const char *name)
 		p = eol ? eol + 1 : NULL;
 	}
 	return NULL;
+}
+
+/* ------------------------------------------------------------ streams */
+
+#define HTTP_STREAM_BUF (4 * 1024 * 1024)
+
+/*
+ * A GET whose body the caller reads at its own pace.  curl runs in a multi
+ * handle driven from MetaetlHttpStreamRead; the write callback copies into
+ * a fixed buffer and pauses the transfer when it is full, so memory stays at
+ * one buffer whatever the object's size.  The handles are freed by a reset
+ * callback on the stream's context, or by MetaetlHttpStreamClose.
+ */
+struct MetaetlHttpStream
+{
+	CURLM	   *multi;
+	CURL	   *easy;
+	struct curl_slist *headers;
+	HttpIo	   *io;				/* headers of the reply */
+	char	   *buf;
+	size_t		cap;
+	size_t		off;			/* unread data is buf[off, off + len) */
+	size_t		len;
+	bool		paused;
+	bool		done;
+	bool		headers_done;
+	CURLcode	result;
+	char		errbuf[CURL_ERROR_SIZE];
+	MemoryContextCallback cb;
+};
+
+static void
+http_stream_free(void *arg)
+{
+	MetaetlHttpStream *s = arg;
+
+	if (s->multi && s->easy)
+		curl_multi_remove_handle(s->multi, s->easy);
+	if (s->easy)
+		curl_easy_cleanup(s->easy);
+	if (s->multi)
+		curl_multi_cleanup(s->multi);
+	if (s->headers)
+		curl_slist_free_all(s->headers);
+	s->easy = NULL;
+	s->multi = NULL;
+	s->headers = NULL;
+}
+
+static size_t
+http_stream_write_cb(char *ptr, size_t size, size_t nmemb, void *userdata)
+{
+	MetaetlHttpStream *s = userdata;
+	size_t		n = size * nmemb;
+
+	if (s->off > 0 && s->off + s->len + n > s->cap)
+	{
+		memmove(s->buf, s->buf + s->off, s->len);
+		s->off = 0;
+	}
+	if (s->len + n > s->cap)
+	{
+		s->paused = true;
+		return CURL_WRITEFUNC_PAUSE;	/* delivered again when resumed */
+	}
+	memcpy(s->buf + s->off + s->len, ptr, n);
+	s->len += n;
+	return n;
+}
+
+static size_t
+http_stream_header_cb(char *buffer, size_t size, size_t nitems, void *userdata)
+{
+	MetaetlHttpStream *s = userdata;
+	size_t		n = size * nitems;
+
+	http_header_cb(buffer, size, nitems, s->io);
+	/* the blank line after the final (non-1xx) status's headers */
+	if ((n == 2 && buffer[0] == '\r') || (n == 1 && buffer[0] == '\n'))
+	{
+		long		code = 0;
+
+		curl_easy_getinfo(s->easy, CURLINFO_RESPONSE_CODE, &code);
+		if (code >= 200)
+			s->headers_done = true;
+	}
+	return n;
+}
+
+/* run curl until data is buffered, the headers are in (want_headers) or it ends */
+static void
+http_stream_drive(MetaetlHttpStream *s, bool want_headers)
+{
+	for (;;)
+	{
+		int			running = 0;
+		CURLMsg    *msg;
+		int			left;
+
+		if (s->paused && s->off + s->len < s->cap / 2)
+		{
+			s->paused = false;
+			curl_easy_pause(s->easy, CURLPAUSE_CONT);
+		}
+		if (curl_multi_perform(s->multi, &running) != CURLM_OK)
+		{
+			s->done = true;
+			s->result = CURLE_RECV_ERROR;
+			return;
+		}
+		while ((msg = curl_multi_info_read(s->multi, &left)) != NULL)
+			if (msg->msg == CURLMSG_DONE)
+			{
+				s->done = true;
+				s->result = msg->data.result;
+			}
+		if (s->done || (want_headers ? s->headers_done : s->len > 0))
+			return;
+		if (s->paused)
+			continue;
+		curl_multi_poll(s->multi, NULL, 0, 1000, NULL);
+		/* not inside curl here: an interrupt unwinds, the callback frees */
+		CHECK_FOR_INTERRUPTS();
+	}
+}
+
+/*
+ * MetaetlHttpStreamOpen
+ *		Start a GET (req->method is ignored) and wait for the reply's
+ *		status and headers, which go into *res.  A reply other than 2xx is
+ *		read whole (at most max_body) into res->body and NULL is returned,
+ *		as it is for a transport failure (res->error).
+ */
+MetaetlHttpStream *
+MetaetlHttpStreamOpen(const MetaetlHttpRequest *req, MetaetlHttpResponse *res, MemoryContext cxt)
+{
+	MetaetlHttpStream *s = MemoryContextAllocZero(cxt, sizeof(MetaetlHttpStream));
+	MetaetlHttpRequest get = *req;
+	long		code = 0;
+
+	memset(res, 0, sizeof(*res));
+	if (!curl_initialized)
+	{
+		if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+			ereport(ERROR,
+					(errcode(ERRCODE_SYSTEM_ERROR),
+					 errmsg("could not initialize libcurl")));
+		curl_initialized = true;
+	}
+	s->io = MemoryContextAllocZero(cxt, sizeof(HttpIo));
+	s->cap = Max(HTTP_STREAM_BUF, req->max_body);
+	s->buf = MemoryContextAlloc(cxt, s->cap);
+	s->cb.func = http_stream_free;
+	s->cb.arg = s;
+	MemoryContextRegisterResetCallback(cxt, &s->cb);
+	s->multi = curl_multi_init();
+	s->easy = curl_easy_init();
+	if (s->multi == NULL || s->easy == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OUT_OF_MEMORY),
+				 errmsg("could not create a libcurl handle")));
+	get.method = "GET";
+	get.body = NULL;
+	get.timeout_ms = -1;
+	http_set_request(s->easy, &get, s->errbuf, http_stream_write_cb, s, http_stream_header_cb, s, s->io,
+					 &s->headers);
+	if (curl_multi_add_handle(s->multi, s->easy) != CURLM_OK)
+		ereport(ERROR,
+				(errcode(ERRCODE_OUT_OF_MEMORY),
+				 errmsg("could not start a libcurl transfer")));
+
+	http_stream_drive(s, true);
+	curl_easy_getinfo(s->easy, CURLINFO_RESPONSE_CODE, &code);
+	res->status = code;
+	res->headers = pnstrdup(s->io->headers, s->io->headers_len);
+	if (s->done && s->result != CURLE_OK && !(s->headers_done && code >= 200 && code <= 299))
+	{
+		res->error = psprintf("%s%s%s", curl_easy_strerror(s->result), s->errbuf[0] ? ": " : "", s->errbuf);
+		MetaetlHttpStreamClose(s);
+		return NULL;
+	}
+	if (code < 200 || code > 299)
+	{
+		size_t		max = req->max_body > 0 ? req->max_body : HTTP_DEFAULT_MAX_BODY;
+
+		while (!s->done && s->len < max)
+			http_stream_drive(s, false);
+		res->body_len = Min(s->len, max);
+		res->body = pnstrdup(s->buf + s->off, res->body_len);
+		MetaetlHttpStreamClose(s);
+		return NULL;
+	}
+	return s;
+}
+
+/*
+ * MetaetlHttpStreamRead
+ *		Up to len bytes of the body; 0 at its end.  A transfer that fails
+ *		midway returns 0 with *error set (the caller may resume elsewhere).
+ */
+size_t
+MetaetlHttpStreamRead(MetaetlHttpStream *s, char *buf, size_t len, char **error)
+{
+	size_t		n;
+
+	*error = NULL;
+	if (s->len == 0 && !s->done)
+		http_stream_drive(s, false);
+	if (s->len == 0)
+	{
+		if (s->done && s->result != CURLE_OK)
+			*error = psprintf("%s%s%s", curl_easy_strerror(s->result), s->errbuf[0] ? ": " : "", s->errbuf);
+		return 0;
+	}
+	n = Min(len, s->len);
+	memcpy(buf, s->buf + s->off, n);
+	s->off += n;
+	s->len -= n;
+	if (s->len == 0)
+		s->off = 0;
+	return n;
+}
+
+void
+MetaetlHttpStreamClose(MetaetlHttpStream *s)
+{
+	http_stream_free(s);
+	if (s->buf)
+		pfree(s->buf);
+	s->buf = NULL;
 }

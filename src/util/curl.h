@@ -96,4 +96,16 @@ extern void MetaetlHttpExec(MetaetlHttpSession *s, const MetaetlHttpRequest *req
 /* the value of response header "name" (case-insensitive), or NULL */
 extern char *MetaetlHttpHeader(const MetaetlHttpResponse *res, const char *name);
 
+/*
+ * Streamed GETs: the body is read as the caller consumes it, through one
+ * 4 MiB buffer (the transfer pauses while it is full).  The handles are
+ * freed when "cxt" is reset, or by MetaetlHttpStreamClose.
+ */
+typedef struct MetaetlHttpStream MetaetlHttpStream;
+
+extern MetaetlHttpStream *MetaetlHttpStreamOpen(const MetaetlHttpRequest *req, MetaetlHttpResponse *res,
+												MemoryContext cxt);
+extern size_t MetaetlHttpStreamRead(MetaetlHttpStream *s, char *buf, size_t len, char **error);
+extern void MetaetlHttpStreamClose(MetaetlHttpStream *s);
+
 #endif							/* METAETL_CURL_H */
