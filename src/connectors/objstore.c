@@ -27,7 +27,8 @@
  *  - streams: a sequential read is one GET from the position to the end,
  *    consumed through a 4 MiB buffer (curl pauses while it is full) and
  *    resumed where it broke off if the connection fails; read_at (Parquet
- *    footers and column chunks) is a ranged GET of exactly what is asked.
+ *    footers and column chunks) is a ranged GET of what is asked, small
+ *    reads through a 1 MiB window.
  *    Every read carries If-Match with the ETag seen when listing, so a
  *    concurrent overwrite is an error rather than a mix of two versions.  A
  *    target is written in parts of part_size (8 MiB by default): a small
@@ -62,6 +63,7 @@
 #include "util/sigv4.h"
 
 #define OBJ_PART_SIZE		(8 * 1024 * 1024)
+#define OBJ_WINDOW			(1024 * 1024)	/* read_at's window for small reads */
 #define OBJ_ATTEMPTS		5
 #define OBJ_BACKOFF_MS		100
 #define OBJ_BACKOFF_MAX_MS	5000
@@ -844,6 +846,9 @@ typedef struct ObjIn
 	int64		stream_pos;		/* object offset of the stream's next byte */
 	int			failures;		/* streams that broke off (resumed each time) */
 	int64		pos;			/* sequential position */
+	char	   *win;			/* read_at: the window last fetched */
+	int64		win_off;
+	size_t		win_len;
 } ObjIn;
 
 /* the If-Match header pinning reads to the version listed or HEADed */
@@ -957,6 +962,12 @@ obj_in_read(MetaetlInStream *s, void *buf, size_t len)
 	}
 }
 
+/*
+ * Random access: a large read is one ranged GET into the caller's buffer; a
+ * small one (a footer, a zip directory entry, libzip's 8 kB reads) fetches a
+ * 1 MiB window from its offset, which the reads after it usually fall in, so
+ * a format reading in small steps costs a request per window, not per step.
+ */
 static void
 obj_in_read_at(MetaetlInStream *s, int64 off, void *buf, size_t len)
 {
@@ -964,7 +975,23 @@ obj_in_read_at(MetaetlInStream *s, int64 off, void *buf, size_t len)
 
 	if (len == 0)
 		return;
-	obj_get_range(in, off, buf, len);
+	if (in->win && off >= in->win_off && off + (int64) len <= in->win_off + (int64) in->win_len)
+	{
+		memcpy(buf, in->win + (off - in->win_off), len);
+		return;
+	}
+	if (len >= OBJ_WINDOW)
+	{
+		obj_get_range(in, off, buf, len);
+		return;
+	}
+	if (in->win == NULL)
+		in->win = MemoryContextAlloc(in->c->cxt, OBJ_WINDOW);
+	in->win_off = off;
+	in->win_len = (size_t) Min((int64) OBJ_WINDOW, in->e->size - off);
+	in->win_len = Max(in->win_len, len);
+	obj_get_range(in, off, in->win, in->win_len);
+	memcpy(buf, in->win, len);
 }
 
 static void
@@ -975,6 +1002,9 @@ obj_in_close(MetaetlInStream *s)
 	if (in->stream)
 		MetaetlHttpStreamClose(in->stream);
 	in->stream = NULL;
+	if (in->win)
+		pfree(in->win);
+	in->win = NULL;
 }
 
 static MetaetlInStream *
@@ -1195,7 +1225,8 @@ obj_extract(MetaetlPlan *plan, MetaetlNode *src)
 					(errcode(ERRCODE_UNDEFINED_FILE),
 					 errmsg("%s: no objects under \"%s\"%s%s%s", c->for_what, ObjName(c, prefix),
 							pattern ? " match \"" : "", pattern ? pattern : "", pattern ? "\"" : ""),
-					 errdetail("%d objects under the prefix.", list_length(all)),
+					 errdetail_plural("%d object under the prefix.", "%d objects under the prefix.",
+									  list_length(all), list_length(all)),
 					 errhint("Check the prefix and pattern, and connection \"%s\".", c->conn_name)));
 	}
 	foreach(lc, arg.entries)
