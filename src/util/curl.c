@@ -783,6 +783,9 @@ MetaetlHttpStreamRead(MetaetlHttpStream *s, char *buf, size_t len, char **error)
 		http_stream_drive(s, false);
 	if (s->len == 0)
 	{
+		/* a cancel stopped curl: serve it now */
+		if (s->done && s->result == CURLE_ABORTED_BY_CALLBACK)
+			CHECK_FOR_INTERRUPTS();
 		if (s->done && s->result != CURLE_OK)
 			*error = psprintf("%s%s%s", curl_easy_strerror(s->result), s->errbuf[0] ? ": " : "", s->errbuf);
 		return 0;
