@@ -4,6 +4,7 @@
 #    below the object's size in both directions (objects are streamed);
 #  - an upload that fails after parts were sent leaves no multipart upload
 #    behind (moto's ListMultipartUploads, the GCS fake's count) and no object;
+#  - a cancel stops an upload midway and aborts it (nothing left behind);
 #  - nothing secret reaches the server log, whatever failed.
 # Servers: moto.sh, gcs.sh (the GCS FAKE, standing in for GCS).
 set -euo pipefail
@@ -92,7 +93,31 @@ echo "gcs fake: uploads in progress before $g0, after $g1"
 [ "$g0" = "$g1" ]
 curl -s "http://127.0.0.1:$METAETL_GCS_PORT/_stats" | python3 -c 'import json,sys; o=json.load(sys.stdin)["objects"]["metaetl-test"]; assert "case82/failed.csv" not in o, o'
 
-# 3. failures with refused keys: the secrets stay out of the server log
+# 3. a cancel during an upload (rows arrive slowly: parts go out meanwhile)
+psql_pg -d $db -At -v ON_ERROR_STOP=0 >"$WORK/case82.cancel" 2>&1 <<'SQL' &
+SET application_name = 'case82_cancel';
+SELECT etl.execute_plan('{"pipeline": {"id": "c82_cancel", "sources": [{"id": "b", "type": "postgresql", "query": "SELECT b.*, CASE WHEN id % 25000 = 0 THEN pg_sleep(0.5)::text END AS slow FROM public.big b"}], "targets": [{"id": "s", "type": "s3", "connection": "c82_lake", "key": "cancelled.csv"}]}}');
+SELECT 'after cancel: session still works';
+SQL
+canceller=$!
+sleep 2.5
+psql_pg -d $db -At -c "SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE application_name = 'case82_cancel'" >/dev/null
+t0=$(date +%s)
+wait $canceller || true
+echo "cancelled within $(( $(date +%s) - t0 )) s: $(tr '\n' ' ' <"$WORK/case82.cancel")"
+grep -q 'canceling statement due to user request' "$WORK/case82.cancel"
+grep -q 'after cancel: session still works' "$WORK/case82.cancel"
+python3 - <<'PY'
+import boto3, os
+s3 = boto3.client("s3", endpoint_url=os.environ["METAETL_MOTO_ENDPOINT"], region_name="us-east-1",
+                  aws_access_key_id=os.environ["METAETL_MOTO_KEY_ID"], aws_secret_access_key=os.environ["METAETL_MOTO_SECRET"])
+pending = s3.list_multipart_uploads(Bucket="metaetl-test", Prefix="case82").get("Uploads", [])
+objects = [o["Key"] for o in s3.list_objects_v2(Bucket="metaetl-test", Prefix="case82").get("Contents", [])]
+print("after the cancel: pending uploads", len(pending), "objects", objects)
+assert not pending and objects == ["case82/big.csv"], (pending, objects)
+PY
+
+# 4. failures with refused keys: the secrets stay out of the server log
 psql_pg -d $db -c "SELECT etl.execute_plan('{\"pipeline\": {\"id\": \"c82_bad\", \"sources\": [{\"id\": \"s\", \"type\": \"s3\", \"connection\": \"c82_bad\", \"key\": \"case82/big.csv\"}], \"targets\": [{\"id\": \"t\", \"table\": \"public.x\"}]}}')" >/dev/null 2>&1 || true
 for s in "$METAETL_MOTO_SECRET" c82-wrong-secret "$METAETL_GCS_SECRET"; do
     if grep -qF -- "$s" "$WORK/postgres.log"; then echo "a secret is in the server log"; exit 1; fi
