@@ -446,15 +446,19 @@ COMMENT ON FUNCTION etl.check_dependencies(pg_catalog.text) IS
 
 -- ----------------------------------------------------------------- queue
 
+-- The queue is written only by these functions (SECURITY DEFINER, after
+-- checking the caller may operate the pipeline); roles cannot insert rows
+-- themselves.  A queued run always runs as its pipeline's owner.
 CREATE FUNCTION etl.run_now(pipeline_id pg_catalog.text)
 RETURNS pg_catalog.int8
 LANGUAGE plpgsql
-SET search_path = pg_catalog
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
     v_id int8;
 BEGIN
-    IF NOT EXISTS (SELECT 1 FROM etl.pipelines q WHERE q.pipeline_id OPERATOR(pg_catalog.=) run_now.pipeline_id) THEN
+    IF NOT etl._caller_may_operate(run_now.pipeline_id) THEN
         RAISE EXCEPTION 'pipeline "%" does not exist', pipeline_id USING ERRCODE = '42704';
     END IF;
     INSERT INTO etl.run_queue AS q (pipeline_id, schedule_id, logical_date, trigger, priority, pool)
@@ -472,12 +476,16 @@ CREATE FUNCTION etl.backfill(pipeline_id pg_catalog.text, from_ts pg_catalog.tim
                              to_ts pg_catalog.timestamptz)
 RETURNS pg_catalog.int4
 LANGUAGE plpgsql
-SET search_path = pg_catalog
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
     s etl.schedules;
     n int4;
 BEGIN
+    IF NOT etl._caller_may_operate(backfill.pipeline_id) THEN
+        RAISE EXCEPTION 'pipeline "%" does not exist', pipeline_id USING ERRCODE = '42704';
+    END IF;
     SELECT * INTO s FROM etl.schedules q WHERE q.pipeline_id OPERATOR(pg_catalog.=) backfill.pipeline_id;
     IF NOT FOUND OR s.cron IS NULL THEN
         RAISE EXCEPTION 'pipeline "%" has no cron schedule to backfill', pipeline_id
@@ -559,6 +567,8 @@ BEGIN
     END LOOP;
 END
 $fn$;
+REVOKE EXECUTE ON FUNCTION etl.claim_runs(pg_catalog.int4) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION etl.claim_runs(pg_catalog.int4) TO etl_operator, etl_admin;
 COMMENT ON FUNCTION etl.claim_runs(pg_catalog.int4) IS
   'claims up to max_runs queued runs in priority order, respecting pool slots, metaetl.max_concurrent_runs and each pipeline''s concurrency (skip: marks the run skipped while another is in progress; queue: leaves it queued; allow); the caller starts them and sets state done';
 

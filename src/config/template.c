@@ -25,6 +25,8 @@
 #include "utils/jsonb.h"
 
 #include "config/config.h"
+#include "metaetl.h"
+#include "security/security.h"
 
 PG_FUNCTION_INFO_V1(metaetl_render_template);
 
@@ -86,13 +88,15 @@ tpl_setting(const char *name, bool *found)
 	Datum		values[1];
 	char	   *result = NULL;
 	MemoryContext oldcxt = CurrentMemoryContext;
+	MetaetlPrivState st;
 
 	*found = false;
 	values[0] = CStringGetTextDatum(name);
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	if (SPI_execute_with_args("SELECT value FROM etl.settings WHERE name OPERATOR(pg_catalog.=) $1",
-							  1, argtypes, values, NULL, true, 1) == SPI_OK_SELECT &&
+	/* etl.settings is not readable by PUBLIC: metaetl reads it for the run */
+	MetaetlOwnerBegin(&st);
+	SPI_connect();
+	if (MetaetlSpiExec("SELECT value FROM etl.settings WHERE name OPERATOR(pg_catalog.=) $1",
+					   1, argtypes, values, NULL, true, 1) == SPI_OK_SELECT &&
 		SPI_processed == 1)
 	{
 		char	   *v = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
@@ -102,6 +106,7 @@ tpl_setting(const char *name, bool *found)
 			result = MemoryContextStrdup(oldcxt, v);
 	}
 	SPI_finish();
+	MetaetlOwnerEnd(&st);
 	return result;
 }
 

@@ -53,6 +53,7 @@
 
 #include "metaetl.h"
 #include "monitor/monitor.h"
+#include "security/security.h"
 
 PG_FUNCTION_INFO_V1(metaetl_deliver_pending);
 PG_FUNCTION_INFO_V1(metaetl_wake_delivery_worker);
@@ -69,8 +70,6 @@ typedef struct MonitorShared
 } MonitorShared;
 
 static MonitorShared *monitor_shared = NULL;
-static shmem_request_hook_type prev_shmem_request_hook = NULL;
-static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
 static bool wake_callback_registered = false;
 static bool wake_at_commit = false;
 
@@ -450,6 +449,8 @@ worker_round(MemoryContext itemcxt, bool *first, TimestampTz *last_sla)
 			*first = false;
 		}
 		SPI_execute("SELECT etl.process_escalations()", false, 0);
+		/* etl.access_log entries queued by other sessions (security/access.c) */
+		(void) MetaetlAccessLogDrain();
 		if (TimestampDifferenceExceeds(*last_sla, GetCurrentTimestamp(), RUNNING_SLA_INTERVAL_MS))
 		{
 			SPI_execute("SELECT pg_catalog.count(*) FROM etl.evaluate_running_slas()", false, 0);
@@ -533,6 +534,8 @@ MetaetlDeliveryWorkerMain(Datum main_arg)
 	 * notices, and gives up, its transaction.
 	 */
 	SetConfigOption("deadlock_timeout", "10ms", PGC_SUSET, PGC_S_OVERRIDE);
+	/* this worker only runs metaetl's own SQL: nothing resolves outside pg_catalog */
+	SetConfigOption("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION);
 	if (monitor_shared != NULL)
 	{
 		monitor_shared->worker_pgprocno = MyProc->pgprocno;
@@ -583,26 +586,16 @@ MetaetlDeliveryWorkerMain(Datum main_arg)
 	}
 }
 
-static void
-monitor_shmem_request(void)
+static Size
+monitor_shmem_size(void)
 {
-	if (prev_shmem_request_hook)
-		prev_shmem_request_hook();
-	RequestAddinShmemSpace(MAXALIGN(sizeof(MonitorShared)));
+	return sizeof(MonitorShared);
 }
 
 static void
-monitor_shmem_startup(void)
+monitor_shmem_init(void *ptr)
 {
-	bool		found;
-
-	if (prev_shmem_startup_hook)
-		prev_shmem_startup_hook();
-	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
-	monitor_shared = ShmemInitStruct("metaetl monitor", sizeof(MonitorShared), &found);
-	if (!found)
-		monitor_shared->worker_pgprocno = -1;
-	LWLockRelease(AddinShmemInitLock);
+	((MonitorShared *) ptr)->worker_pgprocno = -1;
 }
 
 /*
@@ -618,10 +611,8 @@ MetaetlMonitorInit(void)
 	if (!process_shared_preload_libraries_in_progress)
 		return;
 
-	prev_shmem_request_hook = shmem_request_hook;
-	shmem_request_hook = monitor_shmem_request;
-	prev_shmem_startup_hook = shmem_startup_hook;
-	shmem_startup_hook = monitor_shmem_startup;
+	MetaetlShmemRegister("metaetl monitor", monitor_shmem_size, monitor_shmem_init,
+						 (void **) &monitor_shared);
 
 	memset(&worker, 0, sizeof(worker));
 	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;

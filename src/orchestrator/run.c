@@ -23,6 +23,7 @@
 #include "utils/timestamp.h"
 
 #include "orchestrator/orchestrator.h"
+#include "security/security.h"
 
 PG_FUNCTION_INFO_V1(metaetl_execute_pipeline);
 PG_FUNCTION_INFO_V1(metaetl_execute_pipeline_inline);
@@ -195,10 +196,9 @@ metaetl_execute_pipeline_inline(PG_FUNCTION_ARGS)
 
 	/* monitoring (SLAs, alerts) runs as metaetl itself, as after a worker run */
 	{
-		Oid			saved_user;
-		int			saved_context;
+		MetaetlPrivState owner_st;
 
-		MetaetlAsOwnerBegin(&saved_user, &saved_context);
+		MetaetlOwnerBegin(&owner_st);
 		SPI_connect();
 		if (SPI_execute("SELECT 1 FROM pg_catalog.pg_proc WHERE oid = pg_catalog.to_regprocedure('etl.on_run_finished(bigint)')",
 						true, 1) == SPI_OK_SELECT && SPI_processed == 1)
@@ -209,7 +209,7 @@ metaetl_execute_pipeline_inline(PG_FUNCTION_ARGS)
 			SPI_execute_with_args("SELECT etl.on_run_finished($1)", 1, types, values, NULL, false, 0);
 		}
 		SPI_finish();
-		MetaetlAsOwnerEnd(saved_user, saved_context);
+		MetaetlOwnerEnd(&owner_st);
 	}
 
 	summary = MetaetlRunSummary(plan.run_id);
@@ -286,32 +286,25 @@ metaetl_cancel_run(PG_FUNCTION_ARGS)
 	{
 		Oid			types[2] = {INT4OID, TEXTOID};
 		Datum		values[2];
-		Oid			saved_user;
-		int			saved_context;
+		MetaetlPrivState owner_st;
 		char		appname[64];
 
 		snprintf(appname, sizeof(appname), "metaetl run %lld", (long long) run_id);
 		values[0] = Int32GetDatum(pid);
 		values[1] = CStringGetTextDatum(appname);
-		MetaetlAsOwnerBegin(&saved_user, &saved_context);
+		MetaetlOwnerBegin(&owner_st);
 		SPI_connect();
 		SPI_execute_with_args("SELECT 1 FROM pg_catalog.pg_stat_activity WHERE pid = $1 AND application_name = $2",
 							  2, types, values, NULL, true, 1);
 		is_run_worker = SPI_processed == 1;
 		SPI_finish();
-		MetaetlAsOwnerEnd(saved_user, saved_context);
+		MetaetlOwnerEnd(&owner_st);
 	}
 	if (!is_run_worker)
 		PG_RETURN_BOOL(false);
 	/* audit first, so the cancel is recorded before the run's end */
-	{
-		Oid			saved_user;
-		int			saved_context;
-
-		MetaetlAsOwnerBegin(&saved_user, &saved_context);
-		MetaetlAudit("cancel", "run", NULL, run_id, "{}", GetUserNameFromId(saved_user, false));
-		MetaetlAsOwnerEnd(saved_user, saved_context);
-	}
+	/* MetaetlAudit writes as the owner itself; the actor is the caller */
+	MetaetlAudit("cancel", "run", NULL, run_id, "{}", GetUserNameFromId(GetUserId(), false));
 	if (kill(pid, SIGINT) != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
