@@ -58,18 +58,15 @@ BEGIN
                  ' + (SELECT count(*) FROM (SELECT %3$s FROM %2$s EXCEPT ALL SELECT %3$s FROM %1$s) y)', a, b, cols) INTO n;
   RETURN n;
 END $$;
--- credentials (until etl.add_credential lands: the stand-in reads etl.credentials)
-CREATE FUNCTION pg_temp.cred(name text, secret jsonb) RETURNS void LANGUAGE sql AS $$
-  INSERT INTO etl.credentials (name, kind, secret) VALUES (name, 'access_key', convert_to(secret::text, 'UTF8')) $$;
 
-SELECT pg_temp.cred('os_moto', json_build_object('access_key_id', :'moto_key', 'secret_access_key', :'moto_secret')::jsonb);
-SELECT pg_temp.cred('os_reader', json_build_object('access_key_id', :'reader_key', 'secret_access_key', :'reader_secret')::jsonb);
-SELECT pg_temp.cred('os_nobody', json_build_object('access_key_id', :'nobody_key', 'secret_access_key', :'nobody_secret')::jsonb);
-SELECT pg_temp.cred('os_badkey', json_build_object('access_key_id', :'moto_key', 'secret_access_key', 'wrong-secret-for-the-test')::jsonb);
-SELECT pg_temp.cred('os_gcs', json_build_object('access_key_id', :'gcs_key', 'secret', :'gcs_secret')::jsonb);
-SELECT pg_temp.cred('os_gcs_ro', json_build_object('access_key_id', :'gcs_ro_key', 'secret', :'gcs_ro_secret')::jsonb);
-SELECT pg_temp.cred('os_gcs_as_s3', json_build_object('access_key_id', :'gcs_key', 'secret_access_key', :'gcs_secret')::jsonb);
-SELECT pg_temp.cred('os_half', '{"access_key_id": "AKIAONLYTHEID"}');
+SELECT etl.add_credential('os_moto', json_build_object('access_key_id', :'moto_key', 'secret_access_key', :'moto_secret')::jsonb);
+SELECT etl.add_credential('os_reader', json_build_object('access_key_id', :'reader_key', 'secret_access_key', :'reader_secret')::jsonb);
+SELECT etl.add_credential('os_nobody', json_build_object('access_key_id', :'nobody_key', 'secret_access_key', :'nobody_secret')::jsonb);
+SELECT etl.add_credential('os_badkey', json_build_object('access_key_id', :'moto_key', 'secret_access_key', 'wrong-secret-for-the-test')::jsonb);
+SELECT etl.add_credential('os_gcs', json_build_object('access_key_id', :'gcs_key', 'secret', :'gcs_secret')::jsonb);
+SELECT etl.add_credential('os_gcs_ro', json_build_object('access_key_id', :'gcs_ro_key', 'secret', :'gcs_ro_secret')::jsonb);
+SELECT etl.add_credential('os_gcs_as_s3', json_build_object('access_key_id', :'gcs_key', 'secret_access_key', :'gcs_secret')::jsonb);
+SELECT etl.add_credential('os_half', '{"access_key_id": "AKIAONLYTHEID"}');
 
 -- connections: the options are checked against the keys the connector declares
 SELECT etl.add_connection('os_lake', 's3', format('{"bucket": "metaetl-test", "endpoint": "http://127.0.0.1:%s", "list_page_size": 2}', :'moto_port')::jsonb, 'os_moto');
@@ -225,6 +222,31 @@ SELECT pg_temp.run($${"pipeline": {"id": "os_after", "sources": [
               {"id": "tg", "table": "os3.after_gcs", "input": "g"}]}}$$) IS NOT NULL AS read_back;
 SELECT pg_temp.differ('os3.people', 'os3.after_s3') AS s3_unchanged, pg_temp.differ('os3.many', 'os3.after_big') AS big_unchanged,
        pg_temp.differ('os3.people', 'os3.after_gcs') AS gcs_unchanged;
+
+-- as plain roles: alice's credential is hers; her runs read and write through
+-- it; bob can neither use her connection nor name her credential in his own
+CREATE ROLE os_alice LOGIN;
+CREATE ROLE os_bob LOGIN;
+CREATE SCHEMA os3_alice AUTHORIZATION os_alice;
+SET ROLE os_alice;
+SELECT etl.add_credential('os_alice_keys', json_build_object('access_key_id', :'moto_key', 'secret_access_key', :'moto_secret')::jsonb);
+SELECT etl.add_connection('os_alice_lake', 's3', format('{"bucket": "metaetl-test", "endpoint": "http://127.0.0.1:%s", "prefix": "alice_"}', :'moto_port')::jsonb, 'os_alice_keys');
+SELECT etl.add_connection('os_alice_ca', 's3', format('{"bucket": "metaetl-test", "endpoint": "http://127.0.0.1:%s", "ca_file": "/etc/ssl/certs/ca-certificates.crt"}', :'moto_port')::jsonb, 'os_alice_keys');
+CREATE TABLE os3_alice.mine AS SELECT g AS id, 'row ' || g AS v FROM generate_series(1, 100) g;
+SELECT etl.execute_plan($${"pipeline": {"id": "os_alice", "sources": [{"id": "m", "type": "postgresql", "table": "os3_alice.mine"}],
+  "targets": [{"id": "t", "type": "s3", "connection": "os_alice_lake", "key": "mine.ndjson"}]}}$$) -> 'targets' -> 0 ->> 'table' AS alice_wrote;
+SELECT etl.execute_plan($${"pipeline": {"id": "os_alice_in", "sources": [{"id": "s", "type": "s3", "connection": "os_alice_lake", "key": "mine.ndjson", "columns": {"id": "int", "v": "text"}}],
+  "targets": [{"id": "t", "table": "os3_alice.back"}]}}$$) -> 'targets' -> 0 -> 'rows' AS alice_read;
+SELECT (SELECT count(*) FROM (TABLE os3_alice.mine EXCEPT ALL SELECT id, v FROM os3_alice.back) a) AS alice_differs;
+-- ca_file names a file on the database server: reading it needs pg_read_server_files
+SELECT etl.execute_plan($${"pipeline": {"id": "os_alice_ca", "sources": [{"id": "s", "type": "s3", "connection": "os_alice_ca", "key": "mine.ndjson"}],
+  "targets": [{"id": "t", "table": "os3_alice.back2"}]}}$$);
+RESET ROLE;
+SET ROLE os_bob;
+SELECT etl.execute_plan($${"pipeline": {"id": "os_bob", "sources": [{"id": "s", "type": "s3", "connection": "os_alice_lake", "key": "mine.ndjson"}],
+  "targets": [{"id": "t", "table": "public.os_bob_back"}]}}$$);
+SELECT etl.add_connection('os_bob_lake', 's3', '{"bucket": "metaetl-test"}', 'os_alice_keys');
+RESET ROLE;
 
 -- run records keep the error without a secret
 SELECT etl.register_pipeline($${"pipeline": {"id": "os_run_bad", "sources": [{"id": "s", "type": "s3", "connection": "os_lake_badkey", "key": "rt/people.csv"}], "targets": [{"id": "t", "type": "postgresql", "table": "os3.e2"}]}}$$);

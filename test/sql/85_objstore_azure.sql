@@ -39,15 +39,12 @@ BEGIN
                  ' + (SELECT count(*) FROM (SELECT %3$s FROM %2$s EXCEPT ALL SELECT %3$s FROM %1$s) y)', a, b, cols) INTO n;
   RETURN n;
 END $$;
--- credentials (until etl.add_credential lands: the stand-in reads etl.credentials)
-CREATE FUNCTION pg_temp.cred(name text, secret jsonb) RETURNS void LANGUAGE sql AS $$
-  INSERT INTO etl.credentials (name, kind, secret) VALUES (name, 'access_key', convert_to(secret::text, 'UTF8')) $$;
 
-SELECT pg_temp.cred('oaz_key', json_build_object('account_key', :'az_key')::jsonb);
-SELECT pg_temp.cred('oaz_sas', json_build_object('sas_token', :'az_sas')::jsonb);
-SELECT pg_temp.cred('oaz_ro_sas', json_build_object('sas_token', '?' || :'az_ro_sas')::jsonb);
-SELECT pg_temp.cred('oaz_badkey', json_build_object('account_key', encode(sha256('not the key'), 'base64'))::jsonb);
-SELECT pg_temp.cred('oaz_both', json_build_object('account_key', :'az_key', 'sas_token', :'az_sas')::jsonb);
+SELECT etl.add_credential('oaz_key', json_build_object('account_key', :'az_key')::jsonb);
+SELECT etl.add_credential('oaz_sas', json_build_object('sas_token', :'az_sas')::jsonb);
+SELECT etl.add_credential('oaz_ro_sas', json_build_object('sas_token', '?' || :'az_ro_sas')::jsonb);
+SELECT etl.add_credential('oaz_badkey', json_build_object('account_key', encode(sha256('not the key'), 'base64'))::jsonb);
+SELECT etl.add_credential('oaz_both', json_build_object('account_key', :'az_key', 'sas_token', :'az_sas')::jsonb);
 
 -- Azurite addresses the account in the endpoint's path
 SELECT etl.add_connection('oaz_blob', 'azure_blob', json_build_object('account', 'devstoreaccount1', 'container', 'metaetl-test',

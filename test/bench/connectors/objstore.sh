@@ -72,9 +72,7 @@ in_backend() {
 psql_pg -d bench -v key="$METAETL_MOTO_KEY_ID" -v secret="$METAETL_MOTO_SECRET" -v port="$METAETL_MOTO_PORT" >/dev/null <<'SQL'
 SET client_min_messages = warning;
 CREATE EXTENSION metaetl CASCADE;
--- until etl.add_credential lands, the credentials stand-in reads etl.credentials
-INSERT INTO etl.credentials (name, kind, secret)
-VALUES ('bench_moto', 'access_key', convert_to(json_build_object('access_key_id', :'key', 'secret_access_key', :'secret')::text, 'UTF8'));
+SELECT etl.add_credential('bench_moto', json_build_object('access_key_id', :'key', 'secret_access_key', :'secret')::jsonb);
 SELECT etl.add_connection('bench_lake', 's3', format('{"bucket": "metaetl-test", "endpoint": "http://127.0.0.1:%s"}', :'port')::jsonb, 'bench_moto');
 SQL
 

@@ -14,11 +14,9 @@ psql_pg -d $db -v moto_port="$METAETL_MOTO_PORT" -v key="$METAETL_MOTO_KEY_ID" -
     -v gcs_port="$METAETL_GCS_PORT" -v gkey="$METAETL_GCS_KEY_ID" -v gsecret="$METAETL_GCS_SECRET" >/dev/null <<'SQL'
 SET client_min_messages = warning;
 CREATE EXTENSION metaetl CASCADE;
--- until etl.add_credential lands, the credentials stand-in reads etl.credentials
-INSERT INTO etl.credentials (name, kind, secret) VALUES
-  ('c82_moto', 'access_key', convert_to(json_build_object('access_key_id', :'key', 'secret_access_key', :'secret')::text, 'UTF8')),
-  ('c82_bad', 'access_key', convert_to(json_build_object('access_key_id', :'key', 'secret_access_key', 'c82-wrong-secret')::text, 'UTF8')),
-  ('c82_gcs', 'access_key', convert_to(json_build_object('access_key_id', :'gkey', 'secret', :'gsecret')::text, 'UTF8'));
+SELECT etl.add_credential('c82_moto', json_build_object('access_key_id', :'key', 'secret_access_key', :'secret')::jsonb);
+SELECT etl.add_credential('c82_bad', json_build_object('access_key_id', :'key', 'secret_access_key', 'c82-wrong-secret')::jsonb);
+SELECT etl.add_credential('c82_gcs', json_build_object('access_key_id', :'gkey', 'secret', :'gsecret')::jsonb);
 SELECT etl.add_connection('c82_lake', 's3', format('{"bucket": "metaetl-test", "endpoint": "http://127.0.0.1:%s", "prefix": "case82/", "part_size": 5242880}', :'moto_port')::jsonb, 'c82_moto');
 SELECT etl.add_connection('c82_bad', 's3', format('{"bucket": "metaetl-test", "endpoint": "http://127.0.0.1:%s"}', :'moto_port')::jsonb, 'c82_bad');
 SELECT etl.add_connection('c82_gcs', 'gcs', format('{"bucket": "metaetl-test", "endpoint": "http://127.0.0.1:%s", "prefix": "case82/"}', :'gcs_port')::jsonb, 'c82_gcs');
@@ -121,8 +119,7 @@ PY
 #    column chunks), row for row
 if [ "$(psql_pg -d $db -At -c "SELECT count(*) FROM etl.validate_config('pipeline: {id: p, sources: [{id: s, type: s3, connection: c82_lake, key: a.parquet}], targets: [{id: t, type: postgresql, table: public.t}]}')")" = 0 ]; then
     psql_pg -d $db -v az_endpoint="$METAETL_AZURITE_ENDPOINT" -v az_key="$METAETL_AZURITE_KEY" >/dev/null <<'SQL'
-INSERT INTO etl.credentials (name, kind, secret) VALUES
-  ('c82_az', 'access_key', convert_to(json_build_object('account_key', :'az_key')::text, 'UTF8'));
+SELECT etl.add_credential('c82_az', json_build_object('account_key', :'az_key')::jsonb);
 SELECT etl.add_connection('c82_az', 'azure_blob', json_build_object('account', 'devstoreaccount1', 'container', 'metaetl-test',
   'endpoint', :'az_endpoint', 'prefix', 'case82/')::jsonb, 'c82_az');
 CREATE TABLE typed AS SELECT g AS id, g * 1.25 AS amount, md5(g::text) AS label, date '2026-01-01' + g % 400 AS day,
