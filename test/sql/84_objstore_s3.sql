@@ -59,6 +59,8 @@ BEGIN
   RETURN n;
 END $$;
 
+-- credentials and connections (their void results hidden; errors would show)
+\o /dev/null
 SELECT etl.add_credential('os_moto', json_build_object('access_key_id', :'moto_key', 'secret_access_key', :'moto_secret')::jsonb);
 SELECT etl.add_credential('os_reader', json_build_object('access_key_id', :'reader_key', 'secret_access_key', :'reader_secret')::jsonb);
 SELECT etl.add_credential('os_nobody', json_build_object('access_key_id', :'nobody_key', 'secret_access_key', :'nobody_secret')::jsonb);
@@ -68,7 +70,7 @@ SELECT etl.add_credential('os_gcs_ro', json_build_object('access_key_id', :'gcs_
 SELECT etl.add_credential('os_gcs_as_s3', json_build_object('access_key_id', :'gcs_key', 'secret_access_key', :'gcs_secret')::jsonb);
 SELECT etl.add_credential('os_half', '{"access_key_id": "AKIAONLYTHEID"}');
 
--- connections: the options are checked against the keys the connector declares
+-- connection options are checked against the keys the connector declares
 SELECT etl.add_connection('os_lake', 's3', format('{"bucket": "metaetl-test", "endpoint": "http://127.0.0.1:%s", "list_page_size": 2}', :'moto_port')::jsonb, 'os_moto');
 SELECT etl.add_connection('os_lake_vhost', 's3', format('{"bucket": "metaetl-test", "endpoint": "http://localhost:%s", "path_style": false}', :'moto_port')::jsonb, 'os_moto');
 SELECT etl.add_connection('os_lake_reader', 's3', format('{"bucket": "metaetl-test", "endpoint": "http://127.0.0.1:%s"}', :'moto_port')::jsonb, 'os_reader');
@@ -84,6 +86,8 @@ SELECT etl.add_connection('os_gcs_ro', 'gcs', format('{"bucket": "metaetl-test",
 SELECT etl.add_connection('os_gcs_tls', 'gcs', format('{"bucket": "metaetl-test", "endpoint": "https://127.0.0.1:%s"}', :'gcs_tls_port')::jsonb, 'os_gcs');
 SELECT etl.add_connection('os_gcs_tls_ca', 'gcs', format('{"bucket": "metaetl-test", "endpoint": "https://127.0.0.1:%s", "ca_file": "%s"}', :'gcs_tls_port', :'gcs_ca')::jsonb, 'os_gcs');
 SELECT etl.add_connection('os_s3_fake', 's3', format('{"bucket": "metaetl-test", "endpoint": "http://127.0.0.1:%s"}', :'gcs_port')::jsonb, 'os_gcs_as_s3');
+\o
+SELECT name, type, credential FROM etl.data_sources WHERE name LIKE 'os\_%' ORDER BY name;
 SELECT pg_temp.err($$SELECT etl.add_connection('os_x', 's3', '{"bucket": "b", "regoin": "eu-west-1"}')$$);
 SELECT pg_temp.err($$SELECT etl.add_connection('os_x', 'gcs', '{"endpoint": "https://storage.googleapis.com", "path_style": true}')$$);
 SELECT pg_temp.err($$SELECT etl.add_connection('os_x', 's3', '{"bucket": "b", "secret_access_key": "x"}')$$);

@@ -40,6 +40,8 @@ BEGIN
   RETURN n;
 END $$;
 
+-- credentials and connections (their void results hidden; errors would show)
+\o /dev/null
 SELECT etl.add_credential('oaz_key', json_build_object('account_key', :'az_key')::jsonb);
 SELECT etl.add_credential('oaz_sas', json_build_object('sas_token', :'az_sas')::jsonb);
 SELECT etl.add_credential('oaz_ro_sas', json_build_object('sas_token', '?' || :'az_ro_sas')::jsonb);
@@ -61,6 +63,8 @@ SELECT etl.add_connection('oaz_nocontainer', 'azure_blob', json_build_object('ac
   'endpoint', :'az_endpoint')::jsonb, 'oaz_key');
 SELECT etl.add_connection('oaz_badname', 'azure_blob', json_build_object('account', 'devstoreaccount1', 'container', 'Has_Upper',
   'endpoint', :'az_endpoint')::jsonb, 'oaz_key');
+\o
+SELECT name, type, credential FROM etl.data_sources WHERE name LIKE 'oaz\_%' ORDER BY name;
 SELECT pg_temp.err($$SELECT etl.add_connection('oaz_x', 'azure_blob', '{"account": "devstoreaccount1", "bucket": "b"}')$$);
 
 -- round trips per format, SharedKey and SAS; blocks of 1 MiB for the large one
