@@ -20,6 +20,7 @@ static const MetaetlConnector *const all_connectors[] = {
 	&MetaetlLocalConnector,
 	&MetaetlInlineConnector,
 	&MetaetlFileConnector,
+	&MetaetlHttpConnector, &MetaetlSoapConnector,	/* connectors/http.c, soap.c */
 	&MetaetlS3Connector, &MetaetlAzureBlobConnector, &MetaetlGcsConnector,
 };
 

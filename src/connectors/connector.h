@@ -106,6 +106,9 @@ extern void MetaetlCheckConnection(JsonbContainer *conf, bool is_source, const c
 /* in connectors/file.c */
 extern const MetaetlConnector MetaetlFileConnector;
 
+/* in connectors/http.c, connectors/soap.c (internals: connectors/http.h) */
+extern const MetaetlConnector MetaetlHttpConnector, MetaetlSoapConnector;
+
 /* in connectors/objstore.c */
 extern const MetaetlConnector MetaetlS3Connector, MetaetlAzureBlobConnector, MetaetlGcsConnector;
 

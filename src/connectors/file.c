@@ -16,6 +16,8 @@
  */
 #include "postgres.h"
 
+#include <sys/stat.h>
+
 #include "catalog/pg_authid.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
@@ -24,8 +26,15 @@
 #include "utils/builtins.h"
 
 #include "connectors/connector.h"
+#include "connectors/format.h"
+#include "connectors/sink.h"
+#include "connectors/stream.h"
 
-static const char *const file_types[] = {"csv", "json", "ndjson", NULL};
+/*
+ * csv, json, ndjson: the 0.1 types, through COPY.  file: any format of the
+ * format registry (format: parquet, ...), through a stream.
+ */
+static const char *const file_types[] = {"csv", "json", "ndjson", "file", NULL};
 
 static void
 file_require(const char *id, bool write)
@@ -228,6 +237,38 @@ object_columns(const char *first_object_sql)
 	return b.data;
 }
 
+/* the format a "type: file" source or target names, or its path's suffix says */
+static const MetaetlFormat *
+file_format(JsonbContainer *conf, const char *path, const char *what, const char *id)
+{
+	char	   *name = MetaetlJStr(conf, "format");
+	const MetaetlFormat *fmt;
+
+	if (name && strcmp(name, "auto") != 0)
+		return MetaetlFindFormat(name, id);
+	fmt = MetaetlFormatForName(path);
+	if (fmt == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s \"%s\": cannot tell the format of \"%s\"", what, id, path),
+				 errhint("Give format: one of %s.", MetaetlFormatList(false))));
+	return fmt;
+}
+
+/* open a server file of a "type: file" source; a missing file names the source */
+static MetaetlInStream *
+file_open_in(void *arg, const char *path)
+{
+	MetaetlNode *src = arg;
+	struct stat st;
+
+	if (stat(path, &st) != 0)
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("source \"%s\": could not open file \"%s\": %m", src->id, path)));
+	return MetaetlOpenFileIn(path);
+}
+
 static char *
 file_extract(MetaetlPlan *plan, MetaetlNode *src)
 {
@@ -238,6 +279,11 @@ file_extract(MetaetlPlan *plan, MetaetlNode *src)
 	char	   *sql;
 
 	file_require(src->id, false);
+	if (strcmp(src->type, "file") == 0)
+	{
+		(void) file_format(src->conf, path, "source", src->id);
+		return MetaetlReadObjects(plan, src, list_make1(path), file_open_in, src);
+	}
 	if (strcmp(src->type, "csv") == 0)
 	{
 		cols = csv_columns(src, path);
@@ -279,7 +325,43 @@ file_extract(MetaetlPlan *plan, MetaetlNode *src)
 static char *
 file_describe(MetaetlPlan *plan, MetaetlNode *src)
 {
-	return psprintf("%s file %s", src->type, file_path(src->conf, src->id));
+	char	   *path = file_path(src->conf, src->id);
+
+	if (strcmp(src->type, "file") == 0)
+		return psprintf("%s file %s", file_format(src->conf, path, "source", src->id)->name, path);
+	return psprintf("%s file %s", src->type, path);
+}
+
+/*
+ * A "type: file" target: the rows through the format's writer into a
+ * stream that becomes the file only at finish, so an error leaves an
+ * existing file as it was.
+ */
+static int64
+file_load_format(MetaetlPlan *plan, MetaetlTarget *tgt, const char *prefix, const char *ref,
+				 List *cols, const char *path)
+{
+	const MetaetlFormat *fmt = file_format(tgt->conf, path, "target", tgt->id);
+	char	   *compression = MetaetlJStr(tgt->conf, "compression");
+	MetaetlOutStream *out;
+	MetaetlRowReader *rows;
+	int64		n;
+
+	if (fmt->write == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("target \"%s\": format %s cannot be written", tgt->id, fmt->name),
+				 errhint("Writable formats: %s.", MetaetlFormatList(true))));
+	MetaetlScript(plan, psprintf("-- write %s as %s", path, fmt->name));
+	if (plan->describe_only)
+		return 0;
+	out = MetaetlOpenFileOut(path);
+	out = MetaetlCompressOut(out, compression ? compression : "auto");
+	rows = MetaetlRowReaderOpen(plan, prefix, ref, cols);
+	n = fmt->write(rows, tgt->conf, out);
+	MetaetlRowReaderClose(rows);
+	MetaetlStreamFinish(out);
+	return n;
 }
 
 static int64
@@ -296,6 +378,8 @@ file_load(MetaetlPlan *plan, MetaetlTarget *tgt, const char *prefix, const char 
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("target \"%s\": file targets support mode replace only", tgt->id)));
+	if (strcmp(tgt->type, "file") == 0)
+		return file_load_format(plan, tgt, prefix, ref, cols, path);
 	if (strcmp(tgt->type, "csv") == 0)
 		sql = psprintf("COPY (%sSELECT %s FROM %s) TO %s WITH (%s)", prefix, collist, ref, lit,
 					   csv_options(tgt->conf));
@@ -325,6 +409,8 @@ file_load(MetaetlPlan *plan, MetaetlTarget *tgt, const char *prefix, const char 
  * columns when the header (csv) or first object (json, ndjson) should not
  * decide them.
  */
+static const char *const file_compressions[] = {"auto", "none", "gzip", "zstd", NULL};
+
 static const MetaetlConnKey file_source_keys[] = {
 	{"path", MCK_STRING, MCK_ONEOF},
 	{"file", MCK_STRING, MCK_ONEOF},
@@ -335,6 +421,10 @@ static const MetaetlConnKey file_source_keys[] = {
 	{"null", MCK_STRING},
 	{"encoding", MCK_STRING},
 	{"columns", MCK_COLUMNS},
+	{"format", MCK_STRING},		/* type: file */
+	{"compression", MCK_ENUM, 0, file_compressions},
+	{"options", MCK_OBJECT},
+	{"file_column", MCK_STRING},
 	MCK_END
 };
 
@@ -347,6 +437,9 @@ static const MetaetlConnKey file_target_keys[] = {
 	{"escape", MCK_STRING},
 	{"null", MCK_STRING},
 	{"encoding", MCK_STRING},
+	{"format", MCK_STRING},		/* type: file */
+	{"compression", MCK_ENUM, 0, file_compressions},
+	{"options", MCK_OBJECT},
 	MCK_END
 };
 

@@ -17,7 +17,11 @@
 
 #include "connectors/format.h"
 
+/* in connectors/formats/parquet_pg.c */
+extern const MetaetlFormat MetaetlParquetFormat;
+
 static const MetaetlFormat *const all_formats[] = {
+	&MetaetlParquetFormat,
 	NULL						/* formats are listed here as they land */
 };
 

@@ -293,7 +293,12 @@ MetaetlRowReaderOpen(MetaetlPlan *plan, const char *with_prefix, const char *ref
 	p = SPI_prepare(sql, 0, NULL);
 	if (p == NULL)
 		elog(ERROR, "SPI_prepare failed (%d): %s", SPI_result, sql);
-	r->portal = SPI_cursor_open(NULL, p, NULL, NULL, true);
+	/*
+	 * Not read-only: a read-only cursor would use the active snapshot, which
+	 * does not see rows this run wrote earlier in the transaction (a
+	 * materialised node feeding two targets).
+	 */
+	r->portal = SPI_cursor_open(NULL, p, NULL, NULL, false);
 	r->desc = CreateTupleDescCopy(r->portal->tupDesc);
 	r->values = palloc(sizeof(Datum) * r->desc->natts);
 	r->nulls = palloc(sizeof(bool) * r->desc->natts);

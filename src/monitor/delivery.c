@@ -23,6 +23,12 @@
  *
  * Retries and backoff are decided by etl._record_delivery_attempt (SQL).
  *
+ * A second kind of delivery shares the transport: OpenLineage events
+ * (src/lineage, etl.lineage_events in sql/install/87_lineage.sql).  Their
+ * SQL hands out rows of the same shape (id, label, opened secrets, rendered
+ * request, timeout) and records attempts the same way; the worker sends
+ * them when no alert is due.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -81,6 +87,7 @@ typedef struct DeliveryItem
 	Jsonb	   *secrets;
 	Jsonb	   *rendered;
 	long		timeout_ms;
+	bool		lineage;		/* an OpenLineage event, not an alert */
 } DeliveryItem;
 
 #define DELIVERY_COLUMNS \
@@ -119,9 +126,15 @@ static const char *delivery_claim_sql =
 static const char *delivery_record_sql =
 "SELECT etl._record_delivery_attempt($1, $2, $3, $4, $5, $6, $7)";
 
+/* the same three steps for OpenLineage events (87_lineage.sql) */
+static const char *lineage_fetch_sql = "SELECT * FROM etl._lineage_events_due($1)";
+static const char *lineage_claim_sql = "SELECT * FROM etl._lineage_event_claim()";
+static const char *lineage_record_sql =
+"SELECT etl._record_lineage_attempt($1, $2, $3, $4, $5, $6, $7)";
+
 /* copy row i of SPI_tuptable into an item allocated in cxt */
 static DeliveryItem *
-delivery_copy_item(int i, MemoryContext cxt)
+delivery_copy_item(int i, MemoryContext cxt, bool lineage)
 {
 	HeapTuple	tup = SPI_tuptable->vals[i];
 	TupleDesc	desc = SPI_tuptable->tupdesc;
@@ -137,6 +150,7 @@ delivery_copy_item(int i, MemoryContext cxt)
 	d = SPI_getbinval(tup, desc, 4, &isnull);
 	item->rendered = isnull ? NULL : DatumGetJsonbPCopy(d);
 	item->timeout_ms = DatumGetInt64(SPI_getbinval(tup, desc, 5, &isnull));
+	item->lineage = lineage;
 	MemoryContextSwitchTo(old);
 	return item;
 }
@@ -191,7 +205,8 @@ delivery_record(DeliveryItem *item, MetaetlCurlResult *res)
 	values[6] = res->response ? CStringGetTextDatum(res->response) : (Datum) 0;
 	nulls[6] = res->response ? ' ' : 'n';
 
-	ret = SPI_execute_with_args(delivery_record_sql, 7, types, values, nulls, false, 1);
+	ret = SPI_execute_with_args(item->lineage ? lineage_record_sql : delivery_record_sql,
+								7, types, values, nulls, false, 1);
 	if (ret != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "could not record alert delivery attempt: %s", SPI_result_code_string(ret));
 	return SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
@@ -230,7 +245,16 @@ metaetl_deliver_pending(PG_FUNCTION_ARGS)
 	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "could not read the alert outbox: %s", SPI_result_code_string(ret));
 	for (i = 0; i < SPI_processed; i++)
-		items = lappend(items, delivery_copy_item((int) i, callcxt));
+		items = lappend(items, delivery_copy_item((int) i, callcxt, false));
+	if (list_length(items) < max)
+	{
+		args[0] = Int32GetDatum(max - list_length(items));
+		ret = SPI_execute_with_args(lineage_fetch_sql, 1, argtypes, args, NULL, false, 0);
+		if (ret != SPI_OK_SELECT)
+			elog(ERROR, "could not read the lineage outbox: %s", SPI_result_code_string(ret));
+		for (i = 0; i < SPI_processed; i++)
+			items = lappend(items, delivery_copy_item((int) i, callcxt, true));
+	}
 
 	foreach(lc, items)
 	{
@@ -295,7 +319,7 @@ metaetl_test_alert_channel(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("alert channel \"%s\" does not exist", text_to_cstring(name)),
 				 errhint("See etl.alert_channels_public for the channels there are.")));
-	item = delivery_copy_item(0, callcxt);
+	item = delivery_copy_item(0, callcxt, false);
 
 	delivery_send(item, &res);
 
@@ -479,7 +503,15 @@ worker_round(MemoryContext itemcxt, bool *first, TimestampTz *last_sla)
 		if (SPI_execute(delivery_claim_sql, false, 1) != SPI_OK_UPDATE_RETURNING)
 			elog(ERROR, "could not claim an alert delivery");
 		if (SPI_processed == 1)
-			item = delivery_copy_item(0, itemcxt);
+			item = delivery_copy_item(0, itemcxt, false);
+		else
+		{
+			/* no alert due: an OpenLineage event */
+			if (SPI_execute(lineage_claim_sql, false, 1) != SPI_OK_SELECT)
+				elog(ERROR, "could not claim an OpenLineage event");
+			if (SPI_processed == 1)
+				item = delivery_copy_item(0, itemcxt, true);
+		}
 		worker_end();
 		if (item == NULL)
 			return false;
@@ -498,9 +530,10 @@ worker_round(MemoryContext itemcxt, bool *first, TimestampTz *last_sla)
 		status = delivery_record(item, &res);
 		if (!res.ok)
 			ereport(LOG,
-					(errmsg("metaetl alert delivery %lld to channel \"%s\" failed, now %s: %s",
-							(long long) item->delivery_id, item->channel,
-							status ? status : "?", res.error ? res.error : "unknown error")));
+					(errmsg("metaetl %s %lld to %s \"%s\" failed, now %s: %s",
+							item->lineage ? "OpenLineage event" : "alert delivery",
+							(long long) item->delivery_id, item->lineage ? "endpoint" : "channel",
+							item->channel, status ? status : "?", res.error ? res.error : "unknown error")));
 		worker_end();
 		MemoryContextSwitchTo(itemcxt);
 	}

@@ -27,6 +27,7 @@
 #include "utils/fmgroids.h"
 #include "utils/timestamp.h"
 
+#include "lineage/lineage.h"
 #include "metaetl.h"
 #include "orchestrator/orchestrator.h"
 #include "security/security.h"
@@ -208,6 +209,9 @@ MetaetlRunRecordStart(const MetaetlRunSpec *spec, const char *status, MetaetlRun
 					 strcmp(status, "running") == 0 ? "run_start" : "run_queued",
 					 "run", spec->pipeline_id, plan->run_id, details, NULL);
 	}
+	/* OpenLineage START (queued in this transaction; never fails the run) */
+	if (strcmp(status, "running") == 0)
+		MetaetlLineageRunStarted(plan->run_id);
 	MetaetlOwnerEnd(&owner_st);
 	return plan->run_id;
 }
@@ -336,6 +340,8 @@ MetaetlRunRecordFinish(int64 run_id, int attempts, const MetaetlRunOutcome *out,
 		appendStringInfoChar(&details, '}');
 		MetaetlAudit("run_end", "run", NULL, run_id, details.data, NULL);
 	}
+	/* lineage, schema snapshots and drift, the final OpenLineage event */
+	MetaetlLineageRunFinished(run_id, out->status);
 	MetaetlOwnerEnd(&owner_st);
 }
 

@@ -22,6 +22,7 @@
 #include "utils/timestamp.h"
 
 #include "connectors/connector.h"
+#include "lineage/lineage.h"
 #include "transform/transform.h"
 
 PG_FUNCTION_INFO_V1(metaetl_execute_plan);
@@ -136,6 +137,8 @@ MetaetlPlanRun(MetaetlPlan *plan, const MetaetlRunHooks *hooks)
 	level = MetaetlEngineGucSave(plan);
 	plan->defer_materialize = plan->engine == METAETL_ENGINE_PARALLEL;
 	MetaetlCompileNodes(plan);
+	/* column lineage of what this run executes (never fails the run) */
+	MetaetlLineageRecordRun(plan, plan->run_id);
 	if (plan->engine == METAETL_ENGINE_PARALLEL)
 	{
 		bool		split = MetaetlParallelSplit(plan);
@@ -231,7 +234,7 @@ MetaetlPlanRun(MetaetlPlan *plan, const MetaetlRunHooks *hooks)
 		jkey(&b, "mode", false);
 		jstr(&b, t->mode);
 		jkey(&b, "rows", false);
-		appendStringInfo(&b, INT64_FORMAT "}", t->rows);
+		appendStringInfo(&b, INT64_FORMAT "%s%s}", t->rows, t->details ? ", " : "", t->details ? t->details : "");
 	}
 	appendStringInfoString(&b, "]");
 	jkey(&b, "steps", false);
@@ -272,7 +275,7 @@ MetaetlPlanRun(MetaetlPlan *plan, const MetaetlRunHooks *hooks)
 		jkey(&b, "rows", false);
 		appendStringInfo(&b, INT64_FORMAT, t->rows);
 		jkey(&b, "duration_ms", false);
-		appendStringInfo(&b, "%.3f}", t->ms);
+		appendStringInfo(&b, "%.3f%s%s}", t->ms, t->details ? ", " : "", t->details ? t->details : "");
 	}
 	appendStringInfoString(&b, "]");
 	if (bl)
@@ -301,7 +304,11 @@ MetaetlExecutePlan(Jsonb *config, Jsonb *params, Jsonb *context, List *materiali
 {
 	MetaetlPlan *plan = MetaetlBuildPlan(config, engine, materialize);
 	StringInfoData ctx;
+	JsonbValue *rid = context ? MetaetlJGet(&context->root, "run_id") : NULL;
 
+	/* the run this plan belongs to (lineage records it), from the context */
+	if (rid && rid->type == jbvNumeric)
+		plan->run_id = strtoi64(MetaetlJValueText(rid), NULL, 10);
 	/* {"param": params} || context */
 	initStringInfo(&ctx);
 	appendStringInfoString(&ctx, "{\"param\": ");
@@ -341,11 +348,20 @@ metaetl_execute_plan(PG_FUNCTION_ARGS)
 		hooks.arg = before;
 	}
 	SPI_connect();
-	res = MetaetlExecutePlan(config, params,
-							 context ? DatumGetJsonbP(DirectFunctionCall1(jsonb_in,
-																			CStringGetDatum(JsonbToCString(NULL, context, 0))))
-							 : NULL,
-							 mat, engine, &hooks);
+	{
+		/* options.run_id (the run lineage and records are kept for) joins the context */
+		Jsonb	   *ctx = context ? DatumGetJsonbP(DirectFunctionCall1(jsonb_in,
+																	  CStringGetDatum(JsonbToCString(NULL, context, 0))))
+			: DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum("{}")));
+		JsonbValue *rid = options ? MetaetlJGet(&options->root, "run_id") : NULL;
+
+		if (rid)
+			ctx = DatumGetJsonbP(DirectFunctionCall2(jsonb_concat, JsonbPGetDatum(ctx),
+													 DirectFunctionCall1(jsonb_in,
+																		 CStringGetDatum(psprintf("{\"run_id\": %s}",
+																								  MetaetlJValueText(rid))))));
+		res = MetaetlExecutePlan(config, params, ctx, mat, engine, &hooks);
+	}
 	res = DatumGetJsonbP(SPI_datumTransfer(JsonbPGetDatum(res), false, -1));
 	SPI_finish();
 	PG_RETURN_JSONB_P(res);

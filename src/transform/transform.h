@@ -64,6 +64,9 @@ typedef struct MetaetlTarget
 	int64		rows;
 	double		ms;
 	char	   *table_display;
+	char	   *details;		/* more "key": value pairs for the run summary's
+								 * entries of this target (and step_runs.details),
+								 * or NULL: the HTTP target's batches */
 } MetaetlTarget;
 
 typedef struct MetaetlPlan
@@ -81,6 +84,7 @@ typedef struct MetaetlPlan
 	bool		xact_had_writes;	/* the caller wrote before the run began */
 	bool		defer_materialize;	/* parallel: materialise after the split */
 	int			tempno;
+	int64		run_id;			/* the orchestrator's run (options.run_id), or 0 */
 } MetaetlPlan;
 
 /* in transform/json.c */

@@ -136,14 +136,7 @@ MetaetlCurlPerform(const MetaetlCurlRequest *req, MetaetlCurlResult *res)
 
 	memset(res, 0, sizeof(*res));
 
-	if (!curl_initialized)
-	{
-		if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-			ereport(ERROR,
-					(errcode(ERRCODE_SYSTEM_ERROR),
-					 errmsg("could not initialize libcurl")));
-		curl_initialized = true;
-	}
+	MetaetlCurlGlobalInit();
 
 	PG_TRY();
 	{
@@ -258,6 +251,50 @@ MetaetlCurlPerform(const MetaetlCurlRequest *req, MetaetlCurlResult *res)
 	PG_END_TRY();
 }
 
+/*
+ * MetaetlCurlGlobalInit
+ *		curl_global_init once per backend.
+ */
+void
+MetaetlCurlGlobalInit(void)
+{
+	if (!curl_initialized)
+	{
+		if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+			ereport(ERROR,
+					(errcode(ERRCODE_SYSTEM_ERROR),
+					 errmsg("could not initialize libcurl")));
+		curl_initialized = true;
+	}
+}
+
+/*
+ * MetaetlCurlBaseOptions
+ *		The options every metaetl HTTP transfer carries (see curl.h).
+ */
+void
+MetaetlCurlBaseOptions(void *handle, long timeout_ms, long connect_timeout_ms,
+					   const char *ca_file, bool tls_verify)
+{
+	CURL	   *h = (CURL *) handle;
+
+	SETOPT(h, CURLOPT_PROTOCOLS_STR, "http,https");
+	SETOPT(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+	SETOPT(h, CURLOPT_FOLLOWLOCATION, 0L);
+	SETOPT(h, CURLOPT_NOSIGNAL, 1L);
+	SETOPT(h, CURLOPT_TIMEOUT_MS, timeout_ms > 0 ? timeout_ms : 30000L);
+	SETOPT(h, CURLOPT_CONNECTTIMEOUT_MS, connect_timeout_ms > 0 ? connect_timeout_ms : 10000L);
+	SETOPT(h, CURLOPT_NOPROGRESS, 0L);
+	SETOPT(h, CURLOPT_XFERINFOFUNCTION, curl_progress_cb);
+	SETOPT(h, CURLOPT_USERAGENT, "metaetl/" METAETL_VERSION);
+	/* a proxy would be the only address the socket check sees */
+	SETOPT(h, CURLOPT_PROXY, "");
+	SETOPT(h, CURLOPT_SSL_VERIFYPEER, tls_verify ? 1L : 0L);
+	SETOPT(h, CURLOPT_SSL_VERIFYHOST, tls_verify ? 2L : 0L);
+	if (ca_file)
+		SETOPT(h, CURLOPT_CAINFO, ca_file);
+}
+
 /* ------------------------------------------------------------ sessions */
 
 #define HTTP_HEADERS_SIZE 16384
@@ -305,14 +342,7 @@ MetaetlHttpSessionCreate(MemoryContext cxt)
 {
 	MetaetlHttpSession *s = MemoryContextAllocZero(cxt, sizeof(MetaetlHttpSession));
 
-	if (!curl_initialized)
-	{
-		if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-			ereport(ERROR,
-					(errcode(ERRCODE_SYSTEM_ERROR),
-					 errmsg("could not initialize libcurl")));
-		curl_initialized = true;
-	}
+	MetaetlCurlGlobalInit();
 	s->handle = curl_easy_init();
 	if (s->handle == NULL)
 		ereport(ERROR,
@@ -422,36 +452,23 @@ http_set_request(CURL *h, const MetaetlHttpRequest *req, char *errbuf,
 	ListCell   *lc;
 	const char *m = req->method ? req->method : "GET";
 
+	MetaetlCurlBaseOptions(h, req->timeout_ms, req->connect_timeout_ms, req->ca_file, req->tls_verify);
 	SETOPT(h, CURLOPT_URL, req->url);
-	SETOPT(h, CURLOPT_PROTOCOLS_STR, "http,https");
-	SETOPT(h, CURLOPT_FOLLOWLOCATION, 0L);
-	SETOPT(h, CURLOPT_NOSIGNAL, 1L);
-	if (req->timeout_ms >= 0)
-		SETOPT(h, CURLOPT_TIMEOUT_MS, req->timeout_ms > 0 ? req->timeout_ms : 300000L);
-	else
+	if (req->timeout_ms == 0)
+		SETOPT(h, CURLOPT_TIMEOUT_MS, 300000L);
+	else if (req->timeout_ms < 0)
 	{
 		/* a stream read at the reader's pace: no total limit, but no stall */
+		SETOPT(h, CURLOPT_TIMEOUT_MS, 0L);
 		SETOPT(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
 		SETOPT(h, CURLOPT_LOW_SPEED_TIME, 300L);
 	}
-	SETOPT(h, CURLOPT_CONNECTTIMEOUT_MS,
-		   req->connect_timeout_ms > 0 ? req->connect_timeout_ms : 10000L);
 	SETOPT(h, CURLOPT_ERRORBUFFER, errbuf);
-	SETOPT(h, CURLOPT_NOPROGRESS, 0L);
-	SETOPT(h, CURLOPT_XFERINFOFUNCTION, curl_progress_cb);
 	SETOPT(h, CURLOPT_WRITEFUNCTION, write_cb);
 	SETOPT(h, CURLOPT_WRITEDATA, write_data);
 	SETOPT(h, CURLOPT_HEADERFUNCTION, header_cb);
 	SETOPT(h, CURLOPT_HEADERDATA, header_data);
-	SETOPT(h, CURLOPT_USERAGENT, "metaetl/" METAETL_VERSION);
 	/* no Accept-Encoding: object bytes arrive exactly as stored */
-	if (!req->tls_verify)
-	{
-		SETOPT(h, CURLOPT_SSL_VERIFYPEER, 0L);
-		SETOPT(h, CURLOPT_SSL_VERIFYHOST, 0L);
-	}
-	if (req->ca_file)
-		SETOPT(h, CURLOPT_CAINFO, req->ca_file);
 
 	if (strcmp(m, "HEAD") == 0)
 		SETOPT(h, CURLOPT_NOBODY, 1L);
@@ -714,14 +731,7 @@ MetaetlHttpStreamOpen(const MetaetlHttpRequest *req, MetaetlHttpResponse *res, M
 	long		code = 0;
 
 	memset(res, 0, sizeof(*res));
-	if (!curl_initialized)
-	{
-		if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-			ereport(ERROR,
-					(errcode(ERRCODE_SYSTEM_ERROR),
-					 errmsg("could not initialize libcurl")));
-		curl_initialized = true;
-	}
+	MetaetlCurlGlobalInit();
 	s->io = MemoryContextAllocZero(cxt, sizeof(HttpIo));
 	s->cap = Max(HTTP_STREAM_BUF, req->max_body);
 	s->buf = MemoryContextAlloc(cxt, s->cap);

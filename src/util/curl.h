@@ -51,6 +51,19 @@ typedef struct MetaetlCurlResult
 extern void MetaetlCurlPerform(const MetaetlCurlRequest *req, MetaetlCurlResult *res);
 
 /*
+ * For code that drives its own easy handles (connectors/http_fetch.c runs
+ * them in a multi handle): libcurl's one-time global setup, and the options
+ * every metaetl transfer carries — protocols limited to http/https, no
+ * redirects followed by libcurl, no signals, connect and total timeouts,
+ * abandoned on a pending cancel (the interrupt is serviced after libcurl
+ * returns), no proxy from the environment, TLS verification unless turned
+ * off, an optional CA bundle.  "h" is a CURL *.
+ */
+extern void MetaetlCurlGlobalInit(void);
+extern void MetaetlCurlBaseOptions(void *h, long timeout_ms, long connect_timeout_ms,
+								   const char *ca_file, bool tls_verify);
+
+/*
  * HTTP sessions.  A session keeps one libcurl handle, so consecutive
  * requests to one host reuse its connection (TLS handshakes are not
  * repeated for every ranged read or uploaded part).  The handle is freed
