@@ -70,7 +70,6 @@ SELECT etl.add_credential('os_gcs_ro', json_build_object('access_key_id', :'gcs_
 SELECT etl.add_credential('os_gcs_as_s3', json_build_object('access_key_id', :'gcs_key', 'secret_access_key', :'gcs_secret')::jsonb);
 SELECT etl.add_credential('os_half', '{"access_key_id": "AKIAONLYTHEID"}');
 
--- connection options are checked against the keys the connector declares
 SELECT etl.add_connection('os_lake', 's3', format('{"bucket": "metaetl-test", "endpoint": "http://127.0.0.1:%s", "list_page_size": 2}', :'moto_port')::jsonb, 'os_moto');
 SELECT etl.add_connection('os_lake_vhost', 's3', format('{"bucket": "metaetl-test", "endpoint": "http://localhost:%s", "path_style": false}', :'moto_port')::jsonb, 'os_moto');
 SELECT etl.add_connection('os_lake_reader', 's3', format('{"bucket": "metaetl-test", "endpoint": "http://127.0.0.1:%s"}', :'moto_port')::jsonb, 'os_reader');
@@ -88,6 +87,7 @@ SELECT etl.add_connection('os_gcs_tls_ca', 'gcs', format('{"bucket": "metaetl-te
 SELECT etl.add_connection('os_s3_fake', 's3', format('{"bucket": "metaetl-test", "endpoint": "http://127.0.0.1:%s"}', :'gcs_port')::jsonb, 'os_gcs_as_s3');
 \o
 SELECT name, type, credential FROM etl.data_sources WHERE name LIKE 'os\_%' ORDER BY name;
+-- connection options are checked against the keys the connector declares
 SELECT pg_temp.err($$SELECT etl.add_connection('os_x', 's3', '{"bucket": "b", "regoin": "eu-west-1"}')$$);
 SELECT pg_temp.err($$SELECT etl.add_connection('os_x', 'gcs', '{"endpoint": "https://storage.googleapis.com", "path_style": true}')$$);
 SELECT pg_temp.err($$SELECT etl.add_connection('os_x', 's3', '{"bucket": "b", "secret_access_key": "x"}')$$);
@@ -117,7 +117,7 @@ SELECT severity, path, message FROM etl.validate_config($$pipeline:
 $$) ORDER BY path;
 
 -- round trips table -> object -> table, per format and compression, row for row
-CREATE TABLE people (id int, name text, city text, score numeric, born date, active boolean);
+CREATE TABLE people (id int, name text, city text, score numeric(6,2), born date, active boolean);
 INSERT INTO people VALUES (1, 'Zoë', 'Paris', 1.5, '1990-01-02', true), (2, 'Bo, "B"', NULL, 2, NULL, false),
   (3, E'line\nbreak', 'Rome', NULL, '2001-12-31', NULL), (4, '', 'Köln', -0.25, '1970-01-01', true);
 SELECT pg_temp.run($${"pipeline": {"id": "os_out", "sources": [{"id": "p", "type": "postgresql", "query": "SELECT * FROM os3.people ORDER BY id"}],
@@ -125,19 +125,28 @@ SELECT pg_temp.run($${"pipeline": {"id": "os_out", "sources": [{"id": "p", "type
               {"id": "cz", "type": "s3", "connection": "os_lake", "key": "rt/people.csv.gz"},
               {"id": "n", "type": "s3", "connection": "os_lake", "key": "rt/people.ndjson", "compression": "zstd"},
               {"id": "g", "type": "gcs", "connection": "os_gcs", "key": "rt/people.csv"},
-              {"id": "v", "type": "s3", "connection": "os_lake_vhost", "key": "rt/vhost.ndjson"}]}}$$);
+              {"id": "v", "type": "s3", "connection": "os_lake_vhost", "key": "rt/vhost.ndjson"},
+              {"id": "q", "type": "s3", "connection": "os_lake", "key": "rt/people.parquet"},
+              {"id": "gq", "type": "gcs", "connection": "os_gcs", "key": "rt/people.parquet"}]}}$$);
 SELECT pg_temp.run($${"pipeline": {"id": "os_in", "sources": [
     {"id": "c", "type": "s3", "connection": "os_lake", "key": "rt/people.csv", "columns": {"id": "int", "score": "numeric", "born": "date", "active": "boolean"}},
     {"id": "cz", "type": "s3", "connection": "os_lake", "key": "rt/people.csv.gz", "columns": {"id": "int", "score": "numeric", "born": "date", "active": "boolean"}},
     {"id": "n", "type": "s3", "connection": "os_lake", "key": "rt/people.ndjson", "compression": "zstd", "columns": {"id": "int", "name": "text", "city": "text", "score": "numeric", "born": "date", "active": "boolean"}},
     {"id": "g", "type": "gcs", "connection": "os_gcs", "key": "rt/people.csv", "columns": {"id": "int", "score": "numeric", "born": "date", "active": "boolean"}},
-    {"id": "v", "type": "s3", "connection": "os_lake_vhost", "key": "rt/vhost.ndjson", "columns": {"id": "int", "name": "text", "city": "text", "score": "numeric", "born": "date", "active": "boolean"}}],
+    {"id": "v", "type": "s3", "connection": "os_lake_vhost", "key": "rt/vhost.ndjson", "columns": {"id": "int", "name": "text", "city": "text", "score": "numeric", "born": "date", "active": "boolean"}},
+    {"id": "q", "type": "s3", "connection": "os_lake", "key": "rt/people.parquet"},
+    {"id": "gq", "type": "gcs", "connection": "os_gcs", "key": "rt/people.parquet"}],
   "targets": [{"id": "tc", "table": "os3.back_csv", "input": "c"}, {"id": "tcz", "table": "os3.back_csv_gz", "input": "cz"},
               {"id": "tn", "table": "os3.back_ndjson", "input": "n"}, {"id": "tg", "table": "os3.back_gcs", "input": "g"},
-              {"id": "tv", "table": "os3.back_vhost", "input": "v"}]}}$$);
+              {"id": "tv", "table": "os3.back_vhost", "input": "v"}, {"id": "tq", "table": "os3.back_parquet", "input": "q"},
+              {"id": "tgq", "table": "os3.back_gcs_parquet", "input": "gq"}]}}$$);
 SELECT pg_temp.differ('os3.people', 'os3.back_csv') AS csv, pg_temp.differ('os3.people', 'os3.back_csv_gz') AS csv_gz,
        pg_temp.differ('os3.people', 'os3.back_ndjson') AS ndjson_zstd, pg_temp.differ('os3.people', 'os3.back_gcs') AS gcs_csv,
-       pg_temp.differ('os3.people', 'os3.back_vhost') AS vhost;
+       pg_temp.differ('os3.people', 'os3.back_vhost') AS vhost, pg_temp.differ('os3.people', 'os3.back_parquet') AS parquet,
+       pg_temp.differ('os3.people', 'os3.back_gcs_parquet') AS gcs_parquet;
+-- Parquet keeps the types (the object is read by ranged GETs: footer, then column chunks)
+SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute
+ WHERE attrelid = 'os3.back_parquet'::regclass AND attnum > 0 ORDER BY attnum;
 
 -- a large object: uploaded in parts (multipart upload, 5 MiB parts), read back
 -- by ranged reads with read-ahead; the connection's prefix goes before the key

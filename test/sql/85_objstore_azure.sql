@@ -68,7 +68,7 @@ SELECT name, type, credential FROM etl.data_sources WHERE name LIKE 'oaz\_%' ORD
 SELECT pg_temp.err($$SELECT etl.add_connection('oaz_x', 'azure_blob', '{"account": "devstoreaccount1", "bucket": "b"}')$$);
 
 -- round trips per format, SharedKey and SAS; blocks of 1 MiB for the large one
-CREATE TABLE people (id int, name text, city text, score numeric, born date, active boolean);
+CREATE TABLE people (id int, name text, city text, score numeric(6,2), born date, active boolean);
 INSERT INTO people VALUES (1, 'Zoë', 'Paris', 1.5, '1990-01-02', true), (2, 'Bo, "B"', NULL, 2, NULL, false),
   (3, E'line\nbreak', 'Rome', NULL, '2001-12-31', NULL), (4, '', 'Köln', -0.25, '1970-01-01', true);
 CREATE TABLE many AS SELECT g AS id, md5(g::text) AS h, g % 7 = 0 AS flag FROM generate_series(1, 60000) g;
@@ -77,19 +77,21 @@ SELECT pg_temp.run($${"pipeline": {"id": "oaz_out", "sources": [{"id": "p", "typ
   "targets": [{"id": "c", "type": "azure_blob", "connection": "oaz_blob", "input": "p", "key": "rt/people.csv"},
               {"id": "n", "type": "azure_blob", "connection": "oaz_blob", "input": "p", "key": "rt/people.ndjson.gz"},
               {"id": "s", "type": "azure_blob", "connection": "oaz_sas", "input": "p", "key": "people.csv"},
-              {"id": "b", "type": "azure_blob", "connection": "oaz_blob", "input": "m", "key": "rt/many.csv"}]}}$$);
+              {"id": "b", "type": "azure_blob", "connection": "oaz_blob", "input": "m", "key": "rt/many.csv"},
+              {"id": "q", "type": "azure_blob", "connection": "oaz_blob", "input": "p", "key": "rt/people.parquet"}]}}$$);
 SELECT pg_temp.run($${"pipeline": {"id": "oaz_in", "sources": [
     {"id": "c", "type": "azure_blob", "connection": "oaz_blob", "key": "rt/people.csv", "columns": {"id": "int", "score": "numeric", "born": "date", "active": "boolean"}},
     {"id": "n", "type": "azure_blob", "connection": "oaz_blob", "key": "rt/people.ndjson.gz", "columns": {"id": "int", "name": "text", "city": "text", "score": "numeric", "born": "date", "active": "boolean"}},
     {"id": "s", "type": "azure_blob", "connection": "oaz_sas", "key": "people.csv", "columns": {"id": "int", "score": "numeric", "born": "date", "active": "boolean"}},
     {"id": "r", "type": "azure_blob", "connection": "oaz_ro", "key": "sas/people.csv", "columns": {"id": "int", "score": "numeric", "born": "date", "active": "boolean"}},
-    {"id": "b", "type": "azure_blob", "connection": "oaz_blob", "key": "rt/many.csv", "columns": {"id": "int", "flag": "boolean"}}],
+    {"id": "b", "type": "azure_blob", "connection": "oaz_blob", "key": "rt/many.csv", "columns": {"id": "int", "flag": "boolean"}},
+    {"id": "q", "type": "azure_blob", "connection": "oaz_blob", "key": "rt/people.parquet"}],
   "targets": [{"id": "tc", "table": "oaz.back_csv", "input": "c"}, {"id": "tn", "table": "oaz.back_ndjson", "input": "n"},
               {"id": "ts", "table": "oaz.back_sas", "input": "s"}, {"id": "tr", "table": "oaz.back_ro", "input": "r"},
-              {"id": "tb", "table": "oaz.back_many", "input": "b"}]}}$$);
+              {"id": "tb", "table": "oaz.back_many", "input": "b"}, {"id": "tq", "table": "oaz.back_parquet", "input": "q"}]}}$$);
 SELECT pg_temp.differ('oaz.people', 'oaz.back_csv') AS csv, pg_temp.differ('oaz.people', 'oaz.back_ndjson') AS ndjson_gz,
        pg_temp.differ('oaz.people', 'oaz.back_sas') AS sas, pg_temp.differ('oaz.people', 'oaz.back_ro') AS read_only_sas,
-       pg_temp.differ('oaz.many', 'oaz.back_many') AS blocks;
+       pg_temp.differ('oaz.many', 'oaz.back_many') AS blocks, pg_temp.differ('oaz.people', 'oaz.back_parquet') AS parquet;
 
 -- several blobs under a prefix, in name order, listed two per page (markers)
 SELECT pg_temp.run($${"pipeline": {"id": "oaz_parts", "sources": [{"id": "p", "type": "postgresql", "table": "oaz.people"}],

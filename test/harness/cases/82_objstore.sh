@@ -122,7 +122,7 @@ if [ "$(psql_pg -d $db -At -c "SELECT count(*) FROM etl.validate_config('pipelin
 SELECT etl.add_credential('c82_az', json_build_object('account_key', :'az_key')::jsonb);
 SELECT etl.add_connection('c82_az', 'azure_blob', json_build_object('account', 'devstoreaccount1', 'container', 'metaetl-test',
   'endpoint', :'az_endpoint', 'prefix', 'case82/')::jsonb, 'c82_az');
-CREATE TABLE typed AS SELECT g AS id, g * 1.25 AS amount, md5(g::text) AS label, date '2026-01-01' + g % 400 AS day,
+CREATE TABLE typed AS SELECT g AS id, (g * 1.25)::numeric(12,2) AS amount, md5(g::text) AS label, date '2026-01-01' + g % 400 AS day,
        timestamptz '2026-01-01 00:00:00+00' + g * interval '1 minute' AS at, g % 3 = 0 AS flag,
        CASE WHEN g % 10 = 0 THEN NULL ELSE g % 100 END AS maybe
   FROM generate_series(1, 100000) g;
