@@ -22,6 +22,7 @@ static const MetaetlConnector *const all_connectors[] = {
 	&MetaetlFileConnector,
 	&MetaetlHttpConnector, &MetaetlSoapConnector,	/* connectors/http.c, soap.c */
 	&MetaetlMysqlConnector, &MetaetlFdwOnlyConnector,	/* connectors/relational.c */
+	&MetaetlS3Connector, &MetaetlAzureBlobConnector, &MetaetlGcsConnector,	/* connectors/objstore.c */
 };
 
 /*

@@ -114,4 +114,7 @@ extern const MetaetlConnector MetaetlFileConnector;
 /* in connectors/http.c, connectors/soap.c (internals: connectors/http.h) */
 extern const MetaetlConnector MetaetlHttpConnector, MetaetlSoapConnector;
 
+/* in connectors/objstore.c */
+extern const MetaetlConnector MetaetlS3Connector, MetaetlAzureBlobConnector, MetaetlGcsConnector;
+
 #endif							/* METAETL_CONNECTOR_H */
