@@ -44,38 +44,55 @@ psql_pg -d postgres -c 'CREATE DATABASE docs_tpl_demo TEMPLATE docs_tpl_fresh' >
     { cat "$dir/demo.out"; echo "docs/examples/demo.sql failed"; exit 1; }
 trap 'dropdb_ docs_tpl_fresh || true; dropdb_ docs_tpl_demo || true' EXIT
 
-# run_page PAGE DB TEMPLATE: the page's script in a new database DB copied
-# from TEMPLATE; then the roles the page created are dropped (their objects
-# went with the database), so that every run starts from the same cluster.
+# run_page PAGE DB TEMPLATE: the page's script (made by docsrun.py script as
+# $dir/DB.sql) in a new database DB copied from TEMPLATE, checked; the
+# problems are in $dir/DB.check.  Then the roles the page created are dropped
+# (their objects went with the database): every run starts from the same cluster.
 run_page() {
     local page=$1 db=$2 tpl=$3 base=$dir/$2 rc=0
     roles_now >"$base.roles"
     psql_pg -d postgres -c "CREATE DATABASE $db TEMPLATE $tpl STRATEGY FILE_COPY" >/dev/null
     (cd "$dir/root" && as_pg "$PGBIN/psql" -X -q -h "$PGHOST" -p "$PGPORT" -U postgres -d "$db" \
         -v examples="$dir/root/docs/examples" -f "$dir/$db.sql") >"$base.stdout" 2>"$base.stderr" || true
-    /usr/bin/python3 "$run" check "$REPO/$page" "$dir/$db.json" "$base.stdout" "$base.stderr" "$dir/$db.sql" ||
-        rc=1
+    /usr/bin/python3 "$run" check "$page" "$dir/$db.json" "$base.stdout" "$base.stderr" "$dir/$db.sql" \
+        >"$base.check" || rc=1
     dropdb_ "$db"
     comm -13 "$base.roles" <(roles_now) | while read -r role; do
         psql_pg -d postgres -c "DROP ROLE IF EXISTS \"$role\"" >/dev/null || echo "$page: cannot drop role $role"
     done
     return "$rc"
 }
+script() {   # PAGE DB: the page's script as $dir/DB.sql, readable by the cluster owner
+    /usr/bin/python3 "$run" script "$1" "$dir/$2.sql" "$dir/$2.json" || return 1
+    [ "$(id -u)" -ne 0 ] || chown postgres: "$dir/$2.sql"
+}
+
+# The checker itself: a page of false claims gives exactly the problems
+# listed in selftest.expected, and broken fences are refused.
+self=$REPO/test/harness/docs/selftest.md
+script "$self" docs_selftest
+run_page "$self" docs_selftest docs_tpl_fresh && { echo "the self-test page passed"; exit 1; }
+sed "s|^$self:|selftest.md:|" "$dir/docs_selftest.check" | diff "$REPO/test/harness/docs/selftest.expected" - ||
+    { echo "docsrun.py does not report what selftest.expected says"; exit 1; }
+printf '```sql\nSELECT 1;\n' >"$dir/unclosed.md"
+printf '```sql\nSELECT 1\n```\n' >"$dir/unfinished.md"
+for bad in unclosed unfinished; do
+    if /usr/bin/python3 "$run" script "$dir/$bad.md" "$dir/$bad.sql" "$dir/$bad.json" >"$dir/$bad.check"; then
+        echo "docsrun.py accepted $bad.md"; exit 1
+    fi
+done
+grep -q 'code fence never closed' "$dir/unclosed.check"
+grep -q 'ends inside a statement' "$dir/unfinished.check"
 
 for page in "${pages[@]}"; do
     name=$(basename "$page" .md | tr 'A-Z' 'a-z' | tr -c 'a-z0-9\n' '_')
-    if ! /usr/bin/python3 "$run" script "$REPO/$page" "$dir/docs_$name.sql" "$dir/docs_$name.json"; then
-        failed+=("$page")
-        continue
-    fi
-    [ "$(id -u)" -eq 0 ] && chown postgres: "$dir/docs_$name.sql"
-    cp "$dir/docs_$name.sql" "$dir/docs_demo_$name.sql"
-    cp "$dir/docs_$name.json" "$dir/docs_demo_$name.json"
-    [ "$(id -u)" -eq 0 ] && chown postgres: "$dir/docs_demo_$name.sql"
-    start=$SECONDS
+    script "$REPO/$page" "docs_$name" || { failed+=("$page"); continue; }
     grep -q '"blocks": 0' "$dir/docs_$name.json" && continue
-    run_page "$page" "docs_$name" docs_tpl_fresh || failed+=("$page")
-    run_page "$page" "docs_demo_$name" docs_tpl_demo || failed+=("$page (after demo.sql)")
+    script "$REPO/$page" "docs_demo_$name"
+    start=$SECONDS
+    run_page "$REPO/$page" "docs_$name" docs_tpl_fresh || { cat "$dir/docs_$name.check"; failed+=("$page"); }
+    run_page "$REPO/$page" "docs_demo_$name" docs_tpl_demo ||
+        { cat "$dir/docs_demo_$name.check"; failed+=("$page (after demo.sql)"); }
     echo "---- $page: $((SECONDS - start)) s"
 done
 
