@@ -21,8 +21,8 @@ Conventions a page follows (docs/testing.md describes them for writers):
   SELECT ...;  -- → value       (or `-- → value` on the lines after it) a row
                                  the statement returns, printed unaligned with
                                  " | " between columns; several `→` lines
-                                 are rows in that order ("..." at the end: the
-                                 row starts with the text).
+                                 are rows in that order ("..." elides part of
+                                 a row).
   \\watch N                      runs the query once (as \\g).
 
 Why a lexer: psql reports an error with the script line where the statement
@@ -323,10 +323,9 @@ def check(page, exp_path, stdout, stderr, script_name):
             got = [l.rstrip() for l in chunks.get(line, [])]
             pos = 0
             for want in st['rows']:
-                prefix = re.search(r'(\.\.\.|…)\s*$', want)
-                w = re.sub(r'(\.\.\.|…)\s*$', '', want).rstrip()
+                elided = re.search(r'\.\.\.|…', want)
                 k = pos
-                while k < len(got) and not (got[k].startswith(w) if prefix else got[k] == w):
+                while k < len(got) and not (matches(want, got[k], True) if elided else got[k] == want):
                     k += 1
                 if k == len(got):
                     problems.append((line, 'the page shows the row [%s]; the output was:\n    %s' % (
