@@ -340,7 +340,8 @@ def check(page, exp_path, stdout, stderr, script_name):
 
 
 REPO_PATH = re.compile(r'(?<![\w./-])((?:src|sql|test|docs|expected)/[\w./+-]*[\w/])')
-PLACEHOLDER = re.compile(r'[*?<>{}\[\]]|\bNN|(?:^|/)[A-Z][A-Z_-]*(?:[./]|$)|…|\.\.\.')
+# NN_name, test_NAME.c, A--B, *.sql: a pattern, not a file
+PLACEHOLDER = re.compile(r'[*?<>{}\[\]]|\bNN|[A-Z]{2,}|(?:^|/)[A-Z](?:[-_./]|$)|…|\.\.\.')
 
 
 def cited_paths(page, repo):
