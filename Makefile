@@ -27,6 +27,7 @@ REGRESS      = $(sort $(basename $(notdir $(wildcard test/sql/*.sql))))
 REGRESS_OPTS = --inputdir=test
 
 PG_CPPFLAGS = -I$(srcdir)/src -DMETAETL_VERSION='"$(EXTVERSION)"' $(shell xml2-config --cflags 2>/dev/null)
+PG_CPPFLAGS += -I$(shell $(PG_CONFIG) --includedir)   # connectors: libpq-fe.h
 # PostgreSQL's own headers trip -Wunused-parameter, -Wsign-compare and
 # -Wmissing-field-initializers under -Wextra, and -Wclobbered gives false
 # positives inside PG_TRY blocks; everything else is an error.
@@ -59,3 +60,19 @@ unit:
 	bash test/harness/unit.sh
 fuzz:
 	bash test/fuzz/run.sh
+
+# The metaetl CLI (src/cli) and the metaetl-api server (src/api) are client
+# programs (libpq; libmicrohttpd), built by their own Makefiles with the same
+# pg_config and installed next to PostgreSQL's programs by `make install`.
+PROGRAM_DIRS = src/cli $(wildcard src/api)
+PROGRAM_ARGS = PG_CONFIG='$(PG_CONFIG)' METAETL_VERSION='$(EXTVERSION)'
+.PHONY: programs install-programs clean-programs
+all: programs
+install: install-programs
+clean: clean-programs
+programs:
+	@for d in $(PROGRAM_DIRS); do $(MAKE) -C $$d $(PROGRAM_ARGS) || exit 1; done
+install-programs: programs
+	@for d in $(PROGRAM_DIRS); do $(MAKE) -C $$d $(PROGRAM_ARGS) install || exit 1; done
+clean-programs:
+	@for d in $(PROGRAM_DIRS); do $(MAKE) -C $$d $(PROGRAM_ARGS) clean || exit 1; done

@@ -19,6 +19,7 @@
 #include "monitor/monitor.h"
 #include "orchestrator/orchestrator.h"
 #include "scheduler/scheduler.h"
+#include "security/security.h"
 
 PG_MODULE_MAGIC;
 
@@ -39,6 +40,7 @@ _PG_init(void)
 	MetaetlSchedulerInit();
 	MetaetlExecutorInit();
 	MetaetlMonitorInit();
+	MetaetlAccessLogInit();
 
 	/* every module's parameters are defined above; reserve the prefix last */
 	MarkGUCPrefixReserved("metaetl");

@@ -22,9 +22,13 @@
 extern bool MetaetlPreloaded;
 extern void MetaetlRequirePreload(const char *feature);
 
-/* in util/spicache.c */
+/* in util/spi.c: bookkeeping SQL, search_path pinned */
 extern int	MetaetlSpiExec(const char *sql, int nargs, const Oid *types, const Datum *values,
 						   const char *nulls, bool read_only, long count);
+
+/* in util/shmem.c */
+extern void MetaetlShmemRegister(const char *name, Size (*size) (void), void (*init) (void *ptr),
+								 void **ptr);
 
 /* in util/guc.c */
 extern char *metaetl_environment;

@@ -61,7 +61,8 @@ CREATE TABLE etl.alerts (
     CHECK (status <> 'resolved' OR resolved_at IS NOT NULL)
 );
 -- a repeating problem keeps one open alert: at most one unresolved row per key
-CREATE UNIQUE INDEX alerts_open_dedup_idx ON etl.alerts (dedup_key) WHERE status <> 'resolved';
+-- dedup keys are per pipeline: one pipeline's key never matches another's alert
+CREATE UNIQUE INDEX alerts_open_dedup_idx ON etl.alerts ((COALESCE(pipeline_id, '')), dedup_key) WHERE status <> 'resolved';
 CREATE INDEX alerts_pipeline_idx ON etl.alerts (pipeline_id, first_seen_at DESC);
 CREATE INDEX alerts_status_idx ON etl.alerts (status, priority) WHERE status <> 'resolved';
 COMMENT ON TABLE etl.alerts IS

@@ -90,9 +90,12 @@ $fn$;
 COMMENT ON FUNCTION etl.load_pipeline_config(pg_catalog.text, pg_catalog.int4) IS
   'the normalised configuration of a pipeline: the current one, or the given version';
 
+-- SECURITY DEFINER: it also resolves the pipeline's open alerts, which only
+-- metaetl writes; the caller must act for the pipeline's owner
 CREATE FUNCTION etl.drop_pipeline(pipeline_id pg_catalog.text)
 RETURNS void
 LANGUAGE plpgsql VOLATILE
+SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
@@ -101,15 +104,16 @@ DECLARE
 BEGIN
     SELECT p.owner, p.current_version INTO owner_role, ver FROM etl.pipelines p
      WHERE p.pipeline_id OPERATOR(pg_catalog.=) drop_pipeline.pipeline_id FOR UPDATE;
-    IF NOT FOUND THEN
+    -- another role's pipeline does not exist for the caller (no existence oracle)
+    IF NOT FOUND OR NOT etl._caller_acts_for(owner_role) THEN
         RAISE EXCEPTION USING ERRCODE = 'undefined_object',
-            MESSAGE = pg_catalog.format('pipeline "%s" does not exist', pipeline_id);
+            MESSAGE = pg_catalog.format('pipeline "%s" does not exist', pipeline_id),
+            HINT = 'A pipeline is dropped by members of its owner and etl_admin.';
     END IF;
-    IF NOT pg_catalog.pg_has_role(CURRENT_USER, owner_role, 'MEMBER') THEN
-        RAISE EXCEPTION USING ERRCODE = 'insufficient_privilege',
-            MESSAGE = pg_catalog.format('pipeline "%s" belongs to role "%s"', pipeline_id, owner_role),
-            HINT = 'Only members of the owning role may drop it.';
-    END IF;
+    -- its open alerts are over (they outlive the pipeline, without it)
+    UPDATE etl.alerts a SET status = 'resolved', resolved_at = pg_catalog.now(), resolved_by = 'metaetl',
+           details = a.details OPERATOR(pg_catalog.||) '{"resolved_because": "pipeline dropped"}'
+     WHERE a.pipeline_id OPERATOR(pg_catalog.=) drop_pipeline.pipeline_id AND a.status OPERATOR(pg_catalog.<>) 'resolved';
     -- the audit trigger on etl.pipelines records the drop
     DELETE FROM etl.pipelines p WHERE p.pipeline_id OPERATOR(pg_catalog.=) drop_pipeline.pipeline_id;
 END
@@ -174,10 +178,12 @@ AS 'MODULE_PATHNAME', 'metaetl_check_connection';
 COMMENT ON FUNCTION etl._check_connection(pg_catalog.text, pg_catalog.text, pg_catalog.jsonb) IS
   'internal: raise 22023 unless type is a connection type of a registered connector and options has only the keys it declares';
 
-CREATE FUNCTION etl.add_connection(name pg_catalog.text, type pg_catalog.text,
-                                   options pg_catalog.jsonb DEFAULT '{}',
-                                   credential pg_catalog.text DEFAULT NULL,
-                                   usage pg_catalog.text DEFAULT 'both')
+-- the checks and the writes of etl.add_connection, whose C wrapper keeps the
+-- statement (which may hold a rejected password) out of the server log
+CREATE FUNCTION etl._add_connection(name pg_catalog.text, type pg_catalog.text,
+                                    options pg_catalog.jsonb DEFAULT '{}',
+                                    credential pg_catalog.text DEFAULT NULL,
+                                    usage pg_catalog.text DEFAULT 'both')
 RETURNS void
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
@@ -212,10 +218,8 @@ BEGIN
     END IF;
     -- the type and its option keys, as the connector registry declares them
     PERFORM etl._check_connection(name, type, options);
-    IF credential IS NOT NULL AND NOT EXISTS (SELECT FROM etl.credentials c
-                                               WHERE c.name OPERATOR(pg_catalog.=) credential) THEN
-        RAISE EXCEPTION USING ERRCODE = 'undefined_object',
-            MESSAGE = pg_catalog.format('credential "%s" does not exist', credential);
+    IF credential IS NOT NULL THEN
+        PERFORM etl._check_credential(credential);
     END IF;
     IF usage IN ('source', 'both') THEN
         INSERT INTO etl.data_sources AS d (name, type, options, credential)
@@ -234,8 +238,18 @@ BEGIN
     -- the audit triggers on etl.data_sources / etl.data_targets record the change
 END
 $fn$;
+COMMENT ON FUNCTION etl._add_connection(pg_catalog.text, pg_catalog.text, pg_catalog.jsonb, pg_catalog.text, pg_catalog.text) IS
+  'internal: the body of etl.add_connection';
+
+CREATE FUNCTION etl.add_connection(name pg_catalog.text, type pg_catalog.text,
+                                   options pg_catalog.jsonb DEFAULT '{}',
+                                   credential pg_catalog.text DEFAULT NULL,
+                                   usage pg_catalog.text DEFAULT 'both')
+RETURNS void
+LANGUAGE c VOLATILE
+AS 'MODULE_PATHNAME', 'metaetl_add_connection';
 COMMENT ON FUNCTION etl.add_connection(pg_catalog.text, pg_catalog.text, pg_catalog.jsonb, pg_catalog.text, pg_catalog.text) IS
-  'create or replace a named connection in etl.data_sources and/or etl.data_targets (usage source, target or both); secrets only by credential name';
+  'create or replace a named connection in etl.data_sources and/or etl.data_targets (usage source, target or both); secrets only by credential name; a rejected call never reaches the server log';
 
 CREATE FUNCTION etl.get_connection_config(name pg_catalog.text)
 RETURNS pg_catalog.jsonb

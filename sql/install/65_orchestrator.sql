@@ -127,15 +127,6 @@ AS 'MODULE_PATHNAME', 'metaetl_cancel_run';
 COMMENT ON FUNCTION etl.cancel_run(pg_catalog.int8) IS
   'cancels a running run; returns false when it is not running';
 
--- Called back by etl.execute_plan() during a run, before any target loads:
--- runs etl.quality_gate() on the nodes the pipeline's quality rules name.
-CREATE FUNCTION etl.run_quality_hook(ctx pg_catalog.jsonb)
-RETURNS pg_catalog.jsonb
-LANGUAGE c VOLATILE STRICT
-AS 'MODULE_PATHNAME', 'metaetl_run_quality_hook';
-COMMENT ON FUNCTION etl.run_quality_hook(pg_catalog.jsonb) IS
-  'run-time quality gate hook: checks the nodes named by the running pipeline''s rules; raises MEQ01 when the gate fails';
-
 -- The original design's OrchestratorManager.create_execution_record(): a
 -- queued run record for a pipeline, returning its id.
 CREATE FUNCTION etl.create_execution_record(

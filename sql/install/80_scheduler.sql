@@ -208,7 +208,14 @@ BEGIN
                   HINT = 'Use none, latest or all.';
     END IF;
     BEGIN
-        v_depends := coalesce(ARRAY(SELECT jsonb_array_elements_text(coalesce(opt->'depends_on', '[]'))), '{}');
+        -- depends_on: auto = the pipelines writing what this one reads, from lineage
+        -- (src/lineage keeps it current as lineage changes)
+        IF opt->'depends_on' = '"auto"' THEN
+            PERFORM etl._lineage_refresh(NULL);
+            v_depends := etl._lineage_upstreams(pipeline_id);
+        ELSE
+            v_depends := coalesce(ARRAY(SELECT jsonb_array_elements_text(coalesce(opt->'depends_on', '[]'))), '{}');
+        END IF;
         v_trigger := coalesce(ARRAY(SELECT jsonb_array_elements_text(coalesce(opt->'trigger_on', '[]'))), '{}');
         v_prio    := coalesce((opt->>'priority')::int4, 0);
         v_at      := (opt->>'at')::timestamptz;
@@ -430,7 +437,8 @@ BEGIN
     SELECT * INTO s FROM etl.schedules q WHERE q.pipeline_id OPERATOR(pg_catalog.=) check_dependencies.pipeline_id;
     IF NOT FOUND THEN
         RETURN jsonb_build_object('ready', true, 'blocking', '[]'::jsonb, 'depends_on', '[]'::jsonb,
-                                  'logical_date', NULL);
+                                  'logical_date', NULL,
+                                  'lineage_depends_on', to_jsonb(etl._lineage_upstreams(pipeline_id)));
     END IF;
     -- the oldest run waiting for its dependencies, else the last tick, else now
     SELECT min(q.logical_date) INTO v_date FROM etl.run_queue q
@@ -438,23 +446,28 @@ BEGIN
     v_date := coalesce(v_date, s.last_fire_at, now());
     blocking := etl._dependencies_blocking(pipeline_id, v_date);
     RETURN jsonb_build_object('ready', jsonb_array_length(blocking) = 0, 'blocking', blocking,
-                              'depends_on', to_jsonb(s.depends_on), 'logical_date', v_date);
+                              'depends_on', to_jsonb(s.depends_on), 'logical_date', v_date,
+                              'lineage_depends_on', to_jsonb(etl._lineage_upstreams(pipeline_id)));
 END
 $fn$;
 COMMENT ON FUNCTION etl.check_dependencies(pg_catalog.text) IS
-  'whether the pipeline''s next waiting run may start: {ready, blocking: [{pipeline_id, reason, ...}], depends_on, logical_date}';
+  'whether the pipeline''s next waiting run may start: {ready, blocking: [{pipeline_id, reason, ...}], depends_on, logical_date, lineage_depends_on (the upstreams lineage shows)}';
 
 -- ----------------------------------------------------------------- queue
 
+-- The queue is written only by these functions (SECURITY DEFINER, after
+-- checking the caller may operate the pipeline); roles cannot insert rows
+-- themselves.  A queued run always runs as its pipeline's owner.
 CREATE FUNCTION etl.run_now(pipeline_id pg_catalog.text)
 RETURNS pg_catalog.int8
 LANGUAGE plpgsql
-SET search_path = pg_catalog
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
     v_id int8;
 BEGIN
-    IF NOT EXISTS (SELECT 1 FROM etl.pipelines q WHERE q.pipeline_id OPERATOR(pg_catalog.=) run_now.pipeline_id) THEN
+    IF NOT etl._caller_may_operate(run_now.pipeline_id) THEN
         RAISE EXCEPTION 'pipeline "%" does not exist', pipeline_id USING ERRCODE = '42704';
     END IF;
     INSERT INTO etl.run_queue AS q (pipeline_id, schedule_id, logical_date, trigger, priority, pool)
@@ -472,12 +485,17 @@ CREATE FUNCTION etl.backfill(pipeline_id pg_catalog.text, from_ts pg_catalog.tim
                              to_ts pg_catalog.timestamptz)
 RETURNS pg_catalog.int4
 LANGUAGE plpgsql
-SET search_path = pg_catalog
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
     s etl.schedules;
     n int4;
+    v_batch uuid := gen_random_uuid();   -- the parent run of these runs (OpenLineage)
 BEGIN
+    IF NOT etl._caller_may_operate(backfill.pipeline_id) THEN
+        RAISE EXCEPTION 'pipeline "%" does not exist', pipeline_id USING ERRCODE = '42704';
+    END IF;
     SELECT * INTO s FROM etl.schedules q WHERE q.pipeline_id OPERATOR(pg_catalog.=) backfill.pipeline_id;
     IF NOT FOUND OR s.cron IS NULL THEN
         RAISE EXCEPTION 'pipeline "%" has no cron schedule to backfill', pipeline_id
@@ -494,9 +512,10 @@ BEGIN
             USING ERRCODE = '54000', DETAIL = format('Pipeline "%s", from %s to %s.', pipeline_id, from_ts, to_ts),
                   HINT = 'Backfill a shorter range at a time.';
     END IF;
-    INSERT INTO etl.run_queue (pipeline_id, schedule_id, logical_date, trigger, priority, pool, state)
+    INSERT INTO etl.run_queue (pipeline_id, schedule_id, logical_date, trigger, priority, pool, state, note)
     SELECT s.pipeline_id, s.schedule_id, t, 'backfill', s.priority, s.pool,
-           CASE WHEN cardinality(s.depends_on) > 0 THEN 'waiting' ELSE 'queued' END
+           CASE WHEN cardinality(s.depends_on) > 0 THEN 'waiting' ELSE 'queued' END,
+           'backfill ' || v_batch
       FROM etl.cron_ticks(s.cron, s.timezone, from_ts, to_ts, 10000) AS t
     ON CONFLICT (schedule_id, logical_date) DO NOTHING;
     GET DIAGNOSTICS n = ROW_COUNT;
@@ -559,6 +578,8 @@ BEGIN
     END LOOP;
 END
 $fn$;
+REVOKE EXECUTE ON FUNCTION etl.claim_runs(pg_catalog.int4) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION etl.claim_runs(pg_catalog.int4) TO etl_operator, etl_admin;
 COMMENT ON FUNCTION etl.claim_runs(pg_catalog.int4) IS
   'claims up to max_runs queued runs in priority order, respecting pool slots, metaetl.max_concurrent_runs and each pipeline''s concurrency (skip: marks the run skipped while another is in progress; queue: leaves it queued; allow); the caller starts them and sets state done';
 

@@ -1,5 +1,5 @@
 -- Monitoring and alerting: alert channels (their secrets sealed apart, see
--- src/monitor/secrets.c), routes, escalation policies, the durable delivery
+-- src/security/crypto.c), routes, escalation policies, the durable delivery
 -- outbox and its attempts, raise/acknowledge/resolve, SLA definitions and
 -- evaluation, and the hook the orchestrator calls after each run.  The rules
 -- are set-based SQL here; delivery is C (src/monitor/, src/util/curl.c):
@@ -114,7 +114,7 @@ LANGUAGE c VOLATILE STRICT
 AS 'MODULE_PATHNAME', 'metaetl_seal_secret';
 REVOKE EXECUTE ON FUNCTION etl._seal_secret(pg_catalog.text) FROM PUBLIC;
 COMMENT ON FUNCTION etl._seal_secret(pg_catalog.text) IS
-  'internal: seal a secret with AES-256-GCM under the key in $PGDATA/metaetl_secret.key';
+  'internal: seal a secret with AES-256-GCM under the current master key ($PGDATA/metaetl_keyring)';
 
 CREATE FUNCTION etl._open_secret(sealed pg_catalog.text)
 RETURNS pg_catalog.text
@@ -382,7 +382,7 @@ DECLARE
     existed bool;
 BEGIN
     PERFORM etl._validate_alert_channel(add_alert_channel.name, add_alert_channel.type, add_alert_channel.config);
-    -- each secret value sealed (AES-256-GCM, key in $PGDATA/metaetl_secret.key)
+    -- each secret value sealed (AES-256-GCM under the master key ring, src/security/crypto.c)
     SELECT COALESCE(jsonb_object_agg(e.key, to_jsonb(etl._seal_secret(e.value::text))), '{}') INTO sec
       FROM jsonb_each(add_alert_channel.config) e WHERE e.key = ANY (etl._alert_secret_keys());
     plain := add_alert_channel.config - etl._alert_secret_keys();
@@ -927,15 +927,19 @@ BEGIN
     IF raise_alert.message IS NULL OR raise_alert.message = '' THEN
         RAISE EXCEPTION 'an alert needs a message' USING ERRCODE = '22023';
     END IF;
-    IF raise_alert.pipeline_id IS NOT NULL
-       AND NOT EXISTS (SELECT 1 FROM etl.pipelines p WHERE p.pipeline_id = raise_alert.pipeline_id) THEN
+    -- another role's pipeline does not exist for the caller (no existence oracle)
+    IF raise_alert.pipeline_id IS NOT NULL AND NOT etl._caller_may_operate(raise_alert.pipeline_id) THEN
         RAISE EXCEPTION 'pipeline "%" does not exist', raise_alert.pipeline_id USING ERRCODE = '42704';
+    END IF;
+    IF raise_alert.pipeline_id IS NULL AND NOT etl._caller_in(ARRAY['etl_admin', 'etl_operator']) THEN
+        RAISE EXCEPTION 'permission denied to raise an alert without a pipeline' USING ERRCODE = '42501',
+            HINT = 'System alerts are raised by etl_operator and etl_admin members; name one of your pipelines.';
     END IF;
 
     INSERT INTO etl.alerts AS a (alert_type, priority, pipeline_id, run_id, message, details, dedup_key)
     VALUES (raise_alert.alert_type, raise_alert.priority, raise_alert.pipeline_id, raise_alert.run_id,
             raise_alert.message, COALESCE(raise_alert.details, '{}'), k)
-    ON CONFLICT (dedup_key) WHERE status <> 'resolved' DO UPDATE
+    ON CONFLICT ((COALESCE(pipeline_id, '')), dedup_key) WHERE status <> 'resolved' DO UPDATE
        SET occurrences = a.occurrences + 1,
            last_seen_at = now(),
            message = EXCLUDED.message,
@@ -968,13 +972,15 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 #variable_conflict use_column
 BEGIN
-    UPDATE etl.alerts a SET status = 'acknowledged', acknowledged_at = now(), acknowledged_by = session_user
-     WHERE a.alert_id = acknowledge_alert.alert_id AND a.status = 'open';
+    UPDATE etl.alerts a SET status = 'acknowledged', acknowledged_at = now(), acknowledged_by = etl._caller()
+     WHERE a.alert_id = acknowledge_alert.alert_id AND a.status = 'open'
+       AND (etl._caller_in(ARRAY['etl_admin', 'etl_operator'])
+            OR (a.pipeline_id IS NOT NULL AND etl._caller_may_operate(a.pipeline_id)));
     RETURN FOUND;
 END
 $$;
 COMMENT ON FUNCTION etl.acknowledge_alert(pg_catalog.int8) IS
-  'acknowledge an open alert (stops its escalation); false when it is not open';
+  'acknowledge an open alert (stops its escalation); false when it is not open or not the caller''s to acknowledge (its pipeline''s operators, etl_operator, etl_admin)';
 
 -- once an alert is resolved: its escalations not sent yet are moot, and the
 -- channels that were told about it (or are about to be) hear that it is over
@@ -1014,8 +1020,10 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 #variable_conflict use_column
 BEGIN
-    UPDATE etl.alerts a SET status = 'resolved', resolved_at = now(), resolved_by = session_user
-     WHERE a.alert_id = resolve_alert.alert_id AND a.status <> 'resolved';
+    UPDATE etl.alerts a SET status = 'resolved', resolved_at = now(), resolved_by = etl._caller()
+     WHERE a.alert_id = resolve_alert.alert_id AND a.status <> 'resolved'
+       AND (etl._caller_in(ARRAY['etl_admin', 'etl_operator'])
+            OR (a.pipeline_id IS NOT NULL AND etl._caller_may_operate(a.pipeline_id)));
     IF FOUND THEN
         PERFORM etl._after_resolve(resolve_alert.alert_id);
         RETURN true;
@@ -1081,6 +1089,7 @@ BEGIN
     RETURN n;
 END
 $$;
+REVOKE EXECUTE ON FUNCTION etl.process_escalations() FROM PUBLIC;
 COMMENT ON FUNCTION etl.process_escalations() IS
   'escalate open (unacknowledged) alerts whose next policy level is due; the delivery worker calls it every second; returns how many escalated';
 
@@ -1222,7 +1231,18 @@ $$;
 COMMENT ON FUNCTION etl.apply_sla_config(pg_catalog.text, pg_catalog.jsonb) IS
   'turn a pipeline''s sla: block into etl.sla_definitions rows (SLAs no longer in the block are disabled, their history kept); returns how many SLAs it defines';
 
--- freshness of one SLA: age in minutes (NULL when there is no data or load yet)
+-- freshness of one SLA: age in minutes (NULL when there is no data or load
+-- yet).  The newest value of a freshness column is read by
+-- etl._freshness_newest as the pipeline's owner, never with this function's
+-- (the owner's) rights: the relation is the user's (src/monitor/freshness.c).
+CREATE FUNCTION etl._freshness_newest(pipeline_id pg_catalog.text, relation pg_catalog.text, col pg_catalog.text)
+RETURNS pg_catalog.timestamptz
+LANGUAGE c VOLATILE STRICT
+AS 'MODULE_PATHNAME', 'metaetl_freshness_newest';
+REVOKE EXECUTE ON FUNCTION etl._freshness_newest(pg_catalog.text, pg_catalog.text, pg_catalog.text) FROM PUBLIC;
+COMMENT ON FUNCTION etl._freshness_newest(pg_catalog.text, pg_catalog.text, pg_catalog.text) IS
+  'internal: max(col) of relation read as the pipeline''s owner under a security-restricted operation; NULL when the owner may not read it';
+
 CREATE FUNCTION etl._sla_freshness_age(d etl.sla_definitions)
 RETURNS pg_catalog.numeric
 LANGUAGE plpgsql
@@ -1232,9 +1252,13 @@ DECLARE
     newest timestamptz;
 BEGIN
     IF d.options ? 'table' THEN
-        EXECUTE format('SELECT max(%I)::timestamptz FROM %s', d.options ->> 'column',
-                       (d.options ->> 'table')::regclass)
-           INTO newest;
+        -- one SLA's broken table (dropped, a column no longer a time) is
+        -- that SLA's "no data", never every other SLA's evaluation failing
+        BEGIN
+            newest := etl._freshness_newest(d.pipeline_id, d.options ->> 'table', d.options ->> 'column');
+        EXCEPTION WHEN OTHERS THEN
+            newest := NULL;
+        END;
     ELSE
         SELECT max(r.ended_at) INTO newest FROM etl.pipeline_runs r
          WHERE r.pipeline_id = d.pipeline_id AND r.status = 'succeeded';
@@ -1295,7 +1319,8 @@ DECLARE
     good     int;
 BEGIN
     SELECT * INTO r FROM etl.pipeline_runs x WHERE x.run_id = evaluate_sla.run_id;
-    IF NOT FOUND THEN
+    -- another role's run does not exist for the caller (no existence oracle)
+    IF NOT FOUND OR NOT etl._caller_may_operate(r.pipeline_id) THEN
         RAISE EXCEPTION 'run % does not exist', evaluate_sla.run_id USING ERRCODE = '42704';
     END IF;
     FOR d IN SELECT * FROM etl.sla_definitions x WHERE x.pipeline_id = r.pipeline_id AND x.enabled ORDER BY x.sla_type LOOP
@@ -1355,6 +1380,7 @@ BEGIN
                FROM etl.pipeline_runs x
                JOIN etl.sla_definitions d ON d.pipeline_id = x.pipeline_id AND d.sla_type = 'duration' AND d.enabled
               WHERE x.status = 'running' AND x.started_at IS NOT NULL
+                AND etl._caller_may_operate(x.pipeline_id)
                 AND clock_timestamp() - x.started_at > make_interval(secs => 60 * d.target::float8)
                 -- once per run: a breach already recorded is not recorded again
                 AND NOT EXISTS (SELECT 1 FROM etl.sla_compliance c
@@ -1385,7 +1411,9 @@ DECLARE
     obs  numeric;
     res  etl.sla_compliance;
 BEGIN
-    FOR d IN SELECT * FROM etl.sla_definitions x WHERE x.sla_type = 'freshness' AND x.enabled ORDER BY x.sla_id LOOP
+    FOR d IN SELECT * FROM etl.sla_definitions x
+              WHERE x.sla_type = 'freshness' AND x.enabled AND etl._caller_may_operate(x.pipeline_id)
+              ORDER BY x.sla_id LOOP
         obs := etl._sla_freshness_age(d);
         INSERT INTO etl.sla_compliance (sla_id, pipeline_id, run_id, observed, target, compliant, details)
         VALUES (d.sla_id, d.pipeline_id, NULL, obs, d.target, obs IS NOT NULL AND obs <= d.target,
@@ -1457,7 +1485,7 @@ DECLARE
     k_perf   text;
 BEGIN
     SELECT * INTO r FROM etl.pipeline_runs x WHERE x.run_id = on_run_finished.run_id;
-    IF NOT FOUND THEN
+    IF NOT FOUND OR NOT etl._caller_may_operate(r.pipeline_id) THEN
         RAISE EXCEPTION 'run % does not exist', on_run_finished.run_id USING ERRCODE = '42704';
     END IF;
     k_fail := 'pipeline_failure:' || r.pipeline_id;

@@ -84,4 +84,14 @@ extern char *MetaetlCheckInterval(const char *s);
 /* in config/template.c */
 extern char *MetaetlRenderTemplate(const char *tmpl, Jsonb *context);
 
+/* how MetaetlRenderTemplateAs escapes each value, for text that is not SQL */
+typedef enum MetaetlTemplateEscape
+{
+	METAETL_TPL_RAW,			/* as it is: the caller escapes the result */
+	METAETL_TPL_URL,			/* percent-encoded (a URL's path or query) */
+	METAETL_TPL_XML,			/* & < > " ' as entities (an XML envelope) */
+	METAETL_TPL_JSON			/* for the inside of a JSON string */
+} MetaetlTemplateEscape;
+extern char *MetaetlRenderTemplateAs(const char *tmpl, Jsonb *context, MetaetlTemplateEscape esc);
+
 #endif							/* METAETL_CONFIG_H */

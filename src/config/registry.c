@@ -182,11 +182,15 @@ metaetl_register_pipeline(PG_FUNCTION_ARGS)
 				/* registered concurrently (and committed): take the update path */
 				if (attempt == 0)
 					continue;
-				/* it exists, but row-level security hides it from this role */
+				/*
+				 * It exists, but row-level security hides it from this role.
+				 * Ids are unique in the database, so the id is taken; the
+				 * error says no more than that (not whose, not what).
+				 */
 				ereport(ERROR,
-						(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-						 errmsg("pipeline \"%s\" belongs to another role", id),
-						 errhint("Only members of the owning role may register a new version; choose another id.")));
+						(errcode(ERRCODE_DUPLICATE_OBJECT),
+						 errmsg("pipeline id \"%s\" is not available", id),
+						 errhint("Pipeline ids are unique in the database; choose another id.")));
 			}
 			ret = SPI_execute_with_args("INSERT INTO etl.pipeline_versions (pipeline_id, version, config, source_text, spec_hash) "
 										"VALUES ($1, 1, $4, $7, $5)",

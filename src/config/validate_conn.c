@@ -15,6 +15,8 @@
  */
 #include "postgres.h"
 
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
 #include "fmgr.h"
 #include "lib/stringinfo.h"
 #include "utils/builtins.h"
@@ -346,5 +348,52 @@ metaetl_check_connection(PG_FUNCTION_ARGS)
 			 errmsg("invalid options for %s connection \"%s\"", type, name),
 			 errdetail_internal("%s", detail.data),
 			 errhint("See docs/connectors.md for the options of each connection type.")));
+	PG_RETURN_VOID();
+}
+
+/*
+ * etl.add_connection(name, type, options, credential, usage) → void
+ *
+ * etl._add_connection does the work; this wrapper exists for its errors.  A
+ * call that is rejected because its options hold a password would otherwise
+ * put the whole statement — password included — into the server log as the
+ * error's STATEMENT line.  So every error is re-thrown with the statement
+ * hidden (errhidestmt), and the SQL is run with parameters, never pasted.
+ */
+PG_FUNCTION_INFO_V1(metaetl_add_connection);
+
+Datum
+metaetl_add_connection(PG_FUNCTION_ARGS)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	Oid			types[5] = {TEXTOID, TEXTOID, JSONBOID, TEXTOID, TEXTOID};
+	Datum		values[5];
+	char		nulls[5];
+
+	for (int i = 0; i < 5; i++)
+	{
+		values[i] = PG_ARGISNULL(i) ? (Datum) 0 : PG_GETARG_DATUM(i);
+		nulls[i] = PG_ARGISNULL(i) ? 'n' : ' ';
+	}
+	PG_TRY();
+	{
+		SPI_connect();
+		if (SPI_execute_with_args("SELECT etl._add_connection($1, $2, $3, $4, $5)", 5, types, values,
+								  nulls, false, 0) != SPI_OK_SELECT)
+			elog(ERROR, "etl._add_connection failed");
+		SPI_finish();
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(cxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		edata->hide_stmt = true;
+		/* the context's internal query names only $1..$5 */
+		ReThrowError(edata);
+	}
+	PG_END_TRY();
 	PG_RETURN_VOID();
 }

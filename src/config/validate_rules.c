@@ -178,7 +178,10 @@ cfgv_schedule(VCtx *c, const CfgNode *s, const char *path)
 	}
 	else
 		cfgv_put(c, out, "timezone", cfgv_str(c, "UTC"));
-	if ((n = cfgv_get(c, s, path, "depends_on", false)))
+	if ((n = cfgv_get(c, s, path, "depends_on", false)) && n->kind == CFG_STRING &&
+		n->str && strcmp(n->str, "auto") == 0)
+		cfgv_put(c, out, "depends_on", n);	/* from lineage (src/lineage) */
+	else if (n)
 	{
 		CfgNode    *l = cfgv_strlist(c, n, cfgv_path(path, "depends_on"), false);
 

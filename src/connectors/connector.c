@@ -20,6 +20,9 @@ static const MetaetlConnector *const all_connectors[] = {
 	&MetaetlLocalConnector,
 	&MetaetlInlineConnector,
 	&MetaetlFileConnector,
+	&MetaetlHttpConnector, &MetaetlSoapConnector,	/* connectors/http.c, soap.c */
+	&MetaetlMysqlConnector, &MetaetlFdwOnlyConnector,	/* connectors/relational.c */
+	&MetaetlS3Connector, &MetaetlAzureBlobConnector, &MetaetlGcsConnector,	/* connectors/objstore.c */
 };
 
 /*

@@ -26,6 +26,7 @@
 #include "utils/jsonb.h"
 
 #include "monitor/monitor.h"
+#include "security/security.h"
 #include "util/curl.h"
 
 PG_FUNCTION_INFO_V1(metaetl_hmac_sha256_hex);
@@ -114,58 +115,6 @@ metaetl_hmac_sha256_hex(PG_FUNCTION_ARGS)
 														   VARDATA_ANY(data), VARSIZE_ANY_EXHDR(data))));
 }
 
-/* replace every occurrence of secret in s by *** */
-static char *
-channel_mask(const char *s, const char *secret, int secret_len)
-{
-	StringInfoData out;
-	const char *p = s;
-	const char *hit;
-
-	if (secret_len == 0 || strstr(s, secret) == NULL)
-		return (char *) s;
-	initStringInfo(&out);
-	while ((hit = strstr(p, secret)) != NULL)
-	{
-		appendBinaryStringInfo(&out, p, hit - p);
-		appendStringInfoString(&out, "***");
-		p = hit + secret_len;
-	}
-	appendStringInfoString(&out, p);
-	return out.data;
-}
-
-/*
- * MetaetlRedact
- *		text with every secret value of the channel (every string in
- *		secrets, nested ones included) replaced by ***.  NULL stays NULL.
- */
-char *
-MetaetlRedact(const char *text, Jsonb *secrets)
-{
-	JsonbIterator *it;
-	JsonbValue	v;
-	JsonbIteratorToken tok;
-	char	   *out;
-
-	if (text == NULL)
-		return NULL;
-	out = pstrdup(text);
-	if (secrets == NULL)
-		return out;
-	it = JsonbIteratorInit(&secrets->root);
-	while ((tok = JsonbIteratorNext(&it, &v, false)) != WJB_DONE)
-	{
-		if ((tok == WJB_VALUE || tok == WJB_ELEM) && v.type == jbvString && v.val.string.len > 0)
-		{
-			char	   *secret = pnstrdup(v.val.string.val, v.val.string.len);
-
-			out = channel_mask(out, secret, v.val.string.len);
-		}
-	}
-	return out;
-}
-
 /*
  * MetaetlChannelSend
  *		Perform the transfer etl._render_alert_delivery described; the
@@ -224,6 +173,32 @@ MetaetlChannelSend(Jsonb *rendered, Jsonb *secrets, long timeout_ms, MetaetlCurl
 
 	MetaetlCurlPerform(&req, res);
 
+	/*
+	 * The user name is not a secret, but base64 of user:password (basic
+	 * auth, echoed by a receiver) is: redact with the pair known.
+	 */
+	if (req.username && req.password && secrets)
+	{
+		JsonbValue	u;
+		JsonbParseState *st = NULL;
+
+		pushJsonbValue(&st, WJB_BEGIN_OBJECT, NULL);
+		u.type = jbvString;
+		u.val.string.val = "username";
+		u.val.string.len = strlen("username");
+		pushJsonbValue(&st, WJB_KEY, &u);
+		u.val.string.val = unconstify(char *, req.username);
+		u.val.string.len = strlen(req.username);
+		pushJsonbValue(&st, WJB_VALUE, &u);
+		u.val.string.val = "password";
+		u.val.string.len = strlen("password");
+		pushJsonbValue(&st, WJB_KEY, &u);
+		u.val.string.val = unconstify(char *, req.password);
+		u.val.string.len = strlen(req.password);
+		pushJsonbValue(&st, WJB_VALUE, &u);
+		secrets = DatumGetJsonbP(DirectFunctionCall2(jsonb_concat, JsonbPGetDatum(secrets),
+													 JsonbPGetDatum(JsonbValueToJsonb(pushJsonbValue(&st, WJB_END_OBJECT, NULL)))));
+	}
 	res->error = MetaetlRedact(res->error, secrets);
 	res->reply = MetaetlRedact(res->reply, secrets);
 	res->response = MetaetlRedact(res->response, secrets);

@@ -23,6 +23,12 @@
  *
  * Retries and backoff are decided by etl._record_delivery_attempt (SQL).
  *
+ * A second kind of delivery shares the transport: OpenLineage events
+ * (src/lineage, etl.lineage_events in sql/install/87_lineage.sql).  Their
+ * SQL hands out rows of the same shape (id, label, opened secrets, rendered
+ * request, timeout) and records attempts the same way; the worker sends
+ * them when no alert is due.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -53,6 +59,7 @@
 
 #include "metaetl.h"
 #include "monitor/monitor.h"
+#include "security/security.h"
 
 PG_FUNCTION_INFO_V1(metaetl_deliver_pending);
 PG_FUNCTION_INFO_V1(metaetl_wake_delivery_worker);
@@ -69,8 +76,6 @@ typedef struct MonitorShared
 } MonitorShared;
 
 static MonitorShared *monitor_shared = NULL;
-static shmem_request_hook_type prev_shmem_request_hook = NULL;
-static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
 static bool wake_callback_registered = false;
 static bool wake_at_commit = false;
 
@@ -82,6 +87,7 @@ typedef struct DeliveryItem
 	Jsonb	   *secrets;
 	Jsonb	   *rendered;
 	long		timeout_ms;
+	bool		lineage;		/* an OpenLineage event, not an alert */
 } DeliveryItem;
 
 #define DELIVERY_COLUMNS \
@@ -120,9 +126,15 @@ static const char *delivery_claim_sql =
 static const char *delivery_record_sql =
 "SELECT etl._record_delivery_attempt($1, $2, $3, $4, $5, $6, $7)";
 
+/* the same three steps for OpenLineage events (87_lineage.sql) */
+static const char *lineage_fetch_sql = "SELECT * FROM etl._lineage_events_due($1)";
+static const char *lineage_claim_sql = "SELECT * FROM etl._lineage_event_claim()";
+static const char *lineage_record_sql =
+"SELECT etl._record_lineage_attempt($1, $2, $3, $4, $5, $6, $7)";
+
 /* copy row i of SPI_tuptable into an item allocated in cxt */
 static DeliveryItem *
-delivery_copy_item(int i, MemoryContext cxt)
+delivery_copy_item(int i, MemoryContext cxt, bool lineage)
 {
 	HeapTuple	tup = SPI_tuptable->vals[i];
 	TupleDesc	desc = SPI_tuptable->tupdesc;
@@ -138,6 +150,7 @@ delivery_copy_item(int i, MemoryContext cxt)
 	d = SPI_getbinval(tup, desc, 4, &isnull);
 	item->rendered = isnull ? NULL : DatumGetJsonbPCopy(d);
 	item->timeout_ms = DatumGetInt64(SPI_getbinval(tup, desc, 5, &isnull));
+	item->lineage = lineage;
 	MemoryContextSwitchTo(old);
 	return item;
 }
@@ -192,7 +205,8 @@ delivery_record(DeliveryItem *item, MetaetlCurlResult *res)
 	values[6] = res->response ? CStringGetTextDatum(res->response) : (Datum) 0;
 	nulls[6] = res->response ? ' ' : 'n';
 
-	ret = SPI_execute_with_args(delivery_record_sql, 7, types, values, nulls, false, 1);
+	ret = SPI_execute_with_args(item->lineage ? lineage_record_sql : delivery_record_sql,
+								7, types, values, nulls, false, 1);
 	if (ret != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "could not record alert delivery attempt: %s", SPI_result_code_string(ret));
 	return SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
@@ -231,7 +245,16 @@ metaetl_deliver_pending(PG_FUNCTION_ARGS)
 	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "could not read the alert outbox: %s", SPI_result_code_string(ret));
 	for (i = 0; i < SPI_processed; i++)
-		items = lappend(items, delivery_copy_item((int) i, callcxt));
+		items = lappend(items, delivery_copy_item((int) i, callcxt, false));
+	if (list_length(items) < max)
+	{
+		args[0] = Int32GetDatum(max - list_length(items));
+		ret = SPI_execute_with_args(lineage_fetch_sql, 1, argtypes, args, NULL, false, 0);
+		if (ret != SPI_OK_SELECT)
+			elog(ERROR, "could not read the lineage outbox: %s", SPI_result_code_string(ret));
+		for (i = 0; i < SPI_processed; i++)
+			items = lappend(items, delivery_copy_item((int) i, callcxt, true));
+	}
 
 	foreach(lc, items)
 	{
@@ -296,7 +319,7 @@ metaetl_test_alert_channel(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("alert channel \"%s\" does not exist", text_to_cstring(name)),
 				 errhint("See etl.alert_channels_public for the channels there are.")));
-	item = delivery_copy_item(0, callcxt);
+	item = delivery_copy_item(0, callcxt, false);
 
 	delivery_send(item, &res);
 
@@ -450,6 +473,8 @@ worker_round(MemoryContext itemcxt, bool *first, TimestampTz *last_sla)
 			*first = false;
 		}
 		SPI_execute("SELECT etl.process_escalations()", false, 0);
+		/* etl.access_log entries queued by other sessions (security/access.c) */
+		(void) MetaetlAccessLogDrain();
 		if (TimestampDifferenceExceeds(*last_sla, GetCurrentTimestamp(), RUNNING_SLA_INTERVAL_MS))
 		{
 			SPI_execute("SELECT pg_catalog.count(*) FROM etl.evaluate_running_slas()", false, 0);
@@ -478,7 +503,15 @@ worker_round(MemoryContext itemcxt, bool *first, TimestampTz *last_sla)
 		if (SPI_execute(delivery_claim_sql, false, 1) != SPI_OK_UPDATE_RETURNING)
 			elog(ERROR, "could not claim an alert delivery");
 		if (SPI_processed == 1)
-			item = delivery_copy_item(0, itemcxt);
+			item = delivery_copy_item(0, itemcxt, false);
+		else
+		{
+			/* no alert due: an OpenLineage event */
+			if (SPI_execute(lineage_claim_sql, false, 1) != SPI_OK_SELECT)
+				elog(ERROR, "could not claim an OpenLineage event");
+			if (SPI_processed == 1)
+				item = delivery_copy_item(0, itemcxt, true);
+		}
 		worker_end();
 		if (item == NULL)
 			return false;
@@ -497,9 +530,10 @@ worker_round(MemoryContext itemcxt, bool *first, TimestampTz *last_sla)
 		status = delivery_record(item, &res);
 		if (!res.ok)
 			ereport(LOG,
-					(errmsg("metaetl alert delivery %lld to channel \"%s\" failed, now %s: %s",
-							(long long) item->delivery_id, item->channel,
-							status ? status : "?", res.error ? res.error : "unknown error")));
+					(errmsg("metaetl %s %lld to %s \"%s\" failed, now %s: %s",
+							item->lineage ? "OpenLineage event" : "alert delivery",
+							(long long) item->delivery_id, item->lineage ? "endpoint" : "channel",
+							item->channel, status ? status : "?", res.error ? res.error : "unknown error")));
 		worker_end();
 		MemoryContextSwitchTo(itemcxt);
 	}
@@ -533,6 +567,8 @@ MetaetlDeliveryWorkerMain(Datum main_arg)
 	 * notices, and gives up, its transaction.
 	 */
 	SetConfigOption("deadlock_timeout", "10ms", PGC_SUSET, PGC_S_OVERRIDE);
+	/* this worker only runs metaetl's own SQL: nothing resolves outside pg_catalog */
+	SetConfigOption("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION);
 	if (monitor_shared != NULL)
 	{
 		monitor_shared->worker_pgprocno = MyProc->pgprocno;
@@ -583,26 +619,16 @@ MetaetlDeliveryWorkerMain(Datum main_arg)
 	}
 }
 
-static void
-monitor_shmem_request(void)
+static Size
+monitor_shmem_size(void)
 {
-	if (prev_shmem_request_hook)
-		prev_shmem_request_hook();
-	RequestAddinShmemSpace(MAXALIGN(sizeof(MonitorShared)));
+	return sizeof(MonitorShared);
 }
 
 static void
-monitor_shmem_startup(void)
+monitor_shmem_init(void *ptr)
 {
-	bool		found;
-
-	if (prev_shmem_startup_hook)
-		prev_shmem_startup_hook();
-	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
-	monitor_shared = ShmemInitStruct("metaetl monitor", sizeof(MonitorShared), &found);
-	if (!found)
-		monitor_shared->worker_pgprocno = -1;
-	LWLockRelease(AddinShmemInitLock);
+	((MonitorShared *) ptr)->worker_pgprocno = -1;
 }
 
 /*
@@ -618,10 +644,8 @@ MetaetlMonitorInit(void)
 	if (!process_shared_preload_libraries_in_progress)
 		return;
 
-	prev_shmem_request_hook = shmem_request_hook;
-	shmem_request_hook = monitor_shmem_request;
-	prev_shmem_startup_hook = shmem_startup_hook;
-	shmem_startup_hook = monitor_shmem_startup;
+	MetaetlShmemRegister("metaetl monitor", monitor_shmem_size, monitor_shmem_init,
+						 (void **) &monitor_shared);
 
 	memset(&worker, 0, sizeof(worker));
 	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;

@@ -19,7 +19,6 @@ extern void MetaetlChannelSend(Jsonb *rendered, Jsonb *secrets, long timeout_ms,
 							   MetaetlCurlResult *res);
 extern char *MetaetlHmacSha256Hex(const char *key, size_t keylen,
 								  const char *data, size_t datalen);
-extern char *MetaetlRedact(const char *text, Jsonb *secrets);
 
 /* in monitor/delivery.c */
 extern void MetaetlMonitorInit(void);

@@ -5,9 +5,10 @@
  *		as the run's role, with the quality gate before the load.
  *
  * The attempt calls etl.execute_plan() (src/transform) on the pinned
- * config.  When the config has quality rules, the nodes they name are
- * materialised and etl.run_quality_hook() runs the quality gate on them
- * before any target is loaded; an error-severity failure raises
+ * config.  When the config has quality rules, the nodes they check or
+ * reference are materialised and the plan's before_load hook runs the
+ * quality engine's gate (MetaetlQualityRunGates, quality.h) on them before
+ * any target is loaded; an error-severity failure raises
  * METAETL_ERRCODE_QUALITY_GATE, which rolls the subtransaction (and so every
  * target) back.  Errors are caught here, classified (retry.c) and returned
  * in the outcome; they never escape to the caller.
@@ -33,8 +34,9 @@
 #include "metaetl.h"
 #include "orchestrator/orchestrator.h"
 #include "quality/quality.h"
+#include "transform/transform.h"
+#include "security/security.h"
 
-PG_FUNCTION_INFO_V1(metaetl_run_quality_hook);
 
 /*
  * The run whose attempt is under way in this process, for the quality hook
@@ -55,6 +57,7 @@ typedef struct RunHookState
 } RunHookState;
 
 static RunHookState run_hook;
+
 
 /* per-run timeout (timeout_minutes) */
 static volatile sig_atomic_t run_timeout_fired = false;
@@ -135,91 +138,122 @@ body_strdup_or_null(MemoryContext cxt, const char *s)
 }
 
 /*
- * body_execute_plan
- *		SELECT etl.execute_plan(config, params, options) and unpack the result
- *		into out.  Runs inside the attempt's subtransaction.
+ * body_run_context
+ *		What the plan needs from metaetl's own tables, read as the extension
+ *		owner before the pipeline's code runs: the template context
+ *		({{last_run}} is the start of the last successful run, -infinity
+ *		before the first; {{logical_date}}; {{watermark}} of the first
+ *		watermarked source) and the nodes to materialise for the hook (those
+ *		quality rules name, and watermarked sources).
  */
 static void
-body_execute_plan(const MetaetlRunSpec *spec, const MetaetlRunPlan *plan,
-				  MetaetlRunOutcome *out, MemoryContext outcxt)
+body_run_context(const MetaetlRunSpec *spec, const MetaetlRunPlan *plan, Jsonb **context,
+				 List **materialize, MemoryContext cxt)
 {
-	Oid			types[5] = {TEXTOID, TEXTOID, INT8OID, TEXTOID, TEXTARRAYOID};
-	Datum		values[5];
-	HeapTuple	tup;
-	TupleDesc	desc;
-	List	   *qnodes;
-	Datum	   *qn;
-	ListCell   *lc;
-	int			nq = 0;
+	Oid			types[3] = {TEXTOID, INT8OID, TEXTOID};
+	Datum		values[3];
+	MetaetlPrivState st;
+	bool		isnull;
+	char	   *nodes;
 
 	values[0] = CStringGetTextDatum(plan->config);
-	values[1] = CStringGetTextDatum(spec->params ? spec->params : "{}");
-	values[2] = Int64GetDatum(plan->run_id);
-	values[3] = CStringGetTextDatum(spec->pipeline_id);
-	/* the nodes the quality rules check or reference (src/quality/gate.c) */
-	qnodes = MetaetlQualityNodes(DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(plan->config))));
-	qn = palloc(sizeof(Datum) * Max(list_length(qnodes), 1));
-	foreach(lc, qnodes)
-		qn[nq++] = CStringGetTextDatum((char *) lfirst(lc));
-	values[4] = PointerGetDatum(construct_array(qn, nq, TEXTOID, -1, false, TYPALIGN_INT));
-
+	values[1] = Int64GetDatum(plan->run_id);
+	values[2] = CStringGetTextDatum(spec->pipeline_id);
+	MetaetlOwnerBegin(&st);
 	SPI_connect();
-	if (MetaetlSpiExec("SELECT 1 FROM pg_catalog.pg_proc WHERE oid = pg_catalog.to_regprocedure('etl.execute_plan(jsonb,jsonb,jsonb)')",
-						   0, NULL, NULL, NULL, true, 1) != SPI_OK_SELECT || SPI_processed != 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("the transform engine is not installed"),
-				 errdetail("etl.execute_plan(jsonb, jsonb, jsonb) does not exist in this database.")));
-
-	/*
-	 * Options: the template context ({{last_run}} is the start of the last
-	 * successful run, -infinity before the first), and when the config has
-	 * quality rules, the nodes they name materialised for the gate hook.
-	 */
 	MetaetlSpiExec(
-		"WITH c AS (SELECT $1::jsonb AS config),"
-		" ctx AS (SELECT pg_catalog.jsonb_build_object('run_id', $3,"
-		"            'last_run', COALESCE((SELECT pg_catalog.max(r.started_at)::text FROM etl.pipeline_runs r"
-		"                                   WHERE r.pipeline_id = $4 AND r.status = 'succeeded' AND r.run_id <> $3),"
-		"                                 '-infinity'),"
-		"            'logical_date', COALESCE((SELECT r.logical_date::text FROM etl.pipeline_runs r WHERE r.run_id = $3),"
-		"                                     pg_catalog.now()::text),"
+		"WITH c AS (SELECT $1::pg_catalog.jsonb AS config)"
+		" SELECT pg_catalog.jsonb_build_object('run_id', $2,"
+		"            'last_run', COALESCE((SELECT pg_catalog.max(r.started_at)::pg_catalog.text FROM etl.pipeline_runs r"
+		"                                   WHERE r.pipeline_id OPERATOR(pg_catalog.=) $3"
+		"                                     AND r.status OPERATOR(pg_catalog.=) 'succeeded'"
+		"                                     AND r.run_id OPERATOR(pg_catalog.<>) $2), '-infinity'),"
+		"            'logical_date', COALESCE((SELECT r.logical_date::pg_catalog.text FROM etl.pipeline_runs r"
+		"                                       WHERE r.run_id OPERATOR(pg_catalog.=) $2), pg_catalog.now()::pg_catalog.text),"
 		"            'watermark', COALESCE((SELECT w.value FROM etl.watermarks w,"
-		"                                          pg_catalog.jsonb_array_elements(c.config #> '{pipeline,sources}') WITH ORDINALITY src(value, ord)"
-		"                                    WHERE w.pipeline_id = $4 AND w.source_id = src.value->>'id'"
-		"                                      AND src.value->>'watermark_column' IS NOT NULL"
-		"                                    ORDER BY src.ord LIMIT 1), '-infinity')) AS context FROM c),"
-		" hooked AS (SELECT ARRAY(SELECT pg_catalog.unnest($5::pg_catalog.text[])"
-		"                         UNION"
-		"                         SELECT src.value->>'id'"
-		"                           FROM pg_catalog.jsonb_array_elements(COALESCE(c.config #> '{pipeline,sources}', '[]')) src"
-		"                          WHERE src.value->>'watermark_column' IS NOT NULL) AS nodes FROM c),"
-		" o AS (SELECT CASE WHEN pg_catalog.cardinality(h.nodes) > 0"
-		"            THEN pg_catalog.jsonb_build_object('run_id', $3, 'context', ctx.context,"
-		"                   'materialize', pg_catalog.to_jsonb(h.nodes),"
-		"                   'before_load', 'etl.run_quality_hook(jsonb)')"
-		"            ELSE pg_catalog.jsonb_build_object('run_id', $3, 'context', ctx.context) END AS options"
-		"   FROM ctx, hooked h)"
-		" SELECT x.r::text, x.r->>'rows_read', x.r->>'rows_written', x.r->>'engine',"
-		"        x.r->>'engine_reason', (x.r->'steps')::text"
-		"   FROM c, o, LATERAL (SELECT etl.execute_plan(c.config, $2::jsonb, o.options) AS r) x",
-		5, types, values, NULL, false, 1);
-	if (SPI_processed != 1)
-		elog(ERROR, "etl.execute_plan returned no row");
-	tup = SPI_tuptable->vals[0];
-	desc = SPI_tuptable->tupdesc;
+		"                                          pg_catalog.jsonb_array_elements(c.config OPERATOR(pg_catalog.#>) '{pipeline,sources}')"
+		"                                            WITH ORDINALITY src(value, ord)"
+		"                                    WHERE w.pipeline_id OPERATOR(pg_catalog.=) $3"
+		"                                      AND w.source_id OPERATOR(pg_catalog.=) (src.value OPERATOR(pg_catalog.->>) 'id')"
+		"                                      AND (src.value OPERATOR(pg_catalog.->>) 'watermark_column') IS NOT NULL"
+		"                                    ORDER BY src.ord LIMIT 1), '-infinity')),"
+		"        (SELECT pg_catalog.string_agg(n, ',') FROM ("
+		"             SELECT src.value OPERATOR(pg_catalog.->>) 'id' AS n"
+		"               FROM pg_catalog.jsonb_array_elements(COALESCE(c.config OPERATOR(pg_catalog.#>) '{pipeline,sources}', '[]')) src"
+		"              WHERE (src.value OPERATOR(pg_catalog.->>) 'watermark_column') IS NOT NULL) x)"
+		"   FROM c",
+		3, types, values, NULL, true, 1);
 	{
-		char	   *rr = SPI_getvalue(tup, desc, 2);
-		char	   *rw = SPI_getvalue(tup, desc, 3);
+		MemoryContext old = MemoryContextSwitchTo(cxt);
 
-		out->result = body_strdup_or_null(outcxt, SPI_getvalue(tup, desc, 1));
+		*context = DatumGetJsonbPCopy(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+		nodes = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
+		/*
+		 * The nodes the quality rules check (on:) or reference (ref: of
+		 * referential and row_count_equal rules), from the quality engine's
+		 * own reading of the rules, then the watermarked sources.
+		 */
+		*materialize = MetaetlQualityNodes(DatumGetJsonbP(DirectFunctionCall1(jsonb_in,
+																			  CStringGetDatum(plan->config))));
+		if (nodes)
+		{
+			char	   *save;
+
+			for (char *n = strtok_r(pstrdup(nodes), ",", &save); n; n = strtok_r(NULL, ",", &save))
+			{
+				ListCell   *lc;
+				bool		seen = false;
+
+				foreach(lc, *materialize)
+					seen = seen || strcmp((char *) lfirst(lc), n) == 0;
+				if (!seen)
+					*materialize = lappend(*materialize, pstrdup(n));
+			}
+		}
+		MemoryContextSwitchTo(old);
+	}
+	SPI_finish();
+	MetaetlOwnerEnd(&st);
+}
+
+static char *body_quality_hook(MetaetlPlan *p, void *arg);
+
+/*
+ * body_execute_plan
+ *		Run the pipeline's plan (transform.h) with the quality hook, and
+ *		unpack its summary into out.  Runs inside the attempt's
+ *		subtransaction, in the user section, as the run's role.
+ */
+static void
+body_execute_plan(const MetaetlRunSpec *spec, const MetaetlRunPlan *plan, Jsonb *context,
+				  List *materialize, MetaetlRunOutcome *out, MemoryContext outcxt)
+{
+	MetaetlRunHooks hooks = {NULL, NULL};
+	Jsonb	   *config = DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(plan->config)));
+	Jsonb	   *params = DatumGetJsonbP(DirectFunctionCall1(jsonb_in,
+															CStringGetDatum(spec->params ? spec->params : "{}")));
+	Jsonb	   *res;
+	MemoryContext old;
+
+	if (materialize != NIL)
+		hooks.before_load = body_quality_hook;
+	SPI_connect();
+	res = MetaetlExecutePlan(config, params, context, materialize, NULL, &hooks);
+	old = MemoryContextSwitchTo(outcxt);
+	{
+		char	   *rr = MetaetlJStr(&res->root, "rows_read");
+		char	   *rw = MetaetlJStr(&res->root, "rows_written");
+		JsonbValue *steps = MetaetlJGet(&res->root, "steps");
+
+		out->result = JsonbToCString(NULL, &res->root, VARSIZE(res));
 		out->rows_read = rr ? strtoi64(rr, NULL, 10) : 0;
 		out->rows_written = rw ? strtoi64(rw, NULL, 10) : 0;
 		out->has_rows = true;
-		out->engine = body_strdup_or_null(outcxt, SPI_getvalue(tup, desc, 4));
-		out->engine_reason = body_strdup_or_null(outcxt, SPI_getvalue(tup, desc, 5));
-		out->steps = body_strdup_or_null(outcxt, SPI_getvalue(tup, desc, 6));
+		out->engine = MetaetlJStr(&res->root, "engine");
+		out->engine_reason = MetaetlJStr(&res->root, "engine_reason");
+		out->steps = steps ? MetaetlJValueText(steps) : NULL;
 	}
+	MemoryContextSwitchTo(old);
 	SPI_finish();
 }
 
@@ -261,8 +295,7 @@ MetaetlRunAttempt(const MetaetlRunSpec *spec, const MetaetlRunPlan *plan,
 {
 	MemoryContext oldcxt = CurrentMemoryContext;
 	ResourceOwner oldowner = CurrentResourceOwner;
-	Oid			saved_user;
-	int			saved_context;
+	MetaetlPrivState user_st;
 
 	memset(out, 0, sizeof(*out));
 	out->status = "failed";
@@ -276,15 +309,24 @@ MetaetlRunAttempt(const MetaetlRunSpec *spec, const MetaetlRunPlan *plan,
 	run_hook.gate_ran = false;
 	run_hook.gate_passed = true;
 
-	GetUserIdAndSecContext(&saved_user, &saved_context);
 	BeginInternalSubTransaction(NULL);
 	MemoryContextSwitchTo(oldcxt);
 
 	PG_TRY();
 	{
-		SetUserIdAndSecContext(spec->run_as, saved_context | SECURITY_LOCAL_USERID_CHANGE);
-		body_execute_plan(spec, plan, out, oldcxt);
-		SetUserIdAndSecContext(saved_user, saved_context);
+		Jsonb	   *context;
+		List	   *materialize;
+
+		body_run_context(spec, plan, &context, &materialize, oldcxt);
+
+		/*
+		 * The pipeline's code runs as its role (privs.c), in a process
+		 * authenticated as that role or in the caller's own session, and
+		 * leaves no GUC change behind for the bookkeeping that follows.
+		 */
+		MetaetlUserCodeBegin(&user_st, spec->run_as, false);
+		body_execute_plan(spec, plan, context, materialize, out, oldcxt);
+		MetaetlUserCodeEnd(&user_st);
 
 		ReleaseCurrentSubTransaction();
 		MemoryContextSwitchTo(oldcxt);
@@ -302,7 +344,7 @@ MetaetlRunAttempt(const MetaetlRunSpec *spec, const MetaetlRunPlan *plan,
 		RollbackAndReleaseCurrentSubTransaction();
 		MemoryContextSwitchTo(oldcxt);
 		CurrentResourceOwner = oldowner;
-		/* (sub)transaction abort restored the user id and security context */
+		/* the abort restored the user id, the security context and the GUCs */
 
 		strlcpy(out->sqlstate, unpack_sql_state(edata->sqlerrcode), sizeof(out->sqlstate));
 		out->error_message = edata->message ? pstrdup(edata->message) : pstrdup("unknown error");
@@ -364,11 +406,13 @@ body_advance_watermarks(Jsonb *ctx)
 	values[1] = CStringGetTextDatum(run_hook.config);
 	values[2] = Int64GetDatum(run_hook.run_id);
 	values[3] = CStringGetTextDatum(run_hook.pipeline_id);
-	MetaetlSpiExec("SELECT src.value->>'id', src.value->>'watermark_column', $1->'nodes'->>(src.value->>'id')"
-				   "  FROM pg_catalog.jsonb_array_elements($2::jsonb #> '{pipeline,sources}') src"
-				   " WHERE src.value->>'watermark_column' IS NOT NULL"
-				   "   AND $1->'nodes' ? (src.value->>'id')",
-				   4, types, values, NULL, true, 0);
+	if (SPI_execute_with_args("SELECT src.value OPERATOR(pg_catalog.->>) 'id', src.value OPERATOR(pg_catalog.->>) 'watermark_column',"
+							  "       $1 OPERATOR(pg_catalog.->) 'nodes' OPERATOR(pg_catalog.->>) (src.value OPERATOR(pg_catalog.->>) 'id')"
+							  "  FROM pg_catalog.jsonb_array_elements($2::pg_catalog.jsonb OPERATOR(pg_catalog.#>) '{pipeline,sources}') src"
+							  " WHERE (src.value OPERATOR(pg_catalog.->>) 'watermark_column') IS NOT NULL"
+							  "   AND $1 OPERATOR(pg_catalog.->) 'nodes' OPERATOR(pg_catalog.?) (src.value OPERATOR(pg_catalog.->>) 'id')",
+							  4, types, values, NULL, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read the watermarked sources");
 	n = SPI_processed;
 	if (n == 0)
 		return;
@@ -383,17 +427,19 @@ body_advance_watermarks(Jsonb *ctx)
 	}
 	for (uint64 i = 0; i < n; i++)
 	{
-		Oid			saved_user;
-		int			saved_context;
+		MetaetlPrivState owner_st;
 		char	   *value;
 		Oid			wtypes[5] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, INT8OID};
 		Datum		wvalues[5];
 		char		wnulls[5] = {' ', ' ', ' ', ' ', ' '};
 
-		/* as the run's role: the newest value of the extracted rows */
-		SPI_execute(psprintf("SELECT pg_catalog.max(%s)::text FROM %s",
+		/*
+		 * As the run's role: the newest value of the extracted rows (not
+		 * read-only: the snapshot must see what this run materialised).
+		 */
+		SPI_execute(psprintf("SELECT pg_catalog.max(%s)::pg_catalog.text FROM %s",
 							 quote_identifier(columns[i]), relations[i]),
-					true, 1);
+					false, 1);
 		value = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
 		if (value == NULL)
 			continue;			/* nothing extracted: the watermark stays */
@@ -404,40 +450,39 @@ body_advance_watermarks(Jsonb *ctx)
 		wvalues[2] = CStringGetTextDatum(columns[i]);
 		wvalues[3] = CStringGetTextDatum(value);
 		wvalues[4] = Int64GetDatum(run_hook.run_id);
-		MetaetlAsOwnerBegin(&saved_user, &saved_context);
+		MetaetlOwnerBegin(&owner_st);
 		MetaetlSpiExec("INSERT INTO etl.watermarks AS w (pipeline_id, source_id, column_name, value, run_id)"
 					   " VALUES ($1, $2, $3, $4, $5)"
 					   " ON CONFLICT (pipeline_id, source_id) DO UPDATE"
 					   "   SET column_name = EXCLUDED.column_name, value = EXCLUDED.value,"
 					   "       run_id = EXCLUDED.run_id, updated_at = pg_catalog.clock_timestamp()",
 					   5, wtypes, wvalues, wnulls, false, 0);
-		MetaetlAsOwnerEnd(saved_user, saved_context);
+		MetaetlOwnerEnd(&owner_st);
 	}
 }
 
 /*
- * etl.run_quality_hook(ctx jsonb) returns jsonb
- *
- * Called by etl.execute_plan before any target loads, with
- * {"nodes": {"node_id": "relation", ...}}.  Runs etl.quality_gate() on each
- * node with the rules that name it (through the quality engine's C interface,
- * MetaetlQualityRunGates); raises METAETL_ERRCODE_QUALITY_GATE when an
- * error-severity rule failed and the pipeline's gate is "error".
+ * body_quality_hook
+ *		The plan's before_load hook during a run: with every materialised
+ *		node ({"nodes": {"node_id": "relation", ...}}) advance the
+ *		watermarks, then run the quality gate (MetaetlQualityRunGates) on each
+ *		node with the rules that name it; raise METAETL_ERRCODE_QUALITY_GATE when an
+ *		error-severity rule failed and the pipeline's gate is "error".  Runs
+ *		as the run's role (the gate evaluates the user's rules and custom
+ *		queries with the role's search_path); only the watermark records are
+ *		written as metaetl.
  */
-Datum
-metaetl_run_quality_hook(PG_FUNCTION_ARGS)
+static char *
+body_quality_hook(MetaetlPlan *p, void *arg)
 {
-	Jsonb	   *ctx = PG_GETARG_JSONB_P(0);
+	Jsonb	   *ctx = DatumGetJsonbP(DirectFunctionCall1(jsonb_in,
+														 CStringGetDatum(MetaetlMaterializedNodes(p))));
 	char	   *passed;
 	char	   *score;
 	char	   *summary;
 	char	   *failed_rules;
 	char	   *gate;
-
-	if (!run_hook.active)
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("etl.run_quality_hook() can only be called during a pipeline run")));
+	char	   *result;
 
 	SPI_connect();
 
@@ -454,7 +499,7 @@ metaetl_run_quality_hook(PG_FUNCTION_ARGS)
 
 		passed = qo.passed ? "true" : "false";
 		score = psprintf("%g", qo.score);
-		summary = qo.ran ? JsonbToCString(NULL, &res->root, 1024) : NULL;
+		summary = qo.ran ? JsonbToCString(NULL, &res->root, VARSIZE(res)) : NULL;
 		failed_rules = qo.failed_rules;
 		gate = qo.gate;
 	}
@@ -471,6 +516,6 @@ metaetl_run_quality_hook(PG_FUNCTION_ARGS)
 				 errhint("Targets were not loaded. See etl.pipeline_runs.quality_checks for run %lld.",
 						 (long long) run_hook.run_id)));
 	SPI_finish();
-	PG_RETURN_JSONB_P(DatumGetJsonbP(DirectFunctionCall1(jsonb_in,
-														  CStringGetDatum(run_hook.gate_result ? run_hook.gate_result : "{}"))));
+	result = run_hook.gate_result ? pstrdup(run_hook.gate_result) : NULL;
+	return result;
 }

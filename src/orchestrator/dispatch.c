@@ -29,6 +29,7 @@
 
 #include "metaetl.h"
 #include "orchestrator/orchestrator.h"
+#include "security/security.h"
 
 #define DISPATCH_BATCH 64
 
@@ -91,7 +92,6 @@ MetaetlDispatchQueue(void)
 	int		   *wake;
 	int			nwake = 0;
 	bool		abandoned;
-	Oid			owner;
 
 	/* what the pool of executors can take now (-1: one worker per run) */
 	capacity = MetaetlExecutorCapacity(&orphans, &norphans);
@@ -109,7 +109,6 @@ MetaetlDispatchQueue(void)
 
 	/* 1. claims, committed */
 	dispatch_begin();
-	owner = MetaetlExtensionOwner();
 	SPI_connect();
 	if (abandoned)
 	{
@@ -124,8 +123,8 @@ MetaetlDispatchQueue(void)
 		values[0] = Int32GetDatum(capacity < 0 ? DISPATCH_BATCH : Min(capacity, DISPATCH_BATCH));
 		MetaetlSpiExec("SELECT q.queue_id::text, q.pipeline_id, r.oid::text"
 					   "  FROM etl.claim_runs($1) q"
-					   "  JOIN etl.pipelines p ON p.pipeline_id = q.pipeline_id"
-					   "  JOIN pg_catalog.pg_roles r ON r.rolname = p.owner",
+					   "  JOIN etl.pipelines p ON p.pipeline_id OPERATOR(pg_catalog.=) q.pipeline_id"
+					   "  JOIN pg_catalog.pg_roles r ON r.rolname OPERATOR(pg_catalog.=) p.owner",
 					   1, types, values, NULL, false, 0);
 		nclaims = (int) SPI_processed;
 	}
@@ -139,6 +138,25 @@ MetaetlDispatchQueue(void)
 		claims[i].queue_id = strtoi64(SPI_getvalue(tup, desc, 1), NULL, 10);
 		claims[i].pipeline_id = MemoryContextStrdup(cxt, SPI_getvalue(tup, desc, 2));
 		claims[i].run_as = (Oid) strtoul(SPI_getvalue(tup, desc, 3), NULL, 10);
+	}
+	/*
+	 * A queued run runs in a process authenticated as its pipeline's owner
+	 * (like a pg_cron job): an owner that cannot log in cannot run it.
+	 */
+	for (int i = 0; i < nclaims; i++)
+	{
+		Oid			types[2] = {INT8OID, TEXTOID};
+		Datum		values[2];
+
+		if (MetaetlRoleCanLogin(claims[i].run_as))
+			continue;
+		values[0] = Int64GetDatum(claims[i].queue_id);
+		values[1] = CStringGetTextDatum(psprintf("skipped: the pipeline's owner %s cannot log in (ALTER ROLE %s LOGIN, or give the pipeline to a role that can)",
+												 GetUserNameFromId(claims[i].run_as, false),
+												 GetUserNameFromId(claims[i].run_as, false)));
+		MetaetlSpiExec("UPDATE etl.run_queue SET state = 'skipped', note = $2"
+					   " WHERE queue_id OPERATOR(pg_catalog.=) $1", 2, types, values, NULL, false, 0);
+		claims[i].queue_id = 0;
 	}
 	SPI_finish();
 	dispatch_commit();
@@ -154,11 +172,13 @@ MetaetlDispatchQueue(void)
 	{
 		bool		ok;
 
+		if (claims[started].queue_id == 0)
+			continue;			/* skipped above */
 		if (capacity < 0)
 			ok = MetaetlRunQueuedInWorker(claims[started].queue_id, claims[started].pipeline_id,
-										  claims[started].run_as, owner);
+										  claims[started].run_as);
 		else
-			ok = MetaetlExecutorAssign(claims[started].queue_id, claims[started].run_as, owner,
+			ok = MetaetlExecutorAssign(claims[started].queue_id, claims[started].run_as,
 									   wake, &nwake);
 		if (!ok)
 			break;
@@ -173,7 +193,7 @@ MetaetlDispatchQueue(void)
 						nclaims - started),
 				 errhint("Raise max_worker_processes, or lower metaetl.max_concurrent_runs or metaetl.run_executors.")));
 		for (int j = started; j < nclaims; j++)
-			rest[j - started] = claims[j].queue_id;
+			rest[j - started] = claims[j].queue_id;	/* 0 (skipped) matches no row */
 		dispatch_requeue(rest, nclaims - started);
 	}
 	return started;

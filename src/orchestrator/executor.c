@@ -15,8 +15,13 @@
  * connections; metaetl.run_executors = 0 turns the pool off (one run worker
  * per run, worker.c).
  *
- * An executor connects as the extension's owner, like a run worker, and each
- * attempt switches to the run's role (body.c).  Between runs it frees the
+ * An executor connects as one role — the owner of the pipelines it runs —
+ * like a run worker, so the pipelines' code runs in a session authenticated
+ * as that role and cannot become anyone else (security/privs.c); its
+ * bookkeeping switches to the extension owner (records.c).  So the pool is
+ * kept per role: a run goes to an idle executor of its role, or a new one
+ * in a free slot; when the slots are all held by idle executors of other
+ * roles, one of them is asked to exit and the run waits for the next pass.  Between runs it frees the
  * run's memory and resets session state the way DISCARD ALL does (options,
  * temporary tables, advisory locks, prepared statements, LISTEN, sequence
  * caches), so no run sees what an earlier one left behind.  A run that
@@ -57,6 +62,7 @@
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
+#include "metaetl.h"
 #include "orchestrator/orchestrator.h"
 #include "scheduler/scheduler.h"
 
@@ -83,6 +89,7 @@ typedef struct ExecSlot
 	bool		starting;		/* handed to this idle executor, not yet
 								 * recorded: runs under way yield to it */
 	Oid			run_as;
+	Oid			role;			/* the role the executor logs in as */
 	TimestampTz registered_at;	/* when the launcher registered the process */
 } ExecSlot;
 
@@ -99,7 +106,7 @@ typedef struct ExecShared
 typedef struct ExecArgs
 {
 	Oid			dboid;
-	Oid			owner;
+	Oid			role;			/* the role it logs in as */
 	int			slotno;
 	uint32		generation;
 } ExecArgs;
@@ -113,8 +120,6 @@ StaticAssertDecl(sizeof(ExecArgs) <= BGW_EXTRALEN, "ExecArgs must fit in bgw_ext
 #define EXEC_STALE_START_MS	60000
 
 static ExecShared *exec_shared = NULL;
-static shmem_request_hook_type prev_shmem_request_hook = NULL;
-static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
 
 /*
  * The launcher's handles of the executors it started, to notice one that
@@ -131,33 +136,15 @@ exec_shmem_size(void)
 }
 
 static void
-exec_shmem_request(void)
+exec_shmem_init(void *ptr)
 {
-	if (prev_shmem_request_hook)
-		prev_shmem_request_hook();
-	RequestAddinShmemSpace(MAXALIGN(exec_shmem_size()));
-}
+	ExecShared *shared = ptr;
 
-static void
-exec_shmem_startup(void)
-{
-	bool		found;
-
-	if (prev_shmem_startup_hook)
-		prev_shmem_startup_hook();
-
-	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
-	exec_shared = ShmemInitStruct("metaetl run executors", exec_shmem_size(), &found);
-	if (!found)
-	{
-		memset(exec_shared, 0, exec_shmem_size());
-		pg_atomic_init_u32(&exec_shared->died_busy, 0);
-		pg_atomic_init_u64(&exec_shared->room_until, 0);
-		exec_shared->nslots = metaetl_run_executors;
-		for (int i = 0; i < exec_shared->nslots; i++)
-			SpinLockInit(&exec_shared->slots[i].mutex);
-	}
-	LWLockRelease(AddinShmemInitLock);
+	pg_atomic_init_u32(&shared->died_busy, 0);
+	pg_atomic_init_u64(&shared->room_until, 0);
+	shared->nslots = metaetl_run_executors;
+	for (int i = 0; i < shared->nslots; i++)
+		SpinLockInit(&shared->slots[i].mutex);
 }
 
 /*
@@ -196,10 +183,8 @@ MetaetlExecutorInit(void)
 							NULL,
 							NULL);
 
-	prev_shmem_request_hook = shmem_request_hook;
-	shmem_request_hook = exec_shmem_request;
-	prev_shmem_startup_hook = shmem_startup_hook;
-	shmem_startup_hook = exec_shmem_startup;
+	MetaetlShmemRegister("metaetl run executors", exec_shmem_size, exec_shmem_init,
+						 (void **) &exec_shared);
 }
 
 /* ------------------------------------------------------------ dispatcher */
@@ -290,7 +275,7 @@ MetaetlExecutorCapacity(int64 **orphans, int *norphans)
  *		Register an executor for slot slotno, its first run already assigned.
  */
 static bool
-exec_start(int slotno, uint32 generation, Oid owner)
+exec_start(int slotno, uint32 generation, Oid role)
 {
 	BackgroundWorker worker;
 	BackgroundWorkerHandle *handle;
@@ -300,7 +285,7 @@ exec_start(int slotno, uint32 generation, Oid owner)
 	char		name[BGW_MAXLEN];
 
 	args.dboid = MyDatabaseId;
-	args.owner = owner;
+	args.role = role;
 	args.slotno = slotno;
 	args.generation = generation;
 
@@ -339,7 +324,7 @@ typedef enum ExecLaunch
  *		assigned (0: none, the executor starts idle).
  */
 static ExecLaunch
-exec_launch(int slotno, int64 queue_id, Oid run_as, Oid owner)
+exec_launch(int slotno, int64 queue_id, Oid run_as, Oid role)
 {
 	ExecSlot   *slot = &exec_shared->slots[slotno];
 	TimestampTz now = GetCurrentTimestamp();
@@ -353,6 +338,7 @@ exec_launch(int slotno, int64 queue_id, Oid run_as, Oid owner)
 		slot->generation++;
 		slot->queue_id = queue_id;
 		slot->run_as = run_as;
+		slot->role = role;
 		slot->pid = 0;
 		slot->registered_at = now;
 		generation = slot->generation;
@@ -361,7 +347,7 @@ exec_launch(int slotno, int64 queue_id, Oid run_as, Oid owner)
 	SpinLockRelease(&slot->mutex);
 	if (!claimed)
 		return EXEC_SLOT_TAKEN;
-	if (exec_start(slotno, generation, owner))
+	if (exec_start(slotno, generation, role))
 		return EXEC_LAUNCHED;
 
 	/* the slot stays free */
@@ -385,18 +371,19 @@ exec_launch(int slotno, int64 queue_id, Oid run_as, Oid owner)
  *		is assigned, so woken executors don't delay the rest of the batch.
  */
 bool
-MetaetlExecutorAssign(int64 queue_id, Oid run_as, Oid owner, int *wake, int *nwake)
+MetaetlExecutorAssign(int64 queue_id, Oid run_as, int *wake, int *nwake)
 {
 	int			free_slot = -1;
+	int			other_idle = -1;
 
-	/* an idle executor first: it starts the run at once */
+	/* an idle executor of the run's role first: it starts the run at once */
 	for (int i = 0; i < exec_shared->nslots; i++)
 	{
 		ExecSlot   *slot = &exec_shared->slots[i];
 		bool		taken = false;
 
 		SpinLockAcquire(&slot->mutex);
-		if (slot->state == EXEC_IDLE && slot->queue_id == 0)
+		if (slot->state == EXEC_IDLE && slot->queue_id == 0 && slot->role == run_as)
 		{
 			slot->state = EXEC_BUSY;
 			slot->queue_id = queue_id;
@@ -407,27 +394,47 @@ MetaetlExecutorAssign(int64 queue_id, Oid run_as, Oid owner, int *wake, int *nwa
 		}
 		else if (slot->state == EXEC_FREE && free_slot < 0)
 			free_slot = i;
+		else if (slot->state == EXEC_IDLE && slot->queue_id == 0 && other_idle < 0)
+			other_idle = i;
 		SpinLockRelease(&slot->mutex);
 		if (taken)
 			return true;
 	}
 	if (free_slot < 0)
-		return false;
+	{
+		/* an idle executor of another role gives its slot up for the next pass */
+		if (other_idle >= 0)
+		{
+			ExecSlot   *slot = &exec_shared->slots[other_idle];
+			int			pgprocno = -1;
 
-	/* else a new executor, the run already assigned */
-	return exec_launch(free_slot, queue_id, run_as, owner) == EXEC_LAUNCHED;
+			SpinLockAcquire(&slot->mutex);
+			if (slot->state == EXEC_IDLE && slot->queue_id == 0)
+			{
+				slot->state = EXEC_EXITING;
+				pgprocno = slot->pgprocno;
+			}
+			SpinLockRelease(&slot->mutex);
+			if (pgprocno >= 0)
+				SetLatch(&ProcGlobal->allProcs[pgprocno].procLatch);
+		}
+		return false;
+	}
+
+	/* else a new executor of the run's role, the run already assigned */
+	return exec_launch(free_slot, queue_id, run_as, run_as) == EXEC_LAUNCHED;
 }
 
 /*
  * MetaetlExecutorPrewarm
- *		Start executors (without a run) until n are idle or starting, within
- *		the pool's size: called by the launcher shortly before n runs are
- *		due, so they find executors running.  Best effort: stops at the
- *		first executor that cannot be registered.  owner is the extension's
- *		owner (read by the caller in its transaction); needs no transaction.
+ *		Start executors of role (without a run) until n of that role are
+ *		idle or starting, within the pool's size: called by the launcher
+ *		shortly before n runs of role's pipelines are due, so they find
+ *		executors running.  Best effort: stops at the first executor that
+ *		cannot be registered.  Needs no transaction.
  */
 void
-MetaetlExecutorPrewarm(int n, Oid owner)
+MetaetlExecutorPrewarm(int n, Oid role)
 {
 	int			ready = 0;
 
@@ -441,13 +448,14 @@ MetaetlExecutorPrewarm(int n, Oid owner)
 		ExecSlot   *slot = &exec_shared->slots[i];
 
 		SpinLockAcquire(&slot->mutex);
-		if (slot->state == EXEC_STARTING || (slot->state == EXEC_IDLE && slot->queue_id == 0))
+		if ((slot->state == EXEC_STARTING || (slot->state == EXEC_IDLE && slot->queue_id == 0)) &&
+			slot->role == role)
 			ready++;
 		SpinLockRelease(&slot->mutex);
 	}
 	for (int i = 0; i < exec_shared->nslots && ready < n; i++)
 	{
-		ExecLaunch	launched = exec_launch(i, 0, InvalidOid, owner);
+		ExecLaunch	launched = exec_launch(i, 0, InvalidOid, role);
 
 		if (launched == EXEC_LAUNCH_FAILED)
 			break;
@@ -671,7 +679,7 @@ MetaetlRunExecutorMain(Datum main_arg)
 	on_shmem_exit(exec_on_exit, Int32GetDatum(slotno));
 	exec_my_slot = slot;
 
-	BackgroundWorkerInitializeConnectionByOid(args.dboid, args.owner, 0);
+	BackgroundWorkerInitializeConnectionByOid(args.dboid, args.role, 0);
 	SetConfigOption("application_name", "metaetl executor", PGC_USERSET, PGC_S_SESSION);
 
 	idle_since = GetCurrentTimestamp();

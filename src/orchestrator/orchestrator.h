@@ -71,10 +71,7 @@ typedef struct MetaetlRunOutcome
 } MetaetlRunOutcome;
 
 /* in orchestrator/records.c */
-extern Oid	MetaetlExtensionOwner(void);
-extern void MetaetlAsOwnerBegin(Oid *saved_user, int *saved_context);
-extern void MetaetlAsOwnerEnd(Oid saved_user, int saved_context);
-extern void MetaetlRunCheckAccess(const char *pipeline_id, Oid run_as);
+extern Oid	MetaetlRunCheckAccess(const char *pipeline_id);
 extern int64 MetaetlRunRecordStart(const MetaetlRunSpec *spec, const char *status,
 								   MetaetlRunPlan *plan);
 extern void MetaetlRunRecordAttempt(int64 run_id, int attempt, const MetaetlRunOutcome *out,
@@ -104,9 +101,9 @@ extern int	metaetl_run_executors;
 extern int	metaetl_run_executor_idle_timeout;
 extern void MetaetlExecutorInit(void);
 extern int	MetaetlExecutorCapacity(int64 **orphans, int *norphans);
-extern bool MetaetlExecutorAssign(int64 queue_id, Oid run_as, Oid owner, int *wake, int *nwake);
+extern bool MetaetlExecutorAssign(int64 queue_id, Oid run_as, int *wake, int *nwake);
 extern void MetaetlExecutorWake(const int *wake, int nwake);
-extern void MetaetlExecutorPrewarm(int n, Oid owner);
+extern void MetaetlExecutorPrewarm(int n, Oid role);
 extern int	MetaetlExecutorsMakeRoom(int n);
 extern bool MetaetlExecutorDiedBusy(void);
 extern void MetaetlExecutorRunRecorded(void);
@@ -117,8 +114,8 @@ PGDLLEXPORT void MetaetlRunExecutorMain(Datum main_arg);
 extern void MetaetlDescribeRunProcess(BackgroundWorker *worker, const char *function,
 									  const char *type, const char *name);
 extern char *MetaetlRunInWorker(const MetaetlRunSpec *spec, bool wait);
-extern bool MetaetlRunQueuedInWorker(int64 queue_id, const char *pipeline_id, Oid run_as,
-									 Oid owner);
+extern bool MetaetlRunQueuedInWorker(int64 queue_id, const char *pipeline_id, Oid run_as);
+extern bool MetaetlRoleCanLogin(Oid role);
 extern void MetaetlRunQueuedRun(int64 queue_id, Oid run_as, TimestampTz taken_at);
 PGDLLEXPORT void MetaetlRunWorkerMain(Datum main_arg);
 

@@ -27,62 +27,10 @@
 #include "utils/fmgroids.h"
 #include "utils/timestamp.h"
 
+#include "lineage/lineage.h"
 #include "metaetl.h"
 #include "orchestrator/orchestrator.h"
-
-/*
- * MetaetlExtensionOwner
- *		The owner of extension metaetl in this database.  Called on every
- *		record a run writes, so it reads the catalog directly (no SPI) and
- *		keeps the answer for as long as the extension's oid is the same.
- */
-Oid
-MetaetlExtensionOwner(void)
-{
-	static Oid	cached_ext = InvalidOid;
-	static Oid	cached_owner = InvalidOid;
-	Oid			ext = get_extension_oid("metaetl", true);
-	Relation	rel;
-	ScanKeyData key;
-	SysScanDesc scan;
-	HeapTuple	tup;
-
-	if (!OidIsValid(ext))
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("extension \"metaetl\" is not installed in this database"),
-				 errhint("Run CREATE EXTENSION metaetl.")));
-	if (ext == cached_ext)
-		return cached_owner;
-
-	rel = table_open(ExtensionRelationId, AccessShareLock);
-	ScanKeyInit(&key, Anum_pg_extension_oid, BTEqualStrategyNumber, F_OIDEQ,
-				ObjectIdGetDatum(ext));
-	scan = systable_beginscan(rel, ExtensionOidIndexId, true, NULL, 1, &key);
-	tup = systable_getnext(scan);
-	if (!HeapTupleIsValid(tup))
-		elog(ERROR, "could not find extension %u", ext);
-	cached_owner = ((Form_pg_extension) GETSTRUCT(tup))->extowner;
-	cached_ext = ext;
-	systable_endscan(scan);
-	table_close(rel, AccessShareLock);
-	return cached_owner;
-}
-
-void
-MetaetlAsOwnerBegin(Oid *saved_user, int *saved_context)
-{
-	Oid			owner = MetaetlExtensionOwner();
-
-	GetUserIdAndSecContext(saved_user, saved_context);
-	SetUserIdAndSecContext(owner, *saved_context | SECURITY_LOCAL_USERID_CHANGE);
-}
-
-void
-MetaetlAsOwnerEnd(Oid saved_user, int saved_context)
-{
-	SetUserIdAndSecContext(saved_user, saved_context);
-}
+#include "security/security.h"
 
 /* SPI helpers: text parameters, NULL for a NULL pointer */
 static int
@@ -112,24 +60,41 @@ records_getstr(int row, int col)
 /*
  * MetaetlRunCheckAccess
  *		As the caller: the pipeline exists for this role (row-level security
- *		hides other roles' pipelines) and is enabled.
+ *		hides other roles' pipelines), the caller may run it (a member of its
+ *		owner, etl_operator, etl_admin: a viewer sees it but may not), and it
+ *		is enabled.  Returns its owner: a run, however it starts, runs as the
+ *		pipeline's owner, as a pg_cron job runs as its owner — so nobody runs
+ *		a role's code with more rights than that role's (a superuser who runs
+ *		a plain role's pipeline runs it as that role).
  */
-void
-MetaetlRunCheckAccess(const char *pipeline_id, Oid run_as)
+Oid
+MetaetlRunCheckAccess(const char *pipeline_id)
 {
 	const char *args[1] = {pipeline_id};
 	char	   *enabled;
+	char	   *may;
+	Oid			owner;
 
 	SPI_connect();
-	records_exec("SELECT enabled::text FROM etl.pipelines WHERE pipeline_id = $1",
+	records_exec("SELECT p.enabled::pg_catalog.text, r.oid::pg_catalog.text,"
+				 "       etl._caller_may_operate(p.pipeline_id)::pg_catalog.text"
+				 "  FROM etl.pipelines p JOIN pg_catalog.pg_roles r ON r.rolname OPERATOR(pg_catalog.=) p.owner"
+				 " WHERE p.pipeline_id OPERATOR(pg_catalog.=) $1",
 				 1, args, true, 1);
 	if (SPI_processed != 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("pipeline \"%s\" does not exist", pipeline_id),
 				 errhint("Register it with etl.register_pipeline(); role \"%s\" sees only the pipelines of roles it is a member of.",
-						 GetUserNameFromId(run_as, false))));
+						 GetUserNameFromId(GetUserId(), false))));
 	enabled = records_getstr(0, 1);
+	owner = (Oid) strtoul(records_getstr(0, 2), NULL, 10);
+	may = records_getstr(0, 3);
+	if (strcmp(may, "true") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied to run pipeline \"%s\"", pipeline_id),
+				 errhint("Runs are started by members of the pipeline's owner, etl_operator and etl_admin.")));
 	if (strcmp(enabled, "true") != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
@@ -137,6 +102,7 @@ MetaetlRunCheckAccess(const char *pipeline_id, Oid run_as)
 				 errhint("Enable it with UPDATE etl.pipelines SET enabled = true WHERE pipeline_id = '%s'.",
 						 pipeline_id)));
 	SPI_finish();
+	return owner;
 }
 
 /*
@@ -147,8 +113,7 @@ MetaetlRunCheckAccess(const char *pipeline_id, Oid run_as)
 int64
 MetaetlRunRecordStart(const MetaetlRunSpec *spec, const char *status, MetaetlRunPlan *plan)
 {
-	Oid			saved_user;
-	int			saved_context;
+	MetaetlPrivState owner_st;
 	char		pidbuf[16];
 	char		queuebuf[32];
 	const char *args[10];
@@ -174,7 +139,7 @@ MetaetlRunRecordStart(const MetaetlRunSpec *spec, const char *status, MetaetlRun
 	else
 		args[9] = MyBackendType == B_BG_WORKER ? timestamptz_to_str(MyStartTimestamp) : NULL;
 
-	MetaetlAsOwnerBegin(&saved_user, &saved_context);
+	MetaetlOwnerBegin(&owner_st);
 	SPI_connect();
 	if (spec->resume_run_id > 0)
 	{
@@ -262,7 +227,10 @@ MetaetlRunRecordStart(const MetaetlRunSpec *spec, const char *status, MetaetlRun
 					 strcmp(status, "running") == 0 ? "run_start" : "run_queued",
 					 "run", spec->pipeline_id, plan->run_id, details, NULL);
 	}
-	MetaetlAsOwnerEnd(saved_user, saved_context);
+	/* OpenLineage START (queued in this transaction; never fails the run) */
+	if (strcmp(status, "running") == 0)
+		MetaetlLineageRunStarted(plan->run_id);
+	MetaetlOwnerEnd(&owner_st);
 	return plan->run_id;
 }
 
@@ -270,8 +238,7 @@ void
 MetaetlRunRecordAttempt(int64 run_id, int attempt, const MetaetlRunOutcome *out,
 						TimestampTz started, double next_delay_s)
 {
-	Oid			saved_user;
-	int			saved_context;
+	MetaetlPrivState owner_st;
 	char		runbuf[32];
 	char		attbuf[16];
 	char		delaybuf[32];
@@ -290,7 +257,7 @@ MetaetlRunRecordAttempt(int64 run_id, int attempt, const MetaetlRunOutcome *out,
 	args[6] = timestamptz_to_str(started);
 	args[7] = next_delay_s >= 0 ? delaybuf : NULL;
 
-	MetaetlAsOwnerBegin(&saved_user, &saved_context);
+	MetaetlOwnerBegin(&owner_st);
 	SPI_connect();
 	records_exec("INSERT INTO etl.run_attempts (run_id, attempt, status, error_class, error_sqlstate,"
 				 "       error_message, started_at, ended_at, next_delay_s)"
@@ -298,15 +265,14 @@ MetaetlRunRecordAttempt(int64 run_id, int attempt, const MetaetlRunOutcome *out,
 				 "         pg_catalog.clock_timestamp(), $8::float8)",
 				 8, args, false, 0);
 	SPI_finish();
-	MetaetlAsOwnerEnd(saved_user, saved_context);
+	MetaetlOwnerEnd(&owner_st);
 }
 
 void
 MetaetlRunRecordFinish(int64 run_id, int attempts, const MetaetlRunOutcome *out,
 					   const struct rusage *before)
 {
-	Oid			saved_user;
-	int			saved_context;
+	MetaetlPrivState owner_st;
 	struct rusage after;
 	char		runbuf[32];
 	char		attbuf[16];
@@ -351,7 +317,7 @@ MetaetlRunRecordFinish(int64 run_id, int attempts, const MetaetlRunOutcome *out,
 	args[16] = out->result;
 	args[17] = out->steps;
 
-	MetaetlAsOwnerBegin(&saved_user, &saved_context);
+	MetaetlOwnerBegin(&owner_st);
 	SPI_connect();
 	records_exec("UPDATE etl.pipeline_runs SET status = $2, attempt = $3::int4,"
 				 "       started_at = COALESCE(started_at, pg_catalog.clock_timestamp()),"
@@ -392,7 +358,9 @@ MetaetlRunRecordFinish(int64 run_id, int attempts, const MetaetlRunOutcome *out,
 		appendStringInfoChar(&details, '}');
 		MetaetlAudit("run_end", "run", NULL, run_id, details.data, NULL);
 	}
-	MetaetlAsOwnerEnd(saved_user, saved_context);
+	/* lineage, schema snapshots and drift, the final OpenLineage event */
+	MetaetlLineageRunFinished(run_id, out->status);
+	MetaetlOwnerEnd(&owner_st);
 }
 
 /*
@@ -402,14 +370,13 @@ MetaetlRunRecordFinish(int64 run_id, int attempts, const MetaetlRunOutcome *out,
 char *
 MetaetlRunSummary(int64 run_id)
 {
-	Oid			saved_user;
-	int			saved_context;
+	MetaetlPrivState owner_st;
 	char		runbuf[32];
 	char	   *result = NULL;
 	MemoryContext oldcxt = CurrentMemoryContext;
 
 	snprintf(runbuf, sizeof(runbuf), INT64_FORMAT, run_id);
-	MetaetlAsOwnerBegin(&saved_user, &saved_context);
+	MetaetlOwnerBegin(&owner_st);
 	SPI_connect();
 	records_exec("SELECT pg_catalog.jsonb_build_object("
 				 "  'run_id', run_id, 'pipeline_id', pipeline_id, 'status', status,"
@@ -429,7 +396,7 @@ MetaetlRunSummary(int64 run_id)
 		elog(ERROR, "run " INT64_FORMAT " has no record", run_id);
 	result = MemoryContextStrdup(oldcxt, records_getstr(0, 1));
 	SPI_finish();
-	MetaetlAsOwnerEnd(saved_user, saved_context);
+	MetaetlOwnerEnd(&owner_st);
 	return result;
 }
 
@@ -444,6 +411,7 @@ MetaetlAudit(const char *action, const char *object_type, const char *object_id,
 {
 	char		runbuf[32];
 	const char *args[6];
+	MetaetlPrivState st;
 
 	snprintf(runbuf, sizeof(runbuf), INT64_FORMAT, run_id);
 	args[0] = action;
@@ -452,13 +420,16 @@ MetaetlAudit(const char *action, const char *object_type, const char *object_id,
 	args[3] = run_id > 0 ? runbuf : NULL;
 	args[4] = details_json ? details_json : "{}";
 	args[5] = actor;
+	/* etl.audit is the owner's (not executable by PUBLIC) */
+	MetaetlOwnerBegin(&st);
 	SPI_connect();
-	records_exec("SELECT etl.audit($1, $2, COALESCE($3, r.pipeline_id), NULL, NULL, $4::int8, $5::jsonb,"
-				 "                 COALESCE($6::name, r.run_as))"
+	records_exec("SELECT etl.audit($1, $2, COALESCE($3, r.pipeline_id), NULL, NULL, $4::pg_catalog.int8, $5::pg_catalog.jsonb,"
+				 "                 COALESCE($6::pg_catalog.name, r.run_as))"
 				 "  FROM (SELECT NULL) dummy"
-				 "  LEFT JOIN etl.pipeline_runs r ON r.run_id = $4::int8",
+				 "  LEFT JOIN etl.pipeline_runs r ON r.run_id OPERATOR(pg_catalog.=) $4::pg_catalog.int8",
 				 6, args, false, 0);
 	SPI_finish();
+	MetaetlOwnerEnd(&st);
 }
 
 /*
@@ -510,8 +481,7 @@ MetaetlRunPolicyFor(const MetaetlRunPlan *plan, const char *step, MetaetlRetryPo
 void
 MetaetlRunRequeue(int64 run_id, int64 queue_id, int next_attempt, double delay_s)
 {
-	Oid			saved_user;
-	int			saved_context;
+	MetaetlPrivState owner_st;
 	char		runbuf[32];
 	char		queuebuf[32];
 	char		attbuf[16];
@@ -521,7 +491,7 @@ MetaetlRunRequeue(int64 run_id, int64 queue_id, int next_attempt, double delay_s
 	snprintf(queuebuf, sizeof(queuebuf), INT64_FORMAT, queue_id);
 	snprintf(attbuf, sizeof(attbuf), "%d", next_attempt);
 	snprintf(delaybuf, sizeof(delaybuf), "%g", delay_s);
-	MetaetlAsOwnerBegin(&saved_user, &saved_context);
+	MetaetlOwnerBegin(&owner_st);
 	SPI_connect();
 	records_exec("UPDATE etl.pipeline_runs SET status = 'queued', attempt = $2::int4 - 1"
 				 " WHERE run_id = $1::int8",
@@ -531,5 +501,5 @@ MetaetlRunRequeue(int64 run_id, int64 queue_id, int next_attempt, double delay_s
 				 " WHERE queue_id = $1::int8",
 				 3, (const char *[]) {queuebuf, attbuf, delaybuf}, false, 0);
 	SPI_finish();
-	MetaetlAsOwnerEnd(saved_user, saved_context);
+	MetaetlOwnerEnd(&owner_st);
 }

@@ -23,6 +23,7 @@
 #include "utils/timestamp.h"
 
 #include "orchestrator/orchestrator.h"
+#include "security/security.h"
 
 PG_FUNCTION_INFO_V1(metaetl_execute_pipeline);
 PG_FUNCTION_INFO_V1(metaetl_execute_pipeline_inline);
@@ -80,7 +81,8 @@ run_spec_from_args(FunctionCallInfo fcinfo, MetaetlRunSpec *spec)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("params for pipeline \"%s\" must be a JSON object", spec->pipeline_id)));
 
-	MetaetlRunCheckAccess(spec->pipeline_id, spec->run_as);
+	/* a run runs as its pipeline's owner */
+	spec->run_as = MetaetlRunCheckAccess(spec->pipeline_id);
 }
 
 /*
@@ -135,6 +137,22 @@ metaetl_execute_pipeline_inline(PG_FUNCTION_ARGS)
 
 	getrusage(RUSAGE_SELF, &before);
 	run_spec_from_args(fcinfo, &spec);
+
+	/*
+	 * The pipeline's code runs in this session.  That is safe only in its
+	 * owner's own session: in anyone else's, the code could SET ROLE to what
+	 * that session's user may become (or, in a superuser's, SET SESSION
+	 * AUTHORIZATION to anyone).  etl.execute_pipeline runs it in a session of
+	 * the owner's own.
+	 */
+	if (GetSessionUserId() != spec.run_as)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("pipeline \"%s\" can be run inline only in a session of its owner %s",
+						spec.pipeline_id, GetUserNameFromId(spec.run_as, false)),
+				 errdetail("This session's user is %s.", GetUserNameFromId(GetSessionUserId(), false)),
+				 errhint("Use etl.execute_pipeline('%s'), which runs it in a session of its owner.",
+						 spec.pipeline_id)));
 	MetaetlRunRecordStart(&spec, "running", &plan);
 
 	if (!MetaetlRunLockPipeline(spec.pipeline_id, plan.concurrency))
@@ -195,10 +213,9 @@ metaetl_execute_pipeline_inline(PG_FUNCTION_ARGS)
 
 	/* monitoring (SLAs, alerts) runs as metaetl itself, as after a worker run */
 	{
-		Oid			saved_user;
-		int			saved_context;
+		MetaetlPrivState owner_st;
 
-		MetaetlAsOwnerBegin(&saved_user, &saved_context);
+		MetaetlOwnerBegin(&owner_st);
 		SPI_connect();
 		if (SPI_execute("SELECT 1 FROM pg_catalog.pg_proc WHERE oid = pg_catalog.to_regprocedure('etl.on_run_finished(bigint)')",
 						true, 1) == SPI_OK_SELECT && SPI_processed == 1)
@@ -209,7 +226,7 @@ metaetl_execute_pipeline_inline(PG_FUNCTION_ARGS)
 			SPI_execute_with_args("SELECT etl.on_run_finished($1)", 1, types, values, NULL, false, 0);
 		}
 		SPI_finish();
-		MetaetlAsOwnerEnd(saved_user, saved_context);
+		MetaetlOwnerEnd(&owner_st);
 	}
 
 	summary = MetaetlRunSummary(plan.run_id);
@@ -286,32 +303,25 @@ metaetl_cancel_run(PG_FUNCTION_ARGS)
 	{
 		Oid			types[2] = {INT4OID, TEXTOID};
 		Datum		values[2];
-		Oid			saved_user;
-		int			saved_context;
+		MetaetlPrivState owner_st;
 		char		appname[64];
 
 		snprintf(appname, sizeof(appname), "metaetl run %lld", (long long) run_id);
 		values[0] = Int32GetDatum(pid);
 		values[1] = CStringGetTextDatum(appname);
-		MetaetlAsOwnerBegin(&saved_user, &saved_context);
+		MetaetlOwnerBegin(&owner_st);
 		SPI_connect();
 		SPI_execute_with_args("SELECT 1 FROM pg_catalog.pg_stat_activity WHERE pid = $1 AND application_name = $2",
 							  2, types, values, NULL, true, 1);
 		is_run_worker = SPI_processed == 1;
 		SPI_finish();
-		MetaetlAsOwnerEnd(saved_user, saved_context);
+		MetaetlOwnerEnd(&owner_st);
 	}
 	if (!is_run_worker)
 		PG_RETURN_BOOL(false);
 	/* audit first, so the cancel is recorded before the run's end */
-	{
-		Oid			saved_user;
-		int			saved_context;
-
-		MetaetlAsOwnerBegin(&saved_user, &saved_context);
-		MetaetlAudit("cancel", "run", NULL, run_id, "{}", GetUserNameFromId(saved_user, false));
-		MetaetlAsOwnerEnd(saved_user, saved_context);
-	}
+	/* MetaetlAudit writes as the owner itself; the actor is the caller */
+	MetaetlAudit("cancel", "run", NULL, run_id, "{}", GetUserNameFromId(GetUserId(), false));
 	if (kill(pid, SIGINT) != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),

@@ -5,18 +5,23 @@
  *
  * The caller (etl.execute_pipeline) puts the run's spec into a dynamic shared
  * memory segment and starts a worker with bgw_notify_pid set to itself.  The
- * worker connects as the extension owner (on PostgreSQL 15 a worker cannot
- * log in as a NOLOGIN role), records the run in its own transaction and
- * reports the run id back; then each attempt runs in a transaction of its
- * own as the run's role (SetUserIdAndSecContext in body.c), so run and
- * attempt records commit independently of the pipeline's fate.  Finally the
- * worker writes the summary into the segment and sets the caller's latch.
+ * worker connects as the run's role — the session is authenticated as that
+ * role, so the pipeline's code cannot SET ROLE or SET SESSION AUTHORIZATION
+ * to anything the role could not (a NOLOGIN role, which cannot log in on
+ * PostgreSQL 15, runs in a session of the caller's login role, a member of
+ * it).  It records the run in its own transaction (as the extension owner,
+ * records.c) and reports the run id back; then each attempt runs in a
+ * transaction of its own as the run's role (body.c), so run and attempt
+ * records commit independently of the pipeline's fate.  Finally the worker
+ * writes the summary into the segment and sets the caller's latch.
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
+#include "access/htup_details.h"
 #include "access/xact.h"
+#include "catalog/pg_authid.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
@@ -32,10 +37,12 @@
 #include "utils/guc.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
+#include "utils/syscache.h"
 #include "utils/timestamp.h"
 
 #include "metaetl.h"
 #include "orchestrator/orchestrator.h"
+#include "security/security.h"
 
 #define RUN_STATE_STARTING	0
 #define RUN_STATE_RECORDED	1
@@ -51,7 +58,7 @@ typedef struct RunShared
 	int			state;
 	int64		run_id;
 	Oid			dboid;
-	Oid			owner;
+	Oid			login;			/* the role the worker logs in as */
 	Oid			run_as;
 	int			caller_pgprocno;
 	int			caller_pid;
@@ -74,8 +81,7 @@ typedef struct RunShared
 typedef struct RunQueueArgs
 {
 	Oid			dboid;
-	Oid			owner;
-	Oid			run_as;
+	Oid			run_as;			/* the pipeline's owner, who logs in */
 	int64		queue_id;
 } RunQueueArgs;
 
@@ -145,7 +151,7 @@ worker_wait_seconds(double seconds)
 	}
 }
 
-/* Run etl.on_run_finished(run_id) when the monitoring subsystem has it. */
+/* Run etl.on_run_finished(run_id): alerts and SLAs of the finished run. */
 static void
 worker_after_run(int64 run_id)
 {
@@ -157,10 +163,9 @@ worker_after_run(int64 run_id)
 		Oid			types[1] = {INT8OID};
 		Datum		values[1] = {Int64GetDatum(run_id)};
 
+		/* monitoring's PL/pgSQL (alerts, SLAs), SECURITY DEFINER itself */
 		SPI_connect();
-		if (MetaetlSpiExec("SELECT 1 FROM pg_catalog.pg_proc WHERE oid = pg_catalog.to_regprocedure('etl.on_run_finished(bigint)')",
-						   0, NULL, NULL, NULL, true, 1) == SPI_OK_SELECT && SPI_processed == 1)
-			MetaetlSpiExec("SELECT etl.on_run_finished($1)", 1, types, values, NULL, false, 0);
+		MetaetlSpiExec("SELECT etl.on_run_finished($1)", 1, types, values, NULL, false, 0);
 		SPI_finish();
 		worker_commit();
 	}
@@ -219,14 +224,18 @@ worker_read_queue_row(MetaetlRunSpec *spec, MemoryContext cxt)
 	Oid			types[1] = {INT8OID};
 	Datum		values[1] = {Int64GetDatum(spec->queue_id)};
 	char	   *ld;
+	MetaetlPrivState st;
 
 	worker_begin();
+	MetaetlOwnerBegin(&st);
 	SPI_connect();
+	/* a run resumed from the queue is a run of the row's own pipeline */
 	MetaetlSpiExec("SELECT q.pipeline_id, CASE q.trigger WHEN 'run_now' THEN 'manual' ELSE q.trigger END,"
-				   "       q.logical_date::text, r.run_id::text, q.attempt::text"
+				   "       q.logical_date::pg_catalog.text, r.run_id::pg_catalog.text, q.attempt::pg_catalog.text"
 				   "  FROM etl.run_queue q"
-				   "  LEFT JOIN etl.pipeline_runs r ON r.run_id = q.run_id AND r.status = 'queued'"
-				   " WHERE q.queue_id = $1",
+				   "  LEFT JOIN etl.pipeline_runs r ON r.run_id OPERATOR(pg_catalog.=) q.run_id"
+				   "   AND r.pipeline_id OPERATOR(pg_catalog.=) q.pipeline_id AND r.status OPERATOR(pg_catalog.=) 'queued'"
+				   " WHERE q.queue_id OPERATOR(pg_catalog.=) $1",
 				   1, types, values, NULL, true, 1);
 	if (SPI_processed != 1)
 		ereport(ERROR,
@@ -246,25 +255,44 @@ worker_read_queue_row(MetaetlRunSpec *spec, MemoryContext cxt)
 		spec->resume_attempt = run ? atoi(SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 5)) : 1;
 	}
 	SPI_finish();
+	MetaetlOwnerEnd(&st);
 	worker_commit();
+}
+
+/*
+ * MetaetlRoleCanLogin
+ *		Whether a background worker can connect as role (rolcanlogin; on
+ *		PostgreSQL 15 that holds for workers too).
+ */
+bool
+MetaetlRoleCanLogin(Oid role)
+{
+	HeapTuple	tup = SearchSysCache1(AUTHOID, ObjectIdGetDatum(role));
+	bool		can = false;
+
+	if (HeapTupleIsValid(tup))
+	{
+		can = ((Form_pg_authid) GETSTRUCT(tup))->rolcanlogin;
+		ReleaseSysCache(tup);
+	}
+	return can;
 }
 
 /*
  * MetaetlRunQueuedInWorker
  *		Start a run worker for a claimed queue row and return at once (the
- *		worker records the run and marks the row done); it connects as owner,
- *		the extension's owner.  False when no background worker slot is free.
+ *		worker records the run and marks the row done); it connects as run_as,
+ *		the pipeline's owner.  False when no background worker slot is free.
  *		Needs no transaction.
  */
 bool
-MetaetlRunQueuedInWorker(int64 queue_id, const char *pipeline_id, Oid run_as, Oid owner)
+MetaetlRunQueuedInWorker(int64 queue_id, const char *pipeline_id, Oid run_as)
 {
 	BackgroundWorker worker;
 	BackgroundWorkerHandle *handle;
 	RunQueueArgs args;
 
 	args.dboid = MyDatabaseId;
-	args.owner = owner;
 	args.run_as = run_as;
 	args.queue_id = queue_id;
 
@@ -493,14 +521,14 @@ MetaetlRunWorkerMain(Datum main_arg)
 					 errmsg("run worker could not attach to its shared memory segment"),
 					 errdetail("The caller went away before the worker started.")));
 		shared = dsm_segment_address(seg);
-		BackgroundWorkerInitializeConnectionByOid(shared->dboid, shared->owner, 0);
+		BackgroundWorkerInitializeConnectionByOid(shared->dboid, shared->login, 0);
 	}
 	else
 	{
 		RunQueueArgs args;
 
 		memcpy(&args, MyBgworkerEntry->bgw_extra, sizeof(args));
-		BackgroundWorkerInitializeConnectionByOid(args.dboid, args.owner, 0);
+		BackgroundWorkerInitializeConnectionByOid(args.dboid, args.run_as, 0);
 		spec.run_as = args.run_as;
 		spec.queue_id = args.queue_id;
 	}
@@ -568,7 +596,21 @@ MetaetlRunInWorker(const MetaetlRunSpec *spec, bool wait)
 	SpinLockInit(&shared->mutex);
 	shared->state = RUN_STATE_STARTING;
 	shared->dboid = MyDatabaseId;
-	shared->owner = MetaetlExtensionOwner();
+	/*
+	 * The run's role logs in itself.  A role that cannot log in cannot run
+	 * pipelines: running its code in a session authenticated as anyone else
+	 * (the caller, maybe a superuser) would let that code SET SESSION
+	 * AUTHORIZATION to them.
+	 */
+	if (!MetaetlRoleCanLogin(spec->run_as))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("pipeline \"%s\" cannot run: its owner %s cannot log in", spec->pipeline_id,
+						GetUserNameFromId(spec->run_as, false)),
+				 errdetail("A run executes in a session of its pipeline's owner, as a pg_cron job does."),
+				 errhint("ALTER ROLE %s LOGIN, or give the pipeline to a role that can log in.",
+						 GetUserNameFromId(spec->run_as, false))));
+	shared->login = spec->run_as;
 	shared->run_as = spec->run_as;
 	shared->caller_pgprocno = MyProc->pgprocno;
 	shared->caller_pid = MyProcPid;

@@ -51,6 +51,7 @@
 #include "metaetl.h"
 #include "orchestrator/orchestrator.h"
 #include "scheduler/scheduler.h"
+#include "security/security.h"
 
 PG_FUNCTION_INFO_V1(metaetl_scheduler_shmem);
 
@@ -86,8 +87,6 @@ typedef struct SchedShared
 } SchedShared;
 
 static SchedShared *sched_shared = NULL;
-static shmem_request_hook_type prev_shmem_request_hook = NULL;
-static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
 
 static bool sched_wake_pending = false;
 static bool sched_callback_registered = false;
@@ -101,31 +100,19 @@ static bool sched_am_launcher = false;
 
 /* ------------------------------------------------------------ shared memory */
 
-static void
-sched_shmem_request(void)
+static Size
+sched_shmem_size(void)
 {
-	if (prev_shmem_request_hook)
-		prev_shmem_request_hook();
-	RequestAddinShmemSpace(MAXALIGN(sizeof(SchedShared)));
+	return sizeof(SchedShared);
 }
 
 static void
-sched_shmem_startup(void)
+sched_shmem_init(void *ptr)
 {
-	bool		found;
+	SchedShared *shared = ptr;
 
-	if (prev_shmem_startup_hook)
-		prev_shmem_startup_hook();
-
-	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
-	sched_shared = ShmemInitStruct("metaetl scheduler", sizeof(SchedShared), &found);
-	if (!found)
-	{
-		memset(sched_shared, 0, sizeof(SchedShared));
-		SpinLockInit(&sched_shared->mutex);
-		sched_shared->state = SCHED_STARTING;
-	}
-	LWLockRelease(AddinShmemInitLock);
+	SpinLockInit(&shared->mutex);
+	shared->state = SCHED_STARTING;
 }
 
 static void
@@ -191,10 +178,8 @@ MetaetlSchedulerInit(void)
 	if (!process_shared_preload_libraries_in_progress)
 		return;
 
-	prev_shmem_request_hook = shmem_request_hook;
-	shmem_request_hook = sched_shmem_request;
-	prev_shmem_startup_hook = shmem_startup_hook;
-	shmem_startup_hook = sched_shmem_startup;
+	MetaetlShmemRegister("metaetl scheduler", sched_shmem_size, sched_shmem_init,
+						 (void **) &sched_shared);
 
 	memset(&worker, 0, sizeof(worker));
 	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
@@ -427,14 +412,21 @@ sched_tick(bool *reboot_pending, int *prewarm, Oid *owner)
 		{
 			values[0] = TimestampTzGetDatum(TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
 																		  SCHED_PREWARM_S * 1000));
-			ret = SPI_execute_with_args("SELECT pg_catalog.count(*)::int4 FROM etl.schedules"
-										" WHERE NOT paused AND next_fire_at <= $1",
+			/* executors are per role: for the owner with the most runs due */
+			ret = SPI_execute_with_args("SELECT pg_catalog.count(*)::pg_catalog.int4, r.oid"
+										"  FROM etl.schedules s"
+										"  JOIN etl.pipelines p ON p.pipeline_id OPERATOR(pg_catalog.=) s.pipeline_id"
+										"  JOIN pg_catalog.pg_roles r ON r.rolname OPERATOR(pg_catalog.=) p.owner"
+										" WHERE NOT s.paused AND s.next_fire_at OPERATOR(pg_catalog.<=) $1"
+										" GROUP BY r.oid ORDER BY 1 DESC LIMIT 1",
 										1, argtypes, values, NULL, true, 1);
 			if (ret == SPI_OK_SELECT && SPI_processed == 1)
+			{
 				*prewarm = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0],
 													   SPI_tuptable->tupdesc, 1, &isnull));
-			if (*prewarm > 0)
-				*owner = MetaetlExtensionOwner();
+				*owner = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0],
+														SPI_tuptable->tupdesc, 2, &isnull));
+			}
 		}
 	}
 
@@ -547,6 +539,8 @@ MetaetlSchedulerMain(Datum main_arg)
 	 * notices, and gives up, its transaction.
 	 */
 	SetConfigOption("deadlock_timeout", "10ms", PGC_SUSET, PGC_S_OVERRIDE);
+	/* this worker only runs metaetl's own SQL: nothing resolves outside pg_catalog */
+	SetConfigOption("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION);
 
 	/* lives as long as the worker: reset at each pass of the loop */
 	loop_ctx = AllocSetContextCreate(TopMemoryContext, "metaetl scheduler loop",

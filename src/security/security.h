@@ -34,6 +34,32 @@ typedef struct MetaetlConnection
 	Oid			owner;
 } MetaetlConnection;
 
+/* in security/privs.c: owner sections and user-code sections */
+typedef struct MetaetlPrivState
+{
+	Oid			saved_user;
+	int			saved_context;
+	int			guc_nest;
+} MetaetlPrivState;
+
+extern Oid	MetaetlExtensionOwner(void);
+extern void MetaetlOwnerBegin(MetaetlPrivState *st);
+extern void MetaetlOwnerEnd(MetaetlPrivState *st);
+extern void MetaetlUserCodeBegin(MetaetlPrivState *st, Oid role, bool restricted);
+extern void MetaetlUserCodeEnd(MetaetlPrivState *st);
+
+/* in security/access.c: etl.access_log */
+extern void MetaetlAccessLogInit(void);
+extern void MetaetlAccessLog(const char *action, const char *object_type, const char *object_id,
+							 bool granted, const char *reason);
+extern int	MetaetlAccessLogDrain(void);
+
+/* in security/crypto.c: AES-256-GCM under the master key ring */
+extern char *MetaetlSeal(const char *plain, int len);
+extern char *MetaetlOpenSealed(const char *sealed, int *len, char **key_id);
+extern char *MetaetlMasterKeyRotate(void);
+extern const char *MetaetlMasterKeyCurrent(void);
+
 /* in security/credentials.c */
 
 /*
@@ -58,6 +84,22 @@ extern Jsonb *MetaetlConnectionSecret(MetaetlConnection *conn, Oid role);
 
 /* One string field of a secret ("password"), or NULL. */
 extern char *MetaetlSecretField(Jsonb *secret, const char *key);
+
+/* Superuser or etl_admin member; may act for owner (owner, member, admin). */
+extern bool MetaetlIsAdmin(Oid role);
+extern bool MetaetlRoleActsFor(Oid role, Oid owner);
+
+/* in security/secret_stores.c */
+extern void MetaetlSecretStoreCheckRef(const char *cred_name, Jsonb *secret);
+extern Jsonb *MetaetlSecretStoreResolve(Jsonb *secret, const char *cred_name, Oid role);
+extern void MetaetlSecretStoreForget(const char *cred_name);
+
+/* in security/store_http.c: stores reached over HTTPS */
+extern void MetaetlSecretStoreCheckOptions(const char *name, const char *type, Jsonb *options);
+extern char *MetaetlSecretStoreFetchHttp(const char *name, const char *type, Jsonb *options,
+										 Jsonb *store_secret, const char *path);
+extern char *MetaetlSecretStoreFetchAws(const char *name, Jsonb *options, Jsonb *secret,
+										const char *path);
 
 /*
  * text with every string value of "secret" (and its base64, base64url and

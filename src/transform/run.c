@@ -22,6 +22,7 @@
 #include "utils/timestamp.h"
 
 #include "connectors/connector.h"
+#include "lineage/lineage.h"
 #include "transform/transform.h"
 
 PG_FUNCTION_INFO_V1(metaetl_execute_plan);
@@ -45,26 +46,17 @@ jstr(StringInfo b, const char *s)
 		escape_json(b, s);
 }
 
-static char *
-call_before_load(MetaetlPlan *plan, const char *fname)
+/*
+ * MetaetlMaterializedNodes
+ *		{"nodes": {"node_id": "relation", ...}}: the nodes materialised for a
+ *		before_load hook, as JSON text.
+ */
+char *
+MetaetlMaterializedNodes(MetaetlPlan *plan)
 {
 	StringInfoData nodes;
 	ListCell   *lc;
-	Datum		arg;
-	Oid			t = TEXTOID;
-	Oid			fn;
-	bool		isnull;
 
-	arg = CStringGetTextDatum(fname);
-	if (SPI_execute_with_args("SELECT pg_catalog.to_regprocedure($1)::pg_catalog.oid", 1, &t, &arg,
-							  NULL, false, 1) != SPI_OK_SELECT)
-		elog(ERROR, "to_regprocedure failed");
-	fn = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-	if (isnull)
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_FUNCTION),
-				 errmsg("before_load function %s does not exist", fname),
-				 errhint("Name it with its argument types, e.g. myschema.gate(jsonb).")));
 	initStringInfo(&nodes);
 	appendStringInfoString(&nodes, "{\"nodes\": {");
 	foreach(lc, plan->nodes)
@@ -77,12 +69,40 @@ call_before_load(MetaetlPlan *plan, const char *fname)
 		jstr(&nodes, n->temp);
 	}
 	appendStringInfoString(&nodes, "}}");
-	arg = DirectFunctionCall1(jsonb_in, CStringGetDatum(nodes.data));
+	return nodes.data;
+}
+
+/*
+ * named_before_load
+ *		The hook of etl.execute_plan's options.before_load: a function the
+ *		caller names with its argument types, called with the materialised
+ *		nodes in the caller's own session and rights.
+ */
+static char *
+named_before_load(MetaetlPlan *plan, void *arg)
+{
+	const char *fname = arg;
+	Datum		a;
+	Oid			t = TEXTOID;
+	Oid			fn;
+	bool		isnull;
+
+	a = CStringGetTextDatum(fname);
+	if (SPI_execute_with_args("SELECT pg_catalog.to_regprocedure($1)::pg_catalog.oid", 1, &t, &a,
+							  NULL, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "to_regprocedure failed");
+	fn = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	if (isnull)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_FUNCTION),
+				 errmsg("before_load function %s does not exist", fname),
+				 errhint("Name it with its argument types, e.g. myschema.gate(jsonb).")));
+	a = DirectFunctionCall1(jsonb_in, CStringGetDatum(MetaetlMaterializedNodes(plan)));
 	t = JSONBOID;
 	if (SPI_execute_with_args(psprintf("SELECT %s($1)::pg_catalog.text",
 									   quote_qualified_identifier(get_namespace_name(get_func_namespace(fn)),
 																  get_func_name(fn))),
-							  1, &t, &arg, NULL, false, 1) != SPI_OK_SELECT)
+							  1, &t, &a, NULL, false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "before_load call failed");
 	return SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
 }
@@ -95,11 +115,12 @@ run_target_errcontext(void *arg)
 
 /*
  * MetaetlRunPlan
- *		Choose the engine, compile and materialise nodes, call before_load,
- *		load every target; returns the run summary.
+ *		Choose the engine, compile and materialise nodes, call the
+ *		before_load hook (the orchestrator's quality gate), load every
+ *		target; returns the run summary.  SPI must be connected.
  */
 Jsonb *
-MetaetlRunPlan(MetaetlPlan *plan, const char *before_load)
+MetaetlPlanRun(MetaetlPlan *plan, const MetaetlRunHooks *hooks)
 {
 	TimestampTz start = GetCurrentTimestamp();
 	StringInfoData b;
@@ -116,6 +137,8 @@ MetaetlRunPlan(MetaetlPlan *plan, const char *before_load)
 	level = MetaetlEngineGucSave(plan);
 	plan->defer_materialize = plan->engine == METAETL_ENGINE_PARALLEL;
 	MetaetlCompileNodes(plan);
+	/* column lineage of what this run executes (never fails the run) */
+	MetaetlLineageRecordRun(plan, plan->run_id);
 	if (plan->engine == METAETL_ENGINE_PARALLEL)
 	{
 		bool		split = MetaetlParallelSplit(plan);
@@ -138,8 +161,8 @@ MetaetlRunPlan(MetaetlPlan *plan, const char *before_load)
 			foreach(lc, plan->targets)
 				MetaetlMaterializeNode(plan, MetaetlFindNode(plan, ((MetaetlTarget *) lfirst(lc))->input, false), "par");
 	}
-	if (before_load)
-		bl = call_before_load(plan, before_load);
+	if (hooks && hooks->before_load)
+		bl = hooks->before_load(plan, hooks->arg);
 	foreach(lc, plan->targets)
 	{
 		MetaetlTarget *t = lfirst(lc);
@@ -211,7 +234,7 @@ MetaetlRunPlan(MetaetlPlan *plan, const char *before_load)
 		jkey(&b, "mode", false);
 		jstr(&b, t->mode);
 		jkey(&b, "rows", false);
-		appendStringInfo(&b, INT64_FORMAT "}", t->rows);
+		appendStringInfo(&b, INT64_FORMAT "%s%s}", t->rows, t->details ? ", " : "", t->details ? t->details : "");
 	}
 	appendStringInfoString(&b, "]");
 	jkey(&b, "steps", false);
@@ -252,7 +275,7 @@ MetaetlRunPlan(MetaetlPlan *plan, const char *before_load)
 		jkey(&b, "rows", false);
 		appendStringInfo(&b, INT64_FORMAT, t->rows);
 		jkey(&b, "duration_ms", false);
-		appendStringInfo(&b, "%.3f}", t->ms);
+		appendStringInfo(&b, "%.3f%s%s}", t->ms, t->details ? ", " : "", t->details ? t->details : "");
 	}
 	appendStringInfoString(&b, "]");
 	if (bl)
@@ -267,6 +290,37 @@ MetaetlRunPlan(MetaetlPlan *plan, const char *before_load)
 	return DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(b.data)));
 }
 
+/*
+ * MetaetlExecutePlan
+ *		Build the plan of a normalised config and run it: what a pipeline run
+ *		does (orchestrator/body.c calls it as the run's role).  context holds
+ *		the template values ({{last_run}}, {{watermark}}, ...), params the
+ *		run's parameters ({{param.NAME}}); materialize names the nodes the
+ *		hooks need as relations.  SPI must be connected.
+ */
+Jsonb *
+MetaetlExecutePlan(Jsonb *config, Jsonb *params, Jsonb *context, List *materialize,
+				   const char *engine, const MetaetlRunHooks *hooks)
+{
+	MetaetlPlan *plan = MetaetlBuildPlan(config, engine, materialize);
+	StringInfoData ctx;
+	JsonbValue *rid = context ? MetaetlJGet(&context->root, "run_id") : NULL;
+
+	/* the run this plan belongs to (lineage records it), from the context */
+	if (rid && rid->type == jbvNumeric)
+		plan->run_id = strtoi64(MetaetlJValueText(rid), NULL, 10);
+	/* {"param": params} || context */
+	initStringInfo(&ctx);
+	appendStringInfoString(&ctx, "{\"param\": ");
+	appendStringInfoString(&ctx, params ? JsonbToCString(NULL, &params->root, VARSIZE(params)) : "{}");
+	appendStringInfoChar(&ctx, '}');
+	plan->render_ctx = DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(ctx.data)));
+	if (context)
+		plan->render_ctx = DatumGetJsonbP(DirectFunctionCall2(jsonb_concat, JsonbPGetDatum(plan->render_ctx),
+															  JsonbPGetDatum(context)));
+	return MetaetlPlanRun(plan, hooks);
+}
+
 /* etl.execute_plan(config jsonb, params jsonb DEFAULT '{}', options jsonb DEFAULT '{}') → jsonb */
 Datum
 metaetl_execute_plan(PG_FUNCTION_ARGS)
@@ -277,28 +331,37 @@ metaetl_execute_plan(PG_FUNCTION_ARGS)
 	List	   *mat = NIL;
 	char	   *engine = NULL;
 	char	   *before = NULL;
-	MetaetlPlan *plan;
+	JsonbContainer *context = NULL;
+	MetaetlRunHooks hooks = {NULL, NULL};
 	Jsonb	   *res;
-	Datum		args[2];
-	Oid			types[2] = {JSONBOID, JSONBOID};
-	bool		isnull;
 
 	if (options)
 	{
 		mat = MetaetlJStrList(&options->root, "materialize", "options");
 		engine = MetaetlJStr(&options->root, "engine");
 		before = MetaetlJStr(&options->root, "before_load");
+		context = MetaetlJObj(&options->root, "context");
+	}
+	if (before)
+	{
+		hooks.before_load = named_before_load;
+		hooks.arg = before;
 	}
 	SPI_connect();
-	plan = MetaetlBuildPlan(config, engine, mat);
-	args[0] = params ? JsonbPGetDatum(params) : DirectFunctionCall1(jsonb_in, CStringGetDatum("{}"));
-	args[1] = options ? JsonbPGetDatum(options) : DirectFunctionCall1(jsonb_in, CStringGetDatum("{}"));
-	if (SPI_execute_with_args("SELECT pg_catalog.jsonb_build_object('param', $1) "
-							  "OPERATOR(pg_catalog.||) COALESCE($2 OPERATOR(pg_catalog.->) 'context', '{}')",
-							  2, types, args, NULL, true, 1) != SPI_OK_SELECT)
-		elog(ERROR, "could not build the template context");
-	plan->render_ctx = DatumGetJsonbPCopy(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-	res = MetaetlRunPlan(plan, before);
+	{
+		/* options.run_id (the run lineage and records are kept for) joins the context */
+		Jsonb	   *ctx = context ? DatumGetJsonbP(DirectFunctionCall1(jsonb_in,
+																	  CStringGetDatum(JsonbToCString(NULL, context, 0))))
+			: DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum("{}")));
+		JsonbValue *rid = options ? MetaetlJGet(&options->root, "run_id") : NULL;
+
+		if (rid)
+			ctx = DatumGetJsonbP(DirectFunctionCall2(jsonb_concat, JsonbPGetDatum(ctx),
+													 DirectFunctionCall1(jsonb_in,
+																		 CStringGetDatum(psprintf("{\"run_id\": %s}",
+																								  MetaetlJValueText(rid))))));
+		res = MetaetlExecutePlan(config, params, ctx, mat, engine, &hooks);
+	}
 	res = DatumGetJsonbP(SPI_datumTransfer(JsonbPGetDatum(res), false, -1));
 	SPI_finish();
 	PG_RETURN_JSONB_P(res);
@@ -417,7 +480,7 @@ metaetl_execute_transformations(PG_FUNCTION_ARGS)
 	SPI_connect();
 	plan = MetaetlBuildPlan(DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(b.data))),
 							engine, NIL);
-	res = MetaetlRunPlan(plan, NULL);
+	res = MetaetlPlanRun(plan, NULL);
 	{
 		/* rows, engine, sql, duration_ms (plus the full summary) */
 		JsonbValue *w = MetaetlJGet(&res->root, "rows_written");

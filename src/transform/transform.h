@@ -64,6 +64,9 @@ typedef struct MetaetlTarget
 	int64		rows;
 	double		ms;
 	char	   *table_display;
+	char	   *details;		/* more "key": value pairs for the run summary's
+								 * entries of this target (and step_runs.details),
+								 * or NULL: the HTTP target's batches */
 } MetaetlTarget;
 
 typedef struct MetaetlPlan
@@ -81,6 +84,7 @@ typedef struct MetaetlPlan
 	bool		xact_had_writes;	/* the caller wrote before the run began */
 	bool		defer_materialize;	/* parallel: materialise after the split */
 	int			tempno;
+	int64		run_id;			/* the orchestrator's run (options.run_id), or 0 */
 } MetaetlPlan;
 
 /* in transform/json.c */
@@ -138,7 +142,25 @@ extern void MetaetlEngineGucRestore(int level);
 extern bool MetaetlParallelSplit(MetaetlPlan *plan);
 extern void MetaetlParallelCleanup(MetaetlPlan *plan);
 
+/*
+ * What the caller of a plan (the orchestrator) hooks into its run, without
+ * the transform subsystem knowing about quality gates or watermarks.
+ */
+typedef struct MetaetlRunHooks
+{
+	/*
+	 * After the nodes are materialised, before any target loads; may raise
+	 * (a failed quality gate).  Returns JSON text for the summary's
+	 * "before_load" key, or NULL.
+	 */
+	char	   *(*before_load) (MetaetlPlan *plan, void *arg);
+	void	   *arg;
+} MetaetlRunHooks;
+
 /* in transform/run.c */
-extern Jsonb *MetaetlRunPlan(MetaetlPlan *plan, const char *before_load);
+extern Jsonb *MetaetlPlanRun(MetaetlPlan *plan, const MetaetlRunHooks *hooks);
+extern Jsonb *MetaetlExecutePlan(Jsonb *config, Jsonb *params, Jsonb *context, List *materialize,
+								 const char *engine, const MetaetlRunHooks *hooks);
+extern char *MetaetlMaterializedNodes(MetaetlPlan *plan);
 
 #endif							/* METAETL_TRANSFORM_H */

@@ -4,7 +4,7 @@
 \set VERBOSITY default
 CREATE ROLE etl_alice LOGIN;
 CREATE ROLE etl_bob LOGIN;
-CREATE ROLE etl_admin SUPERUSER;
+CREATE ROLE etl_super SUPERUSER;
 INSERT INTO etl.pipelines (pipeline_id, name, owner, config) VALUES
   ('alice_p', 'Alice''s pipeline', 'etl_alice',
    '{"pipeline": {"id": "alice_p", "sources": [], "transforms": [], "targets": []}}'),
@@ -77,7 +77,7 @@ SELECT count(*) AS secrets_in_audit FROM etl.audit_log WHERE after::text LIKE '%
 SELECT etl.redact('{"user": "u", "Password": "p", "list": [{"token": "t"}], "n": 1}');
 
 -- append-only even for another superuser; the extension owner may prune
-SET ROLE etl_admin;
+SET ROLE etl_super;
 DELETE FROM etl.audit_log;
 UPDATE etl.audit_log SET action = 'nothing';
 TRUNCATE etl.audit_log;
@@ -87,4 +87,4 @@ RESET ROLE;
 DELETE FROM etl.data_sources WHERE name = 'audited_conn';
 DELETE FROM etl.pipelines WHERE pipeline_id IN ('alice_p', 'bob_p');
 DELETE FROM etl.audit_log WHERE object_id IN ('alice_p', 'bob_p', 'audited_conn');
-DROP ROLE etl_alice, etl_bob, etl_admin;
+DROP ROLE etl_alice, etl_bob, etl_super;

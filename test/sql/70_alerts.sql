@@ -68,11 +68,14 @@ SELECT name, array(SELECT jsonb_object_keys(secrets) ORDER BY 1) AS secret_keys,
        config::text ~ '(token|pass)-[0-9]' AS secret_in_config
   FROM etl.alert_channels ORDER BY name;
 -- sealed at rest (AES-256-GCM, a fresh nonce each time), opened only to send
-SELECT name, secrets->>k LIKE 'metaetl1:%' AS sealed, secrets->>k ~ '(token|pass)-[0-9]' AS readable,
+SELECT name, secrets->>k LIKE 'metaetl2:k%:%' AS sealed, secrets->>k ~ '(token|pass)-[0-9]' AS readable,
        etl._open_alert_secrets(secrets)->>k IN ('mail-pass-2', 'twilio-token-3') AS opens_to_the_value
   FROM etl.alert_channels, jsonb_object_keys(secrets) AS k WHERE name IN ('ops_email', 'ops_sms') ORDER BY name;
 SELECT etl._seal_secret('x') <> etl._seal_secret('x') AS fresh_nonce;
-SELECT etl._open_secret('metaetl1:' || encode(decode(substr(secrets->>'password', 10), 'base64') || '\x00'::bytea, 'base64'))
+-- a sealed value altered by one byte does not open
+SELECT etl._open_secret(substring(secrets->>'password' from '^metaetl2:[^:]+:')
+                        || encode(decode(substring(secrets->>'password' from '^metaetl2:[^:]+:(.*)$'), 'base64')
+                                  || '\x00'::bytea, 'base64'))
   FROM etl.alert_channels WHERE name = 'ops_email';
 \echo :LAST_ERROR_SQLSTATE
 SELECT action, object_id, after->'config' AS logged_config

@@ -1,4 +1,38 @@
--- config: connection types and option keys come from the connector registry
+-- config: connection types and option keys come from the connector registry;
+-- a connection's credential is checked by the security manager; etl.add_connection
+-- becomes a C wrapper that keeps rejected statements out of the server log;
+-- etl.drop_pipeline acts only for its owner's members and resolves the pipeline's alerts
+
+DROP FUNCTION etl.add_connection(pg_catalog.text, pg_catalog.text, pg_catalog.jsonb, pg_catalog.text, pg_catalog.text);
+
+CREATE OR REPLACE FUNCTION etl.drop_pipeline(pipeline_id pg_catalog.text)
+RETURNS void
+LANGUAGE plpgsql VOLATILE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+    owner_role pg_catalog.name;
+    ver pg_catalog.int4;
+BEGIN
+    SELECT p.owner, p.current_version INTO owner_role, ver FROM etl.pipelines p
+     WHERE p.pipeline_id OPERATOR(pg_catalog.=) drop_pipeline.pipeline_id FOR UPDATE;
+    -- another role's pipeline does not exist for the caller (no existence oracle)
+    IF NOT FOUND OR NOT etl._caller_acts_for(owner_role) THEN
+        RAISE EXCEPTION USING ERRCODE = 'undefined_object',
+            MESSAGE = pg_catalog.format('pipeline "%s" does not exist', pipeline_id),
+            HINT = 'A pipeline is dropped by members of its owner and etl_admin.';
+    END IF;
+    -- its open alerts are over (they outlive the pipeline, without it)
+    UPDATE etl.alerts a SET status = 'resolved', resolved_at = pg_catalog.now(), resolved_by = 'metaetl',
+           details = a.details OPERATOR(pg_catalog.||) '{"resolved_because": "pipeline dropped"}'
+     WHERE a.pipeline_id OPERATOR(pg_catalog.=) drop_pipeline.pipeline_id AND a.status OPERATOR(pg_catalog.<>) 'resolved';
+    -- the audit trigger on etl.pipelines records the drop
+    DELETE FROM etl.pipelines p WHERE p.pipeline_id OPERATOR(pg_catalog.=) drop_pipeline.pipeline_id;
+END
+$fn$;
+COMMENT ON FUNCTION etl.drop_pipeline(pg_catalog.text) IS
+  'remove a pipeline with its versions and run records';
 
 CREATE FUNCTION etl._check_connection(name pg_catalog.text, type pg_catalog.text, options pg_catalog.jsonb)
 RETURNS void
@@ -7,10 +41,10 @@ AS 'MODULE_PATHNAME', 'metaetl_check_connection';
 COMMENT ON FUNCTION etl._check_connection(pg_catalog.text, pg_catalog.text, pg_catalog.jsonb) IS
   'internal: raise 22023 unless type is a connection type of a registered connector and options has only the keys it declares';
 
-CREATE OR REPLACE FUNCTION etl.add_connection(name pg_catalog.text, type pg_catalog.text,
-                                   options pg_catalog.jsonb DEFAULT '{}',
-                                   credential pg_catalog.text DEFAULT NULL,
-                                   usage pg_catalog.text DEFAULT 'both')
+CREATE FUNCTION etl._add_connection(name pg_catalog.text, type pg_catalog.text,
+                                    options pg_catalog.jsonb DEFAULT '{}',
+                                    credential pg_catalog.text DEFAULT NULL,
+                                    usage pg_catalog.text DEFAULT 'both')
 RETURNS void
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
@@ -45,10 +79,8 @@ BEGIN
     END IF;
     -- the type and its option keys, as the connector registry declares them
     PERFORM etl._check_connection(name, type, options);
-    IF credential IS NOT NULL AND NOT EXISTS (SELECT FROM etl.credentials c
-                                               WHERE c.name OPERATOR(pg_catalog.=) credential) THEN
-        RAISE EXCEPTION USING ERRCODE = 'undefined_object',
-            MESSAGE = pg_catalog.format('credential "%s" does not exist', credential);
+    IF credential IS NOT NULL THEN
+        PERFORM etl._check_credential(credential);
     END IF;
     IF usage IN ('source', 'both') THEN
         INSERT INTO etl.data_sources AS d (name, type, options, credential)
@@ -67,6 +99,16 @@ BEGIN
     -- the audit triggers on etl.data_sources / etl.data_targets record the change
 END
 $fn$;
+COMMENT ON FUNCTION etl._add_connection(pg_catalog.text, pg_catalog.text, pg_catalog.jsonb, pg_catalog.text, pg_catalog.text) IS
+  'internal: the body of etl.add_connection';
+
+CREATE FUNCTION etl.add_connection(name pg_catalog.text, type pg_catalog.text,
+                                   options pg_catalog.jsonb DEFAULT '{}',
+                                   credential pg_catalog.text DEFAULT NULL,
+                                   usage pg_catalog.text DEFAULT 'both')
+RETURNS void
+LANGUAGE c VOLATILE
+AS 'MODULE_PATHNAME', 'metaetl_add_connection';
 COMMENT ON FUNCTION etl.add_connection(pg_catalog.text, pg_catalog.text, pg_catalog.jsonb, pg_catalog.text, pg_catalog.text) IS
-  'create or replace a named connection in etl.data_sources and/or etl.data_targets (usage source, target or both); secrets only by credential name';
+  'create or replace a named connection in etl.data_sources and/or etl.data_targets (usage source, target or both); secrets only by credential name; a rejected call never reaches the server log';
 

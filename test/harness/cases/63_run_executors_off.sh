@@ -16,7 +16,7 @@ trap cleanup EXIT
 
 q -c "ALTER SYSTEM SET metaetl.run_executors = 0" >/dev/null
 metaetl_cluster_restart
-q -c "CREATE ROLE h63_owner NOLOGIN" -c "GRANT CREATE ON SCHEMA public TO h63_owner" \
+q -c "CREATE ROLE h63_owner LOGIN" -c "GRANT CREATE ON SCHEMA public TO h63_owner" \
   -c "INSERT INTO etl.pipelines (pipeline_id, name, owner, config) VALUES ('h63_one', 'one row', 'h63_owner',
         '{\"pipeline\": {\"id\": \"h63_one\", \"name\": \"one row\",
           \"sources\": [{\"id\": \"src\", \"type\": \"inline\", \"rows\": [{\"v\": 1}]}], \"transforms\": [],

@@ -1,7 +1,19 @@
 /*-------------------------------------------------------------------------
  *
- * src/util/spicache.c
- *		Saved SPI plans for the fixed statements metaetl runs on every run.
+ * src/util/spi.c
+ *		How metaetl runs its own SQL: bookkeeping statements with a pinned
+ *		search_path, planned once per process.
+ *
+ * Two kinds of SQL run in metaetl's processes.  User SQL (a pipeline's
+ * steps, quality rules) runs as the pipeline's role with its search_path,
+ * through the transform and quality code.  Bookkeeping SQL (run records,
+ * the queue, alerts, the access log) runs as the extension owner and goes
+ * through MetaetlSpiExec: each call pins search_path to "pg_catalog,
+ * pg_temp" in a GUC nest level of its own, so an operator, function or
+ * type it names unqualified resolves in pg_catalog whatever search_path a
+ * user step left behind (docs/operations.md, "What runs with whose
+ * rights").  Its SQL also qualifies etl's tables and, where it compares,
+ * uses OPERATOR(pg_catalog.=).
  *
  * The run records (orchestrator/records.c) and the run worker's queue reads
  * are the same few statements on every run.  A pooled run executor
@@ -16,6 +28,7 @@
 #include "postgres.h"
 
 #include "executor/spi.h"
+#include "utils/guc.h"
 #include "utils/memutils.h"
 
 #include "metaetl.h"
@@ -35,6 +48,9 @@ typedef struct SpiCacheEntry
 static SpiCacheEntry spicache[SPICACHE_MAX];
 static int	spicache_used = 0;
 
+static int	spi_exec(const char *sql, int nargs, const Oid *types, const Datum *values,
+					 const char *nulls, bool read_only, long count);
+
 static SPIPlanPtr
 spicache_lookup(const char *sql, int nargs, const Oid *types)
 {
@@ -51,13 +67,31 @@ spicache_lookup(const char *sql, int nargs, const Oid *types)
 
 /*
  * MetaetlSpiExec
- *		SPI_execute_with_args with a plan saved on the statement's first use
- *		(keyed by its text and parameter types).  For fixed statements only:
- *		statements beyond the cache's size run unsaved.  Needs SPI_connect.
+ *		A bookkeeping statement: SPI_execute_with_args with search_path
+ *		pinned, and a plan saved on the statement's first use (keyed by its
+ *		text and parameter types).  For fixed statements; statements beyond
+ *		the cache's size run unsaved.  Needs SPI_connect.  An error leaves
+ *		the GUC nest level to the (sub)transaction abort, as for any error.
  */
 int
 MetaetlSpiExec(const char *sql, int nargs, const Oid *types, const Datum *values,
 			   const char *nulls, bool read_only, long count)
+{
+	int			nest;
+	int			rc;
+
+	nest = NewGUCNestLevel();
+	(void) set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	rc = spi_exec(sql, nargs, types, values, nulls, read_only, count);
+	AtEOXact_GUC(true, nest);
+	return rc;
+}
+
+/* MetaetlSpiExec's work, the search_path pinned by the caller */
+static int
+spi_exec(const char *sql, int nargs, const Oid *types, const Datum *values,
+		 const char *nulls, bool read_only, long count)
 {
 	SPIPlanPtr	plan;
 

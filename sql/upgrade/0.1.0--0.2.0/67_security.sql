@@ -1,0 +1,1 @@
+../../install/67_security.sql

@@ -1,0 +1,1 @@
+../../install/87_lineage.sql

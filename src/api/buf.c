@@ -1,0 +1,121 @@
+/*-------------------------------------------------------------------------
+ *
+ * src/api/buf.c
+ *		Growing strings for metaetl-api's responses, and JSON string quoting.
+ *
+ * Out of memory ends the process: a server that cannot allocate a few
+ * kilobytes for a response cannot answer anything sensible, and systemd
+ * restarts it.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "api.h"
+
+static void
+buf_reserve(Buf *b, size_t more)
+{
+	size_t		need = b->len + more + 1;
+
+	if (need <= b->cap)
+		return;
+	while (b->cap < need)
+		b->cap = b->cap ? b->cap * 2 : 256;
+	b->data = realloc(b->data, b->cap);
+	if (b->data == NULL)
+	{
+		fprintf(stderr, "metaetl-api: out of memory\n");
+		abort();
+	}
+}
+
+void
+buf_append(Buf *b, const char *s, size_t n)
+{
+	buf_reserve(b, n);
+	memcpy(b->data + b->len, s, n);
+	b->len += n;
+	b->data[b->len] = '\0';
+}
+
+void
+buf_puts(Buf *b, const char *s)
+{
+	buf_append(b, s, strlen(s));
+}
+
+void
+buf_printf(Buf *b, const char *fmt,...)
+{
+	va_list		ap;
+	int			n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	buf_reserve(b, (size_t) n);
+	va_start(ap, fmt);
+	vsnprintf(b->data + b->len, (size_t) n + 1, fmt, ap);
+	va_end(ap);
+	b->len += (size_t) n;
+}
+
+/* s as a JSON string literal (UTF-8 passes through; controls are escaped) */
+void
+buf_json_string(Buf *b, const char *s)
+{
+	const unsigned char *p;
+
+	buf_puts(b, "\"");
+	for (p = (const unsigned char *) (s ? s : ""); *p; p++)
+	{
+		switch (*p)
+		{
+			case '"':
+				buf_puts(b, "\\\"");
+				break;
+			case '\\':
+				buf_puts(b, "\\\\");
+				break;
+			case '\n':
+				buf_puts(b, "\\n");
+				break;
+			case '\r':
+				buf_puts(b, "\\r");
+				break;
+			case '\t':
+				buf_puts(b, "\\t");
+				break;
+			default:
+				if (*p < 0x20)
+					buf_printf(b, "\\u%04x", *p);
+				else
+					buf_append(b, (const char *) p, 1);
+		}
+	}
+	buf_puts(b, "\"");
+}
+
+void
+buf_free(Buf *b)
+{
+	free(b->data);
+	b->data = NULL;
+	b->len = b->cap = 0;
+}
+
+double
+api_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}

@@ -1,0 +1,305 @@
+/*-------------------------------------------------------------------------
+ *
+ * src/lineage/hooks.c
+ *		Where runs reach lineage: the run's lineage after compile, its START
+ *		and final events; storing lineage as the extension owner; the
+ *		catalog columns of a relation.
+ *
+ * A run computes its lineage inside its attempt (as the run's role, after
+ * the plan is compiled) but the attempt may roll back, so the result is
+ * kept in this process until the run record is finished, which happens in
+ * every outcome; then etl._lineage_run_finished() (87_lineage.sql) stores
+ * it, snapshots schemas, classifies drift and queues the OpenLineage event.
+ * Every hook runs in a subtransaction and turns its errors into a WARNING:
+ * lineage never fails a run, nor a run record.
+ *
+ * Lineage computed outside a run is refresh.c's.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "access/xact.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_attribute.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/json.h"
+#include "utils/jsonb.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/regproc.h"
+#include "utils/resowner.h"
+#include "utils/syscache.h"
+
+#include "lineage/lineage.h"
+#include "security/security.h"
+#include "metaetl.h"
+#include "orchestrator/orchestrator.h"
+
+PG_FUNCTION_INFO_V1(metaetl_relation_columns);
+
+/*
+ * The lineage the current run computed, until its record is finished.  Its
+ * own context under TopMemoryContext (it must outlive the attempt's
+ * subtransaction and, in a run worker, the transaction); replaced by the
+ * next run, so at most one is ever kept.
+ */
+static MemoryContext pending_cxt = NULL;
+static int64 pending_run = 0;
+static char *pending_json = NULL;
+
+static void
+hooks_set_pending(int64 run_id, const char *json)
+{
+	if (pending_cxt == NULL)
+		pending_cxt = AllocSetContextCreate(TopMemoryContext, "metaetl pending lineage",
+											ALLOCSET_SMALL_SIZES);
+	MemoryContextReset(pending_cxt);
+	pending_run = run_id;
+	pending_json = json ? MemoryContextStrdup(pending_cxt, json) : NULL;
+}
+
+/*
+ * hooks_guarded
+ *		Run fn(arg) in a subtransaction; an error becomes a WARNING (with
+ *		what) and is otherwise forgotten.  Returns whether fn succeeded.
+ */
+static bool
+hooks_guarded(void (*fn) (void *), void *arg, const char *what)
+{
+	MemoryContext oldcxt = CurrentMemoryContext;
+	ResourceOwner oldowner = CurrentResourceOwner;
+	volatile bool ok = true;
+
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(oldcxt);
+	PG_TRY();
+	{
+		fn(arg);
+		ReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(oldcxt);
+		CurrentResourceOwner = oldowner;
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(oldcxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(oldcxt);
+		CurrentResourceOwner = oldowner;
+		/* a cancel stays a cancel */
+		if (edata->sqlerrcode == ERRCODE_QUERY_CANCELED)
+			ReThrowError(edata);
+		ereport(WARNING,
+				(errcode(edata->sqlerrcode),
+				 errmsg("%s: %s", what, edata->message),
+				 edata->detail ? errdetail_internal("%s", edata->detail) : 0,
+				 errhint("Lineage is not recorded for this; the run itself is not affected.")));
+		FreeErrorData(edata);
+		ok = false;
+	}
+	PG_END_TRY();
+	return ok;
+}
+
+typedef struct RecordArgs
+{
+	struct MetaetlPlan *plan;
+	char	   *json;
+} RecordArgs;
+
+static void
+hooks_record(void *arg)
+{
+	RecordArgs *a = arg;
+
+	a->json = MetaetlLineagePlanJson(a->plan);
+}
+
+/*
+ * MetaetlLineageRecordRun
+ *		Called by the transform engine once a run's plan is compiled (every
+ *		node has its SQL and columns, temp tables exist): computes the
+ *		lineage as the run's role and keeps it for the run's record.
+ */
+void
+MetaetlLineageRecordRun(struct MetaetlPlan *plan, int64 run_id)
+{
+	MemoryContext work;
+	MemoryContext old;
+	RecordArgs	a;
+
+	if (run_id <= 0)
+		return;
+	work = AllocSetContextCreate(CurrentMemoryContext, "metaetl lineage", ALLOCSET_DEFAULT_SIZES);
+	old = MemoryContextSwitchTo(work);
+	a.plan = plan;
+	a.json = NULL;
+	if (!hooks_guarded(hooks_record, &a, psprintf("could not compute the lineage of run %lld",
+												   (long long) run_id)))
+		a.json = NULL;
+	MemoryContextSwitchTo(old);
+	hooks_set_pending(run_id, a.json);
+	MemoryContextDelete(work);
+}
+
+typedef struct RunArgs
+{
+	int64		run_id;
+	const char *json;
+	bool		finished;
+} RunArgs;
+
+static void
+hooks_run_sql(void *arg)
+{
+	RunArgs    *a = arg;
+	MetaetlPrivState st;
+	Oid			types[2] = {INT8OID, TEXTOID};
+	Datum		values[2];
+	char		nulls[2] = {' ', ' '};
+
+	values[0] = Int64GetDatum(a->run_id);
+	values[1] = a->json ? CStringGetTextDatum(a->json) : (Datum) 0;
+	nulls[1] = a->json ? ' ' : 'n';
+	/* bookkeeping of metaetl's own tables: as the extension owner */
+	MetaetlOwnerBegin(&st);
+	SPI_connect();
+	if (a->finished)
+		MetaetlSpiExec("SELECT etl._lineage_run_finished($1, $2::pg_catalog.jsonb)", 2, types, values,
+					   nulls, false, 0);
+	else
+		MetaetlSpiExec("SELECT etl._lineage_run_started($1)", 1, types, values, nulls, false, 0);
+	SPI_finish();
+	MetaetlOwnerEnd(&st);
+}
+
+/*
+ * MetaetlLineageRunStarted
+ *		Called when a run's record says 'running': queues the OpenLineage
+ *		START event (when an endpoint is set).
+ */
+void
+MetaetlLineageRunStarted(int64 run_id)
+{
+	RunArgs		a = {run_id, NULL, false};
+
+	(void) hooks_guarded(hooks_run_sql, &a, psprintf("could not record the start of run %lld in lineage",
+													  (long long) run_id));
+}
+
+/*
+ * MetaetlLineageRunFinished
+ *		Called when a run's record is finished, whatever its status: stores
+ *		the lineage it computed (if any), snapshots the schemas of what it
+ *		read and wrote, records and alerts schema drift, queues the final
+ *		OpenLineage event.
+ */
+void
+MetaetlLineageRunFinished(int64 run_id, const char *status)
+{
+	RunArgs		a = {run_id, pending_run == run_id ? pending_json : NULL, true};
+
+	(void) hooks_guarded(hooks_run_sql, &a, psprintf("could not record the lineage of run %lld",
+													  (long long) run_id));
+	if (pending_run == run_id)
+		hooks_set_pending(0, NULL);
+}
+
+/*
+ * MetaetlLineageStore
+ *		Store lineage computed outside a run (MetaetlLineagePlanJson's JSON)
+ *		for a pipeline version, as the extension owner.  SPI is connected.
+ */
+void
+MetaetlLineageStore(const char *pipeline_id, int version, const char *json)
+{
+	MetaetlPrivState st;
+	Oid			types[3] = {TEXTOID, INT4OID, TEXTOID};
+	Datum		values[3];
+
+	values[0] = CStringGetTextDatum(pipeline_id);
+	values[1] = Int32GetDatum(version);
+	values[2] = CStringGetTextDatum(json);
+	MetaetlOwnerBegin(&st);
+	MetaetlSpiExec("SELECT etl._lineage_store($1, $2, $3::pg_catalog.jsonb, NULL, 'compile')",
+				   3, types, values, NULL, false, 0);
+	MetaetlOwnerEnd(&st);
+}
+
+/* ---------------------------------------------------------------------
+ * etl._relation_columns(relation text) returns jsonb
+ * ---------------------------------------------------------------------
+ */
+
+/*
+ * etl._relation_columns(relation text) returns jsonb
+ *		The columns of a relation named schema.table, from the catalog:
+ *		[{"name", "type", "not_null"}] in column order; NULL when there is
+ *		no such relation.  Reads pg_class and pg_attribute only (no lock,
+ *		no privilege needed, nothing of the relation evaluated), so schema
+ *		snapshots may run as the extension owner.  An unqualified name is
+ *		not looked up (search_path is not consulted).
+ */
+Datum
+metaetl_relation_columns(PG_FUNCTION_ARGS)
+{
+	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	List	   *parts;
+	RangeVar   *rv;
+	Oid			nsp;
+	Oid			relid;
+	HeapTuple	reltup;
+	int			natts;
+	StringInfoData b;
+	bool		first = true;
+
+	parts = stringToQualifiedNameList(name);
+	if (list_length(parts) != 2)
+		PG_RETURN_NULL();
+	rv = makeRangeVarFromNameList(parts);
+	nsp = get_namespace_oid(rv->schemaname, true);
+	if (!OidIsValid(nsp))
+		PG_RETURN_NULL();
+	relid = get_relname_relid(rv->relname, nsp);
+	if (!OidIsValid(relid))
+		PG_RETURN_NULL();
+	reltup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	if (!HeapTupleIsValid(reltup))
+		PG_RETURN_NULL();
+	natts = ((Form_pg_class) GETSTRUCT(reltup))->relnatts;
+	ReleaseSysCache(reltup);
+
+	initStringInfo(&b);
+	appendStringInfoChar(&b, '[');
+	for (int a = 1; a <= natts; a++)
+	{
+		HeapTuple	tup = SearchSysCache2(ATTNUM, ObjectIdGetDatum(relid), Int16GetDatum(a));
+		Form_pg_attribute att;
+
+		if (!HeapTupleIsValid(tup))
+			continue;
+		att = (Form_pg_attribute) GETSTRUCT(tup);
+		if (!att->attisdropped)
+		{
+			appendStringInfoString(&b, first ? "{\"name\": " : ", {\"name\": ");
+			escape_json(&b, NameStr(att->attname));
+			appendStringInfoString(&b, ", \"type\": ");
+			escape_json(&b, format_type_with_typemod(att->atttypid, att->atttypmod));
+			appendStringInfo(&b, ", \"not_null\": %s}", att->attnotnull ? "true" : "false");
+			first = false;
+		}
+		ReleaseSysCache(tup);
+	}
+	appendStringInfoChar(&b, ']');
+	PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(b.data)));
+}
