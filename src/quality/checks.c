@@ -845,7 +845,8 @@ qc_custom(QScan *s, QCheck *ch)
 					 " (SELECT coalesce(pg_catalog.jsonb_agg(pg_catalog.to_jsonb(\"metaetl.x\".*)), '[]')"
 					 " FROM (SELECT * FROM \"metaetl.q\" LIMIT %d) AS \"metaetl.x\")",
 					 body.data, s->nsamples);
-	if (SPI_execute(sql.data, true, 0) != SPI_OK_SELECT || SPI_processed != 1)
+	/* not read-only, as the scan (scan.c): see what this transaction wrote */
+	if (SPI_execute(sql.data, false, 0) != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "custom rule \"%s\" failed", ch->name);
 	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
 	ch->failed = isnull ? 0 : DatumGetInt64(d);

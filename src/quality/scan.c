@@ -1097,8 +1097,13 @@ QualityScanExecute(QScan *s)
 
 	s->sql = qs_sql(s);
 	elog(DEBUG1, "quality scan of %s: %s", s->dataset, s->sql);
-	/* count 0, not 1: a row limit makes the executor run the plan without parallel workers */
-	rc = SPI_execute_with_args(s->sql, s->nparams, s->ptypes, s->pvalues, NULL, true, 0);
+	/*
+	 * count 0, not 1: a row limit makes the executor run the plan without
+	 * parallel workers.  Not read-only: a fresh snapshot, so that a run's
+	 * gate (called from C inside the plan, transform.h's before_load) sees
+	 * the nodes this transaction has just materialised.
+	 */
+	rc = SPI_execute_with_args(s->sql, s->nparams, s->ptypes, s->pvalues, NULL, false, 0);
 	if (rc != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "the quality scan failed: %s", SPI_result_code_string(rc));
 	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
