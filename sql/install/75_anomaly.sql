@@ -47,7 +47,14 @@ BEGIN
     IF NOT FOUND THEN
         RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = pg_catalog.format('run %s does not exist', _run_anomaly_check.run_id);
     END IF;
-    cfg := etl.load_pipeline_config(run.pipeline_id, run.version);
+    -- the run's pinned version, else the pipeline's config (a run of a pipeline
+    -- edited in place has no version row): this must never fail a run's end
+    SELECT coalesce((SELECT v.config FROM etl.pipeline_versions v
+                      WHERE v.pipeline_id OPERATOR(pg_catalog.=) run.pipeline_id
+                        AND v.version OPERATOR(pg_catalog.=) run.version),
+                    (SELECT p.config FROM etl.pipelines p
+                      WHERE p.pipeline_id OPERATOR(pg_catalog.=) run.pipeline_id))
+      INTO cfg;
     IF NOT coalesce(cfg #> '{pipeline,alerts,on}' OPERATOR(pg_catalog.?) 'anomaly', false) THEN
         RETURN pg_catalog.jsonb_build_object('run_id', run.run_id, 'checked', false,
                                              'reason', 'alerts.on of the pipeline does not include anomaly');

@@ -1483,6 +1483,7 @@ DECLARE
     k_fail   text;
     k_qual   text;
     k_perf   text;
+    anomaly  jsonb;
 BEGIN
     SELECT * INTO r FROM etl.pipeline_runs x WHERE x.run_id = on_run_finished.run_id;
     IF NOT FOUND OR NOT etl._caller_may_operate(r.pipeline_id) THEN
@@ -1534,6 +1535,15 @@ BEGIN
         END IF;
     END IF;
 
+    -- anomaly (alerts.on: [anomaly]): rows read, duration and quality score of a
+    -- successful run against the pipeline's history (sql/install/75_anomaly.sql)
+    IF r.status = 'succeeded' THEN
+        anomaly := etl._run_anomaly_check(r.run_id);
+        IF (anomaly ->> 'alert_id') IS NOT NULL THEN
+            raised := raised || jsonb_build_object('alert_id', (anomaly ->> 'alert_id')::bigint, 'alert_type', 'anomaly');
+        END IF;
+    END IF;
+
     SELECT COALESCE(jsonb_agg(jsonb_build_object('sla_type', d.sla_type, 'compliant', c.compliant,
                                                  'observed', c.observed, 'target', c.target)
                               ORDER BY d.sla_type), '[]')
@@ -1548,4 +1558,4 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION etl.on_run_finished(pg_catalog.int8) IS
-  'after a run: raise or resolve pipeline_failure, quality_failure and performance alerts, evaluate its SLAs; returns what it did';
+  'after a run: raise or resolve pipeline_failure, quality_failure and performance alerts, raise anomaly alerts (alerts.on: [anomaly]), evaluate its SLAs; returns what it did';
