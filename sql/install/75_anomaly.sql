@@ -25,7 +25,7 @@ COMMENT ON FUNCTION etl.detect_metric_anomalies(pg_catalog.text, pg_catalog.text
   'scores a run metric (rows_read, rows_written, duration, quality_score, rows_per_sec, null_rate) of a pipeline''s run history with a trailing-window z-score and the change from the previous run; records the detection in etl.anomaly_detection';
 
 -- The anomaly alert of a run (alerts.on: [anomaly]): the monitor calls this
--- after each run.  It scores the run's rows read, duration and quality score
+-- after each run.  It scores the run's rows read and written, duration and quality score
 -- against the pipeline's history (etl.detect_metric_anomalies, default
 -- options) and raises one 'anomaly' alert naming what stood out.  It reads
 -- only etl's own tables (run records), never a user relation, so it may run
@@ -59,7 +59,11 @@ BEGIN
         RETURN pg_catalog.jsonb_build_object('run_id', run.run_id, 'checked', false,
                                              'reason', 'alerts.on of the pipeline does not include anomaly');
     END IF;
-    FOREACH metric IN ARRAY ARRAY['rows_read', 'duration', 'quality_score'] LOOP
+    -- a run shorter than a second is not judged on its duration: at that scale
+    -- the time is noise (the performance alert has the same floor)
+    FOREACH metric IN ARRAY ARRAY['rows_read', 'rows_written', 'duration', 'quality_score'] LOOP
+        CONTINUE WHEN metric OPERATOR(pg_catalog.=) 'duration'
+                  AND coalesce(pg_catalog.date_part('epoch', run.ended_at OPERATOR(pg_catalog.-) run.started_at), 0) OPERATOR(pg_catalog.<) 1;
         SELECT x.value, x.score, x.is_anomaly, x.reason INTO d
           FROM etl.detect_metric_anomalies(run.pipeline_id, metric) x
          WHERE x.run_id OPERATOR(pg_catalog.=) run.run_id;
@@ -80,4 +84,4 @@ BEGIN
 END
 $fn$;
 COMMENT ON FUNCTION etl._run_anomaly_check(pg_catalog.int8) IS
-  'after a run: raises an anomaly alert when alerts.on includes anomaly and the run''s rows read, duration or quality score stand out from the pipeline''s history (etl.detect_metric_anomalies)';
+  'after a run: raises an anomaly alert when alerts.on includes anomaly and the run''s rows read or written, duration or quality score stand out from the pipeline''s history (etl.detect_metric_anomalies)';

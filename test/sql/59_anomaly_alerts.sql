@@ -47,6 +47,39 @@ SELECT count(*) AS quiet_alerts FROM etl.alerts WHERE alert_type = 'anomaly' AND
 -- an unknown run
 DO $$ BEGIN PERFORM etl._run_anomaly_check(-1); EXCEPTION WHEN others THEN RAISE NOTICE '%: %', SQLSTATE, SQLERRM; END $$;
 
+-- through real runs: etl.on_run_finished calls the check after each successful
+-- run, so the 12th run, reading 20 rows after eleven of about 1,000, raises
+-- the alert; the same history without alerts.on: [anomaly] raises none
+SELECT etl.register_pipeline($$
+pipeline:
+  id: q59_live
+  sources: [{ id: src, type: postgresql, table: q59_src }]
+  targets: [{ id: out, type: postgresql, table: q59_live_out }]
+  alerts: { on: [anomaly] }
+$$);
+SELECT etl.register_pipeline($$
+pipeline:
+  id: q59_live_quiet
+  sources: [{ id: src, type: postgresql, table: q59_src }]
+  targets: [{ id: out, type: postgresql, table: q59_live_out2 }]
+$$);
+DO $$
+BEGIN
+  FOR night IN 1..12 LOOP
+    TRUNCATE q59_src;
+    INSERT INTO q59_src SELECT generate_series(1, CASE WHEN night = 12 THEN 20 ELSE 1000 + (night % 3) * 5 END);
+    PERFORM etl.execute_pipeline_inline('q59_live');
+    PERFORM etl.execute_pipeline_inline('q59_live_quiet');
+  END LOOP;
+END $$;
+SELECT pipeline_id, alert_type, details->'anomalies'->0->>'metric' AS metric,
+       details->'anomalies'->0->>'value' AS value,
+       run_id = (SELECT max(run_id) FROM etl.pipeline_runs r WHERE r.pipeline_id = 'q59_live') AS last_run
+  FROM etl.alerts WHERE alert_type = 'anomaly' AND pipeline_id LIKE 'q59_live%';
+
+SELECT etl.drop_pipeline('q59_live');
+SELECT etl.drop_pipeline('q59_live_quiet');
+DROP TABLE q59_live_out, q59_live_out2;
 SELECT etl.drop_pipeline('q59_watch');
 SELECT etl.drop_pipeline('q59_quiet');
 DROP TABLE q59_src;

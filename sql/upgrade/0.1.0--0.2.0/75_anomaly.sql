@@ -1,7 +1,7 @@
 -- 75_anomaly (0.1.0 -> 0.2.0): the anomaly alert of a run, new in 0.2.0
 -- (repeated from sql/install/75_anomaly.sql).
 -- The anomaly alert of a run (alerts.on: [anomaly]): the monitor calls this
--- after each run.  It scores the run's rows read, duration and quality score
+-- after each run.  It scores the run's rows read and written, duration and quality score
 -- against the pipeline's history (etl.detect_metric_anomalies, default
 -- options) and raises one 'anomaly' alert naming what stood out.  It reads
 -- only etl's own tables (run records), never a user relation, so it may run
@@ -35,7 +35,11 @@ BEGIN
         RETURN pg_catalog.jsonb_build_object('run_id', run.run_id, 'checked', false,
                                              'reason', 'alerts.on of the pipeline does not include anomaly');
     END IF;
-    FOREACH metric IN ARRAY ARRAY['rows_read', 'duration', 'quality_score'] LOOP
+    -- a run shorter than a second is not judged on its duration: at that scale
+    -- the time is noise (the performance alert has the same floor)
+    FOREACH metric IN ARRAY ARRAY['rows_read', 'rows_written', 'duration', 'quality_score'] LOOP
+        CONTINUE WHEN metric OPERATOR(pg_catalog.=) 'duration'
+                  AND coalesce(pg_catalog.date_part('epoch', run.ended_at OPERATOR(pg_catalog.-) run.started_at), 0) OPERATOR(pg_catalog.<) 1;
         SELECT x.value, x.score, x.is_anomaly, x.reason INTO d
           FROM etl.detect_metric_anomalies(run.pipeline_id, metric) x
          WHERE x.run_id OPERATOR(pg_catalog.=) run.run_id;
@@ -56,4 +60,4 @@ BEGIN
 END
 $fn$;
 COMMENT ON FUNCTION etl._run_anomaly_check(pg_catalog.int8) IS
-  'after a run: raises an anomaly alert when alerts.on includes anomaly and the run''s rows read, duration or quality score stand out from the pipeline''s history (etl.detect_metric_anomalies)';
+  'after a run: raises an anomaly alert when alerts.on includes anomaly and the run''s rows read or written, duration or quality score stand out from the pipeline''s history (etl.detect_metric_anomalies)';
