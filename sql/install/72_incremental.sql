@@ -56,7 +56,7 @@ COMMENT ON FUNCTION etl._xid8(pg_catalog.xid) IS
 -- needs SELECT on the captured table; the change table itself stays closed.
 CREATE FUNCTION etl._read_changes(rel pg_catalog.regclass, prev pg_catalog.pg_snapshot,
                                   cur pg_catalog.pg_snapshot)
-RETURNS TABLE(seq pg_catalog.int8, op pg_catalog.text, row_image pg_catalog.text)
+RETURNS TABLE(seq pg_catalog.int8, op pg_catalog.text, row_image pg_catalog.text, old_image pg_catalog.text)
 LANGUAGE C VOLATILE
 AS 'MODULE_PATHNAME', 'metaetl_read_changes';
 COMMENT ON FUNCTION etl._read_changes(pg_catalog.regclass, pg_catalog.pg_snapshot, pg_catalog.pg_snapshot) IS
@@ -92,8 +92,13 @@ BEGIN
                                   ' SELECT ''delete'', k, r FROM (SELECT ROW(%s)::pg_catalog.text AS k, o::pg_catalog.text AS r FROM etl_old o) d'
                                   '  WHERE NOT EXISTS (SELECT 1 FROM etl_new n WHERE ROW(%s)::pg_catalog.text OPERATOR(pg_catalog.=) d.k)',
                                   cap.change_table, keyo, keyn);
-        EXECUTE pg_catalog.format('INSERT INTO etl.%I (op, key_image, row_image) SELECT ''update'', ROW(%s)::pg_catalog.text, n::pg_catalog.text FROM etl_new n',
-                                  cap.change_table, keyn);
+        -- the old image of a row whose key stayed (incremental aggregates
+        -- recompute the group it left)
+        EXECUTE pg_catalog.format('INSERT INTO etl.%I (op, key_image, row_image, old_image)'
+                                  ' SELECT ''update'', ROW(%s)::pg_catalog.text, n::pg_catalog.text,'
+                                  '        (SELECT o::pg_catalog.text FROM etl_old o WHERE ROW(%s)::pg_catalog.text OPERATOR(pg_catalog.=) ROW(%s)::pg_catalog.text LIMIT 1)'
+                                  '   FROM etl_new n',
+                                  cap.change_table, keyn, keyo, keyn);
     ELSE
         EXECUTE pg_catalog.format('INSERT INTO etl.%I (op, key_image, row_image) SELECT ''delete'', ROW(%s)::pg_catalog.text, o::pg_catalog.text FROM etl_old o',
                                   cap.change_table, keyo);
@@ -158,6 +163,7 @@ BEGIN
         'CREATE TABLE etl.%I (seq pg_catalog.int8 GENERATED ALWAYS AS IDENTITY PRIMARY KEY,'
         ' xid pg_catalog.xid8 NOT NULL DEFAULT pg_catalog.pg_current_xact_id(),'
         ' op pg_catalog.text NOT NULL, key_image pg_catalog.text NOT NULL, row_image pg_catalog.text NOT NULL,'
+        ' old_image pg_catalog.text,'
         ' captured_at pg_catalog.timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp())', ct);
     EXECUTE pg_catalog.format('COMMENT ON TABLE etl.%I IS %L', ct,
                               'Changes of ' OPERATOR(pg_catalog.||) qrel OPERATOR(pg_catalog.||) ' captured by etl.enable_change_capture()');

@@ -51,7 +51,8 @@ capture_table(Oid relid)
 
 /*
  * metaetl_read_changes
- *		etl._read_changes(rel, prev, cur): (seq, op, row_image) of the changes
+ *		etl._read_changes(rel, prev, cur): (seq, op, row_image, old_image:
+ *		an update's row before it, when its key stayed) of the changes
  *		whose transaction is visible in cur and was not in prev (NULL: every
  *		change visible in cur), in commit order per row (seq).  The caller
  *		(the run's role) must have SELECT on rel; the change table is read as
@@ -91,17 +92,17 @@ metaetl_read_changes(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("changes of table %s are not captured", get_rel_name(relid)),
 				 errhint("Enable trigger CDC with etl.enable_change_capture().")));
-	MetaetlSpiExec(psprintf("SELECT c.seq, c.op, c.row_image FROM etl.%s c"
+	MetaetlSpiExec(psprintf("SELECT c.seq, c.op, c.row_image, c.old_image FROM etl.%s c"
 							" WHERE ($1 IS NULL OR NOT pg_catalog.pg_visible_in_snapshot(c.xid, $1::pg_catalog.pg_snapshot))"
 							"   AND pg_catalog.pg_visible_in_snapshot(c.xid, $2::pg_catalog.pg_snapshot)"
 							" ORDER BY c.seq", quote_identifier(ct)),
 				   2, types, values, nulls, true, 0);
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
-		Datum		out[3];
-		bool		isnull[3];
+		Datum		out[4];
+		bool		isnull[4];
 
-		for (int j = 0; j < 3; j++)
+		for (int j = 0; j < 4; j++)
 			out[j] = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, j + 1, &isnull[j]);
 		/* the tuplestore copies the values into its own memory */
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, out, isnull);

@@ -35,5 +35,7 @@ extern void MetaetlPurgeChanges(Oid relid);
 /* in incremental/merge.c */
 extern int64 MetaetlLoadMergeChanges(MetaetlPlan *plan, MetaetlTarget *tgt, const char *prefix,
 									 const char *ref, List *cols);
+extern int64 MetaetlLoadTouchedGroups(MetaetlPlan *plan, MetaetlTarget *tgt, const char *prefix,
+									  const char *ref, List *cols, const char *qtable);
 
 #endif							/* METAETL_INCREMENTAL_H */

@@ -230,3 +230,45 @@ MetaetlLoadMergeChanges(MetaetlPlan *plan, MetaetlTarget *tgt, const char *prefi
 					 collist.data, scollist.data);
 	return merge_exec(plan, b.data);
 }
+
+/*
+ * MetaetlLoadTouchedGroups
+ *		A replace (or delete_insert) target fed by an incremental aggregate
+ *		(incremental/watermark.c): the input holds the recomputed groups the
+ *		changed rows touched; delete those groups from the target (also the
+ *		ones that are now empty) and insert the input.  Returns -1 when the
+ *		target is not fed that way, or its table does not exist yet (the
+ *		ordinary load creates it).
+ */
+int64
+MetaetlLoadTouchedGroups(MetaetlPlan *plan, MetaetlTarget *tgt, const char *prefix, const char *ref,
+						 List *cols, const char *qtable)
+{
+	MetaetlNode *agg = MetaetlFindNode(plan, tgt->input, true);
+	List	   *groups;
+	StringInfoData match;
+	char	   *collist = MetaetlColList(cols, NULL);
+	ListCell   *lc;
+	MetaetlNode fake = {0};
+
+	if (agg == NULL || agg->is_source || agg->incr_state == NULL || strcmp(agg->type, "aggregate") != 0 ||
+		!merge_table_exists(qtable))
+		return -1;
+	groups = MetaetlJStrList(agg->params, "groupby_cols", agg->id);
+	fake.id = tgt->id;
+	fake.type = "target";
+	initStringInfo(&match);
+	{
+		List	   *tcols = MetaetlDescribe(psprintf("SELECT * FROM %s LIMIT 0", qtable));
+
+		fake.id = psprintf("%s (table %s)", tgt->id, qtable);
+		foreach(lc, cols)
+			MetaetlFindColumn(&fake, tcols, ((MetaetlColumn *) lfirst(lc))->name, "target columns");
+	}
+	foreach(lc, groups)
+		appendStringInfo(&match, "%smetaetl_g.%s IS NOT DISTINCT FROM metaetl_t.%s", match.len ? " AND " : "",
+						 quote_identifier(lfirst(lc)), quote_identifier(lfirst(lc)));
+	merge_exec(plan, psprintf("DELETE FROM %s metaetl_t WHERE EXISTS (SELECT 1 FROM %s metaetl_g WHERE %s)",
+							  qtable, agg->incr_state, match.data));
+	return merge_exec(plan, psprintf("%sINSERT INTO %s (%s) SELECT %s FROM %s", prefix, qtable, collist, collist, ref));
+}

@@ -168,6 +168,132 @@ incr_capture_relid(MetaetlNode *src, const char *qrel)
 }
 
 /*
+ * Incremental aggregates.  An aggregate fed by an incremental source would
+ * otherwise aggregate the changed rows alone (and a replace target would
+ * lose every other group).  When the source feeds exactly one aggregate
+ * through row-wise steps only (filter, select, drop, sort), and the
+ * aggregate groups by columns of the source, the run reads the groups the
+ * changed rows touch — from the full source — and the targets replace just
+ * those groups (MetaetlLoadTouchedGroups).  Any other shape with an
+ * aggregate reads the source in full: correct, only not incremental.
+ */
+typedef enum IncrAggShape
+{
+	INCR_AGG_NONE,				/* no aggregate in the plan */
+	INCR_AGG_GROUPS,			/* recompute touched groups */
+	INCR_AGG_FULL				/* an aggregate we cannot follow: read in full */
+} IncrAggShape;
+
+static IncrAggShape
+incr_agg_shape(MetaetlPlan *plan, MetaetlNode *src, List *srccols, MetaetlNode **agg)
+{
+	MetaetlNode *cur = src;
+	bool		any_agg = false;
+	ListCell   *lc;
+
+	foreach(lc, plan->nodes)
+		any_agg |= !((MetaetlNode *) lfirst(lc))->is_source &&
+			strcmp(((MetaetlNode *) lfirst(lc))->type, "aggregate") == 0;
+	if (!any_agg)
+		return INCR_AGG_NONE;
+	for (;;)
+	{
+		MetaetlNode *next = NULL;
+
+		foreach(lc, plan->nodes)
+		{
+			MetaetlNode *m = lfirst(lc);
+
+			if (!m->is_source && m->input && strcmp(m->input, cur->id) == 0)
+				next = m;
+		}
+		if (next == NULL || cur->consumers != 1)
+			return INCR_AGG_FULL;
+		if (strcmp(next->type, "aggregate") == 0)
+		{
+			List	   *groups = MetaetlJStrList(next->params, "groupby_cols", next->id);
+
+			if (groups == NIL)
+				return INCR_AGG_FULL;
+			foreach(lc, groups)
+			{
+				bool		found = false;
+				ListCell   *lc2;
+
+				foreach(lc2, srccols)
+					found |= strcmp(((MetaetlColumn *) lfirst(lc2))->name, lfirst(lc)) == 0;
+				if (!found)
+					return INCR_AGG_FULL;
+			}
+			*agg = next;
+			return INCR_AGG_GROUPS;
+		}
+		if (strcmp(next->type, "filter") != 0 && strcmp(next->type, "select") != 0 &&
+			strcmp(next->type, "drop") != 0 && strcmp(next->type, "sort") != 0)
+			return INCR_AGG_FULL;
+		cur = next;
+	}
+}
+
+/*
+ * incr_touched
+ *		The rows of full in the groups the changed rows (delta) touch: the
+ *		touched group values go to a temp table first (the aggregate's
+ *		incr_state, for the targets' loads).
+ */
+static char *
+incr_touched(MetaetlPlan *plan, MetaetlNode *agg, const char *delta, const char *old_rows, const char *full)
+{
+	List	   *groups = MetaetlJStrList(agg->params, "groupby_cols", agg->id);
+	char	   *tmp = MetaetlNewTemp(plan, "touched");
+	StringInfoData cols,
+				match;
+	ListCell   *lc;
+	char	   *sql;
+
+	initStringInfo(&cols);
+	initStringInfo(&match);
+	foreach(lc, groups)
+	{
+		appendStringInfo(&cols, "%s%s", cols.len ? ", " : "", quote_identifier(lfirst(lc)));
+		appendStringInfo(&match, "%smetaetl_g.%s IS NOT DISTINCT FROM metaetl_f.%s", match.len ? " AND " : "",
+						 quote_identifier(lfirst(lc)), quote_identifier(lfirst(lc)));
+	}
+	sql = psprintf("CREATE TEMP TABLE %s ON COMMIT DROP AS SELECT %s FROM (%s) metaetl_d%s%s%s",
+				   tmp, cols.data, delta, old_rows ? psprintf(" UNION SELECT %s FROM (", cols.data) : "",
+				   old_rows ? old_rows : "", old_rows ? ") metaetl_o" : "");
+	if (old_rows == NULL)
+		sql = psprintf("CREATE TEMP TABLE %s ON COMMIT DROP AS SELECT DISTINCT %s FROM (%s) metaetl_d",
+					   tmp, cols.data, delta);
+	MetaetlScript(plan, sql);
+	MetaetlExec(sql, SPI_OK_UTILITY);
+	agg->incr_state = tmp;
+	return psprintf("SELECT metaetl_f.* FROM (%s) metaetl_f WHERE EXISTS (SELECT 1 FROM %s metaetl_g WHERE %s)",
+					full, tmp, match.data);
+}
+
+/*
+ * The rows as they were before the updates a trigger_cdc run reads (same
+ * window as the delta: src->incr_state holds "snapshot relid").  A row that
+ * moved to another group leaves that group to recompute too.
+ */
+static char *
+incr_old_images(MetaetlNode *src, const char *qrel, JsonbContainer *pos)
+{
+	char	   *cur = pstrdup(src->incr_state);
+	char	   *sp = strchr(cur, ' ');
+
+	*sp = '\0';
+	return psprintf("SELECT (CAST(ch.old_image AS %s)).* FROM etl._read_changes(%s::pg_catalog.oid::pg_catalog.regclass,"
+					" %s::pg_catalog.pg_snapshot, %s::pg_catalog.pg_snapshot) ch WHERE ch.old_image IS NOT NULL",
+					qrel, sp + 1, quote_literal_cstr(MetaetlJStr(pos, "snapshot")), quote_literal_cstr(cur));
+}
+
+/* the SELECT of a source with incremental: what changed, or for aggregates the touched groups */
+static char *incr_delta(MetaetlPlan *plan, MetaetlNode *src, const char *base, const char *qrel,
+						JsonbContainer *inc, const char *mode, JsonbContainer *pos, bool agg);
+
+/*
  * MetaetlIncrementalExtract
  *		The SELECT an incremental source reads: base (the connector's own
  *		SELECT) filtered by the stored position.  qrel is the quoted table
@@ -180,6 +306,9 @@ MetaetlIncrementalExtract(MetaetlPlan *plan, MetaetlNode *src, const char *base,
 	JsonbContainer *inc = MetaetlJObj(src->conf, "incremental");
 	JsonbContainer *pos;
 	char	   *mode;
+	MetaetlNode *agg = NULL;
+	IncrAggShape shape;
+	char	   *delta;
 
 	if (inc == NULL)
 		return (char *) base;
@@ -187,7 +316,32 @@ MetaetlIncrementalExtract(MetaetlPlan *plan, MetaetlNode *src, const char *base,
 	if (mode == NULL)
 		incr_error(src, ERRCODE_INVALID_PARAMETER_VALUE, "incremental needs mode", NULL);
 	pos = incr_stored(plan, src, inc, mode);
+	shape = incr_agg_shape(plan, src, MetaetlDescribe(psprintf("SELECT * FROM (%s) metaetl_s LIMIT 0", base)), &agg);
+	if (shape == INCR_AGG_FULL && pos)
+		ereport(NOTICE,
+				(errmsg("source \"%s\" is read in full: it feeds an aggregate through steps that are not row-wise",
+						src->id),
+				 errhint("Incremental aggregates follow filter, select, drop and sort steps to one aggregate grouping by source columns.")));
+	if (shape == INCR_AGG_NONE)
+		return incr_delta(plan, src, base, qrel, inc, mode, pos, false);
+	if (shape == INCR_AGG_FULL || pos == NULL)
+		return incr_delta(plan, src, base, qrel, inc, mode, NULL, true);
+	/* the changed rows' groups, recomputed from the whole source */
+	delta = incr_delta(plan, src, base, qrel, inc, mode, pos, false);
+	return incr_touched(plan, agg, delta,
+						strcmp(mode, "trigger_cdc") == 0 ? incr_old_images(src, qrel, pos) : NULL,
+						qrel ? psprintf("SELECT * FROM %s", qrel) : base);
+}
 
+/*
+ * incr_delta
+ *		The rows changed since pos (everything when pos is NULL; with plain,
+ *		the table's own columns only, for aggregates).
+ */
+static char *
+incr_delta(MetaetlPlan *plan, MetaetlNode *src, const char *base, const char *qrel,
+		   JsonbContainer *inc, const char *mode, JsonbContainer *pos, bool plain)
+{
 	if (strcmp(mode, "timestamp") == 0 || strcmp(mode, "id") == 0)
 	{
 		char	   *column = MetaetlJStr(inc, "column");
@@ -249,6 +403,8 @@ MetaetlIncrementalExtract(MetaetlPlan *plan, MetaetlNode *src, const char *base,
 			Oid			relid = incr_capture_relid(src, qrel);
 
 			src->incr_state = psprintf("%s %u", cur, relid);
+			if (prev == NULL && plain)
+				return psprintf("SELECT * FROM %s", qrel);
 			if (prev == NULL)
 				return psprintf("SELECT metaetl_s.*, 'insert'::pg_catalog.text AS %s, 0::pg_catalog.int8 AS %s FROM %s metaetl_s",
 								METAETL_CDC_OP_COLUMN, METAETL_CDC_SEQ_COLUMN, qrel);
@@ -301,13 +457,14 @@ incr_greatest(MetaetlNode *n, JsonbContainer *inc, JsonbContainer *old, char **v
 
 	values[0] = ov ? CStringGetTextDatum(ov) : (Datum) 0;
 	values[1] = ok ? CStringGetTextDatum(ok) : (Datum) 0;
-	sql = psprintf("SELECT v::pg_catalog.text, %s FROM (SELECT %s AS v%s FROM %s"
+	/* ORDER BY the typed columns (x.v), not the text output columns */
+	sql = psprintf("SELECT x.v::pg_catalog.text AS value, %s AS key FROM (SELECT %s AS v%s FROM %s"
 				   " UNION ALL SELECT CAST($1 AS %s)%s%s WHERE $1 IS NOT NULL) x"
-				   " WHERE v IS NOT NULL ORDER BY v DESC%s LIMIT 1",
-				   k ? "k::pg_catalog.text" : "NULL::pg_catalog.text",
+				   " WHERE x.v IS NOT NULL ORDER BY x.v DESC%s LIMIT 1",
+				   k ? "x.k::pg_catalog.text" : "NULL::pg_catalog.text",
 				   quote_identifier(column), k ? psprintf(", %s AS k", quote_identifier(tb)) : "", n->temp,
 				   c->type, k ? ", CAST($2 AS " : "", k ? psprintf("%s)", k->type) : "",
-				   k ? ", k DESC NULLS LAST" : "");
+				   k ? ", x.k DESC NULLS LAST" : "");
 	if (SPI_execute_with_args(sql, 2, types, values, nulls, false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read the incremental position");
 	if (SPI_processed == 0)

@@ -106,6 +106,14 @@ MetaetlLoadTable(MetaetlPlan *plan, MetaetlTarget *tgt, const char *prefix, cons
 		}
 	}
 
+	/* fed by an incremental aggregate: replace only the groups that changed */
+	if (strcmp(mode, "replace") == 0 || strcmp(mode, "delete_insert") == 0)
+	{
+		int64		rows = MetaetlLoadTouchedGroups(plan, tgt, prefix, ref, cols, q);
+
+		if (rows >= 0)
+			return rows;
+	}
 	exists = table_exists(q);
 	if (!exists)
 	{
