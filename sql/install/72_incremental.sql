@@ -212,6 +212,86 @@ $$;
 COMMENT ON FUNCTION etl.disable_change_capture(pg_catalog.regclass) IS
   'Stop capturing a table''s changes: drops its capture triggers and change table; trigger_cdc consumers start over';
 
+-- Log CDC (incremental mode log_cdc): logical replication slots metaetl
+-- created and reads with wal2json.  The first (pipeline, source) that
+-- stores a position claims the slot.  metaetl never drops or recreates a
+-- slot by itself.
+CREATE TABLE etl.change_slots (
+    slot_name       pg_catalog.name PRIMARY KEY,
+    plugin          pg_catalog.text NOT NULL DEFAULT 'wal2json',
+    pipeline_id     pg_catalog.text REFERENCES etl.pipelines ON DELETE SET NULL,
+    source_id       pg_catalog.text,
+    created_by      pg_catalog.name NOT NULL,
+    created_at      pg_catalog.timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp()
+);
+COMMENT ON TABLE etl.change_slots IS
+  'Logical replication slots created by etl.create_change_slot() for log CDC, and the source that reads each';
+GRANT SELECT ON etl.change_slots TO PUBLIC;
+
+CREATE FUNCTION etl.create_change_slot(slot_name pg_catalog.name)
+RETURNS pg_catalog.pg_lsn
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    l pg_catalog.pg_lsn;
+BEGIN
+    IF NOT etl._caller_in(ARRAY['etl_admin']) THEN
+        RAISE EXCEPTION 'permission denied to create a change slot'
+              USING ERRCODE = '42501',
+                    HINT = 'A slot keeps WAL on the server until it is read: only etl_admin members create them.';
+    END IF;
+    IF pg_catalog.current_setting('wal_level') OPERATOR(pg_catalog.<>) 'logical' THEN
+        RAISE EXCEPTION 'log CDC needs wal_level = logical (it is %)', pg_catalog.current_setting('wal_level')
+              USING ERRCODE = '55000', HINT = 'Set wal_level = logical in postgresql.conf and restart the server.';
+    END IF;
+    IF EXISTS (SELECT 1 FROM pg_catalog.pg_replication_slots r WHERE r.slot_name OPERATOR(pg_catalog.=) create_change_slot.slot_name) THEN
+        RAISE EXCEPTION 'replication slot "%" already exists', create_change_slot.slot_name
+              USING ERRCODE = '42710', HINT = 'metaetl reads only slots it created: choose another name.';
+    END IF;
+    SELECT s.lsn INTO l FROM pg_catalog.pg_create_logical_replication_slot(create_change_slot.slot_name, 'wal2json') s;
+    INSERT INTO etl.change_slots (slot_name, created_by) VALUES (create_change_slot.slot_name, etl._caller());
+    RETURN l;
+END
+$$;
+COMMENT ON FUNCTION etl.create_change_slot(pg_catalog.name) IS
+  'Create a logical replication slot (wal2json) for incremental mode log_cdc; etl_admin';
+
+CREATE FUNCTION etl.drop_change_slot(slot_name pg_catalog.name)
+RETURNS pg_catalog.bool
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF NOT etl._caller_in(ARRAY['etl_admin']) THEN
+        RAISE EXCEPTION 'permission denied to drop a change slot' USING ERRCODE = '42501';
+    END IF;
+    DELETE FROM etl.change_slots s WHERE s.slot_name OPERATOR(pg_catalog.=) drop_change_slot.slot_name;
+    IF NOT FOUND THEN
+        RETURN false;
+    END IF;
+    IF EXISTS (SELECT 1 FROM pg_catalog.pg_replication_slots r WHERE r.slot_name OPERATOR(pg_catalog.=) drop_change_slot.slot_name) THEN
+        PERFORM pg_catalog.pg_drop_replication_slot(drop_change_slot.slot_name);
+    END IF;
+    -- its consumers start over (a full read) with their next slot
+    DELETE FROM etl.incremental_positions p
+     WHERE p.mode OPERATOR(pg_catalog.=) 'log_cdc'
+       AND (p.position OPERATOR(pg_catalog.->>) 'slot') OPERATOR(pg_catalog.=) drop_change_slot.slot_name::pg_catalog.text;
+    RETURN true;
+END
+$$;
+COMMENT ON FUNCTION etl.drop_change_slot(pg_catalog.name) IS
+  'Drop a change slot created by etl.create_change_slot(); its log_cdc consumers start over; etl_admin';
+
+-- The changes of a table in a change slot after its consumer's stored
+-- position, up to upto; for a role that may read the table.
+CREATE FUNCTION etl._read_slot_changes(slot pg_catalog.text, rel pg_catalog.regclass, upto pg_catalog.pg_lsn)
+RETURNS TABLE(seq pg_catalog.int8, op pg_catalog.text, r pg_catalog.jsonb)
+LANGUAGE C VOLATILE
+AS 'MODULE_PATHNAME', 'metaetl_read_slot_changes';
+COMMENT ON FUNCTION etl._read_slot_changes(pg_catalog.text, pg_catalog.regclass, pg_catalog.pg_lsn) IS
+  'internal: the decoded changes of a table in a metaetl change slot, for a role that may read the table';
+
 CREATE FUNCTION etl.incremental_state(pipeline_id pg_catalog.text)
 RETURNS TABLE(source pg_catalog.text, mode pg_catalog.text, "position" pg_catalog.jsonb,
               updated_at pg_catalog.timestamptz, lag pg_catalog.jsonb, run_id pg_catalog.int8)
@@ -234,6 +314,13 @@ BEGIN
                     pg_catalog.jsonb_build_object('pending_changes',
                         etl._pending_changes((s.position OPERATOR(pg_catalog.->>) 'relid')::pg_catalog.oid,
                                              (s.position OPERATOR(pg_catalog.->>) 'snapshot')::pg_catalog.pg_snapshot))
+                WHEN s.mode OPERATOR(pg_catalog.=) 'log_cdc' THEN
+                    pg_catalog.jsonb_build_object(
+                        'lag_bytes', pg_catalog.pg_wal_lsn_diff(pg_catalog.pg_current_wal_lsn(),
+                                                                (s.position OPERATOR(pg_catalog.->>) 'lsn')::pg_catalog.pg_lsn),
+                        'slot_retained_bytes', (SELECT pg_catalog.pg_wal_lsn_diff(pg_catalog.pg_current_wal_lsn(), r.restart_lsn)
+                                                  FROM pg_catalog.pg_replication_slots r
+                                                 WHERE r.slot_name::pg_catalog.text OPERATOR(pg_catalog.=) (s.position OPERATOR(pg_catalog.->>) 'slot')))
                 WHEN s.mode OPERATOR(pg_catalog.=) 'xmin' THEN
                     pg_catalog.jsonb_build_object('xids_behind',
                         (pg_catalog.pg_snapshot_xmax(pg_catalog.pg_current_snapshot())::pg_catalog.text::pg_catalog.int8

@@ -32,6 +32,9 @@ extern void MetaetlIncrementalAdvance(MetaetlPlan *plan, const char *pipeline_id
 /* in incremental/capture.c */
 extern void MetaetlPurgeChanges(Oid relid);
 
+/* in incremental/slot.c */
+extern void MetaetlClaimSlot(const char *slot, const char *pipeline_id, const char *source_id);
+
 /* in incremental/merge.c */
 extern int64 MetaetlLoadMergeChanges(MetaetlPlan *plan, MetaetlTarget *tgt, const char *prefix,
 									 const char *ref, List *cols);

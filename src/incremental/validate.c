@@ -90,8 +90,14 @@ cfgv_incremental(VCtx *c, const CfgNode *s, const CfgNode *inc, const char *path
 					   "incremental mode %s needs a table source (table:, not query:)", mode);
 	}
 	if (strcmp(mode, "log_cdc") == 0)
-		cfgv_error(c, cfgv_path(path, "mode"), CfgMapGet(inc, "mode"),
-				   "incremental mode log_cdc is not available in this version (use trigger_cdc)");
+	{
+		if ((n = cfgv_get(c, inc, path, "slot", true)) && cfgv_string(c, n, cfgv_path(path, "slot")))
+			cfgv_put(c, out, "slot", n);
+		/* wal2json decodes every table; the source's own table is filtered */
+		if ((n = cfgv_get(c, inc, path, "publication", false)))
+			cfgv_warn(c, cfgv_path(path, "publication"), n,
+					  "publication is ignored: slots are decoded with wal2json, filtered to the source's table");
+	}
 	else
 	{
 		incr_unused(c, inc, path, "slot", mode);

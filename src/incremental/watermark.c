@@ -26,6 +26,9 @@
  *	trigger_cdc	{relid, snapshot}: the same snapshot window over the table's
  *				change table (incremental/capture.c); the first run reads the
  *				whole table.
+ *	log_cdc		{slot, lsn}: the transactions that committed after lsn and
+ *				before an LSN taken before the read (incremental/slot.c); the
+ *				first run reads the whole table.
  *
  * The snapshot window is taken before the statement that materialises the
  * source (a later statement's snapshot contains every transaction an
@@ -110,9 +113,11 @@ incr_stored(MetaetlPlan *plan, MetaetlNode *src, JsonbContainer *inc, const char
 	pmode = MetaetlJStr(pos, "mode");
 	if (pmode == NULL || strcmp(pmode, mode) != 0 ||
 		((strcmp(mode, "timestamp") == 0 || strcmp(mode, "id") == 0) &&
-		 (strcmp(MetaetlJStr(pos, "column") ? MetaetlJStr(pos, "column") : "", MetaetlJStr(inc, "column")) != 0 ||
+		 (strcmp(MetaetlJStr(pos, "column") ? MetaetlJStr(pos, "column") : "", MetaetlJStr(inc, "column") ? MetaetlJStr(inc, "column") : "") != 0 ||
 		  strcmp(MetaetlJStr(pos, "tie_breaker") ? MetaetlJStr(pos, "tie_breaker") : "",
-				 MetaetlJStr(inc, "tie_breaker") ? MetaetlJStr(inc, "tie_breaker") : "") != 0)))
+				 MetaetlJStr(inc, "tie_breaker") ? MetaetlJStr(inc, "tie_breaker") : "") != 0)) ||
+		(strcmp(mode, "log_cdc") == 0 &&
+		 strcmp(MetaetlJStr(pos, "slot") ? MetaetlJStr(pos, "slot") : "", MetaetlJStr(inc, "slot") ? MetaetlJStr(inc, "slot") : "") != 0))
 	{
 		ereport(NOTICE,
 				(errmsg("source \"%s\": the stored incremental position is for another mode or column; reading from scratch",
@@ -417,8 +422,56 @@ incr_delta(MetaetlPlan *plan, MetaetlNode *src, const char *base, const char *qr
 							quote_literal_cstr(prev), quote_literal_cstr(cur));
 		}
 	}
+	if (strcmp(mode, "log_cdc") == 0)
+	{
+		char	   *slot = MetaetlJStr(inc, "slot");
+		char	   *upto;
+		Datum		arg;
+		Oid			t = TEXTOID;
+		bool		isnull;
+		Oid			relid;
+
+		if (qrel == NULL)
+			incr_error(src, ERRCODE_INVALID_PARAMETER_VALUE, "incremental mode log_cdc needs a table source",
+					   "Name the table (table: schema.name) instead of a query.");
+		if (slot == NULL)
+			incr_error(src, ERRCODE_INVALID_PARAMETER_VALUE, "incremental mode log_cdc needs slot",
+					   "Create one with etl.create_change_slot('name') and name it as slot:.");
+		/* a slot metaetl created, and still there: never created implicitly */
+		arg = CStringGetTextDatum(slot);
+		if (SPI_execute_with_args("SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_replication_slots r"
+								  "                WHERE r.slot_name OPERATOR(pg_catalog.=) s.slot_name)"
+								  "  FROM etl.change_slots s WHERE s.slot_name OPERATOR(pg_catalog.=) $1::pg_catalog.name",
+								  1, &t, &arg, NULL, false, 1) != SPI_OK_SELECT)
+			elog(ERROR, "could not read etl.change_slots");
+		if (SPI_processed == 0)
+			incr_error(src, ERRCODE_UNDEFINED_OBJECT,
+					   psprintf("replication slot \"%s\" is not a metaetl change slot", slot),
+					   psprintf("An etl_admin member creates it: SELECT etl.create_change_slot(%s);", quote_literal_cstr(slot)));
+		if (!DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)))
+			incr_error(src, ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
+					   psprintf("replication slot \"%s\" does not exist", slot),
+					   "It was dropped outside metaetl; metaetl never recreates a slot. Drop its registration with etl.drop_change_slot() and create it again.");
+		/* the read covers the transactions that committed before this LSN */
+		MetaetlExec("SELECT pg_catalog.pg_current_wal_insert_lsn()::pg_catalog.text", SPI_OK_SELECT);
+		upto = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+		src->incr_state = upto;
+		if (pos == NULL)
+			return plain ? psprintf("SELECT * FROM %s", qrel)
+				: psprintf("SELECT metaetl_s.*, 'insert'::pg_catalog.text AS %s, 0::pg_catalog.int8 AS %s FROM %s metaetl_s",
+						   METAETL_CDC_OP_COLUMN, METAETL_CDC_SEQ_COLUMN, qrel);
+		arg = CStringGetTextDatum(qrel);
+		if (SPI_execute_with_args("SELECT $1::pg_catalog.regclass::pg_catalog.oid", 1, &t, &arg, NULL, false, 1) != SPI_OK_SELECT)
+			elog(ERROR, "could not resolve %s", qrel);
+		relid = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+		return psprintf("SELECT (pg_catalog.jsonb_populate_record(NULL::%s, metaetl_c.r)).*, metaetl_c.op AS %s, metaetl_c.seq AS %s"
+						"  FROM etl._read_slot_changes(%s, %u::pg_catalog.oid::pg_catalog.regclass, %s::pg_catalog.pg_lsn) metaetl_c"
+						" ORDER BY metaetl_c.seq",
+						qrel, METAETL_CDC_OP_COLUMN, METAETL_CDC_SEQ_COLUMN, quote_literal_cstr(slot), relid,
+						quote_literal_cstr(upto));
+	}
 	incr_error(src, ERRCODE_FEATURE_NOT_SUPPORTED, psprintf("incremental mode %s is not supported here", mode),
-			   "Use timestamp, id, xmin or trigger_cdc.");
+			   "Use timestamp, id, xmin, trigger_cdc or log_cdc.");
 	return NULL;				/* not reached */
 }
 
@@ -494,6 +547,7 @@ MetaetlIncrementalAdvance(MetaetlPlan *plan, const char *pipeline_id, int64 run_
 		char	   *mode;
 		StringInfoData pos;
 		Oid			relid = InvalidOid;
+		char	   *slot = NULL;
 		MetaetlPrivState st;
 		Oid			types[5] = {TEXTOID, TEXTOID, TEXTOID, JSONBOID, INT8OID};
 		Datum		values[5];
@@ -517,6 +571,12 @@ MetaetlIncrementalAdvance(MetaetlPlan *plan, const char *pipeline_id, int64 run_
 			jfield(&pos, "value", value);
 			if (MetaetlJStr(inc, "tie_breaker"))
 				jfield(&pos, "key", key);
+		}
+		else if (strcmp(mode, "log_cdc") == 0 && n->incr_state)
+		{
+			slot = MetaetlJStr(inc, "slot");
+			jfield(&pos, "slot", slot);
+			jfield(&pos, "lsn", n->incr_state);
 		}
 		else if (n->incr_state)
 		{
@@ -550,6 +610,8 @@ MetaetlIncrementalAdvance(MetaetlPlan *plan, const char *pipeline_id, int64 run_
 					   5, types, values, nulls, false, 0);
 		if (OidIsValid(relid))
 			MetaetlPurgeChanges(relid);
+		if (slot)
+			MetaetlClaimSlot(slot, pipeline_id, n->id);
 		MetaetlOwnerEnd(&st);
 	}
 }

@@ -132,6 +132,9 @@ full_page_writes = off
 log_min_messages = warning
 log_line_prefix = '%m [%p] %q%a '
 timezone = 'UTC'
+# log CDC (docs/incremental.md): logical decoding with wal2json
+wal_level = logical
+output_plugin_libraries = 'pgoutput, test_decoding, wal2json'
 CONF
 }
 
