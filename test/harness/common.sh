@@ -134,8 +134,11 @@ log_line_prefix = '%m [%p] %q%a '
 timezone = 'UTC'
 # log CDC (docs/incremental.md): logical decoding with wal2json
 wal_level = logical
-output_plugin_libraries = 'pgoutput, test_decoding, wal2json'
 CONF
+    # servers that restrict output plugins must allow wal2json
+    if as_pg "$PGBIN/postgres" --describe-config 2>/dev/null | grep -q '^output_plugin_libraries'; then
+        echo "output_plugin_libraries = 'pgoutput, test_decoding, wal2json'" >>"$WORK/data/postgresql.conf"
+    fi
 }
 
 metaetl_cluster_start() {
