@@ -26,6 +26,7 @@
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
+#include "utils/rls.h"
 #include "utils/memutils.h"
 #include "utils/tuplestore.h"
 
@@ -79,6 +80,12 @@ metaetl_read_changes(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("permission denied for table %s", get_rel_name(relid)),
 				 errdetail("Reading captured changes needs SELECT on the captured table.")));
+	/* change images carry every row: not for a role that row security limits */
+	if (check_enable_rls(relid, InvalidOid, true) == RLS_ENABLED)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("table %s has row-level security for this role", get_rel_name(relid)),
+				 errdetail("Captured changes hold every row; only roles that bypass its policies may read them.")));
 	InitMaterializedSRF(fcinfo, 0);
 	values[0] = PG_ARGISNULL(1) ? (Datum) 0 : DirectFunctionCall1(textin, DirectFunctionCall1(pg_snapshot_out, PG_GETARG_DATUM(1)));
 	nulls[0] = PG_ARGISNULL(1) ? 'n' : ' ';

@@ -29,6 +29,7 @@
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
+#include "utils/rls.h"
 #include "utils/pg_lsn.h"
 #include "utils/tuplestore.h"
 
@@ -95,6 +96,12 @@ metaetl_read_slot_changes(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("permission denied for table %s", get_rel_name(relid)),
 				 errdetail("Reading changes from a slot needs SELECT on the table.")));
+	/* change images carry every row: not for a role that row security limits */
+	if (check_enable_rls(relid, InvalidOid, true) == RLS_ENABLED)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("table %s has row-level security for this role", get_rel_name(relid)),
+				 errdetail("Captured changes hold every row; only roles that bypass its policies may read them.")));
 	InitMaterializedSRF(fcinfo, 0);
 
 	/* what the read covers must be on disk: decoding reads flushed WAL only */

@@ -87,13 +87,24 @@ SELECT r->>'status' AS status FROM etl.execute_pipeline('cdc_policies') r;
 SELECT id, name, deleted_at IS NOT NULL AS deleted FROM cdc.t_soft WHERE id = 4;
 RESET ROLE;
 
--- 7. who may do what: bob cannot read, forge or stop alice's capture
+-- 7. who may do what: bob cannot read, forge or stop alice's capture, nor
+--    read the changes of a table whose row security limits him
+SET ROLE cdc_alice;
+CREATE TABLE cdc.secret (id int PRIMARY KEY, owner name);
+ALTER TABLE cdc.secret ENABLE ROW LEVEL SECURITY;
+CREATE POLICY own_rows ON cdc.secret USING (owner = current_user);
+GRANT SELECT ON cdc.secret TO cdc_bob;
+SELECT etl.enable_change_capture('cdc.secret') IS NOT NULL AS captured;
+INSERT INTO cdc.secret VALUES (1, 'cdc_alice');
+RESET ROLE;
 SET ROLE cdc_bob;
+SELECT count(*) AS visible_rows FROM cdc.secret;
+SELECT * FROM etl._read_changes('cdc.secret', NULL, pg_current_snapshot());
 SELECT etl.enable_change_capture('cdc.customers');
 SELECT etl.disable_change_capture('cdc.customers');
 DO $$
 DECLARE
-    ct text := (SELECT change_table FROM etl.change_captures);
+    ct text := (SELECT change_table FROM etl.change_captures WHERE relation = 'cdc.customers');
 BEGIN
     BEGIN
         EXECUTE format('SELECT count(*) FROM etl.%I', ct);
@@ -124,6 +135,7 @@ SELECT r->>'status' AS status, r->'error'->>'message' AS message FROM etl.execut
 SELECT to_regclass('cdc.never') IS NULL AS target_not_created;
 
 -- 9. disable: triggers and change table go; consumers start over
+SELECT etl.disable_change_capture('cdc.secret');
 SELECT etl.disable_change_capture('cdc.customers');
 SELECT count(*) AS triggers FROM pg_trigger WHERE tgrelid = 'cdc.customers'::regclass;
 SELECT count(*) AS captures FROM etl.change_captures;
