@@ -122,6 +122,21 @@ cfgv_merge_target(VCtx *c, const CfgNode *t, const char *path, const char *mode,
 	CfgNode    *n;
 	static const char *const own[] = {"deletes", "soft_delete_column", "conflict", "conflict_column"};
 
+	/* a replace target fed straight by an incremental source keeps only the changes */
+	if (mode && strcmp(mode, "replace") == 0 && (n = CfgMapGet(out, "input")) && n->kind == CFG_STRING)
+	{
+		ListCell   *lc;
+
+		foreach(lc, c->nodes)
+		{
+			VNode	   *v = lfirst(lc);
+
+			if (v->is_source && strcmp(v->id, n->str) == 0 && CfgMapGet(v->at, "incremental"))
+				cfgv_warn(c, cfgv_path(path, "mode"), CfgMapGet(t, "mode") ? CfgMapGet(t, "mode") : t,
+						  "source \"%s\" is incremental: mode replace keeps only the rows of the last run (use merge_changes)",
+						  v->id);
+		}
+	}
 	if (!merge)
 	{
 		for (int i = 0; i < lengthof_arr(own); i++)

@@ -169,6 +169,7 @@ pipeline:
   targets:
     - {id: t, type: postgresql, input: a, table: inc.x, mode: merge_changes, deletes: sometimes, conflict: latest}
     - {id: u, type: postgresql, input: a, table: inc.y, mode: append, deletes: soft}
+    - {id: v, type: postgresql, input: a, table: inc.z}
 $$) ORDER BY line, path;
 -- an invalid config is not registered
 SELECT etl.register_pipeline($$
