@@ -273,6 +273,8 @@ incr_touched(MetaetlPlan *plan, MetaetlNode *agg, const char *delta, const char 
 	MetaetlScript(plan, sql);
 	MetaetlExec(sql, SPI_OK_UTILITY);
 	agg->incr_state = tmp;
+	/* key-range workers (transform/parallel.c) cannot see this temp table */
+	plan->xact_had_writes = true;
 	return psprintf("SELECT metaetl_f.* FROM (%s) metaetl_f WHERE EXISTS (SELECT 1 FROM %s metaetl_g WHERE %s)",
 					full, tmp, match.data);
 }
@@ -456,6 +458,8 @@ incr_delta(MetaetlPlan *plan, MetaetlNode *src, const char *base, const char *qr
 		MetaetlExec("SELECT pg_catalog.pg_current_wal_insert_lsn()::pg_catalog.text", SPI_OK_SELECT);
 		upto = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
 		src->incr_state = upto;
+		/* one reader per slot: no key-range workers peeking side by side */
+		plan->xact_had_writes = true;
 		if (pos == NULL)
 			return plain ? psprintf("SELECT * FROM %s", qrel)
 				: psprintf("SELECT metaetl_s.*, 'insert'::pg_catalog.text AS %s, 0::pg_catalog.int8 AS %s FROM %s metaetl_s",
