@@ -324,6 +324,9 @@ MetaetlIncrementalExtract(MetaetlPlan *plan, MetaetlNode *src, const char *base,
 		incr_error(src, ERRCODE_INVALID_PARAMETER_VALUE, "incremental needs mode", NULL);
 	pos = incr_stored(plan, src, inc, mode);
 	shape = incr_agg_shape(plan, src, MetaetlDescribe(psprintf("SELECT * FROM (%s) metaetl_s LIMIT 0", base)), &agg);
+	/* a decoded delete carries only the key, not the group it left */
+	if (shape == INCR_AGG_GROUPS && strcmp(mode, "log_cdc") == 0)
+		shape = INCR_AGG_FULL;
 	if (shape == INCR_AGG_FULL && pos)
 		ereport(NOTICE,
 				(errmsg("source \"%s\" is read in full: it feeds an aggregate through steps that are not row-wise",
