@@ -327,6 +327,9 @@ MetaetlIncrementalExtract(MetaetlPlan *plan, MetaetlNode *src, const char *base,
 	/* a decoded delete carries only the key, not the group it left */
 	if (shape == INCR_AGG_GROUPS && strcmp(mode, "log_cdc") == 0)
 		shape = INCR_AGG_FULL;
+	/* a decoded delete carries only the key, not the group it left */
+	if (shape == INCR_AGG_GROUPS && strcmp(mode, "log_cdc") == 0)
+		shape = INCR_AGG_FULL;
 	if (shape == INCR_AGG_FULL && pos)
 		ereport(NOTICE,
 				(errmsg("source \"%s\" is read in full: it feeds an aggregate through steps that are not row-wise",
