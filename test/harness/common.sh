@@ -135,8 +135,9 @@ timezone = 'UTC'
 # log CDC (docs/incremental.md): logical decoding with wal2json
 wal_level = logical
 CONF
-    # servers that restrict output plugins must allow wal2json
-    if as_pg "$PGBIN/postgres" --describe-config 2>/dev/null | grep -q '^output_plugin_libraries'; then
+    # servers that restrict output plugins must allow wal2json (grep reads
+    # everything: with -q it may exit first, and pipefail would see SIGPIPE)
+    if as_pg "$PGBIN/postgres" --describe-config 2>/dev/null | grep '^output_plugin_libraries' >/dev/null; then
         echo "output_plugin_libraries = 'pgoutput, test_decoding, wal2json'" >>"$WORK/data/postgresql.conf"
     fi
 }
