@@ -7,7 +7,9 @@
 #     pipeline, same data, same cluster: time ratio (target <= 5%);
 #   * trigger CDC's cost on the source's writers: the same updates (single-row
 #     statements, pgbench-style) with and without capture triggers, % slower;
-#   * log-CDC apply rate in rows/s.
+#   * log-CDC apply rate in rows/s.  The slot decodes all of the cluster's
+#     WAL, here including the full reload's 2M row changes per round, which
+#     wal2json decodes before filtering to the source's table.
 # Builds its own throwaway cluster (like make test) and prints times and ratios.
 #
 #   bash test/bench/incremental/bench.sh            # ROWS=100000 for a quick look
