@@ -24,6 +24,7 @@
 #include "connectors/connector.h"
 #include "lineage/lineage.h"
 #include "transform/transform.h"
+#include "util/relation.h"
 
 PG_FUNCTION_INFO_V1(metaetl_execute_plan);
 PG_FUNCTION_INFO_V1(metaetl_execute_transformations);
@@ -367,15 +368,6 @@ metaetl_execute_plan(PG_FUNCTION_ARGS)
 	PG_RETURN_JSONB_P(res);
 }
 
-static bool
-looks_like_query(const char *s)
-{
-	while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r' || *s == '(')
-		s++;
-	return pg_strncasecmp(s, "select", 6) == 0 || pg_strncasecmp(s, "with", 4) == 0 ||
-		pg_strncasecmp(s, "values", 6) == 0 || pg_strncasecmp(s, "table ", 6) == 0;
-}
-
 /*
  * etl.execute_transformations(source text, transform_config jsonb, target text,
  *							   engine text DEFAULT 'auto') → jsonb
@@ -417,7 +409,7 @@ metaetl_execute_transformations(PG_FUNCTION_ARGS)
 	appendStringInfoString(&b, "{\"pipeline\": {\"id\": ");
 	jstr(&b, MetaetlJStr(&tc->root, "id") ? MetaetlJStr(&tc->root, "id") : "adhoc");
 	appendStringInfoString(&b, ", \"sources\": [{\"id\": \"source\", \"type\": \"postgresql\", ");
-	jstr(&b, looks_like_query(source) ? "query" : "table");
+	jstr(&b, MetaetlLooksLikeQuery(source) ? "query" : "table");	/* util/relation.h */
 	appendStringInfoString(&b, ": ");
 	jstr(&b, source);
 	appendStringInfoString(&b, "}], \"transforms\": [");

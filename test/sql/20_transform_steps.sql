@@ -31,6 +31,13 @@ SELECT r->'rows' AS rows, r->>'engine' AS engine
       {"type": "filter", "params": {"condition": "status == ''active'' and amount > 25"}},
       {"type": "map", "params": {"mapping": {"amount": "total"}}}]}', 'tx.out_filter') r;
 SELECT * FROM out_filter ORDER BY id;
+-- a table whose name starts like a query keyword is a table (issue 13: the
+-- one relation-or-query resolver, util/relation.c)
+CREATE TABLE withdrawals (id int, amount numeric);
+INSERT INTO withdrawals VALUES (1, 5), (2, 50);
+SELECT r->'rows' AS rows FROM etl.execute_transformations('withdrawals',
+   '{"steps": [{"type": "filter", "params": {"condition": "amount > 10"}}]}', 'tx.out_withdrawals') r;
+SELECT * FROM out_withdrawals;
 SELECT pg_temp.err($$SELECT etl.execute_transformations('tx.orders', '{"steps": [{"type": "filter", "params": {"condition": "amout > 1"}}]}', 'tx.x')$$);
 SELECT pg_temp.err($$SELECT etl.execute_transformations('tx.orders', '{"steps": [{"type": "filter", "params": {"condition": "1) FROM pg_class; DROP TABLE tx.orders; --"}}]}', 'tx.x')$$);
 SELECT pg_temp.err($$SELECT etl.execute_transformations('tx.orders', '{"steps": [{"type": "filter", "params": {"condition": "amount > (SELECT 1)"}}]}', 'tx.x')$$);
