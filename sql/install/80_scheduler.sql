@@ -472,6 +472,8 @@ BEGIN
     IF NOT etl._caller_may_operate(run_now.pipeline_id) THEN
         RAISE EXCEPTION 'pipeline "%" does not exist', pipeline_id USING ERRCODE = '42704';
     END IF;
+    -- execute_pipeline's rule for who runs: refused now, not skipped later
+    PERFORM etl._check_run_owner(run_now.pipeline_id);
     INSERT INTO etl.run_queue AS q (pipeline_id, schedule_id, logical_date, trigger, priority, pool)
     SELECT run_now.pipeline_id, NULL, now(), 'run_now', coalesce(s.priority, 0), s.pool
       FROM (SELECT 1) one
@@ -498,6 +500,7 @@ BEGIN
     IF NOT etl._caller_may_operate(backfill.pipeline_id) THEN
         RAISE EXCEPTION 'pipeline "%" does not exist', pipeline_id USING ERRCODE = '42704';
     END IF;
+    PERFORM etl._check_run_owner(backfill.pipeline_id);
     SELECT * INTO s FROM etl.schedules q WHERE q.pipeline_id OPERATOR(pg_catalog.=) backfill.pipeline_id;
     IF NOT FOUND OR s.cron IS NULL THEN
         RAISE EXCEPTION 'pipeline "%" has no cron schedule to backfill', pipeline_id

@@ -136,6 +136,8 @@ MetaetlRunRecordStart(const MetaetlRunSpec *spec, const char *status, MetaetlRun
 	 */
 	if (spec->worker_started_at != 0)
 		args[9] = timestamptz_to_str(spec->worker_started_at);
+	else if (strcmp(status, "queued") == 0)
+		args[9] = NULL;			/* recorded for a process yet to take it */
 	else
 		args[9] = MyBackendType == B_BG_WORKER ? timestamptz_to_str(MyStartTimestamp) : NULL;
 

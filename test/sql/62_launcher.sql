@@ -98,6 +98,8 @@ GRANT etl_developer TO sched62_nologin;
 INSERT INTO etl.pipelines (pipeline_id, name, owner, config)
 VALUES ('l62_nologin', 'owned by a NOLOGIN role', 'sched62_nologin', '{"pipeline": {"id": "l62_nologin"}}');
 SELECT etl.schedule_pipeline('l62_nologin', '0 2 * * *');
+-- (and so does queueing a run of it)
+SELECT etl.run_now('l62_nologin');
 SET ROLE sched62_nologin;
 SELECT etl.register_pipeline($$
 pipeline:
@@ -107,8 +109,9 @@ pipeline:
   schedule: { cron: "0 2 * * *" }
 $$);
 RESET ROLE;
--- nothing was scheduled or registered
+-- nothing was scheduled, queued or registered
 SELECT (SELECT count(*) FROM etl.schedules WHERE pipeline_id LIKE 'l62_nologin%') AS schedules,
+       (SELECT count(*) FROM etl.run_queue WHERE pipeline_id LIKE 'l62_nologin%') AS queued,
        (SELECT count(*) FROM etl.pipelines WHERE pipeline_id = 'l62_nologin_cfg') AS registered;
 DELETE FROM etl.pipelines WHERE pipeline_id = 'l62_nologin';
 DROP ROLE sched62_nologin;
