@@ -910,8 +910,8 @@ worker_run_queued(dsm_segment *seg, RunShared *shared, const MetaetlRunSpec *spe
 		ereport(ERROR,
 				(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
 				 errmsg("could not start a run worker for pipeline \"%s\"", spec->pipeline_id),
-				 errdetail("All background worker slots are in use, no idle run executor could give up its slot, and no scheduler launcher serves this database to queue the run."),
-				 errhint("Raise max_worker_processes, or run it in this session with etl.execute_pipeline_inline().")));
+				 errdetail("All background worker slots are in use, no idle run executor could give up its slot, and the run cannot wait in the queue: no scheduler launcher is running in this database."),
+				 errhint("Raise max_worker_processes, or run it in this session with etl.execute_pipeline_inline(); queueing needs metaetl in shared_preload_libraries, metaetl.database set to this database and metaetl.scheduler_enabled on.")));
 	PG_TRY();
 	{
 		TimestampTz next_check = 0;
