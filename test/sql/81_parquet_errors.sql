@@ -89,9 +89,10 @@ SELECT md5(pg_read_binary_file(:'f' || 'keep.parquet')) = md5(pg_read_binary_fil
 CREATE ROLE pqe_plain LOGIN;
 GRANT USAGE ON SCHEMA pqe TO pqe_plain;
 GRANT ALL ON pqe.target TO pqe_plain;
-SET ROLE pqe_plain;
+-- (an inline run happens only in its owner's session)
+SET SESSION AUTHORIZATION pqe_plain;
 SELECT pg_temp.run('pqe_role', jsonb_build_object('type', 'file', 'path', :'f' || 'good.parquet'));
-RESET ROLE;
+RESET SESSION AUTHORIZATION;
 
 SELECT etl.drop_pipeline(p) FROM unnest(ARRAY['pqe_missing', 'pqe_notparquet', 'pqe_truncated', 'pqe_corrupt',
   'pqe_nested', 'pqe_nocol', 'pqe_badcast', 'pqe_flat', 'pqe_codec', 'pqe_nodir', 'pqe_role']) p;
