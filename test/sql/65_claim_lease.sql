@@ -19,7 +19,9 @@ ALTER SYSTEM SET metaetl.scheduler_enabled = off;
 ALTER SYSTEM SET metaetl.claim_lease = 1;
 SELECT pg_reload_conf();
 SELECT pg_temp.wait_for($$SELECT etl.scheduler_status()->>'state' = 'disabled'$$) AS launcher_paused;
-SELECT pg_temp.wait_for($$SELECT current_setting('metaetl.claim_lease') = '1s'$$) AS lease_1s;
+-- (a session reads the reloaded file between statements)
+SELECT pg_sleep(0.2);
+SHOW metaetl.claim_lease;
 
 CREATE ROLE lease65_owner LOGIN;
 CREATE ROLE lease65_operator LOGIN;
@@ -44,7 +46,8 @@ RESET ROLE;
 -- 0: a claim never expires
 ALTER SYSTEM SET metaetl.claim_lease = 0;
 SELECT pg_reload_conf();
-SELECT pg_temp.wait_for($$SELECT current_setting('metaetl.claim_lease') = '0'$$) AS lease_off;
+SELECT pg_sleep(0.2);
+SHOW metaetl.claim_lease;
 SELECT pg_sleep(1.2);
 SELECT count(*) AS claimed_after_lease_off FROM etl.claim_runs(5);
 SELECT queue_id = :first_run AS first, state FROM etl.run_queue WHERE pipeline_id = 'l65' ORDER BY queue_id;
