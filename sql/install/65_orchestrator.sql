@@ -56,18 +56,25 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     n int;
+    ids int8[];
 BEGIN
-    UPDATE etl.pipeline_runs r
-       SET status = 'abandoned',
-           ended_at = pg_catalog.clock_timestamp(),
-           error_message = 'the run was interrupted: the server restarted or its worker exited'
-     WHERE r.status = 'running'
-       AND (r.started_at < pg_catalog.pg_postmaster_start_time()
-            OR (r.worker_pid IS NOT NULL
-                AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_stat_activity a
-                                 WHERE a.pid = r.worker_pid)));
-    GET DIAGNOSTICS n = ROW_COUNT;
+    WITH m AS (
+        UPDATE etl.pipeline_runs r
+           SET status = 'abandoned',
+               ended_at = pg_catalog.clock_timestamp(),
+               error_message = 'the run was interrupted: the server restarted or its worker exited'
+         WHERE r.status = 'running'
+           AND (r.started_at < pg_catalog.pg_postmaster_start_time()
+                OR (r.worker_pid IS NOT NULL
+                    AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_stat_activity a
+                                     WHERE a.pid = r.worker_pid)))
+        RETURNING r.run_id)
+    SELECT pg_catalog.array_agg(m.run_id) INTO ids FROM m;
+    n := COALESCE(pg_catalog.cardinality(ids), 0);
     IF n > 0 THEN
+        -- an OpenLineage consumer that saw the run START sees it end (ABORT),
+        -- as for a cancelled run (87_lineage.sql; nothing without an endpoint)
+        PERFORM etl._lineage_emit(x, 'ABORT') FROM pg_catalog.unnest(ids) AS x;
         -- their queue rows free their pool slots
         UPDATE etl.run_queue q SET state = 'done', note = 'run abandoned'
           FROM etl.pipeline_runs r

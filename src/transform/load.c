@@ -23,6 +23,7 @@
 #include "utils/builtins.h"
 
 #include "connectors/connector.h"
+#include "incremental/incremental.h"
 #include "transform/load.h"
 #include "util/ident.h"
 
@@ -77,6 +78,9 @@ MetaetlLoadTable(MetaetlPlan *plan, MetaetlTarget *tgt, const char *prefix, cons
 	ListCell   *lc;
 	MetaetlNode fake = {0};
 
+	/* inserts, updates and deletes of changed rows (incremental/merge.c) */
+	if (strcmp(mode, "merge_changes") == 0)
+		return MetaetlLoadMergeChanges(plan, tgt, prefix, ref, cols);
 	if (table == NULL)
 		load_error(tgt, ERRCODE_INVALID_PARAMETER_VALUE, "table is required", NULL);
 	MetaetlCheckConnection(tgt->conf, false, tgt->id);
@@ -85,7 +89,7 @@ MetaetlLoadTable(MetaetlPlan *plan, MetaetlTarget *tgt, const char *prefix, cons
 	if (strcmp(mode, "append") != 0 && strcmp(mode, "replace") != 0 && strcmp(mode, "upsert") != 0 &&
 		strcmp(mode, "delete_insert") != 0 && !scd2)
 		load_error(tgt, ERRCODE_INVALID_PARAMETER_VALUE, psprintf("unknown mode \"%s\"", mode),
-				   "Use append, replace, upsert, delete_insert or scd2.");
+				   "Use append, replace, upsert, delete_insert, scd2 or merge_changes.");
 	fake.id = tgt->id;
 	fake.type = "target";
 	initStringInfo(&on);
@@ -102,6 +106,14 @@ MetaetlLoadTable(MetaetlPlan *plan, MetaetlTarget *tgt, const char *prefix, cons
 		}
 	}
 
+	/* fed by an incremental aggregate: replace only the groups that changed */
+	if (strcmp(mode, "replace") == 0 || strcmp(mode, "delete_insert") == 0)
+	{
+		int64		rows = MetaetlLoadTouchedGroups(plan, tgt, prefix, ref, cols, q);
+
+		if (rows >= 0)
+			return rows;
+	}
 	exists = table_exists(q);
 	if (!exists)
 	{

@@ -323,6 +323,20 @@ SELECT etl._lineage_store('lin95_mine', 9, '{}', NULL, 'run');
 RESET ROLE;
 
 -- ---------------------------------------------------------------------------
+-- a run left 'running' by a server that stopped ends with an ABORT event, as
+-- a cancelled run does (rolled back: nothing is posted)
+-- ---------------------------------------------------------------------------
+BEGIN;
+SELECT etl.set_lineage_endpoint('http://127.0.0.1:9/api/v1/lineage', '{"namespace": "metaetl://t95"}');
+INSERT INTO etl.pipeline_runs (pipeline_id, status, started_at)
+VALUES ('lin95_sales', 'running', now() - interval '1 day') RETURNING run_id AS lost_run \gset
+SELECT etl.mark_abandoned_runs() >= 1 AS marked;
+SELECT e.event_type, e.payload ->> 'eventType' AS ol_event, e.payload -> 'job' ->> 'name' AS job,
+       e.payload #>> '{run,facets,errorMessage,message}' AS error
+  FROM etl.lineage_events e WHERE e.run_id = :lost_run;
+ROLLBACK;
+
+-- ---------------------------------------------------------------------------
 -- clean up
 -- ---------------------------------------------------------------------------
 SET client_min_messages = warning;
