@@ -39,6 +39,8 @@ _PG_init(void)
 	MetaetlGucInit();
 	MetaetlSchedulerInit();
 	MetaetlExecutorInit();
+	MetaetlHandoffInit();
+	MetaetlProgressInit();
 	MetaetlMonitorInit();
 	MetaetlAccessLogInit();
 

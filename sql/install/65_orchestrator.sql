@@ -134,6 +134,16 @@ AS 'MODULE_PATHNAME', 'metaetl_cancel_run';
 COMMENT ON FUNCTION etl.cancel_run(pg_catalog.int8) IS
   'cancels a running run; returns false when it is not running';
 
+-- The one rule for who runs (src/orchestrator/run.c): raises what a run of
+-- the pipeline would raise for its owner.  etl.schedule_pipeline calls it, so
+-- a schedule whose runs would be refused is refused when it is made.
+CREATE FUNCTION etl._check_run_owner(pipeline_id pg_catalog.text)
+RETURNS void
+LANGUAGE c STABLE STRICT
+AS 'MODULE_PATHNAME', 'metaetl_check_run_owner';
+COMMENT ON FUNCTION etl._check_run_owner(pg_catalog.text) IS
+  'internal: raises SQLSTATE 55000 with a hint when the pipeline''s owner cannot run it (cannot log in)';
+
 -- The original design's OrchestratorManager.create_execution_record(): a
 -- queued run record for a pipeline, returning its id.
 CREATE FUNCTION etl.create_execution_record(

@@ -187,6 +187,8 @@ BEGIN
             USING ERRCODE = '42704',
                   HINT = 'Register the pipeline with etl.register_pipeline() before scheduling it.';
     END IF;
+    -- runs follow execute_pipeline's rule for who runs: refused now, not at each tick
+    PERFORM etl._check_run_owner(pipeline_id);
     PERFORM etl._require_scheduler();
     IF jsonb_typeof(opt) <> 'object' THEN
         RAISE EXCEPTION 'schedule options must be a JSON object'
@@ -470,6 +472,8 @@ BEGIN
     IF NOT etl._caller_may_operate(run_now.pipeline_id) THEN
         RAISE EXCEPTION 'pipeline "%" does not exist', pipeline_id USING ERRCODE = '42704';
     END IF;
+    -- execute_pipeline's rule for who runs: refused now, not skipped later
+    PERFORM etl._check_run_owner(run_now.pipeline_id);
     INSERT INTO etl.run_queue AS q (pipeline_id, schedule_id, logical_date, trigger, priority, pool)
     SELECT run_now.pipeline_id, NULL, now(), 'run_now', coalesce(s.priority, 0), s.pool
       FROM (SELECT 1) one
@@ -496,6 +500,7 @@ BEGIN
     IF NOT etl._caller_may_operate(backfill.pipeline_id) THEN
         RAISE EXCEPTION 'pipeline "%" does not exist', pipeline_id USING ERRCODE = '42704';
     END IF;
+    PERFORM etl._check_run_owner(backfill.pipeline_id);
     SELECT * INTO s FROM etl.schedules q WHERE q.pipeline_id OPERATOR(pg_catalog.=) backfill.pipeline_id;
     IF NOT FOUND OR s.cron IS NULL THEN
         RAISE EXCEPTION 'pipeline "%" has no cron schedule to backfill', pipeline_id
@@ -525,10 +530,14 @@ $fn$;
 COMMENT ON FUNCTION etl.backfill(pg_catalog.text, pg_catalog.timestamptz, pg_catalog.timestamptz) IS
   'enqueues one run per scheduled time in [from_ts, to_ts] with that logical date (times already queued are skipped); returns how many were added';
 
+-- SECURITY DEFINER: the queue is written only by metaetl's functions, and
+-- etl_operator and etl_admin (granted below) claim by hand through this one;
+-- it reads nothing but metaetl's own tables.
 CREATE FUNCTION etl.claim_runs(max_runs pg_catalog.int4 DEFAULT 1)
 RETURNS SETOF etl.run_queue
 LANGUAGE plpgsql
-SET search_path = pg_catalog
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
     q        etl.run_queue;
@@ -538,9 +547,25 @@ DECLARE
     v_slots  int4;
     v_used   int4;
     v_conc   text;
+    v_lease  int4 := coalesce((SELECT g.setting::int4 FROM pg_catalog.pg_settings g
+                                WHERE g.name = 'metaetl.claim_lease'), 60);
 BEGIN
     -- one claimer at a time, so pool and global limits hold under concurrency
     PERFORM pg_advisory_xact_lock(hashtext('metaetl.claim_runs'));
+    -- a claim whose run never started (claimed by hand from SQL and never
+    -- run, or its process died first) holds a pool slot and blocks its
+    -- pipeline: after metaetl.claim_lease it goes back to the queue
+    IF v_lease > 0 THEN
+        UPDATE etl.run_queue c
+           SET state = 'queued', claimed_at = NULL,
+               note = format('claim of %s expired after metaetl.claim_lease (%s s) without a run',
+                             c.claimed_at, v_lease)
+         WHERE c.state = 'claimed'
+           AND c.claimed_at < clock_timestamp() - make_interval(secs => v_lease)
+           AND (c.run_id IS NULL
+                OR EXISTS (SELECT 1 FROM etl.pipeline_runs r
+                            WHERE r.run_id = c.run_id AND r.status = 'queued'));
+    END IF;
     SELECT count(*) INTO v_active FROM etl.run_queue c WHERE c.state = 'claimed';
     FOR q IN SELECT * FROM etl.run_queue r
               WHERE r.state = 'queued' AND r.not_before <= clock_timestamp()
@@ -557,7 +582,10 @@ BEGIN
         -- the pipeline's concurrency policy (normalised config; default skip)
         SELECT coalesce(p.config->'pipeline'->>'concurrency', 'skip') INTO v_conc
           FROM etl.pipelines p WHERE p.pipeline_id = q.pipeline_id;
-        IF v_conc <> 'allow'
+        -- (a row that already has its run record, a queued
+        -- etl.execute_pipeline call or a retry, is claimed all the same: its
+        -- run applies the policy itself and records 'skipped')
+        IF v_conc <> 'allow' AND NOT (v_conc = 'skip' AND q.run_id IS NOT NULL)
            AND (EXISTS (SELECT 1 FROM etl.run_queue c
                          WHERE c.pipeline_id = q.pipeline_id AND c.state = 'claimed')
                 OR EXISTS (SELECT 1 FROM etl.pipeline_runs x
@@ -581,7 +609,7 @@ $fn$;
 REVOKE EXECUTE ON FUNCTION etl.claim_runs(pg_catalog.int4) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION etl.claim_runs(pg_catalog.int4) TO etl_operator, etl_admin;
 COMMENT ON FUNCTION etl.claim_runs(pg_catalog.int4) IS
-  'claims up to max_runs queued runs in priority order, respecting pool slots, metaetl.max_concurrent_runs and each pipeline''s concurrency (skip: marks the run skipped while another is in progress; queue: leaves it queued; allow); the caller starts them and sets state done';
+  'claims up to max_runs queued runs in priority order, respecting pool slots, metaetl.max_concurrent_runs and each pipeline''s concurrency (skip: marks the run skipped while another is in progress; queue: leaves it queued; allow); the caller starts them and sets state done; a claim without a run expires after metaetl.claim_lease';
 
 -- --------------------------------------------------------------- launcher
 
@@ -600,7 +628,6 @@ DECLARE
     ticks     timestamptz[];
     v_last    timestamptz;
     v_next    timestamptz;
-    v_allow   bool := coalesce(current_setting('metaetl.allow_superuser_runs', true), 'off')::bool;
     v_state   text;
 BEGIN
     -- after a server start, runs claimed before it died with it: free their
@@ -620,11 +647,9 @@ BEGIN
                CASE WHEN cardinality(sc.depends_on) > 0 THEN 'waiting' ELSE 'queued' END AS st
           FROM etl.schedules sc
           JOIN etl.pipelines p USING (pipeline_id)
-          LEFT JOIN pg_roles a ON a.rolname = p.owner
          WHERE NOT sc.paused AND sc.run_at IS NULL AND sc.cron IS NOT NULL
            AND sc.next_fire_at <= now_ts AND sc.next_fire_at >= now_ts - grace
            AND cardinality(sc.trigger_on) = 0
-           AND (v_allow OR NOT coalesce(a.rolsuper, false))
            FOR NO KEY UPDATE OF sc SKIP LOCKED
            FOR KEY SHARE OF p SKIP LOCKED
     ), ticks AS (
@@ -646,11 +671,12 @@ BEGIN
      WHERE u.schedule_id = d.schedule_id;
 
     -- everything else, one schedule at a time: late ticks (catch-up), one-off
-    -- runs, @reboot, dataset triggers, superuser-owned pipelines
-    FOR s IN SELECT sc.*, coalesce(a.rolsuper, false) AS owner_super
+    -- runs, @reboot, dataset triggers.  A pipeline runs as its owner,
+    -- superusers included, under the rules of etl.execute_pipeline: an owner
+    -- those rules refuse was refused when the schedule was made.
+    FOR s IN SELECT sc.*
                FROM etl.schedules sc
                JOIN etl.pipelines p USING (pipeline_id)
-               LEFT JOIN pg_roles a ON a.rolname = p.owner
               WHERE NOT sc.paused
                 AND (sc.next_fire_at <= now_ts
                      OR (reboot_at IS NOT NULL AND sc.cron ~* '^\s*@reboot\s*$')
@@ -696,13 +722,6 @@ BEGIN
             END IF;
         END IF;
 
-        IF s.owner_super AND NOT v_allow AND cardinality(ticks) > 0 THEN
-            UPDATE etl.schedules SET next_fire_at = v_next,
-                   last_error = 'pipeline owner is a superuser and metaetl.allow_superuser_runs is off; ticks were not enqueued'
-             WHERE schedule_id = s.schedule_id;
-            CONTINUE;
-        END IF;
-
         IF cardinality(ticks) > 0 THEN
             INSERT INTO etl.run_queue (pipeline_id, schedule_id, logical_date, trigger, priority, pool,
                                        not_before, state)
@@ -712,7 +731,7 @@ BEGIN
         END IF;
 
         -- dataset-triggered: upstream runs that loaded data since the last look
-        IF cardinality(s.trigger_on) > 0 AND NOT (s.owner_super AND NOT v_allow)
+        IF cardinality(s.trigger_on) > 0
            AND EXISTS (SELECT 1 FROM etl.pipeline_runs r
                         WHERE r.pipeline_id = ANY (s.trigger_on) AND r.run_id > s.dataset_seen_run
                           AND r.status = 'succeeded') THEN

@@ -27,7 +27,10 @@
 #define API_PREFIX "/api/v1/"
 #define MAX_SEGMENTS 4
 
-/* a run as etl.run_status() shows it, from a pipeline_runs row r */
+/*
+ * a run as etl.run_status() shows it, from a pipeline_runs row r (its
+ * progress, read from the run's process, only /runs/{id}/status gives)
+ */
 #define RUN_JSON \
 	"jsonb_build_object('run_id', r.run_id, 'pipeline_id', r.pipeline_id, 'version', r.version," \
 	" 'status', r.status, 'trigger', r.trigger, 'triggered_by', r.triggered_by, 'run_as', r.run_as," \
@@ -36,7 +39,8 @@
 	" 'error', CASE WHEN r.error_message IS NOT NULL THEN jsonb_build_object('sqlstate', r.error_sqlstate," \
 	"     'message', r.error_message, 'detail', r.error_detail, 'step', r.error_step) END," \
 	" 'engine', r.engine, 'engine_reason', r.engine_reason, 'attempts', r.attempt," \
-	" 'queued_at', r.queued_at, 'started_at', r.started_at, 'ended_at', r.ended_at)"
+	" 'queued_at', r.queued_at, 'started_at', r.started_at, 'ended_at', r.ended_at," \
+	" 'progress', NULL::jsonb)"
 
 /* a pipeline with its schedule and last run, from an etl.pipelines row p */
 #define PIPELINE_JSON \

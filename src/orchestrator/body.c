@@ -243,6 +243,7 @@ body_execute_plan(const MetaetlRunSpec *spec, const MetaetlRunPlan *plan, Jsonb 
 
 	if (materialize != NIL)
 		hooks.before_load = body_quality_hook;
+	hooks.progress = MetaetlProgressHook;
 	SPI_connect();
 	res = MetaetlExecutePlan(config, params, context, materialize, NULL, &hooks);
 	old = MemoryContextSwitchTo(outcxt);
@@ -382,6 +383,7 @@ MetaetlRunAttempt(const MetaetlRunSpec *spec, const MetaetlRunPlan *plan,
 	}
 	PG_END_TRY();
 
+	MetaetlProgressEnd();
 	if (run_hook.gate_ran)
 	{
 		out->has_quality = true;

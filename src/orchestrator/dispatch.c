@@ -70,8 +70,12 @@ dispatch_requeue(const int64 *queue_ids, int n)
 	{
 		Datum		values[1] = {Int64GetDatum(queue_ids[j])};
 
-		MetaetlSpiExec("UPDATE etl.run_queue SET state = 'queued', claimed_at = NULL"
-					   " WHERE queue_id = $1 AND state = 'claimed' AND run_id IS NULL",
+		/* (a row with a run record whose run has not started: a queued retry or etl.execute_pipeline call) */
+		MetaetlSpiExec("UPDATE etl.run_queue q SET state = 'queued', claimed_at = NULL"
+					   " WHERE q.queue_id = $1 AND q.state = 'claimed'"
+					   "   AND (q.run_id IS NULL OR EXISTS (SELECT 1 FROM etl.pipeline_runs r"
+					   "                                     WHERE r.run_id OPERATOR(pg_catalog.=) q.run_id"
+					   "                                       AND r.status OPERATOR(pg_catalog.=) 'queued'))",
 					   1, types, values, NULL, false, 0);
 	}
 	SPI_finish();

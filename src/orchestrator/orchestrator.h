@@ -14,6 +14,7 @@
 
 #include "datatype/timestamp.h"
 #include "postmaster/bgworker.h"
+#include "storage/dsm.h"
 #include "orchestrator/retry.h"
 
 /* advisory lock class of the per-pipeline concurrency lock ("meta") */
@@ -93,6 +94,9 @@ extern void MetaetlRunUnlockPipeline(const char *pipeline_id, const char *concur
 extern void MetaetlRunArmTimeout(double minutes);
 extern void MetaetlRunDisarmTimeout(void);
 
+/* in orchestrator/run.c */
+extern void MetaetlRunCheckOwner(const char *pipeline_id, Oid owner);
+
 /* in orchestrator/dispatch.c */
 extern int	MetaetlDispatchQueue(void);
 
@@ -110,7 +114,44 @@ extern void MetaetlExecutorRunRecorded(void);
 extern bool MetaetlExecutorStatus(int *size, int *idle, int *busy, int *starting);
 PGDLLEXPORT void MetaetlRunExecutorMain(Datum main_arg);
 
+/* in orchestrator/handoff.c */
+typedef enum MetaetlHandoffState
+{
+	HANDOFF_FREE = 0,
+	HANDOFF_REQUESTED,			/* the launcher is to record the run as queued */
+	HANDOFF_QUEUED,				/* recorded: the run waits in etl.run_queue */
+	HANDOFF_FAILED				/* the launcher could not record it */
+} MetaetlHandoffState;
+
+extern void MetaetlHandoffInit(void);
+extern bool MetaetlHandoffRequest(dsm_handle seg);
+extern MetaetlHandoffState MetaetlHandoffPoll(int64 *run_id, char *error);
+extern void MetaetlHandoffRelease(void);
+extern int	MetaetlHandoffRecordRequests(void);
+extern dsm_handle MetaetlHandoffFind(int64 queue_id);
+
+/* in orchestrator/progress.c */
+typedef struct MetaetlProgress
+{
+	int64		run_id;
+	char		phase[16];		/* extract transform quality load */
+	char		step[64];
+	int			steps_done;
+	int			steps_total;
+	int64		rows_so_far;
+} MetaetlProgress;
+
+struct MetaetlPlan;
+extern void MetaetlProgressInit(void);
+extern void MetaetlProgressHook(struct MetaetlPlan *plan, const char *phase, const char *kind,
+								const char *step, int seq, int64 rows, double ms, bool done);
+extern void MetaetlProgressEnd(void);
+extern bool MetaetlProgressRead(int pid, int64 run_id, MetaetlProgress *out);
+extern int	MetaetlProgressRecordSteps(void);
+
 /* in orchestrator/worker.c */
+extern bool MetaetlRunRecordQueued(dsm_handle seg, int64 *run_id, int64 *queue_id,
+								   char *error, Size errlen);
 extern void MetaetlDescribeRunProcess(BackgroundWorker *worker, const char *function,
 									  const char *type, const char *name);
 extern char *MetaetlRunInWorker(const MetaetlRunSpec *spec, bool wait);

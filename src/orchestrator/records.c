@@ -136,6 +136,8 @@ MetaetlRunRecordStart(const MetaetlRunSpec *spec, const char *status, MetaetlRun
 	 */
 	if (spec->worker_started_at != 0)
 		args[9] = timestamptz_to_str(spec->worker_started_at);
+	else if (strcmp(status, "queued") == 0)
+		args[9] = NULL;			/* recorded for a process yet to take it */
 	else
 		args[9] = MyBackendType == B_BG_WORKER ? timestamptz_to_str(MyStartTimestamp) : NULL;
 
@@ -148,7 +150,8 @@ MetaetlRunRecordStart(const MetaetlRunSpec *spec, const char *status, MetaetlRun
 
 		snprintf(runbuf, sizeof(runbuf), INT64_FORMAT, spec->resume_run_id);
 		records_exec("UPDATE etl.pipeline_runs r SET status = 'running', worker_pid = $2::int4,"
-					 "       worker_started_at = $3::timestamptz"
+					 "       worker_started_at = $3::timestamptz,"
+					 "       started_at = COALESCE(r.started_at, pg_catalog.clock_timestamp())"
 					 " WHERE r.run_id = $1::int8 AND r.status = 'queued'"
 					 " RETURNING r.run_id::text, r.version::text",
 					 3, (const char *[]) {runbuf, pidbuf, args[9]}, false, 0);
@@ -345,7 +348,11 @@ MetaetlRunRecordFinish(int64 run_id, int attempts, const MetaetlRunOutcome *out,
 					 "             THEN s.value->>'status' ELSE 'succeeded' END,"
 					 "        (s.value->>'rows')::int8, (s.value->>'duration_ms')::float8,"
 					 "        s.value - 'id' - 'kind' - 'status' - 'rows' - 'duration_ms'"
-					 "   FROM pg_catalog.jsonb_array_elements($2::jsonb) WITH ORDINALITY s(value, ord)",
+					 "   FROM pg_catalog.jsonb_array_elements($2::jsonb) WITH ORDINALITY s(value, ord)"
+		/* the rows written while the run was under way (progress.c) give way */
+					 " ON CONFLICT (run_id, seq) DO UPDATE SET step_id = EXCLUDED.step_id,"
+					 "       kind = EXCLUDED.kind, status = EXCLUDED.status, rows = EXCLUDED.rows,"
+					 "       duration_ms = EXCLUDED.duration_ms, details = EXCLUDED.details",
 					 2, (const char *[]) {runbuf, out->steps}, false, 0);
 	SPI_finish();
 	{

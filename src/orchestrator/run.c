@@ -18,10 +18,12 @@
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "storage/latch.h"
+#include "storage/procarray.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
 #include "utils/timestamp.h"
 
+#include "metaetl.h"
 #include "orchestrator/orchestrator.h"
 #include "security/security.h"
 
@@ -30,6 +32,7 @@ PG_FUNCTION_INFO_V1(metaetl_execute_pipeline_inline);
 PG_FUNCTION_INFO_V1(metaetl_run_status);
 PG_FUNCTION_INFO_V1(metaetl_cancel_run);
 PG_FUNCTION_INFO_V1(metaetl_create_execution_record);
+PG_FUNCTION_INFO_V1(metaetl_check_run_owner);
 
 static const char *const run_triggers[] = {
 	"manual", "schedule", "pg_cron", "api", "cli", "backfill", "dependency", "dataset", "retry"
@@ -262,18 +265,97 @@ run_visible(int64 run_id, char **status, int *worker_pid)
 	SPI_finish();
 }
 
+/*
+ * run_progress
+ *		The run's progress as jsonb: {phase, step, steps_done, steps_total,
+ *		rows_so_far, elapsed_ms, expected_ms}.  While it runs, phase, step
+ *		and counts come from its process (progress.c); otherwise from its
+ *		records.  expected_ms is the mean duration of the pipeline's last 10
+ *		successful runs (null without any).
+ */
+static Jsonb *
+run_progress(int64 run_id, const char *status, int pid)
+{
+	MetaetlProgress p;
+	bool		live = strcmp(status, "running") == 0 && MetaetlProgressRead(pid, run_id, &p);
+	Oid			types[6] = {INT8OID, TEXTOID, TEXTOID, INT4OID, INT4OID, INT8OID};
+	Datum		values[6];
+	char		nulls[6] = {' ', 'n', 'n', 'n', 'n', 'n'};
+	MetaetlPrivState st;
+	MemoryContext oldcxt = CurrentMemoryContext;
+	Jsonb	   *result;
+	bool		isnull;
+
+	values[0] = Int64GetDatum(run_id);
+	if (live)
+	{
+		values[1] = CStringGetTextDatum(p.phase);
+		values[2] = CStringGetTextDatum(p.step);
+		values[3] = Int32GetDatum(p.steps_done);
+		values[4] = Int32GetDatum(p.steps_total);
+		values[5] = Int64GetDatum(p.rows_so_far);
+		memset(nulls + 1, ' ', 5);
+	}
+	MetaetlOwnerBegin(&st);
+	SPI_connect();
+	MetaetlSpiExec("SELECT pg_catalog.jsonb_build_object("
+				   "  'phase', $2, 'step', $3,"
+				   "  'steps_done', COALESCE($4, CASE WHEN r.status OPERATOR(pg_catalog.=) ANY (ARRAY['queued', 'running']) THEN 0"
+				   "                 ELSE (SELECT pg_catalog.count(*) FROM etl.step_runs s"
+				   "                        WHERE s.run_id OPERATOR(pg_catalog.=) r.run_id AND s.status OPERATOR(pg_catalog.=) 'succeeded') END),"
+				   "  'steps_total', COALESCE($5, CASE WHEN r.status OPERATOR(pg_catalog.=) ANY (ARRAY['queued', 'running']) THEN NULL"
+				   "                 ELSE (SELECT pg_catalog.count(*) FROM etl.step_runs s WHERE s.run_id OPERATOR(pg_catalog.=) r.run_id) END),"
+				   "  'rows_so_far', COALESCE($6, r.rows_written, 0),"
+				   "  'elapsed_ms', CASE WHEN r.started_at IS NULL THEN NULL ELSE pg_catalog.round("
+				   "       (EXTRACT(epoch FROM COALESCE(r.ended_at, pg_catalog.clock_timestamp()) OPERATOR(pg_catalog.-) r.started_at)"
+				   "        OPERATOR(pg_catalog.*) 1000)::pg_catalog.numeric) END,"
+				   "  'expected_ms', (SELECT pg_catalog.round(pg_catalog.avg(EXTRACT(epoch FROM h.ended_at OPERATOR(pg_catalog.-) h.started_at)"
+				   "                                          OPERATOR(pg_catalog.*) 1000)::pg_catalog.numeric)"
+				   "                    FROM (SELECT x.started_at, x.ended_at FROM etl.pipeline_runs x"
+				   "                           WHERE x.pipeline_id OPERATOR(pg_catalog.=) r.pipeline_id"
+				   "                             AND x.status OPERATOR(pg_catalog.=) 'succeeded'"
+				   "                             AND x.run_id OPERATOR(pg_catalog.<>) r.run_id"
+				   "                           ORDER BY x.queued_at DESC LIMIT 10) h))"
+				   "  FROM etl.pipeline_runs r WHERE r.run_id OPERATOR(pg_catalog.=) $1",
+				   6, types, values, nulls, true, 1);
+	if (SPI_processed != 1)
+		elog(ERROR, "run " INT64_FORMAT " has no record", run_id);
+	result = DatumGetJsonbP(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	MemoryContextSwitchTo(oldcxt);
+	result = DatumGetJsonbPCopy(JsonbPGetDatum(result));
+	SPI_finish();
+	MetaetlOwnerEnd(&st);
+	return result;
+}
+
+/*
+ * etl.run_status(run_id) returns jsonb
+ *		The run's summary and its progress.  A run left 'running' by a worker
+ *		that is gone is marked abandoned first; only then (not at every
+ *		call: etl.mark_abandoned_runs reads pg_stat_activity) the check runs.
+ */
 Datum
 metaetl_run_status(PG_FUNCTION_ARGS)
 {
 	int64		run_id = PG_GETARG_INT64(0);
 	char	   *status;
 	int			pid;
+	Jsonb	   *summary;
+	Jsonb	   *progress;
 
-	SPI_connect();
-	SPI_execute("SELECT etl.mark_abandoned_runs()", false, 0);
-	SPI_finish();
 	run_visible(run_id, &status, &pid);
-	PG_RETURN_JSONB_P(run_jsonb_from_text(MetaetlRunSummary(run_id)));
+	if (strcmp(status, "running") == 0 && (pid == 0 || BackendPidGetProc(pid) == NULL))
+	{
+		SPI_connect();
+		SPI_execute("SELECT etl.mark_abandoned_runs()", false, 0);
+		SPI_finish();
+		run_visible(run_id, &status, &pid);
+	}
+	summary = run_jsonb_from_text(MetaetlRunSummary(run_id));
+	progress = run_progress(run_id, status, pid);
+	progress = run_jsonb_from_text(psprintf("{\"progress\": %s}",
+											JsonbToCString(NULL, &progress->root, VARSIZE(progress))));
+	PG_RETURN_DATUM(DirectFunctionCall2(jsonb_concat, JsonbPGetDatum(summary), JsonbPGetDatum(progress)));
 }
 
 /*
@@ -339,4 +421,59 @@ metaetl_create_execution_record(PG_FUNCTION_ARGS)
 
 	run_spec_from_args(fcinfo, &spec);
 	PG_RETURN_INT64(MetaetlRunRecordStart(&spec, "queued", &plan));
+}
+
+/*
+ * MetaetlRunCheckOwner
+ *		Raise when pipeline_id's owner cannot run it.  The one rule for who
+ *		runs, applied by etl.execute_pipeline (worker.c) and, through
+ *		etl._check_run_owner, by etl.schedule_pipeline and so by
+ *		register_pipeline's schedule: a schedule whose runs would be refused
+ *		is refused when it is made, not left to fail in etl.schedules.  A run
+ *		executes in a session authenticated as the owner (as a pg_cron job
+ *		does), so the owner must be able to log in: running its code in a
+ *		session of anyone else (the caller, maybe a superuser) would let that
+ *		code SET SESSION AUTHORIZATION to them.
+ */
+void
+MetaetlRunCheckOwner(const char *pipeline_id, Oid owner)
+{
+	if (!MetaetlRoleCanLogin(owner))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("pipeline \"%s\" cannot run: its owner %s cannot log in", pipeline_id,
+						GetUserNameFromId(owner, false)),
+				 errdetail("A run executes in a session of its pipeline's owner, as a pg_cron job does."),
+				 errhint("ALTER ROLE %s LOGIN, or give the pipeline to a role that can log in.",
+						 quote_identifier(GetUserNameFromId(owner, false)))));
+}
+
+/*
+ * etl._check_run_owner(pipeline_id text) returns void
+ *		As the caller: raise what a run of the pipeline would raise for its
+ *		owner (MetaetlRunCheckOwner).  Nothing for a pipeline the caller
+ *		cannot see: the callers report that themselves.
+ */
+Datum
+metaetl_check_run_owner(PG_FUNCTION_ARGS)
+{
+	char	   *pipeline_id = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	Oid			types[1] = {TEXTOID};
+	Datum		values[1] = {PG_GETARG_DATUM(0)};
+	Oid			owner = InvalidOid;
+
+	SPI_connect();
+	if (SPI_execute_with_args("SELECT r.oid FROM etl.pipelines p"
+							  "  JOIN pg_catalog.pg_roles r ON r.rolname OPERATOR(pg_catalog.=) p.owner"
+							  " WHERE p.pipeline_id OPERATOR(pg_catalog.=) $1",
+							  1, types, values, NULL, true, 1) == SPI_OK_SELECT && SPI_processed == 1)
+	{
+		bool		isnull;
+
+		owner = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	}
+	SPI_finish();
+	if (OidIsValid(owner))
+		MetaetlRunCheckOwner(pipeline_id, owner);
+	PG_RETURN_VOID();
 }

@@ -31,6 +31,7 @@
 #include "storage/ipc.h"
 #include "storage/latch.h"
 #include "storage/proc.h"
+#include "storage/procarray.h"
 #include "storage/spin.h"
 #include "tcop/tcopprot.h"
 #include "utils/builtins.h"
@@ -68,6 +69,7 @@ typedef struct RunShared
 	char		trigger[RUN_TEXT_SIZE];
 	char		triggered_by[RUN_TEXT_SIZE];
 	char		error[1024];
+	int			runner_pid;		/* the process running it (a queued run) */
 	Size		params_len;
 	char		result[RUN_RESULT_SIZE];
 	char		params[FLEXIBLE_ARRAY_MEMBER];
@@ -231,7 +233,8 @@ worker_read_queue_row(MetaetlRunSpec *spec, MemoryContext cxt)
 	SPI_connect();
 	/* a run resumed from the queue is a run of the row's own pipeline */
 	MetaetlSpiExec("SELECT q.pipeline_id, CASE q.trigger WHEN 'run_now' THEN 'manual' ELSE q.trigger END,"
-				   "       q.logical_date::pg_catalog.text, r.run_id::pg_catalog.text, q.attempt::pg_catalog.text"
+				   "       q.logical_date::pg_catalog.text, r.run_id::pg_catalog.text, q.attempt::pg_catalog.text,"
+				   "       r.trigger, r.triggered_by, r.params::pg_catalog.text"
 				   "  FROM etl.run_queue q"
 				   "  LEFT JOIN etl.pipeline_runs r ON r.run_id OPERATOR(pg_catalog.=) q.run_id"
 				   "   AND r.pipeline_id OPERATOR(pg_catalog.=) q.pipeline_id AND r.status OPERATOR(pg_catalog.=) 'queued'"
@@ -253,6 +256,13 @@ worker_read_queue_row(MetaetlRunSpec *spec, MemoryContext cxt)
 
 		spec->resume_run_id = run ? strtoi64(run, NULL, 10) : 0;
 		spec->resume_attempt = run ? atoi(SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 5)) : 1;
+		/* the resumed run keeps its own trigger, caller and parameters */
+		if (run)
+		{
+			spec->trigger = MemoryContextStrdup(cxt, SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 6));
+			spec->triggered_by = MemoryContextStrdup(cxt, SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 7));
+			spec->params = MemoryContextStrdup(cxt, SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 8));
+		}
 	}
 	SPI_finish();
 	MetaetlOwnerEnd(&st);
@@ -304,6 +314,8 @@ MetaetlRunQueuedInWorker(int64 queue_id, const char *pipeline_id, Oid run_as)
 	return RegisterDynamicBackgroundWorker(&worker, &handle);
 }
 
+static RunShared *worker_attach_waiting_caller(int64 queue_id, dsm_segment **seg);
+
 /*
  * worker_run
  *		One run in this process, from its record to its summary: a run worker
@@ -325,6 +337,7 @@ worker_run(RunShared *shared, MetaetlRunSpec *spec_in)
 	bool		locked = false;
 	bool		requeued = false;
 	char		appname[64];
+	dsm_segment *caller_seg = NULL;
 
 	getrusage(RUSAGE_SELF, &before);
 
@@ -344,7 +357,11 @@ worker_run(RunShared *shared, MetaetlRunSpec *spec_in)
 		spec.resume_attempt = 1;
 	}
 	else
+	{
 		worker_read_queue_row(&spec, runcxt);
+		/* a run etl.execute_pipeline queued: its caller may be waiting */
+		shared = worker_attach_waiting_caller(spec.queue_id, &caller_seg);
+	}
 
 	/* 1. the run record, committed before anything else happens */
 	HOLD_CANCEL_INTERRUPTS();
@@ -478,6 +495,8 @@ worker_run(RunShared *shared, MetaetlRunSpec *spec_in)
 		worker_commit();
 		worker_set_state(shared, RUN_STATE_FINISHED);
 	}
+	if (caller_seg != NULL)
+		dsm_detach(caller_seg);
 	RESUME_CANCEL_INTERRUPTS();
 	MemoryContextSwitchTo(TopMemoryContext);
 	MemoryContextDelete(runcxt);
@@ -572,6 +591,9 @@ worker_register(BackgroundWorker *worker, BackgroundWorkerHandle **handle)
 	return false;
 }
 
+static char *worker_run_queued(dsm_segment *seg, RunShared *shared, const MetaetlRunSpec *spec,
+							   bool wait);
+
 /*
  * MetaetlRunInWorker
  *		Start a run worker for spec; wait for the run id (wait = false) or
@@ -602,14 +624,7 @@ MetaetlRunInWorker(const MetaetlRunSpec *spec, bool wait)
 	 * (the caller, maybe a superuser) would let that code SET SESSION
 	 * AUTHORIZATION to them.
 	 */
-	if (!MetaetlRoleCanLogin(spec->run_as))
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("pipeline \"%s\" cannot run: its owner %s cannot log in", spec->pipeline_id,
-						GetUserNameFromId(spec->run_as, false)),
-				 errdetail("A run executes in a session of its pipeline's owner, as a pg_cron job does."),
-				 errhint("ALTER ROLE %s LOGIN, or give the pipeline to a role that can log in.",
-						 GetUserNameFromId(spec->run_as, false))));
+	MetaetlRunCheckOwner(spec->pipeline_id, spec->run_as);
 	shared->login = spec->run_as;
 	shared->run_as = spec->run_as;
 	shared->caller_pgprocno = MyProc->pgprocno;
@@ -628,11 +643,12 @@ MetaetlRunInWorker(const MetaetlRunSpec *spec, bool wait)
 	worker.bgw_notify_pid = MyProcPid;
 
 	if (!worker_register(&worker, &handle))
-		ereport(ERROR,
-				(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
-				 errmsg("could not start a run worker for pipeline \"%s\"", spec->pipeline_id),
-				 errdetail("All background worker slots are in use, and no idle run executor could give up its slot."),
-				 errhint("Raise max_worker_processes, or run it in this session with etl.execute_pipeline_inline().")));
+	{
+		/* every slot is taken: the run waits in the queue (handoff.c) */
+		result = worker_run_queued(seg, shared, spec, wait);
+		dsm_detach(seg);
+		return result;
+	}
 
 	status = WaitForBackgroundWorkerStartup(handle, &pid);
 	if (status != BGWH_STARTED && status != BGWH_STOPPED)
@@ -690,5 +706,262 @@ MetaetlRunInWorker(const MetaetlRunSpec *spec, bool wait)
 		CHECK_FOR_INTERRUPTS();
 	}
 	dsm_detach(seg);
+	return result;
+}
+
+/* ------------------------------------------------------------------------
+ * Runs that wait for a worker slot (handoff.c): the launcher records them,
+ * the process that later takes the queue row reports to the waiting caller.
+ */
+
+/*
+ * MetaetlRunRecordQueued
+ *		In the launcher: record the run whose spec is in the caller's segment
+ *		as queued, with an etl.run_queue row pointing at it, in a transaction
+ *		of its own.  False (and why, in error) when that failed.
+ */
+bool
+MetaetlRunRecordQueued(dsm_handle handle, int64 *run_id, int64 *queue_id, char *error, Size errlen)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	dsm_segment *seg = dsm_attach(handle);
+	RunShared  *shared;
+	MetaetlRunSpec spec;
+	MetaetlRunPlan plan;
+	bool		ok = true;
+
+	if (seg == NULL)
+	{
+		strlcpy(error, "the caller went away", errlen);
+		return false;
+	}
+	shared = dsm_segment_address(seg);
+	memset(&spec, 0, sizeof(spec));
+	spec.pipeline_id = pstrdup(shared->pipeline_id);
+	spec.trigger = pstrdup(shared->trigger);
+	spec.triggered_by = pstrdup(shared->triggered_by);
+	spec.params = pnstrdup(shared->params, shared->params_len);
+	spec.run_as = shared->run_as;
+	spec.resume_attempt = 1;
+
+	PG_TRY();
+	{
+		Oid			types[2] = {TEXTOID, INT8OID};
+		Datum		values[2];
+		MetaetlPrivState st;
+
+		worker_begin();
+		MemoryContextSwitchTo(cxt);
+		*run_id = MetaetlRunRecordStart(&spec, "queued", &plan);
+		values[0] = CStringGetTextDatum(spec.pipeline_id);
+		values[1] = Int64GetDatum(*run_id);
+		MetaetlOwnerBegin(&st);
+		SPI_connect();
+		/* priority and pool as for run_now: the pipeline's schedule's */
+		MetaetlSpiExec("INSERT INTO etl.run_queue AS q (pipeline_id, logical_date, trigger, priority, pool, run_id, note)"
+					   " SELECT $1, pg_catalog.now(), 'run_now', COALESCE(s.priority, 0), s.pool, $2,"
+					   "        'etl.execute_pipeline: waiting for a worker slot'"
+					   "   FROM (SELECT 1) one"
+					   "   LEFT JOIN etl.schedules s ON s.pipeline_id OPERATOR(pg_catalog.=) $1"
+					   " RETURNING q.queue_id",
+					   2, types, values, NULL, false, 1);
+		*queue_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &ok));
+		ok = true;
+		values[0] = Int64GetDatum(*queue_id);
+		types[0] = INT8OID;
+		MetaetlSpiExec("UPDATE etl.pipeline_runs SET queue_id = $1 WHERE run_id OPERATOR(pg_catalog.=) $2",
+					   2, types, values, NULL, false, 0);
+		SPI_finish();
+		MetaetlOwnerEnd(&st);
+		worker_commit();
+		/* the process that takes the row checks it is this caller's */
+		SpinLockAcquire(&shared->mutex);
+		shared->queue_id = *queue_id;
+		shared->run_id = *run_id;
+		SpinLockRelease(&shared->mutex);
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(cxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		AbortCurrentTransaction();
+		strlcpy(error, edata->message ? edata->message : "unknown error", errlen);
+		FreeErrorData(edata);
+		ok = false;
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(cxt);
+	dsm_detach(seg);
+	return ok;
+}
+
+/*
+ * worker_attach_waiting_caller
+ *		The segment of the etl.execute_pipeline call waiting for queue row
+ *		queue_id, attached (detach it after the run), or NULL when nobody
+ *		waits for it.
+ */
+static RunShared *
+worker_attach_waiting_caller(int64 queue_id, dsm_segment **segp)
+{
+	dsm_handle	handle = MetaetlHandoffFind(queue_id);
+	dsm_segment *seg;
+	RunShared  *shared;
+	bool		mine;
+
+	*segp = NULL;
+	if (handle == DSM_HANDLE_INVALID)
+		return NULL;
+	seg = dsm_attach(handle);
+	if (seg == NULL)
+		return NULL;			/* the caller gave up meanwhile */
+	shared = dsm_segment_address(seg);
+	SpinLockAcquire(&shared->mutex);
+	mine = shared->queue_id == queue_id && shared->state == RUN_STATE_STARTING;
+	if (mine)
+		shared->runner_pid = MyProcPid;
+	SpinLockRelease(&shared->mutex);
+	if (!mine)
+	{
+		dsm_detach(seg);
+		return NULL;
+	}
+	*segp = seg;
+	return shared;
+}
+
+/*
+ * worker_queued_run_lost
+ *		Raise when the queued run cannot report to this caller any more: its
+ *		record is gone (the pipeline was dropped) or ended without a word
+ *		(abandoned), or the process running it exited.  Reads the record
+ *		with the latest snapshot: under REPEATABLE READ the transaction's own
+ *		would never see the run move.
+ */
+static void
+worker_queued_run_lost(int64 run_id, RunShared *shared)
+{
+	Oid			types[1] = {INT8OID};
+	Datum		values[1] = {Int64GetDatum(run_id)};
+	MetaetlPrivState st;
+	char	   *status = NULL;
+	int			runner;
+	int			state;
+
+	SpinLockAcquire(&shared->mutex);
+	runner = shared->runner_pid;
+	state = shared->state;
+	SpinLockRelease(&shared->mutex);
+	if (state == RUN_STATE_RECORDED && runner != 0 && BackendPidGetProc(runner) == NULL)
+	{
+		/* re-check: the run may have finished just now */
+		SpinLockAcquire(&shared->mutex);
+		state = shared->state;
+		SpinLockRelease(&shared->mutex);
+		if (state == RUN_STATE_RECORDED)
+			ereport(ERROR,
+					(errcode(ERRCODE_CONNECTION_FAILURE),
+					 errmsg("the process running run %lld exited unexpectedly", (long long) run_id),
+					 errhint("The run is marked abandoned; see the server log.")));
+		return;
+	}
+	if (state != RUN_STATE_STARTING)
+		return;
+	MetaetlOwnerBegin(&st);
+	PushActiveSnapshot(GetLatestSnapshot());
+	SPI_connect();
+	MetaetlSpiExec("SELECT status FROM etl.pipeline_runs WHERE run_id OPERATOR(pg_catalog.=) $1",
+				   1, types, values, NULL, true, 1);
+	if (SPI_processed == 1)
+		status = pstrdup(SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1));
+	SPI_finish();
+	PopActiveSnapshot();
+	MetaetlOwnerEnd(&st);
+	if (status == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("queued run %lld was removed before it started", (long long) run_id),
+				 errdetail("Its pipeline was dropped, or its run history purged.")));
+	if (strcmp(status, "queued") != 0 && strcmp(status, "running") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("queued run %lld ended as %s without reporting to this session",
+						(long long) run_id, status),
+				 errhint("See etl.run_status(%lld).", (long long) run_id)));
+}
+
+/*
+ * worker_run_queued
+ *		No worker slot is free for spec: hand the run to the launcher, which
+ *		records it as queued; return the queued run (wait = false) or wait
+ *		for the process that takes it from the queue to finish it.  Raises
+ *		53400, as before queueing existed, when no launcher serves this
+ *		database.
+ */
+static char *
+worker_run_queued(dsm_segment *seg, RunShared *shared, const MetaetlRunSpec *spec, bool wait)
+{
+	char	   *result = NULL;
+
+	if (!MetaetlHandoffRequest(dsm_segment_handle(seg)))
+		ereport(ERROR,
+				(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
+				 errmsg("could not start a run worker for pipeline \"%s\"", spec->pipeline_id),
+				 errdetail("All background worker slots are in use, no idle run executor could give up its slot, and the run cannot wait in the queue: no scheduler launcher is running in this database."),
+				 errhint("Raise max_worker_processes, or run it in this session with etl.execute_pipeline_inline(); queueing needs metaetl in shared_preload_libraries, metaetl.database set to this database and metaetl.scheduler_enabled on.")));
+	PG_TRY();
+	{
+		TimestampTz next_check = 0;
+		int64		run_id = 0;
+		char		error[256];
+
+		for (;;)
+		{
+			MetaetlHandoffState hs = MetaetlHandoffPoll(&run_id, error);
+			int			state;
+
+			if (hs == HANDOFF_FAILED)
+				ereport(ERROR,
+						(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+						 errmsg("could not queue a run of pipeline \"%s\": %s", spec->pipeline_id, error)));
+			if (hs == HANDOFF_QUEUED && !wait)
+			{
+				result = psprintf("{\"run_id\": " INT64_FORMAT ", \"status\": \"queued\", "
+								  "\"rows_read\": null, \"rows_written\": null, \"quality_score\": null, "
+								  "\"duration_ms\": null, \"error\": null}", run_id);
+				break;
+			}
+			SpinLockAcquire(&shared->mutex);
+			state = shared->state;
+			SpinLockRelease(&shared->mutex);
+			if (state == RUN_STATE_FAILED)
+				ereport(ERROR,
+						(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+						 errmsg("run %lld of pipeline \"%s\" failed before it started: %s",
+								(long long) run_id, spec->pipeline_id, shared->error)));
+			if (state == RUN_STATE_FINISHED)
+			{
+				result = pstrdup(shared->result);
+				break;
+			}
+			if (hs == HANDOFF_QUEUED && GetCurrentTimestamp() >= next_check)
+			{
+				worker_queued_run_lost(run_id, shared);
+				next_check = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), 1000);
+			}
+			(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, 1000,
+							 PG_WAIT_EXTENSION);
+			ResetLatch(MyLatch);
+			CHECK_FOR_INTERRUPTS();
+		}
+	}
+	PG_FINALLY();
+	{
+		MetaetlHandoffRelease();
+	}
+	PG_END_TRY();
 	return result;
 }

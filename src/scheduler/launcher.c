@@ -59,6 +59,7 @@ bool		metaetl_scheduler_enabled = true;
 int			metaetl_max_concurrent_runs = 4;
 int			metaetl_run_retention = 30 * 24 * 60;	/* minutes */
 bool		metaetl_allow_superuser_runs = false;
+int			metaetl_claim_lease = 60;	/* seconds */
 
 typedef enum SchedState
 {
@@ -84,6 +85,7 @@ typedef struct SchedShared
 	TimestampTz last_tick;
 	int64		ticks;			/* passes of the loop that ran a tick */
 	TimestampTz started_at;
+	Oid			dboid;			/* the database it is connected to */
 } SchedShared;
 
 static SchedShared *sched_shared = NULL;
@@ -164,9 +166,21 @@ MetaetlSchedulerInit(void)
 							NULL,
 							NULL,
 							NULL);
+	DefineCustomIntVariable("metaetl.claim_lease",
+							gettext_noop("How long a claimed etl.run_queue row may go without a run before it is queued again."),
+							gettext_noop("A row claimed with etl.claim_runs() whose run never starts holds its pool slot and blocks its pipeline until then; 0 keeps claims forever."),
+							&metaetl_claim_lease,
+							60,
+							0,
+							INT_MAX,
+							PGC_SIGHUP,
+							GUC_UNIT_S,
+							NULL,
+							NULL,
+							NULL);
 	DefineCustomBoolVariable("metaetl.allow_superuser_runs",
-							 gettext_noop("Whether scheduled runs of pipelines owned by a superuser are started."),
-							 gettext_noop("Off by default: scheduled runs execute as the pipeline owner, and a superuser owner would run with every privilege."),
+							 gettext_noop("Ignored since 0.2: a scheduled run of a superuser's pipeline runs as its owner, as etl.execute_pipeline's does."),
+							 gettext_noop("Kept so that configuration files that set it still load."),
 							 &metaetl_allow_superuser_runs,
 							 false,
 							 PGC_SIGHUP,
@@ -210,6 +224,32 @@ sched_wake_launcher(void)
 	SpinLockRelease(&sched_shared->mutex);
 	if (latch != NULL)
 		SetLatch(latch);
+}
+
+/* wake the launcher now (a run handed over by etl.execute_pipeline) */
+void
+MetaetlSchedulerWake(void)
+{
+	sched_wake_launcher();
+}
+
+/*
+ * MetaetlSchedulerServes
+ *		Whether a launcher is running and connected to database dboid: it
+ *		records the runs etl.execute_pipeline queues (orchestrator/handoff.c).
+ */
+bool
+MetaetlSchedulerServes(Oid dboid)
+{
+	bool		serves;
+
+	if (sched_shared == NULL)
+		return false;
+	SpinLockAcquire(&sched_shared->mutex);
+	serves = sched_shared->pid != 0 && sched_shared->dboid == dboid &&
+		sched_shared->state == SCHED_RUNNING;
+	SpinLockRelease(&sched_shared->mutex);
+	return serves;
 }
 
 static void
@@ -340,6 +380,7 @@ sched_on_exit(int code, Datum arg)
 	sched_shared->pid = 0;
 	sched_shared->latch = NULL;
 	sched_shared->state = SCHED_STOPPED;
+	sched_shared->dboid = InvalidOid;
 	SpinLockRelease(&sched_shared->mutex);
 }
 
@@ -531,6 +572,9 @@ MetaetlSchedulerMain(Datum main_arg)
 
 	BackgroundWorkerInitializeConnection(metaetl_database, NULL, 0);
 	pgstat_report_appname("metaetl scheduler");
+	SpinLockAcquire(&sched_shared->mutex);
+	sched_shared->dboid = MyDatabaseId;
+	SpinLockRelease(&sched_shared->mutex);
 
 	/*
 	 * When DDL on etl's tables (DROP EXTENSION, an upgrade) deadlocks with
@@ -575,6 +619,17 @@ MetaetlSchedulerMain(Datum main_arg)
 				TimestampTz due = sched_tick(&reboot, &prewarm, &owner);
 
 				reboot_pending = reboot;
+
+				/*
+				 * runs etl.execute_pipeline could not start for want of a
+				 * worker slot are recorded as queued (orchestrator/handoff.c)
+				 */
+				if (sched_shared->state == SCHED_RUNNING)
+				{
+					(void) MetaetlHandoffRecordRequests();
+					/* steps of runs under way appear in etl.step_runs (progress.c) */
+					(void) MetaetlProgressRecordSteps();
+				}
 				if (prewarm > 0)
 					MetaetlExecutorPrewarm(prewarm, owner);
 

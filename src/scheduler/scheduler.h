@@ -21,5 +21,7 @@ extern void MetaetlSchedulerInit(void);
 extern PGDLLEXPORT void MetaetlSchedulerMain(Datum main_arg);
 extern const char *MetaetlSchedulerStateName(void);
 extern void MetaetlSchedulerWakeOnCommit(void);
+extern bool MetaetlSchedulerServes(Oid dboid);
+extern void MetaetlSchedulerWake(void);
 
 #endif							/* METAETL_SCHEDULER_H */

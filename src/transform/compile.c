@@ -391,6 +391,8 @@ MetaetlCompileNodes(MetaetlPlan *plan)
 		TimestampTz start = GetCurrentTimestamp();
 
 		CHECK_FOR_INTERRUPTS();
+		MetaetlPlanProgress(plan, n->is_source ? "extract" : "transform", n->is_source ? "source" : "step",
+							n->id, foreach_current_index(lc) + 1, -1, 0, false);
 		if (n->is_source)
 			n->body = MetaetlFindConnector(n->type, true, n->id)->extract(plan, n);
 		else
@@ -413,6 +415,10 @@ MetaetlCompileNodes(MetaetlPlan *plan)
 		else
 			n->cols = MetaetlDescribe(psprintf("%s LIMIT 0", MetaetlNodeQuery(plan, n)));
 		n->ms = (double) (GetCurrentTimestamp() - start) / 1000.0;
+		/* done only when it ran: otherwise it runs inside a target's load */
+		if (n->temp != NULL && !plan->describe_only)
+			MetaetlPlanProgress(plan, n->is_source ? "extract" : "transform", n->is_source ? "source" : "step",
+								n->id, foreach_current_index(lc) + 1, n->rows, n->ms, true);
 	}
 }
 

@@ -108,6 +108,19 @@ named_before_load(MetaetlPlan *plan, void *arg)
 	return SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
 }
 
+/*
+ * MetaetlPlanProgress
+ *		Report a step's start or end to the caller's progress hook, if any
+ *		(the orchestrator shows it in etl.run_status and pg_stat_activity).
+ */
+void
+MetaetlPlanProgress(MetaetlPlan *plan, const char *phase, const char *kind, const char *step,
+					int seq, int64 rows, double ms, bool done)
+{
+	if (plan->hooks && plan->hooks->progress)
+		plan->hooks->progress(plan, phase, kind, step, seq, rows, ms, done);
+}
+
 static void
 run_target_errcontext(void *arg)
 {
@@ -132,6 +145,7 @@ MetaetlPlanRun(MetaetlPlan *plan, const MetaetlRunHooks *hooks)
 	bool		estimated = false;
 	char	   *bl = NULL;
 
+	plan->hooks = hooks;
 	/* key-range workers cannot see what the caller wrote before us */
 	plan->xact_had_writes = GetTopTransactionIdIfAny() != InvalidTransactionId;
 	MetaetlChooseEngine(plan);
@@ -163,13 +177,19 @@ MetaetlPlanRun(MetaetlPlan *plan, const MetaetlRunHooks *hooks)
 				MetaetlMaterializeNode(plan, MetaetlFindNode(plan, ((MetaetlTarget *) lfirst(lc))->input, false), "par");
 	}
 	if (hooks && hooks->before_load)
+	{
+		MetaetlPlanProgress(plan, "quality", "quality", "quality", 0, -1, 0, false);
 		bl = hooks->before_load(plan, hooks->arg);
+	}
 	foreach(lc, plan->targets)
 	{
 		MetaetlTarget *t = lfirst(lc);
 		MetaetlNode *n = MetaetlFindNode(plan, t->input, false);
 		TimestampTz ts = GetCurrentTimestamp();
 		ErrorContextCallback errcb;
+		int			seq = list_length(plan->nodes) + foreach_current_index(lc) + 1;
+
+		MetaetlPlanProgress(plan, "load", "target", t->id, seq, -1, 0, false);
 
 		/* errors while loading name the target ("step \"id\""), for run records */
 		errcb.callback = run_target_errcontext;
@@ -182,6 +202,7 @@ MetaetlPlanRun(MetaetlPlan *plan, const MetaetlRunHooks *hooks)
 		error_context_stack = errcb.previous;
 		t->ms = (double) (GetCurrentTimestamp() - ts) / 1000.0;
 		written += t->rows;
+		MetaetlPlanProgress(plan, "load", "target", t->id, seq, t->rows, t->ms, true);
 	}
 	MetaetlParallelCleanup(plan);
 	/* staged intermediates nobody asked for go now rather than at commit */

@@ -87,6 +87,7 @@ typedef struct MetaetlPlan
 	bool		defer_materialize;	/* parallel: materialise after the split */
 	int			tempno;
 	int64		run_id;			/* the orchestrator's run (options.run_id), or 0 */
+	const struct MetaetlRunHooks *hooks;	/* the caller's, while it runs */
 } MetaetlPlan;
 
 /* in transform/json.c */
@@ -157,6 +158,15 @@ typedef struct MetaetlRunHooks
 	 */
 	char	   *(*before_load) (MetaetlPlan *plan, void *arg);
 	void	   *arg;
+
+	/*
+	 * As the run goes: phase (extract, transform, quality, load) and step
+	 * (a node or target id) begin, or finish (done) with rows (-1: not
+	 * counted) in ms.  seq is the step's place: nodes in config order, then
+	 * targets, from 1 (0: the quality gate).  Must not raise.
+	 */
+	void		(*progress) (MetaetlPlan *plan, const char *phase, const char *kind,
+							 const char *step, int seq, int64 rows, double ms, bool done);
 } MetaetlRunHooks;
 
 /* in transform/run.c */
@@ -164,5 +174,7 @@ extern Jsonb *MetaetlPlanRun(MetaetlPlan *plan, const MetaetlRunHooks *hooks);
 extern Jsonb *MetaetlExecutePlan(Jsonb *config, Jsonb *params, Jsonb *context, List *materialize,
 								 const char *engine, const MetaetlRunHooks *hooks);
 extern char *MetaetlMaterializedNodes(MetaetlPlan *plan);
+extern void MetaetlPlanProgress(MetaetlPlan *plan, const char *phase, const char *kind,
+								const char *step, int seq, int64 rows, double ms, bool done);
 
 #endif							/* METAETL_TRANSFORM_H */

@@ -3,7 +3,7 @@
 -- for bad cron strings, unknown time zones and bad options.
 SET timezone = 'UTC';
 \set SHOW_CONTEXT never
-CREATE ROLE sched60_owner NOLOGIN;
+CREATE ROLE sched60_owner LOGIN;
 INSERT INTO etl.pipelines (pipeline_id, name, owner, config) VALUES
   ('s60_daily', 'Daily', 'sched60_owner', '{"pipeline": {"id": "s60_daily"}}'),
   ('s60_up', 'Upstream', 'sched60_owner', '{"pipeline": {"id": "s60_up"}}');

@@ -3,7 +3,7 @@
 -- slots under a claiming loop, and dataset-triggered runs.
 SET timezone = 'UTC';
 \set SHOW_CONTEXT never
-CREATE ROLE sched61_owner NOLOGIN;
+CREATE ROLE sched61_owner LOGIN;
 -- runs of this test wait in a pool with no slots, so nothing starts them
 SELECT etl.add_pool('q61_hold', 0, 'held: nothing is claimed');
 INSERT INTO etl.pipelines (pipeline_id, name, owner, config)

@@ -1,9 +1,9 @@
 -- 62_launcher: the launcher background worker enqueues due ticks — an
 -- every-second schedule, catch-up policies after missed ticks, the
--- superuser guard — and reports itself in scheduler_status() and health().
+-- one rule for who runs — and reports itself in scheduler_status() and health().
 SET timezone = 'UTC';
 \set SHOW_CONTEXT never
-CREATE ROLE sched62_owner NOLOGIN;
+CREATE ROLE sched62_owner LOGIN;
 INSERT INTO etl.pipelines (pipeline_id, name, owner, config)
 SELECT id, id, 'sched62_owner', jsonb_build_object('pipeline', jsonb_build_object('id', id))
   FROM unnest(ARRAY['l62_sec', 'l62_all', 'l62_latest', 'l62_none']) AS id;
@@ -82,12 +82,39 @@ SELECT s.pipeline_id, s.catchup, count(q.queue_id) AS enqueued,
  WHERE s.pipeline_id IN ('l62_all', 'l62_latest', 'l62_none')
  GROUP BY s.pipeline_id, s.catchup, s.cron, s.next_fire_at ORDER BY 1;
 
--- a superuser-owned pipeline is not enqueued unless metaetl.allow_superuser_runs
-SHOW metaetl.allow_superuser_runs;
-SELECT etl.schedule_pipeline('l62_super', '* * * * * *') > 0 AS scheduled;
-SELECT pg_temp.wait_for($$SELECT last_error IS NOT NULL FROM etl.schedules WHERE pipeline_id = 'l62_super'$$) AS refused;
+-- a schedule fires under the rules etl.execute_pipeline applies: a
+-- superuser's pipeline runs as its owner like any other (as a pg_cron job
+-- does; metaetl.allow_superuser_runs is ignored), so its ticks are enqueued
+SELECT etl.schedule_pipeline('l62_super', '* * * * * *', 'UTC', '{"pool": "l62_hold"}') > 0 AS scheduled;
+SELECT pg_temp.wait_for($$SELECT count(*) > 0 FROM etl.run_queue WHERE pipeline_id = 'l62_super'$$) AS super_enqueued;
 SELECT last_error FROM etl.schedules WHERE pipeline_id = 'l62_super';
-SELECT count(*) AS super_enqueued FROM etl.run_queue WHERE pipeline_id = 'l62_super';
+SELECT etl.pause_schedule('l62_super');
+
+-- an owner those rules refuse (one that cannot log in: a run executes in a
+-- session of its owner) is refused when the schedule is made, with a hint —
+-- by schedule_pipeline, and by register_pipeline for a config's schedule:
+CREATE ROLE sched62_nologin NOLOGIN;
+GRANT etl_developer TO sched62_nologin;
+INSERT INTO etl.pipelines (pipeline_id, name, owner, config)
+VALUES ('l62_nologin', 'owned by a NOLOGIN role', 'sched62_nologin', '{"pipeline": {"id": "l62_nologin"}}');
+SELECT etl.schedule_pipeline('l62_nologin', '0 2 * * *');
+-- (and so does queueing a run of it)
+SELECT etl.run_now('l62_nologin');
+SET ROLE sched62_nologin;
+SELECT etl.register_pipeline($$
+pipeline:
+  id: l62_nologin_cfg
+  sources: [ { id: src, type: inline, rows: [ { v: 1 } ] } ]
+  targets: [ { id: out, type: postgresql, table: public.l62_nologin_out } ]
+  schedule: { cron: "0 2 * * *" }
+$$);
+RESET ROLE;
+-- nothing was scheduled, queued or registered
+SELECT (SELECT count(*) FROM etl.schedules WHERE pipeline_id LIKE 'l62_nologin%') AS schedules,
+       (SELECT count(*) FROM etl.run_queue WHERE pipeline_id LIKE 'l62_nologin%') AS queued,
+       (SELECT count(*) FROM etl.pipelines WHERE pipeline_id = 'l62_nologin_cfg') AS registered;
+DELETE FROM etl.pipelines WHERE pipeline_id = 'l62_nologin';
+DROP ROLE sched62_nologin;
 
 -- metaetl.scheduler_enabled = off pauses the launcher; on resumes it
 INSERT INTO etl.pipelines (pipeline_id, name, owner, config)

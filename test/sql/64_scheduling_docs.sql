@@ -2,7 +2,7 @@
 -- (with counts or booleans where the docs show times that depend on today).
 SET timezone = 'UTC';
 \set SHOW_CONTEXT never
-CREATE ROLE sched64_owner NOLOGIN;
+CREATE ROLE sched64_owner LOGIN;
 INSERT INTO etl.pipelines (pipeline_id, name, owner, config) VALUES
   ('customer_etl', 'Customer Data ETL', 'sched64_owner', '{"pipeline": {"id": "customer_etl"}}'),
   ('crm_extract', 'CRM extract', 'sched64_owner', '{"pipeline": {"id": "crm_extract"}}');

@@ -8,15 +8,16 @@ set -euo pipefail
 fail() { echo "FAILED: $*"; exit 1; }
 db=metaetl_regress
 q() { psql_pg -d "$db" -At "$@"; }
-cleanup() { q -c "DELETE FROM etl.pipelines WHERE pipeline_id LIKE 'h60_%'" -c "DROP ROLE IF EXISTS h60_owner" >/dev/null || true; }
+cleanup() { q -c "DELETE FROM etl.pipelines WHERE pipeline_id LIKE 'h60_%'" -c "SELECT etl.drop_pool('h60_hold')" -c "DROP ROLE IF EXISTS h60_owner" >/dev/null || true; }
 trap cleanup EXIT
 
-q -c "CREATE ROLE h60_owner NOLOGIN" \
+# (held in a pool of 0 slots: the ticks are only counted, never run)
+q -c "CREATE ROLE h60_owner LOGIN" -c "SELECT etl.add_pool('h60_hold', 0)" \
   -c "INSERT INTO etl.pipelines (pipeline_id, name, owner, config) VALUES
         ('h60_sec', 'every second', 'h60_owner', '{\"pipeline\": {}}'),
         ('h60_boot', 'at reboot', 'h60_owner', '{\"pipeline\": {}}')" \
-  -c "SELECT etl.schedule_pipeline('h60_sec', '* * * * * *', 'UTC', '{\"catchup\": \"all\"}')" \
-  -c "SELECT etl.schedule_pipeline('h60_boot', '@reboot')" >/dev/null
+  -c "SELECT etl.schedule_pipeline('h60_sec', '* * * * * *', 'UTC', '{\"catchup\": \"all\", \"pool\": \"h60_hold\"}')" \
+  -c "SELECT etl.schedule_pipeline('h60_boot', '@reboot', 'UTC', '{\"pool\": \"h60_hold\"}')" >/dev/null
 # a run claimed when the server goes down
 q -c "INSERT INTO etl.run_queue (pipeline_id, trigger, state, claimed_at)
       VALUES ('h60_boot', 'run_now', 'claimed', clock_timestamp())" >/dev/null
