@@ -64,15 +64,17 @@ hooks_compute(ComputeArgs *a)
 	char	   *json;
 
 	/*
-	 * As the pipeline's owner, restricted: this runs in whatever session
-	 * asked (a plain role's, a superuser's), and planning the owner's
-	 * queries may evaluate functions (constant folding) that the owner's
-	 * objects name — they must run with the owner's rights and no more
-	 * (security/privs.c).  Names resolve as in a session of this database
-	 * (the callers pin their own search_path); the rolled-back
+	 * As the pipeline's owner.  Planning the owner's queries may evaluate
+	 * functions (constant folding) the owner's objects name, so in any
+	 * session but the owner's own it is restricted (security/privs.c): in a
+	 * superuser's session that code could otherwise SET SESSION
+	 * AUTHORIZATION to the superuser.  (A restricted compile cannot create
+	 * temporary tables, so a pipeline with file sources gets its lineage
+	 * from its next run instead.)  Names resolve as in a session of this
+	 * database (the callers pin their own search_path); the rolled-back
 	 * subtransaction restores it.
 	 */
-	MetaetlUserCodeBegin(&st, a->owner, true);
+	MetaetlUserCodeBegin(&st, a->owner, GetSessionUserId() != a->owner);
 	(void) set_config_option("search_path", GetConfigOptionResetString("search_path"),
 							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
 	plan = MetaetlBuildPlan(a->config, "pushdown", NIL);

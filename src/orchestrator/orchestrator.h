@@ -71,7 +71,7 @@ typedef struct MetaetlRunOutcome
 } MetaetlRunOutcome;
 
 /* in orchestrator/records.c */
-extern void MetaetlRunCheckAccess(const char *pipeline_id, Oid run_as);
+extern Oid	MetaetlRunCheckAccess(const char *pipeline_id);
 extern int64 MetaetlRunRecordStart(const MetaetlRunSpec *spec, const char *status,
 								   MetaetlRunPlan *plan);
 extern void MetaetlRunRecordAttempt(int64 run_id, int attempt, const MetaetlRunOutcome *out,

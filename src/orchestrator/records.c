@@ -60,24 +60,41 @@ records_getstr(int row, int col)
 /*
  * MetaetlRunCheckAccess
  *		As the caller: the pipeline exists for this role (row-level security
- *		hides other roles' pipelines) and is enabled.
+ *		hides other roles' pipelines), the caller may run it (a member of its
+ *		owner, etl_operator, etl_admin: a viewer sees it but may not), and it
+ *		is enabled.  Returns its owner: a run, however it starts, runs as the
+ *		pipeline's owner, as a pg_cron job runs as its owner — so nobody runs
+ *		a role's code with more rights than that role's (a superuser who runs
+ *		a plain role's pipeline runs it as that role).
  */
-void
-MetaetlRunCheckAccess(const char *pipeline_id, Oid run_as)
+Oid
+MetaetlRunCheckAccess(const char *pipeline_id)
 {
 	const char *args[1] = {pipeline_id};
 	char	   *enabled;
+	char	   *may;
+	Oid			owner;
 
 	SPI_connect();
-	records_exec("SELECT enabled::text FROM etl.pipelines WHERE pipeline_id = $1",
+	records_exec("SELECT p.enabled::pg_catalog.text, r.oid::pg_catalog.text,"
+				 "       etl._caller_may_operate(p.pipeline_id)::pg_catalog.text"
+				 "  FROM etl.pipelines p JOIN pg_catalog.pg_roles r ON r.rolname OPERATOR(pg_catalog.=) p.owner"
+				 " WHERE p.pipeline_id OPERATOR(pg_catalog.=) $1",
 				 1, args, true, 1);
 	if (SPI_processed != 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("pipeline \"%s\" does not exist", pipeline_id),
 				 errhint("Register it with etl.register_pipeline(); role \"%s\" sees only the pipelines of roles it is a member of.",
-						 GetUserNameFromId(run_as, false))));
+						 GetUserNameFromId(GetUserId(), false))));
 	enabled = records_getstr(0, 1);
+	owner = (Oid) strtoul(records_getstr(0, 2), NULL, 10);
+	may = records_getstr(0, 3);
+	if (strcmp(may, "true") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied to run pipeline \"%s\"", pipeline_id),
+				 errhint("Runs are started by members of the pipeline's owner, etl_operator and etl_admin.")));
 	if (strcmp(enabled, "true") != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
@@ -85,6 +102,7 @@ MetaetlRunCheckAccess(const char *pipeline_id, Oid run_as)
 				 errhint("Enable it with UPDATE etl.pipelines SET enabled = true WHERE pipeline_id = '%s'.",
 						 pipeline_id)));
 	SPI_finish();
+	return owner;
 }
 
 /*

@@ -81,7 +81,8 @@ run_spec_from_args(FunctionCallInfo fcinfo, MetaetlRunSpec *spec)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("params for pipeline \"%s\" must be a JSON object", spec->pipeline_id)));
 
-	MetaetlRunCheckAccess(spec->pipeline_id, spec->run_as);
+	/* a run runs as its pipeline's owner */
+	spec->run_as = MetaetlRunCheckAccess(spec->pipeline_id);
 }
 
 /*
@@ -136,6 +137,22 @@ metaetl_execute_pipeline_inline(PG_FUNCTION_ARGS)
 
 	getrusage(RUSAGE_SELF, &before);
 	run_spec_from_args(fcinfo, &spec);
+
+	/*
+	 * The pipeline's code runs in this session.  That is safe only in its
+	 * owner's own session: in anyone else's, the code could SET ROLE to what
+	 * that session's user may become (or, in a superuser's, SET SESSION
+	 * AUTHORIZATION to anyone).  etl.execute_pipeline runs it in a session of
+	 * the owner's own.
+	 */
+	if (GetSessionUserId() != spec.run_as)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("pipeline \"%s\" can be run inline only in a session of its owner %s",
+						spec.pipeline_id, GetUserNameFromId(spec.run_as, false)),
+				 errdetail("This session's user is %s.", GetUserNameFromId(GetSessionUserId(), false)),
+				 errhint("Use etl.execute_pipeline('%s'), which runs it in a session of its owner.",
+						 spec.pipeline_id)));
 	MetaetlRunRecordStart(&spec, "running", &plan);
 
 	if (!MetaetlRunLockPipeline(spec.pipeline_id, plan.concurrency))

@@ -596,8 +596,21 @@ MetaetlRunInWorker(const MetaetlRunSpec *spec, bool wait)
 	SpinLockInit(&shared->mutex);
 	shared->state = RUN_STATE_STARTING;
 	shared->dboid = MyDatabaseId;
-	/* the run's role logs in itself when it can, else the caller's login role */
-	shared->login = MetaetlRoleCanLogin(spec->run_as) ? spec->run_as : GetAuthenticatedUserId();
+	/*
+	 * The run's role logs in itself.  A role that cannot log in cannot run
+	 * pipelines: running its code in a session authenticated as anyone else
+	 * (the caller, maybe a superuser) would let that code SET SESSION
+	 * AUTHORIZATION to them.
+	 */
+	if (!MetaetlRoleCanLogin(spec->run_as))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("pipeline \"%s\" cannot run: its owner %s cannot log in", spec->pipeline_id,
+						GetUserNameFromId(spec->run_as, false)),
+				 errdetail("A run executes in a session of its pipeline's owner, as a pg_cron job does."),
+				 errhint("ALTER ROLE %s LOGIN, or give the pipeline to a role that can log in.",
+						 GetUserNameFromId(spec->run_as, false))));
+	shared->login = spec->run_as;
 	shared->run_as = spec->run_as;
 	shared->caller_pgprocno = MyProc->pgprocno;
 	shared->caller_pid = MyProcPid;

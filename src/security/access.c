@@ -37,6 +37,7 @@ typedef struct AccessEntry
 {
 	TimestampTz at;
 	Oid			database;
+	Oid			role_id;
 	char		role[NAMEDATALEN];
 	char		action[32];
 	char		object_type[32];
@@ -81,8 +82,8 @@ MetaetlAccessLogInit(void)
 static void
 access_insert(const AccessEntry *e)
 {
-	Oid			types[7] = {TIMESTAMPTZOID, NAMEOID, TEXTOID, TEXTOID, TEXTOID, BOOLOID, TEXTOID};
-	Datum		values[7];
+	Oid			types[8] = {TIMESTAMPTZOID, NAMEOID, TEXTOID, TEXTOID, TEXTOID, BOOLOID, TEXTOID, INT8OID};
+	Datum		values[8];
 	MetaetlPrivState st;
 
 	values[0] = TimestampTzGetDatum(e->at);
@@ -92,10 +93,11 @@ access_insert(const AccessEntry *e)
 	values[4] = CStringGetTextDatum(e->object_id);
 	values[5] = BoolGetDatum(e->granted);
 	values[6] = CStringGetTextDatum(e->reason);
+	values[7] = Int64GetDatum((int64) e->role_id);
 	MetaetlOwnerBegin(&st);
 	SPI_connect();
-	MetaetlSpiExec("INSERT INTO etl.access_log (occurred_at, db_role, action, object_type, object_id, granted, reason)"
-				   " VALUES ($1, $2, $3, $4, $5, $6, $7)", 7, types, values, NULL, false, 0);
+	MetaetlSpiExec("INSERT INTO etl.access_log (occurred_at, db_role, action, object_type, object_id, granted, reason, user_id)"
+				   " VALUES ($1, $2, $3, $4, $5, $6, $7, $8)", 8, types, values, NULL, false, 0);
 	SPI_finish();
 	MetaetlOwnerEnd(&st);
 }
@@ -115,6 +117,7 @@ MetaetlAccessLog(const char *action, const char *object_type, const char *object
 	memset(&e, 0, sizeof(e));
 	e.at = GetCurrentTimestamp();
 	e.database = MyDatabaseId;
+	e.role_id = GetUserId();
 	strlcpy(e.role, GetUserNameFromId(GetUserId(), false), sizeof(e.role));
 	strlcpy(e.action, action, sizeof(e.action));
 	strlcpy(e.object_type, object_type ? object_type : "", sizeof(e.object_type));

@@ -175,8 +175,6 @@ MetaetlRedact(const char *text, Jsonb *secret)
 	JsonbValue	v;
 	JsonbIteratorToken tok;
 	char	   *out;
-	char	   *user = NULL;
-	char	   *password = NULL;
 	char	   *key = NULL;
 	List	   *values = NIL;
 	ListCell   *lc;
@@ -196,24 +194,36 @@ MetaetlRedact(const char *text, Jsonb *secret)
 		}
 		if ((tok == WJB_VALUE || tok == WJB_ELEM) && v.type == jbvString && v.val.string.len > 0)
 		{
-			char	   *s = pnstrdup(v.val.string.val, v.val.string.len);
-
 			/* a user name is an identifier, masked only together with its password */
 			if (tok == WJB_VALUE && key && (strcmp(key, "user") == 0 || strcmp(key, "username") == 0 ||
 											strcmp(key, "client_id") == 0))
-			{
-				user = s;
 				continue;
-			}
-			if (tok == WJB_VALUE && key && (strcmp(key, "password") == 0 ||
-											strcmp(key, "client_secret") == 0))
-				password = s;
-			values = lappend(values, s);
+			values = lappend(values, pnstrdup(v.val.string.val, v.val.string.len));
 		}
 	}
-	/* the pair first: its base64 (an Authorization header) contains the password's */
-	if (user && password)
-		out = mask_fragment(out, psprintf("%s:%s", user, password));
+
+	/*
+	 * The pairs first: their base64 (an Authorization header) contains the
+	 * password's, so masking the password alone first would break them up.
+	 */
+	{
+		char	   *user = MetaetlSecretField(secret, "user");
+		char	   *username = MetaetlSecretField(secret, "username");
+		char	   *password = MetaetlSecretField(secret, "password");
+		char	   *client_id = MetaetlSecretField(secret, "client_id");
+		char	   *client_secret = MetaetlSecretField(secret, "client_secret");
+
+		if (password && user)
+			out = mask_fragment(out, psprintf("%s:%s", user, password));
+		if (password && username)
+			out = mask_fragment(out, psprintf("%s:%s", username, password));
+		if (client_secret && client_id)
+		{
+			out = mask_fragment(out, psprintf("%s:%s", client_id, client_secret));
+			/* OAuth2 basic client authentication encodes both parts first */
+			out = mask_fragment(out, psprintf("%s:%s", pct_encode(client_id), pct_encode(client_secret)));
+		}
+	}
 	foreach(lc, values)
 	{
 		char	   *s = lfirst(lc);
