@@ -12,6 +12,7 @@
 #include "utils/builtins.h"
 
 #include "config/validate_int.h"
+#include "scheduler/cron.h"
 #include "util/ident.h"
 
 static const char *const rule_types[] = {"completeness", "validity", "uniqueness", "consistency",
@@ -510,8 +511,10 @@ cfgv_schedule(VCtx *c, const CfgNode *s, const char *path)
 	if ((n = cfgv_get(c, s, path, "cron", false)) && cfgv_string(c, n, cfgv_path(path, "cron")))
 	{
 		char		err[256];
+		CronSchedule parsed;
 
-		if (!CfgCronCheck(n->str, err, sizeof(err)))
+		/* the scheduler's own parser: valid exactly when it can run */
+		if (!CronParse(n->str, &parsed, err, sizeof(err)))
 			cfgv_error(c, cfgv_path(path, "cron"), n, "invalid cron expression \"%s\": %s", n->str, err);
 		else
 			cfgv_put(c, out, "cron", n);

@@ -119,7 +119,6 @@ extern bool CfgScalarLooksNonString(const char *s, size_t len);
 extern char *CfgEmit(const CfgNode *root, size_t *len, char *errbuf, size_t errlen);
 
 /* in config/cfgcheck.c */
-extern bool CfgCronCheck(const char *expr, char *errbuf, size_t errlen);
 extern char *CfgNormalizeExpr(const char *expr);
 
 typedef enum CfgTemplateCtx

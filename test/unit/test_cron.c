@@ -156,6 +156,32 @@ fires(const char *expr, int64_t from, int64_t to, CronOffsetFn fn, void *arg,
 	return n;
 }
 
+/*
+ * The forms the configuration validator once checked with a parser of its
+ * own (config/cfgcheck.c): it now calls CronParse, so the scheduler's
+ * parser must accept and refuse them alike.
+ */
+static void
+test_validator_forms(void)
+{
+	CronSchedule c;
+	char		err[256];
+	static const char *const good[] = {"0 2 * * *", "*/5 * * * *", "0 0 1 jan,jul *",
+		"0 9-17/2 * * mon-fri", "30 0 2 * * *", "@daily", "@hourly", "0 0 * * 7",
+	"@every 5m", "@reboot", "0 12 L * *"};
+	static const char *const bad[] = {"0 2 * *", "61 * * * *", "* 24 * * *", "0 0 0 * *",
+		"0 0 * 13 *", "0 0 * * funday", "*/0 * * * *", "5-1 * * * *", "@often", "a b c d e",
+	"1 2 3 4 5 6 7", "0,,1 * * * *", "@every 0s", "@every"};
+
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+		UNIT_CHECK(CronParse(good[i], &c, err, sizeof(err)), "cron \"%s\" is valid", good[i]);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+	{
+		err[0] = '\0';
+		UNIT_CHECK(!CronParse(bad[i], &c, err, sizeof(err)) && err[0], "cron \"%s\" is refused: %s", bad[i], err);
+	}
+}
+
 int
 main(void)
 {
@@ -178,6 +204,7 @@ main(void)
 	UNIT_CHECK_STR(fmt(-1), "1969-12-31 23:59:59", "negative times format correctly");
 
 	/* --- parsing --- */
+	test_validator_forms();
 	UNIT_CHECK(CronParse("*/15 * * * *", &c, err, sizeof(err)) && c.kind == CRON_FIELDS &&
 			   c.minutes == ((1ULL << 0) | (1ULL << 15) | (1ULL << 30) | (1ULL << 45)) &&
 			   c.seconds == 1 && !c.has_seconds, "*/15 in minutes is 0,15,30,45");

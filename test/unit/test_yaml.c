@@ -315,25 +315,6 @@ test_emit(void)
 }
 
 static void
-test_cron(void)
-{
-	char		err[256];
-	static const char *const good[] = {"0 2 * * *", "*/5 * * * *", "0 0 1 jan,jul *",
-		"0 9-17/2 * * mon-fri", "30 0 2 * * *", "@daily", "@hourly", "0 0 ? * SUN", "0 0 * * 7"};
-	static const char *const bad[] = {"0 2 * *", "61 * * * *", "* 24 * * *", "0 0 0 * *",
-		"0 0 * 13 *", "0 0 * * funday", "*/0 * * * *", "5-1 * * * *", "@often", "a b c d e",
-	"1 2 3 4 5 6 7", "0,,1 * * * *"};
-
-	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
-		UNIT_CHECK(CfgCronCheck(good[i], err, sizeof(err)), "cron \"%s\" is valid", good[i]);
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-	{
-		err[0] = '\0';
-		UNIT_CHECK(!CfgCronCheck(bad[i], err, sizeof(err)) && err[0], "cron \"%s\" is refused: %s", bad[i], err);
-	}
-}
-
-static void
 test_expr_and_templates(void)
 {
 	char	   *s;
@@ -372,7 +353,6 @@ main(void)
 	test_tags();
 	test_errors();
 	test_emit();
-	test_cron();
 	test_expr_and_templates();
 	return unit_done();
 }
