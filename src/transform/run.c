@@ -108,6 +108,12 @@ named_before_load(MetaetlPlan *plan, void *arg)
 }
 
 static void
+run_hook_errcontext(void *arg)
+{
+	errcontext("step \"quality\" (the checks before the load)");
+}
+
+static void
 run_target_errcontext(void *arg)
 {
 	errcontext("loading target step \"%s\"", (const char *) arg);
@@ -162,7 +168,14 @@ MetaetlPlanRun(MetaetlPlan *plan, const MetaetlRunHooks *hooks)
 				MetaetlMaterializeNode(plan, MetaetlFindNode(plan, ((MetaetlTarget *) lfirst(lc))->input, false), "par");
 	}
 	if (hooks && hooks->before_load)
+	{
+		/* errors of the quality gate (or the caller's hook) name it */
+		ErrorContextCallback errcb = {error_context_stack, run_hook_errcontext, NULL};
+
+		error_context_stack = &errcb;
 		bl = hooks->before_load(plan, hooks->arg);
+		error_context_stack = errcb.previous;
+	}
 	foreach(lc, plan->targets)
 	{
 		MetaetlTarget *t = lfirst(lc);
@@ -181,6 +194,24 @@ MetaetlPlanRun(MetaetlPlan *plan, const MetaetlRunHooks *hooks)
 		error_context_stack = errcb.previous;
 		t->ms = (double) (GetCurrentTimestamp() - ts) / 1000.0;
 		written += t->rows;
+	}
+	/*
+	 * rows_read is exact: a source that was not materialised (pushdown
+	 * fuses it into the loads, where its rows are never counted apart from
+	 * the steps' filters) is counted by count(*) over its query, in the
+	 * run's transaction after the loads.  The planner's estimate is no
+	 * substitute: it is 0 for a table never analysed.
+	 */
+	foreach(lc, plan->nodes)
+	{
+		MetaetlNode *n = lfirst(lc);
+		bool		isnull;
+
+		if (!n->is_source || n->rows >= 0 || n->body == NULL || plan->describe_only)
+			continue;
+		MetaetlExec(psprintf("SELECT pg_catalog.count(*) FROM (%s) metaetl_count",
+							 MetaetlNodeQuery(plan, n)), SPI_OK_SELECT);
+		n->rows = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	}
 	MetaetlParallelCleanup(plan);
 	/* staged intermediates nobody asked for go now rather than at commit */
@@ -202,10 +233,7 @@ MetaetlPlanRun(MetaetlPlan *plan, const MetaetlRunHooks *hooks)
 		if (n->rows >= 0)
 			read += n->rows;
 		else
-		{
-			read += (int64) Max(n->est_rows, 0);
 			estimated = true;
-		}
 	}
 
 	initStringInfo(&b);
@@ -309,11 +337,26 @@ MetaetlExecutePlan(Jsonb *config, Jsonb *params, Jsonb *context, List *materiali
 	/* the run this plan belongs to (lineage records it), from the context */
 	if (rid && rid->type == jbvNumeric)
 		plan->run_id = strtoi64(MetaetlJValueText(rid), NULL, 10);
-	/* {"param": params} || context */
-	initStringInfo(&ctx);
-	appendStringInfoString(&ctx, "{\"param\": ");
-	appendStringInfoString(&ctx, params ? JsonbToCString(NULL, &params->root, VARSIZE(params)) : "{}");
-	appendStringInfoChar(&ctx, '}');
+	/*
+	 * {"param": defaults || params} || context: a parameter the run does not
+	 * pass takes the default declared under pipeline.params
+	 */
+	{
+		JsonbContainer *p = MetaetlJObj(&config->root, "pipeline");
+		JsonbContainer *defaults = p ? MetaetlJObj(p, "params") : NULL;
+		Datum		merged;
+
+		if (defaults && JsonContainerIsObject(defaults))
+			merged = DirectFunctionCall1(jsonb_in, CStringGetDatum(JsonbToCString(NULL, defaults, 0)));
+		else
+			merged = DirectFunctionCall1(jsonb_in, CStringGetDatum("{}"));
+		if (params && JB_ROOT_IS_OBJECT(params))
+			merged = DirectFunctionCall2(jsonb_concat, merged, JsonbPGetDatum(params));
+		initStringInfo(&ctx);
+		appendStringInfoString(&ctx, "{\"param\": ");
+		appendStringInfoString(&ctx, JsonbToCString(NULL, &DatumGetJsonbP(merged)->root, 0));
+		appendStringInfoChar(&ctx, '}');
+	}
 	plan->render_ctx = DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(ctx.data)));
 	if (context)
 		plan->render_ctx = DatumGetJsonbP(DirectFunctionCall2(jsonb_concat, JsonbPGetDatum(plan->render_ctx),
