@@ -27,6 +27,7 @@ REGRESS      = $(sort $(basename $(notdir $(wildcard test/sql/*.sql))))
 REGRESS_OPTS = --inputdir=test
 
 PG_CPPFLAGS = -I$(srcdir)/src -DMETAETL_VERSION='"$(EXTVERSION)"' $(shell xml2-config --cflags 2>/dev/null)
+PG_CPPFLAGS += -I$(shell $(PG_CONFIG) --includedir)   # connectors: libpq-fe.h
 # PostgreSQL's own headers trip -Wunused-parameter, -Wsign-compare and
 # -Wmissing-field-initializers under -Wextra, and -Wclobbered gives false
 # positives inside PG_TRY blocks; everything else is an error.

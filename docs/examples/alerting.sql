@@ -6,10 +6,19 @@
 -- etl.deliver_pending (the delivery worker only serves metaetl.database).
 \pset pager off
 
--- a pipeline to watch (etl.register_pipeline creates these rows normally)
-INSERT INTO etl.pipelines (pipeline_id, name, config, tags)
-VALUES ('orders_daily', 'Daily orders', '{"pipeline": {"id": "orders_daily",
-        "alerts": {"on": ["failure", "quality_failure"], "channels": ["ops_email"]}}}', '{finance,prod}');
+-- a pipeline to watch, tagged finance; its source table does not exist, so
+-- its run below fails
+SELECT etl.register_pipeline($$
+pipeline:
+  id: orders_daily
+  name: Daily orders
+  tags: [finance, prod]
+  sources: [{id: orders, type: postgresql, table: public.orders}]
+  transforms:
+    - {id: by_region, type: aggregate, params: {groupby_cols: [region], agg_functions: {amount: sum}}}
+  targets: [{id: totals, type: postgresql, table: public.daily_totals}]
+  alerts: {on: [failure, quality_failure], channels: [ops_email]}
+$$);
 
 -- [sla] the pipeline's sla: block becomes SLA definitions
 SELECT etl.apply_sla_config('orders_daily', '{
@@ -71,11 +80,13 @@ SELECT alert_type, priority, status, occurrences, message FROM etl.alerts WHERE 
 SELECT etl.acknowledge_alert(:alert_id) AS acknowledged;
 SELECT etl.resolve_alert(:alert_id) AS resolved;
 
--- [after a run] what the orchestrator calls once a run is recorded
-INSERT INTO etl.pipeline_runs (pipeline_id, status, started_at, ended_at, error_message)
-VALUES ('orders_daily', 'failed', now() - interval '42 minutes', now(), 'relation "orders" does not exist')
-RETURNING run_id AS run_id \gset
-SELECT jsonb_pretty(etl.on_run_finished(:run_id) - 'run_id') AS on_run_finished;
+-- [after a run] the run fails (public.orders does not exist); once the run is
+-- recorded the orchestrator calls etl.on_run_finished(run_id), which raised
+-- a pipeline_failure alert and queued it for the routes' and the pipeline's channels
+SELECT r ->> 'run_id' AS run_id, r ->> 'status' AS status
+  FROM etl.execute_pipeline('orders_daily') AS r \gset
+\echo run :run_id :status
+SELECT alert_type, priority, status, message FROM etl.alerts WHERE run_id = :run_id;
 SELECT d.channel, d.event, d.status FROM etl.alert_deliveries d JOIN etl.alerts a USING (alert_id)
  WHERE a.run_id = :run_id ORDER BY d.channel, d.event;
 

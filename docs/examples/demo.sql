@@ -58,3 +58,14 @@ SELECT sla_type, target, observed, compliant FROM etl.sla_report('customer_etl')
 
 -- 8. the target rows
 SELECT * FROM public.customer_summary ORDER BY region;
+
+-- 9. one customer changes, and the example runs again.  Its source reads only
+--    the rows changed since the last run (updated_at > '{{last_run}}'), and its
+--    target has the default mode: replace, so the second run replaces
+--    customer_summary with the sum of the changed rows alone: one region, one
+--    customer's revenue, the other regions gone.  That is what the example's
+--    config says today; incremental aggregates (merging the changed rows into
+--    the summary) come with the incremental-load work (issue 19).
+UPDATE public.customers SET revenue = revenue + 100, updated_at = now() WHERE customer_id = 42;
+SELECT jsonb_pretty(etl.execute_pipeline('customer_etl', 'manual', 'user123')) AS second_run;
+SELECT * FROM public.customer_summary ORDER BY region;

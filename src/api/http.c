@@ -333,8 +333,14 @@ session_exec(Session *s, const char *sql, int nparams, const char *const *values
 		if (last && PQresultStatus(reset_res) != PGRES_COMMAND_OK)
 			s->broken = true;
 	}
-	else
-		s->role_set = false;	/* the aborted pipeline took the SET ROLE back */
+	else if (set)
+		s->role_set = false;	/* the aborted pipeline took its SET ROLE back */
+	/*
+	 * else the role was set by an earlier statement and stays set: the
+	 * aborted pipeline skipped its RESET ROLE, which session_end() sends, so
+	 * the pooled connection never goes back with the token's role (its next
+	 * token lookup would run as that role)
+	 */
 	PQclear(reset_res);
 	if (PQstatus(s->conn) != CONNECTION_OK)
 		s->broken = true;

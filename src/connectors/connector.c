@@ -21,6 +21,8 @@ static const MetaetlConnector *const all_connectors[] = {
 	&MetaetlInlineConnector,
 	&MetaetlFileConnector,
 	&MetaetlHttpConnector, &MetaetlSoapConnector,	/* connectors/http.c, soap.c */
+	&MetaetlMysqlConnector, &MetaetlFdwOnlyConnector,	/* connectors/relational.c */
+	&MetaetlS3Connector, &MetaetlAzureBlobConnector, &MetaetlGcsConnector,	/* connectors/objstore.c */
 };
 
 /*

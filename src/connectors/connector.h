@@ -102,11 +102,19 @@ extern const MetaetlConnector *const *MetaetlConnectors(int *n);
 extern const MetaetlConnector MetaetlLocalConnector;
 extern const MetaetlConnector MetaetlInlineConnector;
 extern void MetaetlCheckConnection(JsonbContainer *conf, bool is_source, const char *id);
+extern bool MetaetlSourceIsRemote(MetaetlNode *src);
+
+/* in connectors/fdw.c: MySQL/MariaDB, SQL Server/Oracle; Remote SQL for compile output */
+extern const MetaetlConnector MetaetlMysqlConnector, MetaetlFdwOnlyConnector;
+extern void MetaetlRemoteExplain(MetaetlPlan *plan, const char *with_prefix, const char *ref, List *cols);
 
 /* in connectors/file.c */
 extern const MetaetlConnector MetaetlFileConnector;
 
 /* in connectors/http.c, connectors/soap.c (internals: connectors/http.h) */
 extern const MetaetlConnector MetaetlHttpConnector, MetaetlSoapConnector;
+
+/* in connectors/objstore.c */
+extern const MetaetlConnector MetaetlS3Connector, MetaetlAzureBlobConnector, MetaetlGcsConnector;
 
 #endif							/* METAETL_CONNECTOR_H */

@@ -1,40 +1,54 @@
 /*-------------------------------------------------------------------------
  *
  * src/connectors/file.c
- *		Server-side files: csv, json (one array) and ndjson (one object per
- *		line) sources and targets, through COPY.
+ *		Server-side files as sources and targets: "type: file" with any
+ *		format (csv, tsv, json, ndjson, parquet, xlsx), and the csv, json and
+ *		ndjson types of 0.1, which are "type: file" with that format.
  *
- * A file source is copied into a temporary table first (COPY needs a
- * table), which the rest of the plan reads.  Reading needs the
- * pg_read_server_files role, writing pg_write_server_files; without them
- * the error says so before any file is touched.  Options: header (default
- * true), delimiter, quote, null, encoding; columns: {name: type} (default:
- * the header's names, or the first object's keys, as text / numeric /
- * boolean).
+ * A source reads one file, every file a glob in path matches (a star in
+ * the file name part, say) or the files of a directory that match a
+ * pattern (path: a directory, pattern: a glob), in byte order of their names, into one
+ * staging table through the format layer (format.h: each file is
+ * decompressed per compression:, parsed by its format, and checked against
+ * the first file's columns).  file_column adds the file's path as a
+ * column.  A target writes one file under a temporary name that is renamed
+ * into place when the transaction commits, so a failed load — or a failed
+ * run after it — leaves the old file; it compresses per compression:
+ * (auto: by the suffix .gz / .zst).
+ *
+ * Reading needs the pg_read_server_files role and writing
+ * pg_write_server_files, checked as the run's role before any file (or
+ * directory) is touched.
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
+#include <fnmatch.h>
+#include <glob.h>
 #include <sys/stat.h>
 
+#include "access/xact.h"
 #include "catalog/pg_authid.h"
-#include "catalog/pg_type.h"
-#include "executor/spi.h"
 #include "miscadmin.h"
+#include "storage/fd.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
+#include "utils/jsonb.h"
+#include "utils/memutils.h"
 
+#include "config/yamltree.h"
 #include "connectors/connector.h"
 #include "connectors/format.h"
-#include "connectors/sink.h"
-#include "connectors/stream.h"
 
-/*
- * csv, json, ndjson: the 0.1 types, through COPY.  file: any format of the
- * format registry (format: parquet, ...), through a stream.
- */
 static const char *const file_types[] = {"csv", "json", "ndjson", "file", NULL};
+
+/* the 0.1 types name their format */
+static bool
+file_is_alias(const char *type)
+{
+	return strcmp(type, "file") != 0;
+}
 
 static void
 file_require(const char *id, bool write)
@@ -66,311 +80,367 @@ file_path(JsonbContainer *conf, const char *id)
 	return path;
 }
 
-/* COPY options for csv: header, delimiter, quote, null, encoding (all literals) */
-static char *
-csv_options(JsonbContainer *conf)
+/*
+ * conf with "format": fmt added, for the 0.1 types (so the format layer,
+ * which reads format: from the source, parses a type: csv file as csv).
+ */
+static JsonbContainer *
+file_conf_with_format(JsonbContainer *conf, const char *fmt)
 {
-	StringInfoData b;
-	const char *keys[] = {"delimiter", "quote", "null", "encoding", "escape"};
+	JsonbParseState *ps = NULL;
+	JsonbIterator *it;
+	JsonbValue	v,
+				k;
+	JsonbIteratorToken tok;
+	JsonbValue *res;
 
-	initStringInfo(&b);
-	appendStringInfo(&b, "FORMAT csv, HEADER %s", MetaetlJBool(conf, "header", true) ? "true" : "false");
-	for (int i = 0; i < (int) lengthof(keys); i++)
+	/* top level only: nested values come whole (jbvBinary) and are pushed whole */
+	it = JsonbIteratorInit(conf);
+	while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
 	{
-		char	   *v = MetaetlJStr(conf, keys[i]);
-
-		if (v)
-			appendStringInfo(&b, ", %s %s", keys[i], quote_literal_cstr(v));
+		if (tok == WJB_END_OBJECT)
+		{
+			k.type = jbvString;
+			k.val.string.val = "format";
+			k.val.string.len = strlen("format");
+			pushJsonbValue(&ps, WJB_KEY, &k);
+			v.type = jbvString;
+			v.val.string.val = (char *) fmt;
+			v.val.string.len = strlen(fmt);
+			pushJsonbValue(&ps, WJB_VALUE, &v);
+			res = pushJsonbValue(&ps, WJB_END_OBJECT, NULL);
+			return &JsonbValueToJsonb(res)->root;
+		}
+		if (tok == WJB_KEY && v.val.string.len == 6 && memcmp(v.val.string.val, "format", 6) == 0)
+		{
+			/* a format: key of its own is replaced */
+			(void) JsonbIteratorNext(&it, &v, true);
+			continue;
+		}
+		res = pushJsonbValue(&ps, tok, tok < WJB_BEGIN_ARRAY ? &v : NULL);
 	}
-	return b.data;
+	elog(ERROR, "source config is not an object");
+	return NULL;
 }
 
-static char *csv_columns(MetaetlNode *src, const char *path);
-
-static char *
-declared_columns(MetaetlNode *src)
+static bool
+file_has_glob(const char *path)
 {
-	JsonbContainer *decl = MetaetlJObj(src->conf, "columns");
-	char	  **k;
-	JsonbValue **v;
-	int			n;
-	StringInfoData b;
-
-	if (decl && JsonContainerIsArray(decl))
-		return csv_columns(src, NULL);	/* ["name type", ...] in order */
-	n = MetaetlJObjEntries(decl, &k, &v);
-	if (n == 0)
-		return NULL;
-	initStringInfo(&b);
-	for (int i = 0; i < n; i++)
-		appendStringInfo(&b, "%s%s %s", i ? ", " : "", quote_identifier(k[i]),
-						 MetaetlTypeName(src, MetaetlJValueText(v[i])));
-	return b.data;
+	return strpbrk(path, "*?[") != NULL;
 }
 
-/* the names in the csv header line */
+static int
+file_name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *) a, *(char *const *) b);
+}
+
 static List *
-header_names(MetaetlNode *src, const char *path)
+file_sorted(char **names, int n)
 {
-	Datum		args[1];
-	Oid			types[1] = {TEXTOID};
-	bool		isnull;
-	char	   *txt,
-			   *nl;
-	char	   *delim = MetaetlJStr(src->conf, "delimiter");
-	char		d = delim && delim[0] ? delim[0] : ',';
-	StringInfoData name;
-	List	   *names = NIL;
-	bool		inq = false;
+	List	   *res = NIL;
 
-	args[0] = CStringGetTextDatum(path);
-	if (SPI_execute_with_args("SELECT pg_catalog.pg_read_file($1, 0, 65536)", 1, types, args, NULL,
-							  false, 1) != SPI_OK_SELECT)
-		elog(ERROR, "pg_read_file failed");
-	txt = TextDatumGetCString(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-	if ((nl = strchr(txt, '\n')) != NULL)
-		*nl = '\0';
-	if ((nl = strchr(txt, '\r')) != NULL)
-		*nl = '\0';
-	initStringInfo(&name);
-	for (char *p = txt;; p++)
-	{
-		if (*p == '"')
-		{
-			if (inq && p[1] == '"')
-			{
-				appendStringInfoChar(&name, '"');
-				p++;
-			}
-			else
-				inq = !inq;
-			continue;
-		}
-		if (*p == '\0' || (*p == d && !inq))
-		{
-			names = lappend(names, pstrdup(name.data));
-			resetStringInfo(&name);
-			if (*p == '\0')
-				break;
-			continue;
-		}
-		appendStringInfoChar(&name, *p);
-	}
-	return names;
+	qsort(names, n, sizeof(char *), file_name_cmp);
+	for (int i = 0; i < n; i++)
+		res = lappend(res, names[i]);
+	return res;
+}
+
+static bool
+file_is_regular(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 && S_ISREG(st.st_mode);
 }
 
 /*
- * csv columns: with a header, the header's names in file order, typed by
- * columns: {name: type} where given (text otherwise); without a header,
- * columns: ["name type", ...] in file order.
+ * The files a source reads, in name order: path itself, the regular files
+ * a glob in path matches, or those of directory path that match pattern.
  */
-static char *
-csv_columns(MetaetlNode *src, const char *path)
+static List *
+file_list(MetaetlNode *src, const char *path)
 {
-	JsonbValue *decl = MetaetlJGet(src->conf, "columns");
-	StringInfoData b;
-	ListCell   *lc;
+	char	   *pattern = MetaetlJStr(src->conf, "pattern");
+	struct stat st;
+	char	  **names;
+	int			n = 0,
+				cap = 64;
 
-	initStringInfo(&b);
-	if (decl && decl->type == jbvBinary && JsonContainerIsArray(decl->val.binary.data))
+	if (file_has_glob(path))
 	{
-		for (int i = 0; i < MetaetlJArrayLen(decl->val.binary.data); i++)
-		{
-			char	   *e = MetaetlJValueText(MetaetlJArrayAt(decl->val.binary.data, i));
-			char	   *sp = strpbrk(e, " \t");
+		glob_t		g;
+		int			rc;
 
-			if (e == NULL || sp == NULL)
-				ereport(ERROR,
-						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						 errmsg("source \"%s\": columns entries are \"name type\"", src->id)));
-			*sp = '\0';
-			appendStringInfo(&b, "%s%s %s", i ? ", " : "", quote_identifier(e),
-							 MetaetlTypeName(src, sp + 1));
+		if (pattern)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("source \"%s\": pattern needs path to be a directory, not a glob", src->id),
+					 errhint("Give either path: \"/dir/*.csv\" or path: /dir with pattern: \"*.csv\".")));
+		memset(&g, 0, sizeof(g));
+		rc = glob(path, GLOB_NOSORT, NULL, &g);
+		if (rc != 0 && rc != GLOB_NOMATCH)
+		{
+			globfree(&g);
+			ereport(ERROR,
+					(errcode(ERRCODE_IO_ERROR),
+					 errmsg("source \"%s\": could not list the files matching \"%s\"", src->id, path)));
 		}
-		return b.data;
-	}
-	if (!MetaetlJBool(src->conf, "header", true))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("source \"%s\": a csv file without a header needs columns: [\"name type\", ...]", src->id),
-				 errhint("List the columns in file order.")));
-	{
-		List	   *names = header_names(src, path);
-		JsonbContainer *types = decl && decl->type == jbvBinary ? decl->val.binary.data : NULL;
-		char	  **k;
-		JsonbValue **v;
-		int			n = MetaetlJObjEntries(types, &k, &v);
-		List	   *cols = NIL;
-
-		foreach(lc, names)
+		/* copy out before anything can throw: glob's memory is malloc'd */
+		names = palloc(sizeof(char *) * Max(g.gl_pathc, 1));
+		for (size_t i = 0; i < g.gl_pathc; i++)
+			names[n++] = pstrdup(g.gl_pathv[i]);
+		globfree(&g);
 		{
-			MetaetlColumn *c = palloc0(sizeof(MetaetlColumn));
-			char	   *t = "text";
+			int			keep = 0;
 
-			c->name = lfirst(lc);
-			cols = lappend(cols, c);
 			for (int i = 0; i < n; i++)
-				if (strcmp(k[i], c->name) == 0)
-					t = MetaetlTypeName(src, MetaetlJValueText(v[i]));
-			appendStringInfo(&b, "%s%s %s", b.len ? ", " : "", quote_identifier(c->name), t);
+				if (file_is_regular(names[i]))
+					names[keep++] = names[i];
+			n = keep;
 		}
-		for (int i = 0; i < n; i++)
-			MetaetlFindColumn(src, cols, k[i], "columns (the file's header)");
+		if (n == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_FILE),
+					 errmsg("source \"%s\": no files match \"%s\"", src->id, path)));
+		return file_sorted(names, n);
 	}
-	return b.data;
+
+	if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode))
+	{
+		if (pattern)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_FILE),
+					 errmsg("source \"%s\": \"%s\" is not a directory", src->id, path),
+					 errhint("pattern: selects files of the directory path: names.")));
+		/* one file; opening it reports a missing one */
+		return list_make1(pstrdup(path));
+	}
+
+	/* a directory: its regular files matching pattern (default: all but dot files) */
+	{
+		DIR		   *dir = AllocateDir(path);
+		struct dirent *de;
+		size_t		plen = strlen(path);
+
+		names = palloc(sizeof(char *) * cap);
+		while ((de = ReadDir(dir, path)) != NULL)
+		{
+			char	   *full;
+
+			if (pattern ? fnmatch(pattern, de->d_name, FNM_PERIOD) != 0 : de->d_name[0] == '.')
+				continue;
+			full = psprintf("%s%s%s", path, plen > 0 && path[plen - 1] == '/' ? "" : "/", de->d_name);
+			if (!file_is_regular(full))
+				continue;
+			if (n == cap)
+				names = repalloc(names, sizeof(char *) * (cap *= 2));
+			names[n++] = full;
+		}
+		FreeDir(dir);
+		if (n == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_FILE),
+					 errmsg("source \"%s\": no files in directory \"%s\" match \"%s\"", src->id, path,
+							pattern ? pattern : "*")));
+		return file_sorted(names, n);
+	}
 }
 
-/* columns from the first object's keys, typed by its values */
-static char *
-object_columns(const char *first_object_sql)
-{
-	StringInfoData b;
-
-	MetaetlExec(psprintf("SELECT k, CASE pg_catalog.jsonb_typeof(v) WHEN 'number' THEN 'numeric' "
-						 "WHEN 'boolean' THEN 'boolean' ELSE 'text' END FROM (%s) o(j), "
-						 "pg_catalog.jsonb_each(o.j) e(k, v)", first_object_sql), SPI_OK_SELECT);
-	initStringInfo(&b);
-	for (uint64 i = 0; i < SPI_processed; i++)
-		appendStringInfo(&b, "%s%s %s", i ? ", " : "",
-						 quote_identifier(SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1)),
-						 SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2));
-	return b.data;
-}
-
-/* the format a "type: file" source or target names, or its path's suffix says */
-static const MetaetlFormat *
-file_format(JsonbContainer *conf, const char *path, const char *what, const char *id)
-{
-	char	   *name = MetaetlJStr(conf, "format");
-	const MetaetlFormat *fmt;
-
-	if (name && strcmp(name, "auto") != 0)
-		return MetaetlFindFormat(name, id);
-	fmt = MetaetlFormatForName(path);
-	if (fmt == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("%s \"%s\": cannot tell the format of \"%s\"", what, id, path),
-				 errhint("Give format: one of %s.", MetaetlFormatList(false))));
-	return fmt;
-}
-
-/* open a server file of a "type: file" source; a missing file names the source */
+/* open a file of a source; a missing one names the source */
 static MetaetlInStream *
-file_open_in(void *arg, const char *path)
+file_open(void *arg, const char *name)
 {
 	MetaetlNode *src = arg;
 	struct stat st;
 
-	if (stat(path, &st) != 0)
+	if (stat(name, &st) != 0)
 		ereport(ERROR,
 				(errcode_for_file_access(),
-				 errmsg("source \"%s\": could not open file \"%s\": %m", src->id, path)));
-	return MetaetlOpenFileIn(path);
+				 errmsg("source \"%s\": could not open file \"%s\": %m", src->id, name)));
+	return MetaetlOpenFileIn(name);
 }
 
 static char *
 file_extract(MetaetlPlan *plan, MetaetlNode *src)
 {
 	char	   *path = file_path(src->conf, src->id);
-	char	   *tmp = MetaetlNewTemp(plan, "file");
-	char	   *cols = strcmp(src->type, "csv") == 0 ? NULL : declared_columns(src);
-	char	   *lit = quote_literal_cstr(path);
-	char	   *sql;
 
 	file_require(src->id, false);
-	if (strcmp(src->type, "file") == 0)
-	{
-		(void) file_format(src->conf, path, "source", src->id);
-		return MetaetlReadObjects(plan, src, list_make1(path), file_open_in, src);
-	}
-	if (strcmp(src->type, "csv") == 0)
-	{
-		cols = csv_columns(src, path);
-		MetaetlExec(psprintf("CREATE TEMP TABLE %s (%s) ON COMMIT DROP", tmp, cols), SPI_OK_UTILITY);
-		sql = psprintf("COPY %s FROM %s WITH (%s)", tmp, lit, csv_options(src->conf));
-	}
-	else
-	{
-		/* json / ndjson: raw text lines first, then one row per object */
-		char	   *raw = MetaetlNewTemp(plan, "raw");
-		char	   *enc = MetaetlJStr(src->conf, "encoding");
-
-		MetaetlExec(psprintf("CREATE TEMP TABLE %s (line pg_catalog.text) ON COMMIT DROP", raw), SPI_OK_UTILITY);
-		MetaetlExec(psprintf("COPY %s FROM %s WITH (FORMAT csv, QUOTE E'\\x01', DELIMITER E'\\x02'%s%s)",
-							 raw, lit, enc ? ", ENCODING " : "", enc ? quote_literal_cstr(enc) : ""), 0);
-		if (cols == NULL && strcmp(src->type, "json") == 0)
-			cols = object_columns(psprintf("SELECT pg_catalog.string_agg(line, E'\\n')::pg_catalog.jsonb -> 0 FROM %s", raw));
-		else if (cols == NULL)
-			cols = object_columns(psprintf("SELECT line::pg_catalog.jsonb FROM %s WHERE line ~ '\\S' LIMIT 1", raw));
-		if (cols[0] == '\0')
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("source \"%s\": no columns found in %s", src->id, path),
-					 errhint("Declare columns: {name: type}.")));
-		MetaetlExec(psprintf("CREATE TEMP TABLE %s (%s) ON COMMIT DROP", tmp, cols), SPI_OK_UTILITY);
-		if (strcmp(src->type, "json") == 0)
-			sql = psprintf("INSERT INTO %s SELECT r.* FROM (SELECT pg_catalog.string_agg(line, E'\\n')::pg_catalog.jsonb AS doc FROM %s) d, "
-						   "pg_catalog.jsonb_array_elements(d.doc) e, pg_catalog.jsonb_to_record(e.value) AS r(%s)", tmp, raw, cols);
-		else
-			sql = psprintf("INSERT INTO %s SELECT r.* FROM %s l, pg_catalog.jsonb_to_record(l.line::pg_catalog.jsonb) AS r(%s) "
-						   "WHERE l.line ~ '\\S'", tmp, raw, cols);
-	}
-	MetaetlScript(plan, sql);
-	if (!plan->describe_only)
-		src->rows = MetaetlExec(sql, 0);
-	return psprintf("SELECT * FROM %s", tmp);
+	if (file_is_alias(src->type))
+		src->conf = file_conf_with_format(src->conf, src->type);
+	return MetaetlReadObjects(plan, src, file_list(src, path), file_open, src);
 }
 
 static char *
 file_describe(MetaetlPlan *plan, MetaetlNode *src)
 {
-	char	   *path = file_path(src->conf, src->id);
+	char	   *fmt = file_is_alias(src->type) ? src->type : MetaetlJStr(src->conf, "format");
 
-	if (strcmp(src->type, "file") == 0)
-		return psprintf("%s file %s", file_format(src->conf, path, "source", src->id)->name, path);
-	return psprintf("%s file %s", src->type, path);
+	return psprintf("%s%sfile %s", fmt ? fmt : "", fmt ? " " : "", file_path(src->conf, src->id));
 }
 
-/*
- * A "type: file" target: the rows through the format's writer into a
- * stream that becomes the file only at finish, so an error leaves an
- * existing file as it was.
- */
-static int64
-file_load_format(MetaetlPlan *plan, MetaetlTarget *tgt, const char *prefix, const char *ref,
-				 List *cols, const char *path)
+/* the format a target writes: its type's, format:, or the path's suffix */
+static const MetaetlFormat *
+file_target_format(MetaetlTarget *tgt, const char *path)
 {
-	const MetaetlFormat *fmt = file_format(tgt->conf, path, "target", tgt->id);
-	char	   *compression = MetaetlJStr(tgt->conf, "compression");
-	MetaetlOutStream *out;
-	MetaetlRowReader *rows;
-	int64		n;
+	char	   *name = file_is_alias(tgt->type) ? tgt->type : MetaetlJStr(tgt->conf, "format");
+	const MetaetlFormat *fmt;
 
+	if (name && strcmp(name, "auto") != 0)
+		fmt = MetaetlFindFormat(name, tgt->id);
+	else if ((fmt = MetaetlFormatForName(path)) == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("target \"%s\": cannot tell the format of \"%s\"", tgt->id, path),
+				 errhint("Give format: one of %s.", MetaetlFormatList(true))));
 	if (fmt->write == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("target \"%s\": format %s cannot be written", tgt->id, fmt->name),
-				 errhint("Writable formats: %s.", MetaetlFormatList(true))));
-	MetaetlScript(plan, psprintf("-- write %s as %s", path, fmt->name));
-	if (plan->describe_only)
-		return 0;
-	out = MetaetlOpenFileOut(path);
-	out = MetaetlCompressOut(out, compression ? compression : "auto");
-	rows = MetaetlRowReaderOpen(plan, prefix, ref, cols);
-	n = fmt->write(rows, tgt->conf, out);
-	MetaetlRowReaderClose(rows);
-	MetaetlStreamFinish(out);
-	return n;
+				 errmsg("target \"%s\": format %s can be read but not written", tgt->id, fmt->name),
+				 errhint("Formats that can be written: %s.", MetaetlFormatList(true))));
+	return fmt;
+}
+
+/* ------------------------------------------------------------ publishing at commit */
+
+/*
+ * A file target is written to "<path>.metaetl-<pid>-<n>.pending" (through
+ * the stream's own temporary name, so the pending file is complete once it
+ * exists) and renamed over path when the transaction commits: a run that
+ * fails after this target loaded (a later target, its commit) leaves the
+ * old file, as it leaves the old rows of its table targets.  An aborted
+ * transaction or subtransaction (a run attempt) removes its pending files.
+ */
+typedef struct PendingFile
+{
+	char	   *pending;
+	char	   *path;
+	SubTransactionId subid;
+	struct PendingFile *next;
+} PendingFile;
+
+static PendingFile *file_pending = NULL;	/* in TopTransactionContext */
+static bool file_callbacks = false;
+static int	file_seq = 0;
+
+static void
+file_xact_cb(XactEvent event, void *arg)
+{
+	PendingFile *p;
+
+	switch (event)
+	{
+		case XACT_EVENT_PRE_COMMIT:
+			/* renamed in the order the targets loaded; an error aborts the commit */
+			while ((p = file_pending) != NULL)
+			{
+				file_pending = p->next;
+				if (rename(p->pending, p->path) != 0)
+				{
+					int			save = errno;
+
+					(void) unlink(p->pending);
+					errno = save;
+					ereport(ERROR,
+							(errcode_for_file_access(),
+							 errmsg("could not rename \"%s\" to \"%s\": %m", p->pending, p->path)));
+				}
+			}
+			break;
+		case XACT_EVENT_PRE_PREPARE:
+			if (file_pending)
+				ereport(ERROR,
+						(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+						 errmsg("cannot prepare a transaction that wrote file targets")));
+			break;
+		case XACT_EVENT_ABORT:
+		case XACT_EVENT_PARALLEL_ABORT:
+			for (p = file_pending; p; p = p->next)
+				(void) unlink(p->pending);
+			file_pending = NULL;
+			break;
+		case XACT_EVENT_COMMIT:
+		case XACT_EVENT_PARALLEL_COMMIT:
+		case XACT_EVENT_PREPARE:
+			file_pending = NULL;	/* its memory went with the transaction */
+			break;
+		default:
+			break;
+	}
+}
+
+static void
+file_subxact_cb(SubXactEvent event, SubTransactionId mySubid, SubTransactionId parentSubid, void *arg)
+{
+	PendingFile **pp = &file_pending;
+
+	while (*pp)
+	{
+		PendingFile *p = *pp;
+
+		if (p->subid == mySubid && event == SUBXACT_EVENT_ABORT_SUB)
+		{
+			(void) unlink(p->pending);
+			*pp = p->next;
+			continue;
+		}
+		if (p->subid == mySubid && event == SUBXACT_EVENT_COMMIT_SUB)
+			p->subid = parentSubid;
+		pp = &p->next;
+	}
+}
+
+/* the name a target writes before commit, and its entry to publish then */
+static char *
+file_pending_name(const char *path)
+{
+	MemoryContext old = MemoryContextSwitchTo(TopTransactionContext);
+	PendingFile *p = palloc0(sizeof(PendingFile));
+	PendingFile **tail = &file_pending;
+
+	if (!file_callbacks)
+	{
+		/* for the backend's life: the callbacks are cheap when nothing is pending */
+		RegisterXactCallback(file_xact_cb, NULL);
+		RegisterSubXactCallback(file_subxact_cb, NULL);
+		file_callbacks = true;
+	}
+	p->path = pstrdup(path);
+	p->pending = psprintf("%s.metaetl-%d-%d.pending", path, MyProcPid, ++file_seq);
+	p->subid = GetCurrentSubTransactionId();
+	MemoryContextSwitchTo(old);
+	while (*tail)
+		tail = &(*tail)->next;
+	*tail = p;
+	return p->pending;
+}
+
+/* compression: auto decides by the target's path, not by the pending name */
+static const char *
+file_compression(JsonbContainer *conf, const char *path)
+{
+	char	   *c = MetaetlJStr(conf, "compression");
+	size_t		l = strlen(path);
+
+	if (c && strcmp(c, "auto") != 0)
+		return c;
+	if (l > 3 && pg_strcasecmp(path + l - 3, ".gz") == 0)
+		return "gzip";
+	if (l > 4 && pg_strcasecmp(path + l - 4, ".zst") == 0)
+		return "zstd";
+	return "none";
 }
 
 static int64
 file_load(MetaetlPlan *plan, MetaetlTarget *tgt, const char *prefix, const char *ref, List *cols)
 {
 	char	   *path = file_path(tgt->conf, tgt->id);
-	char	   *lit = quote_literal_cstr(path);
-	char	   *collist = MetaetlColList(cols, NULL);
-	char	   *sql;
+	const char *compression;
+	const MetaetlFormat *fmt;
+	MetaetlRowReader *rows;
+	MetaetlOutStream *out;
+	int64		n;
 
 	file_require(tgt->id, true);
 	tgt->table_display = path;
@@ -378,42 +448,171 @@ file_load(MetaetlPlan *plan, MetaetlTarget *tgt, const char *prefix, const char 
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("target \"%s\": file targets support mode replace only", tgt->id)));
-	if (strcmp(tgt->type, "file") == 0)
-		return file_load_format(plan, tgt, prefix, ref, cols, path);
-	if (strcmp(tgt->type, "csv") == 0)
-		sql = psprintf("COPY (%sSELECT %s FROM %s) TO %s WITH (%s)", prefix, collist, ref, lit,
-					   csv_options(tgt->conf));
-	else if (strcmp(tgt->type, "ndjson") == 0)
-		sql = psprintf("COPY (%sSELECT pg_catalog.to_jsonb(r)::pg_catalog.text FROM (SELECT %s FROM %s) r) TO %s "
-					   "WITH (FORMAT csv, QUOTE E'\\x01', DELIMITER E'\\x02')", prefix, collist, ref, lit);
-	else
-		sql = psprintf("COPY (%sSELECT COALESCE(pg_catalog.jsonb_agg(pg_catalog.to_jsonb(r)), '[]')::pg_catalog.text "
-					   "FROM (SELECT %s FROM %s) r) TO %s WITH (FORMAT csv, QUOTE E'\\x01', DELIMITER E'\\x02')",
-					   prefix, collist, ref, lit);
-	MetaetlScript(plan, sql);
+	fmt = file_target_format(tgt, path);
+	compression = file_compression(tgt->conf, path);
+	{
+		/* an error names the file, not its pending name */
+		char	   *dir = pstrdup(path);
+		char	   *slash = strrchr(dir, '/');
+		struct stat st;
+
+		if (slash && slash != dir)
+		{
+			bool		missing;
+
+			*slash = '\0';
+			missing = stat(dir, &st) != 0;
+			if (missing || !S_ISDIR(st.st_mode))
+			{
+				if (!missing)
+					errno = ENOTDIR;
+				ereport(ERROR,
+						(errcode_for_file_access(),
+						 errmsg("could not open file \"%s\" for writing: %m", path)));
+			}
+		}
+	}
+	MetaetlScript(plan, psprintf("-- write %s as %s (compression %s), in place at commit",
+								 path, fmt->name, compression));
 	if (plan->describe_only)
 		return 0;
-	MetaetlExec(sql, 0);
-	if (strcmp(tgt->type, "json") == 0)
-	{
-		bool		isnull;
+	rows = MetaetlRowReaderOpen(plan, prefix, ref, cols);
+	out = MetaetlOpenFileOut(file_pending_name(path));
+	out->name = path;			/* messages (the format's too) name the target's file */
+	out = MetaetlCompressOut(out, compression);
+	n = fmt->write(rows, tgt->conf, out);
+	MetaetlRowReaderClose(rows);
+	MetaetlStreamFinish(out);
+	return n;
+}
 
-		MetaetlExec(psprintf("%sSELECT pg_catalog.count(*) FROM %s", prefix, ref), SPI_OK_SELECT);
-		return DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+/* ------------------------------------------------------------ validation */
+
+/* the format a source or target names, or the one its path's suffix says */
+static const MetaetlFormat *
+file_check_format(CfgCheck *chk, const char *type, bool is_source)
+{
+	const char *name = MetaetlCfgKeyString(chk, "format");
+	const char *path = MetaetlCfgKeyString(chk, "path");
+	const MetaetlFormat *fmt = NULL;
+
+	if (path == NULL)
+		path = MetaetlCfgKeyString(chk, "file");
+	if (file_is_alias(type))
+	{
+		if (name && strcmp(name, type) != 0)
+			MetaetlCfgProblem(chk, true, "format", "a %s %s reads and writes %s; use type: file for format %s",
+							  type, is_source ? "source" : "target", type, name);
+		return MetaetlLookupFormat(type);
 	}
-	return (int64) SPI_processed;
+	if (name && strcmp(name, "auto") != 0)
+	{
+		fmt = MetaetlLookupFormat(name);
+		if (fmt == NULL)
+			MetaetlCfgProblem(chk, true, "format", "unknown format \"%s\" (valid: %s)", name,
+							  MetaetlFormatList(false));
+		else if (!is_source && fmt->write == NULL)
+			MetaetlCfgProblem(chk, true, "format", "format %s can be read but not written (writable: %s)",
+							  name, MetaetlFormatList(true));
+		return fmt;
+	}
+	if (path && !file_has_glob(path))
+	{
+		fmt = MetaetlFormatForName(path);
+		if (fmt == NULL && !is_source)
+			MetaetlCfgProblem(chk, true, "path", "cannot tell the format of \"%s\" from its suffix; give format:",
+							  path);
+	}
+	return fmt;
+}
+
+static bool
+file_option_kind_ok(const MetaetlConnKey *k, const CfgNode *v)
+{
+	switch (k->kind)
+	{
+		case MCK_BOOL:
+			return v->kind == CFG_BOOL;
+		case MCK_STRING:
+			return v->kind == CFG_STRING;
+		case MCK_INTEGER:
+			return v->kind == CFG_NUMBER;
+		default:
+			return v->kind != CFG_MAP && v->kind != CFG_SEQ;
+	}
 }
 
 /*
- * Vocabulary: the file's path (or file), COPY's csv options, and the
- * columns when the header (csv) or first object (json, ndjson) should not
- * decide them.
+ * options: keys must be the format's (any format's when the format is
+ * decided per file at run time), with values of the declared kinds.
  */
-static const char *const file_compressions[] = {"auto", "none", "gzip", "zstd", NULL};
+static void
+file_check(CfgCheck *chk, const char *type, bool is_source)
+{
+	const MetaetlFormat *fmt = file_check_format(chk, type, is_source);
+	const CfgNode *opts = MetaetlCfgKey(chk, "options");
+	int			nf;
+	const MetaetlFormat *const *all = MetaetlFormats(&nf);
+
+	if (opts == NULL || opts->kind != CFG_MAP)
+		return;
+	for (int i = 0; i < opts->n; i++)
+	{
+		const char *key = opts->pairs[i].key->str;
+		const CfgNode *val = opts->pairs[i].value;
+		const MetaetlConnKey *found = NULL;
+
+		for (int f = 0; f < nf && found == NULL; f++)
+		{
+			if (all[f] == NULL || (fmt && all[f] != fmt))
+				continue;
+			for (const MetaetlConnKey *k = all[f]->option_keys; k && k->key; k++)
+				if (strcmp(k->key, key) == 0)
+				{
+					found = k;
+					break;
+				}
+		}
+		if (found == NULL)
+		{
+			StringInfoData keys;
+
+			initStringInfo(&keys);
+			for (int f = 0; f < nf; f++)
+			{
+				if (all[f] == NULL || (fmt && all[f] != fmt))
+					continue;
+				for (const MetaetlConnKey *k = all[f]->option_keys; k && k->key; k++)
+					if (strstr(keys.data, psprintf("\"%s\"", k->key)) == NULL)
+						appendStringInfo(&keys, "%s\"%s\"", keys.len ? ", " : "", k->key);
+			}
+			MetaetlCfgProblem(chk, true, "options", "unknown option \"%s\"%s%s (options: %s)", key,
+							  fmt ? " for format " : "", fmt ? fmt->name : "",
+							  keys.len ? keys.data : "none");
+		}
+		else if (!file_option_kind_ok(found, val))
+			MetaetlCfgProblem(chk, true, "options", "option \"%s\" must be %s", key,
+							  found->kind == MCK_BOOL ? "true or false" :
+							  found->kind == MCK_INTEGER ? "a number" :
+							  found->kind == MCK_STRING ? "a string" : "a scalar");
+	}
+}
+
+/*
+ * Vocabulary.  The 0.1 keys (header, delimiter, quote, escape, null,
+ * encoding) stay at the top level for every file type; options: holds the
+ * same and every format-specific option (sheet, skip_rows, ...).
+ */
+static const char *const compressions[] = {"auto", "none", "gzip", "zstd", NULL};
 
 static const MetaetlConnKey file_source_keys[] = {
 	{"path", MCK_STRING, MCK_ONEOF},
 	{"file", MCK_STRING, MCK_ONEOF},
+	{"pattern", MCK_STRING},
+	{"format", MCK_STRING},
+	{"compression", MCK_ENUM, 0, compressions},
+	{"options", MCK_OBJECT},
+	{"file_column", MCK_ID},
 	{"header", MCK_BOOL},
 	{"delimiter", MCK_STRING},
 	{"quote", MCK_STRING},
@@ -421,25 +620,21 @@ static const MetaetlConnKey file_source_keys[] = {
 	{"null", MCK_STRING},
 	{"encoding", MCK_STRING},
 	{"columns", MCK_COLUMNS},
-	{"format", MCK_STRING},		/* type: file */
-	{"compression", MCK_ENUM, 0, file_compressions},
-	{"options", MCK_OBJECT},
-	{"file_column", MCK_STRING},
 	MCK_END
 };
 
 static const MetaetlConnKey file_target_keys[] = {
 	{"path", MCK_STRING, MCK_ONEOF},
 	{"file", MCK_STRING, MCK_ONEOF},
+	{"format", MCK_STRING},
+	{"compression", MCK_ENUM, 0, compressions},
+	{"options", MCK_OBJECT},
 	{"header", MCK_BOOL},
 	{"delimiter", MCK_STRING},
 	{"quote", MCK_STRING},
 	{"escape", MCK_STRING},
 	{"null", MCK_STRING},
 	{"encoding", MCK_STRING},
-	{"format", MCK_STRING},		/* type: file */
-	{"compression", MCK_ENUM, 0, file_compressions},
-	{"options", MCK_OBJECT},
 	MCK_END
 };
 
@@ -451,6 +646,7 @@ const MetaetlConnector MetaetlFileConnector = {
 	.source_keys = file_source_keys,
 	.target_keys = file_target_keys,
 	.target_modes = file_modes,
+	.check = file_check,
 	.describe = file_describe,
 	.extract = file_extract,
 	.load = file_load,

@@ -16,21 +16,43 @@
 #include "utils/builtins.h"
 
 #include "connectors/format.h"
+#include "connectors/formats/formats.h"
 
 /* in connectors/formats/parquet_pg.c */
 extern const MetaetlFormat MetaetlParquetFormat;
 
 static const MetaetlFormat *const all_formats[] = {
+	&MetaetlCsvFormat,
+	&MetaetlTsvFormat,
+	&MetaetlJsonFormat,
+	&MetaetlNdjsonFormat,
 	&MetaetlParquetFormat,
-	NULL						/* formats are listed here as they land */
+	&MetaetlXlsxFormat,
 };
+
+const MetaetlFormat *
+MetaetlLookupFormat(const char *name)
+{
+	for (int i = 0; name && i < (int) lengthof(all_formats); i++)
+		if (all_formats[i] && strcmp(all_formats[i]->name, name) == 0)
+			return all_formats[i];
+	return NULL;
+}
+
+const MetaetlFormat *const *
+MetaetlFormats(int *n)
+{
+	*n = (int) lengthof(all_formats);
+	return all_formats;
+}
 
 const MetaetlFormat *
 MetaetlFindFormat(const char *name, const char *for_id)
 {
-	for (int i = 0; i < (int) lengthof(all_formats); i++)
-		if (all_formats[i] && strcmp(all_formats[i]->name, name) == 0)
-			return all_formats[i];
+	const MetaetlFormat *f = MetaetlLookupFormat(name);
+
+	if (f)
+		return f;
 	ereport(ERROR,
 			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 			 errmsg("\"%s\": unknown format \"%s\"", for_id ? for_id : "?", name),
@@ -122,8 +144,8 @@ read_begin(MetaetlFormatRead *rd, List *cols)
 	if (list_length(all) != list_length(st->cols))
 		ereport(ERROR,
 				(errcode(ERRCODE_DATATYPE_MISMATCH),
-				 errmsg("source \"%s\": \"%s\" has %d columns, \"%s\" had %d", rd->src->id, st->name,
-						list_length(all), st->first_name, list_length(st->cols)),
+				 errmsg("source \"%s\": \"%s\" has %d column%s, \"%s\" had %d", rd->src->id, st->name,
+						list_length(all), list_length(all) == 1 ? "" : "s", st->first_name, list_length(st->cols)),
 				 errhint("Every object of a source must have the same columns; declare columns: to read a subset.")));
 	for (int i = 0; i < list_length(all); i++)
 	{
@@ -140,6 +162,47 @@ read_begin(MetaetlFormatRead *rd, List *cols)
 					 errhint("Every object of a source must have the same columns; declare columns: to read a subset.")));
 	}
 	return st->sink;
+}
+
+typedef struct OpenContext
+{
+	const char *src;
+	const char *name;
+} OpenContext;
+
+static void
+read_open_errcontext(void *arg)
+{
+	OpenContext *oc = arg;
+
+	errcontext("source \"%s\", opening \"%s\"", oc->src, oc->name);
+}
+
+/*
+ * An error reading an object whose message does not say where — a value
+ * that does not convert fails in its type's input function, a damaged
+ * gzip stream in zlib, a missing file in open — gets the error context's
+ * line naming the source and position ("source "s", file "a.csv", line 12,
+ * column "id" (integer)") as its detail too: a run records an error's
+ * message and detail, not its context.
+ */
+static void
+read_rethrow_with_position(MemoryContext cxt)
+{
+	ErrorData  *ed;
+	const char *line;
+
+	MemoryContextSwitchTo(cxt);
+	ed = CopyErrorData();
+	line = ed->context ? strstr(ed->context, "source \"") : NULL;
+	if (ed->detail == NULL && line && (line == ed->context || line[-1] == '\n') &&
+		ed->message && strncmp(ed->message, "source \"", 8) != 0)
+	{
+		FlushErrorState();
+		ed->detail = psprintf("In %.*s.", (int) strcspn(line, "\n"), line);
+		ReThrowError(ed);
+	}
+	PG_RE_THROW();
 }
 
 /*
@@ -160,7 +223,8 @@ MetaetlReadObjects(MetaetlPlan *plan, MetaetlNode *src, List *names,
 	char	   *compression = MetaetlJStr(src->conf, "compression");
 	JsonbContainer *decl = MetaetlJObj(src->conf, "columns");
 	List	   *declared = NIL;
-	int			no = 0;
+	volatile int no = 0;
+	MemoryContext cxt = CurrentMemoryContext;
 
 	memset(&st, 0, sizeof(st));
 	if (decl && JsonContainerIsObject(decl))
@@ -178,49 +242,89 @@ MetaetlReadObjects(MetaetlPlan *plan, MetaetlNode *src, List *names,
 			declared = lappend(declared, c);
 		}
 	}
+	else if (decl && JsonContainerIsArray(decl))
+	{
+		/* ["name type", ...]: the columns in the object's order */
+		for (int i = 0; i < MetaetlJArrayLen(decl); i++)
+		{
+			char	   *e = MetaetlJValueText(MetaetlJArrayAt(decl, i));
+			char	   *sp = e ? strpbrk(e, " \t") : NULL;
+			MetaetlColumn *c = palloc0(sizeof(MetaetlColumn));
+
+			if (sp == NULL)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("source \"%s\": columns entries are \"name type\"", src->id)));
+			*sp = '\0';
+			c->name = e;
+			c->type = MetaetlTypeName(src, sp + 1);
+			declared = lappend(declared, c);
+		}
+	}
 	if (names == NIL)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_FILE),
 				 errmsg("source \"%s\": no objects to read", src->id),
 				 errhint("Check the source's path, prefix and pattern.")));
-	foreach(lc, names)
+	PG_TRY();
 	{
-		const char *name = lfirst(lc);
-		const MetaetlFormat *fmt = fmtname && strcmp(fmtname, "auto") != 0
-			? MetaetlFindFormat(fmtname, src->id) : MetaetlFormatForName(name);
-		MetaetlFormatRead rd;
-		MetaetlInStream *in;
+		foreach(lc, names)
+		{
+			const char *name = lfirst(lc);
+			const MetaetlFormat *fmt = fmtname && strcmp(fmtname, "auto") != 0
+				? MetaetlFindFormat(fmtname, src->id) : MetaetlFormatForName(name);
+			MetaetlFormatRead rd;
+			MetaetlInStream *in;
 
-		if (fmt == NULL)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("source \"%s\": cannot tell the format of \"%s\"", src->id, name),
-					 errhint("Give format: one of %s.", MetaetlFormatList(false))));
-		st.name = name;
-		in = open(arg, name);
-		in = MetaetlDecompressIn(in, compression ? compression : "auto");
-		if (fmt->needs_seek && !in->seekable)
-			ereport(ERROR,
-					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-					 errmsg("source \"%s\": format %s needs random access, and \"%s\" is a sequential stream",
-							src->id, fmt->name, name),
-					 errhint("Store %s objects uncompressed.", fmt->name)));
-		memset(&rd, 0, sizeof(rd));
-		rd.plan = plan;
-		rd.src = src;
-		rd.in = in;
-		rd.declared = declared;
-		rd.file_column = MetaetlJStr(src->conf, "file_column");
-		rd.object_no = no++;
-		rd.begin = read_begin;
-		rd.begin_arg = &st;
-		if (st.sink)
-			MetaetlSinkPosition(st.sink, "object \"%s\"", name);
-		fmt->read(&rd);
-		MetaetlStreamClose(in);
-		if (plan->describe_only)
-			break;				/* the first object tells the columns */
+			if (fmt == NULL)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("source \"%s\": cannot tell the format of \"%s\"", src->id, name),
+						 errhint("Give format: one of %s.", MetaetlFormatList(false))));
+			st.name = name;
+			{
+				/* errors opening (a missing file, access denied) name the source */
+				ErrorContextCallback errcb;
+				OpenContext oc = {src->id, name};
+
+				errcb.callback = read_open_errcontext;
+				errcb.arg = &oc;
+				errcb.previous = error_context_stack;
+				error_context_stack = &errcb;
+				in = open(arg, name);
+				in = MetaetlDecompressIn(in, compression ? compression : "auto");
+				error_context_stack = errcb.previous;
+			}
+			if (fmt->needs_seek && !in->seekable)
+				ereport(ERROR,
+						(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+						 errmsg("source \"%s\": format %s needs random access, and \"%s\" is a sequential stream",
+								src->id, fmt->name, name),
+						 errhint("Store %s objects uncompressed.", fmt->name)));
+			memset(&rd, 0, sizeof(rd));
+			rd.plan = plan;
+			rd.src = src;
+			rd.in = in;
+			rd.declared = declared;
+			rd.file_column = MetaetlJStr(src->conf, "file_column");
+			rd.object_no = no++;
+			rd.begin = read_begin;
+			rd.begin_arg = &st;
+			if (st.sink)
+				MetaetlSinkPosition(st.sink, "object \"%s\"", name);
+			fmt->read(&rd);
+			MetaetlStreamClose(in);
+			if (plan->describe_only)
+				break;				/* the first object tells the columns */
+		}
 	}
+	PG_CATCH();
+	{
+		read_rethrow_with_position(cxt);
+	}
+	PG_END_TRY();
+	if (st.sink == NULL)
+		elog(ERROR, "format of source \"%s\" read no columns", src->id);
 	MetaetlSinkEnd(st.sink);
 	return psprintf("SELECT * FROM %s", src->temp);
 }

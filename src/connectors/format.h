@@ -64,6 +64,10 @@ typedef struct MetaetlFormat
 extern char *MetaetlReadObjects(MetaetlPlan *plan, MetaetlNode *src, List *names,
 								MetaetlInStream *(*open) (void *arg, const char *name), void *arg);
 extern const MetaetlFormat *MetaetlFindFormat(const char *name, const char *for_id);
+/* the format named "name", or NULL (validation: no error, no I/O) */
+extern const MetaetlFormat *MetaetlLookupFormat(const char *name);
+/* the registry, in order (validation of options: across every format) */
+extern const MetaetlFormat *const *MetaetlFormats(int *n);
 extern const MetaetlFormat *MetaetlFormatForName(const char *object_name);
 extern char *MetaetlFormatList(bool writable);
 

@@ -5,8 +5,10 @@
  *		a SELECT), inline rows, and table targets.
  *
  * A source's "connection" names a row of etl.data_sources; one without
- * host, port or dbname means this database.  Remote connections belong to
- * the FDW connector (not yet available).  Source queries with templates are
+ * host, port or dbname means this database.  A connection with them is a
+ * remote PostgreSQL server: extract and load hand such sources and targets
+ * to the relational connectors (fdw.c, pgremote.c), which take the same
+ * table / query keys plus bulk.  Source queries with templates are
  * rendered by etl.render_template() (the config subsystem) called by name.
  *
  *-------------------------------------------------------------------------
@@ -19,6 +21,7 @@
 #include "utils/jsonb.h"
 
 #include "connectors/connector.h"
+#include "connectors/remote.h"
 #include "transform/load.h"
 
 static const char *const local_types[] = {"postgresql", "postgres", "table", "query", NULL};
@@ -68,9 +71,46 @@ MetaetlCheckConnection(JsonbContainer *conf, bool is_source, const char *id)
 	}
 }
 
+/*
+ * The remote connection a postgresql source or target names, or NULL (no
+ * connection, a connection to this database, or none by that name: then
+ * MetaetlCheckConnection reports it as before).
+ */
+static RemoteConn *
+local_remote(JsonbContainer *conf, bool is_source, const char *id)
+{
+	char	   *conn = MetaetlJStr(conf, "connection");
+	RemoteConn *rc;
+
+	if (conn == NULL)
+		return NULL;
+	rc = MetaetlRemoteConn(conn, is_source, psprintf("%s \"%s\"", is_source ? "source" : "target", id), true);
+	if (rc && rc->kind != REMOTE_POSTGRES)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("%s \"%s\": connection \"%s\" is a %s connection, not postgresql",
+						is_source ? "source" : "target", id, conn, rc->type),
+				 errhint("Give the %s type: %s.", is_source ? "source" : "target", rc->type)));
+	return rc;
+}
+
+/* does this source read a remote server? (the engine skips local estimates) */
+bool
+MetaetlSourceIsRemote(MetaetlNode *src)
+{
+	char	   *conn = MetaetlJStr(src->conf, "connection");
+
+	if (conn == NULL)
+		return false;
+	if (strcmp(src->type, "postgresql") != 0 && strcmp(src->type, "postgres") != 0 &&
+		strcmp(src->type, "table") != 0 && strcmp(src->type, "query") != 0)
+		return true;
+	return MetaetlRemoteConn(conn, true, psprintf("source \"%s\"", src->id), true) != NULL;
+}
+
 /* render {{...}} templates through etl.render_template(text, jsonb), by name */
-static char *
-local_render(MetaetlPlan *plan, MetaetlNode *src, const char *query)
+char *
+MetaetlRenderQuery(MetaetlPlan *plan, MetaetlNode *src, const char *query)
 {
 	Datum		args[2];
 	Oid			types[2] = {TEXTOID, JSONBOID};
@@ -99,7 +139,10 @@ local_extract(MetaetlPlan *plan, MetaetlNode *src)
 {
 	char	   *table = MetaetlJStr(src->conf, "table");
 	char	   *query = MetaetlJStr(src->conf, "query");
+	RemoteConn *rc = local_remote(src->conf, true, src->id);
 
+	if (rc)
+		return MetaetlRemoteExtract(plan, src, rc);
 	MetaetlCheckConnection(src->conf, true, src->id);
 	if ((table == NULL) == (query == NULL))
 		ereport(ERROR,
@@ -113,7 +156,7 @@ local_extract(MetaetlPlan *plan, MetaetlNode *src)
 			return psprintf("SELECT * FROM %s", quote_qualified_identifier(schema, table));
 		return psprintf("SELECT * FROM %s", MetaetlQualifiedName(table, "table"));
 	}
-	query = local_render(plan, src, query);
+	query = MetaetlRenderQuery(plan, src, query);
 	{
 		MetaetlNode fake = *src;
 		size_t		l;
@@ -123,6 +166,28 @@ local_extract(MetaetlPlan *plan, MetaetlNode *src)
 		MetaetlCheckSelect(&fake, query);
 	}
 	return psprintf("%s\n", query);
+}
+
+/* a table target here, or on the remote server its connection names */
+static int64
+local_load(MetaetlPlan *plan, MetaetlTarget *tgt, const char *with_prefix, const char *ref, List *cols)
+{
+	RemoteConn *rc = local_remote(tgt->conf, false, tgt->id);
+
+	ErrorContextCallback errcb;
+	int64		rows;
+
+	/* errors of foreign tables the load reads name their sources and connections */
+	errcb.callback = MetaetlRemoteContext;
+	errcb.arg = plan;
+	errcb.previous = error_context_stack;
+	error_context_stack = &errcb;
+	if (rc)
+		rows = MetaetlRemoteLoad(plan, tgt, rc, with_prefix, ref, cols);
+	else
+		rows = MetaetlLoadTable(plan, tgt, with_prefix, ref, cols);
+	error_context_stack = errcb.previous;
+	return rows;
 }
 
 static char *
@@ -224,6 +289,7 @@ static const MetaetlConnKey local_source_keys[] = {
 	{"schema", MCK_STRING},
 	{"split_key", MCK_ANY},		/* the parallel engine: a column, or true */
 	{"workers", MCK_INTEGER},	/* the parallel engine: 2..8 key ranges */
+	{"bulk", MCK_ENUM, 0, (const char *const[]) {"auto", "copy", "fdw", NULL}},	/* remote only */
 	MCK_END
 };
 
@@ -273,6 +339,11 @@ static const MetaetlConnKey local_connection_keys[] = {
 	{"sslmode", MCK_STRING},
 	{"connect_timeout", MCK_INTEGER},
 	{"statement_timeout", MCK_STRING},
+	/* remote servers (docs/databases.md) */
+	{"user", MCK_STRING},
+	{"max_connections", MCK_INTEGER},
+	{"fetch_size", MCK_INTEGER},
+	{"bulk_threshold_rows", MCK_INTEGER},
 	MCK_END
 };
 
@@ -288,7 +359,7 @@ const MetaetlConnector MetaetlLocalConnector = {
 	.check = local_check,
 	.describe = local_describe,
 	.extract = local_extract,
-	.load = MetaetlLoadTable,
+	.load = local_load,
 };
 
 /* inline rows: {rows: [{...}], columns: {name: type}} (columns optional) */

@@ -51,6 +51,8 @@ struct MetaetlSink
 	MemoryContext batch_cxt;	/* the batch's tuples; reset after each flush */
 	int64		rows;
 	char	   *position;		/* "file a.csv, line 12", for errors */
+	MetaetlSinkPositionFn position_fn;	/* or this renders it, at error time */
+	void	   *position_arg;
 	int			column;			/* converting this column (0-based), or -1 */
 };
 
@@ -59,15 +61,24 @@ static void
 sink_errcontext(void *arg)
 {
 	MetaetlSink *sink = arg;
+	const char *position = sink->position;
 
+	if (sink->position_fn)
+	{
+		StringInfoData b;
+
+		initStringInfo(&b);
+		sink->position_fn(sink->position_arg, &b);
+		position = b.data;
+	}
 	if (sink->column >= 0)
 		errcontext("source \"%s\"%s%s, column \"%s\" (%s)", sink->src->id,
-				   sink->position ? ", " : "", sink->position ? sink->position : "",
+				   position ? ", " : "", position ? position : "",
 				   NameStr(TupleDescAttr(sink->desc, sink->column)->attname),
 				   format_type_be(TupleDescAttr(sink->desc, sink->column)->atttypid));
 	else
 		errcontext("source \"%s\"%s%s", sink->src->id,
-				   sink->position ? ", " : "", sink->position ? sink->position : "");
+				   position ? ", " : "", position ? position : "");
 }
 
 MetaetlSink *
@@ -230,6 +241,7 @@ MetaetlSinkPosition(MetaetlSink *sink, const char *fmt,...)
 
 	if (sink->position)
 		pfree(sink->position);
+	sink->position_fn = NULL;	/* a text position replaces a callback */
 	initStringInfo(&b);
 	for (;;)
 	{
@@ -244,6 +256,13 @@ MetaetlSinkPosition(MetaetlSink *sink, const char *fmt,...)
 		enlargeStringInfo(&b, needed);
 	}
 	sink->position = b.data;
+}
+
+void
+MetaetlSinkPositionCallback(MetaetlSink *sink, MetaetlSinkPositionFn fn, void *arg)
+{
+	sink->position_fn = fn;
+	sink->position_arg = arg;
 }
 
 int64

@@ -23,6 +23,7 @@
 #include "postgres.h"
 
 #include "access/tupdesc.h"
+#include "lib/stringinfo.h"
 #include "nodes/pg_list.h"
 
 #include "transform/transform.h"
@@ -45,6 +46,16 @@ extern void MetaetlSinkPut(MetaetlSink *sink, Datum *values, bool *nulls);
 extern void MetaetlSinkPutText(MetaetlSink *sink, char **fields);
 /* where the next rows come from, for error messages: "file a.csv, line 12" */
 extern void MetaetlSinkPosition(MetaetlSink *sink, const char *fmt,...) pg_attribute_printf(2, 3);
+
+/*
+ * The same, rendered only when an error needs it: a reader that moves on
+ * every row (a line counter) sets this once instead of formatting a
+ * position per row.  fn appends the position to buf; NULL removes it.  It
+ * takes precedence over MetaetlSinkPosition's text until the next
+ * MetaetlSinkPosition call, which removes it.
+ */
+typedef void (*MetaetlSinkPositionFn) (void *arg, StringInfo buf);
+extern void MetaetlSinkPositionCallback(MetaetlSink *sink, MetaetlSinkPositionFn fn, void *arg);
 /* flush, close the table; returns the rows put (also stored in src->rows) */
 extern int64 MetaetlSinkEnd(MetaetlSink *sink);
 

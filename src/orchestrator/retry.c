@@ -10,6 +10,15 @@
  * statement timeouts.  Everything else (bad data, bad SQL, permission
  * denied, a user's cancel) is permanent and fails the run at once.
  *
+ * Remote databases: the relational connectors turn libpq and MariaDB
+ * client errors into PostgreSQL SQLSTATEs (lost connections are 08006,
+ * unreachable servers 08001, "too many connections" 53300), so class 08
+ * covers them.  Foreign data wrappers report a failed connection as HV00N
+ * (fdw_unable_to_establish_connection: mysql_fdw, tds_fdw); SQLSTATEs that
+ * MySQL and ODBC drivers pass through unchanged are transient too: 08S01
+ * (communication link failure, in class 08), HYT00 / HYT01 (timeout
+ * expired, connection timeout), and MySQL's 40001 for a deadlock.
+ *
  * Pure C: unit-tested by test/unit/test_retry.c.
  *
  *-------------------------------------------------------------------------
@@ -34,6 +43,10 @@ MetaetlSqlstateIsTransient(const char *sqlstate, bool statement_timeout)
 	if (strcmp(sqlstate, "57P01") == 0 ||	/* admin_shutdown */
 		strcmp(sqlstate, "57P02") == 0 ||	/* crash_shutdown */
 		strcmp(sqlstate, "57P03") == 0)	/* cannot_connect_now */
+		return true;
+	if (strcmp(sqlstate, "HV00N") == 0 ||	/* fdw_unable_to_establish_connection */
+		strcmp(sqlstate, "HYT00") == 0 ||	/* timeout expired (ODBC, MySQL) */
+		strcmp(sqlstate, "HYT01") == 0)	/* connection timeout expired */
 		return true;
 	if (strcmp(sqlstate, "57014") == 0)	/* query_canceled */
 		return statement_timeout;	/* a timeout, not a user's cancel */

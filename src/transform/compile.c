@@ -572,6 +572,8 @@ metaetl_compile_pipeline(PG_FUNCTION_ARGS)
 
 		MetaetlFindConnector(t->type, false, t->id)->load(plan, t, MetaetlWithPrefix(plan, n),
 														  MetaetlNodeRef(plan, n), n->cols);
+		/* what the foreign data wrappers would send to remote servers */
+		MetaetlRemoteExplain(plan, MetaetlWithPrefix(plan, n), MetaetlNodeRef(plan, n), n->cols);
 	}
 	initStringInfo(&out);
 	appendStringInfo(&out, "-- pipeline %s: engine %s (%s)\n", quote_identifier(plan->pipeline_id),

@@ -29,6 +29,7 @@
 #include "utils/builtins.h"
 #include "utils/guc.h"
 
+#include "connectors/connector.h"
 #include "transform/transform.h"
 
 #define PARALLEL_ROWS_PER_WORKER 1000000.0
@@ -90,6 +91,8 @@ source_estimate(MetaetlNode *src)
 
 	if (strcmp(src->type, "inline") == 0)
 		return MetaetlJArrayLen(MetaetlJObj(src->conf, "rows"));
+	if (MetaetlSourceIsRemote(src))
+		return -1;				/* its tables and query are the remote server's */
 	if (table != NULL && MetaetlJStr(src->conf, "schema") == NULL)
 	{
 		arg = CStringGetTextDatum(MetaetlQualifiedName(table, "table"));

@@ -1,7 +1,9 @@
 /*-------------------------------------------------------------------------
  *
  * src/util/curl.h
- *		A small libcurl wrapper: one HTTP POST or one SMTP message per call.
+ *		A small libcurl wrapper: one HTTP POST or one SMTP message per call
+ *		(alert delivery), and HTTP sessions for transfers of any size
+ *		(object stores).
  *
  *-------------------------------------------------------------------------
  */
@@ -9,6 +11,7 @@
 #define METAETL_CURL_H
 
 #include "nodes/pg_list.h"
+#include "utils/palloc.h"
 
 typedef enum MetaetlCurlUseSsl
 {
@@ -59,5 +62,63 @@ extern void MetaetlCurlPerform(const MetaetlCurlRequest *req, MetaetlCurlResult 
 extern void MetaetlCurlGlobalInit(void);
 extern void MetaetlCurlBaseOptions(void *h, long timeout_ms, long connect_timeout_ms,
 								   const char *ca_file, bool tls_verify);
+
+/*
+ * HTTP sessions.  A session keeps one libcurl handle, so consecutive
+ * requests to one host reuse its connection (TLS handshakes are not
+ * repeated for every ranged read or uploaded part).  The handle is freed
+ * when the memory context the session was created in is reset or deleted,
+ * also on error.  A request body is sent from memory and a response body
+ * lands in the caller's buffer, so nothing is allocated while curl runs.
+ */
+typedef struct MetaetlHttpSession MetaetlHttpSession;
+
+typedef struct MetaetlHttpRequest
+{
+	const char *method;			/* GET, HEAD, PUT, POST, DELETE */
+	const char *url;
+	List	   *headers;		/* char *, "Name: value" */
+	const char *body;			/* request body (binary), or NULL for none */
+	size_t		body_len;
+	char	   *out;			/* the response body goes here, at most out_cap
+								 * bytes; NULL: into res->body */
+	size_t		out_cap;
+	size_t		max_body;		/* out == NULL: keep at most this many bytes
+								 * (0: 64 kB); the rest is read and dropped */
+	bool		tls_verify;
+	const char *ca_file;		/* CA bundle for TLS verification, or NULL */
+	long		timeout_ms;		/* whole request (0: 300 s) */
+	long		connect_timeout_ms; /* 0: 10 s */
+} MetaetlHttpRequest;
+
+typedef struct MetaetlHttpResponse
+{
+	long		status;			/* HTTP status; 0 if no response came */
+	char	   *body;			/* out == NULL: the body (NUL-terminated) */
+	size_t		body_len;		/* bytes in body, or written to out */
+	bool		truncated;		/* the body was longer than out_cap (the
+								 * transfer was stopped) or max_body */
+	char	   *headers;		/* the response's header lines */
+	char	   *error;			/* why the transfer failed, or NULL */
+	double		latency_ms;
+} MetaetlHttpResponse;
+
+extern MetaetlHttpSession *MetaetlHttpSessionCreate(MemoryContext cxt);
+extern void MetaetlHttpExec(MetaetlHttpSession *s, const MetaetlHttpRequest *req,
+							MetaetlHttpResponse *res);
+/* the value of response header "name" (case-insensitive), or NULL */
+extern char *MetaetlHttpHeader(const MetaetlHttpResponse *res, const char *name);
+
+/*
+ * Streamed GETs: the body is read as the caller consumes it, through one
+ * 4 MiB buffer (the transfer pauses while it is full).  The handles are
+ * freed when "cxt" is reset, or by MetaetlHttpStreamClose.
+ */
+typedef struct MetaetlHttpStream MetaetlHttpStream;
+
+extern MetaetlHttpStream *MetaetlHttpStreamOpen(const MetaetlHttpRequest *req, MetaetlHttpResponse *res,
+												MemoryContext cxt);
+extern size_t MetaetlHttpStreamRead(MetaetlHttpStream *s, char *buf, size_t len, char **error);
+extern void MetaetlHttpStreamClose(MetaetlHttpStream *s);
 
 #endif							/* METAETL_CURL_H */

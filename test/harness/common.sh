@@ -23,12 +23,14 @@ METAETL_PACKAGES=(
     python3-yaml python3-jsonschema    # config: docs/config-schema.json check
     libpcre2-dev    # quality: PCRE2 (JIT) for pattern and format rules
     zlib1g-dev libzstd-dev libsnappy-dev    # connectors: compressed files, Parquet codecs
+    zstd gzip    # connectors: compressed fixtures written and checked by the zstd(1) and gzip(1) tools
     libzip-dev libxml2-dev    # connectors: xlsx, SOAP/XML
     libpq-dev    # connectors: libpq bulk path; the metaetl CLI and metaetl-api
     libmicrohttpd-dev    # metaetl-api
     mariadb-server mariadb-client postgresql-$PG_MAJOR-mysql-fdw postgresql-$PG_MAJOR-tds-fdw    # relational connectors
     postgresql-$PG_MAJOR-wal2json    # log CDC
     python3-pandas python3-sklearn python3-pymysql python3-openpyxl    # fixtures and baselines
+    python3-xlsxwriter    # connectors: xlsx fixtures written the way Excel writes them (shared strings, cached formulas)
     chromium    # dashboard test (headless)
 )
 

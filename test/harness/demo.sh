@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # test/harness/demo.sh — `make demo`: packages, build, a throwaway cluster,
-# then docs/examples/demo.sql run through psql so you can watch metaetl work.
+# then docs/examples/demo.sql run through psql so you can watch metaetl work:
+# the original design's customer_etl registered and run, one customer
+# updated, the example run again, and the summary table after each run.
 # METAETL_KEEP=1 keeps the cluster's directory (the cluster is stopped).
 
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"

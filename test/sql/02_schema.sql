@@ -1,12 +1,13 @@
 -- 02_schema: the 18 tables of the original design exist with their keys,
--- constraints and comments (pgTAP).
+-- constraints and comments (pgTAP); users, roles and user_roles are views
+-- over PostgreSQL's roles (a metaetl user is a role, docs/security.md).
 \set ON_ERROR_STOP 1
 \set QUIET 1
 \pset format unaligned
 \pset tuples_only true
 \pset pager off
 BEGIN;
-SELECT plan(64);
+SELECT plan(61);
 
 SELECT has_schema('etl', 'schema etl exists');
 -- the 18 tables the original design names, plus the ones metaetl adds
@@ -15,15 +16,16 @@ SELECT has_table('etl', t, 'etl.' || t || ' exists')
   FROM unnest(ARRAY['pipelines', 'pipeline_runs', 'data_sources', 'data_targets',
     'quality_scores', 'profiling_stats', 'completeness_checks', 'validity_checks',
     'uniqueness_checks', 'anomaly_detection', 'sla_definitions', 'sla_compliance',
-    'alerts', 'audit_log', 'users', 'roles', 'credentials', 'access_log']) AS t;
+    'alerts', 'audit_log', 'credentials', 'access_log']) AS t;
+SELECT has_view('etl', v, 'etl.' || v || ' is a view over pg_roles')
+  FROM unnest(ARRAY['users', 'roles', 'user_roles']) AS v;
 
 -- every table has a primary key and a comment
 SELECT has_pk('etl', t, 'etl.' || t || ' has a primary key')
   FROM unnest(ARRAY['pipelines', 'pipeline_versions', 'pipeline_runs', 'data_sources',
     'data_targets', 'quality_scores', 'profiling_stats', 'completeness_checks',
     'validity_checks', 'uniqueness_checks', 'anomaly_detection', 'sla_definitions',
-    'sla_compliance', 'alerts', 'audit_log', 'users', 'roles', 'user_roles',
-    'credentials', 'access_log']) AS t;
+    'sla_compliance', 'alerts', 'audit_log', 'credentials', 'access_log']) AS t;
 SELECT is((SELECT count(*)::int FROM pg_class c
             WHERE c.relnamespace = 'etl'::regnamespace AND c.relkind = 'r'
               AND obj_description(c.oid, 'pg_class') IS NULL), 0,
@@ -43,7 +45,6 @@ SELECT fk_ok('etl', 'uniqueness_checks', 'run_id', 'etl', 'pipeline_runs', 'run_
 SELECT fk_ok('etl', 'sla_compliance', 'sla_id', 'etl', 'sla_definitions', 'sla_id');
 SELECT fk_ok('etl', 'sla_definitions', 'pipeline_id', 'etl', 'pipelines', 'pipeline_id');
 SELECT fk_ok('etl', 'data_sources', 'credential', 'etl', 'credentials', 'name');
-SELECT fk_ok('etl', 'user_roles', 'role_name', 'etl', 'roles', 'role_name');
 
 -- constraints reject bad rows
 SELECT throws_ok($$INSERT INTO etl.pipelines (pipeline_id, name, config) VALUES ('Bad-Id', 'x', '{}')$$,
@@ -67,7 +68,9 @@ SELECT lives_ok($$INSERT INTO etl.alerts (alert_type, message, dedup_key) VALUES
 SELECT throws_ok($$INSERT INTO etl.alerts (alert_type, message, dedup_key) VALUES ('system_error', 'm2', 'k')$$,
     '23505', NULL, 'only one unresolved alert per dedup key');
 SELECT throws_ok($$INSERT INTO etl.roles (role_name, permissions) VALUES ('viewer', ARRAY['launch_missiles'])$$,
-    '23514', NULL, 'role permissions come from the documented list');
+    '55000', NULL, 'roles are granted with GRANT, not inserted');
+SELECT results_eq($$SELECT role_name FROM etl.roles ORDER BY 1$$,
+    ARRAY['etl_admin', 'etl_developer', 'etl_operator', 'etl_viewer'], 'the four metaetl roles');
 SELECT throws_ok($$INSERT INTO etl.completeness_checks (dataset, rule_name, column_name, total_rows, failed_rows, passed)
                   VALUES ('d', 'r', 'c', 10, 11, false)$$,
     '23514', NULL, 'failed rows cannot exceed total rows');

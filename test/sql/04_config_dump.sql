@@ -6,8 +6,12 @@ SELECT t AS design_table,
   FROM unnest(ARRAY['pipelines', 'pipeline_runs', 'data_sources', 'data_targets',
     'quality_scores', 'profiling_stats', 'completeness_checks', 'validity_checks',
     'uniqueness_checks', 'anomaly_detection', 'sla_definitions', 'sla_compliance',
-    'alerts', 'audit_log', 'users', 'roles', 'credentials', 'access_log']) AS t
+    'alerts', 'audit_log', 'credentials', 'access_log']) AS t
  ORDER BY 1;
+-- users, roles and user_roles are views over pg_roles: pg_dump keeps roles
+-- with pg_dumpall --roles-only, not as extension data
+SELECT relname, relkind FROM pg_class
+ WHERE relnamespace = 'etl'::regnamespace AND relname IN ('users', 'roles', 'user_roles') ORDER BY 1;
 
 -- no etl table or sequence is missing from extconfig (tables added later included)
 SELECT c.relname AS not_registered

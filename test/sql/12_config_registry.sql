@@ -62,7 +62,7 @@ SELECT etl.get_connection_config('warehouse_conn');
 SELECT etl.get_connection_config('customer_db_conn') ->> 'usage' AS usage;
 -- bad connections: name, type, plain-text secrets, unknown credential
 SELECT pg_temp.error_of($$SELECT etl.add_connection('Bad Name', 'postgresql')$$);
-SELECT pg_temp.error_of($$SELECT etl.add_connection('x_conn', 'oracle')$$);
+SELECT pg_temp.error_of($$SELECT etl.add_connection('x_conn', 'mongodb')$$);
 SELECT pg_temp.error_of($$SELECT etl.add_connection('x_conn', 'postgresql', '{"host": "db", "password": "hunter2"}')$$);
 SELECT pg_temp.error_of($$SELECT etl.add_connection('x_conn', 'http', '{"url": "https://bob:hunter2@api.example.com/"}')$$);
 SELECT pg_temp.error_of($$SELECT etl.add_connection('x_conn', 'postgresql', '{}', 'no_such_secret')$$);

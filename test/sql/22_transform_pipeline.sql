@@ -165,9 +165,10 @@ SELECT etl.execute_transformations('tp.customers', '{"steps": []}', 'tp.alias_ou
 SET client_min_messages = warning;
 SELECT pg_temp.err($$SELECT etl.execute_transformations('tp.customers', '{"steps": []}', 'tp.alias_out', 'spark')$$);
 
--- connections: omitted or local mean this database; remote ones need the FDW connector
+-- connections: omitted or local mean this database; remote ones are the relational
+-- connectors' (test 88): nothing listens on port 1, so this one cannot connect
 INSERT INTO etl.data_sources (name, type, options) VALUES ('tp_local', 'postgresql', '{}'),
-  ('tp_remote', 'postgresql', '{"host": "db.example.com", "dbname": "crm"}');
+  ('tp_remote', 'postgresql', '{"host": "127.0.0.1", "port": 1, "dbname": "crm", "connect_timeout": 2}');
 SELECT etl.execute_plan($${"pipeline": {"id": "tp_conn", "sources": [{"id": "c", "type": "postgresql", "connection": "tp_local", "table": "tp.customers"}],
   "targets": [{"id": "t", "table": "tp.conn_out"}]}}$$)->'rows_written' AS written;
 SELECT pg_temp.err($$SELECT etl.execute_plan('{"pipeline": {"id": "tp_conn", "sources": [{"id": "c", "type": "postgresql", "connection": "tp_remote", "table": "tp.customers"}], "targets": [{"id": "t", "table": "tp.conn_out"}]}}')$$);

@@ -52,8 +52,10 @@ SELECT pg_temp.run('pqe_corrupt', jsonb_build_object('type', 'file', 'path', :'f
                    'columns', jsonb_build_object('id', 'bigint', 'v', 'text')));
 -- nested columns: an error naming the first; declared flat columns read
 SELECT pg_temp.run('pqe_nested', jsonb_build_object('type', 'file', 'path', :'f' || 'good.parquet'));
-SELECT pg_temp.run('pqe_unknown', jsonb_build_object('type', 'file', 'path', :'f' || 'good.parquet',
-                   'format', 'parquetx'));
+-- an unknown format is refused when the pipeline is validated (so never registered)
+SELECT path, message FROM etl.validate_config(jsonb_build_object('pipeline', jsonb_build_object('id', 'pqe_unknown',
+  'sources', jsonb_build_array(jsonb_build_object('id', 'src', 'type', 'file', 'path', :'f' || 'good.parquet', 'format', 'parquetx')),
+  'targets', jsonb_build_array(jsonb_build_object('id', 'tgt', 'type', 'postgresql', 'table', 'pqe.target')))) #>> '{}');
 SELECT pg_temp.run('pqe_nocol', jsonb_build_object('type', 'file', 'path', :'f' || 'good.parquet',
                    'columns', jsonb_build_object('id', 'bigint', 'w', 'text')));
 SELECT pg_temp.run('pqe_badcast', jsonb_build_object('type', 'file', 'path', :'f' || 'good.parquet',
@@ -87,12 +89,13 @@ SELECT md5(pg_read_binary_file(:'f' || 'keep.parquet')) = md5(pg_read_binary_fil
 CREATE ROLE pqe_plain LOGIN;
 GRANT USAGE ON SCHEMA pqe TO pqe_plain;
 GRANT ALL ON pqe.target TO pqe_plain;
-SET ROLE pqe_plain;
+-- (an inline run happens only in its owner's session)
+SET SESSION AUTHORIZATION pqe_plain;
 SELECT pg_temp.run('pqe_role', jsonb_build_object('type', 'file', 'path', :'f' || 'good.parquet'));
-RESET ROLE;
+RESET SESSION AUTHORIZATION;
 
 SELECT etl.drop_pipeline(p) FROM unnest(ARRAY['pqe_missing', 'pqe_notparquet', 'pqe_truncated', 'pqe_corrupt',
-  'pqe_nested', 'pqe_unknown', 'pqe_nocol', 'pqe_badcast', 'pqe_flat', 'pqe_codec', 'pqe_nodir', 'pqe_role']) p;
+  'pqe_nested', 'pqe_nocol', 'pqe_badcast', 'pqe_flat', 'pqe_codec', 'pqe_nodir', 'pqe_role']) p;
 DROP SCHEMA pqe CASCADE;
 DROP OWNED BY pqe_plain;
 DROP ROLE pqe_plain;

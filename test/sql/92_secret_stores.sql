@@ -54,6 +54,41 @@ SELECT etl.add_credential('escape', '{"store": "files", "ref": "../../etc/passwd
 SELECT etl.test_credential('escape') ->> 'error';
 RESET ROLE;
 
+-- AWS Secrets Manager, on moto_server (a real implementation of its API that
+-- checks SigV4 signatures and IAM policies; test/harness/servers/moto.sh):
+-- GetSecretValue signed with the store's credential
+\getenv moto METAETL_MOTO_ENDPOINT
+\getenv moto_key METAETL_MOTO_KEY_ID
+\getenv moto_secret METAETL_MOTO_SECRET
+\getenv nobody_key METAETL_MOTO_NOBODY_KEY_ID
+\getenv nobody_secret METAETL_MOTO_NOBODY_SECRET
+SELECT etl.add_credential('aws_app', jsonb_build_object('access_key_id', :'moto_key', 'secret_access_key', :'moto_secret'));
+SELECT etl.add_credential('aws_nobody', jsonb_build_object('access_key_id', :'nobody_key', 'secret_access_key', :'nobody_secret'));
+SELECT etl.add_credential('aws_nokey', '{"access_key_id": "AKIAEXAMPLE"}');
+SELECT etl.add_secret_store('aws', 'aws_secrets_manager',
+    jsonb_build_object('region', 'us-east-1', 'endpoint', :'moto', 'allowed_roles', jsonb_build_array('store_user')), 'aws_app');
+SELECT etl.add_secret_store('aws_denied', 'aws_secrets_manager',
+    jsonb_build_object('region', 'us-east-1', 'endpoint', :'moto' || '/', 'allowed_roles', jsonb_build_array('store_user')), 'aws_nobody');
+SELECT etl.add_secret_store('aws_half', 'aws_secrets_manager',
+    jsonb_build_object('region', 'us-east-1', 'endpoint', :'moto', 'allowed_roles', jsonb_build_array('store_user')), 'aws_nokey');
+-- a store without its region, or with an option it does not take
+SELECT etl.add_secret_store('aws_bad', 'aws_secrets_manager', jsonb_build_object('endpoint', :'moto'), 'aws_app');
+SELECT etl.add_secret_store('aws_bad', 'aws_secrets_manager', '{"region": "us-east-1", "mount": "x"}', 'aws_app');
+SET ROLE store_user;
+SELECT etl.add_credential('wh', '{"store": "aws", "ref": "team-a/warehouse#password", "user": "wh"}');
+SELECT etl.test_credential('wh');
+SELECT etl.add_credential('wh_all', '{"store": "aws", "ref": "team-a/warehouse"}');
+SELECT etl.test_credential('wh_all') -> 'fields';
+SELECT etl.add_credential('wh_plain', '{"store": "aws", "ref": "plain-token"}');
+SELECT etl.test_credential('wh_plain') -> 'fields';
+SELECT etl.add_credential('wh_missing', '{"store": "aws", "ref": "team-a/nothing"}');
+SELECT etl.test_credential('wh_missing') - 'credential';
+SELECT etl.add_credential('wh_denied', '{"store": "aws_denied", "ref": "team-a/warehouse#password"}');
+SELECT etl.test_credential('wh_denied') - 'credential';
+SELECT etl.add_credential('wh_half', '{"store": "aws_half", "ref": "team-a/warehouse#password"}');
+SELECT etl.test_credential('wh_half') ->> 'error';
+RESET ROLE;
+
 -- another role may not point credentials at these stores, nor use these credentials
 SET ROLE store_other;
 SELECT etl.add_credential('steal', '{"store": "vault", "ref": "team-a/db#password"}');
@@ -86,9 +121,11 @@ SELECT count(*) AS leaks
         UNION ALL SELECT to_jsonb(t)::text FROM etl.secret_stores t
         UNION ALL SELECT to_jsonb(t)::text FROM etl.audit_log t
         UNION ALL SELECT to_jsonb(t)::text FROM etl.access_log t) x
- WHERE row ~ 'vault-db-pw|azure-kv-pw|vault-tok-7Qx9|azure-cs-4Lm2|vault-wrong-tok';
+ WHERE row ~ 'vault-db-pw|azure-kv-pw|vault-tok-7Qx9|azure-cs-4Lm2|vault-wrong-tok|aws-sm-pw-8Kd2|aws-sm-token-3Vn7'
+    OR strpos(row, :'moto_secret') > 0 OR strpos(row, :'nobody_secret') > 0;
 
-DELETE FROM etl.credentials WHERE name IN ('crm', 'crm_all', 'crm_missing', 'crm_nokey', 'crm_denied', 'crm_az', 'crm_az2', 'from_file', 'escape');
+DELETE FROM etl.credentials WHERE name IN ('crm', 'crm_all', 'crm_missing', 'crm_nokey', 'crm_denied', 'crm_az', 'crm_az2', 'from_file', 'escape',
+    'wh', 'wh_all', 'wh_plain', 'wh_missing', 'wh_denied', 'wh_half');
 DELETE FROM etl.access_log WHERE db_role IN ('store_user', 'store_other');
 DELETE FROM etl.secret_stores;
 DELETE FROM etl.credentials;

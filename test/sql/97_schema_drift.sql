@@ -79,7 +79,7 @@ SELECT attname FROM pg_attribute WHERE attrelid = 'lin97.accounts'::regclass AND
 ROLLBACK;
 -- a plain role's DDL on its own tracked table is recorded, although it
 -- cannot write etl.schema_versions itself; it can read the history
-CREATE ROLE lin97_user;
+CREATE ROLE lin97_user LOGIN;
 GRANT USAGE, CREATE ON SCHEMA lin97 TO lin97_user;
 SET ROLE lin97_user;
 CREATE TABLE lin97.mine (id int, v text);

@@ -19,6 +19,13 @@ main(void)
 	UNIT_CHECK(MetaetlSqlstateIsTransient("57P03", false), "cannot_connect_now is transient");
 	UNIT_CHECK(MetaetlSqlstateIsTransient("57014", true), "a statement timeout is transient");
 	UNIT_CHECK(!MetaetlSqlstateIsTransient("57014", false), "a user's cancel is permanent");
+	UNIT_CHECK(MetaetlSqlstateIsTransient("08001", false), "a remote server that cannot be reached is transient");
+	UNIT_CHECK(MetaetlSqlstateIsTransient("08S01", false), "MySQL's communication link failure is transient");
+	UNIT_CHECK(MetaetlSqlstateIsTransient("HV00N", false), "an FDW that cannot connect is transient");
+	UNIT_CHECK(MetaetlSqlstateIsTransient("HYT00", false), "an ODBC/MySQL timeout is transient");
+	UNIT_CHECK(MetaetlSqlstateIsTransient("53300", false), "too_many_connections (max_connections) is transient");
+	UNIT_CHECK(!MetaetlSqlstateIsTransient("28P01", false), "a wrong remote password is permanent");
+	UNIT_CHECK(!MetaetlSqlstateIsTransient("HV000", false), "other FDW errors are permanent");
 	UNIT_CHECK(!MetaetlSqlstateIsTransient("23505", false), "unique_violation is permanent");
 	UNIT_CHECK(!MetaetlSqlstateIsTransient("42P01", false), "undefined_table is permanent");
 	UNIT_CHECK(!MetaetlSqlstateIsTransient("42501", false), "insufficient_privilege is permanent");

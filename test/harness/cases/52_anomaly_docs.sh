@@ -20,5 +20,5 @@ grep -qx '20' "$out"
 grep -q '^public.sensor_readings|{temperature,pressure}|isolation_forest|.*"contamination": 0.01.*|2000|20|20|' "$out"
 # 200 rows unscored when skipped, none when imputed
 grep -qx 'impute_mean|0|2000' "$out" && grep -qx 'skip|200|2000' "$out"
-# the run with 250 rows is flagged (and the recovery after it by its change)
-grep -qE '^[0-9]+\|250\|-[0-9.]+\|z-score' "$out"
+# the night with 25 rows is flagged (and the recovery after it by its change)
+grep -qE '^25\|-[0-9.]+\|z-score' "$out" && grep -qE '^1008\|0\.3\|change of ' "$out"

@@ -19,7 +19,7 @@ check '"password": "\*\*\*"'
 check ' same_alert'
 check ' acknowledged'
 check 'anomaly    | medium   | open   |           2'
-check '"alert_type": "pipeline_failure"'
+check ' pipeline_failure | high     | open   | pipeline orders_daily run [0-9]* failed: relation "public.orders" does not exist'
 check 'duration     | <= 30 min'
 check 'incident_hook | pending'
 if grep -Eq 'app-password|twilio-auth-token|gateway-token|shared-hmac-secret|XXXXXXXX' "$out"; then
