@@ -928,6 +928,9 @@ MetaetlValidateConfig(const char *text, size_t len)
 		out = cfgv_map(&c);
 		cfgv_put(&c, out, "pipeline", vpipeline(&c, pipeline, "pipeline"));
 		v->normalized = out;
+		/* a valid pipeline whose tables exist is compiled against the catalog */
+		if (v->nerrors == 0)
+			cfgv_catalog(&c, pipeline, out);
 	}
 	list_sort(v->problems, vproblem_cmp);
 	if (c.dropped > 0)

@@ -112,6 +112,9 @@ extern bool cfgv_timezone(VCtx *c, const CfgNode *n, const char *path);
 /* in config/validate_steps.c */
 extern CfgNode *cfgv_transform(VCtx *c, const CfgNode *t, const char *path);
 
+/* in config/validate_catalog.c */
+extern void cfgv_catalog(VCtx *c, const CfgNode *pipeline, CfgNode *normalized);
+
 /* in config/validate_rules.c */
 extern CfgNode *cfgv_quality(VCtx *c, const CfgNode *q, const char *path);
 extern CfgNode *cfgv_sla(VCtx *c, const CfgNode *s, const char *path);

@@ -559,7 +559,7 @@ cfgv_schedule(VCtx *c, const CfgNode *s, const char *path)
 CfgNode *
 cfgv_alerts(VCtx *c, const CfgNode *a, const char *path)
 {
-	static const char *const keys[] = {"on", "channels"};
+	static const char *const keys[] = {"on", "channels", "performance_factor"};
 	CfgNode    *out = cfgv_map(c);
 	CfgNode    *n;
 
@@ -567,6 +567,10 @@ cfgv_alerts(VCtx *c, const CfgNode *a, const char *path)
 		a = NULL;
 	if (a)
 		cfgv_keys(c, a, path, keys, lengthof_arr(keys), false);
+	/* monitoring's performance alert: slower than p95 of earlier runs times this */
+	if (a && (n = cfgv_get(c, a, path, "performance_factor", false)) &&
+		(n = cfgv_number(c, n, cfgv_path(path, "performance_factor"), 1, 100, false)))
+		cfgv_put(c, out, "performance_factor", n);
 	if (a && (n = cfgv_get(c, a, path, "on", false)))
 	{
 		CfgNode    *l = cfgv_strlist(c, n, cfgv_path(path, "on"), false);

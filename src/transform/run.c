@@ -196,11 +196,13 @@ MetaetlPlanRun(MetaetlPlan *plan, const MetaetlRunHooks *hooks)
 		written += t->rows;
 	}
 	/*
-	 * rows_read is exact: a source that was not materialised (pushdown
-	 * fuses it into the loads, where its rows are never counted apart from
-	 * the steps' filters) is counted by count(*) over its query, in the
-	 * run's transaction after the loads.  The planner's estimate is no
-	 * substitute: it is 0 for a table never analysed.
+	 * rows_read is exact for this database's tables and queries: a source
+	 * that was not materialised (pushdown fuses it into the loads, where its
+	 * rows are never counted apart from the steps' filters) is counted by
+	 * count(*) over its query, in the run's transaction after the loads.
+	 * The planner's estimate is no substitute for those: it is 0 for a
+	 * table never analysed.  Remote and file sources keep the estimate
+	 * (rows_estimated) rather than be read twice.
 	 */
 	foreach(lc, plan->nodes)
 	{
@@ -208,6 +210,11 @@ MetaetlPlanRun(MetaetlPlan *plan, const MetaetlRunHooks *hooks)
 		bool		isnull;
 
 		if (!n->is_source || n->rows >= 0 || n->body == NULL || plan->describe_only)
+			continue;
+		/* only this database's tables: a remote server or file is not read twice */
+		if (MetaetlJStr(n->conf, "connection") != NULL ||
+			(strcmp(n->type, "postgresql") != 0 && strcmp(n->type, "postgres") != 0 &&
+			 strcmp(n->type, "table") != 0 && strcmp(n->type, "query") != 0))
 			continue;
 		MetaetlExec(psprintf("SELECT pg_catalog.count(*) FROM (%s) metaetl_count",
 							 MetaetlNodeQuery(plan, n)), SPI_OK_SELECT);
@@ -233,7 +240,10 @@ MetaetlPlanRun(MetaetlPlan *plan, const MetaetlRunHooks *hooks)
 		if (n->rows >= 0)
 			read += n->rows;
 		else
+		{
+			read += (int64) Max(n->est_rows, 0);
 			estimated = true;
+		}
 	}
 
 	initStringInfo(&b);

@@ -112,7 +112,12 @@ qo(StepCtx *s, const char *name, const char *param)
 static char *
 wrap(StepCtx *s, const char *param, const char *expr)
 {
-	if (s->cols == NIL)
+	/*
+	 * Not when only describing (compile_pipeline, lineage, the catalog check
+	 * of registration): nothing is evaluated, and the anchor column would
+	 * read to lineage as an input of every wrapped expression.
+	 */
+	if (s->cols == NIL || s->plan->describe_only)
 		return (char *) expr;
 	return MetaetlStepWrap(s->node, param, expr, qi(((MetaetlColumn *) linitial(s->cols))->name));
 }

@@ -84,6 +84,22 @@ pipeline:
             {id: out2, type: postgresql, table: fd.wrong2, on_schema_change: rebuild}]
 $$);
 
+-- a pivot without pivot_values discovers its columns each run: a new value
+-- fails the load (the default on_schema_change) and names the new column
+SELECT etl.register_pipeline($$
+pipeline:
+  id: fd_pivot
+  sources: [{id: orders, type: postgresql, table: fd.orders}]
+  transforms:
+    - {id: p, type: pivot, input: orders, params: {index: [region], columns: status, values: amount, agg: sum}}
+  targets: [{id: out, type: postgresql, table: fd.pivoted, input: p, mode: append}]
+$$);
+SELECT r->>'status' AS status FROM etl.execute_pipeline('fd_pivot') r;
+INSERT INTO fd.orders VALUES (5, 'EU', 7, 'refunded');
+SELECT r->>'status' AS status, r->'error'->>'message' AS message, r->'error'->>'detail' AS detail
+  FROM etl.execute_pipeline('fd_pivot') r;
+DELETE FROM fd.orders WHERE id = 5;
+
 -- 2. aggregate outputs come in the order written, can be named (as:) and can
 --    aggregate expressions
 SELECT etl.register_pipeline($$
@@ -181,8 +197,9 @@ SELECT r->>'engine' AS engine, r->>'status' AS status, r->'error'->>'sqlstate' A
   FROM unnest(ARRAY['fd_cast_pushdown', 'fd_cast_staged']) AS p, LATERAL etl.execute_pipeline(p) r;
 SELECT pipeline_id, engine, error_step FROM etl.pipeline_runs WHERE pipeline_id LIKE 'fd\_cast%' ORDER BY run_id;
 SELECT to_regclass('fd.cast_out') AS target_created;
--- an unknown column at run time keeps its did-you-mean in the run record
-CREATE TABLE fd.src2 (id int, amount numeric);
+-- an unknown column at run time (the table changed after registration)
+-- keeps its did-you-mean in the run record
+CREATE TABLE fd.src2 (id int, amout numeric);
 SELECT etl.register_pipeline($$
 pipeline:
   id: fd_hint
@@ -191,7 +208,7 @@ pipeline:
     - {id: f, type: filter, input: s, params: {condition: "amout > 0"}}
   targets: [{id: out, type: postgresql, table: fd.hint_out, input: f}]
 $$);
-ALTER TABLE fd.src2 RENAME COLUMN amount TO amounts;
+ALTER TABLE fd.src2 RENAME COLUMN amout TO amounts;
 SELECT r->'error'->>'sqlstate' AS sqlstate, r->'error'->>'step' AS step,
        r->'error'->>'message' AS message, r->'error'->>'hint' AS hint
   FROM etl.execute_pipeline('fd_hint') r;
@@ -283,7 +300,53 @@ pipeline:
             {id: out_c, type: postgresql, table: fd.x, input: c}]
 $$);
 
--- 9. cron: the validator accepts exactly what the scheduler parses
+-- 9. registration checks against the catalog: the tables exist, so the
+--    pipeline is compiled and an unknown column is a problem at its path,
+--    with the compiler's did-you-mean; register_pipeline refuses it
+CREATE TABLE fd.customers (customer_id int, segment text);
+SELECT v.severity, v.path, v.line, v.col, v.message
+  FROM (VALUES ('amout', 'amount', 'customer_id'), ('amount', 'amuont', 'customer_id'),
+               ('amount', 'amount', 'customerid')) AS c(filter, agg, right_on),
+       LATERAL etl.validate_config(format($$
+pipeline:
+  id: fd_catalog
+  sources: [{id: orders, type: postgresql, table: fd.orders}]
+  transforms:
+    - {id: big, type: filter, input: orders, params: {condition: "%s > 1"}}
+    - {id: by_region, type: aggregate, input: big, params: {groupby_cols: [region], agg_functions: {%s: sum}}}
+    - {id: seg, type: join, input: big, params: {right: fd.customers, left_on: [id], right_on: [%s]}}
+  targets: [{id: out, type: postgresql, table: fd.catalog_out, input: seg},
+            {id: out2, type: postgresql, table: fd.catalog_out2, input: by_region}]
+$$, c.filter, c.agg, c.right_on)) AS v;
+SELECT pg_temp.err($$SELECT etl.register_pipeline('
+pipeline:
+  id: fd_catalog
+  sources: [{id: orders, type: postgresql, table: fd.orders}]
+  transforms: [{id: big, type: filter, params: {condition: "amout > 1"}}]
+  targets: [{id: out, type: postgresql, table: fd.catalog_out}]
+')$$);
+SELECT count(*) AS registered FROM etl.pipelines WHERE pipeline_id = 'fd_catalog';
+-- a table that does not exist yet is not checked: the pipeline registers
+SELECT count(*) AS problems FROM etl.validate_config($$
+pipeline:
+  id: fd_later
+  sources: [{id: orders, type: postgresql, table: fd.created_later}]
+  transforms: [{id: big, type: filter, params: {condition: "amout > 1"}}]
+  targets: [{id: out, type: postgresql, table: fd.later_out}]
+$$);
+
+-- alerts.performance_factor, which monitoring reads, validates (1 to 100)
+SELECT f.factor, v.severity, v.path, v.message
+  FROM (VALUES ('3'), ('0.5')) AS f(factor)
+  LEFT JOIN LATERAL etl.validate_config(format($$
+pipeline:
+  id: fd_perf
+  sources: [{id: orders, type: postgresql, table: fd.orders}]
+  targets: [{id: out, type: postgresql, table: fd.perf_out}]
+  alerts: {on: [failure], performance_factor: %s}
+$$, f.factor)) AS v ON true ORDER BY f.factor;
+
+-- 10. cron: the validator accepts exactly what the scheduler parses
 SELECT c.cron, count(v.*) AS problems
   FROM (VALUES ('@every 5m'), ('@reboot'), ('0 12 L * *'), ('*/10 * * * * *')) AS c(cron)
   LEFT JOIN LATERAL etl.validate_config(format($$
