@@ -449,7 +449,8 @@ metaetl_execute_transformations(PG_FUNCTION_ARGS)
 	char	   *prev = "source";
 	MetaetlPlan *plan;
 	Jsonb	   *res;
-	const char *tkeys[] = {"mode", "keys", "tracked_columns", "create", "close_deleted"};
+	const char *tkeys[] = {"mode", "keys", "tracked_columns", "create", "close_deleted",
+	"on_schema_change"};
 
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2))
 		ereport(ERROR,
