@@ -280,3 +280,11 @@ END
 $fn$;
 COMMENT ON FUNCTION etl.get_connection_config(pg_catalog.text) IS
   'a connection''s type, options, credential name and usage (never the secret itself)';
+
+CREATE FUNCTION etl._normalize_sla(pipeline_id pg_catalog.text, sla pg_catalog.jsonb)
+RETURNS pg_catalog.jsonb
+LANGUAGE C STABLE
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'metaetl_normalize_sla';
+COMMENT ON FUNCTION etl._normalize_sla(pg_catalog.text, pg_catalog.jsonb) IS
+  'The sla block in the validator''s normal form, or every problem with its config path (used by etl.apply_sla_config)';

@@ -1119,26 +1119,9 @@ BEGIN
     IF NOT EXISTS (SELECT 1 FROM etl.pipelines p WHERE p.pipeline_id = apply_sla_config.pipeline_id) THEN
         RAISE EXCEPTION 'pipeline "%" does not exist', apply_sla_config.pipeline_id USING ERRCODE = '42704';
     END IF;
-    sla := COALESCE(sla, '{}');
-    IF jsonb_typeof(sla) <> 'object' THEN
-        RAISE EXCEPTION 'sla must be an object' USING ERRCODE = '22023',
-            DETAIL = format('Pipeline "%s" config path pipeline.sla is a %s.', apply_sla_config.pipeline_id, jsonb_typeof(sla));
-    END IF;
-    FOR k, v IN SELECT e.key, e.value FROM jsonb_each(sla) e LOOP
-        IF k NOT IN ('max_duration_minutes', 'min_success_rate', 'success_rate_window', 'min_quality_score', 'freshness') THEN
-            RAISE EXCEPTION 'unknown sla key "%"', k USING ERRCODE = '22023',
-                DETAIL = format('Pipeline "%s" config path pipeline.sla.%s.', apply_sla_config.pipeline_id, k),
-                HINT = 'SLA keys are max_duration_minutes, min_success_rate, success_rate_window, min_quality_score, freshness.';
-        END IF;
-        IF k IN ('max_duration_minutes', 'min_success_rate', 'min_quality_score') AND (jsonb_typeof(v) <> 'number'
-           OR (k = 'max_duration_minutes' AND v::numeric <= 0)
-           OR (k = 'min_success_rate' AND v::numeric NOT BETWEEN 0 AND 1)
-           OR (k = 'min_quality_score' AND v::numeric NOT BETWEEN 0 AND 100)) THEN
-            RAISE EXCEPTION 'invalid sla value for %', k USING ERRCODE = '22023',
-                DETAIL = format('Pipeline "%s" config path pipeline.sla.%s is %s.', apply_sla_config.pipeline_id, k, v),
-                HINT = 'max_duration_minutes is a positive number of minutes, min_success_rate a fraction 0-1, min_quality_score 0-100.';
-        END IF;
-    END LOOP;
+    -- keys, types and ranges: the configuration validator's (one vocabulary);
+    -- older spellings come back in their current form
+    sla := etl._normalize_sla(apply_sla_config.pipeline_id, COALESCE(sla, '{}'));
 
     IF sla ? 'max_duration_minutes' THEN
         INSERT INTO etl.sla_definitions AS d (pipeline_id, sla_type, target)

@@ -605,3 +605,50 @@ cfgv_alerts(VCtx *c, const CfgNode *a, const char *path)
 		cfgv_put(c, out, "channels", cfgv_seq(c));
 	return out;
 }
+
+/*
+ * etl._normalize_sla(pipeline_id text, sla jsonb) → jsonb
+ *		The SLA block in the validator's normal form (older spellings
+ *		mapped), or an error listing every problem with its config path.
+ *
+ * Monitoring's etl.apply_sla_config() calls this first, so the SLA keys
+ * and their ranges have one owner (cfgv_sla above) whether an SLA arrives
+ * through register_pipeline or is applied on its own.
+ */
+PG_FUNCTION_INFO_V1(metaetl_normalize_sla);
+
+Datum
+metaetl_normalize_sla(PG_FUNCTION_ARGS)
+{
+	char	   *pipeline_id = PG_ARGISNULL(0) ? "" : text_to_cstring(PG_GETARG_TEXT_PP(0));
+	Jsonb	   *sla = PG_ARGISNULL(1) ? NULL : PG_GETARG_JSONB_P(1);
+	CfgValidation *v = palloc0(sizeof(CfgValidation));
+	VCtx		c;
+	CfgNode    *out;
+
+	memset(&c, 0, sizeof(c));
+	c.v = v;
+	c.arena = MetaetlArenaForContext(CFG_DEFAULT_MAX_MEMORY);
+	out = cfgv_sla(&c, sla ? MetaetlJsonbToTree(c.arena, sla) : NULL, "pipeline.sla");
+	if (v->nerrors > 0)
+	{
+		StringInfoData detail;
+		ListCell   *lc;
+
+		initStringInfo(&detail);
+		foreach(lc, v->problems)
+		{
+			CfgProblem *p = lfirst(lc);
+
+			if (p->is_error)
+				appendStringInfo(&detail, "%s%s: %s", detail.len ? "\n" : "", p->path, p->message);
+		}
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("sla of pipeline \"%s\" is not valid", pipeline_id),
+				 errdetail_internal("%s", detail.data),
+				 errhint("SLA keys are max_duration_minutes, min_success_rate, success_rate_window, "
+						 "min_quality_score and freshness {max_age, table, column}.")));
+	}
+	PG_RETURN_JSONB_P(MetaetlTreeToJsonb(out));
+}

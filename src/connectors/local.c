@@ -20,6 +20,7 @@
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
 
+#include "config/config.h"
 #include "connectors/connector.h"
 #include "connectors/remote.h"
 #include "transform/load.h"
@@ -108,30 +109,18 @@ MetaetlSourceIsRemote(MetaetlNode *src)
 	return MetaetlRemoteConn(conn, true, psprintf("source \"%s\"", src->id), true) != NULL;
 }
 
-/* render {{...}} templates through etl.render_template(text, jsonb), by name */
+/*
+ * MetaetlRenderQuery
+ *		A source query with its {{...}} templates rendered by the
+ *		configuration subsystem's renderer (config.h), values quoted as SQL
+ *		literals: the same C etl.render_template() wraps, called directly.
+ */
 char *
 MetaetlRenderQuery(MetaetlPlan *plan, MetaetlNode *src, const char *query)
 {
-	Datum		args[2];
-	Oid			types[2] = {TEXTOID, JSONBOID};
-	bool		isnull;
-
 	if (strstr(query, "{{") == NULL)
 		return pstrdup(query);
-	MetaetlExec("SELECT pg_catalog.to_regprocedure('etl.render_template(text,jsonb)') IS NOT NULL",
-				SPI_OK_SELECT);
-	if (!DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)))
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("source \"%s\": query uses templates but etl.render_template() is not installed",
-						src->id),
-				 errhint("Templates need the configuration subsystem.")));
-	args[0] = CStringGetTextDatum(query);
-	args[1] = plan->render_ctx ? JsonbPGetDatum(plan->render_ctx)
-		: DirectFunctionCall1(jsonb_in, CStringGetDatum("{}"));
-	if (SPI_execute_with_args("SELECT etl.render_template($1, $2)", 2, types, args, NULL, false, 1) != SPI_OK_SELECT)
-		elog(ERROR, "etl.render_template failed");
-	return TextDatumGetCString(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	return MetaetlRenderTemplate(query, plan->render_ctx);	/* NULL: no values */
 }
 
 static char *

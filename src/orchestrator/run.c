@@ -217,12 +217,11 @@ metaetl_execute_pipeline_inline(PG_FUNCTION_ARGS)
 
 		MetaetlOwnerBegin(&owner_st);
 		SPI_connect();
-		if (SPI_execute("SELECT 1 FROM pg_catalog.pg_proc WHERE oid = pg_catalog.to_regprocedure('etl.on_run_finished(bigint)')",
-						true, 1) == SPI_OK_SELECT && SPI_processed == 1)
 		{
 			Oid			types[1] = {INT8OID};
 			Datum		values[1] = {Int64GetDatum(plan.run_id)};
 
+			/* monitoring's PL/pgSQL, installed with this library */
 			SPI_execute_with_args("SELECT etl.on_run_finished($1)", 1, types, values, NULL, false, 0);
 		}
 		SPI_finish();

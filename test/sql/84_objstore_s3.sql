@@ -267,3 +267,13 @@ SELECT r->>'status' AS status FROM etl.execute_pipeline('os_run_bad') r;
 SELECT error_sqlstate, error_message, error_detail,
        (SELECT count(*) FROM os3.secrets WHERE position(s IN concat(error_message, error_detail)) > 0) AS secrets_in_record
   FROM etl.pipeline_runs WHERE pipeline_id = 'os_run_bad';
+
+-- what this test made goes (later tests share the database)
+SELECT etl.drop_pipeline('os_run_bad');
+DELETE FROM etl.data_sources WHERE name LIKE 'os\_%';
+DELETE FROM etl.data_targets WHERE name LIKE 'os\_%';
+DELETE FROM etl.credentials WHERE name LIKE 'os\_%';
+DROP SCHEMA os3 CASCADE;
+DROP SCHEMA os3_alice CASCADE;
+DROP OWNED BY os_alice, os_bob;
+DROP ROLE os_alice, os_bob;

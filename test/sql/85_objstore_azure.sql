@@ -122,3 +122,9 @@ SELECT pg_temp.run($${"pipeline": {"id": "oaz_after", "sources": [
     {"id": "c", "type": "azure_blob", "connection": "oaz_blob", "key": "rt/people.csv", "columns": {"id": "int", "score": "numeric", "born": "date", "active": "boolean"}}],
   "targets": [{"id": "t", "table": "oaz.after"}]}}$$) -> 0 -> 'rows' AS rows_after;
 SELECT pg_temp.differ('oaz.people', 'oaz.after') AS unchanged;
+
+-- what this test made goes (later tests share the database)
+DELETE FROM etl.data_sources WHERE name LIKE 'oaz\_%';
+DELETE FROM etl.data_targets WHERE name LIKE 'oaz\_%';
+DELETE FROM etl.credentials WHERE name LIKE 'oaz\_%';
+DROP SCHEMA oaz CASCADE;

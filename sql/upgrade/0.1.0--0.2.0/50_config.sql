@@ -112,3 +112,13 @@ AS 'MODULE_PATHNAME', 'metaetl_add_connection';
 COMMENT ON FUNCTION etl.add_connection(pg_catalog.text, pg_catalog.text, pg_catalog.jsonb, pg_catalog.text, pg_catalog.text) IS
   'create or replace a named connection in etl.data_sources and/or etl.data_targets (usage source, target or both); secrets only by credential name; a rejected call never reaches the server log';
 
+
+-- the SLA vocabulary has one owner: etl.apply_sla_config normalises through the validator's C
+CREATE FUNCTION etl._normalize_sla(pipeline_id pg_catalog.text, sla pg_catalog.jsonb)
+RETURNS pg_catalog.jsonb
+LANGUAGE C STABLE
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'metaetl_normalize_sla';
+COMMENT ON FUNCTION etl._normalize_sla(pg_catalog.text, pg_catalog.jsonb) IS
+  'The sla block in the validator''s normal form, or every problem with its config path (used by etl.apply_sla_config)';
+

@@ -391,3 +391,119 @@ REVOKE EXECUTE ON FUNCTION etl.add_alert_channel(pg_catalog.text, pg_catalog.tex
 COMMENT ON FUNCTION etl.add_alert_channel(pg_catalog.text, pg_catalog.text, pg_catalog.jsonb) IS
   'add (or replace) an alert channel: email, slack, sms or webhook; config is validated, secrets are stored apart and never shown';
 
+
+CREATE OR REPLACE FUNCTION etl.apply_sla_config(pipeline_id pg_catalog.text, sla pg_catalog.jsonb)
+RETURNS pg_catalog.int4
+LANGUAGE plpgsql
+AS $$
+#variable_conflict use_column
+DECLARE
+    k       text;
+    v       jsonb;
+    w       jsonb;
+    f       jsonb;
+    n       int := 0;
+    types   text[] := '{}';
+    age     interval;
+    win_runs int;
+    win_iv  interval;
+    rel     pg_catalog.regclass;
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM etl.pipelines p WHERE p.pipeline_id = apply_sla_config.pipeline_id) THEN
+        RAISE EXCEPTION 'pipeline "%" does not exist', apply_sla_config.pipeline_id USING ERRCODE = '42704';
+    END IF;
+    -- keys, types and ranges: the configuration validator's (one vocabulary);
+    -- older spellings come back in their current form
+    sla := etl._normalize_sla(apply_sla_config.pipeline_id, COALESCE(sla, '{}'));
+
+    IF sla ? 'max_duration_minutes' THEN
+        INSERT INTO etl.sla_definitions AS d (pipeline_id, sla_type, target)
+        VALUES (apply_sla_config.pipeline_id, 'duration', (sla ->> 'max_duration_minutes')::numeric)
+        ON CONFLICT (pipeline_id, sla_type) DO UPDATE SET target = EXCLUDED.target, enabled = true,
+            window_runs = NULL, window_interval = NULL, options = '{}';
+        types := types || 'duration'::text;
+    END IF;
+    IF sla ? 'min_success_rate' THEN
+        w := sla -> 'success_rate_window';
+        IF w IS NULL THEN
+            win_runs := 10;
+        ELSIF jsonb_typeof(w) = 'number' AND w::numeric >= 1 AND w::numeric = trunc(w::numeric) THEN
+            win_runs := w::int;
+        ELSIF jsonb_typeof(w) = 'string' THEN
+            BEGIN
+                win_iv := (w #>> '{}')::interval;
+            EXCEPTION WHEN OTHERS THEN
+                win_iv := NULL;
+            END;
+        END IF;
+        IF win_runs IS NULL AND (win_iv IS NULL OR win_iv <= interval '0') THEN
+            RAISE EXCEPTION 'invalid sla value for success_rate_window' USING ERRCODE = '22023',
+                DETAIL = format('Pipeline "%s" config path pipeline.sla.success_rate_window is %s.', apply_sla_config.pipeline_id, w),
+                HINT = 'Give a number of runs (20) or an interval ("7 days").';
+        END IF;
+        INSERT INTO etl.sla_definitions AS d (pipeline_id, sla_type, target, window_runs, window_interval)
+        VALUES (apply_sla_config.pipeline_id, 'success_rate', (sla ->> 'min_success_rate')::numeric, win_runs, win_iv)
+        ON CONFLICT (pipeline_id, sla_type) DO UPDATE SET target = EXCLUDED.target, enabled = true,
+            window_runs = EXCLUDED.window_runs, window_interval = EXCLUDED.window_interval, options = '{}';
+        types := types || 'success_rate'::text;
+    ELSIF sla ? 'success_rate_window' THEN
+        RAISE EXCEPTION 'success_rate_window without min_success_rate' USING ERRCODE = '22023',
+            DETAIL = format('Pipeline "%s" config path pipeline.sla.success_rate_window.', apply_sla_config.pipeline_id);
+    END IF;
+    IF sla ? 'min_quality_score' THEN
+        INSERT INTO etl.sla_definitions AS d (pipeline_id, sla_type, target)
+        VALUES (apply_sla_config.pipeline_id, 'quality', (sla ->> 'min_quality_score')::numeric)
+        ON CONFLICT (pipeline_id, sla_type) DO UPDATE SET target = EXCLUDED.target, enabled = true,
+            window_runs = NULL, window_interval = NULL, options = '{}';
+        types := types || 'quality'::text;
+    END IF;
+    IF sla ? 'freshness' THEN
+        f := sla -> 'freshness';
+        IF jsonb_typeof(f) <> 'object' OR NOT f ? 'max_age'
+           OR EXISTS (SELECT 1 FROM jsonb_object_keys(f) x WHERE x NOT IN ('max_age', 'table', 'column')) THEN
+            RAISE EXCEPTION 'invalid sla freshness block' USING ERRCODE = '22023',
+                DETAIL = format('Pipeline "%s" config path pipeline.sla.freshness must be {max_age, [table, column]}.', apply_sla_config.pipeline_id),
+                HINT = 'Example: {"max_age": "2 hours", "table": "public.orders", "column": "loaded_at"}; without table and column the age is that of the last successful load.';
+        END IF;
+        BEGIN
+            age := (f ->> 'max_age')::interval;
+        EXCEPTION WHEN OTHERS THEN
+            age := NULL;
+        END;
+        IF age IS NULL OR age <= interval '0' THEN
+            RAISE EXCEPTION 'invalid sla freshness max_age' USING ERRCODE = '22023',
+                DETAIL = format('Pipeline "%s" config path pipeline.sla.freshness.max_age is %s.', apply_sla_config.pipeline_id, f -> 'max_age'),
+                HINT = 'Give an interval such as "2 hours".';
+        END IF;
+        IF (f ? 'table') <> (f ? 'column') THEN
+            RAISE EXCEPTION 'sla freshness needs both table and column, or neither' USING ERRCODE = '22023',
+                DETAIL = format('Pipeline "%s" config path pipeline.sla.freshness.', apply_sla_config.pipeline_id);
+        END IF;
+        IF f ? 'table' THEN
+            rel := (f ->> 'table')::pg_catalog.regclass;    -- must exist now: raises 42P01 otherwise
+            IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a WHERE a.attrelid OPERATOR(pg_catalog.=) rel
+                              AND a.attname OPERATOR(pg_catalog.=) (f ->> 'column') AND a.attnum > 0 AND NOT a.attisdropped) THEN
+                RAISE EXCEPTION 'column "%" of relation % does not exist', f ->> 'column', f ->> 'table'
+                    USING ERRCODE = '42703',
+                          DETAIL = format('Pipeline "%s" config path pipeline.sla.freshness.column.', apply_sla_config.pipeline_id);
+            END IF;
+            SELECT pg_catalog.jsonb_set(f, '{table}', pg_catalog.to_jsonb(pg_catalog.format('%I.%I', n.nspname, c.relname)))
+              INTO f
+              FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace
+             WHERE c.oid OPERATOR(pg_catalog.=) rel;
+        END IF;
+        INSERT INTO etl.sla_definitions AS d (pipeline_id, sla_type, target, options)
+        VALUES (apply_sla_config.pipeline_id, 'freshness', pg_catalog.trim_scale(pg_catalog.round(EXTRACT(epoch FROM age) / 60, 4)), f - 'max_age')
+        ON CONFLICT (pipeline_id, sla_type) DO UPDATE SET target = EXCLUDED.target, options = EXCLUDED.options,
+            enabled = true, window_runs = NULL, window_interval = NULL;
+        types := types || 'freshness'::text;
+    END IF;
+    -- SLAs no longer in the block are disabled, not deleted: their history stays
+    UPDATE etl.sla_definitions d SET enabled = false
+     WHERE d.pipeline_id = apply_sla_config.pipeline_id AND NOT d.sla_type = ANY (types) AND d.enabled;
+    RETURN cardinality(types);
+END
+$$;
+COMMENT ON FUNCTION etl.apply_sla_config(pg_catalog.text, pg_catalog.jsonb) IS
+  'turn a pipeline''s sla: block into etl.sla_definitions rows (SLAs no longer in the block are disabled, their history kept); returns how many SLAs it defines';
+

@@ -370,6 +370,17 @@ echo "== 504 and 503: a statement held up by a lock, and a pool with no free con
 P2=$(metaetl_free_port)
 start_api "$P2" --pool-size 1 --pool-timeout 1 --statement-timeout 2 --no-access-log
 small_pid=$api_pid
+# a request whose last statement fails after an earlier one set the role
+# (lineage of a pipeline whose table is gone): the one pooled connection
+# must go back as the server's role, or the next token's lookup runs as
+# alice ("permission denied for function api_token_role")
+as_pg "$PGBIN/psql" -X -q -At -h "$PGHOST" -p "$PGPORT" -U api_alice -d "$PGDATABASE" -c \
+    "SELECT etl.register_pipeline('pipeline: {id: api_ghost, sources: [{id: s, type: postgresql, table: api_alice.not_there}], targets: [{id: t, table: api_alice.ghost}]}')" >/dev/null
+c=$(curl -s -o "$dir/bghost" -w '%{http_code}' -H "Authorization: Bearer $T_ALICE" "http://127.0.0.1:$P2/api/v1/pipelines/api_ghost/lineage")
+case "$c" in 4*|5*) ;; *) fail "lineage of a pipeline whose table is gone answered $c" ;; esac
+c=$(curl -s -o "$dir/bnext" -w '%{http_code}' -H "Authorization: Bearer $T_BOB" "http://127.0.0.1:$P2/api/v1/runs")
+[ "$c" = 200 ] || fail "the request after a failed last statement: $c $(cat "$dir/bnext")"
+echo "after a failed last statement, another token's request: $c"
 psql_pg -d "$PGDATABASE" -c "BEGIN; LOCK TABLE etl.pipelines; SELECT pg_sleep(3); COMMIT;" >/dev/null &
 locker=$!
 sleep 0.3
