@@ -57,7 +57,9 @@ vcat_table_exists(const char *name)
  * vcat_locate
  *		The original (written) node of the source, transform or target with
  *		this id, and its path; then, when param is given ("params.condition",
- *		"params.aggregates[0].column"), the node under it as far as it goes.
+ *		"params.aggregates[0].column"), the node under it as far as the
+ *		written text has it (agg_functions are normalised into aggregates:
+ *		such a problem points at the step's params).
  */
 static const CfgNode *
 vcat_locate(const CfgNode *pipeline, const char *id, const char *param, char **path)
@@ -157,7 +159,14 @@ vcat_node(const ErrorData *ed)
 				const char *end = strchr(start, '"');
 
 				if (end)
+				{
+					/* "seg (right side fd.customers)": the node is seg */
+					const char *paren = strstr(start, " (");
+
+					if (paren && paren < end)
+						end = paren;
 					return pnstrdup(start, end - start);
+				}
 			}
 		}
 	return NULL;

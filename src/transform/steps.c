@@ -1115,7 +1115,7 @@ step_udf(StepCtx *s)
 	{
 		/* errors raised inside the function name this step (stepctx.c) */
 		Oid			rt = get_func_rettype(pick->oid);
-		char	   *w = wrap(s, "params.function", call.data);
+		char	   *w = pstrdup(wrap(s, "params.function", call.data));
 
 		if (get_typtype(rt) == TYPTYPE_DOMAIN)
 			w = psprintf("CAST(%s AS %s)", w, format_type_be_qualified(rt));

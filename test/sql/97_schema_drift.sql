@@ -47,7 +47,8 @@ SELECT alert_type, priority, regexp_replace(message, '\(run \d+\)', '(run N)') A
 
 -- the pipeline fixed (age no longer used; created_at, now timestamptz, would
 -- lose its time in the target's date column, so the target is recreated):
--- the next run sees no new drift, and its lineage no longer names age
+-- the next run records the target's new created_at type as drift of its
+-- output, and its lineage no longer names age
 SELECT etl.register_pipeline($yaml$
 pipeline:
   id: lin97_accounts
