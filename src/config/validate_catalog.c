@@ -233,8 +233,12 @@ cfgv_catalog(VCtx *c, const CfgNode *pipeline, CfgNode *normalized)
 	MemoryContextSwitchTo(oldcxt);
 	CurrentResourceOwner = oldowner;
 
+	/*
+	 * A table a query names that does not exist yet (42P01), or one the
+	 * caller may not read (the owner may), is the run's business.
+	 */
 	if (ed && strncmp(unpack_sql_state(ed->sqlerrcode), "42", 2) == 0 &&
-		ed->sqlerrcode != ERRCODE_INSUFFICIENT_PRIVILEGE)
+		ed->sqlerrcode != ERRCODE_INSUFFICIENT_PRIVILEGE && ed->sqlerrcode != ERRCODE_UNDEFINED_TABLE)
 	{
 		char	   *node = vcat_node(ed);
 		char	   *path = pstrdup("pipeline");
