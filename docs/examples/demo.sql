@@ -64,8 +64,9 @@ SELECT * FROM public.customer_summary ORDER BY region;
 --    target has the default mode: replace, so the second run replaces
 --    customer_summary with the sum of the changed rows alone: one region, one
 --    customer's revenue, the other regions gone.  That is what the example's
---    config says today; incremental aggregates (merging the changed rows into
---    the summary) come with the incremental-load work (issue 19).
+--    config says; with the source made incremental (incremental: {mode:
+--    timestamp, ...}), the aggregate recomputes only the changed region from
+--    the whole table instead (docs/incremental.md, "Incremental aggregates").
 UPDATE public.customers SET revenue = revenue + 100, updated_at = now() WHERE customer_id = 42;
 SELECT jsonb_pretty(etl.execute_pipeline('customer_etl', 'manual', 'user123')) AS second_run;
 SELECT * FROM public.customer_summary ORDER BY region;

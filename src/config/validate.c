@@ -33,7 +33,7 @@
 #include "util/ident.h"
 
 static const char *const engines[] = {"auto", "pushdown", "staged", "parallel"};
-static const char *const target_modes[] = {"replace", "append", "upsert", "delete_insert", "scd2"};
+static const char *const target_modes[] = {"replace", "append", "upsert", "delete_insert", "scd2", "merge_changes"};
 static const char *const concurrencies[] = {"skip", "queue", "allow"};
 
 /* ---------------------------------------------------------- environments */
@@ -181,7 +181,7 @@ vsource_incremental(const CfgNode *s)
 
 /* keys every source may have, whatever its type; the rest belong to its connector */
 static const char *const source_common[] = {"id", "type", "connection", "watermark_column",
-"description", "retry"};
+"description", "retry", "incremental"};
 
 static CfgNode *
 vsource(VCtx *c, const CfgNode *s, const char *path)
@@ -217,6 +217,10 @@ vsource(VCtx *c, const CfgNode *s, const char *path)
 	}
 	if ((n = cfgv_get(c, s, path, "watermark_column", false)) && cfgv_string(c, n, cfgv_path(path, "watermark_column")))
 		cfgv_put(c, out, "watermark_column", n);
+	/* incremental: {mode: ...} (incremental/validate.c) */
+	if ((n = cfgv_get(c, s, path, "incremental", false)) &&
+		(n = cfgv_incremental(c, s, n, cfgv_path(path, "incremental"))))
+		cfgv_put(c, out, "incremental", n);
 	if ((n = cfgv_get(c, s, path, "description", false)))
 		cfgv_put(c, out, "description", n);
 	/* a source's own retry policy (the orchestrator applies it to errors of this source) */
@@ -241,7 +245,8 @@ vsource(VCtx *c, const CfgNode *s, const char *path)
 
 /* keys every target may have, whatever its type; the rest belong to its connector */
 static const char *const target_common[] = {"id", "type", "connection", "input", "mode", "keys",
-"create", "tracked_columns", "description", "retry"};
+"create", "tracked_columns", "description", "retry", "deletes", "soft_delete_column", "conflict",
+"conflict_column"};
 
 static CfgNode *
 vtarget(VCtx *c, const CfgNode *t, const char *path, const char *default_input, int nsources)
@@ -331,6 +336,8 @@ vtarget(VCtx *c, const CfgNode *t, const char *path, const char *default_input, 
 	if (mode && (strcmp(mode, "upsert") == 0 || strcmp(mode, "delete_insert") == 0 || strcmp(mode, "scd2") == 0) &&
 		(keysn == NULL || keysn->n == 0) && !(n && !keysn))
 		cfgv_error(c, cfgv_path(path, "keys"), t, "mode %s needs keys", mode);
+	/* merge_changes: deletes and conflict policies (incremental/validate.c) */
+	cfgv_merge_target(c, t, path, mode, keysn, out);
 	if ((n = cfgv_get(c, t, path, "create", false)))
 	{
 		if (cfgv_boolean(c, n, cfgv_path(path, "create")))

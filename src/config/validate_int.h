@@ -133,6 +133,11 @@ extern void cfgv_connector_check(VCtx *c, const struct MetaetlConnector *conn, c
 extern const struct MetaetlConnector *cfgv_connector_type(VCtx *c, const CfgNode *n, const char *path,
 														  bool is_source);
 
+/* in incremental/validate.c */
+extern CfgNode *cfgv_incremental(VCtx *c, const CfgNode *s, const CfgNode *inc, const char *path);
+extern void cfgv_merge_target(VCtx *c, const CfgNode *t, const char *path, const char *mode,
+							  const CfgNode *keys, CfgNode *out);
+
 /* in config/validate.c */
 extern VDep *cfgv_dep(const char *name, const char *path, const CfgNode *at);
 extern bool cfgv_register_id(VCtx *c, const char *id, const char *path, const CfgNode *at);

@@ -23,6 +23,7 @@
 #include "config/config.h"
 #include "connectors/connector.h"
 #include "connectors/remote.h"
+#include "incremental/incremental.h"
 #include "transform/load.h"
 
 static const char *const local_types[] = {"postgresql", "postgres", "table", "query", NULL};
@@ -130,6 +131,11 @@ local_extract(MetaetlPlan *plan, MetaetlNode *src)
 	char	   *query = MetaetlJStr(src->conf, "query");
 	RemoteConn *rc = local_remote(src->conf, true, src->id);
 
+	if (rc && MetaetlJGet(src->conf, "incremental"))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("source \"%s\": incremental is not supported for remote postgresql sources yet", src->id),
+				 errhint("Use a {{watermark}} query with watermark_column for remote sources.")));
 	if (rc)
 		return MetaetlRemoteExtract(plan, src, rc);
 	MetaetlCheckConnection(src->conf, true, src->id);
@@ -141,9 +147,10 @@ local_extract(MetaetlPlan *plan, MetaetlNode *src)
 	{
 		char	   *schema = MetaetlJStr(src->conf, "schema");
 
-		if (schema)
-			return psprintf("SELECT * FROM %s", quote_qualified_identifier(schema, table));
-		return psprintf("SELECT * FROM %s", MetaetlQualifiedName(table, "table"));
+		char	   *q = schema ? quote_qualified_identifier(schema, table) : MetaetlQualifiedName(table, "table");
+
+		/* incremental: only what changed since the stored position */
+		return MetaetlIncrementalExtract(plan, src, psprintf("SELECT * FROM %s", q), q);
 	}
 	query = MetaetlRenderQuery(plan, src, query);
 	{
@@ -154,7 +161,7 @@ local_extract(MetaetlPlan *plan, MetaetlNode *src)
 			query[l - 1] = '\0';
 		MetaetlCheckSelect(&fake, query);
 	}
-	return psprintf("%s\n", query);
+	return MetaetlIncrementalExtract(plan, src, psprintf("%s\n", query), NULL);
 }
 
 /* a table target here, or on the remote server its connection names */

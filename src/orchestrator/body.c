@@ -32,6 +32,7 @@
 
 #include "metaetl.h"
 #include "orchestrator/orchestrator.h"
+#include "incremental/incremental.h"
 #include "transform/transform.h"
 #include "security/security.h"
 
@@ -141,8 +142,9 @@ body_strdup_or_null(MemoryContext cxt, const char *s)
  *		owner before the pipeline's code runs: the template context
  *		({{last_run}} is the start of the last successful run, -infinity
  *		before the first; {{logical_date}}; {{watermark}} of the first
- *		watermarked source) and the nodes to materialise for the hook (those
- *		quality rules name, and watermarked sources).
+ *		watermarked source; the incremental positions) and the nodes to
+ *		materialise for the hook (those quality rules name, watermarked and
+ *		incremental sources).
  */
 static void
 body_run_context(const MetaetlRunSpec *spec, const MetaetlRunPlan *plan, Jsonb **context,
@@ -174,7 +176,10 @@ body_run_context(const MetaetlRunSpec *spec, const MetaetlRunPlan *plan, Jsonb *
 		"                                    WHERE w.pipeline_id OPERATOR(pg_catalog.=) $3"
 		"                                      AND w.source_id OPERATOR(pg_catalog.=) (src.value OPERATOR(pg_catalog.->>) 'id')"
 		"                                      AND (src.value OPERATOR(pg_catalog.->>) 'watermark_column') IS NOT NULL"
-		"                                    ORDER BY src.ord LIMIT 1), '-infinity')),"
+		"                                    ORDER BY src.ord LIMIT 1), '-infinity'),"
+		"            'incremental', COALESCE((SELECT pg_catalog.jsonb_object_agg(ip.source_id, ip.position)"
+		"                                       FROM etl.incremental_positions ip"
+		"                                      WHERE ip.pipeline_id OPERATOR(pg_catalog.=) $3), '{}')),"
 		"        (SELECT pg_catalog.string_agg(n, ',') FROM ("
 		"             SELECT r.value OPERATOR(pg_catalog.->>) 'on' AS n"
 		"               FROM pg_catalog.jsonb_array_elements(COALESCE(c.config OPERATOR(pg_catalog.#>) '{pipeline,quality,rules}', '[]')) r"
@@ -182,7 +187,8 @@ body_run_context(const MetaetlRunSpec *spec, const MetaetlRunPlan *plan, Jsonb *
 		"             UNION"
 		"             SELECT src.value OPERATOR(pg_catalog.->>) 'id'"
 		"               FROM pg_catalog.jsonb_array_elements(COALESCE(c.config OPERATOR(pg_catalog.#>) '{pipeline,sources}', '[]')) src"
-		"              WHERE (src.value OPERATOR(pg_catalog.->>) 'watermark_column') IS NOT NULL) x)"
+		"              WHERE (src.value OPERATOR(pg_catalog.->>) 'watermark_column') IS NOT NULL"
+		"                 OR (src.value OPERATOR(pg_catalog.->) 'incremental') IS NOT NULL) x)"
 		"   FROM c",
 		3, types, values, NULL, true, 1);
 	{
@@ -510,6 +516,8 @@ body_quality_hook(MetaetlPlan *p, void *arg)
 
 	/* watermarks: the newest value of each watermarked source, as extracted */
 	body_advance_watermarks(ctx);
+	/* incremental positions, in this transaction with the loads (incremental/) */
+	MetaetlIncrementalAdvance(p, run_hook.pipeline_id, run_hook.run_id);
 
 	if (SPI_execute_with_args("SELECT 1 FROM pg_catalog.jsonb_array_elements(COALESCE($2::pg_catalog.jsonb"
 							  " OPERATOR(pg_catalog.#>) '{pipeline,quality,rules}', '[]')) LIMIT 1",

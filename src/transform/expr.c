@@ -19,37 +19,28 @@
 #include "parser/parser.h"
 #include "utils/builtins.h"
 
+#include "config/yamltree.h"
 #include "transform/transform.h"
 #include "util/ident.h"
 
-/* pandas-style "==" becomes "=" outside quotes; and/or/not are SQL already */
+/*
+ * MetaetlNormaliseExpr
+ *		A pandas-style expression in SQL form, palloc'd.  The one normaliser
+ *		is the configuration layer's CfgNormalizeExpr (== becomes =, and/or/
+ *		not become SQL keywords, outside literals and quoted names), so a
+ *		condition compiles exactly as etl.validate_config checked it.
+ */
 char *
 MetaetlNormaliseExpr(const char *expr)
 {
-	StringInfoData b;
-	char		q = 0;
+	char	   *m = CfgNormalizeExpr(expr);
+	char	   *out;
 
-	initStringInfo(&b);
-	for (const char *p = expr; *p; p++)
-	{
-		if (q)
-		{
-			if (*p == q)
-				q = 0;
-			appendStringInfoChar(&b, *p);
-			continue;
-		}
-		if (*p == '\'' || *p == '"')
-			q = *p;
-		if (p[0] == '=' && p[1] == '=')
-		{
-			appendStringInfoChar(&b, '=');
-			p++;
-			continue;
-		}
-		appendStringInfoChar(&b, *p);
-	}
-	return b.data;
+	if (m == NULL)
+		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
+	out = pstrdup(m);
+	free(m);
+	return out;
 }
 
 static void

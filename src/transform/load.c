@@ -35,6 +35,7 @@
 #include "utils/lsyscache.h"
 
 #include "connectors/connector.h"
+#include "incremental/incremental.h"
 #include "transform/load.h"
 #include "util/ident.h"
 
@@ -227,6 +228,9 @@ MetaetlLoadTable(MetaetlPlan *plan, MetaetlTarget *tgt, const char *prefix, cons
 	char	   *policy = MetaetlJStr(tgt->conf, "on_schema_change");
 	List	   *sync = NIL;
 
+	/* inserts, updates and deletes of changed rows (incremental/merge.c) */
+	if (strcmp(mode, "merge_changes") == 0)
+		return MetaetlLoadMergeChanges(plan, tgt, prefix, ref, cols);
 	if (table == NULL)
 		load_error(tgt, ERRCODE_INVALID_PARAMETER_VALUE, "table is required", NULL);
 	MetaetlCheckConnection(tgt->conf, false, tgt->id);
@@ -235,7 +239,7 @@ MetaetlLoadTable(MetaetlPlan *plan, MetaetlTarget *tgt, const char *prefix, cons
 	if (strcmp(mode, "append") != 0 && strcmp(mode, "replace") != 0 && strcmp(mode, "upsert") != 0 &&
 		strcmp(mode, "delete_insert") != 0 && !scd2)
 		load_error(tgt, ERRCODE_INVALID_PARAMETER_VALUE, psprintf("unknown mode \"%s\"", mode),
-				   "Use append, replace, upsert, delete_insert or scd2.");
+				   "Use append, replace, upsert, delete_insert, scd2 or merge_changes.");
 	fake.id = tgt->id;
 	fake.type = "target";
 	initStringInfo(&on);
@@ -263,6 +267,14 @@ MetaetlLoadTable(MetaetlPlan *plan, MetaetlTarget *tgt, const char *prefix, cons
 				   psprintf("on_schema_change %s needs mode replace (it would lose the table's rows)", policy),
 				   "Use on_schema_change: append_new_columns or fail with this mode.");
 
+	/* fed by an incremental aggregate: replace only the groups that changed */
+	if (strcmp(mode, "replace") == 0 || strcmp(mode, "delete_insert") == 0)
+	{
+		int64		rows = MetaetlLoadTouchedGroups(plan, tgt, prefix, ref, cols, q);
+
+		if (rows >= 0)
+			return rows;
+	}
 	exists = table_exists(q);
 	if (exists)
 	{

@@ -53,6 +53,8 @@ typedef struct MetaetlNode
 	double		est_rows;
 	int64		rows;			/* -1 = not counted */
 	double		ms;
+	char	   *incr_state;		/* incremental/watermark.c: the snapshot an
+								 * xmin or CDC source was read up to */
 } MetaetlNode;
 
 typedef struct MetaetlTarget

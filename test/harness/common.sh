@@ -132,7 +132,14 @@ full_page_writes = off
 log_min_messages = warning
 log_line_prefix = '%m [%p] %q%a '
 timezone = 'UTC'
+# log CDC (docs/incremental.md): logical decoding with wal2json
+wal_level = logical
 CONF
+    # servers that restrict output plugins must allow wal2json (grep reads
+    # everything: with -q it may exit first, and pipefail would see SIGPIPE)
+    if as_pg "$PGBIN/postgres" --describe-config 2>/dev/null | grep '^output_plugin_libraries' >/dev/null; then
+        echo "output_plugin_libraries = 'pgoutput, test_decoding, wal2json'" >>"$WORK/data/postgresql.conf"
+    fi
 }
 
 metaetl_cluster_start() {

@@ -375,7 +375,7 @@ small_pid=$api_pid
 # must go back as the server's role, or the next token's lookup runs as
 # alice ("permission denied for function api_token_role")
 as_pg "$PGBIN/psql" -X -q -At -h "$PGHOST" -p "$PGPORT" -U api_alice -d "$PGDATABASE" -c \
-    "SELECT etl.register_pipeline('pipeline: {id: api_ghost, sources: [{id: s, type: postgresql, table: api_alice.not_there}], targets: [{id: t, table: api_alice.ghost}]}')" >/dev/null
+    "SELECT etl.register_pipeline('pipeline: {id: api_ghost, sources: [{id: s, type: postgresql, table: api_alice.not_there}], targets: [{id: t, type: postgresql, table: api_alice.ghost}]}')" >/dev/null
 c=$(curl -s -o "$dir/bghost" -w '%{http_code}' -H "Authorization: Bearer $T_ALICE" "http://127.0.0.1:$P2/api/v1/pipelines/api_ghost/lineage")
 case "$c" in 4*|5*) ;; *) fail "lineage of a pipeline whose table is gone answered $c" ;; esac
 c=$(curl -s -o "$dir/bnext" -w '%{http_code}' -H "Authorization: Bearer $T_BOB" "http://127.0.0.1:$P2/api/v1/runs")

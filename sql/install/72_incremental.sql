@@ -1,0 +1,384 @@
+-- Incremental loads and change data capture (docs/incremental.md).
+--
+-- A source with incremental: {mode: ...} reads only what changed since the
+-- position its pipeline stored for it.  The position advances inside the
+-- run's attempt, in the same transaction as the target loads: a failed or
+-- cancelled run leaves it where it was, a successful one moves it exactly
+-- past what was loaded.  Positions and captured changes belong to metaetl:
+-- plain roles cannot write them (no grants), and read positions only for the
+-- pipelines they may see.
+
+CREATE TABLE etl.incremental_positions (
+    pipeline_id     pg_catalog.text NOT NULL REFERENCES etl.pipelines ON DELETE CASCADE,
+    source_id       pg_catalog.text NOT NULL,
+    mode            pg_catalog.text NOT NULL,
+    position        pg_catalog.jsonb NOT NULL,
+    run_id          pg_catalog.int8 REFERENCES etl.pipeline_runs ON DELETE SET NULL,
+    updated_at      pg_catalog.timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
+    PRIMARY KEY (pipeline_id, source_id)
+);
+COMMENT ON TABLE etl.incremental_positions IS
+  'Per pipeline source with incremental: the position (timestamp and tie-breaker, id, or snapshot) loaded by the last successful run';
+
+-- Tables whose changes are captured by etl.enable_change_capture(): the
+-- statement-level triggers append to etl.changes_<relid> (one change table
+-- per captured table).
+CREATE TABLE etl.change_captures (
+    relid           pg_catalog.oid PRIMARY KEY,
+    relation        pg_catalog.text NOT NULL,
+    change_table    pg_catalog.text NOT NULL UNIQUE,
+    key_columns     pg_catalog.text[] NOT NULL,
+    enabled_by      pg_catalog.name NOT NULL,
+    enabled_at      pg_catalog.timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp()
+);
+COMMENT ON TABLE etl.change_captures IS
+  'Tables captured by trigger CDC (etl.enable_change_capture) and their change tables';
+
+GRANT SELECT ON etl.incremental_positions TO PUBLIC;
+ALTER TABLE etl.incremental_positions ENABLE ROW LEVEL SECURITY;
+CREATE POLICY incremental_positions_by_pipeline ON etl.incremental_positions FOR SELECT
+    USING (EXISTS (SELECT 1 FROM etl.pipelines p
+                    WHERE p.pipeline_id OPERATOR(pg_catalog.=) incremental_positions.pipeline_id));
+GRANT SELECT ON etl.change_captures TO PUBLIC;
+
+-- xid (a row's xmin, 32 bits) widened to xid8 against the current epoch: a
+-- row's unfrozen xmin is never more than 2^31 transactions old, so the
+-- widening is exact for every row an xmin or CDC window can contain.
+CREATE FUNCTION etl._xid8(pg_catalog.xid)
+RETURNS pg_catalog.xid8
+LANGUAGE C STRICT VOLATILE PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'metaetl_xid_to_xid8';
+COMMENT ON FUNCTION etl._xid8(pg_catalog.xid) IS
+  'internal: a 32-bit xid (a row''s xmin) as a 64-bit xid8 of the current epoch';
+
+-- Changes of a captured table committed after snapshot prev (NULL: all) and
+-- visible in snapshot cur, in commit order.  For the caller's own runs: it
+-- needs SELECT on the captured table; the change table itself stays closed.
+CREATE FUNCTION etl._read_changes(rel pg_catalog.regclass, prev pg_catalog.pg_snapshot,
+                                  cur pg_catalog.pg_snapshot)
+RETURNS TABLE(seq pg_catalog.int8, op pg_catalog.text, row_image pg_catalog.text, old_image pg_catalog.text)
+LANGUAGE C VOLATILE
+AS 'MODULE_PATHNAME', 'metaetl_read_changes';
+COMMENT ON FUNCTION etl._read_changes(pg_catalog.regclass, pg_catalog.pg_snapshot, pg_catalog.pg_snapshot) IS
+  'internal: the captured changes of a table between two snapshots, for a role that may read the table';
+
+-- The capture trigger: one INSERT ... SELECT from the statement's transition
+-- table(s) per statement.  Row and key images are the rows' text forms (the
+-- types' own output functions, never a user-defined cast); the consumer casts
+-- them back to the table's row type as the run's role.  An UPDATE that
+-- changes a key records a delete of the old key.
+CREATE FUNCTION etl._capture_changes()
+RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    cap etl.change_captures;
+    keyn text;
+    keyo text;
+BEGIN
+    SELECT * INTO cap FROM etl.change_captures c WHERE c.relid OPERATOR(pg_catalog.=) TG_RELID;
+    IF NOT FOUND THEN
+        RETURN NULL;            -- capture being disabled in this transaction
+    END IF;
+    SELECT pg_catalog.string_agg('n.' OPERATOR(pg_catalog.||) pg_catalog.quote_ident(k), ', '),
+           pg_catalog.string_agg('o.' OPERATOR(pg_catalog.||) pg_catalog.quote_ident(k), ', ')
+      INTO keyn, keyo FROM pg_catalog.unnest(cap.key_columns) k;
+    IF TG_OP OPERATOR(pg_catalog.=) 'INSERT' THEN
+        EXECUTE pg_catalog.format('INSERT INTO etl.%I (op, key_image, row_image) SELECT ''insert'', ROW(%s)::pg_catalog.text, n::pg_catalog.text FROM etl_new n',
+                                  cap.change_table, keyn);
+    ELSIF TG_OP OPERATOR(pg_catalog.=) 'UPDATE' THEN
+        EXECUTE pg_catalog.format('INSERT INTO etl.%I (op, key_image, row_image)'
+                                  ' SELECT ''delete'', k, r FROM (SELECT ROW(%s)::pg_catalog.text AS k, o::pg_catalog.text AS r FROM etl_old o) d'
+                                  '  WHERE NOT EXISTS (SELECT 1 FROM etl_new n WHERE ROW(%s)::pg_catalog.text OPERATOR(pg_catalog.=) d.k)',
+                                  cap.change_table, keyo, keyn);
+        -- the old image of a row whose key stayed (incremental aggregates
+        -- recompute the group it left)
+        EXECUTE pg_catalog.format('INSERT INTO etl.%I (op, key_image, row_image, old_image)'
+                                  ' SELECT ''update'', ROW(%s)::pg_catalog.text, n::pg_catalog.text,'
+                                  '        (SELECT o::pg_catalog.text FROM etl_old o WHERE ROW(%s)::pg_catalog.text OPERATOR(pg_catalog.=) ROW(%s)::pg_catalog.text LIMIT 1)'
+                                  '   FROM etl_new n',
+                                  cap.change_table, keyn, keyo, keyn);
+    ELSE
+        EXECUTE pg_catalog.format('INSERT INTO etl.%I (op, key_image, row_image) SELECT ''delete'', ROW(%s)::pg_catalog.text, o::pg_catalog.text FROM etl_old o',
+                                  cap.change_table, keyo);
+    END IF;
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION etl._capture_changes() IS
+  'internal: the statement-level capture trigger of etl.enable_change_capture()';
+
+-- the caller owns the table (is a member of its owner) or is an etl_admin
+CREATE FUNCTION etl._caller_owns_table(rel pg_catalog.regclass)
+RETURNS pg_catalog.bool
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+RETURN etl._caller_in(ARRAY['etl_admin'])
+    OR EXISTS (SELECT 1 FROM pg_catalog.pg_class c, pg_catalog.pg_roles r
+                WHERE c.oid OPERATOR(pg_catalog.=) rel
+                  AND r.rolname OPERATOR(pg_catalog.=) etl._caller()
+                  AND pg_catalog.pg_has_role(r.oid, c.relowner, 'USAGE'));
+COMMENT ON FUNCTION etl._caller_owns_table(pg_catalog.regclass) IS
+  'internal: whether the caller owns the table (or is an etl_admin member)';
+
+CREATE FUNCTION etl.enable_change_capture(rel pg_catalog.regclass)
+RETURNS pg_catalog.text
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    keys text[];
+    ct text := 'changes_' OPERATOR(pg_catalog.||) rel::pg_catalog.oid::pg_catalog.text;
+    qrel text;
+BEGIN
+    IF NOT etl._caller_owns_table(rel) THEN
+        RAISE EXCEPTION 'permission denied to capture changes of table %', rel
+              USING ERRCODE = '42501',
+                    HINT = 'Only the table''s owner (or an etl_admin member) may enable change capture.';
+    END IF;
+    IF (SELECT c.relkind FROM pg_catalog.pg_class c WHERE c.oid OPERATOR(pg_catalog.=) rel)
+       OPERATOR(pg_catalog.<>) ALL (ARRAY['r', 'p']::pg_catalog."char"[]) THEN
+        RAISE EXCEPTION '% is not a table', rel
+              USING ERRCODE = '42809', HINT = 'Change capture works on tables (plain or partitioned).';
+    END IF;
+    IF EXISTS (SELECT 1 FROM etl.change_captures c WHERE c.relid OPERATOR(pg_catalog.=) rel::pg_catalog.oid) THEN
+        RAISE NOTICE 'changes of table % are already captured', rel;
+        RETURN (SELECT 'etl.' OPERATOR(pg_catalog.||) c.change_table FROM etl.change_captures c
+                 WHERE c.relid OPERATOR(pg_catalog.=) rel::pg_catalog.oid);
+    END IF;
+    SELECT pg_catalog.array_agg(a.attname::pg_catalog.text ORDER BY k.ord) INTO keys
+      FROM pg_catalog.pg_index i,
+           pg_catalog.unnest(i.indkey::pg_catalog.int2[]) WITH ORDINALITY k(attnum, ord),
+           pg_catalog.pg_attribute a
+     WHERE i.indrelid OPERATOR(pg_catalog.=) rel AND i.indisprimary
+       AND a.attrelid OPERATOR(pg_catalog.=) rel AND a.attnum OPERATOR(pg_catalog.=) k.attnum;
+    IF keys IS NULL THEN
+        RAISE EXCEPTION 'table % has no primary key', rel
+              USING ERRCODE = '55000',
+                    HINT = 'Change capture identifies rows by the primary key: add one (ALTER TABLE ... ADD PRIMARY KEY).';
+    END IF;
+    qrel := rel::pg_catalog.text;
+    EXECUTE pg_catalog.format(
+        'CREATE TABLE etl.%I (seq pg_catalog.int8 GENERATED ALWAYS AS IDENTITY PRIMARY KEY,'
+        ' xid pg_catalog.xid8 NOT NULL DEFAULT pg_catalog.pg_current_xact_id(),'
+        ' op pg_catalog.text NOT NULL, key_image pg_catalog.text NOT NULL, row_image pg_catalog.text NOT NULL,'
+        ' old_image pg_catalog.text,'
+        ' captured_at pg_catalog.timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp())', ct);
+    EXECUTE pg_catalog.format('COMMENT ON TABLE etl.%I IS %L', ct,
+                              'Changes of ' OPERATOR(pg_catalog.||) qrel OPERATOR(pg_catalog.||) ' captured by etl.enable_change_capture()');
+    EXECUTE pg_catalog.format('CREATE TRIGGER etl_capture_insert AFTER INSERT ON %s REFERENCING NEW TABLE AS etl_new'
+                              ' FOR EACH STATEMENT EXECUTE FUNCTION etl._capture_changes()', qrel);
+    EXECUTE pg_catalog.format('CREATE TRIGGER etl_capture_update AFTER UPDATE ON %s REFERENCING OLD TABLE AS etl_old NEW TABLE AS etl_new'
+                              ' FOR EACH STATEMENT EXECUTE FUNCTION etl._capture_changes()', qrel);
+    EXECUTE pg_catalog.format('CREATE TRIGGER etl_capture_delete AFTER DELETE ON %s REFERENCING OLD TABLE AS etl_old'
+                              ' FOR EACH STATEMENT EXECUTE FUNCTION etl._capture_changes()', qrel);
+    INSERT INTO etl.change_captures (relid, relation, change_table, key_columns, enabled_by)
+    VALUES (rel, qrel, ct, keys, etl._caller());
+    RETURN 'etl.' OPERATOR(pg_catalog.||) ct;
+END
+$$;
+COMMENT ON FUNCTION etl.enable_change_capture(pg_catalog.regclass) IS
+  'Capture inserts, updates and deletes of a table (statement-level triggers into a change table) for incremental mode trigger_cdc';
+
+CREATE FUNCTION etl.disable_change_capture(rel pg_catalog.regclass)
+RETURNS pg_catalog.bool
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    cap etl.change_captures;
+BEGIN
+    IF NOT etl._caller_owns_table(rel) THEN
+        RAISE EXCEPTION 'permission denied to stop capturing changes of table %', rel
+              USING ERRCODE = '42501',
+                    HINT = 'Only the table''s owner (or an etl_admin member) may disable change capture.';
+    END IF;
+    DELETE FROM etl.change_captures c WHERE c.relid OPERATOR(pg_catalog.=) rel::pg_catalog.oid RETURNING * INTO cap;
+    IF NOT FOUND THEN
+        RETURN false;
+    END IF;
+    EXECUTE pg_catalog.format('DROP TRIGGER IF EXISTS etl_capture_insert ON %s', rel);
+    EXECUTE pg_catalog.format('DROP TRIGGER IF EXISTS etl_capture_update ON %s', rel);
+    EXECUTE pg_catalog.format('DROP TRIGGER IF EXISTS etl_capture_delete ON %s', rel);
+    EXECUTE pg_catalog.format('DROP TABLE IF EXISTS etl.%I', cap.change_table);
+    -- consumers start over (a full read) when capture is enabled again
+    DELETE FROM etl.incremental_positions p
+     WHERE p.mode OPERATOR(pg_catalog.=) 'trigger_cdc'
+       AND (p.position OPERATOR(pg_catalog.->>) 'relid') OPERATOR(pg_catalog.=) rel::pg_catalog.oid::pg_catalog.text;
+    RETURN true;
+END
+$$;
+COMMENT ON FUNCTION etl.disable_change_capture(pg_catalog.regclass) IS
+  'Stop capturing a table''s changes: drops its capture triggers and change table; trigger_cdc consumers start over';
+
+-- Log CDC (incremental mode log_cdc): logical replication slots metaetl
+-- created and reads with wal2json.  The first (pipeline, source) that
+-- stores a position claims the slot.  metaetl never drops or recreates a
+-- slot by itself.
+CREATE TABLE etl.change_slots (
+    slot_name       pg_catalog.name PRIMARY KEY,
+    plugin          pg_catalog.text NOT NULL DEFAULT 'wal2json',
+    pipeline_id     pg_catalog.text REFERENCES etl.pipelines ON DELETE SET NULL,
+    source_id       pg_catalog.text,
+    created_by      pg_catalog.name NOT NULL,
+    created_at      pg_catalog.timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp()
+);
+COMMENT ON TABLE etl.change_slots IS
+  'Logical replication slots created by etl.create_change_slot() for log CDC, and the source that reads each';
+GRANT SELECT ON etl.change_slots TO PUBLIC;
+
+CREATE FUNCTION etl.create_change_slot(slot_name pg_catalog.name)
+RETURNS pg_catalog.pg_lsn
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    l pg_catalog.pg_lsn;
+BEGIN
+    IF NOT etl._caller_in(ARRAY['etl_admin']) THEN
+        RAISE EXCEPTION 'permission denied to create a change slot'
+              USING ERRCODE = '42501',
+                    HINT = 'A slot keeps WAL on the server until it is read: only etl_admin members create them.';
+    END IF;
+    IF pg_catalog.current_setting('wal_level') OPERATOR(pg_catalog.<>) 'logical' THEN
+        RAISE EXCEPTION 'log CDC needs wal_level = logical (it is %)', pg_catalog.current_setting('wal_level')
+              USING ERRCODE = '55000', HINT = 'Set wal_level = logical in postgresql.conf and restart the server.';
+    END IF;
+    IF EXISTS (SELECT 1 FROM pg_catalog.pg_replication_slots r WHERE r.slot_name OPERATOR(pg_catalog.=) create_change_slot.slot_name) THEN
+        RAISE EXCEPTION 'replication slot "%" already exists', create_change_slot.slot_name
+              USING ERRCODE = '42710', HINT = 'metaetl reads only slots it created: choose another name.';
+    END IF;
+    SELECT s.lsn INTO l FROM pg_catalog.pg_create_logical_replication_slot(create_change_slot.slot_name, 'wal2json') s;
+    INSERT INTO etl.change_slots (slot_name, created_by) VALUES (create_change_slot.slot_name, etl._caller());
+    RETURN l;
+END
+$$;
+COMMENT ON FUNCTION etl.create_change_slot(pg_catalog.name) IS
+  'Create a logical replication slot (wal2json) for incremental mode log_cdc; etl_admin';
+
+CREATE FUNCTION etl.drop_change_slot(slot_name pg_catalog.name)
+RETURNS pg_catalog.bool
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF NOT etl._caller_in(ARRAY['etl_admin']) THEN
+        RAISE EXCEPTION 'permission denied to drop a change slot' USING ERRCODE = '42501';
+    END IF;
+    DELETE FROM etl.change_slots s WHERE s.slot_name OPERATOR(pg_catalog.=) drop_change_slot.slot_name;
+    IF NOT FOUND THEN
+        RETURN false;
+    END IF;
+    IF EXISTS (SELECT 1 FROM pg_catalog.pg_replication_slots r WHERE r.slot_name OPERATOR(pg_catalog.=) drop_change_slot.slot_name) THEN
+        PERFORM pg_catalog.pg_drop_replication_slot(drop_change_slot.slot_name);
+    END IF;
+    -- its consumers start over (a full read) with their next slot
+    DELETE FROM etl.incremental_positions p
+     WHERE p.mode OPERATOR(pg_catalog.=) 'log_cdc'
+       AND (p.position OPERATOR(pg_catalog.->>) 'slot') OPERATOR(pg_catalog.=) drop_change_slot.slot_name::pg_catalog.text;
+    RETURN true;
+END
+$$;
+COMMENT ON FUNCTION etl.drop_change_slot(pg_catalog.name) IS
+  'Drop a change slot created by etl.create_change_slot(); its log_cdc consumers start over; etl_admin';
+
+-- The changes of a table in a change slot after its consumer's stored
+-- position, up to upto; for a role that may read the table.
+CREATE FUNCTION etl._read_slot_changes(slot pg_catalog.text, rel pg_catalog.regclass, upto pg_catalog.pg_lsn)
+RETURNS TABLE(seq pg_catalog.int8, op pg_catalog.text, r pg_catalog.jsonb)
+LANGUAGE C VOLATILE
+AS 'MODULE_PATHNAME', 'metaetl_read_slot_changes';
+COMMENT ON FUNCTION etl._read_slot_changes(pg_catalog.text, pg_catalog.regclass, pg_catalog.pg_lsn) IS
+  'internal: the decoded changes of a table in a metaetl change slot, for a role that may read the table';
+
+CREATE FUNCTION etl.incremental_state(pipeline_id pg_catalog.text)
+RETURNS TABLE(source pg_catalog.text, mode pg_catalog.text, "position" pg_catalog.jsonb,
+              updated_at pg_catalog.timestamptz, lag pg_catalog.jsonb, run_id pg_catalog.int8)
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM etl.pipelines p WHERE p.pipeline_id OPERATOR(pg_catalog.=) incremental_state.pipeline_id) THEN
+        RAISE EXCEPTION 'pipeline "%" does not exist', incremental_state.pipeline_id USING ERRCODE = '42704';
+    END IF;
+    IF NOT (etl._caller_may_operate(incremental_state.pipeline_id)
+            OR etl._caller_in(ARRAY['etl_viewer'])) THEN
+        RAISE EXCEPTION 'permission denied for pipeline "%"', incremental_state.pipeline_id
+              USING ERRCODE = '42501',
+                    HINT = 'Incremental state is shown to the pipeline''s owner, etl_operator, etl_viewer and etl_admin members.';
+    END IF;
+    RETURN QUERY
+    SELECT s.source_id, s.mode, s.position, s.updated_at,
+           CASE WHEN s.mode OPERATOR(pg_catalog.=) 'trigger_cdc' THEN
+                    pg_catalog.jsonb_build_object('pending_changes',
+                        etl._pending_changes((s.position OPERATOR(pg_catalog.->>) 'relid')::pg_catalog.oid,
+                                             (s.position OPERATOR(pg_catalog.->>) 'snapshot')::pg_catalog.pg_snapshot))
+                WHEN s.mode OPERATOR(pg_catalog.=) 'log_cdc' THEN
+                    pg_catalog.jsonb_build_object(
+                        'lag_bytes', pg_catalog.pg_wal_lsn_diff(pg_catalog.pg_current_wal_lsn(),
+                                                                (s.position OPERATOR(pg_catalog.->>) 'lsn')::pg_catalog.pg_lsn),
+                        'slot_retained_bytes', (SELECT pg_catalog.pg_wal_lsn_diff(pg_catalog.pg_current_wal_lsn(), r.restart_lsn)
+                                                  FROM pg_catalog.pg_replication_slots r
+                                                 WHERE r.slot_name::pg_catalog.text OPERATOR(pg_catalog.=) (s.position OPERATOR(pg_catalog.->>) 'slot')))
+                WHEN s.mode OPERATOR(pg_catalog.=) 'xmin' THEN
+                    pg_catalog.jsonb_build_object('xids_behind',
+                        (pg_catalog.pg_snapshot_xmax(pg_catalog.pg_current_snapshot())::pg_catalog.text::pg_catalog.int8
+                         OPERATOR(pg_catalog.-)
+                         pg_catalog.pg_snapshot_xmax((s.position OPERATOR(pg_catalog.->>) 'snapshot')::pg_catalog.pg_snapshot)::pg_catalog.text::pg_catalog.int8))
+                ELSE pg_catalog.jsonb_build_object('since', pg_catalog.clock_timestamp() OPERATOR(pg_catalog.-) s.updated_at)
+           END,
+           s.run_id
+      FROM etl.incremental_positions s
+     WHERE s.pipeline_id OPERATOR(pg_catalog.=) incremental_state.pipeline_id
+     ORDER BY s.source_id;
+END
+$$;
+
+-- changes of a captured table not yet covered by a consumer's snapshot
+CREATE FUNCTION etl._pending_changes(relid pg_catalog.oid, snap pg_catalog.pg_snapshot)
+RETURNS pg_catalog.int8
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    ct text;
+    n int8;
+BEGIN
+    SELECT c.change_table INTO ct FROM etl.change_captures c WHERE c.relid OPERATOR(pg_catalog.=) _pending_changes.relid;
+    IF ct IS NULL THEN
+        RETURN NULL;
+    END IF;
+    EXECUTE pg_catalog.format('SELECT pg_catalog.count(*) FROM etl.%I c WHERE NOT pg_catalog.pg_visible_in_snapshot(c.xid, $1)', ct)
+       INTO n USING snap;
+    RETURN n;
+END
+$$;
+COMMENT ON FUNCTION etl._pending_changes(pg_catalog.oid, pg_catalog.pg_snapshot) IS
+  'internal: how many captured changes a trigger_cdc consumer at this snapshot has not loaded yet';
+REVOKE ALL ON FUNCTION etl._pending_changes(pg_catalog.oid, pg_catalog.pg_snapshot) FROM PUBLIC;
+COMMENT ON FUNCTION etl.incremental_state(pg_catalog.text) IS
+  'Per incremental source of a pipeline: mode, stored position, when it last advanced, and the lag behind the source';
+
+CREATE FUNCTION etl.reset_incremental(pipeline_id pg_catalog.text, source pg_catalog.text)
+RETURNS pg_catalog.bool
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM etl.pipelines p WHERE p.pipeline_id OPERATOR(pg_catalog.=) reset_incremental.pipeline_id) THEN
+        RAISE EXCEPTION 'pipeline "%" does not exist', reset_incremental.pipeline_id USING ERRCODE = '42704';
+    END IF;
+    IF NOT etl._caller_may_operate(reset_incremental.pipeline_id) THEN
+        RAISE EXCEPTION 'permission denied for pipeline "%"', reset_incremental.pipeline_id
+              USING ERRCODE = '42501',
+                    HINT = 'The pipeline''s owner, etl_operator and etl_admin members may reset its incremental state.';
+    END IF;
+    DELETE FROM etl.incremental_positions p
+     WHERE p.pipeline_id OPERATOR(pg_catalog.=) reset_incremental.pipeline_id
+       AND p.source_id OPERATOR(pg_catalog.=) reset_incremental.source;
+    RETURN FOUND;
+END
+$$;
+COMMENT ON FUNCTION etl.reset_incremental(pg_catalog.text, pg_catalog.text) IS
+  'Forget a source''s incremental position: the next run reads it from scratch (true when there was one)';

@@ -1,0 +1,44 @@
+/*-------------------------------------------------------------------------
+ *
+ * src/incremental/incremental.h
+ *		Incremental loads and change data capture: what the connectors, the
+ *		loader, the orchestrator and the validator call.
+ *
+ * A source with incremental: {mode: ...} reads only what changed since the
+ * position its pipeline stored (etl.incremental_positions).  The
+ * orchestrator passes the stored positions in the run's template context
+ * ("incremental": {source_id: position}); the connector wraps its SELECT
+ * with MetaetlIncrementalExtract; the run's before-load hook calls
+ * MetaetlIncrementalAdvance, which stores the new positions in the same
+ * transaction as the target loads.  Target mode merge_changes applies the
+ * rows (and the deletes of CDC sources) with MERGE.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef METAETL_INCREMENTAL_H
+#define METAETL_INCREMENTAL_H
+
+#include "transform/transform.h"
+
+/* columns a CDC source adds to the table's own: the operation and commit order */
+#define METAETL_CDC_OP_COLUMN	"etl_op"
+#define METAETL_CDC_SEQ_COLUMN	"etl_seq"
+
+/* in incremental/watermark.c */
+extern char *MetaetlIncrementalExtract(MetaetlPlan *plan, MetaetlNode *src, const char *base,
+									   const char *qrel);
+extern void MetaetlIncrementalAdvance(MetaetlPlan *plan, const char *pipeline_id, int64 run_id);
+
+/* in incremental/capture.c */
+extern void MetaetlPurgeChanges(Oid relid);
+
+/* in incremental/slot.c */
+extern void MetaetlClaimSlot(const char *slot, const char *pipeline_id, const char *source_id);
+
+/* in incremental/merge.c */
+extern int64 MetaetlLoadMergeChanges(MetaetlPlan *plan, MetaetlTarget *tgt, const char *prefix,
+									 const char *ref, List *cols);
+extern int64 MetaetlLoadTouchedGroups(MetaetlPlan *plan, MetaetlTarget *tgt, const char *prefix,
+									  const char *ref, List *cols, const char *qtable);
+
+#endif							/* METAETL_INCREMENTAL_H */

@@ -1,0 +1,211 @@
+/*-------------------------------------------------------------------------
+ *
+ * src/incremental/slot.c
+ *		Log CDC: a source's changes from a logical replication slot (wal2json).
+ *
+ * Slots are created by etl.create_change_slot() (etl_admin) and registered
+ * in etl.change_slots; a source reads only a registered slot, and the first
+ * (pipeline, source) that stores a position claims it, so no run can move a
+ * slot somebody else consumes.  A run never consumes from the slot: it
+ * peeks.  The position it stores is an LSN "upto" taken before the read;
+ * the read returns the transactions that committed in (stored position,
+ * upto], in commit order, and the position commits with the target loads.
+ * The slot itself is advanced to the stored position at the start of the
+ * next read — that is, only after the position's transaction committed — so
+ * a crash between the load and the advance replays nothing: the next read
+ * skips what the stored position covers.  Slots are never dropped or
+ * recreated implicitly: a missing slot is an error.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/xlog.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/rls.h"
+#include "utils/pg_lsn.h"
+#include "utils/tuplestore.h"
+
+#include "metaetl.h"
+#include "incremental/incremental.h"
+#include "security/security.h"
+
+PG_FUNCTION_INFO_V1(metaetl_read_slot_changes);
+
+/* a name for wal2json's add-tables: '.', ',', '*' and spaces escaped */
+static char *
+slot_w2j_name(const char *schema, const char *rel)
+{
+	StringInfoData b;
+	const char *parts[2] = {schema, rel};
+
+	initStringInfo(&b);
+	for (int i = 0; i < 2; i++)
+	{
+		if (i)
+			appendStringInfoChar(&b, '.');
+		for (const char *p = parts[i]; *p; p++)
+		{
+			if (*p == '.' || *p == ',' || *p == '*' || *p == ' ' || *p == '\\')
+				appendStringInfoChar(&b, '\\');
+			appendStringInfoChar(&b, *p);
+		}
+	}
+	return b.data;
+}
+
+/*
+ * metaetl_read_slot_changes
+ *		etl._read_slot_changes(slot, rel, upto): (seq, op, row) of the
+ *		changes of rel that committed after the slot's consumer's stored
+ *		position and at or before upto, in commit order; row is {column:
+ *		value} (for deletes, the key).  The caller needs SELECT on rel; the
+ *		slot is read as metaetl.
+ */
+Datum
+metaetl_read_slot_changes(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	char	   *slot;
+	Oid			relid;
+	XLogRecPtr	upto;
+	MetaetlPrivState st;
+	char	   *pos = NULL;
+	char	   *confirmed;
+	Oid			types[4] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID};
+	Datum		values[4];
+	char		nulls[4] = {' ', ' ', ' ', ' '};
+	bool		isnull;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("etl._read_slot_changes needs a slot, a table and an LSN")));
+	slot = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	relid = PG_GETARG_OID(1);
+	upto = PG_GETARG_LSN(2);
+	if (pg_class_aclcheck(relid, GetUserId(), ACL_SELECT) != ACLCHECK_OK)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied for table %s", get_rel_name(relid)),
+				 errdetail("Reading changes from a slot needs SELECT on the table.")));
+	/* change images carry every row: not for a role that row security limits */
+	if (check_enable_rls(relid, InvalidOid, true) == RLS_ENABLED)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("table %s has row-level security for this role", get_rel_name(relid)),
+				 errdetail("Captured changes hold every row; only roles that bypass its policies may read them.")));
+	InitMaterializedSRF(fcinfo, 0);
+
+	/* what the read covers must be on disk: decoding reads flushed WAL only */
+	XLogFlush(upto);
+
+	MetaetlOwnerBegin(&st);
+	SPI_connect();
+	values[0] = CStringGetTextDatum(slot);
+	MetaetlSpiExec("SELECT (SELECT p.position OPERATOR(pg_catalog.->>) 'lsn' FROM etl.incremental_positions p"
+				   "         WHERE p.pipeline_id OPERATOR(pg_catalog.=) s.pipeline_id"
+				   "           AND p.source_id OPERATOR(pg_catalog.=) s.source_id),"
+				   "       r.confirmed_flush_lsn::pg_catalog.text, r.plugin::pg_catalog.text"
+				   "  FROM etl.change_slots s"
+				   "  LEFT JOIN pg_catalog.pg_replication_slots r ON r.slot_name OPERATOR(pg_catalog.=) s.slot_name"
+				   " WHERE s.slot_name OPERATOR(pg_catalog.=) $1::pg_catalog.name",
+				   1, types, values, NULL, true, 1);
+	if (SPI_processed == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("replication slot \"%s\" is not a metaetl change slot", slot),
+				 errhint("Create it with etl.create_change_slot(%s).", quote_literal_cstr(slot))));
+	pos = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+	confirmed = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
+	(void) SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull);
+	if (isnull)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("replication slot \"%s\" does not exist", slot),
+				 errdetail("It is registered in etl.change_slots but was dropped outside metaetl."),
+				 errhint("metaetl never recreates a slot: changes since it was dropped are lost. "
+						 "Drop the registration with etl.drop_change_slot(), create the slot again and reset the consumers.")));
+
+	/* the stored position committed: the slot may forget what it covers */
+	if (pos && confirmed &&
+		DatumGetLSN(DirectFunctionCall1(pg_lsn_in, CStringGetDatum(pos))) >
+		DatumGetLSN(DirectFunctionCall1(pg_lsn_in, CStringGetDatum(confirmed))))
+	{
+		values[1] = CStringGetTextDatum(pos);
+		MetaetlSpiExec("SELECT pg_catalog.pg_replication_slot_advance($1::pg_catalog.name, $2::pg_catalog.pg_lsn)",
+					   2, types, values, NULL, false, 1);
+	}
+
+	values[1] = CStringGetTextDatum(slot_w2j_name(get_namespace_name(get_rel_namespace(relid)), get_rel_name(relid)));
+	values[2] = pos ? CStringGetTextDatum(pos) : (Datum) 0;
+	nulls[2] = pos ? ' ' : 'n';
+	values[3] = DirectFunctionCall1(pg_lsn_out, LSNGetDatum(upto));
+	values[3] = CStringGetTextDatum(DatumGetCString(values[3]));
+	MetaetlSpiExec("WITH ch AS (SELECT c.lsn, c.xid, c.data::pg_catalog.jsonb AS d,"
+				   "                   pg_catalog.row_number() OVER () AS n"
+				   "              FROM pg_catalog.pg_logical_slot_peek_changes($1::pg_catalog.name, $4::pg_catalog.pg_lsn, NULL,"
+				   "                       'format-version', '2', 'include-transaction', '1', 'add-tables', $2) c),"
+				   " tx AS (SELECT ch.xid, ch.lsn AS commit_lsn FROM ch"
+				   "         WHERE (ch.d OPERATOR(pg_catalog.->>) 'action') OPERATOR(pg_catalog.=) 'C')"
+				   " SELECT ch.n, CASE ch.d OPERATOR(pg_catalog.->>) 'action' WHEN 'I' THEN 'insert' WHEN 'U' THEN 'update' ELSE 'delete' END,"
+				   "        (SELECT pg_catalog.jsonb_object_agg(col OPERATOR(pg_catalog.->>) 'name', col OPERATOR(pg_catalog.->) 'value')"
+				   "           FROM pg_catalog.jsonb_array_elements(ch.d OPERATOR(pg_catalog.->)"
+				   "                CASE ch.d OPERATOR(pg_catalog.->>) 'action' WHEN 'D' THEN 'identity' ELSE 'columns' END) col)"
+				   "   FROM ch JOIN tx ON tx.xid OPERATOR(pg_catalog.=) ch.xid"
+				   "  WHERE (ch.d OPERATOR(pg_catalog.->>) 'action') OPERATOR(pg_catalog.=) ANY (ARRAY['I', 'U', 'D'])"
+				   "    AND ($3 IS NULL OR tx.commit_lsn OPERATOR(pg_catalog.>) $3::pg_catalog.pg_lsn)"
+				   "    AND tx.commit_lsn OPERATOR(pg_catalog.<=) $4::pg_catalog.pg_lsn"
+				   "  ORDER BY ch.n",
+				   4, types, values, nulls, false, 0);
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		Datum		out[3];
+		bool		onull[3];
+
+		for (int j = 0; j < 3; j++)
+			out[j] = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, j + 1, &onull[j]);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, out, onull);
+	}
+	SPI_finish();
+	MetaetlOwnerEnd(&st);
+	return (Datum) 0;
+}
+
+/*
+ * MetaetlClaimSlot
+ *		The first (pipeline, source) to store a position for a slot owns it;
+ *		another one is refused (it would move a slot someone else reads).
+ *		As metaetl, SPI connected.
+ */
+void
+MetaetlClaimSlot(const char *slot, const char *pipeline_id, const char *source_id)
+{
+	Oid			types[3] = {TEXTOID, TEXTOID, TEXTOID};
+	Datum		values[3];
+
+	values[0] = CStringGetTextDatum(slot);
+	values[1] = CStringGetTextDatum(pipeline_id);
+	values[2] = CStringGetTextDatum(source_id);
+	MetaetlSpiExec("UPDATE etl.change_slots s SET pipeline_id = $2, source_id = $3"
+				   " WHERE s.slot_name OPERATOR(pg_catalog.=) $1::pg_catalog.name AND s.pipeline_id IS NULL",
+				   3, types, values, NULL, false, 0);
+	MetaetlSpiExec("SELECT s.pipeline_id, s.source_id FROM etl.change_slots s"
+				   " WHERE s.slot_name OPERATOR(pg_catalog.=) $1::pg_catalog.name"
+				   "   AND (s.pipeline_id OPERATOR(pg_catalog.<>) $2 OR s.source_id OPERATOR(pg_catalog.<>) $3)",
+				   3, types, values, NULL, true, 1);
+	if (SPI_processed > 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_IN_USE),
+				 errmsg("replication slot \"%s\" is already read by pipeline \"%s\", source \"%s\"", slot,
+						SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1),
+						SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2)),
+				 errhint("Each source needs a slot of its own: etl.create_change_slot().")));
+}

@@ -1,0 +1,151 @@
+-- 94_incremental_cdc: trigger CDC (etl.enable_change_capture, statement-level
+-- triggers with transition tables, a change table per captured table, mode
+-- trigger_cdc, purge of applied changes) and target mode merge_changes with
+-- its deletes and conflict policies.  As plain roles.
+\set VERBOSITY default
+CREATE ROLE cdc_alice LOGIN;
+CREATE ROLE cdc_bob LOGIN;
+CREATE SCHEMA cdc AUTHORIZATION cdc_alice;
+GRANT USAGE ON SCHEMA cdc TO cdc_bob;
+SET ROLE cdc_alice;
+CREATE TABLE cdc.customers (id int PRIMARY KEY, name text, region text, version int NOT NULL DEFAULT 1);
+INSERT INTO cdc.customers VALUES (1, 'ann', 'north'), (2, 'bo', 'south'), (3, 'cy', 'north');
+
+-- 1. capture: three statement-level triggers and a change table
+SELECT etl.enable_change_capture('cdc.customers') LIKE 'etl.changes_%' AS change_table;
+SELECT tgname, tgtype & 1 = 0 AS per_statement FROM pg_trigger
+ WHERE tgrelid = 'cdc.customers'::regclass ORDER BY tgname;
+SELECT etl.enable_change_capture('cdc.customers') LIKE 'etl.changes_%' AS again;
+SELECT relation, key_columns FROM etl.change_captures;
+
+-- 2. a consumer: the first run reads the whole table
+SELECT etl.register_pipeline($$
+pipeline:
+  id: cdc_dim
+  sources:
+    - {id: customers, type: postgresql, table: cdc.customers, incremental: {mode: trigger_cdc}}
+  targets:
+    - {id: dim, type: postgresql, table: cdc.dim, mode: merge_changes, keys: [id], deletes: apply}
+$$);
+SELECT r->>'status' AS status, r->>'rows_read' AS rows_read, r->>'rows_written' AS rows_written
+  FROM etl.execute_pipeline('cdc_dim') r;
+SELECT * FROM cdc.dim ORDER BY id;
+
+-- 3. inserts, updates (one of them twice: only the last image applies),
+--    a key change and a delete, then a run applies exactly those
+INSERT INTO cdc.customers VALUES (4, 'di', 'east'), (5, 'ed', 'west');
+UPDATE cdc.customers SET name = 'ann2', version = 2 WHERE id = 1;
+UPDATE cdc.customers SET name = 'ann3', version = 3 WHERE id = 1;
+UPDATE cdc.customers SET id = 30 WHERE id = 3;
+DELETE FROM cdc.customers WHERE id = 2;
+SELECT r->>'status' AS status, r->>'rows_read' AS rows_read, r->>'rows_written' AS rows_written
+  FROM etl.execute_pipeline('cdc_dim') r;
+SELECT * FROM cdc.dim ORDER BY id;
+-- the target equals the source
+SELECT count(*) AS differences FROM (
+  (SELECT * FROM cdc.customers EXCEPT SELECT * FROM cdc.dim)
+  UNION ALL (SELECT * FROM cdc.dim EXCEPT SELECT * FROM cdc.customers)) d;
+-- applied changes are purged; nothing pending
+SELECT source, mode, lag FROM etl.incremental_state('cdc_dim');
+-- 4. no changes: nothing read, nothing written
+SELECT r->>'rows_read' AS rows_read, r->>'rows_written' AS rows_written
+  FROM etl.execute_pipeline('cdc_dim') r;
+
+-- 5. a failing load leaves the changes and the position for the next run
+ALTER TABLE cdc.dim ADD CONSTRAINT no_zed CHECK (name <> 'zed');
+UPDATE cdc.customers SET name = 'zed' WHERE id = 4;
+SELECT r->>'status' AS status, r->'error'->>'sqlstate' AS sqlstate FROM etl.execute_pipeline('cdc_dim') r;
+SELECT lag FROM etl.incremental_state('cdc_dim');
+UPDATE cdc.customers SET name = 'zee' WHERE id = 4;
+SELECT r->>'status' AS status, r->>'rows_read' AS rows_read FROM etl.execute_pipeline('cdc_dim') r;
+SELECT id, name FROM cdc.dim WHERE id = 4;
+
+-- 6. deletes: soft and ignore; conflict: target_wins and latest
+SELECT etl.register_pipeline($$
+pipeline:
+  id: cdc_policies
+  sources:
+    - {id: customers, type: postgresql, table: cdc.customers, incremental: {mode: trigger_cdc}}
+  targets:
+    - {id: soft, type: postgresql, input: customers, table: cdc.t_soft, mode: merge_changes, keys: [id], deletes: soft}
+    - {id: keep, type: postgresql, input: customers, table: cdc.t_keep, mode: merge_changes, keys: [id], deletes: ignore, conflict: target_wins}
+    - {id: latest, type: postgresql, input: customers, table: cdc.t_latest, mode: merge_changes, keys: [id],
+       conflict: latest, conflict_column: version}
+$$);
+SELECT r->>'status' AS status FROM etl.execute_pipeline('cdc_policies') r;
+-- the target has a newer version of customer 1 than the change brings
+UPDATE cdc.t_latest SET version = 99, name = 'newer' WHERE id = 1;
+UPDATE cdc.customers SET name = 'ann4', version = 4 WHERE id IN (1, 5);
+DELETE FROM cdc.customers WHERE id = 4;
+SELECT r->>'status' AS status FROM etl.execute_pipeline('cdc_policies') r;
+SELECT id, name, deleted_at IS NOT NULL AS deleted FROM cdc.t_soft ORDER BY id;
+SELECT id, name FROM cdc.t_keep ORDER BY id;
+SELECT id, name, version FROM cdc.t_latest ORDER BY id;
+-- a soft-deleted key that comes back is undeleted
+INSERT INTO cdc.customers VALUES (4, 'di again', 'east');
+SELECT r->>'status' AS status FROM etl.execute_pipeline('cdc_policies') r;
+SELECT id, name, deleted_at IS NOT NULL AS deleted FROM cdc.t_soft WHERE id = 4;
+RESET ROLE;
+
+-- 7. who may do what: bob cannot read, forge or stop alice's capture, nor
+--    read the changes of a table whose row security limits him
+SET ROLE cdc_alice;
+CREATE TABLE cdc.secret (id int PRIMARY KEY, owner name);
+ALTER TABLE cdc.secret ENABLE ROW LEVEL SECURITY;
+CREATE POLICY own_rows ON cdc.secret USING (owner = current_user);
+GRANT SELECT ON cdc.secret TO cdc_bob;
+SELECT etl.enable_change_capture('cdc.secret') IS NOT NULL AS captured;
+INSERT INTO cdc.secret VALUES (1, 'cdc_alice');
+RESET ROLE;
+SET ROLE cdc_bob;
+SELECT count(*) AS visible_rows FROM cdc.secret;
+SELECT * FROM etl._read_changes('cdc.secret', NULL, pg_current_snapshot());
+SELECT etl.enable_change_capture('cdc.customers');
+SELECT etl.disable_change_capture('cdc.customers');
+DO $$
+DECLARE
+    ct text := (SELECT change_table FROM etl.change_captures WHERE relation = 'cdc.customers');
+BEGIN
+    BEGIN
+        EXECUTE format('SELECT count(*) FROM etl.%I', ct);
+    EXCEPTION WHEN insufficient_privilege THEN RAISE NOTICE 'reading the change table: %', SQLERRM ~ 'permission denied';
+    END;
+    BEGIN
+        EXECUTE format('INSERT INTO etl.%I (op, key_image, row_image) VALUES (''delete'', ''(1)'', ''(1,x,y,1)'')', ct);
+    EXCEPTION WHEN insufficient_privilege THEN RAISE NOTICE 'forging a change: %', SQLERRM ~ 'permission denied';
+    END;
+END
+$$;
+SELECT * FROM etl._read_changes('cdc.customers', NULL, pg_current_snapshot());
+RESET ROLE;
+
+-- 8. errors: a table without a primary key, a consumer without capture
+SET ROLE cdc_alice;
+CREATE TABLE cdc.nokey (a int);
+SELECT etl.enable_change_capture('cdc.nokey');
+SELECT etl.register_pipeline($$
+pipeline:
+  id: cdc_nocapture
+  sources:
+    - {id: nokey, type: postgresql, table: cdc.nokey, incremental: {mode: trigger_cdc}}
+  targets:
+    - {id: t, type: postgresql, table: cdc.never, mode: merge_changes, keys: [a]}
+$$);
+SELECT r->>'status' AS status, r->'error'->>'message' AS message FROM etl.execute_pipeline('cdc_nocapture') r;
+SELECT to_regclass('cdc.never') IS NULL AS target_not_created;
+
+-- 9. disable: triggers and change table go; consumers start over
+SELECT etl.disable_change_capture('cdc.secret');
+SELECT etl.disable_change_capture('cdc.customers');
+SELECT count(*) AS triggers FROM pg_trigger WHERE tgrelid = 'cdc.customers'::regclass;
+SELECT count(*) AS captures FROM etl.change_captures;
+SELECT etl.disable_change_capture('cdc.customers');
+RESET ROLE;
+
+-- clean up
+SELECT etl.drop_pipeline(p) FROM unnest(ARRAY['cdc_dim', 'cdc_policies', 'cdc_nocapture']) p;
+DELETE FROM etl.alerts WHERE pipeline_id LIKE 'cdc\_%';
+DELETE FROM etl.audit_log WHERE object_id LIKE 'cdc\_%';
+DROP SCHEMA cdc CASCADE;
+DROP ROLE cdc_alice;
+DROP ROLE cdc_bob;
