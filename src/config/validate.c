@@ -151,14 +151,13 @@ cfgv_dep(const char *name, const char *path, const CfgNode *at)
 /*
  * vsource_incremental
  *		Why a source reads only what changed since the last run, or NULL: a
- *		{{last_run}} or {{watermark}} template in one of its strings, a
- *		watermark_column, or an incremental: block.
+ *		{{last_run}} or {{watermark}} template in one of its strings, or a
+ *		watermark_column.  Not an incremental: block: the incremental
+ *		engine replaces only the groups that changed (incremental/).
  */
 static const char *
 vsource_incremental(const CfgNode *s)
 {
-	if (CfgMapGet(s, "incremental"))
-		return "has an incremental: block";
 	if (CfgMapGet(s, "watermark_column"))
 		return "has a watermark_column";
 	for (int i = 0; i < s->n; i++)
