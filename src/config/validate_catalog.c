@@ -14,11 +14,13 @@
  * (validate_config is not SECURITY DEFINER), with describe_only set, in a
  * subtransaction that is always rolled back, so nothing it does survives.
  *
- * Only errors that name a missing catalog object become problems (SQLSTATE
- * class 42: undefined column, table or function, a datatype mismatch);
+ * Only errors that name a missing column or function, or a datatype
+ * mismatch, become problems (42703, 42883, 42804);
  * anything else the compile meets is the run's business and is not
  * reported here.  Not compiled: pipelines with templates (their values come
- * from a run), sources of other connectors (files, remote servers, HTTP),
+ * from a run), sources with an incremental: block (checked by the
+ * incremental engine at run time), sources of other connectors (files,
+ * remote servers, HTTP),
  * whose columns are known only when a run reads them, and tables that do
  * not exist yet.
  *
@@ -200,6 +202,8 @@ cfgv_catalog(VCtx *c, const CfgNode *pipeline, CfgNode *normalized)
 		if (type == NULL || type->kind != CFG_STRING || strcmp(type->str, "postgresql") != 0 ||
 			(conn && conn->kind == CFG_STRING))
 			return;				/* columns known only when a run reads them */
+		if (CfgMapGet(s, "incremental"))
+			return;				/* the incremental engine checks its source at run time */
 		if (table && table->kind == CFG_STRING && !vcat_table_exists(table->str))
 			return;				/* not created yet: checked when it exists */
 	}
@@ -234,11 +238,12 @@ cfgv_catalog(VCtx *c, const CfgNode *pipeline, CfgNode *normalized)
 	CurrentResourceOwner = oldowner;
 
 	/*
-	 * A table a query names that does not exist yet (42P01), or one the
-	 * caller may not read (the owner may), is the run's business.
+	 * Only an unknown column or function, or a datatype mismatch: a table a
+	 * query names that does not exist yet (42P01), one the caller may not
+	 * read (the owner may), a slot not created yet, are the run's business.
 	 */
-	if (ed && strncmp(unpack_sql_state(ed->sqlerrcode), "42", 2) == 0 &&
-		ed->sqlerrcode != ERRCODE_INSUFFICIENT_PRIVILEGE && ed->sqlerrcode != ERRCODE_UNDEFINED_TABLE)
+	if (ed && (ed->sqlerrcode == ERRCODE_UNDEFINED_COLUMN || ed->sqlerrcode == ERRCODE_UNDEFINED_FUNCTION ||
+			   ed->sqlerrcode == ERRCODE_DATATYPE_MISMATCH))
 	{
 		char	   *node = vcat_node(ed);
 		char	   *path = pstrdup("pipeline");
