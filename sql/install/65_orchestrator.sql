@@ -345,3 +345,9 @@ CREATE POLICY run_attempts_visible ON etl.run_attempts
 ALTER TABLE etl.step_runs ENABLE ROW LEVEL SECURITY;
 CREATE POLICY step_runs_visible ON etl.step_runs
     USING (EXISTS (SELECT 1 FROM etl.pipeline_runs r WHERE r.run_id OPERATOR(pg_catalog.=) step_runs.run_id));
+
+-- 0.2: a failed run keeps its error's hint too (the did-you-mean of an
+-- unknown column); added here, after the table, so that fresh and upgraded
+-- catalogs have the same column order.
+ALTER TABLE etl.pipeline_runs ADD COLUMN error_hint pg_catalog.text;
+COMMENT ON COLUMN etl.pipeline_runs.error_hint IS 'the hint of the error that failed the run (e.g. a did-you-mean), or null';

@@ -45,7 +45,16 @@ typedef struct CfgValidation
 	CfgFailure	failure;
 	CfgNode    *normalized;		/* {"pipeline": {...}} when failure == CFG_OK */
 	List	   *notices;		/* char *: things register reports as NOTICE */
+	size_t		input_len;		/* bytes of the text validated */
 } CfgValidation;
+
+/*
+ * Configurations longer than this are not repeated in the server log: an
+ * error about one hides its statement (errhidestmt), and each problem in a
+ * message is cut to CFG_LOG_PROBLEM_MAX bytes.
+ */
+#define CFG_LOG_STATEMENT_MAX	(64 * 1024)
+#define CFG_LOG_PROBLEM_MAX		400
 
 /* in config/jsonb_tree.c */
 extern CfgDoc *MetaetlParseConfigText(const char *text, size_t len);

@@ -22,6 +22,7 @@
 #include "fmgr.h"
 #include "funcapi.h"
 #include "lib/stringinfo.h"
+#include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
@@ -85,8 +86,9 @@ cfg_validated(text *config, bool report)
 
 			ereport(WARNING,
 					(errcode(ERRCODE_WARNING),
-					 errmsg("%s", p->message),
-					 errdetail("At %s, line %d, column %d.", p->path, p->line, p->col)));
+					 errmsg("%.*s", pg_mbcliplen(p->message, strlen(p->message), CFG_LOG_PROBLEM_MAX), p->message),
+					 errdetail("At %.*s, line %d, column %d.", pg_mbcliplen(p->path, strlen(p->path), CFG_LOG_PROBLEM_MAX),
+							   p->path, p->line, p->col)));
 		}
 		foreach(lc, v->notices)
 			ereport(NOTICE, (errmsg("%s", (char *) lfirst(lc))));
@@ -313,6 +315,7 @@ metaetl_parse_config(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(doc->limit_hit ? ERRCODE_INVALID_PARAMETER_VALUE : ERRCODE_SYNTAX_ERROR),
 				 errmsg("%s", doc->error),
+				 errhidestmt(VARSIZE_ANY_EXHDR(config) > CFG_LOG_STATEMENT_MAX),
 				 doc->err_line ? errdetail("At line %d, column %d.", doc->err_line, doc->err_col) : 0));
 	PG_RETURN_JSONB_P(MetaetlTreeToJsonb(doc->root));
 }
@@ -354,6 +357,7 @@ metaetl_config_positions(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(doc->limit_hit ? ERRCODE_INVALID_PARAMETER_VALUE : ERRCODE_SYNTAX_ERROR),
 				 errmsg("%s", doc->error),
+				 errhidestmt(VARSIZE_ANY_EXHDR(config) > CFG_LOG_STATEMENT_MAX),
 				 doc->err_line ? errdetail("At line %d, column %d.", doc->err_line, doc->err_col) : 0));
 	cfg_positions(rsinfo->setResult, rsinfo->setDesc, doc->root, "", 0);
 	return (Datum) 0;

@@ -23,6 +23,7 @@
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "lib/stringinfo.h"
+#include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
 
@@ -147,6 +148,36 @@ cfgv_dep(const char *name, const char *path, const CfgNode *at)
 	return d;
 }
 
+/*
+ * vsource_incremental
+ *		Why a source reads only what changed since the last run, or NULL: a
+ *		{{last_run}} or {{watermark}} template in one of its strings, or a
+ *		watermark_column.  Not an incremental: block: the incremental
+ *		engine replaces only the groups that changed (incremental/).
+ */
+static const char *
+vsource_incremental(const CfgNode *s)
+{
+	if (CfgMapGet(s, "watermark_column"))
+		return "has a watermark_column";
+	for (int i = 0; i < s->n; i++)
+	{
+		const CfgNode *v = s->pairs[i].value;
+		CfgTemplateRef refs[16];
+		char		err[128];
+		int			n;
+
+		if (v->kind != CFG_STRING || strstr(v->str, "{{") == NULL)
+			continue;
+		n = CfgTemplateScan(v->str, refs, lengthof(refs), err, sizeof(err));
+		for (int j = 0; j < n; j++)
+			if (strcmp(refs[j].name, "last_run") == 0 || strcmp(refs[j].name, "watermark") == 0)
+				return psprintf("reads only rows changed since the last run ({{%s}} in %s)",
+								refs[j].name, s->pairs[i].key->str);
+	}
+	return NULL;
+}
+
 /* keys every source may have, whatever its type; the rest belong to its connector */
 static const char *const source_common[] = {"id", "type", "connection", "watermark_column",
 "description", "retry", "incremental"};
@@ -198,6 +229,7 @@ vsource(VCtx *c, const CfgNode *s, const char *path)
 	if (id)
 	{
 		node = palloc0(sizeof(VNode));
+		node->incremental = vsource_incremental(s);
 		node->id = pstrdup(id);
 		node->is_source = true;
 		node->path = pstrdup(path);
@@ -276,6 +308,27 @@ vtarget(VCtx *c, const CfgNode *t, const char *path, const char *default_input, 
 	}
 	if (mode)
 		cfgv_put(c, out, "mode", cfgv_str(c, mode));
+	{
+		/* recreate and sync_all_columns would lose the rows of other modes */
+		const CfgNode *osc = CfgMapGet(t, "on_schema_change");
+
+		if (mode && strcmp(mode, "replace") != 0 && osc && osc->kind == CFG_STRING &&
+			(strcmp(osc->str, "recreate") == 0 || strcmp(osc->str, "sync_all_columns") == 0))
+			cfgv_error(c, cfgv_path(path, "on_schema_change"), osc,
+					   "on_schema_change %s needs mode replace: with mode %s it would lose the table's rows (use append_new_columns or fail)",
+					   osc->str, mode);
+	}
+	if (mode && strcmp(mode, "replace") == 0 && CfgMapGet(out, "input") && CfgMapGet(out, "id"))
+	{
+		VReplace   *r = palloc0(sizeof(VReplace));
+
+		r->id = pstrdup(CfgMapGet(out, "id")->str);
+		r->input = pstrdup(CfgMapGet(out, "input")->str);
+		r->mode_given = n != NULL;
+		r->path = n ? cfgv_path(path, "mode") : pstrdup(path);
+		r->at = n ? n : t;
+		c->replace_targets = lappend(c->replace_targets, r);
+	}
 	if ((n = cfgv_get(c, t, path, "keys", false)))
 		keysn = cfgv_strlist(c, n, cfgv_path(path, "keys"), false);
 	cfgv_put(c, out, "keys", keysn ? keysn : cfgv_seq(c));
@@ -456,6 +509,52 @@ vgraph(VCtx *c)
 		if (!n->reaches)
 			cfgv_error(c, cfgv_path(n->path, "id"), n->at, "%s \"%s\" does not feed any target: remove it or use it as an input",
 				   n->is_source ? "source" : "transform", n->id);
+	}
+}
+
+/* the first incremental source node n reads from, or NULL */
+static VNode *
+vincremental_source(VCtx *c, VNode *n, int depth)
+{
+	ListCell   *lc;
+
+	if (n == NULL || depth > MAX_ITEMS)
+		return NULL;
+	if (n->is_source)
+		return n->incremental ? n : NULL;
+	foreach(lc, n->deps)
+	{
+		VNode	   *s = vincremental_source(c, vfind(c, ((VDep *) lfirst(lc))->name), depth + 1);
+
+		if (s)
+			return s;
+	}
+	return NULL;
+}
+
+/*
+ * vreplace_incremental
+ *		Warn when a target in mode replace loads rows of an incremental
+ *		source: the second run would replace the table with only the rows
+ *		changed since the first (the original example's customer_summary
+ *		emptied on its second run).
+ */
+static void
+vreplace_incremental(VCtx *c)
+{
+	ListCell   *lc;
+
+	foreach(lc, c->replace_targets)
+	{
+		VReplace   *r = lfirst(lc);
+		VNode	   *s = vincremental_source(c, vfind(c, r->input), 0);
+
+		if (s == NULL)
+			continue;
+		cfgv_warn(c, r->path, r->at,
+				  "target \"%s\" %s its table with each run's rows, but source \"%s\" %s: from the second run on, "
+				  "the table holds only what changed; write mode: upsert with keys: [...] (or mode: append)",
+				  r->id, r->mode_given ? "replaces" : "replaces (mode replace is the default)", s->id, s->incremental);
 	}
 }
 
@@ -717,7 +816,10 @@ vpipeline(VCtx *c, const CfgNode *p, const char *path)
 
 	vgraph(c);
 	if (c->v->nerrors == 0)
+	{
 		vtopo(c, transforms);
+		vreplace_incremental(c);
+	}
 	return out;
 }
 
@@ -798,6 +900,7 @@ MetaetlValidateConfig(const char *text, size_t len)
 
 	memset(&c, 0, sizeof(c));
 	c.v = v;
+	v->input_len = len;
 	v->doc = MetaetlParseConfigText(text, len);
 	if (v->doc->failed)
 	{
@@ -831,6 +934,9 @@ MetaetlValidateConfig(const char *text, size_t len)
 		out = cfgv_map(&c);
 		cfgv_put(&c, out, "pipeline", vpipeline(&c, pipeline, "pipeline"));
 		v->normalized = out;
+		/* a valid pipeline whose tables exist is compiled against the catalog */
+		if (v->nerrors == 0)
+			cfgv_catalog(&c, pipeline, out);
 	}
 	list_sort(v->problems, vproblem_cmp);
 	if (c.dropped > 0)
@@ -850,10 +956,24 @@ MetaetlValidateConfig(const char *text, size_t len)
 	return v;
 }
 
+/* a problem's text for a message: at most CFG_LOG_PROBLEM_MAX bytes */
+static char *
+vclip(const char *s)
+{
+	int			len = strlen(s);
+
+	if (len <= CFG_LOG_PROBLEM_MAX)
+		return (char *) s;
+	return psprintf("%.*s...", pg_mbcliplen(s, len, CFG_LOG_PROBLEM_MAX), s);
+}
+
 /*
  * MetaetlRaiseProblems
  *		Raise the one error for a configuration with errors: the detail lists
- *		the first 20 and counts the rest.  Returns when there are none.
+ *		the first 20 and counts the rest.  Returns when there are none.  The
+ *		statement of a long configuration is not logged (a rejected 20 MB
+ *		config would otherwise land in the server log whole), and each
+ *		problem is cut to CFG_LOG_PROBLEM_MAX bytes.
  */
 void
 MetaetlRaiseProblems(CfgValidation *v)
@@ -879,26 +999,29 @@ MetaetlRaiseProblems(CfgValidation *v)
 		if (shown++)
 			appendStringInfoChar(&detail, '\n');
 		if (p->line)
-			appendStringInfo(&detail, "%s%sline %d, column %d: %s", p->path, p->path[0] ? " at " : "",
-							 p->line, p->col, p->message);
+			appendStringInfo(&detail, "%s%sline %d, column %d: %s", vclip(p->path), p->path[0] ? " at " : "",
+							 p->line, p->col, vclip(p->message));
 		else
-			appendStringInfo(&detail, "%s: %s", p->path[0] ? p->path : "configuration", p->message);
+			appendStringInfo(&detail, "%s: %s", p->path[0] ? vclip(p->path) : "configuration", vclip(p->message));
 	}
 	if (v->failure == CFG_SYNTAX)
 		ereport(ERROR,
 				(errcode(ERRCODE_SYNTAX_ERROR),
 				 errmsg("pipeline configuration is not valid YAML or JSON"),
 				 errdetail_internal("%s", detail.data),
+				 errhidestmt(v->input_len > CFG_LOG_STATEMENT_MAX),
 				 errhint("Fix the configuration at the line and column shown.")));
 	if (v->failure == CFG_LIMIT)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("pipeline configuration exceeds a size limit"),
 				 errdetail_internal("%s", detail.data),
-				 errhint("Configurations are limited to 1 MB, 64 levels of nesting and 100000 nodes (aliases included).")));
+				 errhidestmt(v->input_len > CFG_LOG_STATEMENT_MAX),
+				 errhint("Configurations are limited to 1 MB, 64 levels of nesting, 100000 nodes and 4 MB of text (aliases counted each time they are used).")));
 	ereport(ERROR,
 			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 			 errmsg("pipeline configuration has %d error%s", v->nerrors, v->nerrors == 1 ? "" : "s"),
 			 errdetail_internal("%s", detail.data),
+			 errhidestmt(v->input_len > CFG_LOG_STATEMENT_MAX),
 			 errhint("etl.validate_config() lists every problem with its path, line and column.")));
 }

@@ -35,7 +35,18 @@ typedef struct VNode
 	bool		reaches;
 	CfgNode    *out;			/* transforms: the normalised step */
 	int			order;			/* transforms: position in the list */
+	const char *incremental;	/* sources: why it reads only new rows, or NULL */
 } VNode;
+
+/* a target in mode replace, for the incremental-source warning */
+typedef struct VReplace
+{
+	char	   *id;
+	char	   *input;
+	char	   *path;
+	const CfgNode *at;
+	bool		mode_given;
+} VReplace;
 
 typedef struct VCtx
 {
@@ -50,6 +61,7 @@ typedef struct VCtx
 	List	   *tpl_deps;		/* VDep *: {{input.ID}} seen by the last check */
 	char	   *first_source;
 	char	   *prev_node;
+	List	   *replace_targets;	/* VReplace * */
 	int			dropped;		/* problems beyond MAX_PROBLEMS, counted only */
 } VCtx;
 
@@ -87,6 +99,7 @@ extern CfgNode *cfgv_boolean(VCtx *c, const CfgNode *n, const char *path);
 extern const char *cfgv_enum(VCtx *c, const CfgNode *n, const char *path, const char *what, const char *const *vals, int nvals);
 extern CfgNode *cfgv_strlist(VCtx *c, const CfgNode *n, const char *path, bool nonempty);
 extern bool cfgv_relname(VCtx *c, const CfgNode *n, const char *path);
+extern const char *cfgv_colname(VCtx *c, const CfgNode *n, const char *path);
 extern char *cfgv_templates(VCtx *c, const char *sql, const char *path, const CfgNode *at, bool allow_input);
 extern CfgNode *cfgv_expr(VCtx *c, const CfgNode *n, const char *path);
 extern CfgNode *cfgv_order(VCtx *c, const CfgNode *n, const char *path);
@@ -98,6 +111,9 @@ extern bool cfgv_timezone(VCtx *c, const CfgNode *n, const char *path);
 
 /* in config/validate_steps.c */
 extern CfgNode *cfgv_transform(VCtx *c, const CfgNode *t, const char *path);
+
+/* in config/validate_catalog.c */
+extern void cfgv_catalog(VCtx *c, const CfgNode *pipeline, CfgNode *normalized);
 
 /* in config/validate_rules.c */
 extern CfgNode *cfgv_quality(VCtx *c, const CfgNode *q, const char *path);

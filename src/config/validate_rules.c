@@ -14,6 +14,7 @@
 
 #include "config/validate_int.h"
 #include "quality/rules.h"
+#include "scheduler/cron.h"
 #include "util/ident.h"
 
 static const char *const catchups[] = {"latest", "all", "none"};
@@ -165,8 +166,10 @@ cfgv_schedule(VCtx *c, const CfgNode *s, const char *path)
 	if ((n = cfgv_get(c, s, path, "cron", false)) && cfgv_string(c, n, cfgv_path(path, "cron")))
 	{
 		char		err[256];
+		CronSchedule parsed;
 
-		if (!CfgCronCheck(n->str, err, sizeof(err)))
+		/* the scheduler's own parser: valid exactly when it can run */
+		if (!CronParse(n->str, &parsed, err, sizeof(err)))
 			cfgv_error(c, cfgv_path(path, "cron"), n, "invalid cron expression \"%s\": %s", n->str, err);
 		else
 			cfgv_put(c, out, "cron", n);
@@ -211,7 +214,7 @@ cfgv_schedule(VCtx *c, const CfgNode *s, const char *path)
 CfgNode *
 cfgv_alerts(VCtx *c, const CfgNode *a, const char *path)
 {
-	static const char *const keys[] = {"on", "channels"};
+	static const char *const keys[] = {"on", "channels", "performance_factor"};
 	CfgNode    *out = cfgv_map(c);
 	CfgNode    *n;
 
@@ -219,6 +222,10 @@ cfgv_alerts(VCtx *c, const CfgNode *a, const char *path)
 		a = NULL;
 	if (a)
 		cfgv_keys(c, a, path, keys, lengthof_arr(keys), false);
+	/* monitoring's performance alert: slower than p95 of earlier runs times this */
+	if (a && (n = cfgv_get(c, a, path, "performance_factor", false)) &&
+		(n = cfgv_number(c, n, cfgv_path(path, "performance_factor"), 1, 100, false)))
+		cfgv_put(c, out, "performance_factor", n);
 	if (a && (n = cfgv_get(c, a, path, "on", false)))
 	{
 		CfgNode    *l = cfgv_strlist(c, n, cfgv_path(path, "on"), false);

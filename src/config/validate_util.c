@@ -385,7 +385,13 @@ cfgv_strlist(VCtx *c, const CfgNode *n, const char *path, bool nonempty)
 	return out;
 }
 
-/* a (schema-qualified) relation name: ident or ident.ident, identifiers plain or "quoted" */
+/*
+ * cfgv_relname
+ *		A (schema-qualified) relation name: ident or ident.ident, identifiers
+ *		plain or "quoted".  A part longer than 63 bytes is an error:
+ *		PostgreSQL would truncate it, so two configs naming different long
+ *		tables would load the same one.
+ */
 bool
 cfgv_relname(VCtx *c, const CfgNode *n, const char *path)
 {
@@ -396,11 +402,16 @@ cfgv_relname(VCtx *c, const CfgNode *n, const char *path)
 		return false;
 	for (;;)
 	{
+		size_t		len = 0;
+
 		if (*s == '"')
 		{
 			s++;
 			while (*s && !(*s == '"' && s[1] != '"'))
+			{
 				s += (*s == '"') ? 2 : 1;
+				len++;
+			}
 			if (*s != '"')
 				goto bad;
 			s++;
@@ -411,7 +422,16 @@ cfgv_relname(VCtx *c, const CfgNode *n, const char *path)
 				goto bad;
 			while ((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
 				   *s == '_' || *s == '$' || (unsigned char) *s >= 0x80)
+			{
 				s++;
+				len++;
+			}
+		}
+		if (len >= NAMEDATALEN)
+		{
+			cfgv_error(c, path, n, "\"%s\" has a name longer than %d bytes, which PostgreSQL would truncate",
+					   n->str, NAMEDATALEN - 1);
+			return false;
 		}
 		parts++;
 		if (*s == '\0')
@@ -423,6 +443,26 @@ cfgv_relname(VCtx *c, const CfgNode *n, const char *path)
 bad:
 	cfgv_error(c, path, n, "\"%s\" is not a valid table name: write table or schema.table", n->str);
 	return false;
+}
+
+/*
+ * cfgv_colname
+ *		A name that becomes a column of a step's output: a non-empty string
+ *		of at most 63 bytes (PostgreSQL truncates longer names, so two long
+ *		names could become one column).
+ */
+const char *
+cfgv_colname(VCtx *c, const CfgNode *n, const char *path)
+{
+	const char *s = cfgv_string(c, n, path);
+
+	if (s && strlen(s) >= NAMEDATALEN)
+	{
+		cfgv_error(c, path, n, "column name \"%.20s...\" is %zu bytes long; PostgreSQL truncates names to %d bytes",
+				   s, strlen(s), NAMEDATALEN - 1);
+		return NULL;
+	}
+	return s;
 }
 
 /* ------------------------------------------------------------ SQL checks */

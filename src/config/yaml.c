@@ -5,13 +5,17 @@
  *
  * The parser is event based and keeps its own stack, so deep nesting cannot
  * overflow the C stack; it stops at the first of: input larger than
- * max_input, nesting deeper than max_depth, more than max_nodes nodes (an
- * alias adds the size of the node it names every time it is used, which
- * defeats "billion laughs"), or the arena's byte limit.  Anchors, aliases and
+ * max_input, nesting deeper than max_depth, more than max_nodes nodes or
+ * more than max_expanded bytes of scalar text (an alias adds the nodes and
+ * the text of what it names every time it is used, which defeats "billion
+ * laughs" built from many small nodes as well as 250 aliases of one 1 MB
+ * string), or the arena's byte limit.  Anchors, aliases and
  * merge keys (<<) work; duplicate keys are kept in the tree (the validator
  * decides, because one duplicate form is accepted with a warning).  Plain
  * scalars resolve with the YAML 1.2 core schema: null, true/false, numbers
- * in JSON syntax; everything else, and every quoted scalar, is a string.
+ * in JSON syntax; everything else, every quoted scalar and every scalar with
+ * the non-specific tag "!" (YAML 1.2 section 6.9.1), is a string.  Tags:
+ * !!str !!null !!bool !!int !!float !!seq !!map and "!"; any other is refused.
  *
  * Pure C: no PostgreSQL headers.
  *
@@ -46,6 +50,7 @@ CfgDefaultLimits(CfgLimits *lim)
 	lim->max_nodes = CFG_DEFAULT_MAX_NODES;
 	lim->max_memory = CFG_DEFAULT_MAX_MEMORY;
 	lim->max_keys = CFG_DEFAULT_MAX_KEYS;
+	lim->max_expanded = CFG_DEFAULT_MAX_EXPANDED;
 }
 
 CfgArena *
@@ -379,6 +384,7 @@ typedef struct CfgParser
 	CfgFrame   *stack;
 	int			depth;
 	size_t		nodes;
+	size_t		bytes;			/* scalar text so far, aliases expanded */
 	CfgAnchor  *anchors;		/* open-addressing hash */
 	size_t		nanchors;
 	size_t		anchor_cap;
@@ -490,6 +496,7 @@ cfg_attach(CfgParser *p, CfgNode *node, const yaml_mark_t *mark)
 			return false;
 		}
 		f->node->weight += node->weight;
+		f->node->bytes += node->bytes;
 		return true;
 	}
 	/* mapping: a key, or the value of the pending key */
@@ -529,6 +536,7 @@ cfg_attach(CfgParser *p, CfgNode *node, const yaml_mark_t *mark)
 		return false;
 	}
 	f->node->weight += node->weight + 1;
+	f->node->bytes += node->bytes + f->key->len;
 	f->key = NULL;
 	return true;
 }
@@ -543,6 +551,22 @@ cfg_count(CfgParser *p, size_t n, int line, int col)
 		cfg_fail(p, line, col,
 				 "configuration has more than %zu nodes (aliases count each time they are used)",
 				 p->lim->max_nodes);
+		return false;
+	}
+	return true;
+}
+
+/* count n more bytes of scalar text (an alias counts what it names) */
+static bool
+cfg_count_bytes(CfgParser *p, size_t n, int line, int col)
+{
+	p->bytes += n;
+	if (p->bytes > p->lim->max_expanded)
+	{
+		p->doc->limit_hit = true;
+		cfg_fail(p, line, col,
+				 "configuration holds more than %zu bytes of text once its aliases are expanded",
+				 p->lim->max_expanded);
 		return false;
 	}
 	return true;
@@ -579,10 +603,12 @@ cfg_scalar(CfgParser *p, const yaml_event_t *ev)
 		return NULL;
 	}
 	n->len = len;
+	n->bytes = len;
 	n->quoted = !plain;
-	if (tag && strcmp(tag, YAML_STR_TAG) == 0)
+	/* !!str, and the non-specific tag "!" (YAML 1.2 6.9.1: ! a is the string "a") */
+	if (tag && (strcmp(tag, YAML_STR_TAG) == 0 || strcmp(tag, "!") == 0))
 		return n;
-	if (plain || (tag && strcmp(tag, "!") != 0))
+	if (plain || tag)
 	{
 		if (cfg_is_null(s, len) && (!tag || strcmp(tag, YAML_NULL_TAG) == 0))
 			n->kind = CFG_NULL;
@@ -718,11 +744,14 @@ cfg_merge_keys(CfgParser *p, CfgNode *map)
 					cfg_fail(p, v->line, v->col, "a mapping has more than %d keys", p->lim->max_keys);
 					return false;
 				}
-				if (!cfg_count(p, src->pairs[k].value->weight + 1, src->line, src->col))
+				if (!cfg_count(p, src->pairs[k].value->weight + 1, src->line, src->col) ||
+					!cfg_count_bytes(p, src->pairs[k].value->bytes + src->pairs[k].key->len,
+									 src->line, src->col))
 					return false;
 				if (!CfgMapAppend(p->arena, map, src->pairs[k].key, src->pairs[k].value))
 					goto nomem;
 				map->weight += src->pairs[k].value->weight + 1;
+				map->bytes += src->pairs[k].value->bytes + src->pairs[k].key->len;
 			}
 		}
 	}
@@ -855,7 +884,9 @@ CfgParse(const char *text, size_t len, const CfgLimits *limits)
 							 "the input holds several YAML documents; a configuration is one document");
 				break;
 			case YAML_SCALAR_EVENT:
-				if (!cfg_count(&p, 1, line, col) || (node = cfg_scalar(&p, &ev)) == NULL)
+				if (!cfg_count(&p, 1, line, col) ||
+					!cfg_count_bytes(&p, ev.data.scalar.length, line, col) ||
+					(node = cfg_scalar(&p, &ev)) == NULL)
 					break;
 				if (ev.data.scalar.anchor &&
 					!cfg_anchor_set(&p, CfgStrdup(p.arena, (char *) ev.data.scalar.anchor,
@@ -874,7 +905,8 @@ CfgParse(const char *text, size_t len, const CfgLimits *limits)
 							 (const char *) ev.data.alias.anchor);
 					break;
 				}
-				if (!cfg_count(&p, node->weight, line, col))
+				if (!cfg_count(&p, node->weight, line, col) ||
+					!cfg_count_bytes(&p, node->bytes, line, col))
 					break;
 				cfg_attach(&p, node, &ev.start_mark);
 				break;

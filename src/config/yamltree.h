@@ -7,8 +7,9 @@
  *
  * No PostgreSQL headers: this layer is unit-tested (test/unit/test_yaml*.c)
  * and fuzzed (test/fuzz/) outside the server.  All nodes live in an arena
- * with a byte limit; the parser caps input size, nesting depth and node count
- * (aliases count every time they are used, so an alias bomb hits the cap).
+ * with a byte limit; the parser caps input size, nesting depth, node count and
+ * the bytes of text the tree holds (aliases count every time they are used, so
+ * an alias bomb hits a cap whether it repeats many nodes or one long string).
  * The backend (src/config/jsonb_tree.c, validate.c) converts trees to jsonb.
  *
  *-------------------------------------------------------------------------
@@ -51,6 +52,7 @@ struct CfgNode
 	CfgNode   **items;			/* SEQ */
 	CfgPair    *pairs;			/* MAP, in input order; duplicates kept */
 	size_t		weight;			/* nodes in this subtree */
+	size_t		bytes;			/* scalar bytes in this subtree, keys included */
 };
 
 typedef struct CfgArenaBlock CfgArenaBlock;
@@ -70,6 +72,8 @@ typedef struct CfgLimits
 	size_t		max_nodes;		/* nodes, aliases counted per use */
 	size_t		max_memory;		/* arena bytes */
 	int			max_keys;		/* keys of one mapping (merged ones too) */
+	size_t		max_expanded;	/* scalar bytes of the tree, aliases counted
+								 * each time they are used */
 } CfgLimits;
 
 #define CFG_DEFAULT_MAX_INPUT	(1024 * 1024)
@@ -77,6 +81,7 @@ typedef struct CfgLimits
 #define CFG_DEFAULT_MAX_NODES	100000
 #define CFG_DEFAULT_MAX_MEMORY	(64 * 1024 * 1024)
 #define CFG_DEFAULT_MAX_KEYS	10000
+#define CFG_DEFAULT_MAX_EXPANDED	(4 * 1024 * 1024)
 
 typedef struct CfgDoc
 {
@@ -114,7 +119,6 @@ extern bool CfgScalarLooksNonString(const char *s, size_t len);
 extern char *CfgEmit(const CfgNode *root, size_t *len, char *errbuf, size_t errlen);
 
 /* in config/cfgcheck.c */
-extern bool CfgCronCheck(const char *expr, char *errbuf, size_t errlen);
 extern char *CfgNormalizeExpr(const char *expr);
 
 typedef enum CfgTemplateCtx

@@ -283,16 +283,48 @@ static const MetaetlConnKey local_source_keys[] = {
 	{"table", MCK_RELNAME, MCK_ONEOF},
 	{"query", MCK_QUERY, MCK_ONEOF},
 	{"schema", MCK_STRING},
+	{"split_key", MCK_ANY},		/* the parallel engine: a column, or true */
+	{"workers", MCK_INTEGER},	/* the parallel engine: 2..8 key ranges */
 	{"bulk", MCK_ENUM, 0, (const char *const[]) {"auto", "copy", "fdw", NULL}},	/* remote only */
 	MCK_END
 };
+
+/* what a replace into an existing table does when its columns differ (transform/load.c) */
+static const char *const local_schema_changes[] = {"fail", "recreate", "append_new_columns",
+"sync_all_columns", NULL};
 
 static const MetaetlConnKey local_target_keys[] = {
 	{"table", MCK_RELNAME, MCK_REQUIRED},
 	{"schema", MCK_STRING},
 	{"close_deleted", MCK_BOOL},
+	{"on_schema_change", MCK_ENUM, 0, local_schema_changes},
 	MCK_END
 };
+
+/*
+ * local_check
+ *		Across keys: the parallel engine splits a table (split_key with
+ *		query is refused, as transform/parallel.c would ignore it) into
+ *		2..8 ranges of a column named by split_key, or of the single-column
+ *		integer primary key when split_key is true.
+ */
+static void
+local_check(CfgCheck *chk, const char *type, bool is_source)
+{
+	const CfgNode *sk = MetaetlCfgKey(chk, "split_key");
+	const CfgNode *w = MetaetlCfgKey(chk, "workers");
+
+	if (!is_source)
+		return;
+	if (sk && !((sk->kind == CFG_STRING && sk->len > 0) || sk->kind == CFG_BOOL))
+		MetaetlCfgProblem(chk, true, "split_key", "split_key must be a column name, true (the integer primary key) or false");
+	else if (sk && MetaetlCfgKey(chk, "table") == NULL)
+		MetaetlCfgProblem(chk, true, "split_key", "split_key needs table: the parallel engine splits a table, not a query");
+	if (w && w->kind == CFG_NUMBER && (strtod(w->str, NULL) < 2 || strtod(w->str, NULL) > 8))
+		MetaetlCfgProblem(chk, true, "workers", "workers must be between 2 and 8, not %s", w->str);
+	else if (w && sk == NULL)
+		MetaetlCfgProblem(chk, false, "workers", "workers is used only with split_key");
+}
 
 static const MetaetlConnKey local_connection_keys[] = {
 	{"host", MCK_STRING},
@@ -320,6 +352,7 @@ const MetaetlConnector MetaetlLocalConnector = {
 	.source_keys = local_source_keys,
 	.target_keys = local_target_keys,
 	.connection_keys = local_connection_keys,
+	.check = local_check,
 	.describe = local_describe,
 	.extract = local_extract,
 	.load = local_load,

@@ -485,12 +485,36 @@ lin_window_clause(LinExprCtx *c, Index winref)
 	}
 }
 
+/*
+ * etl._step_value(etl._step_enter(context, anchor), value) is how the
+ * transform compiler wraps a step's expression so that its run-time errors
+ * name the step (transform/stepctx.c): its value is the second argument; the
+ * anchor column is no origin of it.
+ */
+static bool
+lin_is_step_value(Node *n)
+{
+	FuncExpr   *f = (FuncExpr *) n;
+	char	   *name;
+	char	   *nsp;
+
+	if (n == NULL || !IsA(n, FuncExpr) || list_length(f->args) != 2)
+		return false;
+	name = get_func_name(f->funcid);
+	if (name == NULL || strcmp(name, "_step_value") != 0)
+		return false;
+	nsp = get_namespace_name(get_func_namespace(f->funcid));
+	return nsp != NULL && strcmp(nsp, "etl") == 0;
+}
+
 static bool
 lin_expr_walker(Node *node, LinExprCtx *c)
 {
 	if (node == NULL)
 		return false;
 	check_stack_depth();
+	if (lin_is_step_value(node))
+		return lin_expr_walker(lsecond(((FuncExpr *) node)->args), c);
 	if (IsA(node, Var))
 	{
 		c->out = lin_add_all(c->out, lin_var(c->w, c->ctx, (Var *) node), c->floor);
@@ -543,6 +567,8 @@ lin_strip_implicit(Node *n)
 		else if (n && IsA(n, FuncExpr) && ((FuncExpr *) n)->funcformat == COERCE_IMPLICIT_CAST &&
 				 list_length(((FuncExpr *) n)->args) >= 1)
 			n = linitial(((FuncExpr *) n)->args);
+		else if (lin_is_step_value(n))
+			n = lsecond(((FuncExpr *) n)->args);
 		else
 			return n;
 	}

@@ -291,6 +291,29 @@ body_error_step(ErrorData *edata)
 }
 
 /*
+ * body_retry_step
+ *		The target whose load was running when the error came (the
+ *		transform engine's "loading target step" context), else NULL.  Under
+ *		pushdown a step's expression fails inside a target's load: the error
+ *		names the step, but the retry policy that applies is the target's.
+ */
+static char *
+body_retry_step(ErrorData *edata)
+{
+	const char *p = edata->context ? strstr(edata->context, "loading target step \"") : NULL;
+
+	if (p)
+	{
+		const char *start = p + strlen("loading target step \"");
+		const char *end = strchr(start, '"');
+
+		if (end)
+			return pnstrdup(start, end - start);
+	}
+	return NULL;
+}
+
+/*
  * MetaetlRunAttempt
  *		Run one attempt in a subtransaction of the current transaction.  On
  *		success the subtransaction's work (loads, DQ results) stays part of
@@ -356,7 +379,11 @@ MetaetlRunAttempt(const MetaetlRunSpec *spec, const MetaetlRunPlan *plan,
 		strlcpy(out->sqlstate, unpack_sql_state(edata->sqlerrcode), sizeof(out->sqlstate));
 		out->error_message = edata->message ? pstrdup(edata->message) : pstrdup("unknown error");
 		out->error_detail = edata->detail ? pstrdup(edata->detail) : NULL;
+		out->error_hint = edata->hint ? pstrdup(edata->hint) : NULL;
 		out->error_step = body_error_step(edata);
+		out->retry_step = body_retry_step(edata);
+		if (out->retry_step == NULL && out->error_step)
+			out->retry_step = pstrdup(out->error_step);
 		stmt_timeout = edata->sqlerrcode == ERRCODE_QUERY_CANCELED &&
 			edata->message && strstr(edata->message, "statement timeout") != NULL;
 

@@ -65,7 +65,10 @@ typedef struct MetaetlRunOutcome
 	char		sqlstate[6];
 	char	   *error_message;
 	char	   *error_detail;
+	char	   *error_hint;		/* the error's hint (a did-you-mean), or NULL */
 	char	   *error_step;
+	char	   *retry_step;		/* whose retry policy applies: the target being
+								 * loaded, else error_step */
 	char	   *steps;			/* jsonb array as text, or NULL */
 	char	   *quality_checks; /* jsonb as text, or NULL */
 	char	   *result;			/* etl.execute_plan's result, or NULL */

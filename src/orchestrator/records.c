@@ -285,7 +285,7 @@ MetaetlRunRecordFinish(int64 run_id, int attempts, const MetaetlRunOutcome *out,
 	char		cpu_user[32];
 	char		cpu_sys[32];
 	char		peak[32];
-	const char *args[18];
+	const char *args[19];
 
 	getrusage(RUSAGE_SELF, &after);
 	snprintf(runbuf, sizeof(runbuf), INT64_FORMAT, run_id);
@@ -319,6 +319,7 @@ MetaetlRunRecordFinish(int64 run_id, int attempts, const MetaetlRunOutcome *out,
 	args[15] = out->quality_checks;
 	args[16] = out->result;
 	args[17] = out->steps;
+	args[18] = out->error_hint;
 
 	MetaetlOwnerBegin(&owner_st);
 	SPI_connect();
@@ -329,12 +330,12 @@ MetaetlRunRecordFinish(int64 run_id, int attempts, const MetaetlRunOutcome *out,
 				 "       engine = $7, engine_reason = $8, error_sqlstate = $9, error_message = $10,"
 				 "       error_detail = $11, error_step = $12, cpu_user_ms = $13::float8,"
 				 "       cpu_sys_ms = $14::float8, peak_memory_kb = $15::int8,"
-				 "       quality_checks = $16::jsonb, result = $17::jsonb,"
+				 "       quality_checks = $16::jsonb, result = $17::jsonb, error_hint = $19,"
 				 "       rows_per_sec = CASE WHEN $5 IS NULL THEN NULL ELSE"
 				 "           $5::float8 / GREATEST(EXTRACT(epoch FROM pg_catalog.clock_timestamp()"
 				 "                                  - COALESCE(started_at, pg_catalog.clock_timestamp())), 0.001) END"
 				 " WHERE run_id = $1::int8",
-				 17, args, false, 0);
+				 19, args, false, 0);
 	/* the queue row of a scheduled run is done (its pool slot frees up) */
 	records_exec("UPDATE etl.run_queue q SET state = 'done' FROM etl.pipeline_runs r"
 				 " WHERE r.run_id = $1::int8 AND q.queue_id = r.queue_id AND q.state = 'claimed'",
@@ -393,7 +394,7 @@ MetaetlRunSummary(int64 run_id)
 				 "       (EXTRACT(epoch FROM COALESCE(ended_at, pg_catalog.clock_timestamp()) - started_at) * 1000)::numeric, 3) END,"
 				 "  'error', CASE WHEN error_message IS NULL THEN NULL ELSE pg_catalog.jsonb_build_object("
 				 "       'sqlstate', error_sqlstate, 'message', error_message, 'detail', error_detail,"
-				 "       'step', error_step) END,"
+				 "       'hint', error_hint, 'step', error_step) END,"
 				 "  'engine', engine, 'engine_reason', engine_reason, 'attempts', attempt,"
 				 "  'version', version, 'trigger', trigger, 'triggered_by', triggered_by,"
 				 "  'run_as', run_as, 'queued_at', queued_at, 'started_at', started_at, 'ended_at', ended_at)::text"

@@ -178,7 +178,7 @@ metaetl_execute_pipeline_inline(PG_FUNCTION_ARGS)
 				MetaetlRunArmTimeout(plan.timeout_minutes);
 				MetaetlRunAttempt(&spec, &plan, attempt, &out);
 				MetaetlRunDisarmTimeout();
-				MetaetlRunPolicyFor(&plan, out.error_step, &policy);
+				MetaetlRunPolicyFor(&plan, out.retry_step, &policy);
 				if (strcmp(out.status, "failed") == 0 && out.transient &&
 					attempt < policy.max_attempts)
 				{

@@ -71,6 +71,7 @@ typedef struct RunShared
 	char		error[1024];
 	int			runner_pid;		/* the process running it (a queued run) */
 	Size		params_len;
+	bool		result_in_record;	/* the summary did not fit: read the record */
 	char		result[RUN_RESULT_SIZE];
 	char		params[FLEXIBLE_ARRAY_MEMBER];
 } RunShared;
@@ -437,7 +438,7 @@ worker_run(RunShared *shared, MetaetlRunSpec *spec_in)
 			/* a cancel that arrives after the attempt has nothing left to stop */
 			QueryCancelPending = false;
 
-			MetaetlRunPolicyFor(&plan, out.error_step, &policy);
+			MetaetlRunPolicyFor(&plan, out.retry_step, &policy);
 			retry = strcmp(out.status, "failed") == 0 && out.transient &&
 				attempt < policy.max_attempts;
 			if (retry)
@@ -490,7 +491,9 @@ worker_run(RunShared *shared, MetaetlRunSpec *spec_in)
 		worker_begin();
 		summary = MetaetlRunSummary(plan.run_id);
 		SpinLockAcquire(&shared->mutex);
-		strlcpy(shared->result, summary ? summary : "{}", sizeof(shared->result));
+		/* a longer summary (a long error detail) is read back from the run record */
+		shared->result_in_record = summary && strlen(summary) >= sizeof(shared->result);
+		strlcpy(shared->result, summary && !shared->result_in_record ? summary : "{}", sizeof(shared->result));
 		SpinLockRelease(&shared->mutex);
 		worker_commit();
 		worker_set_state(shared, RUN_STATE_FINISHED);
@@ -672,7 +675,7 @@ MetaetlRunInWorker(const MetaetlRunSpec *spec, bool wait)
 							spec->pipeline_id, shared->error)));
 		if (state == RUN_STATE_FINISHED)
 		{
-			result = pstrdup(shared->result);
+			result = shared->result_in_record ? MetaetlRunSummary(shared->run_id) : pstrdup(shared->result);
 			break;
 		}
 		if (state == RUN_STATE_RECORDED && !wait)

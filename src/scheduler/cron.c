@@ -37,6 +37,7 @@
 #define CRON_MAX_YEARS 10		/* give up when nothing matches within this */
 #define CRON_FOLD_MARGIN 10800	/* UTC offsets near each other differ by < 3h */
 
+
 static const char *const cron_month_names[] = {
 	"jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"
 };
@@ -625,37 +626,22 @@ cron_local_to_utc(int64_t local, CronOffsetFn offset, void *arg,
 }
 
 /*
- * CronNext
- *		The first fire time strictly after "after" (seconds since the epoch,
- *		UTC); false when there is none (@reboot, or no match within
- *		CRON_MAX_YEARS, such as 30 February).
+ * cron_next_scan
+ *		The first fire time strictly after "after", by walking wall times in
+ *		order and mapping each to its instants.  Exact anywhere, but near an
+ *		offset change it starts 3 hours of wall time early and steps through
+ *		every matching wall time until one's first occurrence is after
+ *		"after": 10,800 steps (each several offset lookups) for a schedule
+ *		firing every second.  CronNext uses it away from offset changes,
+ *		where it takes one step, and as the fallback of cron_next_near.
  */
-bool
-CronNext(const CronSchedule *cron, int64_t after, CronOffsetFn offset, void *arg,
-		 int64_t *next)
+static bool
+cron_next_scan(const CronSchedule *cron, int64_t after, CronOffsetFn offset, void *arg,
+			   bool near, int64_t *next)
 {
-	long		off;
+	long		off = offset(arg, after);
 	int64_t		local;
 	int64_t		best = INT64_MAX;
-	bool		near;
-
-	if (offset == NULL)
-		offset = CronOffsetUTC;
-
-	switch (cron->kind)
-	{
-		case CRON_REBOOT:
-			return false;
-		case CRON_EVERY:
-			*next = (cron_floordiv(after, cron->every) + 1) * cron->every;
-			return true;
-		case CRON_FIELDS:
-			break;
-	}
-
-	off = offset(arg, after);
-	near = offset(arg, after - CRON_FOLD_MARGIN) != off ||
-		offset(arg, after + CRON_FOLD_MARGIN) != off;
 
 	/*
 	 * Away from an offset change, wall times up to local(after) map to
@@ -688,4 +674,189 @@ CronNext(const CronSchedule *cron, int64_t after, CronOffsetFn offset, void *arg
 		return false;
 	*next = best;
 	return true;
+}
+
+/* the first instant in (lo, hi] whose offset differs from offset(lo): bisection */
+static int64_t
+cron_transition(CronOffsetFn offset, void *arg, int64_t lo, int64_t hi)
+{
+	long		o = offset(arg, lo);
+
+	while (hi - lo > 1)
+	{
+		int64_t		mid = lo + (hi - lo) / 2;
+
+		if (offset(arg, mid) == o)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return hi;
+}
+
+/* the first matching wall time in [from, to), or false */
+static bool
+cron_wall_in(const CronSchedule *c, int64_t from, int64_t to, int64_t *w)
+{
+	int64_t		l = from;
+
+	if (from >= to || !cron_next_wall(c, &l) || l >= to)
+		return false;
+	*w = l;
+	return true;
+}
+
+/* the first occurrence after "after" of the first matching wall time >= from */
+static bool
+cron_first_from(const CronSchedule *c, int64_t from, int64_t after, CronOffsetFn offset,
+				void *arg, int64_t *instant)
+{
+	int64_t		l = from;
+	int64_t		first,
+				second;
+
+	if (!cron_next_wall(c, &l))
+		return false;
+	(void) cron_local_to_utc(l, offset, arg, &first, &second);
+	if (first <= after)
+		return false;			/* not expected: the caller falls back */
+	*instant = first;
+	return true;
+}
+
+/*
+ * cron_next_near
+ *		CronNext within CRON_FOLD_MARGIN of one offset change at T (offset ob
+ *		before it, oa from it on): the answer from a few direct searches
+ *		instead of a walk, with the rules of the file header.
+ *		- T ahead: the instants before T (offset ob) come first; then, for a
+ *		  spring-forward, the skipped wall times (fired with ob, so at
+ *		  [T, T + gap)) and the wall times after the gap; for a fall-back,
+ *		  the repeated wall times [T + oa, T + ob) again (only for schedules
+ *		  whose hour field is *) and the wall times after them.
+ *		- T behind: the same, without the part before T.
+ *		Returns 1 with *next, 0 when nothing fires, -1 when a case is not
+ *		covered (the caller walks instead).
+ */
+static int
+cron_next_near(const CronSchedule *c, int64_t after, long ob, long oa, int64_t T,
+			   CronOffsetFn offset, void *arg, int64_t *next)
+{
+	int64_t		w,
+				a = INT64_MAX,
+				b = INT64_MAX;
+
+	if (T > after)
+	{
+		/* instants in (after, T) have offset ob */
+		if (cron_wall_in(c, after + ob + 1, T + ob, &w))
+		{
+			*next = w - ob;
+			return 1;
+		}
+		if (oa > ob)
+		{
+			/* spring forward: the gap's wall times, then the ones after it */
+			if (cron_wall_in(c, T + ob, T + oa, &w))
+				a = w - ob;
+			if (!cron_first_from(c, T + oa, after, offset, arg, &b))
+				b = INT64_MAX;
+		}
+		else
+		{
+			/* fall back: repeated wall times fire again only with hour * */
+			if (c->hours_star && cron_wall_in(c, T + oa, T + ob, &w))
+				a = w - oa;
+			else if (!cron_first_from(c, T + ob, after, offset, arg, &b))
+				b = INT64_MAX;
+		}
+	}
+	else
+	{
+		/* instants after "after" have offset oa */
+		if (oa > ob)
+		{
+			/* the gap's wall times still to come map to (after, T + gap) */
+			int64_t		from = after + ob + 1 > T + ob ? after + ob + 1 : T + ob;
+
+			if (cron_wall_in(c, from, T + oa, &w))
+				a = w - ob;
+			if (!cron_first_from(c, after + oa + 1, after, offset, arg, &b))
+				b = INT64_MAX;
+		}
+		else
+		{
+			int64_t		from = after + oa + 1;
+
+			if (c->hours_star && cron_wall_in(c, from, T + ob, &w))
+				a = w - oa;
+			else if (!cron_first_from(c, from > T + ob ? from : T + ob, after, offset, arg, &b))
+				b = INT64_MAX;
+		}
+	}
+	if (a == INT64_MAX && b == INT64_MAX)
+		return -1;				/* maybe nothing fires; the walk decides */
+	*next = a < b ? a : b;
+	return 1;
+}
+
+/*
+ * CronNext
+ *		The first fire time strictly after "after" (seconds since the epoch,
+ *		UTC); false when there is none (@reboot, no match within
+ *		CRON_MAX_YEARS such as 30 February, or none before the end of
+ *		PostgreSQL's timestamp range, CRON_MAX_UTC).
+ *
+ *		Near one offset change the answer comes from cron_next_near (a
+ *		few searches: an every-second schedule costs about what it costs
+ *		in July); elsewhere, and near two changes, from cron_next_scan.
+ */
+bool
+CronNext(const CronSchedule *cron, int64_t after, CronOffsetFn offset, void *arg,
+		 int64_t *next)
+{
+	long		off,
+				before,
+				later;
+	bool		found = false;
+
+	if (offset == NULL)
+		offset = CronOffsetUTC;
+	if (after >= CRON_MAX_UTC)
+		return false;
+
+	switch (cron->kind)
+	{
+		case CRON_REBOOT:
+			return false;
+		case CRON_EVERY:
+			*next = (cron_floordiv(after, cron->every) + 1) * cron->every;
+			return *next <= CRON_MAX_UTC;
+		case CRON_FIELDS:
+			break;
+	}
+
+	off = offset(arg, after);
+	before = offset(arg, after - CRON_FOLD_MARGIN);
+	later = offset(arg, after + CRON_FOLD_MARGIN);
+	if (before == off && later == off)
+		found = cron_next_scan(cron, after, offset, arg, false, next);
+	else
+	{
+		int			r = -1;
+
+		if (before == off || later == off)
+		{
+			/* one change in the window: find it */
+			int64_t		T = later != off ? cron_transition(offset, arg, after, after + CRON_FOLD_MARGIN)
+				: cron_transition(offset, arg, after - CRON_FOLD_MARGIN, after);
+			long		ob = later != off ? off : before;
+			long		oa = later != off ? later : off;
+
+			if (offset(arg, T) == oa && offset(arg, T - 1) == ob)
+				r = cron_next_near(cron, after, ob, oa, T, offset, arg, next);
+		}
+		found = r >= 0 ? r == 1 : cron_next_scan(cron, after, offset, arg, true, next);
+	}
+	return found && *next <= CRON_MAX_UTC;
 }

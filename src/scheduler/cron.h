@@ -47,6 +47,12 @@ typedef struct CronSchedule
  */
 typedef long (*CronOffsetFn) (void *arg, int64_t utc);
 
+/*
+ * The last second PostgreSQL's timestamptz can hold (294276-12-31 23:59:59
+ * UTC): CronNext never returns a later one.
+ */
+#define CRON_MAX_UTC INT64_C(9224318015999)
+
 /* in scheduler/cron.c */
 extern bool CronParse(const char *text, CronSchedule *out, char *err, size_t errlen);
 extern bool CronNext(const CronSchedule *cron, int64_t after, CronOffsetFn offset,

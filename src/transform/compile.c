@@ -53,12 +53,56 @@ MetaetlNewTemp(MetaetlPlan *plan, const char *what)
 	return psprintf("pg_temp.metaetl_%s_%d", what, ++metaetl_temp_counter);
 }
 
-/* "schema.table" or "table" in SQL identifier syntax → quoted qualified name */
+/* the byte length of the longest part of a dotted name ("quoted" parts unquoted) */
+static size_t
+longest_name_part(const char *s)
+{
+	size_t		longest = 0,
+				len = 0;
+	bool		quoted = false;
+
+	for (; *s; s++)
+	{
+		if (*s == '"')
+		{
+			if (quoted && s[1] == '"')
+			{
+				s++;
+				len++;
+			}
+			else
+				quoted = !quoted;
+			continue;
+		}
+		if (*s == '.' && !quoted)
+		{
+			longest = Max(longest, len);
+			len = 0;
+			continue;
+		}
+		len++;
+	}
+	return Max(longest, len);
+}
+
+/*
+ * MetaetlQualifiedName
+ *		"schema.table" or "table" in SQL identifier syntax → quoted qualified
+ *		name.  A part longer than 63 bytes is an error, not the silent
+ *		truncation PostgreSQL's parser would apply (two long names that
+ *		differ only after byte 63 would name one table).
+ */
 char *
 MetaetlQualifiedName(const char *name, const char *what)
 {
 	char	   *raw = pstrdup(name);
 	List	   *parts = NIL;
+
+	if (longest_name_part(name) >= NAMEDATALEN)
+		ereport(ERROR,
+				(errcode(ERRCODE_NAME_TOO_LONG),
+				 errmsg("%s name \"%s\" is longer than %d bytes", what, name, NAMEDATALEN - 1),
+				 errhint("PostgreSQL truncates names to %d bytes; choose a shorter name.", NAMEDATALEN - 1)));
 
 	if (!SplitIdentifierString(raw, '.', &parts) || list_length(parts) < 1 ||
 		list_length(parts) > 2)
@@ -189,10 +233,27 @@ MetaetlDescribe(const char *sql)
 		c = palloc0(sizeof(MetaetlColumn));
 		c->name = pstrdup(NameStr(a->attname));
 		c->typid = a->atttypid == UNKNOWNOID ? TEXTOID : a->atttypid;
-		c->type = format_type_with_typemod(c->typid, a->atttypid == UNKNOWNOID ? -1 : a->atttypmod);
+		c->typmod = a->atttypid == UNKNOWNOID ? -1 : a->atttypmod;
+		c->type = format_type_with_typemod(c->typid, c->typmod);
 		cols = lappend(cols, c);
 	}
 	return cols;
+}
+
+/*
+ * An error while a node is configured, compiled, described or materialised
+ * names it in its context: "step "x" (filter)", "step "s" (source
+ * postgresql)" — the orchestrator reads the step of a failed run from there.
+ */
+static void
+node_errcontext(void *arg)
+{
+	MetaetlNode *n = arg;
+
+	if (n->is_source)
+		errcontext("step \"%s\" (source %s)", n->id ? n->id : "?", n->type ? n->type : "?");
+	else
+		errcontext("step \"%s\" (%s)", n->id ? n->id : "?", n->type ? n->type : "?");
 }
 
 static void
@@ -292,7 +353,13 @@ MetaetlBuildPlan(Jsonb *config, const char *engine_override, List *materialize)
 			n->type = "postgresql";
 		n->is_source = true;
 		plan_add_node(plan, n, psprintf("sources[%d]", i));
-		MetaetlFindConnector(n->type, true, n->id);
+		{
+			ErrorContextCallback cb = {error_context_stack, node_errcontext, n};
+
+			error_context_stack = &cb;
+			MetaetlFindConnector(n->type, true, n->id);
+			error_context_stack = cb.previous;
+		}
 		if (last == NULL)
 			last = n;
 	}
@@ -390,7 +457,10 @@ MetaetlCompileNodes(MetaetlPlan *plan)
 		MetaetlNode *n = lfirst(lc);
 		TimestampTz start = GetCurrentTimestamp();
 
+		ErrorContextCallback cb = {error_context_stack, node_errcontext, n};
+
 		CHECK_FOR_INTERRUPTS();
+		error_context_stack = &cb;
 		MetaetlPlanProgress(plan, n->is_source ? "extract" : "transform", n->is_source ? "source" : "step",
 							n->id, foreach_current_index(lc) + 1, -1, 0, false);
 		if (n->is_source)
@@ -414,6 +484,7 @@ MetaetlCompileNodes(MetaetlPlan *plan)
 		}
 		else
 			n->cols = MetaetlDescribe(psprintf("%s LIMIT 0", MetaetlNodeQuery(plan, n)));
+		error_context_stack = cb.previous;
 		n->ms = (double) (GetCurrentTimestamp() - start) / 1000.0;
 		/* done only when it ran: otherwise it runs inside a target's load */
 		if (n->temp != NULL && !plan->describe_only)
@@ -429,12 +500,16 @@ MetaetlMaterializeNode(MetaetlPlan *plan, MetaetlNode *n, const char *what)
 	char	   *tmp;
 	char	   *sql;
 
+	ErrorContextCallback cb = {error_context_stack, node_errcontext, n};
+
 	if (n->temp)
 		return;
 	tmp = MetaetlNewTemp(plan, what);
 	sql = psprintf("CREATE TEMP TABLE %s ON COMMIT DROP AS\n%s", tmp, MetaetlNodeQuery(plan, n));
 	MetaetlScript(plan, sql);
+	error_context_stack = &cb;
 	n->rows = MetaetlExec(sql, SPI_OK_UTILITY);
+	error_context_stack = cb.previous;
 	n->temp = tmp;
 }
 

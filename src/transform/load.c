@@ -14,13 +14,25 @@
  * current rows and inserts new versions with valid_from, valid_to and
  * is_current.
  *
+ * An existing table whose columns differ from the result's (a result
+ * column it lacks, or a type it would store by a lossy assignment cast:
+ * 2.5 into an integer column is 3) follows the target's on_schema_change:
+ * fail (the default: an error listing the differences), append_new_columns
+ * (ALTER TABLE ADD COLUMN, any mode), sync_all_columns (mode replace: the
+ * table's columns become the result's, in the same transaction after its
+ * rows are deleted) or recreate (mode replace: DROP and CREATE TABLE AS).
+ * A column the table has and the result lacks gets its default, except
+ * under sync_all_columns, which drops it.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
+#include "parser/parse_coerce.h"
 #include "utils/builtins.h"
+#include "utils/lsyscache.h"
 
 #include "connectors/connector.h"
 #include "incremental/incremental.h"
@@ -59,6 +71,142 @@ load_exec(MetaetlPlan *plan, const char *sql)
 	return (int64) MetaetlExec(sql, 0);
 }
 
+/* the table's column named name, or NULL */
+static MetaetlColumn *
+load_find(List *cols, const char *name)
+{
+	ListCell   *lc;
+
+	foreach(lc, cols)
+		if (strcmp(((MetaetlColumn *) lfirst(lc))->name, name) == 0)
+			return lfirst(lc);
+	return NULL;
+}
+
+/*
+ * load_type_kept
+ *		Whether storing a value of the result's column rc in the table's
+ *		column tc keeps it: the same type (with the table's typmod unset or
+ *		the same), or an implicit cast (int to bigint, varchar to text) into
+ *		a column without a typmod that rounds; length limits (varchar(n),
+ *		char(n), bit(n)) raise rather than cut, so they count as kept.
+ *		Anything else — numeric into integer, a narrower numeric(p,s), a
+ *		timestamp(0) — would change values silently.
+ */
+static bool
+load_type_kept(MetaetlColumn *rc, MetaetlColumn *tc)
+{
+	Oid			tbase = getBaseType(tc->typid);
+	bool		length_only = tbase == VARCHAROID || tbase == BPCHAROID || tbase == BITOID ||
+		tbase == VARBITOID;
+
+	if (rc->typid == tc->typid)
+		return tc->typmod < 0 || tc->typmod == rc->typmod || length_only;
+	if (!can_coerce_type(1, &rc->typid, &tc->typid, COERCION_IMPLICIT))
+		return false;
+	return tc->typmod < 0 || length_only;
+}
+
+/*
+ * load_schema_change
+ *		Compare the result's columns with the existing table's and apply
+ *		on_schema_change.  Returns true when the table was dropped (recreate):
+ *		the caller creates it again.  For sync_all_columns the ALTERs are
+ *		returned in *sync, to run after the old rows are deleted.
+ */
+static bool
+load_schema_change(MetaetlPlan *plan, MetaetlTarget *tgt, const char *q, List *cols,
+				   List *tcols, const char *policy, bool scd2, List **sync)
+{
+	StringInfoData added,
+				changed,
+				table_cols;
+	List	   *add = NIL,
+			   *retype = NIL,
+			   *drop = NIL;
+	ListCell   *lc;
+	static const char *const scd2_cols[] = {"valid_from", "valid_to", "is_current"};
+
+	initStringInfo(&added);
+	initStringInfo(&changed);
+	initStringInfo(&table_cols);
+	foreach(lc, tcols)
+	{
+		MetaetlColumn *tc = lfirst(lc);
+		bool		keep = load_find(cols, tc->name) != NULL;
+
+		appendStringInfo(&table_cols, "%s%s %s", table_cols.len ? ", " : "", quote_identifier(tc->name), tc->type);
+		for (int i = 0; scd2 && i < 3; i++)
+			keep |= strcmp(tc->name, scd2_cols[i]) == 0;
+		if (!keep)
+			drop = lappend(drop, tc);
+	}
+	foreach(lc, cols)
+	{
+		MetaetlColumn *rc = lfirst(lc);
+		MetaetlColumn *tc = load_find(tcols, rc->name);
+
+		if (tc == NULL)
+		{
+			add = lappend(add, rc);
+			appendStringInfo(&added, "%s%s %s", added.len ? ", " : "", quote_identifier(rc->name), rc->type);
+		}
+		else if (!load_type_kept(rc, tc))
+		{
+			retype = lappend(retype, rc);
+			appendStringInfo(&changed, "%s%s (%s in the result, %s in the table)", changed.len ? ", " : "",
+							 quote_identifier(rc->name), rc->type, tc->type);
+		}
+	}
+	if (add == NIL && retype == NIL && (drop == NIL || strcmp(policy, "sync_all_columns") != 0))
+		return false;
+	if (strcmp(policy, "recreate") == 0)
+	{
+		load_exec(plan, psprintf("DROP TABLE %s", q));
+		return true;
+	}
+	if (strcmp(policy, "fail") == 0 || (strcmp(policy, "append_new_columns") == 0 && retype != NIL))
+	{
+		StringInfoData d;
+
+		initStringInfo(&d);
+		if (added.len)
+			appendStringInfo(&d, "Columns of the result that the table lacks: %s. ", added.data);
+		if (changed.len)
+			appendStringInfo(&d, "Columns whose values the table's types would change: %s. ", changed.data);
+		appendStringInfo(&d, "The table's columns: %s.", table_cols.data);
+		ereport(ERROR,
+				(errcode(retype != NIL ? ERRCODE_DATATYPE_MISMATCH : ERRCODE_UNDEFINED_COLUMN),
+				 errmsg("target \"%s\": the result's columns do not match table %s", tgt->id, q),
+				 errdetail("%s Config path: targets, id \"%s\", mode %s, on_schema_change %s.", d.data,
+						   tgt->id, tgt->mode, policy),
+				 errhint(retype != NIL && strcmp(policy, "append_new_columns") == 0 ?
+						 "append_new_columns adds columns but never changes a type; cast the column in a map step, or use on_schema_change: sync_all_columns or recreate (mode replace)." :
+						 "Set on_schema_change on the target: append_new_columns adds the new columns; with mode replace, sync_all_columns also changes types and drops the table's other columns, recreate drops and creates the table.")));
+	}
+	/* append_new_columns, sync_all_columns: new columns now */
+	foreach(lc, add)
+	{
+		MetaetlColumn *rc = lfirst(lc);
+
+		load_exec(plan, psprintf("ALTER TABLE %s ADD COLUMN %s %s", q, quote_identifier(rc->name), rc->type));
+	}
+	if (strcmp(policy, "sync_all_columns") == 0)
+	{
+		foreach(lc, retype)
+		{
+			MetaetlColumn *rc = lfirst(lc);
+
+			*sync = lappend(*sync, psprintf("ALTER TABLE %s ALTER COLUMN %s TYPE %s USING NULL", q,
+											quote_identifier(rc->name), rc->type));
+		}
+		foreach(lc, drop)
+			*sync = lappend(*sync, psprintf("ALTER TABLE %s DROP COLUMN %s", q,
+											quote_identifier(((MetaetlColumn *) lfirst(lc))->name)));
+	}
+	return false;
+}
+
 int64
 MetaetlLoadTable(MetaetlPlan *plan, MetaetlTarget *tgt, const char *prefix, const char *ref,
 				 List *cols)
@@ -77,6 +225,8 @@ MetaetlLoadTable(MetaetlPlan *plan, MetaetlTarget *tgt, const char *prefix, cons
 				b;
 	ListCell   *lc;
 	MetaetlNode fake = {0};
+	char	   *policy = MetaetlJStr(tgt->conf, "on_schema_change");
+	List	   *sync = NIL;
 
 	/* inserts, updates and deletes of changed rows (incremental/merge.c) */
 	if (strcmp(mode, "merge_changes") == 0)
@@ -106,6 +256,17 @@ MetaetlLoadTable(MetaetlPlan *plan, MetaetlTarget *tgt, const char *prefix, cons
 		}
 	}
 
+	if (policy == NULL)
+		policy = "fail";
+	if (strcmp(policy, "fail") != 0 && strcmp(policy, "append_new_columns") != 0 &&
+		strcmp(policy, "recreate") != 0 && strcmp(policy, "sync_all_columns") != 0)
+		load_error(tgt, ERRCODE_INVALID_PARAMETER_VALUE, psprintf("unknown on_schema_change \"%s\"", policy),
+				   "Use fail, append_new_columns, sync_all_columns or recreate.");
+	if (strcmp(mode, "replace") != 0 && (strcmp(policy, "recreate") == 0 || strcmp(policy, "sync_all_columns") == 0))
+		load_error(tgt, ERRCODE_INVALID_PARAMETER_VALUE,
+				   psprintf("on_schema_change %s needs mode replace (it would lose the table's rows)", policy),
+				   "Use on_schema_change: append_new_columns or fail with this mode.");
+
 	/* fed by an incremental aggregate: replace only the groups that changed */
 	if (strcmp(mode, "replace") == 0 || strcmp(mode, "delete_insert") == 0)
 	{
@@ -115,6 +276,14 @@ MetaetlLoadTable(MetaetlPlan *plan, MetaetlTarget *tgt, const char *prefix, cons
 			return rows;
 	}
 	exists = table_exists(q);
+	if (exists)
+	{
+		/* the table's columns against the result's: on_schema_change */
+		List	   *tcols = MetaetlDescribe(psprintf("SELECT * FROM %s LIMIT 0", q));
+
+		if (load_schema_change(plan, tgt, q, cols, tcols, policy, scd2, &sync))
+			exists = false;		/* recreate: dropped */
+	}
 	if (!exists)
 	{
 		if (!create)
@@ -129,20 +298,15 @@ MetaetlLoadTable(MetaetlPlan *plan, MetaetlTarget *tgt, const char *prefix, cons
 		else
 			load_exec(plan, psprintf("CREATE TABLE %s AS\n%sSELECT %s FROM %s WITH NO DATA", q, prefix, collist, ref));
 	}
-	if (exists)
+	if (exists && scd2)
 	{
-		/* every result column must exist in the target */
+		/* the scd2 bookkeeping columns must exist in the target */
 		List	   *tcols = MetaetlDescribe(psprintf("SELECT * FROM %s LIMIT 0", q));
 
 		fake.id = psprintf("%s (table %s)", tgt->id, q);
-		foreach(lc, cols)
-			MetaetlFindColumn(&fake, tcols, ((MetaetlColumn *) lfirst(lc))->name, "target columns");
-		if (scd2)
-		{
-			MetaetlFindColumn(&fake, tcols, "valid_from", "scd2 columns");
-			MetaetlFindColumn(&fake, tcols, "valid_to", "scd2 columns");
-			MetaetlFindColumn(&fake, tcols, "is_current", "scd2 columns");
-		}
+		MetaetlFindColumn(&fake, tcols, "valid_from", "scd2 columns");
+		MetaetlFindColumn(&fake, tcols, "valid_to", "scd2 columns");
+		MetaetlFindColumn(&fake, tcols, "is_current", "scd2 columns");
 	}
 
 	initStringInfo(&b);
@@ -161,7 +325,12 @@ MetaetlLoadTable(MetaetlPlan *plan, MetaetlTarget *tgt, const char *prefix, cons
 		load_exec(plan, psprintf("CREATE TEMP TABLE %s ON COMMIT DROP AS\n%sSELECT %s FROM %s",
 								 tmp, prefix, collist, ref));
 		if (strcmp(mode, "replace") == 0)
+		{
 			load_exec(plan, psprintf("DELETE FROM %s", q));
+			/* sync_all_columns: the emptied table takes the result's types */
+			foreach(lc, sync)
+				load_exec(plan, lfirst(lc));
+		}
 		else
 			load_exec(plan, psprintf("DELETE FROM %s t WHERE EXISTS (SELECT 1 FROM %s s WHERE %s)",
 									 q, tmp, on.data));

@@ -58,7 +58,9 @@ typedef struct ParWorkerSlot
 	volatile int status;		/* 0 not started, 1 running, 4 ready to commit,
 								 * 2 committed, 3 failed */
 	int64		rows;
+	int			sqlerrcode;		/* the failed worker's error */
 	char		err[1024];
+	char		errctx[1024];	/* its context: which step's expression */
 	char		sql[PAR_SQL_MAX];
 } ParWorkerSlot;
 
@@ -136,6 +138,8 @@ metaetl_parallel_worker_main(Datum arg)
 		MemoryContextSwitchTo(TopMemoryContext);
 		ed = CopyErrorData();
 		strlcpy(slot->err, ed->message ? ed->message : "unknown error", sizeof(slot->err));
+		strlcpy(slot->errctx, ed->context ? ed->context : "", sizeof(slot->errctx));
+		slot->sqlerrcode = ed->sqlerrcode;
 		slot->status = 3;
 		PG_RE_THROW();
 	}
@@ -507,6 +511,8 @@ MetaetlParallelSplit(MetaetlPlan *plan)
 	{
 		bool		ok = started == nw && sh->decision == 1;
 		char	   *cause = NULL;
+		char	   *cause_ctx = NULL;
+		int			cause_code = 0;
 		int			cause_idx = -1;
 
 		for (int i = 0; i < started; i++)
@@ -517,6 +523,8 @@ MetaetlParallelSplit(MetaetlPlan *plan)
 				strncmp(sh->w[i].err, "metaetl parallel worker rolled back", 35) != 0)
 			{
 				cause = pstrdup(sh->w[i].err);
+				cause_ctx = pstrdup(sh->w[i].errctx);
+				cause_code = sh->w[i].sqlerrcode;
 				cause_idx = i;
 			}
 		}
@@ -526,13 +534,20 @@ MetaetlParallelSplit(MetaetlPlan *plan)
 			for (int j = 0; j < nw; j++)
 				MetaetlExec(psprintf("DROP TABLE IF EXISTS %s", names[j]), SPI_OK_UTILITY);
 			dsm_detach(seg);
+			/*
+			 * The worker's own SQLSTATE and context (the step whose
+			 * expression failed, stepctx.c), copied out of the segment
+			 * before it was detached, so the run is classified and
+			 * attributed as under the other engines.
+			 */
 			if (cause)
 				ereport(ERROR,
-						(errcode(ERRCODE_EXTERNAL_ROUTINE_EXCEPTION),
+						(errcode(cause_code ? cause_code : ERRCODE_EXTERNAL_ROUTINE_EXCEPTION),
 						 errmsg("pipeline \"%s\": parallel worker %d failed: %s", plan->pipeline_id,
 								cause_idx, cause),
 						 errdetail("Worker %d computed range %d of %d of source \"%s\" split on %s; no range was kept.",
-								   cause_idx, cause_idx + 1, nw, src->id, key)));
+								   cause_idx, cause_idx + 1, nw, src->id, key),
+						 cause_ctx[0] ? errcontext("%s", cause_ctx) : 0));
 			plan->engine_reason = psprintf("%s; no key-range workers: %s", plan->engine_reason,
 										   started < nw ? "no background worker slot was free" :
 										   "a worker exited before running its query");

@@ -122,6 +122,12 @@ MetaetlPlanProgress(MetaetlPlan *plan, const char *phase, const char *kind, cons
 }
 
 static void
+run_hook_errcontext(void *arg)
+{
+	errcontext("step \"quality\" (the checks before the load)");
+}
+
+static void
 run_target_errcontext(void *arg)
 {
 	errcontext("loading target step \"%s\"", (const char *) arg);
@@ -178,8 +184,13 @@ MetaetlPlanRun(MetaetlPlan *plan, const MetaetlRunHooks *hooks)
 	}
 	if (hooks && hooks->before_load)
 	{
+		/* errors of the quality gate (or the caller's hook) name it */
+		ErrorContextCallback errcb = {error_context_stack, run_hook_errcontext, NULL};
+
 		MetaetlPlanProgress(plan, "quality", "quality", "quality", 0, -1, 0, false);
+		error_context_stack = &errcb;
 		bl = hooks->before_load(plan, hooks->arg);
+		error_context_stack = errcb.previous;
 	}
 	foreach(lc, plan->targets)
 	{
@@ -203,6 +214,32 @@ MetaetlPlanRun(MetaetlPlan *plan, const MetaetlRunHooks *hooks)
 		t->ms = (double) (GetCurrentTimestamp() - ts) / 1000.0;
 		written += t->rows;
 		MetaetlPlanProgress(plan, "load", "target", t->id, seq, t->rows, t->ms, true);
+	}
+	/*
+	 * rows_read is exact for this database's tables: a table source that
+	 * was not materialised (pushdown fuses it into the loads, where its
+	 * rows are never counted apart from the steps' filters) is counted by
+	 * count(*), in the run's transaction after the loads.  The planner's
+	 * estimate is no substitute: it is 0 for a table never analysed.  A
+	 * query source is not run a second time (it may call functions with
+	 * side effects), nor are remote and file sources read twice: they keep
+	 * the estimate (rows_estimated).
+	 */
+	foreach(lc, plan->nodes)
+	{
+		MetaetlNode *n = lfirst(lc);
+		bool		isnull;
+
+		if (!n->is_source || n->rows >= 0 || n->body == NULL || plan->describe_only)
+			continue;
+		/* only this database's tables: a remote server or file is not read twice */
+		if (MetaetlJStr(n->conf, "connection") != NULL || MetaetlJStr(n->conf, "table") == NULL ||
+			(strcmp(n->type, "postgresql") != 0 && strcmp(n->type, "postgres") != 0 &&
+			 strcmp(n->type, "table") != 0))
+			continue;
+		MetaetlExec(psprintf("SELECT pg_catalog.count(*) FROM (%s) metaetl_count",
+							 MetaetlNodeQuery(plan, n)), SPI_OK_SELECT);
+		n->rows = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	}
 	MetaetlParallelCleanup(plan);
 	/* staged intermediates nobody asked for go now rather than at commit */
@@ -331,11 +368,26 @@ MetaetlExecutePlan(Jsonb *config, Jsonb *params, Jsonb *context, List *materiali
 	/* the run this plan belongs to (lineage records it), from the context */
 	if (rid && rid->type == jbvNumeric)
 		plan->run_id = strtoi64(MetaetlJValueText(rid), NULL, 10);
-	/* {"param": params} || context */
-	initStringInfo(&ctx);
-	appendStringInfoString(&ctx, "{\"param\": ");
-	appendStringInfoString(&ctx, params ? JsonbToCString(NULL, &params->root, VARSIZE(params)) : "{}");
-	appendStringInfoChar(&ctx, '}');
+	/*
+	 * {"param": defaults || params} || context: a parameter the run does not
+	 * pass takes the default declared under pipeline.params
+	 */
+	{
+		JsonbContainer *p = MetaetlJObj(&config->root, "pipeline");
+		JsonbContainer *defaults = p ? MetaetlJObj(p, "params") : NULL;
+		Datum		merged;
+
+		if (defaults && JsonContainerIsObject(defaults))
+			merged = DirectFunctionCall1(jsonb_in, CStringGetDatum(JsonbToCString(NULL, defaults, 0)));
+		else
+			merged = DirectFunctionCall1(jsonb_in, CStringGetDatum("{}"));
+		if (params && JB_ROOT_IS_OBJECT(params))
+			merged = DirectFunctionCall2(jsonb_concat, merged, JsonbPGetDatum(params));
+		initStringInfo(&ctx);
+		appendStringInfoString(&ctx, "{\"param\": ");
+		appendStringInfoString(&ctx, JsonbToCString(NULL, &DatumGetJsonbP(merged)->root, 0));
+		appendStringInfoChar(&ctx, '}');
+	}
 	plan->render_ctx = DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(ctx.data)));
 	if (context)
 		plan->render_ctx = DatumGetJsonbP(DirectFunctionCall2(jsonb_concat, JsonbPGetDatum(plan->render_ctx),
@@ -409,7 +461,8 @@ metaetl_execute_transformations(PG_FUNCTION_ARGS)
 	char	   *prev = "source";
 	MetaetlPlan *plan;
 	Jsonb	   *res;
-	const char *tkeys[] = {"mode", "keys", "tracked_columns", "create", "close_deleted"};
+	const char *tkeys[] = {"mode", "keys", "tracked_columns", "create", "close_deleted",
+	"on_schema_change"};
 
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2))
 		ereport(ERROR,

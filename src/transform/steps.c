@@ -85,6 +85,52 @@ qi(const char *name)
 	return pstrdup(quote_identifier(name));
 }
 
+/*
+ * qo
+ *		An output column name from the config, quoted: at most 63 bytes, since
+ *		PostgreSQL would truncate a longer one (and two long names could then
+ *		become one column).
+ */
+static char *
+qo(StepCtx *s, const char *name, const char *param)
+{
+	if (strlen(name) >= NAMEDATALEN)
+		ereport(ERROR,
+				(errcode(ERRCODE_NAME_TOO_LONG),
+				 errmsg("step \"%s\" (%s): output column name \"%.20s...\" is %zu bytes long",
+						s->node->id, s->node->type, name, strlen(name)),
+				 errdetail("Config path: transforms, id \"%s\", %s.", s->node->id, param),
+				 errhint("PostgreSQL truncates names to %d bytes; choose a shorter name.", NAMEDATALEN - 1)));
+	return qi(name);
+}
+
+/*
+ * wrap
+ *		expr as evaluated per row by this step: an error while it is evaluated
+ *		names the step and param (stepctx.c), under every engine.
+ */
+static char *
+wrap(StepCtx *s, const char *param, const char *expr)
+{
+	/*
+	 * Not when only describing (compile_pipeline, lineage, the catalog check
+	 * of registration): nothing is evaluated, and the anchor column would
+	 * read to lineage as an input of every wrapped expression.
+	 */
+	if (s->cols == NIL || s->plan->describe_only)
+		return (char *) expr;
+	return MetaetlStepWrap(s->node, param, expr, qi(((MetaetlColumn *) linitial(s->cols))->name));
+}
+
+/* a wrapped value's type is its base type without typmod: restore the exact one */
+static char *
+exact_type(const char *val, MetaetlColumn *c)
+{
+	if (c->typmod >= 0 || get_typtype(c->typid) == TYPTYPE_DOMAIN)
+		return psprintf("CAST(%s AS %s)", val, c->type);
+	return (char *) val;
+}
+
 static char *
 step_filter(StepCtx *s)
 {
@@ -109,10 +155,16 @@ step_map(StepCtx *s)
 	int			ne = MetaetlJObjEntries(exprs, &ek, &ev);
 	int			nc = MetaetlJObjEntries(casts, &ck, &cv);
 	List	   *outnames = NIL;
+	List	   *plain = NIL;	/* each output's SQL, unwrapped */
+	List	   *wrapped = NIL;	/* each output's SQL as run; NULL: as plain */
 	StringInfoData b;
-	ListCell   *lc;
+	ListCell   *lc,
+			   *lc2,
+			   *lc3;
 	bool	   *used_e = palloc0(sizeof(bool) * (ne + 1));
 	bool	   *used_c = palloc0(sizeof(bool) * (nc + 1));
+	List	   *types;
+	char	   *prefix = s->in->temp ? "" : MetaetlWithPrefix(s->plan, s->in);
 
 	if (nm + ne + nc == 0)
 		step_error(s->node, "needs mapping, columns or casts", "Rename with mapping: {old: new}, derive with columns: {name: expr}, cast with casts: {col: type}.");
@@ -122,13 +174,17 @@ step_map(StepCtx *s)
 		if (mv[i]->type != jbvString)
 			step_error(s->node, psprintf("mapping of \"%s\" must be a column name", mk[i]), NULL);
 	}
-	initStringInfo(&b);
-	appendStringInfoString(&b, "SELECT ");
+	/*
+	 * Each output: a column, renamed or not; a columns: expression; then its
+	 * cast.  Expressions and casts run wrapped (wrap()), so an invalid value
+	 * met at run time names this step and the param.
+	 */
 	foreach(lc, s->cols)
 	{
 		MetaetlColumn *c = lfirst(lc);
 		char	   *out = c->name;
 		char	   *val = qi(c->name);
+		char	   *run = NULL;
 
 		for (int i = 0; i < nm; i++)
 			if (strcmp(mk[i], c->name) == 0)
@@ -136,34 +192,50 @@ step_map(StepCtx *s)
 		for (int i = 0; i < ne; i++)
 			if (strcmp(ek[i], out) == 0)
 			{
-				val = MetaetlCheckExpr(s->node, psprintf("params.columns.%s", ek[i]),
-									   MetaetlJValueText(ev[i]), s->cols, false);
+				char	   *p = psprintf("params.columns.%s", ek[i]);
+
+				val = MetaetlCheckExpr(s->node, p, MetaetlJValueText(ev[i]), s->cols, false);
+				run = wrap(s, p, val);
 				used_e[i] = true;
 			}
 		for (int i = 0; i < nc; i++)
 			if (strcmp(ck[i], out) == 0)
 			{
-				val = psprintf("CAST(%s AS %s)", val, MetaetlTypeName(s->node, MetaetlJValueText(cv[i])));
+				char	   *t = MetaetlTypeName(s->node, MetaetlJValueText(cv[i]));
+
+				run = psprintf("CAST(%s AS %s)", wrap(s, psprintf("params.casts.%s", ck[i]),
+													  psprintf("CAST(%s AS %s)", run ? run : val, t)), t);
+				val = psprintf("CAST(%s AS %s)", val, t);
 				used_c[i] = true;
 			}
-		appendStringInfo(&b, "%s%s AS %s", list_length(outnames) ? ", " : "", val, qi(out));
+		plain = lappend(plain, psprintf("%s AS %s", val,
+										out == c->name ? qi(out) : qo(s, out, psprintf("params.mapping.%s", c->name))));
+		wrapped = lappend(wrapped, run);
 		outnames = lappend(outnames, out);
 	}
 	for (int i = 0; i < ne; i++)
 	{
 		char	   *val;
+		char	   *run;
+		char	   *p = psprintf("params.columns.%s", ek[i]);
 
 		if (used_e[i])
 			continue;
-		val = MetaetlCheckExpr(s->node, psprintf("params.columns.%s", ek[i]),
-							   MetaetlJValueText(ev[i]), s->cols, false);
+		val = MetaetlCheckExpr(s->node, p, MetaetlJValueText(ev[i]), s->cols, false);
+		run = wrap(s, p, val);
 		for (int j = 0; j < nc; j++)
 			if (strcmp(ck[j], ek[i]) == 0)
 			{
-				val = psprintf("CAST(%s AS %s)", val, MetaetlTypeName(s->node, MetaetlJValueText(cv[j])));
+				char	   *t = MetaetlTypeName(s->node, MetaetlJValueText(cv[j]));
+
+				run = psprintf("CAST(%s AS %s)", wrap(s, psprintf("params.casts.%s", ck[j]),
+													  psprintf("CAST(%s AS %s)", run, t)), t);
+				val = psprintf("CAST(%s AS %s)", val, t);
 				used_c[j] = true;
 			}
-		appendStringInfo(&b, ", %s AS %s", val, qi(ek[i]));
+		plain = lappend(plain, psprintf("%s AS %s", val, qo(s, ek[i], p)));
+		wrapped = lappend(wrapped, run);
+		outnames = lappend(outnames, ek[i]);
 	}
 	for (int i = 0; i < nc; i++)
 		if (!used_c[i])
@@ -179,6 +251,29 @@ step_map(StepCtx *s)
 			}
 			MetaetlFindColumn(s->node, outcols, ck[i], psprintf("params.casts.%s", ck[i]));
 		}
+
+	/* the outputs' exact types (typmods, domains), from the unwrapped query */
+	initStringInfo(&b);
+	appendStringInfoString(&b, "SELECT ");
+	foreach(lc, plain)
+		appendStringInfo(&b, "%s%s", foreach_current_index(lc) ? ", " : "", (char *) lfirst(lc));
+	appendStringInfo(&b, " FROM %s", s->ref);
+	types = MetaetlDescribe(psprintf("%sSELECT * FROM (%s) metaetl_m LIMIT 0", prefix, b.data));
+
+	initStringInfo(&b);
+	appendStringInfoString(&b, "SELECT ");
+	forthree(lc, wrapped, lc2, types, lc3, plain)
+	{
+		char	   *run = lfirst(lc);
+		MetaetlColumn *c = lfirst(lc2);
+
+		if (foreach_current_index(lc))
+			appendStringInfoString(&b, ", ");
+		if (run)
+			appendStringInfo(&b, "%s AS %s", exact_type(run, c), qi(c->name));
+		else
+			appendStringInfoString(&b, (char *) lfirst(lc3));
+	}
 	appendStringInfo(&b, " FROM %s", s->ref);
 	return b.data;
 }
@@ -226,12 +321,49 @@ step_select(StepCtx *s, bool drop)
 	return b.data;
 }
 
-/* an aggregate call for fn over arg (quoted), with an optional FILTER */
+/*
+ * The aggregate functions of aggregate steps (and pivot's agg), by their
+ * config names; percentile_N (N 0..100) besides.  The validator checks names
+ * against this list, so it is the one vocabulary.
+ */
+static const char *const agg_function_names[] = {"sum", "avg", "mean", "min", "max", "count",
+	"count_distinct", "nunique", "median", "stddev", "std", "variance", "var", "first", "last",
+"string_agg", "array_agg"};
+
+const char *const *
+MetaetlAggFunctionNames(int *n)
+{
+	*n = (int) lengthof(agg_function_names);
+	return agg_function_names;
+}
+
+bool
+MetaetlAggFunctionKnown(const char *fn)
+{
+	for (int i = 0; i < (int) lengthof(agg_function_names); i++)
+		if (strcmp(agg_function_names[i], fn) == 0)
+			return true;
+	if (strncmp(fn, "percentile_", 11) == 0)
+	{
+		char	   *end;
+		long		p = strtol(fn + 11, &end, 10);
+
+		return *end == '\0' && end != fn + 11 && p >= 0 && p <= 100;
+	}
+	return false;
+}
+
+/* an aggregate call for fn over arg (quoted, or * for count), with an optional FILTER */
 static char *
 agg_call(MetaetlNode *node, const char *fn, const char *arg, const char *filter)
 {
 	char	   *f = filter ? psprintf(" FILTER (WHERE %s)", filter) : "";
 
+	if (!MetaetlAggFunctionKnown(fn))
+		step_error(node, psprintf("unknown aggregate function \"%s\"", fn),
+				   "Use sum, avg, min, max, count, count_distinct, median, percentile_N, stddev, variance, first, last, string_agg or array_agg.");
+	if (strcmp(arg, "*") == 0 && strcmp(fn, "count") != 0)
+		step_error(node, psprintf("aggregate function %s needs a column", fn), NULL);
 	if (strcmp(fn, "sum") == 0 || strcmp(fn, "avg") == 0 || strcmp(fn, "min") == 0 ||
 		strcmp(fn, "max") == 0 || strcmp(fn, "count") == 0 || strcmp(fn, "array_agg") == 0)
 		return psprintf("pg_catalog.%s(%s)%s", fn, arg, f);
@@ -242,15 +374,8 @@ agg_call(MetaetlNode *node, const char *fn, const char *arg, const char *filter)
 	if (strcmp(fn, "median") == 0)
 		return psprintf("pg_catalog.percentile_cont(0.5) WITHIN GROUP (ORDER BY %s)%s", arg, f);
 	if (strncmp(fn, "percentile_", 11) == 0)
-	{
-		char	   *end;
-		long		p = strtol(fn + 11, &end, 10);
-
-		if (*end != '\0' || end == fn + 11 || p < 0 || p > 100)
-			step_error(node, psprintf("unknown aggregate function \"%s\"", fn),
-					   "percentile_N takes N from 0 to 100, e.g. percentile_95.");
-		return psprintf("pg_catalog.percentile_cont(%ld / 100.0) WITHIN GROUP (ORDER BY %s)%s", p, arg, f);
-	}
+		return psprintf("pg_catalog.percentile_cont(%ld / 100.0) WITHIN GROUP (ORDER BY %s)%s",
+						strtol(fn + 11, NULL, 10), arg, f);
 	if (strcmp(fn, "stddev") == 0 || strcmp(fn, "std") == 0)
 		return psprintf("pg_catalog.stddev_samp(%s)%s", arg, f);
 	if (strcmp(fn, "variance") == 0 || strcmp(fn, "var") == 0)
@@ -263,30 +388,40 @@ agg_call(MetaetlNode *node, const char *fn, const char *arg, const char *filter)
 
 		return psprintf("(%s)[pg_catalog.array_upper(%s, 1)]", a, a);
 	}
-	if (strcmp(fn, "string_agg") == 0)
-		return psprintf("pg_catalog.string_agg(%s::pg_catalog.text, ',')%s", arg, f);
-	step_error(node, psprintf("unknown aggregate function \"%s\"", fn),
-			   "Use sum, avg, min, max, count, count_distinct, median, percentile_N, stddev, variance, first, last, string_agg or array_agg.");
-	return NULL;
+	/* string_agg */
+	return psprintf("pg_catalog.string_agg(%s::pg_catalog.text, ',')%s", arg, f);
 }
 
+/*
+ * step_aggregate
+ *		GROUP BY groupby_cols with one output per aggregate, in this order:
+ *		the aggregates list (the normalised form, in the order written:
+ *		{column, function, as, filter} or an aggregating {expression, as}),
+ *		then, for configs that were not normalised (etl.execute_plan,
+ *		execute_transformations, 0.1.0's stored configs), agg_functions (a
+ *		jsonb object: its keys in jsonb's order) and count_rows.
+ */
 static char *
 step_aggregate(StepCtx *s)
 {
 	List	   *groups = MetaetlJStrList(s->node->params, "groupby_cols", s->node->id);
 	JsonbContainer *aggs = MetaetlJObj(s->node->params, "agg_functions");
+	JsonbContainer *list = MetaetlJObj(s->node->params, "aggregates");
 	char	   *count_rows = MetaetlJStr(s->node->params, "count_rows");
 	char	   *having = MetaetlJStr(s->node->params, "having");
 	char	  **ak;
 	JsonbValue **av;
 	int			na = MetaetlJObjEntries(aggs, &ak, &av);
+	int			nl = list && JsonContainerIsArray(list) ? MetaetlJArrayLen(list) : 0;
 	StringInfoData b;
 	ListCell   *lc;
 	bool		any = false;
 	char	   *gb;
 
-	if (na == 0 && count_rows == NULL)
-		step_error(s->node, "needs agg_functions or count_rows", "Write agg_functions: {column: sum}.");
+	if (list && !JsonContainerIsArray(list))
+		step_error(s->node, "aggregates must be a list", "Write aggregates: [{column: amount, function: sum, as: revenue}].");
+	if (na == 0 && nl == 0 && count_rows == NULL)
+		step_error(s->node, "needs aggregates, agg_functions or count_rows", "Write aggregates: [{column: amount, function: sum, as: revenue}].");
 	initStringInfo(&b);
 	appendStringInfoString(&b, "SELECT ");
 	foreach(lc, groups)
@@ -296,6 +431,41 @@ step_aggregate(StepCtx *s)
 		any = true;
 	}
 	gb = pstrdup(b.data + 7);
+	for (int i = 0; i < nl; i++)
+	{
+		JsonbValue *v = MetaetlJArrayAt(list, i);
+		JsonbContainer *it = v->type == jbvBinary ? v->val.binary.data : NULL;
+		char	   *p = psprintf("params.aggregates[%d]", i);
+		char	   *as = it ? MetaetlJStr(it, "as") : NULL;
+		char	   *expr = it ? MetaetlJStr(it, "expression") : NULL;
+		char	   *val;
+
+		if (it == NULL || !JsonContainerIsObject(it))
+			step_error(s->node, psprintf("%s must be a mapping", p), NULL);
+		if (expr)
+		{
+			if (as == NULL)
+				step_error(s->node, psprintf("%s needs as:", p), NULL);
+			val = MetaetlCheckExpr(s->node, psprintf("%s.expression", p), expr, s->cols, false);
+		}
+		else
+		{
+			char	   *fn = MetaetlJStr(it, "function");
+			char	   *col = MetaetlJStr(it, "column");
+			char	   *flt = MetaetlJStr(it, "filter");
+
+			if (fn == NULL)
+				step_error(s->node, psprintf("%s needs function: or expression:", p), NULL);
+			if (col)
+				MetaetlFindColumn(s->node, s->cols, col, psprintf("%s.column", p));
+			if (as == NULL)
+				as = col ? psprintf("%s_%s", col, fn) : fn;
+			val = agg_call(s->node, fn, col ? qi(col) : "*",
+						   flt ? MetaetlCheckExpr(s->node, psprintf("%s.filter", p), flt, s->cols, false) : NULL);
+		}
+		appendStringInfo(&b, "%s%s AS %s", any ? ", " : "", val, qo(s, as, p));
+		any = true;
+	}
 	for (int i = 0; i < na; i++)
 	{
 		char	   *arg;
@@ -318,7 +488,7 @@ step_aggregate(StepCtx *s)
 
 				appendStringInfo(&b, "%s%s AS %s", any ? ", " : "",
 								 agg_call(s->node, fn, arg, NULL),
-								 qi(psprintf("%s_%s", ak[i], fn)));
+								 qo(s, psprintf("%s_%s", ak[i], fn), psprintf("params.agg_functions.%s", ak[i])));
 				any = true;
 			}
 		}
@@ -326,7 +496,7 @@ step_aggregate(StepCtx *s)
 			step_error(s->node, psprintf("agg_functions.%s must be a function name or a list of them", ak[i]), NULL);
 	}
 	if (count_rows)
-		appendStringInfo(&b, "%spg_catalog.count(*) AS %s", any ? ", " : "", qi(count_rows));
+		appendStringInfo(&b, "%spg_catalog.count(*) AS %s", any ? ", " : "", qo(s, count_rows, "params.count_rows"));
 	appendStringInfo(&b, " FROM %s", s->ref);
 	if (groups != NIL)
 		appendStringInfo(&b, " GROUP BY %s", gb);
@@ -450,7 +620,8 @@ step_join(StepCtx *s)
 		}
 		else if (has_col(rcols, c->name) && list_member_index_str(on, c->name) < 0)
 			name = psprintf("%s%s", c->name, sl);
-		appendStringInfo(&b, "%s%s AS %s", foreach_current_index(lc) ? ", " : "", val, qi(name));
+		appendStringInfo(&b, "%s%s AS %s", foreach_current_index(lc) ? ", " : "", val,
+						 name == c->name ? qi(name) : qo(s, name, "params.suffixes"));
 	}
 	foreach(lc, rcols)
 	{
@@ -461,7 +632,7 @@ step_join(StepCtx *s)
 			continue;
 		if (has_col(s->cols, c->name))
 			name = psprintf("%s%s", c->name, sr);
-		appendStringInfo(&b, ", r.%s AS %s", qi(c->name), qi(name));
+		appendStringInfo(&b, ", r.%s AS %s", qi(c->name), name == c->name ? qi(name) : qo(s, name, "params.suffixes"));
 	}
 	appendStringInfo(&b, " FROM %s l %s %s r ON %s", s->ref, jt, rref, cond.data);
 	return b.data;
@@ -527,7 +698,7 @@ step_pivot(StepCtx *s)
 		appendStringInfo(&b, "%s%s AS %s", any ? ", " : "",
 						 agg_call(s->node, agg, qi(val),
 								  psprintf("%s::pg_catalog.text = %s", qi(col), quote_literal_cstr(v))),
-						 qi(v));
+						 qo(s, v, "params.pivot_values"));
 		any = true;
 	}
 	appendStringInfo(&b, " FROM %s", s->ref);
@@ -575,7 +746,8 @@ step_unpivot(StepCtx *s)
 	appendStringInfoString(&b, "SELECT ");
 	foreach(lc, ids)
 		appendStringInfo(&b, "i.%s, ", qi(lfirst(lc)));
-	appendStringInfo(&b, "v.%s, v.%s FROM %s i CROSS JOIN LATERAL (VALUES ", qi(name_col), qi(value_col), s->ref);
+	appendStringInfo(&b, "v.%s, v.%s FROM %s i CROSS JOIN LATERAL (VALUES ", qo(s, name_col, "params.name_col"),
+					 qo(s, value_col, "params.value_col"), s->ref);
 	foreach(lc, vals)
 		appendStringInfo(&b, "%s(%s, i.%s%s)", foreach_current_index(lc) ? ", " : "",
 						 quote_literal_cstr(lfirst(lc)), qi(lfirst(lc)), mixed ? "::pg_catalog.text" : "");
@@ -789,7 +961,7 @@ step_window(StepCtx *s)
 	}
 	for (int i = 0; i < n; i++)
 		if (!used[i])
-			appendStringInfo(&b, ", %s AS %s", calls[i], qi(k[i]));
+			appendStringInfo(&b, ", %s AS %s", calls[i], qo(s, k[i], psprintf("params.columns.%s", k[i])));
 	appendStringInfo(&b, " FROM %s WINDOW metaetl_w AS (%s)", s->ref, w.data);
 	return b.data;
 }
@@ -939,6 +1111,17 @@ step_udf(StepCtx *s)
 	appendStringInfoChar(&call, ')');
 	if (output == NULL)
 		output = get_func_name(pick->oid);
+	if (!srf)
+	{
+		/* errors raised inside the function name this step (stepctx.c) */
+		Oid			rt = get_func_rettype(pick->oid);
+		char	   *w = pstrdup(wrap(s, "params.function", call.data));
+
+		if (get_typtype(rt) == TYPTYPE_DOMAIN)
+			w = psprintf("CAST(%s AS %s)", w, format_type_be_qualified(rt));
+		resetStringInfo(&call);
+		appendStringInfoString(&call, w);
+	}
 	if (dataset)
 		return psprintf("SELECT %s.* FROM %s((SELECT COALESCE(pg_catalog.jsonb_agg(pg_catalog.to_jsonb(i)), '[]') FROM %s i)) AS %s",
 						qi(output), fn, s->ref, qi(output));
@@ -956,7 +1139,7 @@ step_udf(StepCtx *s)
 						 qi(c->name));
 	}
 	if (!has_col(s->cols, output))
-		appendStringInfo(&b, ", %s AS %s", call.data, qi(output));
+		appendStringInfo(&b, ", %s AS %s", call.data, qo(s, output, "params.output"));
 	appendStringInfo(&b, " FROM %s i", s->ref);
 	return b.data;
 }

@@ -33,6 +33,7 @@ typedef struct MetaetlColumn
 	char	   *name;
 	char	   *type;			/* format_type_with_typemod() text */
 	Oid			typid;
+	int32		typmod;
 } MetaetlColumn;
 
 typedef struct MetaetlNode
@@ -116,6 +117,12 @@ extern char *MetaetlTypeName(MetaetlNode *node, const char *type);
 
 /* in transform/steps.c */
 extern char *MetaetlCompileStep(MetaetlPlan *plan, MetaetlNode *node);
+extern const char *const *MetaetlAggFunctionNames(int *n);
+extern bool MetaetlAggFunctionKnown(const char *fn);
+
+/* in transform/stepctx.c */
+extern char *MetaetlStepWrap(MetaetlNode *node, const char *param, const char *expr,
+							 const char *anchor);
 
 /* in transform/compile.c */
 extern MetaetlPlan *MetaetlBuildPlan(Jsonb *config, const char *engine_override,

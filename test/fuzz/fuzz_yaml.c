@@ -18,6 +18,7 @@
 #include "../../src/config/yaml.c"
 #include "../../src/config/emit.c"
 #include "../../src/config/cfgcheck.c"
+#include "../../src/scheduler/cron.c"
 
 int			LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -123,8 +124,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		char		err[256];
 		CfgTemplateRef refs[16];
 		char	   *norm;
+		CronSchedule cron;
 
-		(void) CfgCronCheck(text, err, sizeof(err));
+		(void) CronParse(text, &cron, err, sizeof(err));
 		(void) CfgTemplateScan(text, refs, 16, err, sizeof(err));
 		norm = CfgNormalizeExpr(text);
 		if (norm && strlen(norm) > strlen(text))

@@ -45,15 +45,17 @@ SELECT alert_type, priority, regexp_replace(message, '\(run \d+\)', '(run N)') A
        details ->> 'kind' AS kind, jsonb_array_length(details -> 'drift') AS changes
   FROM etl.alerts WHERE pipeline_id = 'lin97_accounts' AND alert_type = 'system_error';
 
--- the pipeline fixed (age no longer used): the next run sees no new drift,
--- and its lineage no longer names age
+-- the pipeline fixed (age no longer used; created_at, now timestamptz, would
+-- lose its time in the target's date column, so the target is recreated):
+-- the next run records the target's new created_at type as drift of its
+-- output, and its lineage no longer names age
 SELECT etl.register_pipeline($yaml$
 pipeline:
   id: lin97_accounts
   sources: [{id: a, type: postgresql, table: lin97.accounts}]
   transforms:
     - {id: slim, type: select, params: {columns: [id, plan, created_at]}}
-  targets: [{id: t, type: postgresql, table: lin97.account_plans}]
+  targets: [{id: t, type: postgresql, table: lin97.account_plans, on_schema_change: recreate}]
 $yaml$);
 SELECT etl.execute_pipeline('lin97_accounts') ->> 'status' AS status;
 SELECT schema_drift FROM etl.pipeline_runs WHERE pipeline_id = 'lin97_accounts' ORDER BY run_id DESC LIMIT 1;

@@ -35,6 +35,16 @@ table_offset(void *arg, int64_t utc)
 	return off;
 }
 
+/* table_offset, counting its calls (each stands for a pg_localtime() in the server) */
+static long offset_calls = 0;
+
+static long
+counting_offset(void *arg, int64_t utc)
+{
+	offset_calls++;
+	return table_offset(arg, utc);
+}
+
 static long
 libc_offset(void *arg, int64_t utc)
 {
@@ -86,6 +96,38 @@ next_str(const char *expr, int64_t after, CronOffsetFn fn, void *arg)
 	return fmt(next);
 }
 
+/*
+ * CronNext (direct searches near an offset change) agrees with the wall-time
+ * walk, cron_next_scan, for every "after" in the 4 hours around each change of
+ * the table, every 7 seconds; returns the number of disagreements.
+ */
+static int
+agrees_with_scan(const char *expr, OffsetTable *tz, int step)
+{
+	CronSchedule c;
+	char		err[256];
+	int			bad = 0;
+
+	if (!CronParse(expr, &c, err, sizeof(err)))
+		return -1;
+	for (int k = 0; k < tz->n; k++)
+		for (int64_t after = tz->at[k] - 4 * 3600; after <= tz->at[k] + 4 * 3600; after += step)
+		{
+			int64_t		a = 0,
+						b = 0;
+			bool		fa = CronNext(&c, after, table_offset, tz, &a);
+			bool		fb = cron_next_scan(&c, after, table_offset, tz, true, &b);
+
+			if (fa != fb || (fa && a != b))
+			{
+				if (bad++ < 3)
+					printf("#   %s after %s: CronNext %s, scan %s\n", expr, fmt(after),
+						   fa ? fmt(a) : "none", fb ? fmt(b) : "none");
+			}
+		}
+	return bad;
+}
+
 static void
 check_error(const char *expr, const char *want_substring)
 {
@@ -114,6 +156,32 @@ fires(const char *expr, int64_t from, int64_t to, CronOffsetFn fn, void *arg,
 	return n;
 }
 
+/*
+ * The forms the configuration validator once checked with a parser of its
+ * own (config/cfgcheck.c): it now calls CronParse, so the scheduler's
+ * parser must accept and refuse them alike.
+ */
+static void
+test_validator_forms(void)
+{
+	CronSchedule c;
+	char		err[256];
+	static const char *const good[] = {"0 2 * * *", "*/5 * * * *", "0 0 1 jan,jul *",
+		"0 9-17/2 * * mon-fri", "30 0 2 * * *", "@daily", "@hourly", "0 0 * * 7",
+	"@every 5m", "@reboot", "0 12 L * *"};
+	static const char *const bad[] = {"0 2 * *", "61 * * * *", "* 24 * * *", "0 0 0 * *",
+		"0 0 * 13 *", "0 0 * * funday", "*/0 * * * *", "5-1 * * * *", "@often", "a b c d e",
+	"1 2 3 4 5 6 7", "0,,1 * * * *", "@every 0s", "@every"};
+
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+		UNIT_CHECK(CronParse(good[i], &c, err, sizeof(err)), "cron \"%s\" is valid", good[i]);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+	{
+		err[0] = '\0';
+		UNIT_CHECK(!CronParse(bad[i], &c, err, sizeof(err)) && err[0], "cron \"%s\" is refused: %s", bad[i], err);
+	}
+}
+
 int
 main(void)
 {
@@ -136,6 +204,7 @@ main(void)
 	UNIT_CHECK_STR(fmt(-1), "1969-12-31 23:59:59", "negative times format correctly");
 
 	/* --- parsing --- */
+	test_validator_forms();
 	UNIT_CHECK(CronParse("*/15 * * * *", &c, err, sizeof(err)) && c.kind == CRON_FIELDS &&
 			   c.minutes == ((1ULL << 0) | (1ULL << 15) | (1ULL << 30) | (1ULL << 45)) &&
 			   c.seconds == 1 && !c.has_seconds, "*/15 in minutes is 0,15,30,45");
@@ -297,6 +366,64 @@ main(void)
 	UNIT_CHECK_INT(n, 2, "Berlin spring: the skipped hour's 02:00 and 02:30 still run once each");
 	UNIT_CHECK(n == 2 && out[0] == ts(2026, 3, 29, 1, 0, 0) && out[1] == ts(2026, 3, 29, 1, 30, 0),
 			   "they run at 03:00 and 03:30 CEST");
+
+	/*
+	 * Near an offset change, CronNext searches directly instead of walking
+	 * wall times: the same answers as the walk for all kinds of schedules...
+	 */
+	{
+		static const char *const exprs[] = {"* * * * * *", "*/7 * * * * *", "* * * * *", "*/5 * * * *",
+			"0 * * * *", "30 * * * *", "0,30 * * * *", "30 2 * * *", "*/30 2 * * *", "0 2 * * *",
+			"30 1 * * *", "0 3 * * *", "15 1-3 * * *", "0 0 * * *", "59 59 1 * * *", "0 30 2 * * *",
+		"0 0 1 1 *"};
+
+		for (size_t i = 0; i < sizeof(exprs) / sizeof(exprs[0]); i++)
+		{
+			UNIT_CHECK_INT(agrees_with_scan(exprs[i], &berlin, 7), 0,
+						   "Berlin: \"%s\" near both changes: direct search = walk", exprs[i]);
+			UNIT_CHECK_INT(agrees_with_scan(exprs[i], &ny, 11), 0,
+						   "New York: \"%s\" near both changes: direct search = walk", exprs[i]);
+		}
+	}
+	/* ... and an every-second schedule near a change costs about what it costs in July */
+	{
+		CronSchedule every;
+		int64_t		t;
+		long		july,
+					near_fall,
+					near_spring;
+
+		CronParse("* * * * * *", &every, err, sizeof(err));
+		offset_calls = 0;
+		CronNext(&every, ts(2026, 7, 1, 1, 30, 0), counting_offset, &berlin, &t);
+		july = offset_calls;
+		offset_calls = 0;
+		CronNext(&every, ts(2026, 10, 25, 1, 30, 0), counting_offset, &berlin, &t);
+		near_fall = offset_calls;
+		UNIT_CHECK_STR(fmt(t), "2026-10-25 01:30:01", "every second, 30 minutes after the fall-back: the next second");
+		offset_calls = 0;
+		CronNext(&every, ts(2026, 3, 29, 0, 30, 0), counting_offset, &berlin, &t);
+		near_spring = offset_calls;
+		UNIT_CHECK_STR(fmt(t), "2026-03-29 00:30:01", "every second, 30 minutes before the spring-forward: the next second");
+		UNIT_CHECK(july <= 8 && near_fall <= 60 && near_spring <= 60,
+				   "offset lookups for one next fire: %ld in July, %ld and %ld near the changes (the walk took ~30000)",
+				   july, near_fall, near_spring);
+	}
+
+	/* --- never past the end of PostgreSQL's timestamp range (294276-12-31 23:59:59 UTC) --- */
+	UNIT_CHECK_STR(next_str("0 0 * * *", ts(294276, 12, 31, 12, 0, 0), NULL, NULL), "none",
+				   "daily at midnight after 294276-12-31 12:00: none (294277 is out of range)");
+	UNIT_CHECK_STR(next_str("59 59 23 31 12 *", ts(294276, 12, 31, 12, 0, 0), NULL, NULL),
+				   "294276-12-31 23:59:59", "the range's last second is still returned");
+	UNIT_CHECK_STR(next_str("@every 1d", ts(294276, 12, 31, 12, 0, 0), NULL, NULL), "none",
+				   "@every 1d near the end of the range: none");
+	UNIT_CHECK_STR(next_str("* * * * * *", CRON_MAX_UTC, NULL, NULL), "none",
+				   "after the last second: none");
+	UNIT_CHECK_STR(next_str("0 0 * * *", ts(294276, 12, 31, 22, 0, 0), table_offset, &berlin),
+				   "294276-12-31 23:00:00", "midnight in Berlin (UTC+1) on 31 December 294276 is in range");
+	UNIT_CHECK_STR(next_str("0 0 * * *", ts(294276, 12, 31, 23, 0, 0), table_offset, &berlin), "none",
+				   "the next Berlin midnight is not");
+
 	UNIT_CHECK(CronParse("0 0 ? * mon", &c, err, sizeof(err)) && c.days_star && c.weekdays == 2,
 			   "? is accepted as * in a day field");
 	UNIT_CHECK(CronParse("0\t0  *\t* *", &c, err, sizeof(err)) && c.hours == 1,

@@ -1,7 +1,8 @@
 # case 10_config_examples: every docs/examples/*.yaml registers once the
 # connections they name exist; the original design's example validates with
-# exactly one warning (its duplicate type:), and its export registers back to
-# the same spec hash without a new version.
+# exactly two warnings (its duplicate type:, and its {{last_run}} source
+# feeding a replace target), and its export registers back to the same spec
+# hash without a new version.
 set -euo pipefail
 db=config_examples
 psql_pg -d postgres -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db" >/dev/null
@@ -30,5 +31,5 @@ SELECT 'same hash: ' || (spec_hash = :'before') || ', versions: ' ||
 SQL
 )
 echo "$out"
-[ "$out" = "1 warning, 0 errors
+[ "$out" = "2 warning, 0 errors
 same hash: true, versions: 1" ]

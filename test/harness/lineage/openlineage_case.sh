@@ -95,12 +95,16 @@ pipeline:
     rules:
       - {type: completeness, column: email, threshold: 50}
 \$y\$);
+-- registration compiles against the catalog: the column exists then, and is
+-- dropped before the run, which fails
+CREATE TABLE ol95.fail_src (id int, no_such_column int);
 SELECT etl.register_pipeline(\$y\$
 pipeline:
   id: ol95_fail
-  sources: [{id: o, type: postgresql, query: "SELECT id, no_such_column FROM ol95.orders"}]
+  sources: [{id: o, type: postgresql, query: "SELECT id, no_such_column FROM ol95.fail_src"}]
   targets: [{id: t, type: postgresql, table: ol95.never}]
 \$y\$);
+ALTER TABLE ol95.fail_src DROP COLUMN no_such_column;
 SELECT etl.register_pipeline(\$y\$
 pipeline:
   id: ol95_gate
