@@ -195,7 +195,16 @@ def main():
         seen = json.loads(page.eval(READ_PAGE)) if done else first
         seen.update(done)
         seen["alerts_before"] = first["alerts"]
-        png = page.call("Page.captureScreenshot", format="png", captureBeyondViewport=True)
+        seen["page_height"] = page.eval("document.documentElement.scrollHeight")
+        try:
+            png = page.call("Page.captureScreenshot", format="png", captureBeyondViewport=True)
+        except RuntimeError as e:
+            # Chromium refuses full-page captures beyond 16384 px: take the top
+            if "too large" not in str(e):
+                raise
+            png = page.call("Page.captureScreenshot", format="png", captureBeyondViewport=True,
+                            clip={"x": 0, "y": 0, "width": 1280, "height": 12000, "scale": 1})
+            seen["screenshot_clipped"] = True
         with open(shot, "wb") as f:
             f.write(base64.b64decode(png["data"]))
         seen["screenshot"] = shot

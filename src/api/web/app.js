@@ -24,6 +24,12 @@ function el(tag, attrs, ...children) {
   return e;
 }
 
+// long texts (an alert quoting a statement) are cut, the whole text in the tooltip
+function shorten(text, max) {
+  const t = text == null ? '' : String(text);
+  return t.length > max ? t.slice(0, max - 1) + '…' : t;
+}
+
 function svg(tag, attrs, text) {
   const e = document.createElementNS(SVG, tag);
   for (const [k, v] of Object.entries(attrs || {})) e.setAttribute(k, v);
@@ -244,7 +250,7 @@ function renderAlerts(alerts) {
   }
   replace(body, ...alerts.map(a => el('tr', { 'data-alert': a.alert_id },
     el('td', { class: 'num' }, a.alert_id), el('td', {}, badge(a.priority)), el('td', {}, a.alert_type),
-    el('td', {}, a.pipeline_id || '–'), el('td', {}, a.message),
+    el('td', {}, a.pipeline_id || '–'), el('td', { class: 'msg', title: a.message }, shorten(a.message, 160)),
     el('td', {}, fmtTime(a.last_seen_at) + (a.occurrences > 1 ? ` (×${a.occurrences})` : '')),
     el('td', { class: 'alert-status' }, badge(a.status)),
     el('td', {}, a.status === 'open'
@@ -276,7 +282,7 @@ async function refresh() {
   }
   if (!token) { message('enter an API token (SELECT etl.create_api_token(\'role\') makes one)'); return; }
   try {
-    const [pipelines, alerts] = await Promise.all([api('/pipelines'), api('/alerts?status=active')]);
+    const [pipelines, alerts] = await Promise.all([api('/pipelines'), api('/alerts?status=active&limit=50')]);
     if (!selected && pipelines.length) selected = pipelines[0].pipeline_id;
     if (selected && !pipelines.some(p => p.pipeline_id === selected)) selected = pipelines.length ? pipelines[0].pipeline_id : null;
     renderPipelines(pipelines);
