@@ -374,10 +374,8 @@ MetaetlSecretStoreFetchAws(const char *name, Jsonb *options, Jsonb *secret, cons
 	List	   *headers = NIL;
 	char	   *value;
 
-	/* the service's root path; a trailing slash of the option is dropped */
-	url = psprintf("%s/", endpoint);
-	if (strlen(url) >= 2 && url[strlen(url) - 2] == '/')
-		url[strlen(url) - 1] = '\0';
+	/* the service's root path, whether or not the option ends in a slash */
+	url = psprintf("%s%s", endpoint, endpoint[0] && endpoint[strlen(endpoint) - 1] == '/' ? "" : "/");
 
 	initStringInfo(&body);
 	appendStringInfoString(&body, "{\"SecretId\": ");

@@ -408,8 +408,6 @@ LANGUAGE plpgsql
 AS $$
 #variable_conflict use_column
 DECLARE
-    k       text;
-    v       jsonb;
     w       jsonb;
     f       jsonb;
     n       int := 0;
