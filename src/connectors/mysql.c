@@ -36,6 +36,7 @@
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "storage/ipc.h"
+#include "parser/parse_type.h"
 #include "utils/builtins.h"
 #include "utils/date.h"
 #include "utils/datetime.h"
@@ -49,7 +50,9 @@
 #include "connectors/connector.h"
 #include "connectors/remote.h"
 #include "connectors/sink.h"
+#include "lineage/lineage.h"
 #include "security/security.h"
+#include "transform/load.h"
 
 /* ---------------------------------------------- the client library's ABI */
 
@@ -1034,6 +1037,127 @@ my_create_type(Oid typid)
 	}
 }
 
+/* CREATE TABLE q for the result's columns (keys become the primary key) */
+static char *
+my_create_ddl(const char *q, List *cols, List *keys)
+{
+	StringInfoData ddl;
+	ListCell   *lc;
+
+	initStringInfo(&ddl);
+	appendStringInfo(&ddl, "CREATE TABLE %s (", q);
+	foreach(lc, cols)
+	{
+		MetaetlColumn *c = lfirst(lc);
+
+		appendStringInfo(&ddl, "%s%s %s", foreach_current_index(lc) ? ", " : "", my_quote_ident(c->name),
+						 keys != NIL && list_member(keys, makeString(c->name)) && my_create_type(c->typid)[0] == 'L' ?
+						 "VARCHAR(255)" : my_create_type(c->typid));
+	}
+	if (keys != NIL)
+	{
+		appendStringInfoString(&ddl, ", PRIMARY KEY (");
+		foreach(lc, keys)
+			appendStringInfo(&ddl, "%s%s", foreach_current_index(lc) ? ", " : "", my_quote_ident(lfirst(lc)));
+		appendStringInfoChar(&ddl, ')');
+	}
+	appendStringInfoString(&ddl, ") ENGINE=InnoDB");
+	return ddl.data;
+}
+
+/*
+ * Whether a MySQL column of type remote_type (COLUMN_TYPE) is what
+ * my_create_type makes for the result's column rc, as MySQL reports it:
+ * BOOLEAN is tinyint(1), JSON is longtext in MariaDB, and integer types
+ * may carry a display width (int(11)).
+ */
+static bool
+my_created_as(MetaetlColumn *rc, const char *remote_type)
+{
+	const char *created = my_create_type(rc->typid);
+
+	if (strcmp(created, "BOOLEAN") == 0)
+		return pg_strcasecmp(remote_type, "tinyint(1)") == 0;
+	if (strcmp(created, "JSON") == 0 && pg_strcasecmp(remote_type, "longtext") == 0)
+		return true;
+	if (strchr(created, '(') == NULL)
+		return pg_strncasecmp(created, remote_type, strlen(created)) == 0 &&
+			(remote_type[strlen(created)] == '\0' || remote_type[strlen(created)] == '(');
+	return pg_strcasecmp(created, remote_type) == 0;
+}
+
+/*
+ * The remote table's columns as load.c compares them: the local equivalent
+ * of the MySQL type, except that a column of the very type metaetl creates
+ * for the result's column (DECIMAL(38,10) for numeric, DATETIME(6) for
+ * timestamptz) takes the result's values as they are.
+ */
+static List *
+my_table_columns(List *rcols, List *cols)
+{
+	List	   *out = NIL;
+	ListCell   *lc,
+			   *lc2;
+
+	foreach(lc, rcols)
+	{
+		RemoteColumn *r = lfirst(lc);
+		MetaetlColumn *c = palloc0(sizeof(MetaetlColumn));
+
+		c->name = r->name;
+		c->type = r->remote_type;
+		c->typid = InvalidOid;
+		c->typmod = -1;
+		if (r->local_type)
+			parseTypeString(r->local_type, &c->typid, &c->typmod, true);
+		foreach(lc2, cols)
+		{
+			MetaetlColumn *rc = lfirst(lc2);
+
+			if (pg_strcasecmp(rc->name, r->name) != 0)
+				continue;
+			c->name = rc->name; /* MySQL compares names without case */
+			if (my_created_as(rc, r->remote_type))
+			{
+				c->typid = rc->typid;
+				c->typmod = rc->typmod;
+			}
+		}
+		out = lappend(out, c);
+	}
+	return out;
+}
+
+/* the ALTER TABLE clauses of append_new_columns or sync_all_columns */
+static char *
+my_staging_alters(const MetaetlSchemaDiff *d, const char *policy, List *keys)
+{
+	StringInfoData b;
+	ListCell   *lc;
+	bool		sync = strcmp(policy, "sync_all_columns") == 0;
+
+	initStringInfo(&b);
+	foreach(lc, d->add)
+	{
+		MetaetlColumn *c = lfirst(lc);
+
+		appendStringInfo(&b, "%sADD COLUMN %s %s", b.len ? ", " : "", my_quote_ident(c->name),
+						 my_create_type(c->typid));
+	}
+	foreach(lc, sync ? d->retype : NIL)
+	{
+		MetaetlColumn *c = lfirst(lc);
+
+		appendStringInfo(&b, "%sMODIFY COLUMN %s %s", b.len ? ", " : "", my_quote_ident(c->name),
+						 keys != NIL && list_member(keys, makeString(c->name)) && my_create_type(c->typid)[0] == 'L' ?
+						 "VARCHAR(255)" : my_create_type(c->typid));
+	}
+	foreach(lc, sync ? d->drop : NIL)
+		appendStringInfo(&b, "%sDROP COLUMN %s", b.len ? ", " : "",
+						 my_quote_ident(((MetaetlColumn *) lfirst(lc))->name));
+	return b.len ? b.data : NULL;
+}
+
 /*
  * MetaetlMyLoad
  *		A MySQL/MariaDB target: multi-row INSERTs of batch_size rows (1000)
@@ -1072,6 +1196,11 @@ MetaetlMyLoad(MetaetlPlan *plan, MetaetlTarget *tgt, RemoteConn *rc, const char 
 	int			nkeys = list_length(keys);
 	bool		exists = true;
 	MemoryContext oldcxt = CurrentMemoryContext;
+	List	   *rcols = NIL;
+	const char *policy;
+	MetaetlSchemaDiff diff;
+	char	   *staging_ddl = NULL;	/* ALTER ... of the staging table, "%s" for its name */
+	bool		fresh_from_result = false;	/* recreate: the staging table from the result */
 
 	if (MetaetlJStr(tgt->conf, "batch_size"))
 		batch = Max(1, atoi(MetaetlJStr(tgt->conf, "batch_size")));
@@ -1093,6 +1222,7 @@ MetaetlMyLoad(MetaetlPlan *plan, MetaetlTarget *tgt, RemoteConn *rc, const char 
 		my_load_error(tgt, rc, ERRCODE_FEATURE_NOT_SUPPORTED,
 					  psprintf("mode %s is not supported for remote targets", mode),
 					  "Remote targets take append, replace, upsert or delete_insert.");
+	policy = MetaetlSchemaPolicy(tgt);
 	if ((strcmp(mode, "upsert") == 0 || strcmp(mode, "delete_insert") == 0) && keys == NIL)
 		my_load_error(tgt, rc, ERRCODE_INVALID_PARAMETER_VALUE, psprintf("mode %s needs keys", mode),
 					  "List the key columns as keys: [id].");
@@ -1111,25 +1241,10 @@ MetaetlMyLoad(MetaetlPlan *plan, MetaetlTarget *tgt, RemoteConn *rc, const char 
 		keyidx[foreach_current_index(lc)] = found;
 	}
 
-	/* the target's columns must take the input's */
+	/* the target's columns: missing table → created (unless create: false) */
 	PG_TRY();
 	{
-		List	   *rcols = MetaetlMyColumns(rc, schema, table);
-
-		foreach(lc, cols)
-		{
-			char	   *c = ((MetaetlColumn *) lfirst(lc))->name;
-			bool		found = false;
-			ListCell   *lc2;
-
-			foreach(lc2, rcols)
-				if (pg_strcasecmp(((RemoteColumn *) lfirst(lc2))->name, c) == 0)
-					found = true;
-			if (!found)
-				my_load_error(tgt, rc, ERRCODE_UNDEFINED_COLUMN,
-							  psprintf("column \"%s\" does not exist in remote table %s.%s", c, schema, table),
-							  "Add the column to the remote table, or select only its columns.");
-		}
+		rcols = MetaetlMyColumns(rc, schema, table);
 	}
 	PG_CATCH();
 	{
@@ -1143,6 +1258,30 @@ MetaetlMyLoad(MetaetlPlan *plan, MetaetlTarget *tgt, RemoteConn *rc, const char 
 		exists = false;
 	}
 	PG_END_TRY();
+
+	/*
+	 * An existing table whose columns differ follows on_schema_change as a
+	 * table of this database does (transform/load.c).  MySQL's DDL commits
+	 * at once, so every change is made to replace's staging table, which
+	 * takes the target's name only after the remote COMMIT; a failed load
+	 * leaves the target as it was.  (Validation refuses append_new_columns
+	 * with the other modes, which have no staging table.)
+	 */
+	if (exists && MetaetlSchemaCompare(cols, my_table_columns(rcols, cols), false, policy, &diff))
+	{
+		char	   *dataset = MetaetlLineageTargetDataset(tgt->type, tgt->conf, tgt->id);
+
+		if (strcmp(policy, "fail") == 0 || (strcmp(policy, "append_new_columns") == 0 && diff.retype != NIL))
+			MetaetlSchemaMismatch(tgt, tgt->table_display, dataset, policy, &diff);
+		if (strcmp(mode, "replace") != 0)
+			my_load_error(tgt, rc, ERRCODE_FEATURE_NOT_SUPPORTED,
+						  psprintf("on_schema_change %s needs mode replace on a MySQL target", policy),
+						  "MySQL commits DDL at once, so metaetl changes only replace's staging table; use mode replace, or add the columns to the table first.");
+		if (!plan->describe_only)
+			MetaetlLineageNoteSchemaChange(dataset, tgt->id, policy, true, diff.changes_json);
+		staging_ddl = strcmp(policy, "recreate") == 0 ? NULL : my_staging_alters(&diff, policy, keys);
+		fresh_from_result = strcmp(policy, "recreate") == 0;
+	}
 	if (!exists && !create)
 		my_load_error(tgt, rc, ERRCODE_UNDEFINED_TABLE, psprintf("remote table %s.%s does not exist", schema, table),
 					  "Create the table, or drop create: false to have it created from the result's types.");
@@ -1159,28 +1298,10 @@ MetaetlMyLoad(MetaetlPlan *plan, MetaetlTarget *tgt, RemoteConn *rc, const char 
 	}
 	if (!exists)
 	{
-		StringInfoData ddl;
+		char	   *ddl = my_create_ddl(q, cols, keys);
 
-		initStringInfo(&ddl);
-		appendStringInfo(&ddl, "CREATE TABLE %s (", q);
-		foreach(lc, cols)
-		{
-			MetaetlColumn *c = lfirst(lc);
-
-			appendStringInfo(&ddl, "%s%s %s", foreach_current_index(lc) ? ", " : "", my_quote_ident(c->name),
-							 nkeys && list_member(keys, makeString(c->name)) && my_create_type(c->typid)[0] == 'L' ?
-							 "VARCHAR(255)" : my_create_type(c->typid));
-		}
-		if (nkeys)
-		{
-			appendStringInfoString(&ddl, ", PRIMARY KEY (");
-			foreach(lc, keys)
-				appendStringInfo(&ddl, "%s%s", foreach_current_index(lc) ? ", " : "", my_quote_ident(lfirst(lc)));
-			appendStringInfoChar(&ddl, ')');
-		}
-		appendStringInfoString(&ddl, ") ENGINE=InnoDB");
-		MetaetlScript(plan, psprintf("-- on connection %s (own connection, commits at once): %s", rc->name, ddl.data));
-		my_ddl(rc, ddl.data, psprintf("creating %s", q));
+		MetaetlScript(plan, psprintf("-- on connection %s (own connection, commits at once): %s", rc->name, ddl));
+		my_ddl(rc, ddl, psprintf("creating %s", q));
 	}
 
 	into = q;
@@ -1191,8 +1312,27 @@ MetaetlMyLoad(MetaetlPlan *plan, MetaetlTarget *tgt, RemoteConn *rc, const char 
 		MemoryContext xcxt;
 
 		my_ddl(rc, psprintf("DROP TABLE IF EXISTS %s, %s", fresh, old), "dropping an old staging table");
-		my_ddl(rc, psprintf("CREATE TABLE %s LIKE %s", fresh, q), "creating the staging table");
-		MetaetlScript(plan, psprintf("-- on connection %s (own connection): CREATE TABLE %s LIKE %s", rc->name, fresh, q));
+		if (fresh_from_result)
+		{
+			/* on_schema_change recreate: the result's columns, as for a new table */
+			char	   *ddl = my_create_ddl(fresh, cols, keys);
+
+			my_ddl(rc, ddl, "creating the staging table");
+			MetaetlScript(plan, psprintf("-- on connection %s (own connection): %s", rc->name, ddl));
+		}
+		else
+		{
+			my_ddl(rc, psprintf("CREATE TABLE %s LIKE %s", fresh, q), "creating the staging table");
+			MetaetlScript(plan, psprintf("-- on connection %s (own connection): CREATE TABLE %s LIKE %s", rc->name, fresh, q));
+		}
+		if (staging_ddl)
+		{
+			/* append_new_columns, sync_all_columns: on the staging table only */
+			char	   *alter = psprintf("ALTER TABLE %s %s", fresh, staging_ddl);
+
+			my_ddl(rc, alter, psprintf("applying on_schema_change %s", policy));
+			MetaetlScript(plan, psprintf("-- on connection %s (own connection): %s", rc->name, alter));
+		}
 		into = fresh;
 		e = my_get(rc, true);
 		xcxt = MemoryContextSwitchTo(TopTransactionContext);

@@ -60,7 +60,9 @@
 #include "connectors/connector.h"
 #include "connectors/remote.h"
 #include "connectors/sink.h"
+#include "lineage/lineage.h"
 #include "security/security.h"
+#include "transform/load.h"
 
 typedef struct PgrKey
 {
@@ -1050,6 +1052,32 @@ pgr_sibling(const char *schema, const char *table, const char *suffix)
 }
 
 /*
+ * The remote table's columns as load.c compares them: the remote type's
+ * local equivalent (an unmapped type has no OID, so any value would change).
+ */
+static List *
+pgr_table_columns(List *rcols)
+{
+	List	   *out = NIL;
+	ListCell   *lc;
+
+	foreach(lc, rcols)
+	{
+		RemoteColumn *r = lfirst(lc);
+		MetaetlColumn *c = palloc0(sizeof(MetaetlColumn));
+
+		c->name = r->name;
+		c->type = r->remote_type;
+		c->typid = InvalidOid;
+		c->typmod = -1;
+		if (r->local_type)
+			parseTypeString(r->local_type, &c->typid, &c->typmod, true);
+		out = lappend(out, c);
+	}
+	return out;
+}
+
+/*
  * MetaetlPgLoad
  *		A remote PostgreSQL target: rows by COPY inside the remote
  *		transaction (committed with the local one).  append: COPY into the
@@ -1077,6 +1105,9 @@ MetaetlPgLoad(MetaetlPlan *plan, MetaetlTarget *tgt, RemoteConn *rc, const char 
 	ListCell   *lc;
 	MemoryContext oldcxt = CurrentMemoryContext;
 	bool		exists = true;
+	const char *policy;
+	MetaetlSchemaDiff diff;
+	List	   *ddl_before = NIL;
 
 	if (table == NULL)
 		pgr_load_error(tgt, rc, ERRCODE_INVALID_PARAMETER_VALUE, "table is required", NULL);
@@ -1098,6 +1129,7 @@ MetaetlPgLoad(MetaetlPlan *plan, MetaetlTarget *tgt, RemoteConn *rc, const char 
 		pgr_load_error(tgt, rc, ERRCODE_FEATURE_NOT_SUPPORTED,
 					   psprintf("mode %s is not supported for remote targets", mode),
 					   "Remote targets take append, replace, upsert or delete_insert.");
+	policy = MetaetlSchemaPolicy(tgt);
 	if ((strcmp(mode, "upsert") == 0 || strcmp(mode, "delete_insert") == 0) && keys == NIL)
 		pgr_load_error(tgt, rc, ERRCODE_INVALID_PARAMETER_VALUE, psprintf("mode %s needs keys", mode),
 					   "List the key columns as keys: [id].");
@@ -1135,19 +1167,45 @@ MetaetlPgLoad(MetaetlPlan *plan, MetaetlTarget *tgt, RemoteConn *rc, const char 
 	if (!exists && !create)
 		pgr_load_error(tgt, rc, ERRCODE_UNDEFINED_TABLE, psprintf("remote table %s does not exist", q),
 					   "Create the table, or drop create: false to have it created from the result's types.");
-	foreach(lc, exists ? cols : NIL)
+	/*
+	 * An existing table whose columns differ follows on_schema_change as a
+	 * table of this database does (transform/load.c): the ALTERs and the
+	 * DROP run in the remote transaction, so a failed load undoes them.
+	 */
+	if (exists && MetaetlSchemaCompare(cols, pgr_table_columns(rcols), false, policy, &diff))
 	{
-		char	   *c = ((MetaetlColumn *) lfirst(lc))->name;
-		bool		found = false;
-		ListCell   *lc2;
+		char	   *dataset = MetaetlLineageTargetDataset(tgt->type, tgt->conf, tgt->id);
 
-		foreach(lc2, rcols)
-			if (strcmp(((RemoteColumn *) lfirst(lc2))->name, c) == 0)
-				found = true;
-		if (!found)
-			pgr_load_error(tgt, rc, ERRCODE_UNDEFINED_COLUMN,
-						   psprintf("column \"%s\" does not exist in remote table %s", c, q),
-						   "Add the column to the remote table, or select only its columns.");
+		if (strcmp(policy, "fail") == 0 || (strcmp(policy, "append_new_columns") == 0 && diff.retype != NIL))
+			MetaetlSchemaMismatch(tgt, tgt->table_display, dataset, policy, &diff);
+		if (!plan->describe_only)
+			MetaetlLineageNoteSchemaChange(dataset, tgt->id, policy, true, diff.changes_json);
+		if (strcmp(policy, "recreate") == 0)
+		{
+			ddl_before = lappend(ddl_before, psprintf("DROP TABLE %s", q));
+			exists = false;
+		}
+		else
+		{
+			foreach(lc, diff.add)
+			{
+				MetaetlColumn *c = lfirst(lc);
+
+				ddl_before = lappend(ddl_before, psprintf("ALTER TABLE %s ADD COLUMN %s %s", q,
+														  quote_identifier(c->name), c->type));
+			}
+			/* sync_all_columns is mode replace: the old rows go, so USING NULL loses nothing */
+			foreach(lc, strcmp(policy, "sync_all_columns") == 0 ? diff.retype : NIL)
+			{
+				MetaetlColumn *c = lfirst(lc);
+
+				ddl_before = lappend(ddl_before, psprintf("ALTER TABLE %s ALTER COLUMN %s TYPE %s USING NULL", q,
+														  quote_identifier(c->name), c->type));
+			}
+			foreach(lc, strcmp(policy, "sync_all_columns") == 0 ? diff.drop : NIL)
+				ddl_before = lappend(ddl_before, psprintf("ALTER TABLE %s DROP COLUMN %s", q,
+														  quote_identifier(((MetaetlColumn *) lfirst(lc))->name)));
+		}
 	}
 	if (plan->describe_only)
 	{
@@ -1157,6 +1215,11 @@ MetaetlPgLoad(MetaetlPlan *plan, MetaetlTarget *tgt, RemoteConn *rc, const char 
 	}
 
 	e = pgr_get(rc, true);
+	foreach(lc, ddl_before)
+	{
+		MetaetlScript(plan, psprintf("-- on connection %s: %s", rc->name, (char *) lfirst(lc)));
+		pgr_command(e, rc, lfirst(lc), psprintf("applying on_schema_change %s to %s", policy, q));
+	}
 	if (!exists)
 	{
 		StringInfoData ddl;

@@ -227,12 +227,38 @@ static const MetaetlConnKey fdwonly_source_keys[] = {
 	MCK_END
 };
 
+/* what a load into an existing table does when its columns differ (transform/load.c) */
+static const char *const remote_schema_changes[] = {"fail", "recreate", "append_new_columns",
+"sync_all_columns", NULL};
+
 static const MetaetlConnKey remote_target_keys[] = {
 	{"table", MCK_RELNAME, MCK_REQUIRED},
 	{"schema", MCK_STRING},
 	{"batch_size", MCK_INTEGER},
+	{"on_schema_change", MCK_ENUM, 0, remote_schema_changes},
 	MCK_END
 };
+
+/*
+ * rel_check
+ *		Across keys of a MySQL/MariaDB target: MySQL commits DDL at once, so
+ *		on_schema_change alters only replace's staging table (swapped in
+ *		after the remote COMMIT); append_new_columns with another mode would
+ *		alter the target itself and keep the columns when the load fails.
+ */
+static void
+rel_check(CfgCheck *chk, const char *type, bool is_source)
+{
+	const CfgNode *osc = MetaetlCfgKey(chk, "on_schema_change");
+	const CfgNode *mode = MetaetlCfgKey(chk, "mode");
+
+	if (is_source || osc == NULL || osc->kind != CFG_STRING || strcmp(osc->str, "append_new_columns") != 0)
+		return;
+	if (mode && mode->kind == CFG_STRING && strcmp(mode->str, "replace") != 0)
+		MetaetlCfgProblem(chk, true, "on_schema_change",
+						  "on_schema_change append_new_columns needs mode replace on a %s target: %s commits DDL at once, so metaetl changes only replace's staging table (add the columns to the table first, or use mode replace)",
+						  type, type);
+}
 
 static const MetaetlConnKey mysql_connection_keys[] = {
 	{"host", MCK_STRING},
@@ -320,6 +346,7 @@ const MetaetlConnector MetaetlMysqlConnector = {
 	.target_keys = remote_target_keys,
 	.connection_keys = mysql_connection_keys,
 	.target_modes = remote_modes,
+	.check = rel_check,
 	.describe = rel_describe,
 	.extract = rel_extract,
 	.load = rel_load,

@@ -53,6 +53,7 @@ PG_FUNCTION_INFO_V1(metaetl_relation_columns);
 static MemoryContext pending_cxt = NULL;
 static int64 pending_run = 0;
 static char *pending_json = NULL;
+static StringInfo pending_schema = NULL;	/* on_schema_change notes: a JSON array's items */
 
 static void
 hooks_set_pending(int64 run_id, const char *json)
@@ -63,6 +64,7 @@ hooks_set_pending(int64 run_id, const char *json)
 	MemoryContextReset(pending_cxt);
 	pending_run = run_id;
 	pending_json = json ? MemoryContextStrdup(pending_cxt, json) : NULL;
+	pending_schema = NULL;
 }
 
 /*
@@ -157,6 +159,7 @@ typedef struct RunArgs
 	int64		run_id;
 	const char *json;
 	bool		finished;
+	const char *schema_notes;	/* JSON array, or NULL */
 } RunArgs;
 
 static void
@@ -175,8 +178,18 @@ hooks_run_sql(void *arg)
 	MetaetlOwnerBegin(&st);
 	SPI_connect();
 	if (a->finished)
+	{
 		MetaetlSpiExec("SELECT etl._lineage_run_finished($1, $2::pg_catalog.jsonb)", 2, types, values,
 					   nulls, false, 0);
+		if (a->schema_notes)
+		{
+			/* after the snapshots: the notes are tagged onto (or added to) the drift */
+			values[1] = CStringGetTextDatum(a->schema_notes);
+			nulls[1] = ' ';
+			MetaetlSpiExec("SELECT etl._schema_change_record($1, $2::pg_catalog.jsonb)", 2, types, values,
+						   nulls, false, 0);
+		}
+	}
 	else
 		MetaetlSpiExec("SELECT etl._lineage_run_started($1)", 1, types, values, nulls, false, 0);
 	SPI_finish();
@@ -191,7 +204,7 @@ hooks_run_sql(void *arg)
 void
 MetaetlLineageRunStarted(int64 run_id)
 {
-	RunArgs		a = {run_id, NULL, false};
+	RunArgs		a = {run_id, NULL, false, NULL};
 
 	(void) hooks_guarded(hooks_run_sql, &a, psprintf("could not record the start of run %lld in lineage",
 													  (long long) run_id));
@@ -207,7 +220,10 @@ MetaetlLineageRunStarted(int64 run_id)
 void
 MetaetlLineageRunFinished(int64 run_id, const char *status)
 {
-	RunArgs		a = {run_id, pending_run == run_id ? pending_json : NULL, true};
+	RunArgs		a = {run_id, pending_run == run_id ? pending_json : NULL, true, NULL};
+
+	if (pending_run == run_id && pending_schema != NULL)
+		a.schema_notes = psprintf("[%s]", pending_schema->data);
 
 	(void) hooks_guarded(hooks_run_sql, &a, psprintf("could not record the lineage of run %lld",
 													  (long long) run_id));
@@ -234,6 +250,123 @@ MetaetlLineageStore(const char *pipeline_id, int version, const char *json)
 	MetaetlSpiExec("SELECT etl._lineage_store($1, $2, $3::pg_catalog.jsonb, NULL, 'compile')",
 				   3, types, values, NULL, false, 0);
 	MetaetlOwnerEnd(&st);
+}
+
+/* ------------------------------------------------ schema history for loads */
+
+/*
+ * MetaetlLineageTableName
+ *		The name schema history gives an existing table of this database
+ *		(etl.schema_versions.relation: schema.table, quoted), from its name
+ *		as a target writes it (resolved on the search_path); NULL when there
+ *		is no such table.
+ */
+char *
+MetaetlLineageTableName(const char *name)
+{
+	Oid			relid;
+
+	if (name == NULL)
+		return NULL;
+	relid = RangeVarGetRelid(makeRangeVarFromNameList(stringToQualifiedNameList(name)), NoLock, true);
+	return OidIsValid(relid) ? MetaetlLineageRelation(relid)->display : NULL;
+}
+
+/*
+ * MetaetlLineageTargetDataset
+ *		The dataset name (etl.schema_versions.relation) of a target of
+ *		another server: its connection's namespace and the table, as the
+ *		run's lineage names it.  NULL when it cannot be named.  Needs SPI.
+ */
+char *
+MetaetlLineageTargetDataset(const char *type, JsonbContainer *conf, const char *id)
+{
+	char	   *conn_type;
+	Jsonb	   *conn_options;
+	MetaetlDataset *d;
+
+	if (!MetaetlLineageConnection(conf, &conn_type, &conn_options))
+		return NULL;
+	d = MetaetlLineageDataset(type, conn_type, conn_options ? &conn_options->root : NULL, conf, id);
+	return d ? d->display : NULL;
+}
+
+typedef struct SinceArgs
+{
+	const char *dataset;
+	const char *columns;
+	char	   *out;
+} SinceArgs;
+
+static void
+hooks_since(void *arg)
+{
+	SinceArgs  *a = arg;
+	MetaetlPrivState st;
+	Oid			types[2] = {TEXTOID, TEXTOID};
+	Datum		values[2];
+	char	   *v;
+
+	values[0] = CStringGetTextDatum(a->dataset);
+	values[1] = CStringGetTextDatum(a->columns);
+	/* etl.schema_versions is metaetl's own table: read as the extension owner */
+	MetaetlOwnerBegin(&st);
+	SPI_connect();
+	MetaetlSpiExec("SELECT etl._schema_since($1, $2::pg_catalog.jsonb)", 2, types, values, NULL, true, 1);
+	v = SPI_processed == 1 ? SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1) : NULL;
+	SPI_finish();
+	MetaetlOwnerEnd(&st);
+	a->out = v;
+}
+
+/*
+ * MetaetlLineageSchemaSince
+ *		What a load's result changes against the latest snapshot schema
+ *		history holds of dataset ("Since schema version 2 of public.t
+ *		(run 7): column x added (text), ..."), or NULL without a snapshot
+ *		or a change.  Never raises (a warning instead).
+ */
+char *
+MetaetlLineageSchemaSince(const char *dataset, const char *columns_json)
+{
+	SinceArgs	a = {dataset, columns_json, NULL};
+	MemoryContext cxt = CurrentMemoryContext;
+
+	if (dataset == NULL || columns_json == NULL)
+		return NULL;
+	if (!hooks_guarded(hooks_since, &a, psprintf("could not read the schema history of %s", dataset)))
+		return NULL;
+	return a.out ? MemoryContextStrdup(cxt, a.out) : NULL;
+}
+
+/*
+ * MetaetlLineageNoteSchemaChange
+ *		A load applied (or, with applied false, refused) on_schema_change on
+ *		dataset: noted with the current run's lineage, in this process (the
+ *		load may roll back), and written into the run's drift by
+ *		etl._schema_change_record when the run record is finished.  Ignored
+ *		outside a run.
+ */
+void
+MetaetlLineageNoteSchemaChange(const char *dataset, const char *target_id, const char *policy,
+							   bool applied, const char *changes_json)
+{
+	MemoryContext old;
+
+	if (pending_run <= 0 || pending_cxt == NULL || dataset == NULL)
+		return;
+	old = MemoryContextSwitchTo(pending_cxt);
+	if (pending_schema == NULL)
+		pending_schema = makeStringInfo();
+	appendStringInfoString(pending_schema, pending_schema->len ? ", {\"dataset\": " : "{\"dataset\": ");
+	escape_json(pending_schema, dataset);
+	appendStringInfoString(pending_schema, ", \"target\": ");
+	escape_json(pending_schema, target_id);
+	appendStringInfoString(pending_schema, ", \"on_schema_change\": ");
+	escape_json(pending_schema, policy);
+	appendStringInfo(pending_schema, ", \"applied\": %s, \"changes\": %s}",
+					 applied ? "true" : "false", changes_json ? changes_json : "[]");
+	MemoryContextSwitchTo(old);
 }
 
 /* ---------------------------------------------------------------------

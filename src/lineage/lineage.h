@@ -24,7 +24,9 @@
  * with the schema snapshots, drift and the OpenLineage event, when the run
  * record is finished (MetaetlLineageRunFinished, from
  * src/orchestrator/records.c).  None of it can fail a run: errors become
- * warnings.
+ * warnings.  A load that applies or refuses on_schema_change notes it
+ * (MetaetlLineageNoteSchemaChange); the note is kept with the run's lineage
+ * and written to the run's drift with it.
  *
  *-------------------------------------------------------------------------
  */
@@ -83,5 +85,21 @@ extern void MetaetlLineageRecordRun(struct MetaetlPlan *plan, int64 run_id);
 extern void MetaetlLineageRunStarted(int64 run_id);
 extern void MetaetlLineageRunFinished(int64 run_id, const char *status);
 extern void MetaetlLineageStore(const char *pipeline_id, int version, const char *json);
+
+/*
+ * Schema history for on_schema_change (transform/load.c and the remote
+ * targets): the name schema history gives a target's table, what changed
+ * since the snapshot the last run stored of it, and a note of a schema
+ * change a load applied or refused, recorded in the run's drift (and
+ * alerted) when its record is finished.  Column lists are JSON text
+ * [{"name", "type"}]; changes [{"change", "column", ...}] as
+ * etl._schema_diff classifies them.
+ */
+extern char *MetaetlLineageTableName(const char *qualified);
+extern char *MetaetlLineageTargetDataset(const char *type, JsonbContainer *conf, const char *id);
+extern char *MetaetlLineageSchemaSince(const char *dataset, const char *columns_json);
+extern void MetaetlLineageNoteSchemaChange(const char *dataset, const char *target_id,
+										   const char *policy, bool applied,
+										   const char *changes_json);
 
 #endif							/* METAETL_LINEAGE_H */

@@ -32,10 +32,12 @@
 #include "executor/spi.h"
 #include "parser/parse_coerce.h"
 #include "utils/builtins.h"
+#include "utils/json.h"
 #include "utils/lsyscache.h"
 
 #include "connectors/connector.h"
 #include "incremental/incremental.h"
+#include "lineage/lineage.h"
 #include "transform/load.h"
 #include "util/ident.h"
 
@@ -84,7 +86,7 @@ load_find(List *cols, const char *name)
 }
 
 /*
- * load_type_kept
+ * MetaetlTypeKept
  *		Whether storing a value of the result's column rc in the table's
  *		column tc keeps it: the same type (with the table's typmod unset or
  *		the same), or an implicit cast (int to bigint, varchar to text) into
@@ -93,8 +95,8 @@ load_find(List *cols, const char *name)
  *		Anything else — numeric into integer, a narrower numeric(p,s), a
  *		timestamp(0) — would change values silently.
  */
-static bool
-load_type_kept(MetaetlColumn *rc, MetaetlColumn *tc)
+bool
+MetaetlTypeKept(MetaetlColumn *rc, MetaetlColumn *tc)
 {
 	Oid			tbase = getBaseType(tc->typid);
 	bool		length_only = tbase == VARCHAROID || tbase == BPCHAROID || tbase == BITOID ||
@@ -107,28 +109,122 @@ load_type_kept(MetaetlColumn *rc, MetaetlColumn *tc)
 	return tc->typmod < 0 || length_only;
 }
 
-/*
- * load_schema_change
- *		Compare the result's columns with the existing table's and apply
- *		on_schema_change.  Returns true when the table was dropped (recreate):
- *		the caller creates it again.  For sync_all_columns the ALTERs are
- *		returned in *sync, to run after the old rows are deleted.
- */
-static bool
-load_schema_change(MetaetlPlan *plan, MetaetlTarget *tgt, const char *q, List *cols,
-				   List *tcols, const char *policy, bool scd2, List **sync)
+/* [{"name", "type"}] of a column list, for the lineage subsystem's schema history */
+static char *
+load_columns_json(List *cols)
 {
-	StringInfoData added,
-				changed,
-				table_cols;
-	List	   *add = NIL,
-			   *retype = NIL,
-			   *drop = NIL;
+	StringInfoData b;
+	ListCell   *lc;
+
+	initStringInfo(&b);
+	appendStringInfoChar(&b, '[');
+	foreach(lc, cols)
+	{
+		MetaetlColumn *c = lfirst(lc);
+
+		appendStringInfoString(&b, foreach_current_index(lc) ? ", {\"name\": " : "{\"name\": ");
+		escape_json(&b, c->name);
+		appendStringInfoString(&b, ", \"type\": ");
+		escape_json(&b, c->type);
+		appendStringInfoChar(&b, '}');
+	}
+	appendStringInfoChar(&b, ']');
+	return b.data;
+}
+
+/*
+ * The differences a load acts on (or refuses), classified as schema history
+ * classifies drift: column_added, type_changed and, for sync_all_columns,
+ * column_removed.
+ */
+static char *
+load_changes_json(const MetaetlSchemaDiff *d, const char *policy)
+{
+	StringInfoData b;
+	ListCell   *lc,
+			   *lc2;
+
+	initStringInfo(&b);
+	appendStringInfoChar(&b, '[');
+	foreach(lc, d->add)
+	{
+		MetaetlColumn *c = lfirst(lc);
+
+		appendStringInfoString(&b, b.len > 1 ? ", {\"change\": \"column_added\", \"column\": " :
+							   "{\"change\": \"column_added\", \"column\": ");
+		escape_json(&b, c->name);
+		appendStringInfoString(&b, ", \"type\": ");
+		escape_json(&b, c->type);
+		appendStringInfoChar(&b, '}');
+	}
+	forboth(lc, d->retype, lc2, d->retype_from)
+	{
+		MetaetlColumn *c = lfirst(lc);
+
+		appendStringInfoString(&b, b.len > 1 ? ", {\"change\": \"type_changed\", \"column\": " :
+							   "{\"change\": \"type_changed\", \"column\": ");
+		escape_json(&b, c->name);
+		appendStringInfoString(&b, ", \"old_type\": ");
+		escape_json(&b, ((MetaetlColumn *) lfirst(lc2))->type);
+		appendStringInfoString(&b, ", \"new_type\": ");
+		escape_json(&b, c->type);
+		appendStringInfoChar(&b, '}');
+	}
+	foreach(lc, strcmp(policy, "sync_all_columns") == 0 ? d->drop : NIL)
+	{
+		MetaetlColumn *c = lfirst(lc);
+
+		appendStringInfoString(&b, b.len > 1 ? ", {\"change\": \"column_removed\", \"column\": " :
+							   "{\"change\": \"column_removed\", \"column\": ");
+		escape_json(&b, c->name);
+		appendStringInfoString(&b, ", \"type\": ");
+		escape_json(&b, c->type);
+		appendStringInfoChar(&b, '}');
+	}
+	appendStringInfoChar(&b, ']');
+	return b.data;
+}
+
+/*
+ * MetaetlSchemaPolicy
+ *		The target's on_schema_change (fail when not given), refused when
+ *		unknown or when it would lose the rows of a mode other than replace.
+ */
+const char *
+MetaetlSchemaPolicy(MetaetlTarget *tgt)
+{
+	char	   *policy = MetaetlJStr(tgt->conf, "on_schema_change");
+
+	if (policy == NULL)
+		return "fail";
+	if (strcmp(policy, "fail") != 0 && strcmp(policy, "append_new_columns") != 0 &&
+		strcmp(policy, "recreate") != 0 && strcmp(policy, "sync_all_columns") != 0)
+		load_error(tgt, ERRCODE_INVALID_PARAMETER_VALUE, psprintf("unknown on_schema_change \"%s\"", policy),
+				   "Use fail, append_new_columns, sync_all_columns or recreate.");
+	if (strcmp(tgt->mode, "replace") != 0 && (strcmp(policy, "recreate") == 0 || strcmp(policy, "sync_all_columns") == 0))
+		load_error(tgt, ERRCODE_INVALID_PARAMETER_VALUE,
+				   psprintf("on_schema_change %s needs mode replace (it would lose the table's rows)", policy),
+				   "Use on_schema_change: append_new_columns or fail with this mode.");
+	return policy;
+}
+
+/*
+ * MetaetlSchemaCompare
+ *		How an existing table's columns (tcols) differ from the result's
+ *		(cols): result columns it lacks, result columns whose values its
+ *		types would change (MetaetlTypeKept), and its columns the result
+ *		lacks (scd2's bookkeeping columns excepted).  Returns whether the
+ *		policy has something to do: an added or retyped column, or (for
+ *		sync_all_columns) a column to drop.
+ */
+bool
+MetaetlSchemaCompare(List *cols, List *tcols, bool scd2, const char *policy, MetaetlSchemaDiff *d)
+{
+	StringInfoData table_cols;
 	ListCell   *lc;
 	static const char *const scd2_cols[] = {"valid_from", "valid_to", "is_current"};
 
-	initStringInfo(&added);
-	initStringInfo(&changed);
+	memset(d, 0, sizeof(*d));
 	initStringInfo(&table_cols);
 	foreach(lc, tcols)
 	{
@@ -139,53 +235,111 @@ load_schema_change(MetaetlPlan *plan, MetaetlTarget *tgt, const char *q, List *c
 		for (int i = 0; scd2 && i < 3; i++)
 			keep |= strcmp(tc->name, scd2_cols[i]) == 0;
 		if (!keep)
-			drop = lappend(drop, tc);
+			d->drop = lappend(d->drop, tc);
 	}
+	d->table_cols = table_cols.data;
 	foreach(lc, cols)
 	{
 		MetaetlColumn *rc = lfirst(lc);
 		MetaetlColumn *tc = load_find(tcols, rc->name);
 
 		if (tc == NULL)
+			d->add = lappend(d->add, rc);
+		else if (!MetaetlTypeKept(rc, tc))
 		{
-			add = lappend(add, rc);
-			appendStringInfo(&added, "%s%s %s", added.len ? ", " : "", quote_identifier(rc->name), rc->type);
-		}
-		else if (!load_type_kept(rc, tc))
-		{
-			retype = lappend(retype, rc);
-			appendStringInfo(&changed, "%s%s (%s in the result, %s in the table)", changed.len ? ", " : "",
-							 quote_identifier(rc->name), rc->type, tc->type);
+			d->retype = lappend(d->retype, rc);
+			d->retype_from = lappend(d->retype_from, tc);
 		}
 	}
-	if (add == NIL && retype == NIL && (drop == NIL || strcmp(policy, "sync_all_columns") != 0))
+	d->result_json = load_columns_json(cols);
+	d->changes_json = load_changes_json(d, policy);
+	return d->add != NIL || d->retype != NIL || (d->drop != NIL && strcmp(policy, "sync_all_columns") == 0);
+}
+
+/*
+ * MetaetlSchemaMismatch
+ *		The error of a load whose result's columns the table cannot take
+ *		under its policy (fail, or append_new_columns with a type change).
+ *		dataset names the table as the lineage subsystem's schema history
+ *		does; the detail adds what changed since the snapshot the last run
+ *		stored there, and the refused change is noted for the run record's
+ *		drift (lineage.h) before the error unwinds the load.
+ */
+void
+MetaetlSchemaMismatch(MetaetlTarget *tgt, const char *table, const char *dataset, const char *policy,
+					  const MetaetlSchemaDiff *d)
+{
+	StringInfoData det;
+	StringInfoData added;
+	StringInfoData changed;
+	ListCell   *lc,
+			   *lc2;
+	char	   *since = dataset ? MetaetlLineageSchemaSince(dataset, d->result_json) : NULL;
+
+	initStringInfo(&det);
+	initStringInfo(&added);
+	initStringInfo(&changed);
+	foreach(lc, d->add)
+	{
+		MetaetlColumn *rc = lfirst(lc);
+
+		appendStringInfo(&added, "%s%s %s", added.len ? ", " : "", quote_identifier(rc->name), rc->type);
+	}
+	forboth(lc, d->retype, lc2, d->retype_from)
+	{
+		MetaetlColumn *rc = lfirst(lc);
+
+		appendStringInfo(&changed, "%s%s (%s in the result, %s in the table)", changed.len ? ", " : "",
+						 quote_identifier(rc->name), rc->type, ((MetaetlColumn *) lfirst(lc2))->type);
+	}
+	if (added.len)
+		appendStringInfo(&det, "Columns of the result that the table lacks: %s. ", added.data);
+	if (changed.len)
+		appendStringInfo(&det, "Columns whose values the table's types would change: %s. ", changed.data);
+	appendStringInfo(&det, "The table's columns: %s. ", d->table_cols);
+	if (since)
+		appendStringInfo(&det, "%s ", since);
+	if (dataset)
+		MetaetlLineageNoteSchemaChange(dataset, tgt->id, policy, false, d->changes_json);
+	ereport(ERROR,
+			(errcode(d->retype != NIL ? ERRCODE_DATATYPE_MISMATCH : ERRCODE_UNDEFINED_COLUMN),
+			 errmsg("target \"%s\": the result's columns do not match table %s", tgt->id, table),
+			 errdetail("%sConfig path: targets, id \"%s\", mode %s, on_schema_change %s.", det.data,
+					   tgt->id, tgt->mode, policy),
+			 errhint(d->retype != NIL && strcmp(policy, "append_new_columns") == 0 ?
+					 "append_new_columns adds columns but never changes a type; cast the column in a map step, or use on_schema_change: sync_all_columns or recreate (mode replace)." :
+					 "Set on_schema_change on the target: append_new_columns adds the new columns; with mode replace, sync_all_columns also changes types and drops the table's other columns, recreate drops and creates the table.")));
+}
+
+/*
+ * load_schema_change
+ *		Compare the result's columns with the existing table's and apply
+ *		on_schema_change.  Returns true when the table was dropped (recreate):
+ *		the caller creates it again.  For sync_all_columns the ALTERs are
+ *		returned in *sync, to run after the old rows are deleted.  A change
+ *		applied is noted for the lineage subsystem's schema history.
+ */
+static bool
+load_schema_change(MetaetlPlan *plan, MetaetlTarget *tgt, const char *q, List *cols,
+				   List *tcols, const char *policy, bool scd2, List **sync)
+{
+	MetaetlSchemaDiff d;
+	ListCell   *lc;
+	char	   *dataset = MetaetlLineageTableName(q);
+
+	if (!MetaetlSchemaCompare(cols, tcols, scd2, policy, &d))
 		return false;
+	if (strcmp(policy, "fail") == 0 || (strcmp(policy, "append_new_columns") == 0 && d.retype != NIL))
+		MetaetlSchemaMismatch(tgt, q, dataset, policy, &d);
+	if (!plan->describe_only && dataset)
+		MetaetlLineageNoteSchemaChange(dataset, tgt->id, policy, true, d.changes_json);
 	if (strcmp(policy, "recreate") == 0)
 	{
 		load_exec(plan, psprintf("DROP TABLE %s", q));
 		return true;
 	}
-	if (strcmp(policy, "fail") == 0 || (strcmp(policy, "append_new_columns") == 0 && retype != NIL))
-	{
-		StringInfoData d;
-
-		initStringInfo(&d);
-		if (added.len)
-			appendStringInfo(&d, "Columns of the result that the table lacks: %s. ", added.data);
-		if (changed.len)
-			appendStringInfo(&d, "Columns whose values the table's types would change: %s. ", changed.data);
-		appendStringInfo(&d, "The table's columns: %s.", table_cols.data);
-		ereport(ERROR,
-				(errcode(retype != NIL ? ERRCODE_DATATYPE_MISMATCH : ERRCODE_UNDEFINED_COLUMN),
-				 errmsg("target \"%s\": the result's columns do not match table %s", tgt->id, q),
-				 errdetail("%s Config path: targets, id \"%s\", mode %s, on_schema_change %s.", d.data,
-						   tgt->id, tgt->mode, policy),
-				 errhint(retype != NIL && strcmp(policy, "append_new_columns") == 0 ?
-						 "append_new_columns adds columns but never changes a type; cast the column in a map step, or use on_schema_change: sync_all_columns or recreate (mode replace)." :
-						 "Set on_schema_change on the target: append_new_columns adds the new columns; with mode replace, sync_all_columns also changes types and drops the table's other columns, recreate drops and creates the table.")));
-	}
 	/* append_new_columns, sync_all_columns: new columns now */
-	foreach(lc, add)
+	foreach(lc, d.add)
 	{
 		MetaetlColumn *rc = lfirst(lc);
 
@@ -193,14 +347,14 @@ load_schema_change(MetaetlPlan *plan, MetaetlTarget *tgt, const char *q, List *c
 	}
 	if (strcmp(policy, "sync_all_columns") == 0)
 	{
-		foreach(lc, retype)
+		foreach(lc, d.retype)
 		{
 			MetaetlColumn *rc = lfirst(lc);
 
 			*sync = lappend(*sync, psprintf("ALTER TABLE %s ALTER COLUMN %s TYPE %s USING NULL", q,
 											quote_identifier(rc->name), rc->type));
 		}
-		foreach(lc, drop)
+		foreach(lc, d.drop)
 			*sync = lappend(*sync, psprintf("ALTER TABLE %s DROP COLUMN %s", q,
 											quote_identifier(((MetaetlColumn *) lfirst(lc))->name)));
 	}
@@ -225,7 +379,7 @@ MetaetlLoadTable(MetaetlPlan *plan, MetaetlTarget *tgt, const char *prefix, cons
 				b;
 	ListCell   *lc;
 	MetaetlNode fake = {0};
-	char	   *policy = MetaetlJStr(tgt->conf, "on_schema_change");
+	const char *policy;
 	List	   *sync = NIL;
 
 	/* inserts, updates and deletes of changed rows (incremental/merge.c) */
@@ -256,16 +410,7 @@ MetaetlLoadTable(MetaetlPlan *plan, MetaetlTarget *tgt, const char *prefix, cons
 		}
 	}
 
-	if (policy == NULL)
-		policy = "fail";
-	if (strcmp(policy, "fail") != 0 && strcmp(policy, "append_new_columns") != 0 &&
-		strcmp(policy, "recreate") != 0 && strcmp(policy, "sync_all_columns") != 0)
-		load_error(tgt, ERRCODE_INVALID_PARAMETER_VALUE, psprintf("unknown on_schema_change \"%s\"", policy),
-				   "Use fail, append_new_columns, sync_all_columns or recreate.");
-	if (strcmp(mode, "replace") != 0 && (strcmp(policy, "recreate") == 0 || strcmp(policy, "sync_all_columns") == 0))
-		load_error(tgt, ERRCODE_INVALID_PARAMETER_VALUE,
-				   psprintf("on_schema_change %s needs mode replace (it would lose the table's rows)", policy),
-				   "Use on_schema_change: append_new_columns or fail with this mode.");
+	policy = MetaetlSchemaPolicy(tgt);
 
 	/* fed by an incremental aggregate: replace only the groups that changed */
 	if (strcmp(mode, "replace") == 0 || strcmp(mode, "delete_insert") == 0)
