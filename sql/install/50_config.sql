@@ -288,3 +288,10 @@ SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'metaetl_normalize_sla';
 COMMENT ON FUNCTION etl._normalize_sla(pg_catalog.text, pg_catalog.jsonb) IS
   'The sla block in the validator''s normal form, or every problem with its config path (used by etl.apply_sla_config)';
+
+CREATE FUNCTION etl._config_vocabulary()
+RETURNS pg_catalog.jsonb
+LANGUAGE c IMMUTABLE PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'metaetl_config_vocabulary';
+COMMENT ON FUNCTION etl._config_vocabulary() IS
+  'internal: what etl.validate_config accepts (source, target and connection types with their keys, target modes, transform types with their params, engines, pipeline keys), for the check of docs/config-schema.json';

@@ -26,6 +26,8 @@ typedef struct CfgProblem
 	int			line;			/* 1-based, 0 = unknown */
 	int			col;
 	char	   *message;
+	bool		not_yet;		/* a warning about an object not created yet:
+								 * register_pipeline reports it as a NOTICE */
 } CfgProblem;
 
 typedef enum CfgFailure

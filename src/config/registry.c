@@ -84,7 +84,8 @@ cfg_validated(text *config, bool report)
 		{
 			CfgProblem *p = lfirst(lc);
 
-			ereport(WARNING,
+			/* registering before the tables exist is a normal order of work */
+			ereport(p->not_yet ? NOTICE : WARNING,
 					(errcode(ERRCODE_WARNING),
 					 errmsg("%.*s", pg_mbcliplen(p->message, strlen(p->message), CFG_LOG_PROBLEM_MAX), p->message),
 					 errdetail("At %.*s, line %d, column %d.", pg_mbcliplen(p->path, strlen(p->path), CFG_LOG_PROBLEM_MAX),

@@ -26,6 +26,7 @@
 #include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
+#include "utils/json.h"
 
 #include "config/validate_int.h"
 #include "connectors/connector.h"
@@ -633,12 +634,14 @@ vtopo(VCtx *c, CfgNode *transforms)
 
 /* -------------------------------------------------------------- pipeline */
 
+static const char *const pipeline_keys[] = {"id", "name", "description", "engine", "params", "sources",
+	"transforms", "targets", "quality", "sla", "retry", "schedule", "alerts", "concurrency",
+"timeout_minutes", "tags", "environments"};
+
 static CfgNode *
 vpipeline(VCtx *c, const CfgNode *p, const char *path)
 {
-	static const char *const keys[] = {"id", "name", "description", "engine", "params", "sources",
-		"transforms", "targets", "quality", "sla", "retry", "schedule", "alerts", "concurrency",
-	"timeout_minutes", "tags", "environments"};
+	const char *const *keys = pipeline_keys;
 	CfgNode    *out = cfgv_map(c);
 	CfgNode    *n;
 	CfgNode    *id = NULL;
@@ -647,7 +650,7 @@ vpipeline(VCtx *c, const CfgNode *p, const char *path)
 	int			nsources = 0;
 	CfgNode    *transforms;
 
-	cfgv_keys(c, p, path, keys, lengthof_arr(keys), false);
+	cfgv_keys(c, p, path, keys, lengthof_arr(pipeline_keys), false);
 	if ((n = cfgv_get(c, p, path, "id", true)) && cfgv_id(c, n, cfgv_path(path, "id")))
 	{
 		id = n;
@@ -1024,4 +1027,124 @@ MetaetlRaiseProblems(CfgValidation *v)
 			 errdetail_internal("%s", detail.data),
 			 errhidestmt(v->input_len > CFG_LOG_STATEMENT_MAX),
 			 errhint("etl.validate_config() lists every problem with its path, line and column.")));
+}
+
+/* ------------------------------------------------------------ vocabulary */
+
+static void
+vocab_list(StringInfo b, const char *const *vals, int n)
+{
+	appendStringInfoChar(b, '[');
+	for (int i = 0; n < 0 ? vals[i] != NULL : i < n; i++)
+	{
+		if (i)
+			appendStringInfoString(b, ", ");
+		escape_json(b, vals[i]);
+	}
+	appendStringInfoChar(b, ']');
+}
+
+/* {"key": {"kind", "required", "oneof", "values"}} of a connector's key table, and the common keys */
+static void
+vocab_keys(StringInfo b, const MetaetlConnKey *keys, const char *const *common, int ncommon)
+{
+	static const char *const kinds[] = {"any", "string", "id", "relname", "query", "number", "integer",
+	"bool", "object", "strlist", "enum", "columns"};
+	bool		first = true;
+
+	appendStringInfoChar(b, '{');
+	for (int i = 0; i < ncommon; i++)
+	{
+		appendStringInfoString(b, first ? "" : ", ");
+		escape_json(b, common[i]);
+		appendStringInfoString(b, ": {\"kind\": \"common\"}");
+		first = false;
+	}
+	for (const MetaetlConnKey *k = keys; k && k->key; k++)
+	{
+		appendStringInfoString(b, first ? "" : ", ");
+		escape_json(b, k->key);
+		appendStringInfo(b, ": {\"kind\": \"%s\", \"required\": %s, \"oneof\": %s",
+						 (int) k->kind < lengthof_arr(kinds) ? kinds[k->kind] : "any",
+						 (k->flags & MCK_REQUIRED) ? "true" : "false", (k->flags & MCK_ONEOF) ? "true" : "false");
+		if (k->kind == MCK_ENUM && k->values)
+		{
+			appendStringInfoString(b, ", \"values\": ");
+			vocab_list(b, k->values, -1);
+		}
+		appendStringInfoChar(b, '}');
+		first = false;
+	}
+	appendStringInfoChar(b, '}');
+}
+
+/*
+ * etl._config_vocabulary() → jsonb
+ *
+ * What the validator accepts, from the tables it checks against (the
+ * connectors' key tables, the step specs, the enumerations of this file):
+ * source and target types with their keys, target modes (and those of each
+ * type that restricts them), connection types with their option keys,
+ * transform types with their params, engines, pipeline keys.  The harness
+ * compares docs/config-schema.json with it (case 14_config_forms), so the
+ * published schema lists exactly what validates.
+ */
+PG_FUNCTION_INFO_V1(metaetl_config_vocabulary);
+
+Datum
+metaetl_config_vocabulary(PG_FUNCTION_ARGS)
+{
+	StringInfoData b;
+	int			nfam;
+	const MetaetlConnector *const *fams = MetaetlConnectors(&nfam);
+	const char *const sections[] = {"source_types", "target_types", "connection_types"};
+
+	initStringInfo(&b);
+	appendStringInfoString(&b, "{\"engines\": ");
+	vocab_list(&b, engines, lengthof_arr(engines));
+	appendStringInfoString(&b, ", \"target_modes\": ");
+	vocab_list(&b, target_modes, lengthof_arr(target_modes));
+	appendStringInfoString(&b, ", \"concurrency\": ");
+	vocab_list(&b, concurrencies, lengthof_arr(concurrencies));
+	appendStringInfoString(&b, ", \"pipeline_keys\": ");
+	vocab_list(&b, pipeline_keys, lengthof_arr(pipeline_keys));
+	for (int s = 0; s < 3; s++)
+	{
+		bool		first = true;
+
+		appendStringInfo(&b, ", \"%s\": {", sections[s]);
+		for (int i = 0; i < nfam; i++)
+		{
+			const MetaetlConnector *f = fams[i];
+			const MetaetlConnKey *keys = s == 0 ? f->source_keys : s == 1 ? f->target_keys : f->connection_keys;
+			const char *const *types = s == 2 ? f->connection_types : f->types;
+
+			if (keys == NULL || types == NULL)
+				continue;
+			for (const char *const *t = types; *t; t++)
+			{
+				appendStringInfoString(&b, first ? "" : ", ");
+				escape_json(&b, *t);
+				appendStringInfoString(&b, ": {\"keys\": ");
+				if (s == 0)
+					vocab_keys(&b, keys, source_common, lengthof_arr(source_common));
+				else if (s == 1)
+					vocab_keys(&b, keys, target_common, lengthof_arr(target_common));
+				else
+					vocab_keys(&b, keys, NULL, 0);
+				if (s == 1 && f->target_modes)
+				{
+					appendStringInfoString(&b, ", \"modes\": ");
+					vocab_list(&b, f->target_modes, -1);
+				}
+				appendStringInfoChar(&b, '}');
+				first = false;
+			}
+		}
+		appendStringInfoChar(&b, '}');
+	}
+	appendStringInfoString(&b, ", \"transform_types\": ");
+	cfgv_step_vocabulary(&b);
+	appendStringInfoChar(&b, '}');
+	PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(b.data)));
 }

@@ -6,7 +6,8 @@
  *		(as a run would, loading nothing) and report what the compiler finds
  *		— an unknown column in a filter, map, aggregate or join, an unknown
  *		function — as a problem at the step's YAML path, line and column,
- *		with the compiler's did-you-mean.
+ *		with the compiler's did-you-mean; then the columns quality rules
+ *		name against the node each rule checks.
  *
  * Why compile rather than re-implement the checks: the transform compiler
  * (transform.h) is the one place that knows which columns each step sees;
@@ -15,14 +16,15 @@
  * subtransaction that is always rolled back, so nothing it does survives.
  *
  * Only errors that name a missing column or function, or a datatype
- * mismatch, become problems (42703, 42883, 42804);
- * anything else the compile meets is the run's business and is not
- * reported here.  Not compiled: pipelines with templates (their values come
+ * mismatch, become problems (42703, 42883, 42804), and quality rules naming
+ * a column the node they check lacks; a table that does not exist yet
+ * (42P01, or a source table) is a warning; anything else the compile meets
+ * is the run's business and is not reported here.  Not compiled: pipelines with templates (their values come
  * from a run), sources with an incremental: block (checked by the
  * incremental engine at run time), sources of other connectors (files,
  * remote servers, HTTP),
- * whose columns are known only when a run reads them, and tables that do
- * not exist yet.
+ * whose columns are known only when a run reads them, and pipelines
+ * reading a table that does not exist yet (warned about).
  *
  *-------------------------------------------------------------------------
  */
@@ -36,6 +38,7 @@
 #include "utils/resowner.h"
 
 #include "config/validate_int.h"
+#include "quality/rules.h"
 #include "transform/transform.h"
 
 /* whether relation name (as written in the config) exists, for the caller */
@@ -174,6 +177,132 @@ vcat_node(const ErrorData *ed)
 	return NULL;
 }
 
+/* a warning that an object does not exist yet (register_pipeline: a NOTICE) */
+static void
+vcat_not_yet(VCtx *c, const char *path, const CfgNode *at, const char *what)
+{
+	int			n = list_length(c->v->problems);
+
+	cfgv_warn(c, path, at, "%s: the columns the pipeline uses are checked when it exists (a run fails if it is still missing)",
+			  what);
+	if (list_length(c->v->problems) > n)
+		((CfgProblem *) llast(c->v->problems))->not_yet = true;
+}
+
+/* the written node pipeline.<list>[i].<key>, or NULL */
+static const CfgNode *
+vcat_written(const CfgNode *pipeline, const char *list, int i, const char *key)
+{
+	const CfgNode *seq = CfgMapGet(pipeline, list);
+	const CfgNode *it;
+
+	if (seq == NULL || seq->kind != CFG_SEQ || i >= seq->n)
+		return NULL;
+	it = seq->items[i];
+	if (it->kind != CFG_MAP)
+		return it;
+	return CfgMapGet(it, key) ? CfgMapGet(it, key) : it;
+}
+
+/* the written node of quality.rules[i].key (its item'th element), or NULL */
+static const CfgNode *
+vcat_written_rule(const CfgNode *pipeline, int i, const char *key, int item)
+{
+	const CfgNode *q = CfgMapGet(pipeline, "quality");
+	const CfgNode *n;
+
+	if (q == NULL || q->kind != CFG_MAP)
+		return NULL;
+	n = vcat_written(q, "rules", i, key);
+	if (n && item >= 0 && n->kind == CFG_SEQ && item < n->n)
+		return n->items[item];
+	return n;
+}
+
+/* a quality rule's column the node it checks lacks */
+typedef struct VRuleProblem
+{
+	int			rule;
+	const char *key;			/* column, columns, order_by */
+	int			item;			/* in a columns list, or -1 */
+	char	   *message;
+} VRuleProblem;
+
+/*
+ * vcat_rule_columns
+ *		The rules of the normalised pipeline p whose column or columns name
+ *		a column the node they check (on:, a target's input for a target id)
+ *		does not have, with a did-you-mean over its columns.  Rules that
+ *		check the dataset's shape (schema, columns, column_count,
+ *		column_types) name columns that may be missing on purpose; their
+ *		failure is the rule's result, not a config error.
+ */
+static List *
+vcat_rule_columns(MetaetlPlan *plan, const CfgNode *p)
+{
+	const CfgNode *q = CfgMapGet(p, "quality");
+	const CfgNode *rules = q && q->kind == CFG_MAP ? CfgMapGet(q, "rules") : NULL;
+	List	   *out = NIL;
+
+	for (int i = 0; rules && rules->kind == CFG_SEQ && i < rules->n; i++)
+	{
+		const CfgNode *r = rules->items[i];
+		const CfgNode *type = r->kind == CFG_MAP ? CfgMapGet(r, "type") : NULL;
+		const CfgNode *on = r->kind == CFG_MAP ? CfgMapGet(r, "on") : NULL;
+		const QualityRuleKind *kind;
+		MetaetlNode *node;
+		static const char *const keys[] = {"column", "columns"};
+		const char **names;
+		int			nnames = 0;
+		ListCell   *lc;
+
+		if (type == NULL || type->kind != CFG_STRING || on == NULL || on->kind != CFG_STRING ||
+			(kind = QualityRuleKindLookup(type->str)) == NULL ||
+			kind->eval == QE_SHAPE || kind->eval == QE_QUERY)
+			continue;
+		node = MetaetlFindNode(plan, on->str, true);
+		foreach(lc, node ? NIL : plan->targets)
+		{
+			MetaetlTarget *t = lfirst(lc);
+
+			if (strcmp(t->id, on->str) == 0 && t->input)
+				node = MetaetlFindNode(plan, t->input, true);
+		}
+		if (node == NULL || node->cols == NIL)
+			continue;
+		names = palloc(sizeof(char *) * list_length(node->cols));
+		foreach(lc, node->cols)
+			names[nnames++] = ((MetaetlColumn *) lfirst(lc))->name;
+		for (int k = 0; k < 2; k++)
+		{
+			const CfgNode *v = CfgMapGet(r, keys[k]);
+
+			for (int j = 0; v && j < (v->kind == CFG_SEQ ? v->n : 1); j++)
+			{
+				const CfgNode *col = v->kind == CFG_SEQ ? v->items[j] : v;
+				bool		found = false;
+				VRuleProblem *rp;
+
+				if (col->kind != CFG_STRING)
+					continue;
+				for (int n = 0; n < nnames; n++)
+					found |= strcmp(names[n], col->str) == 0;
+				if (found)
+					continue;
+				rp = palloc0(sizeof(VRuleProblem));
+				rp->rule = i;
+				rp->key = keys[k];
+				rp->item = v->kind == CFG_SEQ ? j : -1;
+				rp->message = psprintf("%s rule: column \"%s\" does not exist in \"%s\" (its columns: %s)%s",
+									   type->str, col->str, on->str, cfgv_list(names, nnames),
+									   cfgv_suggest(col->str, names, nnames));
+				out = lappend(out, rp);
+			}
+		}
+	}
+	return out;
+}
+
 /*
  * cfgv_catalog
  *		Compile the normalised pipeline when every source is a table or query
@@ -187,10 +316,34 @@ cfgv_catalog(VCtx *c, const CfgNode *pipeline, CfgNode *normalized)
 	const CfgNode *sources = p ? CfgMapGet(p, "sources") : NULL;
 	MemoryContext oldcxt = CurrentMemoryContext;
 	ResourceOwner oldowner = CurrentResourceOwner;
+	ListCell   *lc;
 	ErrorData  *ed = NULL;
 	Jsonb	   *config;
+	bool		missing = false;
+	List	   *rule_problems = NIL;
 
 	if (sources == NULL || sources->kind != CFG_SEQ)
+		return;
+	/* a table that does not exist yet: a warning (it may be created before the first run) */
+	for (int i = 0; i < sources->n; i++)
+	{
+		const CfgNode *s = sources->items[i];
+		const CfgNode *type = CfgMapGet(s, "type");
+		const CfgNode *conn = CfgMapGet(s, "connection");
+		const CfgNode *table = CfgMapGet(s, "table");
+
+		if (type && type->kind == CFG_STRING && strcmp(type->str, "postgresql") == 0 &&
+			!(conn && conn->kind == CFG_STRING) && table && table->kind == CFG_STRING &&
+			strstr(table->str, "{{") == NULL && !vcat_table_exists(table->str))
+		{
+			char	   *path = psprintf("pipeline.sources[%d].table", i);
+			const CfgNode *at = vcat_written(pipeline, "sources", i, "table");
+
+			missing = true;
+			vcat_not_yet(c, path, at ? at : pipeline, psprintf("table %s does not exist yet", table->str));
+		}
+	}
+	if (missing)
 		return;
 	for (int i = 0; i < sources->n; i++)
 	{
@@ -223,6 +376,7 @@ cfgv_catalog(VCtx *c, const CfgNode *pipeline, CfgNode *normalized)
 		plan->describe_only = true;
 		MetaetlChooseEngine(plan);
 		MetaetlCompileNodes(plan);
+		rule_problems = vcat_rule_columns(plan, p);
 		SPI_finish();
 	}
 	PG_CATCH();
@@ -239,8 +393,9 @@ cfgv_catalog(VCtx *c, const CfgNode *pipeline, CfgNode *normalized)
 
 	/*
 	 * Only an unknown column or function, or a datatype mismatch: a table a
-	 * query names that does not exist yet (42P01), one the caller may not
-	 * read (the owner may), a slot not created yet, are the run's business.
+	 * query names that does not exist yet (42P01) is a warning; one the
+	 * caller may not read (the owner may), a slot not created yet, are the
+	 * run's business.
 	 */
 	if (ed && (ed->sqlerrcode == ERRCODE_UNDEFINED_COLUMN || ed->sqlerrcode == ERRCODE_UNDEFINED_FUNCTION ||
 			   ed->sqlerrcode == ERRCODE_DATATYPE_MISMATCH))
@@ -252,6 +407,26 @@ cfgv_catalog(VCtx *c, const CfgNode *pipeline, CfgNode *normalized)
 		cfgv_error(c, path, at ? at : pipeline, "%s%s%s", ed->message,
 				   ed->hint ? ". " : "", ed->hint ? ed->hint : "");
 	}
+	else if (ed && ed->sqlerrcode == ERRCODE_UNDEFINED_TABLE)
+	{
+		/* a table a query or join names that does not exist yet: a warning */
+		char	   *node = vcat_node(ed);
+		char	   *path = pstrdup("pipeline");
+		const CfgNode *at = node ? vcat_locate(pipeline, node, vcat_param(ed->detail), &path) : NULL;
+
+		vcat_not_yet(c, path, at ? at : pipeline, ed->message);
+	}
 	if (ed)
 		FreeErrorData(ed);
+	/* quality rules naming a column the node they check does not have */
+	foreach(lc, rule_problems)
+	{
+		VRuleProblem *rp = lfirst(lc);
+		char	   *path = psprintf("pipeline.quality.rules[%d].%s", rp->rule, rp->key);
+		const CfgNode *at = vcat_written_rule(pipeline, rp->rule, rp->key, rp->item);
+
+		if (rp->item >= 0)
+			path = cfgv_idx(path, rp->item);
+		cfgv_error(c, path, at ? at : pipeline, "%s", rp->message);
+	}
 }

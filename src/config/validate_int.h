@@ -86,6 +86,7 @@ extern void cfgv_put(VCtx *c, CfgNode *map, const char *key, CfgNode *value);
 extern void cfgv_append(VCtx *c, CfgNode *seq, CfgNode *item);
 extern char *cfgv_path(const char *base, const char *key);
 extern char *cfgv_idx(const char *base, int i);
+extern void cfgv_step_vocabulary(StringInfo b);
 extern const char *cfgv_article(const char *word);
 extern char *cfgv_list(const char *const *vals, int n);
 extern char *cfgv_suggest(const char *word, const char *const *vals, int n);

@@ -9,6 +9,7 @@
 
 #include <math.h>
 
+#include "utils/json.h"
 #include "utils/builtins.h"
 
 #include "config/validate_int.h"
@@ -559,10 +560,68 @@ vstep_params(VCtx *c, const StepSpec *spec, const CfgNode *params, const char *p
 	}
 }
 
+static const char *const transform_keys[] = {"id", "type", "input", "params", "description", "retry"};
+
+/*
+ * cfgv_step_vocabulary
+ *		{"keys": [...], "types": {"filter": {"params": {"condition": {"required": true}}, "one_of": ...}}}
+ *		for etl._config_vocabulary.
+ */
+void
+cfgv_step_vocabulary(StringInfo b)
+{
+	static const char *const pkinds[] = {"expr", "string", "strlist", "strmap", "exprmap", "typemap",
+		"integer", "bool", "enum", "node_or_relation", "nodelist", "query", "aggmap", "scalarmap",
+	"orderlist", "order", "scalarlist", "function", "name", "agglist"};
+
+	appendStringInfoString(b, "{\"keys\": [");
+	for (int i = 0; i < lengthof_arr(transform_keys); i++)
+	{
+		appendStringInfoString(b, i ? ", " : "");
+		escape_json(b, transform_keys[i]);
+	}
+	appendStringInfoString(b, "], \"types\": {");
+	for (int i = 0; i < lengthof_arr(step_specs); i++)
+	{
+		const StepSpec *sp = &step_specs[i];
+
+		appendStringInfoString(b, i ? ", " : "");
+		escape_json(b, sp->type);
+		appendStringInfoString(b, ": {\"params\": {");
+		for (int j = 0; j < lengthof_arr(sp->params) && sp->params[j].name; j++)
+		{
+			const PSpec *p = &sp->params[j];
+
+			appendStringInfoString(b, j ? ", " : "");
+			escape_json(b, p->name);
+			appendStringInfo(b, ": {\"kind\": \"%s\", \"required\": %s", pkinds[p->kind],
+							 p->required ? "true" : "false");
+			if (p->kind == P_ENUM)
+			{
+				appendStringInfoString(b, ", \"values\": [");
+				for (int k = 0; k < p->nvals; k++)
+				{
+					appendStringInfoString(b, k ? ", " : "");
+					escape_json(b, p->vals[k]);
+				}
+				appendStringInfoChar(b, ']');
+			}
+			appendStringInfoChar(b, '}');
+		}
+		appendStringInfoString(b, "}, \"one_of\": ");
+		if (sp->one_of)
+			escape_json(b, sp->one_of);
+		else
+			appendStringInfoString(b, "null");
+		appendStringInfoChar(b, '}');
+	}
+	appendStringInfoString(b, "}}");
+}
+
 CfgNode *
 cfgv_transform(VCtx *c, const CfgNode *t, const char *path)
 {
-	static const char *const keys[] = {"id", "type", "input", "params", "description", "retry"};
+	const char *const *keys = transform_keys;
 	CfgNode    *out = cfgv_map(c);
 	CfgNode    *n;
 	const char *id = NULL;
@@ -574,7 +633,7 @@ cfgv_transform(VCtx *c, const CfgNode *t, const char *path)
 
 	if (!cfgv_is_map(c, t, path, "a transform"))
 		return NULL;
-	cfgv_keys(c, t, path, keys, lengthof_arr(keys), false);
+	cfgv_keys(c, t, path, keys, lengthof_arr(transform_keys), false);
 	if ((n = cfgv_get(c, t, path, "id", true)) && (id = cfgv_id(c, n, cfgv_path(path, "id"))))
 	{
 		if (!cfgv_register_id(c, id, cfgv_path(path, "id"), n))

@@ -373,6 +373,56 @@ pipeline:
   schedule: {cron: "@every 0s"}
 $$);
 
+
+-- item 4: quality rules are checked against the columns of the node they check
+-- (path, line, column and a did-you-mean); shape rules name columns that may be
+-- missing on purpose and are not
+SELECT severity, path, line, col, message FROM etl.validate_config($$
+pipeline:
+  id: fd_rules
+  sources: [{id: orders, type: postgresql, table: fd.orders}]
+  transforms:
+    - {id: paid, type: filter, params: {condition: "status = 'paid'"}}
+  targets: [{id: out, type: postgresql, table: fd.rules_out}]
+  quality:
+    rules:
+      - {type: completeness, column: amout}
+      - {type: uniqueness, columns: [id, regon]}
+      - {type: min, column: amount, min: 0, on: paid}
+      - {type: column_pair, columns: [amount, statuss], check: not_equal, on: paid}
+      - {type: schema, required_columns: [not_there]}
+$$);
+-- register_pipeline refuses it with the same problems
+SELECT pg_temp.err($$SELECT etl.register_pipeline($y$
+pipeline:
+  id: fd_rules
+  sources: [{id: orders, type: postgresql, table: fd.orders}]
+  targets: [{id: out, type: postgresql, table: fd.rules_out}]
+  quality: {rules: [{type: validity, column: amout, check: range, min: 0}]}
+$y$)$$) AS refused;
+SELECT count(*) AS registered FROM etl.pipelines WHERE pipeline_id = 'fd_rules';
+-- objects that do not exist yet are warnings (register_pipeline: a notice), not errors
+SELECT severity, path, line, col, message FROM etl.validate_config($$
+pipeline:
+  id: fd_later
+  sources:
+    - {id: orders, type: postgresql, table: fd.not_yet}
+  targets: [{id: out, type: postgresql, table: fd.later_out, connection: fd_nowhere}]
+  quality: {rules: [{type: completeness, column: whatever}]}
+$$);
+SELECT severity, path, message FROM etl.validate_config($$
+pipeline:
+  id: fd_later_q
+  sources: [{id: orders, type: postgresql, query: "SELECT * FROM fd.not_yet_either"}]
+  targets: [{id: out, type: postgresql, table: fd.later_out}]
+$$);
+SELECT etl.register_pipeline($$
+pipeline:
+  id: fd_later
+  sources: [{id: orders, type: postgresql, table: fd.not_yet}]
+  targets: [{id: out, type: postgresql, table: fd.later_out}]
+$$);
+
 DELETE FROM etl.pipelines WHERE pipeline_id LIKE 'fd\_%';
 DELETE FROM etl.alerts WHERE pipeline_id LIKE 'fd\_%';
 DELETE FROM etl.audit_log WHERE object_id LIKE 'fd\_%';
