@@ -109,6 +109,8 @@ vconn_value(VCtx *c, const MetaetlConnKey *k, const CfgNode *n, const char *path
 		case MCK_ANY:
 			return (CfgNode *) n;
 		case MCK_STRING:
+			if ((k->flags & MCK_TEMPLATE) && n->kind == CFG_STRING && n->len > 0)
+				return cfgv_templates(c, n->str, path, n, false) ? (CfgNode *) n : NULL;
 			return cfgv_string(c, n, path) ? (CfgNode *) n : NULL;
 		case MCK_ID:
 			return cfgv_id(c, n, path) ? (CfgNode *) n : NULL;

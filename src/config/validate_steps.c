@@ -514,7 +514,8 @@ vstep_params(VCtx *c, const StepSpec *spec, const CfgNode *params, const char *p
 
 	for (int i = 0; i < 8 && spec->params[i].name; i++)
 		allowed[nallowed++] = spec->params[i].name;
-	cfgv_keys(c, params, path, allowed, nallowed, true);
+	/* an unknown param is an error: a run would ignore it (a misspelt condition filters nothing) */
+	cfgv_keys(c, params, path, allowed, nallowed, false);
 	for (int i = 0; i < nallowed; i++)
 	{
 		const PSpec *p = &spec->params[i];

@@ -48,6 +48,7 @@ typedef enum MetaetlKeyKind
 
 #define MCK_REQUIRED	0x01	/* must be given */
 #define MCK_ONEOF		0x02	/* exactly one of the keys flagged ONEOF must be given */
+#define MCK_TEMPLATE	0x04	/* MCK_STRING: the connector renders its templates ({{param.x}}) */
 
 typedef struct MetaetlConnKey
 {

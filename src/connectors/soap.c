@@ -308,7 +308,7 @@ static const char *const soap_versions[] = {"1.1", "1.2", NULL};
 
 /* envelope, records_xpath and columns (name: XPath) are needed; types optional */
 static const MetaetlConnKey soap_source_keys[] = {
-	{"envelope", MCK_STRING, MCK_REQUIRED},
+	{"envelope", MCK_STRING, MCK_REQUIRED | MCK_TEMPLATE},	/* rendered XML-escaped */
 	{"records_xpath", MCK_STRING, MCK_REQUIRED},
 	{"columns", MCK_OBJECT, MCK_REQUIRED},
 	{"types", MCK_OBJECT},
