@@ -289,15 +289,11 @@ static const MetaetlConnKey local_source_keys[] = {
 	MCK_END
 };
 
-/* what a replace into an existing table does when its columns differ (transform/load.c) */
-static const char *const local_schema_changes[] = {"fail", "recreate", "append_new_columns",
-"sync_all_columns", NULL};
-
 static const MetaetlConnKey local_target_keys[] = {
 	{"table", MCK_RELNAME, MCK_REQUIRED},
 	{"schema", MCK_STRING},
 	{"close_deleted", MCK_BOOL},
-	{"on_schema_change", MCK_ENUM, 0, local_schema_changes},
+	{"on_schema_change", MCK_ENUM, 0, MetaetlSchemaPolicies},	/* transform/load.c */
 	MCK_END
 };
 

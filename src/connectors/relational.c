@@ -29,6 +29,7 @@
 
 #include "connectors/connector.h"
 #include "connectors/remote.h"
+#include "transform/load.h"
 #include "security/security.h"
 
 PG_FUNCTION_INFO_V1(metaetl_test_connection);
@@ -227,15 +228,11 @@ static const MetaetlConnKey fdwonly_source_keys[] = {
 	MCK_END
 };
 
-/* what a load into an existing table does when its columns differ (transform/load.c) */
-static const char *const remote_schema_changes[] = {"fail", "recreate", "append_new_columns",
-"sync_all_columns", NULL};
-
 static const MetaetlConnKey remote_target_keys[] = {
 	{"table", MCK_RELNAME, MCK_REQUIRED},
 	{"schema", MCK_STRING},
 	{"batch_size", MCK_INTEGER},
-	{"on_schema_change", MCK_ENUM, 0, remote_schema_changes},
+	{"on_schema_change", MCK_ENUM, 0, MetaetlSchemaPolicies},	/* transform/load.c */
 	MCK_END
 };
 

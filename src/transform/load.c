@@ -190,15 +190,19 @@ load_changes_json(const MetaetlSchemaDiff *d, const char *policy)
  *		The target's on_schema_change (fail when not given), refused when
  *		unknown or when it would lose the rows of a mode other than replace.
  */
+const char *const MetaetlSchemaPolicies[] = {"fail", "recreate", "append_new_columns", "sync_all_columns", NULL};
+
 const char *
 MetaetlSchemaPolicy(MetaetlTarget *tgt)
 {
 	char	   *policy = MetaetlJStr(tgt->conf, "on_schema_change");
+	bool		known = false;
 
 	if (policy == NULL)
 		return "fail";
-	if (strcmp(policy, "fail") != 0 && strcmp(policy, "append_new_columns") != 0 &&
-		strcmp(policy, "recreate") != 0 && strcmp(policy, "sync_all_columns") != 0)
+	for (const char *const *p = MetaetlSchemaPolicies; *p; p++)
+		known |= strcmp(*p, policy) == 0;
+	if (!known)
 		load_error(tgt, ERRCODE_INVALID_PARAMETER_VALUE, psprintf("unknown on_schema_change \"%s\"", policy),
 				   "Use fail, append_new_columns, sync_all_columns or recreate.");
 	if (strcmp(tgt->mode, "replace") != 0 && (strcmp(policy, "recreate") == 0 || strcmp(policy, "sync_all_columns") == 0))

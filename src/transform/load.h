@@ -28,6 +28,7 @@ typedef struct MetaetlSchemaDiff
 } MetaetlSchemaDiff;
 
 /* in transform/load.c */
+extern const char *const MetaetlSchemaPolicies[];	/* on_schema_change values, NULL-terminated */
 extern bool MetaetlTypeKept(MetaetlColumn *rc, MetaetlColumn *tc);
 extern const char *MetaetlSchemaPolicy(MetaetlTarget *tgt);
 extern bool MetaetlSchemaCompare(List *cols, List *tcols, bool scd2, const char *policy,
