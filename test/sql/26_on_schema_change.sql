@@ -92,6 +92,25 @@ SET client_min_messages = warning;
 -- with amount numeric remotely, append_new_columns adds region and appends
 SELECT status, message FROM osc.run('osc_pg');
 SELECT * FROM osc.drift('osc_pg');
+-- a load that fails after append_new_columns altered the table: the remote
+-- transaction rolls the new column back with the rows
+\c remote postgres :rsock :rport
+CREATE TABLE osc.t2 (id int CHECK (id < 100), name text, amount numeric);
+\c :here postgres :here_host :here_port
+SET client_min_messages = warning;
+\set VERBOSITY default
+\set SHOW_CONTEXT never
+INSERT INTO osc.src VALUES (1000, 'big', 1, 'south');
+SELECT osc.pipeline('osc_pg2', '{"id": "t", "type": "postgresql", "connection": "osc_pg", "table": "osc.t2", "mode": "append", "on_schema_change": "append_new_columns"}') AS id;
+SELECT status, message FROM osc.run('osc_pg2');
+DELETE FROM osc.src WHERE id = 1000;
+\c remote postgres :rsock :rport
+SELECT column_name FROM information_schema.columns WHERE table_schema = 'osc' AND table_name = 't2' ORDER BY ordinal_position;
+SELECT count(*) AS rows FROM osc.t2;
+\c :here postgres :here_host :here_port
+SET client_min_messages = warning;
+\set VERBOSITY default
+\set SHOW_CONTEXT never
 -- recreate: the remote table takes the result's columns (in the remote transaction)
 SELECT osc.pipeline('osc_pg', '{"id": "t", "type": "postgresql", "connection": "osc_pg", "table": "osc.t", "on_schema_change": "recreate"}') AS id;
 ALTER TABLE osc.src ADD COLUMN note text;
@@ -148,6 +167,6 @@ SELECT osc.pipeline('osc_my', '{"id": "t", "type": "mariadb", "connection": "osc
 SELECT status, message FROM osc.run('osc_my');
 \! mariadb --no-defaults -uroot --socket="$METAETL_MARIADB_SOCKET" shop -N -e "SELECT COLUMN_NAME, COLUMN_TYPE FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = 'shop' AND TABLE_NAME = 'osc_t' ORDER BY ORDINAL_POSITION; DROP TABLE osc_t"
 
-SELECT etl.drop_pipeline(p) FROM unnest(ARRAY['osc_local', 'osc_pg', 'osc_my']) p;
+SELECT etl.drop_pipeline(p) FROM unnest(ARRAY['osc_local', 'osc_pg', 'osc_pg2', 'osc_my']) p;
 SELECT etl.drop_connection(c) FROM unnest(ARRAY['osc_pg', 'osc_my']) c;
 DROP SCHEMA osc CASCADE;
