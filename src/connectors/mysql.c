@@ -1037,6 +1037,18 @@ my_create_type(Oid typid)
 	}
 }
 
+/* whether column name is one of keys (a list of C strings) */
+static bool
+my_is_key(List *keys, const char *name)
+{
+	ListCell   *lc;
+
+	foreach(lc, keys)
+		if (strcmp(lfirst(lc), name) == 0)
+			return true;
+	return false;
+}
+
 /* CREATE TABLE q for the result's columns (keys become the primary key) */
 static char *
 my_create_ddl(const char *q, List *cols, List *keys)
@@ -1051,7 +1063,7 @@ my_create_ddl(const char *q, List *cols, List *keys)
 		MetaetlColumn *c = lfirst(lc);
 
 		appendStringInfo(&ddl, "%s%s %s", foreach_current_index(lc) ? ", " : "", my_quote_ident(c->name),
-						 keys != NIL && list_member(keys, makeString(c->name)) && my_create_type(c->typid)[0] == 'L' ?
+						 my_is_key(keys, c->name) && my_create_type(c->typid)[0] == 'L' ?
 						 "VARCHAR(255)" : my_create_type(c->typid));
 	}
 	if (keys != NIL)
@@ -1149,7 +1161,7 @@ my_staging_alters(const MetaetlSchemaDiff *d, const char *policy, List *keys)
 		MetaetlColumn *c = lfirst(lc);
 
 		appendStringInfo(&b, "%sMODIFY COLUMN %s %s", b.len ? ", " : "", my_quote_ident(c->name),
-						 keys != NIL && list_member(keys, makeString(c->name)) && my_create_type(c->typid)[0] == 'L' ?
+						 my_is_key(keys, c->name) && my_create_type(c->typid)[0] == 'L' ?
 						 "VARCHAR(255)" : my_create_type(c->typid));
 	}
 	foreach(lc, sync ? d->drop : NIL)
