@@ -31,6 +31,7 @@
 #include "config/validate_int.h"
 #include "connectors/connector.h"
 #include "metaetl.h"
+#include "quality/rules.h"
 #include "util/ident.h"
 
 static const char *const engines[] = {"auto", "pushdown", "staged", "parallel"};
@@ -1085,7 +1086,8 @@ vocab_keys(StringInfo b, const MetaetlConnKey *keys, const char *const *common, 
  * connectors' key tables, the step specs, the enumerations of this file):
  * source and target types with their keys, target modes (and those of each
  * type that restricts them), connection types with their option keys,
- * transform types with their params, engines, pipeline keys.  The harness
+ * transform types with their params, quality rule types (quality/rules.h),
+ * engines, pipeline keys.  The harness
  * compares docs/config-schema.json with it (case 14_config_forms), so the
  * published schema lists exactly what validates.
  */
@@ -1143,6 +1145,13 @@ metaetl_config_vocabulary(PG_FUNCTION_ARGS)
 		}
 		appendStringInfoChar(&b, '}');
 	}
+	appendStringInfoString(&b, ", \"rule_types\": [");
+	for (int i = 0; QualityRuleTypeName(i); i++)
+	{
+		appendStringInfoString(&b, i ? ", " : "");
+		escape_json(&b, QualityRuleTypeName(i));
+	}
+	appendStringInfoChar(&b, ']');
 	appendStringInfoString(&b, ", \"transform_types\": ");
 	cfgv_step_vocabulary(&b);
 	appendStringInfoChar(&b, '}');

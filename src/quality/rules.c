@@ -75,6 +75,23 @@ static const QualityRuleKind rule_kinds[] = {
 
 static const char *const check_kinds[] = {"range", "pattern", "format", "allowed_values", "length", "type"};
 static const char *const shorthand[] = {"range", "pattern", "format", "allowed_values", "length"};
+
+/*
+ * QualityRuleTypeName
+ *		The i'th rule type a config may write (the kinds, then the validity
+ *		shorthands), or NULL past the last: etl._config_vocabulary lists them
+ *		so that docs/config-schema.json can be checked against this table.
+ */
+const char *
+QualityRuleTypeName(int i)
+{
+	if (i >= 0 && i < (int) NKINDS)
+		return rule_kinds[i].type;
+	i -= NKINDS;
+	if (i >= 0 && i < lengthof_arr(shorthand))
+		return shorthand[i];
+	return NULL;
+}
 static const char *const gates[] = {"error", "warn", "none"};
 static const char *const severities[] = {"error", "warn"};
 static const char *const formats[] = {"email", "url", "uuid", "date", "timestamp", "iso8601", "phone", "json", "ipv4"};

@@ -55,6 +55,7 @@ typedef struct QualityRuleSet
 
 /* in quality/rules.c */
 extern const QualityRuleKind *QualityRuleKindLookup(const char *type);
+extern const char *QualityRuleTypeName(int i);
 extern struct CfgNode *QualityCheckBlock(struct VCtx *c, const CfgNode *q, const char *path);
 extern QualityRuleSet *QualityNormalize(Jsonb *in, const char *const *block_keys, int nblock_keys);
 extern bool QualityNumericDriftMethod(const char *method);

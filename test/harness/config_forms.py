@@ -343,6 +343,8 @@ def check(forms_json, results, schema_path, vocab_path, valid_lists):
     same("target modes", pp["targets"]["items"]["properties"]["mode"]["enum"], vocab["target_modes"])
     same("transform types", pp["transforms"]["items"]["properties"]["type"]["enum"], vocab["transform_types"]["types"])
     same("pipeline keys", pp, vocab["pipeline_keys"])
+    same("quality rule types", pp["quality"]["properties"]["rules"]["items"]["properties"]["type"]["enum"],
+         vocab["rule_types"])
     same("transform keys", pp["transforms"]["items"]["properties"], vocab["transform_types"]["keys"])
     if not set(vocab["engines"]) <= set(pp["engine"]["enum"]):
         bad.append("engines missing from the schema: %s" % sorted(set(vocab["engines"]) - set(pp["engine"]["enum"])))
