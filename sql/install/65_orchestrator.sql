@@ -305,11 +305,8 @@ CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON etl.audit_log
 
 CREATE FUNCTION etl.may_act_as(role_name pg_catalog.name)
 RETURNS pg_catalog.bool
-LANGUAGE sql STABLE
-SET search_path = pg_catalog, pg_temp
-RETURN EXISTS (SELECT 1 FROM pg_catalog.pg_roles r
-                WHERE r.rolname OPERATOR(pg_catalog.=) role_name
-                  AND pg_catalog.pg_has_role(r.oid, 'MEMBER'));
+LANGUAGE c STABLE PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'metaetl_may_act_as';
 COMMENT ON FUNCTION etl.may_act_as(pg_catalog.name) IS
   'true when the current role is, or is a member of, the named role';
 

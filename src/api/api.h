@@ -85,10 +85,8 @@ typedef struct Session
 {
 	PGconn	   *conn;
 	int			slot;
-	bool		role_set;		/* SET ROLE is in effect on conn */
 	bool		broken;			/* close conn instead of pooling it again */
-	char		set_role[160];	/* SET ROLE "the token's role" */
-	Request    *req;
+	Request    *req;			/* req->role: the token's role */
 } Session;
 
 /* in api/buf.c */
@@ -102,6 +100,9 @@ extern double api_now(void);
 /* in api/pool.c */
 extern bool pool_init(void);
 extern PGconn *pool_acquire(int *slot);
+extern int	pool_statement(int slot, const char *sql, int *next);
+extern bool pool_statement_reserve(int slot, int n, const char *sql);
+extern void pool_statement_release(int slot, int n);
 extern void pool_release(int slot, bool broken);
 extern void pool_close(void);
 extern void pool_stats(int *size, int *in_use, int *connected);

@@ -220,17 +220,22 @@ respond_json(Response *resp, int status, const char *json)
 /* ------------------------------------------------------------ sessions */
 
 /*
- * A session's first statement is sent in one libpq pipeline with its SET
- * ROLE, and its last one with the RESET ROLE: a request that needs one
- * statement costs one round trip.  A pipeline runs as one implicit
- * transaction, so when the statement fails, the SET ROLE before it is rolled
- * back with it and the connection is back to the server's own role.
+ * Each statement of a session travels in one libpq pipeline with
+ * set_config('role', <the token's role>, true) before it: a pipeline runs as
+ * one implicit transaction (it ends at the Sync), so the role is in effect
+ * for exactly that statement and is reset by the transaction's end whether
+ * the statement succeeded or failed.  A pooled connection can therefore
+ * never go back to the pool acting as a token's role, and a request that
+ * needs one statement costs one round trip.  The role travels as a
+ * parameter, never spliced into SQL.  Both statements are prepared on the
+ * connection the first time it runs them (pool.c).
  */
+static const char *const set_role_sql = "SELECT pg_catalog.set_config('role', $1, true)";
+
 bool
 session_begin(Request *req, Response *resp, Session *s)
 {
 	char		hash[65];
-	char	   *ident;
 
 	memset(s, 0, sizeof(*s));
 	s->slot = -1;
@@ -250,15 +255,6 @@ session_begin(Request *req, Response *resp, Session *s)
 		session_end(s);
 		return false;
 	}
-	ident = PQescapeIdentifier(s->conn, req->role, strlen(req->role));
-	if (ident == NULL)
-	{
-		problem(resp, 500, "cannot quote the token's role", NULL);
-		session_end(s);
-		return false;
-	}
-	snprintf(s->set_role, sizeof(s->set_role), "SET ROLE %s", ident);
-	PQfreemem(ident);
 	s->req = req;
 	return true;
 }
@@ -276,74 +272,100 @@ pipeline_result(PGconn *conn)
 }
 
 /*
- * Runs one statement as the token's role: SET ROLE first when it is not set,
- * RESET ROLE after it when `last`.  Returns the statement's result (NULL
- * when the connection failed); a failed SET ROLE is returned in its place.
+ * Queues one statement of a pipeline: prepared on this connection if it is
+ * not yet (*prepare_as is then the number it is being prepared as, else
+ * -1).  False when libpq could not queue it.
+ */
+static bool
+send_statement(Session *s, const char *sql, int nparams, const char *const *values, int *prepare_as)
+{
+	char		name[32];
+	int			n = pool_statement(s->slot, sql, prepare_as);
+
+	if (n >= 0)
+		*prepare_as = -1;
+	else if (*prepare_as < 0 || !pool_statement_reserve(s->slot, *prepare_as, sql))
+	{
+		*prepare_as = -1;
+		return PQsendQueryParams(s->conn, sql, nparams, NULL, values, NULL, NULL, 0) == 1;
+	}
+	snprintf(name, sizeof(name), "metaetl_api_%d", n >= 0 ? n : *prepare_as);
+	if (n < 0 && !PQsendPrepare(s->conn, name, sql, nparams, NULL))
+		return false;
+	return PQsendQueryPrepared(s->conn, name, nparams, values, NULL, NULL, 0) == 1;
+}
+
+/* reads what send_statement queued: the statement's result */
+static PGresult *
+statement_result(Session *s, int prepare_as)
+{
+	if (prepare_as >= 0)
+	{
+		PGresult   *prep = pipeline_result(s->conn);
+		ExecStatusType st = PQresultStatus(prep);
+
+		if (st != PGRES_COMMAND_OK)
+			pool_statement_release(s->slot, prepare_as);
+		if (prep != NULL && st != PGRES_COMMAND_OK && st != PGRES_PIPELINE_ABORTED)
+		{
+			/*
+			 * A statement that does not parse (an unknown function) fails
+			 * at its Parse: that error, not the skipped execution, is its
+			 * result.
+			 */
+			PQclear(pipeline_result(s->conn));
+			return prep;
+		}
+		/* a Parse skipped by an aborted pipeline prepared nothing */
+		PQclear(prep);
+	}
+	return pipeline_result(s->conn);
+}
+
+/*
+ * Runs one statement as the token's role.  Returns the statement's result
+ * (NULL when the connection failed); a failed role switch is returned in
+ * its place.  `last` is kept for the callers' sake: every statement resets
+ * the role by ending its transaction.
  */
 PGresult *
 session_exec(Session *s, const char *sql, int nparams, const char *const *values, bool last)
 {
-	bool		set = !s->role_set;
-	PGresult   *set_res = NULL,
-			   *res = NULL,
-			   *reset_res = NULL,
+	const char *role[1] = {s->req->role};
+	int			prep_role,
+				prep_sql;
+	PGresult   *role_res,
+			   *res,
 			   *sync;
 
-	if (!set && !last)
-	{
-		res = PQexecParams(s->conn, sql, nparams, NULL, values, NULL, NULL, 0);
-		if (PQstatus(s->conn) != CONNECTION_OK)
-			s->broken = true;
-		return res;
-	}
+	(void) last;
 	if (!PQenterPipelineMode(s->conn))
 	{
 		s->broken = true;
 		return NULL;
 	}
-	if ((set && !PQsendQueryParams(s->conn, s->set_role, 0, NULL, NULL, NULL, NULL, 0)) ||
-		!PQsendQueryParams(s->conn, sql, nparams, NULL, values, NULL, NULL, 0) ||
-		(last && !PQsendQueryParams(s->conn, "RESET ROLE", 0, NULL, NULL, NULL, NULL, 0)) ||
+	if (!send_statement(s, set_role_sql, 1, role, &prep_role) ||
+		!send_statement(s, sql, nparams, values, &prep_sql) ||
 		!PQpipelineSync(s->conn))
 	{
 		s->broken = true;
 		return NULL;
 	}
-	if (set)
-		set_res = pipeline_result(s->conn);
-	res = pipeline_result(s->conn);
-	if (last)
-		reset_res = pipeline_result(s->conn);
+	role_res = statement_result(s, prep_role);
+	res = statement_result(s, prep_sql);
 	sync = PQgetResult(s->conn);
 	if (PQresultStatus(sync) != PGRES_PIPELINE_SYNC || !PQexitPipelineMode(s->conn))
 		s->broken = true;
 	PQclear(sync);
-
-	if (set && PQresultStatus(set_res) != PGRES_COMMAND_OK)
+	if (PQstatus(s->conn) != CONNECTION_OK)
+		s->broken = true;
+	if (PQresultStatus(role_res) != PGRES_TUPLES_OK)
 	{
 		/* the statement did not run: answer with why */
 		PQclear(res);
-		PQclear(reset_res);
-		return set_res;
+		return role_res;
 	}
-	PQclear(set_res);
-	if (PQresultStatus(res) == PGRES_TUPLES_OK || PQresultStatus(res) == PGRES_COMMAND_OK)
-	{
-		s->role_set = !last;
-		if (last && PQresultStatus(reset_res) != PGRES_COMMAND_OK)
-			s->broken = true;
-	}
-	else if (set)
-		s->role_set = false;	/* the aborted pipeline took its SET ROLE back */
-	/*
-	 * else the role was set by an earlier statement and stays set: the
-	 * aborted pipeline skipped its RESET ROLE, which session_end() sends, so
-	 * the pooled connection never goes back with the token's role (its next
-	 * token lookup would run as that role)
-	 */
-	PQclear(reset_res);
-	if (PQstatus(s->conn) != CONNECTION_OK)
-		s->broken = true;
+	PQclear(role_res);
 	return res;
 }
 
@@ -355,15 +377,7 @@ session_end(Session *s)
 	if (!s->broken && PQstatus(s->conn) != CONNECTION_OK)
 		s->broken = true;
 	if (!s->broken && PQtransactionStatus(s->conn) != PQTRANS_IDLE)
-		s->broken = true;		/* never: every statement is autocommit */
-	if (!s->broken && s->role_set)
-	{
-		PGresult   *res = PQexec(s->conn, "RESET ROLE");
-
-		if (PQresultStatus(res) != PGRES_COMMAND_OK)
-			s->broken = true;
-		PQclear(res);
-	}
+		s->broken = true;		/* never: every pipeline ends its transaction */
 	pool_release(s->slot, s->broken);
 	s->conn = NULL;
 	s->slot = -1;
@@ -411,7 +425,7 @@ session_query(Session *s, Response *resp, const char *sql, int nparams, const ch
 	return session_checked(s, resp, sql, nparams, values, false);
 }
 
-/* the session's last statement (RESET ROLE travels with it) */
+/* the session's last statement (callers say so; every statement resets the role) */
 PGresult *
 session_query_last(Session *s, Response *resp, const char *sql, int nparams, const char *const *values)
 {

@@ -24,16 +24,105 @@
 
 #include "api.h"
 
+/*
+ * The statements a request runs are few and fixed, so each connection
+ * prepares a statement the first time it runs it (as "metaetl_api_N") and
+ * from then on only binds and executes it: no parse, analysis or planning
+ * per request.  Texts are compared, not pointers (some are built per
+ * request); a connection keeps at most POOL_STATEMENTS, later ones run
+ * unprepared.  A reconnected connection starts with none.
+ */
+#define POOL_STATEMENTS 48
+
 typedef struct PoolSlot
 {
 	PGconn	   *conn;
 	bool		in_use;
+	int			nprepared;
+	char	   *prepared[POOL_STATEMENTS];
 } PoolSlot;
 
 static PoolSlot *slots;
 static int	nslots;
 static pthread_mutex_t pool_mutex = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t pool_cond;
+static pthread_condattr_t pool_condattr;	/* CLOCK_MONOTONIC */
+
+/*
+ * Requests waiting for a connection, oldest first.  A released connection
+ * is handed to the oldest waiter directly (it stays in use), never put up
+ * for grabs: with one shared condition variable a request arriving just
+ * then, or any woken waiter, could take it, and under load some requests
+ * waited many turns (p99 thirteen times p50 in test/bench/api).
+ */
+typedef struct PoolWaiter
+{
+	pthread_cond_t cond;
+	int			slot;			/* handed over: >= 0 */
+	struct PoolWaiter *next;
+} PoolWaiter;
+
+static PoolWaiter *wait_head,
+		   *wait_tail;
+
+/* a slot's connection is gone: so are the statements prepared on it */
+static void
+slot_forget_statements(PoolSlot *slot)
+{
+	for (int i = 0; i < slot->nprepared; i++)
+		free(slot->prepared[i]);
+	slot->nprepared = 0;
+}
+
+/*
+ * The number of sql among the statements prepared on the slot's connection
+ * (>= 0), or -1 with *next set to a free number it could be prepared as
+ * (-1 when the connection keeps no more).  Only the thread holding the slot
+ * calls these.
+ */
+int
+pool_statement(int slot, const char *sql, int *next)
+{
+	PoolSlot   *ps = &slots[slot];
+
+	*next = ps->nprepared < POOL_STATEMENTS ? ps->nprepared : -1;
+	for (int i = ps->nprepared - 1; i >= 0; i--)
+	{
+		if (ps->prepared[i] == NULL)
+			*next = i;
+		else if (strcmp(ps->prepared[i], sql) == 0)
+			return i;
+	}
+	return -1;
+}
+
+/*
+ * Takes number n for sql as its Parse is queued, so that a second statement
+ * of the same pipeline gets another one; false when out of memory.
+ */
+bool
+pool_statement_reserve(int slot, int n, const char *sql)
+{
+	PoolSlot   *ps = &slots[slot];
+
+	if (n < 0 || n > ps->nprepared || n >= POOL_STATEMENTS ||
+		(n < ps->nprepared && ps->prepared[n] != NULL))
+		return false;
+	if ((ps->prepared[n] = strdup(sql)) == NULL)
+		return false;
+	if (n == ps->nprepared)
+		ps->nprepared++;
+	return true;
+}
+
+/* the Parse of number n failed or was skipped: the number is free again */
+void
+pool_statement_release(int slot, int n)
+{
+	PoolSlot   *ps = &slots[slot];
+
+	free(ps->prepared[n]);
+	ps->prepared[n] = NULL;
+}
 
 /* a new connection, configured for requests; NULL (logged) on failure */
 static PGconn *
@@ -72,15 +161,12 @@ pool_connect(void)
 bool
 pool_init(void)
 {
-	pthread_condattr_t attr;
 	PGconn	   *conn;
 	PGresult   *res;
 	bool		ok;
 
-	pthread_condattr_init(&attr);
-	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-	pthread_cond_init(&pool_cond, &attr);
-	pthread_condattr_destroy(&attr);
+	pthread_condattr_init(&pool_condattr);
+	pthread_condattr_setclock(&pool_condattr, CLOCK_MONOTONIC);
 
 	nslots = api_config.pool_size;
 	slots = calloc((size_t) nslots, sizeof(PoolSlot));
@@ -140,7 +226,7 @@ pool_acquire(int *slot)
 	}
 
 	pthread_mutex_lock(&pool_mutex);
-	for (;;)
+	if (wait_head == NULL)
 	{
 		/* a connected slot first, so the pool stays as small as the load */
 		for (i = 0; i < nslots && found < 0; i++)
@@ -149,15 +235,48 @@ pool_acquire(int *slot)
 		for (i = 0; i < nslots && found < 0; i++)
 			if (!slots[i].in_use)
 				found = i;
-		if (found >= 0)
-			break;
-		if (pthread_cond_timedwait(&pool_cond, &pool_mutex, &deadline) == ETIMEDOUT)
+	}
+	if (found >= 0)
+		slots[found].in_use = true;
+	else
+	{
+		/* behind the requests already waiting */
+		PoolWaiter	w;
+
+		pthread_cond_init(&w.cond, &pool_condattr);
+		w.slot = -1;
+		w.next = NULL;
+		if (wait_tail)
+			wait_tail->next = &w;
+		else
+			wait_head = &w;
+		wait_tail = &w;
+		while (w.slot < 0)
+			if (pthread_cond_timedwait(&w.cond, &pool_mutex, &deadline) == ETIMEDOUT)
+				break;
+		found = w.slot;
+		if (found < 0)
+		{
+			/* timed out, still queued: leave the queue */
+			PoolWaiter **pp = &wait_head;
+			PoolWaiter *prev = NULL;
+
+			while (*pp != &w)
+			{
+				prev = *pp;
+				pp = &(*pp)->next;
+			}
+			*pp = w.next;
+			if (wait_tail == &w)
+				wait_tail = prev;
+		}
+		pthread_cond_destroy(&w.cond);
+		if (found < 0)
 		{
 			pthread_mutex_unlock(&pool_mutex);
 			return NULL;
 		}
 	}
-	slots[found].in_use = true;
 	pthread_mutex_unlock(&pool_mutex);
 
 	/* connecting happens outside the lock: it takes a round trip or more */
@@ -165,6 +284,7 @@ pool_acquire(int *slot)
 	{
 		PQfinish(slots[found].conn);
 		slots[found].conn = NULL;
+		slot_forget_statements(&slots[found]);
 	}
 	if (slots[found].conn == NULL)
 		slots[found].conn = pool_connect();
@@ -188,9 +308,21 @@ pool_release(int slot, bool broken)
 	{
 		close_me = slots[slot].conn;
 		slots[slot].conn = NULL;
+		slot_forget_statements(&slots[slot]);
 	}
-	slots[slot].in_use = false;
-	pthread_cond_signal(&pool_cond);
+	if (wait_head != NULL)
+	{
+		/* to the oldest waiter, still in use */
+		PoolWaiter *w = wait_head;
+
+		wait_head = w->next;
+		if (wait_head == NULL)
+			wait_tail = NULL;
+		w->slot = slot;
+		pthread_cond_signal(&w->cond);
+	}
+	else
+		slots[slot].in_use = false;
 	pthread_mutex_unlock(&pool_mutex);
 	PQfinish(close_me);
 }
@@ -221,6 +353,7 @@ pool_close(void)
 	{
 		PQfinish(slots[i].conn);
 		slots[i].conn = NULL;
+		slot_forget_statements(&slots[i]);
 	}
 	free(slots);
 	slots = NULL;

@@ -248,8 +248,15 @@ run_visible(int64 run_id, char **status, int *worker_pid)
 	MemoryContext oldcxt = CurrentMemoryContext;
 
 	SPI_connect();
-	SPI_execute_with_args("SELECT status, worker_pid FROM etl.pipeline_runs WHERE run_id = $1",
-						  1, types, values, NULL, true, 1);
+	/*
+	 * A saved plan (MetaetlSpiExec): a status poll is the most frequent call
+	 * there is (the REST API's, the CLI's progress), and planning this
+	 * statement with its row-level security quals was most of its cost.
+	 * The plan cache replans when the calling role changes, as it must for
+	 * row-level security.
+	 */
+	MetaetlSpiExec("SELECT status, worker_pid FROM etl.pipeline_runs WHERE run_id OPERATOR(pg_catalog.=) $1",
+				   1, types, values, NULL, true, 1);
 	if (SPI_processed != 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
@@ -267,7 +274,8 @@ run_visible(int64 run_id, char **status, int *worker_pid)
 
 /*
  * run_progress
- *		The run's progress as jsonb: {phase, step, steps_done, steps_total,
+ *		The run's progress as jsonb {"progress": {...}}, ready to be
+ *		concatenated to its summary: {phase, step, steps_done, steps_total,
  *		rows_so_far, elapsed_ms, expected_ms}.  While it runs, phase, step
  *		and counts come from its process (progress.c); otherwise from its
  *		records.  expected_ms is the mean duration of the pipeline's last 10
@@ -298,7 +306,7 @@ run_progress(int64 run_id, const char *status, int pid)
 	}
 	MetaetlOwnerBegin(&st);
 	SPI_connect();
-	MetaetlSpiExec("SELECT pg_catalog.jsonb_build_object("
+	MetaetlSpiExec("SELECT pg_catalog.jsonb_build_object('progress', pg_catalog.jsonb_build_object("
 				   "  'phase', $2, 'step', $3,"
 				   "  'steps_done', COALESCE($4, CASE WHEN r.status OPERATOR(pg_catalog.=) ANY (ARRAY['queued', 'running']) THEN 0"
 				   "                 ELSE (SELECT pg_catalog.count(*) FROM etl.step_runs s"
@@ -315,7 +323,7 @@ run_progress(int64 run_id, const char *status, int pid)
 				   "                           WHERE x.pipeline_id OPERATOR(pg_catalog.=) r.pipeline_id"
 				   "                             AND x.status OPERATOR(pg_catalog.=) 'succeeded'"
 				   "                             AND x.run_id OPERATOR(pg_catalog.<>) r.run_id"
-				   "                           ORDER BY x.queued_at DESC LIMIT 10) h))"
+				   "                           ORDER BY x.queued_at DESC LIMIT 10) h)))"
 				   "  FROM etl.pipeline_runs r WHERE r.run_id OPERATOR(pg_catalog.=) $1",
 				   6, types, values, nulls, true, 1);
 	if (SPI_processed != 1)
@@ -352,9 +360,7 @@ metaetl_run_status(PG_FUNCTION_ARGS)
 		run_visible(run_id, &status, &pid);
 	}
 	summary = run_jsonb_from_text(MetaetlRunSummary(run_id));
-	progress = run_progress(run_id, status, pid);
-	progress = run_jsonb_from_text(psprintf("{\"progress\": %s}",
-											JsonbToCString(NULL, &progress->root, VARSIZE(progress))));
+	progress = run_progress(run_id, status, pid);	/* {"progress": {...}} */
 	PG_RETURN_DATUM(DirectFunctionCall2(jsonb_concat, JsonbPGetDatum(summary), JsonbPGetDatum(progress)));
 }
 

@@ -45,6 +45,8 @@
 #include "catalog/pg_extension.h"
 #include "commands/extension.h"
 #include "miscadmin.h"
+#include "fmgr.h"
+#include "utils/acl.h"
 #include "utils/fmgroids.h"
 #include "utils/guc.h"
 #include "utils/rel.h"
@@ -131,4 +133,30 @@ MetaetlUserCodeEnd(MetaetlPrivState *st)
 {
 	AtEOXact_GUC(false, st->guc_nest);
 	SetUserIdAndSecContext(st->saved_user, st->saved_context);
+}
+
+/*
+ * etl.may_act_as(role_name name) returns boolean
+ *		True when the current role is, or is a member of, the named role
+ *		(pg_has_role(..., 'MEMBER') semantics: superusers are members of
+ *		every role); false for a role that does not exist (a run record
+ *		keeps the name of a role dropped since).
+ *
+ * Why C: the row-level security policies of etl's tables call it for every
+ * row they look at.  As a SQL function it needed SET search_path, which
+ * keeps the planner from inlining it, so each query that touched a policy
+ * parsed and planned its body again and read the pg_roles view; a status
+ * read through the REST API spent most of its time there.
+ */
+PG_FUNCTION_INFO_V1(metaetl_may_act_as);
+
+Datum
+metaetl_may_act_as(PG_FUNCTION_ARGS)
+{
+	Oid			role;
+
+	if (PG_ARGISNULL(0))
+		PG_RETURN_BOOL(false);
+	role = get_role_oid(NameStr(*PG_GETARG_NAME(0)), true);
+	PG_RETURN_BOOL(OidIsValid(role) && is_member_of_role(GetUserId(), role));
 }

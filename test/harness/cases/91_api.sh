@@ -381,6 +381,21 @@ case "$c" in 4*|5*) ;; *) fail "lineage of a pipeline whose table is gone answer
 c=$(curl -s -o "$dir/bnext" -w '%{http_code}' -H "Authorization: Bearer $T_BOB" "http://127.0.0.1:$P2/api/v1/runs")
 [ "$c" = 200 ] || fail "the request after a failed last statement: $c $(cat "$dir/bnext")"
 echo "after a failed last statement, another token's request: $c"
+# the one connection prepared GET /pipelines's statements as alice's and bob's
+# requests used it in turn: each answer is still its own role's (the role
+# is set per statement, as a parameter; the prepared plan is not the role's)
+for who in ALICE BOB ALICE BOB; do
+    tok=T_$who
+    c=$(curl -s -o "$dir/bturn" -w '%{http_code}' -H "Authorization: Bearer ${!tok}" "http://127.0.0.1:$P2/api/v1/pipelines")
+    [ "$c" = 200 ] || fail "pipelines as $who on the reused connection: $c"
+    role=api_$(echo "$who" | tr A-Z a-z)
+    got=$(/usr/bin/python3 -c 'import json,sys; print(" ".join(sorted({p["owner"] for p in json.load(open(sys.argv[1]))})))' "$dir/bturn")
+    case "$who:$got" in
+        ALICE:api_alice|BOB:api_bob|BOB:) ;;
+        *) fail "GET /pipelines as $role on the reused connection lists pipelines of: '$got'" ;;
+    esac
+done
+echo "one pooled connection, alice and bob in turn: each sees only its own pipelines"
 psql_pg -d "$PGDATABASE" -c "BEGIN; LOCK TABLE etl.pipelines; SELECT pg_sleep(3); COMMIT;" >/dev/null &
 locker=$!
 sleep 0.3
