@@ -183,6 +183,14 @@ MetaetlLoadMergeChanges(MetaetlPlan *plan, MetaetlTarget *tgt, const char *prefi
 								  collist.data,
 								  soft ? psprintf(", NULL::pg_catalog.timestamptz AS %s", quote_identifier(soft)) : "",
 								  ref));
+
+		/*
+		 * Each run merges a few changed rows into a table that keeps
+		 * growing: without an index on the keys every MERGE would join
+		 * against the whole target.  Unique: the MERGE keeps one row per
+		 * key.
+		 */
+		merge_exec(plan, psprintf("CREATE UNIQUE INDEX ON %s (%s)", q, keylist.data));
 	}
 	else
 	{
