@@ -22,9 +22,12 @@ COMMENT ON TABLE etl.incremental_positions IS
 
 -- Tables whose changes are captured by etl.enable_change_capture(): the
 -- statement-level triggers append to etl.changes_<relid> (one change table
--- per captured table).
+-- per captured table).  relid is a regclass so that pg_dump writes it as the
+-- table's name and a restore finds the table's new oid (the change tables
+-- are not extension members: pg_dump dumps them with their rows, and
+-- positions name them, not the oid).
 CREATE TABLE etl.change_captures (
-    relid           pg_catalog.oid PRIMARY KEY,
+    relid           pg_catalog.regclass PRIMARY KEY,
     relation        pg_catalog.text NOT NULL,
     change_table    pg_catalog.text NOT NULL UNIQUE,
     key_columns     pg_catalog.text[] NOT NULL,
@@ -99,9 +102,14 @@ BEGIN
                                   '        (SELECT o::pg_catalog.text FROM etl_old o WHERE ROW(%s)::pg_catalog.text OPERATOR(pg_catalog.=) ROW(%s)::pg_catalog.text LIMIT 1)'
                                   '   FROM etl_new n',
                                   cap.change_table, keyn, keyo, keyn);
-    ELSE
+    ELSIF TG_OP OPERATOR(pg_catalog.=) 'DELETE' THEN
         EXECUTE pg_catalog.format('INSERT INTO etl.%I (op, key_image, row_image) SELECT ''delete'', ROW(%s)::pg_catalog.text, o::pg_catalog.text FROM etl_old o',
                                   cap.change_table, keyo);
+    ELSE
+        -- TRUNCATE: one marker, no images (every row present is gone); the
+        -- consumer's merge_changes target applies it by its deletes: policy
+        EXECUTE pg_catalog.format('INSERT INTO etl.%I (op, key_image, row_image) VALUES (''truncate'', '''', '''')',
+                                  cap.change_table);
     END IF;
     RETURN NULL;
 END
@@ -173,13 +181,15 @@ BEGIN
                               ' FOR EACH STATEMENT EXECUTE FUNCTION etl._capture_changes()', qrel);
     EXECUTE pg_catalog.format('CREATE TRIGGER etl_capture_delete AFTER DELETE ON %s REFERENCING OLD TABLE AS etl_old'
                               ' FOR EACH STATEMENT EXECUTE FUNCTION etl._capture_changes()', qrel);
+    EXECUTE pg_catalog.format('CREATE TRIGGER etl_capture_truncate AFTER TRUNCATE ON %s'
+                              ' FOR EACH STATEMENT EXECUTE FUNCTION etl._capture_changes()', qrel);
     INSERT INTO etl.change_captures (relid, relation, change_table, key_columns, enabled_by)
     VALUES (rel, qrel, ct, keys, etl._caller());
     RETURN 'etl.' OPERATOR(pg_catalog.||) ct;
 END
 $$;
 COMMENT ON FUNCTION etl.enable_change_capture(pg_catalog.regclass) IS
-  'Capture inserts, updates and deletes of a table (statement-level triggers into a change table) for incremental mode trigger_cdc';
+  'Capture inserts, updates, deletes and truncates of a table (statement-level triggers into a change table) for incremental mode trigger_cdc';
 
 CREATE FUNCTION etl.disable_change_capture(rel pg_catalog.regclass)
 RETURNS pg_catalog.bool
@@ -201,11 +211,12 @@ BEGIN
     EXECUTE pg_catalog.format('DROP TRIGGER IF EXISTS etl_capture_insert ON %s', rel);
     EXECUTE pg_catalog.format('DROP TRIGGER IF EXISTS etl_capture_update ON %s', rel);
     EXECUTE pg_catalog.format('DROP TRIGGER IF EXISTS etl_capture_delete ON %s', rel);
+    EXECUTE pg_catalog.format('DROP TRIGGER IF EXISTS etl_capture_truncate ON %s', rel);
     EXECUTE pg_catalog.format('DROP TABLE IF EXISTS etl.%I', cap.change_table);
     -- consumers start over (a full read) when capture is enabled again
     DELETE FROM etl.incremental_positions p
      WHERE p.mode OPERATOR(pg_catalog.=) 'trigger_cdc'
-       AND (p.position OPERATOR(pg_catalog.->>) 'relid') OPERATOR(pg_catalog.=) rel::pg_catalog.oid::pg_catalog.text;
+       AND (p.position OPERATOR(pg_catalog.->>) 'change_table') OPERATOR(pg_catalog.=) cap.change_table;
     RETURN true;
 END
 $$;
@@ -270,7 +281,10 @@ BEGIN
     IF NOT FOUND THEN
         RETURN false;
     END IF;
-    IF EXISTS (SELECT 1 FROM pg_catalog.pg_replication_slots r WHERE r.slot_name OPERATOR(pg_catalog.=) drop_change_slot.slot_name) THEN
+    -- a slot of this database only: a restored registration (etl.change_slots
+    -- is dumped) names the slot of the database it was dumped from
+    IF EXISTS (SELECT 1 FROM pg_catalog.pg_replication_slots r WHERE r.slot_name OPERATOR(pg_catalog.=) drop_change_slot.slot_name
+                  AND r.database OPERATOR(pg_catalog.=) pg_catalog.current_database()) THEN
         PERFORM pg_catalog.pg_drop_replication_slot(drop_change_slot.slot_name);
     END IF;
     -- its consumers start over (a full read) with their next slot
@@ -312,7 +326,7 @@ BEGIN
     SELECT s.source_id, s.mode, s.position, s.updated_at,
            CASE WHEN s.mode OPERATOR(pg_catalog.=) 'trigger_cdc' THEN
                     pg_catalog.jsonb_build_object('pending_changes',
-                        etl._pending_changes((s.position OPERATOR(pg_catalog.->>) 'relid')::pg_catalog.oid,
+                        etl._pending_changes(s.position OPERATOR(pg_catalog.->>) 'change_table',
                                              (s.position OPERATOR(pg_catalog.->>) 'snapshot')::pg_catalog.pg_snapshot))
                 WHEN s.mode OPERATOR(pg_catalog.=) 'log_cdc' THEN
                     pg_catalog.jsonb_build_object(
@@ -320,7 +334,8 @@ BEGIN
                                                                 (s.position OPERATOR(pg_catalog.->>) 'lsn')::pg_catalog.pg_lsn),
                         'slot_retained_bytes', (SELECT pg_catalog.pg_wal_lsn_diff(pg_catalog.pg_current_wal_lsn(), r.restart_lsn)
                                                   FROM pg_catalog.pg_replication_slots r
-                                                 WHERE r.slot_name::pg_catalog.text OPERATOR(pg_catalog.=) (s.position OPERATOR(pg_catalog.->>) 'slot')))
+                                                 WHERE r.slot_name::pg_catalog.text OPERATOR(pg_catalog.=) (s.position OPERATOR(pg_catalog.->>) 'slot')
+                                                   AND r.database OPERATOR(pg_catalog.=) pg_catalog.current_database()))
                 WHEN s.mode OPERATOR(pg_catalog.=) 'xmin' THEN
                     pg_catalog.jsonb_build_object('xids_behind',
                         (pg_catalog.pg_snapshot_xmax(pg_catalog.pg_current_snapshot())::pg_catalog.text::pg_catalog.int8
@@ -336,7 +351,7 @@ END
 $$;
 
 -- changes of a captured table not yet covered by a consumer's snapshot
-CREATE FUNCTION etl._pending_changes(relid pg_catalog.oid, snap pg_catalog.pg_snapshot)
+CREATE FUNCTION etl._pending_changes(change_table pg_catalog.text, snap pg_catalog.pg_snapshot)
 RETURNS pg_catalog.int8
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
@@ -345,7 +360,8 @@ DECLARE
     ct text;
     n int8;
 BEGIN
-    SELECT c.change_table INTO ct FROM etl.change_captures c WHERE c.relid OPERATOR(pg_catalog.=) _pending_changes.relid;
+    SELECT c.change_table INTO ct FROM etl.change_captures c
+     WHERE c.change_table OPERATOR(pg_catalog.=) _pending_changes.change_table;
     IF ct IS NULL THEN
         RETURN NULL;
     END IF;
@@ -354,9 +370,9 @@ BEGIN
     RETURN n;
 END
 $$;
-COMMENT ON FUNCTION etl._pending_changes(pg_catalog.oid, pg_catalog.pg_snapshot) IS
+COMMENT ON FUNCTION etl._pending_changes(pg_catalog.text, pg_catalog.pg_snapshot) IS
   'internal: how many captured changes a trigger_cdc consumer at this snapshot has not loaded yet';
-REVOKE ALL ON FUNCTION etl._pending_changes(pg_catalog.oid, pg_catalog.pg_snapshot) FROM PUBLIC;
+REVOKE ALL ON FUNCTION etl._pending_changes(pg_catalog.text, pg_catalog.pg_snapshot) FROM PUBLIC;
 COMMENT ON FUNCTION etl.incremental_state(pg_catalog.text) IS
   'Per incremental source of a pipeline: mode, stored position, when it last advanced, and the lag behind the source';
 

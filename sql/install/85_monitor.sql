@@ -1203,6 +1203,13 @@ BEGIN
             enabled = true, window_runs = NULL, window_interval = NULL;
         types := types || 'freshness'::text;
     END IF;
+    IF sla ? 'max_slot_lag_mb' THEN
+        INSERT INTO etl.sla_definitions AS d (pipeline_id, sla_type, target)
+        VALUES (apply_sla_config.pipeline_id, 'slot_lag', (sla ->> 'max_slot_lag_mb')::numeric)
+        ON CONFLICT (pipeline_id, sla_type) DO UPDATE SET target = EXCLUDED.target, enabled = true,
+            window_runs = NULL, window_interval = NULL, options = '{}';
+        types := types || 'slot_lag'::text;
+    END IF;
     -- SLAs no longer in the block are disabled, not deleted: their history stays
     UPDATE etl.sla_definitions d SET enabled = false
      WHERE d.pipeline_id = apply_sla_config.pipeline_id AND NOT d.sla_type = ANY (types) AND d.enabled;
@@ -1249,6 +1256,21 @@ END
 $$;
 COMMENT ON FUNCTION etl._sla_freshness_age(etl.sla_definitions) IS
   'internal: minutes since the newest row (freshness column) or the last successful load';
+
+-- slot lag of one SLA: the most WAL (MB) any log CDC slot the pipeline reads
+-- (etl.change_slots) keeps on the server; NULL when it reads none yet
+CREATE FUNCTION etl._sla_slot_lag(pipeline_id pg_catalog.text)
+RETURNS pg_catalog.numeric
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+SELECT round((max(pg_wal_lsn_diff(pg_current_wal_lsn(), r.restart_lsn)) / (1024.0 * 1024.0))::numeric, 3)
+  FROM etl.change_slots s
+  JOIN pg_replication_slots r ON r.slot_name = s.slot_name AND r.database = current_database()
+ WHERE s.pipeline_id = _sla_slot_lag.pipeline_id
+$$;
+COMMENT ON FUNCTION etl._sla_slot_lag(pg_catalog.text) IS
+  'internal: MB of WAL retained by the log CDC slots a pipeline reads (the slot_lag SLA''s observation)';
 
 -- after evaluations: raise sla_violation per failing SLA type, resolve the compliant ones
 CREATE FUNCTION etl._sla_alerts(pipeline_id pg_catalog.text, run_id pg_catalog.int8, results etl.sla_compliance[])
@@ -1334,6 +1356,11 @@ BEGIN
             obs := etl._sla_freshness_age(d);
             ok := obs IS NOT NULL AND obs <= d.target;
             det := jsonb_build_object('source', CASE WHEN d.options ? 'table' THEN 'column' ELSE 'last_load' END);
+        ELSIF d.sla_type = 'slot_lag' THEN
+            obs := etl._sla_slot_lag(d.pipeline_id);
+            CONTINUE WHEN obs IS NULL;
+            ok := obs <= d.target;
+            det := jsonb_build_object('unit', 'MB');
         END IF;
         INSERT INTO etl.sla_compliance (sla_id, pipeline_id, run_id, observed, target, compliant, details)
         VALUES (d.sla_id, r.pipeline_id, r.run_id, obs, d.target, ok, det)
@@ -1345,7 +1372,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION etl.evaluate_sla(pg_catalog.int8) IS
-  'evaluate every SLA of a run''s pipeline for that run (duration, success rate, quality, freshness), record and return the evaluations; raises or resolves sla_violation alerts';
+  'evaluate every SLA of a run''s pipeline for that run (duration, success rate, quality, freshness, slot lag), record and return the evaluations; raises or resolves sla_violation alerts';
 
 CREATE FUNCTION etl.evaluate_running_slas()
 RETURNS SETOF etl.sla_compliance
@@ -1393,20 +1420,29 @@ DECLARE
     res  etl.sla_compliance;
 BEGIN
     FOR d IN SELECT * FROM etl.sla_definitions x
-              WHERE x.sla_type = 'freshness' AND x.enabled AND etl._caller_may_operate(x.pipeline_id)
+              WHERE x.sla_type IN ('freshness', 'slot_lag') AND x.enabled AND etl._caller_may_operate(x.pipeline_id)
               ORDER BY x.sla_id LOOP
-        obs := etl._sla_freshness_age(d);
-        INSERT INTO etl.sla_compliance (sla_id, pipeline_id, run_id, observed, target, compliant, details)
-        VALUES (d.sla_id, d.pipeline_id, NULL, obs, d.target, obs IS NOT NULL AND obs <= d.target,
-                jsonb_build_object('source', CASE WHEN d.options ? 'table' THEN 'column' ELSE 'last_load' END))
-        RETURNING * INTO res;
+        IF d.sla_type = 'slot_lag' THEN
+            -- a slot holds WAL back between runs too: watched like freshness
+            obs := etl._sla_slot_lag(d.pipeline_id);
+            CONTINUE WHEN obs IS NULL;
+            INSERT INTO etl.sla_compliance (sla_id, pipeline_id, run_id, observed, target, compliant, details)
+            VALUES (d.sla_id, d.pipeline_id, NULL, obs, d.target, obs <= d.target, jsonb_build_object('unit', 'MB'))
+            RETURNING * INTO res;
+        ELSE
+            obs := etl._sla_freshness_age(d);
+            INSERT INTO etl.sla_compliance (sla_id, pipeline_id, run_id, observed, target, compliant, details)
+            VALUES (d.sla_id, d.pipeline_id, NULL, obs, d.target, obs IS NOT NULL AND obs <= d.target,
+                    jsonb_build_object('source', CASE WHEN d.options ? 'table' THEN 'column' ELSE 'last_load' END))
+            RETURNING * INTO res;
+        END IF;
         PERFORM etl._sla_alerts(d.pipeline_id, NULL, ARRAY[res]);
         RETURN NEXT res;
     END LOOP;
 END
 $$;
 COMMENT ON FUNCTION etl.evaluate_freshness() IS
-  'evaluate every freshness SLA now (the scheduler calls it every minute), recording each evaluation and raising or resolving alerts';
+  'evaluate every freshness and slot lag SLA now (the scheduler calls it every minute), recording each evaluation and raising or resolving alerts';
 
 CREATE FUNCTION etl.sla_report(pipeline_id pg_catalog.text,
                                from_ts pg_catalog.timestamptz DEFAULT pg_catalog.now() - '7 days'::pg_catalog.interval,
@@ -1423,9 +1459,11 @@ SELECT d.sla_type,
                                           COALESCE('last ' || d.window_runs || ' runs', d.window_interval::text))
            WHEN 'quality' THEN format('>= %s', trim_scale(c.target))
            WHEN 'freshness' THEN format('<= %s min', trim_scale(round(c.target, 2)))
+           WHEN 'slot_lag' THEN format('<= %s MB', trim_scale(c.target))
        END,
        CASE WHEN c.observed IS NULL THEN 'no data'
             WHEN d.sla_type IN ('duration', 'freshness') THEN format('%s min', round(c.observed, 2))
+            WHEN d.sla_type = 'slot_lag' THEN format('%s MB', round(c.observed, 2))
             WHEN d.sla_type = 'success_rate' THEN format('%s (%s of %s runs)', round(c.observed, 4),
                                                         c.details ->> 'succeeded', c.details ->> 'runs')
             ELSE round(c.observed, 2)::text

@@ -45,7 +45,7 @@ cfgv_sla(VCtx *c, const CfgNode *s, const char *path)
 	 * normalised to success_rate_window and freshness.max_age.
 	 */
 	static const char *const keys[] = {"max_duration_minutes", "min_success_rate", "min_quality_score",
-	"max_data_age_minutes", "window_runs", "success_rate_window", "freshness"};
+	"max_data_age_minutes", "window_runs", "success_rate_window", "freshness", "max_slot_lag_mb"};
 	static const double mins[] = {0, 0, 0, 0, 1};
 	static const double maxs[] = {INFINITY, 1, 100, INFINITY, 100000};
 	CfgNode    *out = cfgv_map(c);
@@ -64,6 +64,16 @@ cfgv_sla(VCtx *c, const CfgNode *s, const char *path)
 			else
 				cfgv_put(c, out, keys[i], n);
 		}
+	}
+
+	/* max_slot_lag_mb: WAL (MB) the pipeline's log CDC slots may hold back */
+	if ((n = cfgv_get(c, s, path, "max_slot_lag_mb", false)) &&
+		cfgv_number(c, n, cfgv_path(path, "max_slot_lag_mb"), 0, INFINITY, false))
+	{
+		if (strtod(n->str, NULL) <= 0)
+			cfgv_error(c, cfgv_path(path, "max_slot_lag_mb"), n, "must be greater than 0, not %s", n->str);
+		else
+			cfgv_put(c, out, "max_slot_lag_mb", n);
 	}
 
 	/* success_rate_window: a number of runs, or an interval such as "7 days" */
@@ -303,7 +313,7 @@ metaetl_normalize_sla(PG_FUNCTION_ARGS)
 				 errmsg("sla of pipeline \"%s\" is not valid", pipeline_id),
 				 errdetail_internal("%s", detail.data),
 				 errhint("SLA keys are max_duration_minutes, min_success_rate, success_rate_window, "
-						 "min_quality_score and freshness {max_age, table, column}.")));
+						 "min_quality_score, freshness {max_age, table, column} and max_slot_lag_mb.")));
 	}
 	PG_RETURN_JSONB_P(MetaetlTreeToJsonb(out));
 }

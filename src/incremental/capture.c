@@ -36,9 +36,9 @@
 
 PG_FUNCTION_INFO_V1(metaetl_read_changes);
 
-/* the change table of a captured table, or NULL; SPI connected, as metaetl */
-static char *
-capture_table(Oid relid)
+/* the change table of a captured table, or NULL; SPI connected */
+char *
+MetaetlChangeTable(Oid relid)
 {
 	Datum		arg = ObjectIdGetDatum(relid);
 	Oid			t = OIDOID;
@@ -93,7 +93,7 @@ metaetl_read_changes(PG_FUNCTION_ARGS)
 
 	MetaetlOwnerBegin(&st);
 	SPI_connect();
-	ct = capture_table(relid);
+	ct = MetaetlChangeTable(relid);
 	if (ct == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
@@ -129,16 +129,17 @@ metaetl_read_changes(PG_FUNCTION_ARGS)
 void
 MetaetlPurgeChanges(Oid relid)
 {
-	char	   *ct = capture_table(relid);
-	Datum		arg = CStringGetTextDatum(psprintf("%u", relid));
+	char	   *ct = MetaetlChangeTable(relid);
+	Datum		arg;
 	Oid			t = TEXTOID;
 
 	if (ct == NULL)
 		return;
+	arg = CStringGetTextDatum(ct);
 	MetaetlSpiExec(psprintf("DELETE FROM etl.%s c WHERE NOT EXISTS ("
 							" SELECT 1 FROM etl.incremental_positions p"
 							"  WHERE p.mode OPERATOR(pg_catalog.=) 'trigger_cdc'"
-							"    AND (p.position OPERATOR(pg_catalog.->>) 'relid') OPERATOR(pg_catalog.=) $1"
+							"    AND (p.position OPERATOR(pg_catalog.->>) 'change_table') OPERATOR(pg_catalog.=) $1"
 							"    AND NOT pg_catalog.pg_visible_in_snapshot(c.xid,"
 							"            (p.position OPERATOR(pg_catalog.->>) 'snapshot')::pg_catalog.pg_snapshot))",
 							quote_identifier(ct)),

@@ -30,6 +30,7 @@ extern char *MetaetlIncrementalExtract(MetaetlPlan *plan, MetaetlNode *src, cons
 extern void MetaetlIncrementalAdvance(MetaetlPlan *plan, const char *pipeline_id, int64 run_id);
 
 /* in incremental/capture.c */
+extern char *MetaetlChangeTable(Oid relid);
 extern void MetaetlPurgeChanges(Oid relid);
 
 /* in incremental/slot.c */

@@ -10,7 +10,10 @@
  * are upserts.  Policies:
  *	deletes		apply: delete the target row; soft: set soft_delete_column
  *				(default deleted_at, timestamptz) to now(); ignore: keep it.
- *				A row that comes back after a soft delete is undeleted.
+ *				A row that comes back after a soft delete is undeleted.  A
+ *				truncate of the source (etl_op truncate, no key) is a delete
+ *				of every row: apply empties the target, soft marks every row,
+ *				ignore keeps them.
  *	conflict	source_wins: the change overwrites the target row;
  *				target_wins: existing target rows are never overwritten (only
  *				new keys are inserted); latest: overwrite only when the
@@ -75,6 +78,17 @@ merge_table_exists(const char *qname)
 	return DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 }
 
+/* the etl_seq of the last truncate among the changes, or NULL */
+static char *
+merge_last_truncate(const char *prefix, const char *ref)
+{
+	char	   *sql = psprintf("%sSELECT pg_catalog.max(%s)::pg_catalog.text FROM %s WHERE %s OPERATOR(pg_catalog.=) 'truncate'",
+						   prefix, METAETL_CDC_SEQ_COLUMN, ref, METAETL_CDC_OP_COLUMN);
+
+	MetaetlExec(sql, SPI_OK_SELECT);
+	return SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+}
+
 static int64
 merge_exec(MetaetlPlan *plan, const char *sql)
 {
@@ -112,6 +126,9 @@ MetaetlLoadMergeChanges(MetaetlPlan *plan, MetaetlTarget *tgt, const char *prefi
 				keylist,
 				b;
 	char	   *q;
+	char	   *head;
+	char	   *trunc;
+	int64		n;
 	ListCell   *lc;
 	MetaetlNode fake = {0};
 
@@ -166,6 +183,14 @@ MetaetlLoadMergeChanges(MetaetlPlan *plan, MetaetlTarget *tgt, const char *prefi
 								  collist.data,
 								  soft ? psprintf(", NULL::pg_catalog.timestamptz AS %s", quote_identifier(soft)) : "",
 								  ref));
+
+		/*
+		 * Each run merges a few changed rows into a table that keeps
+		 * growing: without an index on the keys every MERGE would join
+		 * against the whole target.  Unique: the MERGE keeps one row per
+		 * key.
+		 */
+		merge_exec(plan, psprintf("CREATE UNIQUE INDEX ON %s (%s)", q, keylist.data));
 	}
 	else
 	{
@@ -197,11 +222,16 @@ MetaetlLoadMergeChanges(MetaetlPlan *plan, MetaetlTarget *tgt, const char *prefi
 		appendStringInfo(&changed, "%st.%s IS NOT NULL", changed.len ? " OR " : "", quote_identifier(soft));
 	}
 
+	/*
+	 * The last change of each key; without etl_seq, the newest
+	 * conflict_column.  head ends in WHERE: each statement adds its own
+	 * filter of the changes (a truncate splits them in two, see below).
+	 */
+	head = psprintf("%sMERGE INTO %s t USING (SELECT DISTINCT ON (%s) %s%s FROM %s WHERE ",
+					prefix, q, keylist.data, collist.data,
+					cdc ? psprintf(", %s", METAETL_CDC_OP_COLUMN) : "", ref);
 	initStringInfo(&b);
-	/* the last change of each key; without etl_seq, the newest conflict_column */
-	appendStringInfo(&b, "%sMERGE INTO %s t USING (SELECT DISTINCT ON (%s) %s%s FROM %s ORDER BY %s%s%s) s ON %s",
-					 prefix, q, keylist.data, collist.data,
-					 cdc ? psprintf(", %s", METAETL_CDC_OP_COLUMN) : "", ref, keylist.data,
+	appendStringInfo(&b, " ORDER BY %s%s%s) s ON %s", keylist.data,
 					 has_seq ? psprintf(", %s DESC", METAETL_CDC_SEQ_COLUMN) : "",
 					 !has_seq && ccol ? psprintf(", %s DESC NULLS LAST", quote_identifier(ccol)) : "",
 					 on.data);
@@ -228,7 +258,34 @@ MetaetlLoadMergeChanges(MetaetlPlan *plan, MetaetlTarget *tgt, const char *prefi
 	appendStringInfo(&b, " WHEN NOT MATCHED%s THEN INSERT (%s) VALUES (%s)",
 					 cdc ? psprintf(" AND s.%s OPERATOR(pg_catalog.<>) 'delete'", METAETL_CDC_OP_COLUMN) : "",
 					 collist.data, scollist.data);
-	return merge_exec(plan, b.data);
+	if (!cdc)
+		return merge_exec(plan, psprintf("%strue%s", head, b.data));
+
+	/*
+	 * A truncate of the source (a marker with no key, trigger or log CDC)
+	 * removed every row present at that point.  Only the last one in the
+	 * input matters: changes before it are void under deletes: apply (the
+	 * target is emptied, then the later changes apply), are applied and
+	 * then soft-deleted with the rest under soft, and the truncate itself
+	 * is skipped under ignore.
+	 */
+	trunc = has_seq && !plan->describe_only && strcmp(deletes, "ignore") != 0
+		? merge_last_truncate(prefix, ref) : NULL;
+	if (trunc == NULL)
+		return merge_exec(plan, psprintf("%s%s OPERATOR(pg_catalog.<>) 'truncate'%s",
+										 head, METAETL_CDC_OP_COLUMN, b.data));
+	if (strcmp(deletes, "soft") == 0)
+	{
+		n = merge_exec(plan, psprintf("%s%s OPERATOR(pg_catalog.<) %s AND %s OPERATOR(pg_catalog.<>) 'truncate'%s",
+									  head, METAETL_CDC_SEQ_COLUMN, trunc, METAETL_CDC_OP_COLUMN, b.data));
+		n += merge_exec(plan, psprintf("UPDATE %s SET %s = pg_catalog.now() WHERE %s IS NULL", q,
+									   quote_identifier(soft), quote_identifier(soft)));
+	}
+	else
+		n = merge_exec(plan, psprintf("DELETE FROM %s", q));
+	n += merge_exec(plan, psprintf("%s%s OPERATOR(pg_catalog.>) %s AND %s OPERATOR(pg_catalog.<>) 'truncate'%s",
+								   head, METAETL_CDC_SEQ_COLUMN, trunc, METAETL_CDC_OP_COLUMN, b.data));
+	return n;
 }
 
 /*

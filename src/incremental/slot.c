@@ -13,7 +13,10 @@
  * The slot itself is advanced to the stored position at the start of the
  * next read — that is, only after the position's transaction committed — so
  * a crash between the load and the advance replays nothing: the next read
- * skips what the stored position covers.  Slots are never dropped or
+ * skips what the stored position covers.  The first read is the table
+ * itself as of a snapshot, stored with the position; the read after it
+ * takes exactly the decoded transactions that snapshot did not see, so no
+ * change is loaded twice nor lost at the seam.  Slots are never dropped or
  * recreated implicitly: a missing slot is an error.
  *
  *-------------------------------------------------------------------------
@@ -66,8 +69,8 @@ slot_w2j_name(const char *schema, const char *rel)
  *		etl._read_slot_changes(slot, rel, upto): (seq, op, row) of the
  *		changes of rel that committed after the slot's consumer's stored
  *		position and at or before upto, in commit order; row is {column:
- *		value} (for deletes, the key).  The caller needs SELECT on rel; the
- *		slot is read as metaetl.
+ *		value} (for deletes, the key; for a truncate, NULL).  The caller
+ *		needs SELECT on rel; the slot is read as metaetl.
  */
 Datum
 metaetl_read_slot_changes(PG_FUNCTION_ARGS)
@@ -79,9 +82,10 @@ metaetl_read_slot_changes(PG_FUNCTION_ARGS)
 	MetaetlPrivState st;
 	char	   *pos = NULL;
 	char	   *confirmed;
-	Oid			types[4] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID};
-	Datum		values[4];
-	char		nulls[4] = {' ', ' ', ' ', ' '};
+	char	   *snap;
+	Oid			types[5] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID};
+	Datum		values[5];
+	char		nulls[5] = {' ', ' ', ' ', ' ', ' '};
 	bool		isnull;
 
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2))
@@ -110,12 +114,14 @@ metaetl_read_slot_changes(PG_FUNCTION_ARGS)
 	MetaetlOwnerBegin(&st);
 	SPI_connect();
 	values[0] = CStringGetTextDatum(slot);
-	MetaetlSpiExec("SELECT (SELECT p.position OPERATOR(pg_catalog.->>) 'lsn' FROM etl.incremental_positions p"
-				   "         WHERE p.pipeline_id OPERATOR(pg_catalog.=) s.pipeline_id"
-				   "           AND p.source_id OPERATOR(pg_catalog.=) s.source_id),"
-				   "       r.confirmed_flush_lsn::pg_catalog.text, r.plugin::pg_catalog.text"
+	MetaetlSpiExec("SELECT p.position OPERATOR(pg_catalog.->>) 'lsn',"
+				   "       r.confirmed_flush_lsn::pg_catalog.text, r.plugin::pg_catalog.text,"
+				   "       p.position OPERATOR(pg_catalog.->>) 'snapshot'"
 				   "  FROM etl.change_slots s"
 				   "  LEFT JOIN pg_catalog.pg_replication_slots r ON r.slot_name OPERATOR(pg_catalog.=) s.slot_name"
+				   "        AND r.database OPERATOR(pg_catalog.=) pg_catalog.current_database()"
+				   "  LEFT JOIN etl.incremental_positions p ON p.pipeline_id OPERATOR(pg_catalog.=) s.pipeline_id"
+				   "        AND p.source_id OPERATOR(pg_catalog.=) s.source_id"
 				   " WHERE s.slot_name OPERATOR(pg_catalog.=) $1::pg_catalog.name",
 				   1, types, values, NULL, true, 1);
 	if (SPI_processed == 0)
@@ -125,6 +131,7 @@ metaetl_read_slot_changes(PG_FUNCTION_ARGS)
 				 errhint("Create it with etl.create_change_slot(%s).", quote_literal_cstr(slot))));
 	pos = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
 	confirmed = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
+	snap = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 4);
 	(void) SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull);
 	if (isnull)
 		ereport(ERROR,
@@ -134,8 +141,12 @@ metaetl_read_slot_changes(PG_FUNCTION_ARGS)
 				 errhint("metaetl never recreates a slot: changes since it was dropped are lost. "
 						 "Drop the registration with etl.drop_change_slot(), create the slot again and reset the consumers.")));
 
-	/* the stored position committed: the slot may forget what it covers */
-	if (pos && confirmed &&
+	/*
+	 * The stored position committed: the slot may forget what it covers.
+	 * Not after a first read: that covered the transactions its snapshot
+	 * saw, whatever their commit LSN, and this read takes the others.
+	 */
+	if (pos && confirmed && snap == NULL &&
 		DatumGetLSN(DirectFunctionCall1(pg_lsn_in, CStringGetDatum(pos))) >
 		DatumGetLSN(DirectFunctionCall1(pg_lsn_in, CStringGetDatum(confirmed))))
 	{
@@ -149,22 +160,27 @@ metaetl_read_slot_changes(PG_FUNCTION_ARGS)
 	nulls[2] = pos ? ' ' : 'n';
 	values[3] = DirectFunctionCall1(pg_lsn_out, LSNGetDatum(upto));
 	values[3] = CStringGetTextDatum(DatumGetCString(values[3]));
+	values[4] = snap ? CStringGetTextDatum(snap) : (Datum) 0;
+	nulls[4] = snap ? ' ' : 'n';
 	MetaetlSpiExec("WITH ch AS (SELECT c.lsn, c.xid, c.data::pg_catalog.jsonb AS d,"
 				   "                   pg_catalog.row_number() OVER () AS n"
 				   "              FROM pg_catalog.pg_logical_slot_peek_changes($1::pg_catalog.name, $4::pg_catalog.pg_lsn, NULL,"
 				   "                       'format-version', '2', 'include-transaction', '1', 'add-tables', $2) c),"
 				   " tx AS (SELECT ch.xid, ch.lsn AS commit_lsn FROM ch"
 				   "         WHERE (ch.d OPERATOR(pg_catalog.->>) 'action') OPERATOR(pg_catalog.=) 'C')"
-				   " SELECT ch.n, CASE ch.d OPERATOR(pg_catalog.->>) 'action' WHEN 'I' THEN 'insert' WHEN 'U' THEN 'update' ELSE 'delete' END,"
+				   " SELECT ch.n, CASE ch.d OPERATOR(pg_catalog.->>) 'action' WHEN 'I' THEN 'insert' WHEN 'U' THEN 'update'"
+				   "                                                 WHEN 'T' THEN 'truncate' ELSE 'delete' END,"
 				   "        (SELECT pg_catalog.jsonb_object_agg(col OPERATOR(pg_catalog.->>) 'name', col OPERATOR(pg_catalog.->) 'value')"
 				   "           FROM pg_catalog.jsonb_array_elements(ch.d OPERATOR(pg_catalog.->)"
 				   "                CASE ch.d OPERATOR(pg_catalog.->>) 'action' WHEN 'D' THEN 'identity' ELSE 'columns' END) col)"
 				   "   FROM ch JOIN tx ON tx.xid OPERATOR(pg_catalog.=) ch.xid"
-				   "  WHERE (ch.d OPERATOR(pg_catalog.->>) 'action') OPERATOR(pg_catalog.=) ANY (ARRAY['I', 'U', 'D'])"
-				   "    AND ($3 IS NULL OR tx.commit_lsn OPERATOR(pg_catalog.>) $3::pg_catalog.pg_lsn)"
+				   "  WHERE (ch.d OPERATOR(pg_catalog.->>) 'action') OPERATOR(pg_catalog.=) ANY (ARRAY['I', 'U', 'D', 'T'])"
+				   "    AND (CASE WHEN $5 IS NOT NULL"
+				   "              THEN NOT pg_catalog.pg_visible_in_snapshot(etl._xid8(tx.xid), $5::pg_catalog.pg_snapshot)"
+				   "              ELSE $3 IS NULL OR tx.commit_lsn OPERATOR(pg_catalog.>) $3::pg_catalog.pg_lsn END)"
 				   "    AND tx.commit_lsn OPERATOR(pg_catalog.<=) $4::pg_catalog.pg_lsn"
 				   "  ORDER BY ch.n",
-				   4, types, values, nulls, false, 0);
+				   5, types, values, nulls, false, 0);
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
 		Datum		out[3];

@@ -23,7 +23,7 @@
  *				commits.  Positions are 64-bit, so wraparound cannot make a
  *				stored position look newer than it is; a position older than
  *				2^31 transactions is read again from scratch.
- *	trigger_cdc	{relid, snapshot}: the same snapshot window over the table's
+ *	trigger_cdc	{change_table, snapshot}: the same snapshot window over the table's
  *				change table (incremental/capture.c); the first run reads the
  *				whole table.
  *	log_cdc		{slot, lsn}: the transactions that committed after lsn and
@@ -39,6 +39,7 @@
  */
 #include "postgres.h"
 
+#include "access/subtrans.h"
 #include "access/transam.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
@@ -47,6 +48,7 @@
 #include "utils/fmgrprotos.h"
 #include "utils/json.h"
 #include "utils/jsonb.h"
+#include "utils/snapmgr.h"
 #include "utils/xid8.h"
 
 #include "metaetl.h"
@@ -54,6 +56,14 @@
 #include "security/security.h"
 
 PG_FUNCTION_INFO_V1(metaetl_xid_to_xid8);
+
+/* per call site of etl._xid8: the next xid, and the last subtransaction mapped */
+typedef struct XidMap
+{
+	FullTransactionId next;
+	TransactionId from;			/* InvalidTransactionId: none yet */
+	TransactionId to;
+} XidMap;
 
 /*
  * metaetl_xid_to_xid8
@@ -68,19 +78,42 @@ Datum
 metaetl_xid_to_xid8(PG_FUNCTION_ARGS)
 {
 	TransactionId xid = PG_GETARG_TRANSACTIONID(0);
-	FullTransactionId *next = fcinfo->flinfo->fn_extra;
+	XidMap	   *map;
 	uint32		epoch;
 
 	if (!TransactionIdIsNormal(xid))
 		PG_RETURN_FULLTRANSACTIONID(FullTransactionIdFromEpochAndXid(0, xid));
-	if (next == NULL)
+	map = fcinfo->flinfo->fn_extra;
+	if (map == NULL)
 	{
-		next = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, sizeof(FullTransactionId));
-		*next = ReadNextFullTransactionId();
-		fcinfo->flinfo->fn_extra = next;
+		map = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(XidMap));
+		map->next = ReadNextFullTransactionId();
+		fcinfo->flinfo->fn_extra = map;
 	}
-	epoch = EpochFromFullTransactionId(*next);
-	if (xid >= XidFromFullTransactionId(*next) && epoch > 0)
+
+	/*
+	 * A row written in a subtransaction has the subtransaction's xid as
+	 * xmin, but a pg_snapshot lists only top-level transactions in progress:
+	 * map it to its top-level transaction, or a subtransaction of a
+	 * transaction in progress at the snapshot would look visible in it.
+	 * pg_subtrans covers every xid from TransactionXmin on; older ones are
+	 * below every snapshot this transaction takes, so against those (the
+	 * first read of a CDC source) the answer is exact.  Against an older
+	 * stored snapshot (xmin mode's previous position) a subtransaction
+	 * older than TransactionXmin stays unmapped.  Rows come in runs
+	 * written by one transaction: the last mapping is kept.
+	 */
+	if (TransactionIdFollowsOrEquals(xid, TransactionXmin))
+	{
+		if (map->from != xid)
+		{
+			map->from = xid;
+			map->to = SubTransGetTopmostTransaction(xid);
+		}
+		xid = map->to;
+	}
+	epoch = EpochFromFullTransactionId(map->next);
+	if (xid >= XidFromFullTransactionId(map->next) && epoch > 0)
 		epoch--;
 	PG_RETURN_FULLTRANSACTIONID(FullTransactionIdFromEpochAndXid(epoch, xid));
 }
@@ -296,6 +329,22 @@ incr_old_images(MetaetlNode *src, const char *qrel, JsonbContainer *pos)
 					qrel, sp + 1, quote_literal_cstr(MetaetlJStr(pos, "snapshot")), quote_literal_cstr(cur));
 }
 
+/* does the trigger_cdc window of this run (src->incr_state) hold a truncate? */
+static bool
+incr_window_truncated(MetaetlNode *src, JsonbContainer *pos)
+{
+	char	   *cur = pstrdup(src->incr_state);
+	char	   *sp = strchr(cur, ' ');
+
+	*sp = '\0';
+	MetaetlExec(psprintf("SELECT 1 FROM etl._read_changes(%s::pg_catalog.oid::pg_catalog.regclass,"
+						 " %s::pg_catalog.pg_snapshot, %s::pg_catalog.pg_snapshot) ch"
+						 " WHERE ch.op OPERATOR(pg_catalog.=) 'truncate' LIMIT 1",
+						 sp + 1, quote_literal_cstr(MetaetlJStr(pos, "snapshot")), quote_literal_cstr(cur)),
+				SPI_OK_SELECT);
+	return SPI_processed > 0;
+}
+
 /* the SELECT of a source with incremental: what changed, or for aggregates the touched groups */
 static char *incr_delta(MetaetlPlan *plan, MetaetlNode *src, const char *base, const char *qrel,
 						JsonbContainer *inc, const char *mode, JsonbContainer *pos, bool agg);
@@ -327,9 +376,6 @@ MetaetlIncrementalExtract(MetaetlPlan *plan, MetaetlNode *src, const char *base,
 	/* a decoded delete carries only the key, not the group it left */
 	if (shape == INCR_AGG_GROUPS && strcmp(mode, "log_cdc") == 0)
 		shape = INCR_AGG_FULL;
-	/* a decoded delete carries only the key, not the group it left */
-	if (shape == INCR_AGG_GROUPS && strcmp(mode, "log_cdc") == 0)
-		shape = INCR_AGG_FULL;
 	if (shape == INCR_AGG_FULL && pos)
 		ereport(NOTICE,
 				(errmsg("source \"%s\" is read in full: it feeds an aggregate through steps that are not row-wise",
@@ -341,9 +387,35 @@ MetaetlIncrementalExtract(MetaetlPlan *plan, MetaetlNode *src, const char *base,
 		return incr_delta(plan, src, base, qrel, inc, mode, NULL, true);
 	/* the changed rows' groups, recomputed from the whole source */
 	delta = incr_delta(plan, src, base, qrel, inc, mode, pos, false);
+	/* a truncate touched every group: the aggregate is recomputed whole */
+	if (strcmp(mode, "trigger_cdc") == 0 && incr_window_truncated(src, pos))
+		return incr_delta(plan, src, base, qrel, inc, mode, NULL, true);
 	return incr_touched(plan, agg, delta,
 						strcmp(mode, "trigger_cdc") == 0 ? incr_old_images(src, qrel, pos) : NULL,
 						qrel ? psprintf("SELECT * FROM %s", qrel) : base);
+}
+
+/*
+ * incr_first_read
+ *		The first read of a CDC source: the table's rows as of snapshot cur,
+ *		the position stored with it.  The statement reading the table takes
+ *		a later snapshot; a transaction committing in between (or in
+ *		progress at cur) would be read now and, its changes not being
+ *		visible in cur, once more by the next run — twice into an append
+ *		target.  Row versions whose writer cur does not see are left out
+ *		instead: each such row comes with its change in the next run (an
+ *		insert or update brings its new image, a delete nothing), and a row
+ *		such a transaction deleted or updated away is the next run's too.
+ *		With plain, the table's own columns only (aggregates).
+ */
+static char *
+incr_first_read(const char *qrel, const char *cur, bool plain)
+{
+	return psprintf("SELECT metaetl_s.*%s FROM %s metaetl_s"
+					" WHERE pg_catalog.pg_visible_in_snapshot(etl._xid8(metaetl_s.xmin), %s::pg_catalog.pg_snapshot)",
+					plain ? "" : psprintf(", 'insert'::pg_catalog.text AS %s, 0::pg_catalog.int8 AS %s",
+										  METAETL_CDC_OP_COLUMN, METAETL_CDC_SEQ_COLUMN),
+					qrel, quote_literal_cstr(cur));
 }
 
 /*
@@ -416,13 +488,11 @@ incr_delta(MetaetlPlan *plan, MetaetlNode *src, const char *base, const char *qr
 			Oid			relid = incr_capture_relid(src, qrel);
 
 			src->incr_state = psprintf("%s %u", cur, relid);
-			if (prev == NULL && plain)
-				return psprintf("SELECT * FROM %s", qrel);
 			if (prev == NULL)
-				return psprintf("SELECT metaetl_s.*, 'insert'::pg_catalog.text AS %s, 0::pg_catalog.int8 AS %s FROM %s metaetl_s",
-								METAETL_CDC_OP_COLUMN, METAETL_CDC_SEQ_COLUMN, qrel);
+				return incr_first_read(qrel, cur, plain);
 			return psprintf("SELECT (metaetl_c.r).*, metaetl_c.op AS %s, metaetl_c.seq AS %s FROM"
-							" (SELECT ch.seq, ch.op, CAST(ch.row_image AS %s) AS r"
+							" (SELECT ch.seq, ch.op, CASE WHEN ch.op OPERATOR(pg_catalog.=) 'truncate' THEN NULL"
+							"                              ELSE CAST(ch.row_image AS %s) END AS r"
 							"    FROM etl._read_changes(%u::pg_catalog.oid::pg_catalog.regclass,"
 							"                           %s::pg_catalog.pg_snapshot, %s::pg_catalog.pg_snapshot) ch) metaetl_c"
 							" ORDER BY metaetl_c.seq",
@@ -434,6 +504,7 @@ incr_delta(MetaetlPlan *plan, MetaetlNode *src, const char *base, const char *qr
 	{
 		char	   *slot = MetaetlJStr(inc, "slot");
 		char	   *upto;
+		char	   *cur;
 		Datum		arg;
 		Oid			t = TEXTOID;
 		bool		isnull;
@@ -448,7 +519,8 @@ incr_delta(MetaetlPlan *plan, MetaetlNode *src, const char *base, const char *qr
 		/* a slot metaetl created, and still there: never created implicitly */
 		arg = CStringGetTextDatum(slot);
 		if (SPI_execute_with_args("SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_replication_slots r"
-								  "                WHERE r.slot_name OPERATOR(pg_catalog.=) s.slot_name)"
+								  "                WHERE r.slot_name OPERATOR(pg_catalog.=) s.slot_name"
+								  "                  AND r.database OPERATOR(pg_catalog.=) pg_catalog.current_database())"
 								  "  FROM etl.change_slots s WHERE s.slot_name OPERATOR(pg_catalog.=) $1::pg_catalog.name",
 								  1, &t, &arg, NULL, false, 1) != SPI_OK_SELECT)
 			elog(ERROR, "could not read etl.change_slots");
@@ -460,16 +532,21 @@ incr_delta(MetaetlPlan *plan, MetaetlNode *src, const char *base, const char *qr
 			incr_error(src, ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
 					   psprintf("replication slot \"%s\" does not exist", slot),
 					   "It was dropped outside metaetl; metaetl never recreates a slot. Drop its registration with etl.drop_change_slot() and create it again.");
+		/*
+		 * The first read is the table as of a snapshot S, stored with the
+		 * position: the next read takes exactly the decoded transactions S
+		 * does not see (incremental/slot.c).  S is taken before the LSN, so
+		 * every transaction S sees committed before it.
+		 */
+		cur = pos == NULL ? incr_snapshot() : NULL;
 		/* the read covers the transactions that committed before this LSN */
 		MetaetlExec("SELECT pg_catalog.pg_current_wal_insert_lsn()::pg_catalog.text", SPI_OK_SELECT);
 		upto = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
-		src->incr_state = upto;
+		src->incr_state = cur ? psprintf("%s %s", upto, cur) : upto;
 		/* one reader per slot: no key-range workers peeking side by side */
 		plan->xact_had_writes = true;
 		if (pos == NULL)
-			return plain ? psprintf("SELECT * FROM %s", qrel)
-				: psprintf("SELECT metaetl_s.*, 'insert'::pg_catalog.text AS %s, 0::pg_catalog.int8 AS %s FROM %s metaetl_s",
-						   METAETL_CDC_OP_COLUMN, METAETL_CDC_SEQ_COLUMN, qrel);
+			return incr_first_read(qrel, cur, plain);
 		arg = CStringGetTextDatum(qrel);
 		if (SPI_execute_with_args("SELECT $1::pg_catalog.regclass::pg_catalog.oid", 1, &t, &arg, NULL, false, 1) != SPI_OK_SELECT)
 			elog(ERROR, "could not resolve %s", qrel);
@@ -584,9 +661,17 @@ MetaetlIncrementalAdvance(MetaetlPlan *plan, const char *pipeline_id, int64 run_
 		}
 		else if (strcmp(mode, "log_cdc") == 0 && n->incr_state)
 		{
+			char	   *lsn = pstrdup(n->incr_state);
+			char	   *sp = strchr(lsn, ' ');
+
+			if (sp)
+				*sp = '\0';
 			slot = MetaetlJStr(inc, "slot");
 			jfield(&pos, "slot", slot);
-			jfield(&pos, "lsn", n->incr_state);
+			jfield(&pos, "lsn", lsn);
+			/* a first read: the next one takes what this snapshot missed */
+			if (sp)
+				jfield(&pos, "snapshot", sp + 1);
 		}
 		else if (n->incr_state)
 		{
@@ -595,9 +680,10 @@ MetaetlIncrementalAdvance(MetaetlPlan *plan, const char *pipeline_id, int64 run_
 
 			if (sp)
 			{
+				/* the change table's name: stable across a dump and restore, an oid is not */
 				*sp = '\0';
 				relid = (Oid) strtoul(sp + 1, NULL, 10);
-				jfield(&pos, "relid", sp + 1);
+				jfield(&pos, "change_table", MetaetlChangeTable(relid));
 				jfield(&pos, "relation", MetaetlJStr(n->conf, "table"));
 			}
 			jfield(&pos, "snapshot", snap);

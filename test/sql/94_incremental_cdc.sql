@@ -11,7 +11,7 @@ SET ROLE cdc_alice;
 CREATE TABLE cdc.customers (id int PRIMARY KEY, name text, region text, version int NOT NULL DEFAULT 1);
 INSERT INTO cdc.customers VALUES (1, 'ann', 'north'), (2, 'bo', 'south'), (3, 'cy', 'north');
 
--- 1. capture: three statement-level triggers and a change table
+-- 1. capture: four statement-level triggers and a change table
 SELECT etl.enable_change_capture('cdc.customers') LIKE 'etl.changes_%' AS change_table;
 SELECT tgname, tgtype & 1 = 0 AS per_statement FROM pg_trigger
  WHERE tgrelid = 'cdc.customers'::regclass ORDER BY tgname;
@@ -134,6 +134,59 @@ $$);
 SELECT r->>'status' AS status, r->'error'->>'message' AS message FROM etl.execute_pipeline('cdc_nocapture') r;
 SELECT to_regclass('cdc.never') IS NULL AS target_not_created;
 
+-- 10. TRUNCATE is captured (a marker in the change table) and applied by
+--     each target's deletes: policy: apply empties the target, soft marks
+--     every row deleted, ignore keeps them; changes after the truncate (in
+--     the same window) apply on top, changes before it are void (apply)
+--     or soft-deleted with the rest (soft); an append target logs it
+CREATE TABLE cdc.tr (id int PRIMARY KEY, v text);
+INSERT INTO cdc.tr VALUES (1, 'a'), (2, 'b'), (3, 'c');
+SELECT etl.enable_change_capture('cdc.tr') IS NOT NULL AS captured;
+SELECT etl.register_pipeline($$
+pipeline:
+  id: cdc_truncate
+  sources:
+    - {id: tr, type: postgresql, table: cdc.tr, incremental: {mode: trigger_cdc}}
+  targets:
+    - {id: applied, type: postgresql, table: cdc.tr_apply, mode: merge_changes, keys: [id], deletes: apply}
+    - {id: soft, type: postgresql, table: cdc.tr_soft, mode: merge_changes, keys: [id], deletes: soft}
+    - {id: kept, type: postgresql, table: cdc.tr_ignore, mode: merge_changes, keys: [id], deletes: ignore}
+    - {id: log, type: postgresql, table: cdc.tr_log, mode: append}
+$$);
+SELECT r->>'status' AS status, r->>'rows_read' AS rows_read FROM etl.execute_pipeline('cdc_truncate') r;
+INSERT INTO cdc.tr VALUES (4, 'd');
+TRUNCATE cdc.tr;
+INSERT INTO cdc.tr VALUES (5, 'e'), (1, 'a2');
+SELECT op, row_image FROM etl._read_changes('cdc.tr', NULL, pg_current_snapshot()) ORDER BY seq;
+SELECT lag FROM etl.incremental_state('cdc_truncate');
+SELECT r->>'status' AS status, r->>'rows_read' AS rows_read FROM etl.execute_pipeline('cdc_truncate') r;
+SELECT * FROM cdc.tr_apply ORDER BY id;
+SELECT id, v, deleted_at IS NOT NULL AS deleted FROM cdc.tr_soft ORDER BY id;
+SELECT * FROM cdc.tr_ignore ORDER BY id;
+SELECT id, v, etl_op FROM cdc.tr_log WHERE etl_seq > 0 ORDER BY etl_seq;
+-- the apply target equals the source again; nothing pending
+SELECT count(*) AS differences FROM (
+  (SELECT * FROM cdc.tr EXCEPT SELECT * FROM cdc.tr_apply)
+  UNION ALL (SELECT * FROM cdc.tr_apply EXCEPT SELECT * FROM cdc.tr)) d;
+SELECT lag FROM etl.incremental_state('cdc_truncate');
+-- a truncate alone, then a run with nothing after it
+TRUNCATE cdc.tr;
+SELECT r->>'status' AS status, r->>'rows_read' AS rows_read FROM etl.execute_pipeline('cdc_truncate') r;
+SELECT (SELECT count(*) FROM cdc.tr_apply) AS applied,
+       (SELECT count(*) FILTER (WHERE deleted_at IS NULL) FROM cdc.tr_soft) AS soft_live,
+       (SELECT count(*) FROM cdc.tr_ignore) AS kept;
+-- a failing load after a truncate rolls the emptying back with the position
+INSERT INTO cdc.tr VALUES (7, 'g');
+ALTER TABLE cdc.tr_ignore ADD CONSTRAINT not_h CHECK (v <> 'h');
+TRUNCATE cdc.tr;
+INSERT INTO cdc.tr VALUES (8, 'h');
+SELECT r->>'status' AS status FROM etl.execute_pipeline('cdc_truncate') r;
+SELECT lag FROM etl.incremental_state('cdc_truncate');
+ALTER TABLE cdc.tr_ignore DROP CONSTRAINT not_h;
+SELECT r->>'status' AS status FROM etl.execute_pipeline('cdc_truncate') r;
+SELECT * FROM cdc.tr_apply ORDER BY id;
+SELECT etl.disable_change_capture('cdc.tr');
+
 -- 9. disable: triggers and change table go; consumers start over
 SELECT etl.disable_change_capture('cdc.secret');
 SELECT etl.disable_change_capture('cdc.customers');
@@ -143,7 +196,7 @@ SELECT etl.disable_change_capture('cdc.customers');
 RESET ROLE;
 
 -- clean up
-SELECT etl.drop_pipeline(p) FROM unnest(ARRAY['cdc_dim', 'cdc_policies', 'cdc_nocapture']) p;
+SELECT etl.drop_pipeline(p) FROM unnest(ARRAY['cdc_dim', 'cdc_policies', 'cdc_nocapture', 'cdc_truncate']) p;
 DELETE FROM etl.alerts WHERE pipeline_id LIKE 'cdc\_%';
 DELETE FROM etl.audit_log WHERE object_id LIKE 'cdc\_%';
 DROP SCHEMA cdc CASCADE;

@@ -75,6 +75,44 @@ SELECT r->>'status' AS status, r->'error'->>'message' AS message FROM etl.execut
 SELECT to_regclass('logc.noslot_copy') IS NULL AS target_not_created;
 RESET ROLE;
 
+-- a TRUNCATE in the log empties the copy; changes after it apply on top
+SET ROLE log_alice;
+TRUNCATE logc.orders;
+INSERT INTO logc.orders VALUES (7, 'cap', 7);
+SELECT r->>'status' AS status, r->>'rows_read' AS rows_read FROM etl.execute_pipeline('log_orders') r;
+SELECT * FROM logc.orders_copy ORDER BY id;
+RESET ROLE;
+
+-- the slot_lag SLA (sla: max_slot_lag_mb): breached when the pipeline's
+-- slot holds back more WAL than that, met again once runs let it go
+SELECT etl.apply_sla_config('log_orders', '{"max_slot_lag_mb": 1}');
+SELECT sla_type, target FROM etl.sla_definitions WHERE pipeline_id = 'log_orders';
+CREATE TABLE logc.filler AS SELECT g, repeat('x', 200) AS pad FROM generate_series(1, 20000) g;
+SELECT d.sla_type, e.observed > 1 AS over_1mb, e.compliant
+  FROM etl.evaluate_freshness() e JOIN etl.sla_definitions d USING (sla_id) WHERE d.pipeline_id = 'log_orders';
+SELECT alert_type, status, message ~ '^pipeline log_orders missed its slot_lag SLA: observed [0-9.]+, target 1$' AS message
+  FROM etl.alerts WHERE pipeline_id = 'log_orders' AND alert_type = 'sla_violation';
+SELECT sla_type, target, observed ~ ' MB$' AS in_mb, compliant FROM etl.sla_report('log_orders');
+-- the next runs read the log past the filler and advance the slot (a
+-- checkpoint logs the running transactions decoding restarts from)
+CHECKPOINT;
+SELECT r->>'status' AS status FROM etl.execute_pipeline('log_orders') r;
+SELECT r->>'status' AS status FROM etl.execute_pipeline('log_orders') r;
+SELECT d.sla_type, e.compliant
+  FROM etl.evaluate_freshness() e JOIN etl.sla_definitions d USING (sla_id) WHERE d.pipeline_id = 'log_orders';
+SELECT alert_type, status FROM etl.alerts WHERE pipeline_id = 'log_orders' AND alert_type = 'sla_violation';
+-- its value is checked like every SLA key's
+SELECT etl.apply_sla_config('log_orders', '{"max_slot_lag_mb": 0}');
+SELECT path, message FROM etl.validate_config($$
+pipeline:
+  id: log_sla_bad
+  sources:
+    - {id: a, type: postgresql, table: logc.orders, incremental: {mode: log_cdc, slot: metaetl_test_slot}}
+  targets:
+    - {id: t, type: postgresql, table: logc.t, mode: merge_changes, keys: [id]}
+  sla: {max_slot_lag_mb: "lots"}
+$$) ORDER BY path;
+
 -- the slot's confirmed position follows the committed one
 SELECT (SELECT confirmed_flush_lsn FROM pg_replication_slots WHERE slot_name = 'metaetl_test_slot')
        <= ("position"->>'lsn')::pg_lsn AS slot_not_ahead

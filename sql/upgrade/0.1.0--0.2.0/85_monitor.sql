@@ -35,72 +35,6 @@ $$;
 COMMENT ON FUNCTION etl._sla_freshness_age(etl.sla_definitions) IS
   'internal: minutes since the newest row (freshness column) or the last successful load';
 
-CREATE OR REPLACE FUNCTION etl.evaluate_sla(run_id pg_catalog.int8)
-RETURNS SETOF etl.sla_compliance
-LANGUAGE plpgsql
-SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
-AS $$
-#variable_conflict use_column
-DECLARE
-    r        etl.pipeline_runs;
-    d        etl.sla_definitions;
-    obs      numeric;
-    ok       bool;
-    det      jsonb;
-    res      etl.sla_compliance;
-    results  etl.sla_compliance[] := '{}';
-    total    int;
-    good     int;
-BEGIN
-    SELECT * INTO r FROM etl.pipeline_runs x WHERE x.run_id = evaluate_sla.run_id;
-    -- another role's run does not exist for the caller (no existence oracle)
-    IF NOT FOUND OR NOT etl._caller_may_operate(r.pipeline_id) THEN
-        RAISE EXCEPTION 'run % does not exist', evaluate_sla.run_id USING ERRCODE = '42704';
-    END IF;
-    FOR d IN SELECT * FROM etl.sla_definitions x WHERE x.pipeline_id = r.pipeline_id AND x.enabled ORDER BY x.sla_type LOOP
-        obs := NULL; ok := NULL; det := '{}';
-        IF d.sla_type = 'duration' THEN
-            CONTINUE WHEN r.started_at IS NULL;
-            obs := round((extract(epoch FROM COALESCE(r.ended_at, clock_timestamp()) - r.started_at) / 60)::numeric, 4);
-            ok := obs <= d.target;
-            det := jsonb_build_object('run_status', r.status, 'finished', r.ended_at IS NOT NULL);
-        ELSIF d.sla_type = 'success_rate' THEN
-            SELECT count(*), count(*) FILTER (WHERE x.status = 'succeeded') INTO total, good
-              FROM (SELECT y.status FROM etl.pipeline_runs y
-                     WHERE y.pipeline_id = r.pipeline_id
-                       AND y.status IN ('succeeded', 'failed', 'quality_failed', 'cancelled', 'abandoned')
-                       AND y.queued_at <= r.queued_at AND y.run_id <= r.run_id
-                       AND (d.window_interval IS NULL OR y.queued_at > r.queued_at - d.window_interval)
-                     ORDER BY y.queued_at DESC, y.run_id DESC
-                     LIMIT d.window_runs) x;
-            CONTINUE WHEN total = 0;
-            obs := round(good::numeric / total, 4);
-            ok := obs >= d.target;
-            det := jsonb_build_object('runs', total, 'succeeded', good)
-                   || jsonb_strip_nulls(jsonb_build_object('window_runs', d.window_runs,
-                                                           'window', d.window_interval::text));
-        ELSIF d.sla_type = 'quality' THEN
-            CONTINUE WHEN r.quality_score IS NULL;
-            obs := r.quality_score;
-            ok := obs >= d.target;
-        ELSIF d.sla_type = 'freshness' THEN
-            obs := etl._sla_freshness_age(d);
-            ok := obs IS NOT NULL AND obs <= d.target;
-            det := jsonb_build_object('source', CASE WHEN d.options ? 'table' THEN 'column' ELSE 'last_load' END);
-        END IF;
-        INSERT INTO etl.sla_compliance (sla_id, pipeline_id, run_id, observed, target, compliant, details)
-        VALUES (d.sla_id, r.pipeline_id, r.run_id, obs, d.target, ok, det)
-        RETURNING * INTO res;
-        results := results || res;
-        RETURN NEXT res;
-    END LOOP;
-    PERFORM etl._sla_alerts(r.pipeline_id, r.run_id, results);
-END
-$$;
-COMMENT ON FUNCTION etl.evaluate_sla(pg_catalog.int8) IS
-  'evaluate every SLA of a run''s pipeline for that run (duration, success rate, quality, freshness), record and return the evaluations; raises or resolves sla_violation alerts';
-
 CREATE OR REPLACE FUNCTION etl.evaluate_running_slas()
 RETURNS SETOF etl.sla_compliance
 LANGUAGE plpgsql
@@ -134,33 +68,6 @@ END
 $$;
 COMMENT ON FUNCTION etl.evaluate_running_slas() IS
   'record a duration breach (once per run) for runs still going past their max duration, and raise the sla_violation alert; the delivery worker calls it every few seconds';
-
-CREATE OR REPLACE FUNCTION etl.evaluate_freshness()
-RETURNS SETOF etl.sla_compliance
-LANGUAGE plpgsql
-SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    d    etl.sla_definitions;
-    obs  numeric;
-    res  etl.sla_compliance;
-BEGIN
-    FOR d IN SELECT * FROM etl.sla_definitions x
-              WHERE x.sla_type = 'freshness' AND x.enabled AND etl._caller_may_operate(x.pipeline_id)
-              ORDER BY x.sla_id LOOP
-        obs := etl._sla_freshness_age(d);
-        INSERT INTO etl.sla_compliance (sla_id, pipeline_id, run_id, observed, target, compliant, details)
-        VALUES (d.sla_id, d.pipeline_id, NULL, obs, d.target, obs IS NOT NULL AND obs <= d.target,
-                jsonb_build_object('source', CASE WHEN d.options ? 'table' THEN 'column' ELSE 'last_load' END))
-        RETURNING * INTO res;
-        PERFORM etl._sla_alerts(d.pipeline_id, NULL, ARRAY[res]);
-        RETURN NEXT res;
-    END LOOP;
-END
-$$;
-COMMENT ON FUNCTION etl.evaluate_freshness() IS
-  'evaluate every freshness SLA now (the scheduler calls it every minute), recording each evaluation and raising or resolving alerts';
 
 CREATE OR REPLACE FUNCTION etl.on_run_finished(run_id pg_catalog.int8)
 RETURNS pg_catalog.jsonb
@@ -401,6 +308,160 @@ REVOKE EXECUTE ON FUNCTION etl.add_alert_channel(pg_catalog.text, pg_catalog.tex
 COMMENT ON FUNCTION etl.add_alert_channel(pg_catalog.text, pg_catalog.text, pg_catalog.jsonb) IS
   'add (or replace) an alert channel: email, slack, sms or webhook; config is validated, secrets are stored apart and never shown';
 
+-- incremental: the slot_lag SLA (max_slot_lag_mb)
+CREATE OR REPLACE FUNCTION etl._sla_slot_lag(pipeline_id pg_catalog.text)
+RETURNS pg_catalog.numeric
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+SELECT round((max(pg_wal_lsn_diff(pg_current_wal_lsn(), r.restart_lsn)) / (1024.0 * 1024.0))::numeric, 3)
+  FROM etl.change_slots s
+  JOIN pg_replication_slots r ON r.slot_name = s.slot_name AND r.database = current_database()
+ WHERE s.pipeline_id = _sla_slot_lag.pipeline_id
+$$;
+COMMENT ON FUNCTION etl._sla_slot_lag(pg_catalog.text) IS
+  'internal: MB of WAL retained by the log CDC slots a pipeline reads (the slot_lag SLA''s observation)';
+
+CREATE OR REPLACE FUNCTION etl.evaluate_sla(run_id pg_catalog.int8)
+RETURNS SETOF etl.sla_compliance
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_column
+DECLARE
+    r        etl.pipeline_runs;
+    d        etl.sla_definitions;
+    obs      numeric;
+    ok       bool;
+    det      jsonb;
+    res      etl.sla_compliance;
+    results  etl.sla_compliance[] := '{}';
+    total    int;
+    good     int;
+BEGIN
+    SELECT * INTO r FROM etl.pipeline_runs x WHERE x.run_id = evaluate_sla.run_id;
+    -- another role's run does not exist for the caller (no existence oracle)
+    IF NOT FOUND OR NOT etl._caller_may_operate(r.pipeline_id) THEN
+        RAISE EXCEPTION 'run % does not exist', evaluate_sla.run_id USING ERRCODE = '42704';
+    END IF;
+    FOR d IN SELECT * FROM etl.sla_definitions x WHERE x.pipeline_id = r.pipeline_id AND x.enabled ORDER BY x.sla_type LOOP
+        obs := NULL; ok := NULL; det := '{}';
+        IF d.sla_type = 'duration' THEN
+            CONTINUE WHEN r.started_at IS NULL;
+            obs := round((extract(epoch FROM COALESCE(r.ended_at, clock_timestamp()) - r.started_at) / 60)::numeric, 4);
+            ok := obs <= d.target;
+            det := jsonb_build_object('run_status', r.status, 'finished', r.ended_at IS NOT NULL);
+        ELSIF d.sla_type = 'success_rate' THEN
+            SELECT count(*), count(*) FILTER (WHERE x.status = 'succeeded') INTO total, good
+              FROM (SELECT y.status FROM etl.pipeline_runs y
+                     WHERE y.pipeline_id = r.pipeline_id
+                       AND y.status IN ('succeeded', 'failed', 'quality_failed', 'cancelled', 'abandoned')
+                       AND y.queued_at <= r.queued_at AND y.run_id <= r.run_id
+                       AND (d.window_interval IS NULL OR y.queued_at > r.queued_at - d.window_interval)
+                     ORDER BY y.queued_at DESC, y.run_id DESC
+                     LIMIT d.window_runs) x;
+            CONTINUE WHEN total = 0;
+            obs := round(good::numeric / total, 4);
+            ok := obs >= d.target;
+            det := jsonb_build_object('runs', total, 'succeeded', good)
+                   || jsonb_strip_nulls(jsonb_build_object('window_runs', d.window_runs,
+                                                           'window', d.window_interval::text));
+        ELSIF d.sla_type = 'quality' THEN
+            CONTINUE WHEN r.quality_score IS NULL;
+            obs := r.quality_score;
+            ok := obs >= d.target;
+        ELSIF d.sla_type = 'freshness' THEN
+            obs := etl._sla_freshness_age(d);
+            ok := obs IS NOT NULL AND obs <= d.target;
+            det := jsonb_build_object('source', CASE WHEN d.options ? 'table' THEN 'column' ELSE 'last_load' END);
+        ELSIF d.sla_type = 'slot_lag' THEN
+            obs := etl._sla_slot_lag(d.pipeline_id);
+            CONTINUE WHEN obs IS NULL;
+            ok := obs <= d.target;
+            det := jsonb_build_object('unit', 'MB');
+        END IF;
+        INSERT INTO etl.sla_compliance (sla_id, pipeline_id, run_id, observed, target, compliant, details)
+        VALUES (d.sla_id, r.pipeline_id, r.run_id, obs, d.target, ok, det)
+        RETURNING * INTO res;
+        results := results || res;
+        RETURN NEXT res;
+    END LOOP;
+    PERFORM etl._sla_alerts(r.pipeline_id, r.run_id, results);
+END
+$$;
+COMMENT ON FUNCTION etl.evaluate_sla(pg_catalog.int8) IS
+  'evaluate every SLA of a run''s pipeline for that run (duration, success rate, quality, freshness, slot lag), record and return the evaluations; raises or resolves sla_violation alerts';
+
+CREATE OR REPLACE FUNCTION etl.evaluate_freshness()
+RETURNS SETOF etl.sla_compliance
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    d    etl.sla_definitions;
+    obs  numeric;
+    res  etl.sla_compliance;
+BEGIN
+    FOR d IN SELECT * FROM etl.sla_definitions x
+              WHERE x.sla_type IN ('freshness', 'slot_lag') AND x.enabled AND etl._caller_may_operate(x.pipeline_id)
+              ORDER BY x.sla_id LOOP
+        IF d.sla_type = 'slot_lag' THEN
+            -- a slot holds WAL back between runs too: watched like freshness
+            obs := etl._sla_slot_lag(d.pipeline_id);
+            CONTINUE WHEN obs IS NULL;
+            INSERT INTO etl.sla_compliance (sla_id, pipeline_id, run_id, observed, target, compliant, details)
+            VALUES (d.sla_id, d.pipeline_id, NULL, obs, d.target, obs <= d.target, jsonb_build_object('unit', 'MB'))
+            RETURNING * INTO res;
+        ELSE
+            obs := etl._sla_freshness_age(d);
+            INSERT INTO etl.sla_compliance (sla_id, pipeline_id, run_id, observed, target, compliant, details)
+            VALUES (d.sla_id, d.pipeline_id, NULL, obs, d.target, obs IS NOT NULL AND obs <= d.target,
+                    jsonb_build_object('source', CASE WHEN d.options ? 'table' THEN 'column' ELSE 'last_load' END))
+            RETURNING * INTO res;
+        END IF;
+        PERFORM etl._sla_alerts(d.pipeline_id, NULL, ARRAY[res]);
+        RETURN NEXT res;
+    END LOOP;
+END
+$$;
+COMMENT ON FUNCTION etl.evaluate_freshness() IS
+  'evaluate every freshness and slot lag SLA now (the scheduler calls it every minute), recording each evaluation and raising or resolving alerts';
+
+CREATE OR REPLACE FUNCTION etl.sla_report(pipeline_id pg_catalog.text,
+                               from_ts pg_catalog.timestamptz DEFAULT pg_catalog.now() - '7 days'::pg_catalog.interval,
+                               to_ts pg_catalog.timestamptz DEFAULT pg_catalog.now())
+RETURNS TABLE(sla_type pg_catalog.text, target pg_catalog.text, observed pg_catalog.text,
+              compliant pg_catalog.bool, evaluated_at pg_catalog.timestamptz)
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+SELECT d.sla_type,
+       CASE d.sla_type
+           WHEN 'duration' THEN format('<= %s min', trim_scale(c.target))
+           WHEN 'success_rate' THEN format('>= %s over %s', trim_scale(c.target),
+                                          COALESCE('last ' || d.window_runs || ' runs', d.window_interval::text))
+           WHEN 'quality' THEN format('>= %s', trim_scale(c.target))
+           WHEN 'freshness' THEN format('<= %s min', trim_scale(round(c.target, 2)))
+           WHEN 'slot_lag' THEN format('<= %s MB', trim_scale(c.target))
+       END,
+       CASE WHEN c.observed IS NULL THEN 'no data'
+            WHEN d.sla_type IN ('duration', 'freshness') THEN format('%s min', round(c.observed, 2))
+            WHEN d.sla_type = 'slot_lag' THEN format('%s MB', round(c.observed, 2))
+            WHEN d.sla_type = 'success_rate' THEN format('%s (%s of %s runs)', round(c.observed, 4),
+                                                        c.details ->> 'succeeded', c.details ->> 'runs')
+            ELSE round(c.observed, 2)::text
+       END,
+       c.compliant, c.evaluated_at
+  FROM etl.sla_compliance c
+  JOIN etl.sla_definitions d ON d.sla_id = c.sla_id
+ WHERE c.pipeline_id = sla_report.pipeline_id
+   AND c.evaluated_at >= from_ts AND c.evaluated_at <= to_ts
+ ORDER BY c.evaluated_at, c.compliance_id
+$$;
+COMMENT ON FUNCTION etl.sla_report(pg_catalog.text, pg_catalog.timestamptz, pg_catalog.timestamptz) IS
+  'SLA evaluations of a pipeline between from_ts and to_ts: type, target, observed value, compliance, time';
 
 CREATE OR REPLACE FUNCTION etl.apply_sla_config(pipeline_id pg_catalog.text, sla pg_catalog.jsonb)
 RETURNS pg_catalog.int4
@@ -505,6 +566,13 @@ BEGIN
         ON CONFLICT (pipeline_id, sla_type) DO UPDATE SET target = EXCLUDED.target, options = EXCLUDED.options,
             enabled = true, window_runs = NULL, window_interval = NULL;
         types := types || 'freshness'::text;
+    END IF;
+    IF sla ? 'max_slot_lag_mb' THEN
+        INSERT INTO etl.sla_definitions AS d (pipeline_id, sla_type, target)
+        VALUES (apply_sla_config.pipeline_id, 'slot_lag', (sla ->> 'max_slot_lag_mb')::numeric)
+        ON CONFLICT (pipeline_id, sla_type) DO UPDATE SET target = EXCLUDED.target, enabled = true,
+            window_runs = NULL, window_interval = NULL, options = '{}';
+        types := types || 'slot_lag'::text;
     END IF;
     -- SLAs no longer in the block are disabled, not deleted: their history stays
     UPDATE etl.sla_definitions d SET enabled = false

@@ -46,6 +46,8 @@ psql_pg -d bench -X -q <<SQL
 CREATE EXTENSION metaetl;
 CREATE TABLE src (id int PRIMARY KEY, name text, amount numeric, updated_at timestamptz NOT NULL);
 INSERT INTO src SELECT g, 'n' || g, g % 1000, '2026-01-01' FROM generate_series(1, $ROWS) g;
+-- a timestamp source is read by its change column: index it, as a user would
+CREATE INDEX ON src (updated_at, id);
 CREATE TABLE src_cdc (LIKE src INCLUDING ALL);
 INSERT INTO src_cdc SELECT * FROM src;
 CREATE TABLE src_log (LIKE src INCLUDING ALL);
