@@ -860,6 +860,44 @@ qc_custom(QScan *s, QCheck *ch)
 }
 
 /*
+ * qc_approx_quantile
+ *		A median or quantile rule with approximate: true: the value at q of
+ *		this run's KLL sketch (exact, with percentile_cont's interpolation,
+ *		while no level was compacted: below about 200 values), within the
+ *		bounds as the exact rule compares them.
+ */
+static void
+qc_approx_quantile(QScan *s, QCheck *ch)
+{
+	Jsonb	   *j = QualityScanResult(s, ch->s_a);
+	QKll		k;
+	double		q = 0.5;
+	double		v;
+	double		b;
+
+	if (strcmp(ch->type, "quantile") == 0)
+		QJNum(ch->r, "q", &q);
+	ch->total = s->rows;
+	ch->failed = 0;
+	ch->has_pct = true;
+	ch->passed = true;
+	ch->observed = "null";
+	if (j != NULL && qc_sketch(&j->root, &k))
+	{
+		v = QKllQuantile(&k, q);
+		if (isfinite(v))
+		{
+			ch->observed = qc_float(v);
+			if (QJNum(ch->r, "min", &b))
+				ch->passed &= QJBool(ch->r, "strict_min", false) ? v > b : v >= b;
+			if (QJNum(ch->r, "max", &b))
+				ch->passed &= QJBool(ch->r, "strict_max", false) ? v < b : v <= b;
+		}
+	}
+	ch->pct = ch->passed ? 100 : 0;
+}
+
+/*
  * QualityEvaluate
  *		Every check's result, after QualityScanExecute.
  */
@@ -893,6 +931,9 @@ QualityEvaluate(QScan *s)
 			qc_outliers(s, ch);
 		else if (strcmp(t, "drift") == 0)
 			qc_drift(s, ch);
+		else if ((strcmp(t, "median") == 0 || strcmp(t, "quantile") == 0) &&
+				 QJBool(ch->r, "approximate", false))
+			qc_approx_quantile(s, ch);
 		else if (ch->kind->eval == QE_SHAPE)
 			qc_shape(s, ch);
 		else if (strcmp(t, "custom") == 0)

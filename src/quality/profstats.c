@@ -48,11 +48,15 @@ QHllAdd(QHll *h, uint64_t hash)
 	uint64_t	rest = (x << QHLL_P) | (UINT64_C(1) << (QHLL_P - 1));	/* sentinel bit */
 	uint8_t		rank = 1;
 
+#if defined(__GNUC__)
+	rank = (uint8_t) (__builtin_clzll(rest) + 1);	/* rest is never 0: the sentinel */
+#else
 	while (!(rest & UINT64_C(0x8000000000000000)))
 	{
 		rank++;
 		rest <<= 1;
 	}
+#endif
 	if (rank > h->reg[idx])
 		h->reg[idx] = rank;
 }

@@ -122,7 +122,9 @@ static const char *const k_rows[] = {"min", "max", "max_change_pct"};
 static const char *const k_schema[] = {"required_columns", "forbidden_columns", "types"};
 static const char *const k_custom[] = {"query"};
 static const char *const k_stat[] = {"column", "min", "max", "strict_min", "strict_max"};
-static const char *const k_quantile[] = {"column", "q", "min", "max", "strict_min", "strict_max"};
+static const char *const k_quantile[] = {"column", "q", "min", "max", "strict_min", "strict_max", "approximate"};
+/* median, distinct_count, proportion_unique: sketches when approximate: true */
+static const char *const k_approx[] = {"column", "min", "max", "strict_min", "strict_max", "approximate"};
 static const char *const k_most[] = {"column", "in"};
 static const char *const k_dvals[] = {"column", "contains", "equals", "subset_of"};
 static const char *const k_mono[] = {"column", "direction", "strict", "order_by"};
@@ -449,6 +451,9 @@ rule_kind_keys(const char *type, const char *const **keys, int *nkeys)
 	K("schema", k_schema);
 	K("custom", k_custom);
 	K("quantile", k_quantile);
+	K("median", k_approx);
+	K("distinct_count", k_approx);
+	K("proportion_unique", k_approx);
 	K("most_common", k_most);
 	K("distinct_values", k_dvals);
 	K("monotonic", k_mono);
@@ -462,7 +467,7 @@ rule_kind_keys(const char *type, const char *const **keys, int *nkeys)
 	K("outliers", k_outliers);
 	K("drift", k_drift);
 #undef K
-	/* min, max, mean, sum, stddev, median, distinct_count, proportion_unique */
+	/* min, max, mean, sum, stddev */
 	*keys = k_stat;
 	*nkeys = lengthof_arr(k_stat);
 }
@@ -835,6 +840,7 @@ rule_one(VCtx *c, const CfgNode *r, const char *path, const char **column)
 	{
 		rule_number(c, r, out, path, "q", true, 0, 1, false);
 		rule_bounds(c, r, out, path, false, true);
+		rule_bool(c, r, out, path, "approximate", false);
 	}
 	else if (strcmp(type, "most_common") == 0)
 		rule_values(c, r, out, path, "in", true);
@@ -933,7 +939,11 @@ rule_one(VCtx *c, const CfgNode *r, const char *path, const char **column)
 	else if (strcmp(type, "drift") == 0)
 		method = rule_enum(c, r, out, path, "method", "drift method", drift_methods, lengthof_arr(drift_methods), NULL);
 	else if (kind->eval == QE_AGG && kind_is("min", keys, nkeys))
+	{
 		rule_bounds(c, r, out, path, strcmp(type, "min") == 0 || strcmp(type, "max") == 0, true);
+		if (kind_is("approximate", keys, nkeys))
+			rule_bool(c, r, out, path, "approximate", false);
+	}
 
 	/* common keys (name is given by the caller) */
 	if ((n = cfgv_get(c, r, path, "severity", false)))

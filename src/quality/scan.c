@@ -828,6 +828,16 @@ qs_aggregate(QScan *s, QCheck *ch)
 		char	   *q = strcmp(t, "median") == 0 ? "0.5" : QJNumText(ch->r, "q");
 
 		qs_need_numeric(ch);
+		if (QJBool(ch->r, "approximate", false))
+		{
+			/*
+			 * The KLL sketch (sketchagg.c), the same aggregate as a ks drift
+			 * rule's on this column and scope, so the two share one state;
+			 * checks.c reads the quantile off the sketch.
+			 */
+			ch->s_a = QualityScanAgg(s, psprintf("etl._kll(%s)%s", QualityScanFloat8(c, v), qs_filter(ch, NULL)));
+			return;
+		}
 		slot = QualityScanAgg(s, psprintf("etl._quantiles(%s, %s)%s", QualityScanFloat8(c, v),
 										  qs_const(s, ch, psprintf("{%s}", q), FLOAT8ARRAYOID), qs_filter(ch, NULL)));
 		ch->s_a = qs_bounded(s, ch, psprintf("(%s)[1]::pg_catalog.numeric", QualityScanAggRef(s, slot)), NUMERICOID);
@@ -836,6 +846,25 @@ qs_aggregate(QScan *s, QCheck *ch)
 	{
 		char	   *b;
 
+		if (QJBool(ch->r, "approximate", false))
+		{
+			/* HyperLogLog (aggs.c): 16 kB of registers instead of every distinct value */
+			char	   *hv = c->has_eq ? v : psprintf("%s::pg_catalog.text", v);
+			char	   *hll;
+			char	   *n;
+
+			hll = QualityScanAggRef(s, QualityScanAgg(s, psprintf("etl._hll_distinct(%s)%s", hv, qs_filter(ch, NULL))));
+			if (strcmp(t, "distinct_count") == 0)
+				ch->s_a = qs_bounded(s, ch, psprintf("%s::pg_catalog.numeric", hll), NUMERICOID);
+			else
+			{
+				/* an estimate above the number of values is capped at it: at most 1 */
+				n = QualityScanAggRef(s, QualityScanAgg(s, psprintf("pg_catalog.count(%s)%s", v, qs_filter(ch, NULL))));
+				ch->s_a = qs_bounded(s, ch, psprintf("(LEAST(%s, %s)::pg_catalog.numeric / NULLIF(%s, 0))", hll, n, n),
+									 NUMERICOID);
+			}
+			return;
+		}
 		slot = QualityScanAgg(s, c->has_eq ?
 							  psprintf("etl._freq(%s, 0, NULL::%s[])%s", v, c->typname, qs_filter(ch, NULL)) :
 							  psprintf("etl._freq(%s::pg_catalog.text, 0, NULL::pg_catalog.text[])%s", v, qs_filter(ch, NULL)));

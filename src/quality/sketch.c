@@ -81,6 +81,34 @@ qkll_cmp(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+/*
+ * Sort a level's items.  Low levels hold 8 to a few dozen items once the
+ * sketch is deep, and are compacted every few values: insertion sort there
+ * (no call per comparison), qsort for the long top levels.  Items are never
+ * NaN, so both give the same order.
+ */
+static void
+qkll_sort(double *v, int n)
+{
+	if (n > 32)
+	{
+		qsort(v, n, sizeof(double), qkll_cmp);
+		return;
+	}
+	for (int i = 1; i < n; i++)
+	{
+		double		x = v[i];
+		int			j = i - 1;
+
+		while (j >= 0 && v[j] > x)
+		{
+			v[j + 1] = v[j];
+			j--;
+		}
+		v[j + 1] = x;
+	}
+}
+
 /* level h is full: every other item (sorted) moves to level h + 1 */
 static void
 qkll_compact(QKll *s, int h)
@@ -94,7 +122,7 @@ qkll_compact(QKll *s, int h)
 		return;					/* 2^60 values: not reached */
 	if (h + 1 == s->nlevels)
 		s->nlevels++;
-	qsort(v, n, sizeof(double), qkll_cmp);
+	qkll_sort(v, n);
 	qkll_reserve(s, h + 1, s->len[h + 1] + (n - keep) / 2);
 	for (int i = keep + offset; i < n; i += 2)
 		s->items[h + 1][s->len[h + 1]++] = v[i];

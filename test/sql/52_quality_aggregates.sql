@@ -70,6 +70,25 @@ SELECT * FROM pg_temp.show(etl.quality_gate('SELECT * FROM q52 WHERE false', $$[
 SELECT * FROM pg_temp.show(etl.quality_gate('SELECT id, NULL::numeric AS x FROM q52', $$[
   {"type": "sum", "column": "x", "min": 1}, {"type": "quantile", "column": "x", "q": 0.5, "max": 0}]$$));
 
+-- approximate: true (median, quantile: a KLL sketch; distinct_count,
+-- proportion_unique: HyperLogLog) gives the exact values on small data (the
+-- sketch keeps every value below about 200, HyperLogLog is exact this small),
+-- passes and fails by the same bounds, and observes nothing on empty data
+SELECT * FROM pg_temp.show(etl.quality_gate('q52', $$[
+  {"name": "median_a", "type": "median", "column": "x", "min": 5.5, "max": 5.5, "approximate": true},
+  {"name": "p90_a", "type": "quantile", "column": "x", "q": 0.9, "min": 9.1, "max": 9.1, "approximate": true},
+  {"name": "p25_a", "type": "quantile", "column": "x", "q": 0.25, "min": 4, "approximate": true},
+  {"name": "distinct_a", "type": "distinct_count", "column": "cat", "min": 5, "max": 5, "approximate": true},
+  {"name": "unique_x_a", "type": "proportion_unique", "column": "x", "min": 1, "approximate": true},
+  {"name": "unique_cat_a", "type": "proportion_unique", "column": "cat", "min": 0.8, "approximate": true},
+  {"name": "median_late_a", "type": "median", "column": "x", "max": 8, "strict_max": true, "where": "id > 5", "approximate": true}]$$)) ORDER BY 1;
+SELECT * FROM pg_temp.show(etl.quality_gate('SELECT * FROM q52 WHERE false', $$[
+  {"type": "median", "column": "x", "min": 100, "approximate": true},
+  {"type": "distinct_count", "column": "cat", "min": 1, "approximate": true},
+  {"type": "proportion_unique", "column": "cat", "min": 1, "approximate": true}]$$)) ORDER BY 1;
+SELECT pg_temp.err($q$SELECT etl.quality_gate('q52', '[{"type": "median", "column": "x", "max": 1, "approximate": "yes"}]')$q$);
+SELECT pg_temp.err($q$SELECT etl.quality_gate('q52', '[{"type": "mean", "column": "x", "max": 1, "approximate": true}]')$q$);
+
 -- recorded in etl.dq_results with the observed value
 SELECT rule_name, rule_type, columns, params, observed, passed
   FROM etl.dq_results WHERE dataset = 'q52' AND rule_name IN ('mean_x', 'quantile_x', 'most_common_cat')

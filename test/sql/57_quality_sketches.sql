@@ -56,5 +56,28 @@ SELECT column_name, metrics ? 'sketch' AS has_sketch, jsonb_array_length(metrics
 -- and it stays small: a few hundred values per column whatever the rows
 SELECT max(pg_column_size(metrics)) < 20000 AS small FROM etl.profiling_stats WHERE dataset = 'q57';
 
+-- gate rules with approximate: true use the same sketches: a median or
+-- quantile whose true rank is within 1.33% of q, distinct counts and
+-- proportion_unique within 2.5% of the exact ones (the exact rules alongside)
+CREATE TEMP TABLE q57_g AS
+SELECT c->>'rule' AS rule, (c->>'observed')::float8 AS observed, (c->>'passed')::boolean AS passed
+  FROM jsonb_array_elements(etl.quality_gate('q57', $$[
+    {"name": "median_a", "type": "median", "column": "x", "min": 0, "approximate": true},
+    {"name": "p90_a", "type": "quantile", "column": "skewed", "q": 0.9, "min": 0, "approximate": true},
+    {"name": "p10_a", "type": "quantile", "column": "k", "q": 0.1, "min": 0, "approximate": true},
+    {"name": "distinct_a", "type": "distinct_count", "column": "k", "min": 1, "approximate": true},
+    {"name": "distinct_e", "type": "distinct_count", "column": "k", "min": 1},
+    {"name": "unique_a", "type": "proportion_unique", "column": "k", "min": 0, "approximate": true},
+    {"name": "unique_e", "type": "proportion_unique", "column": "k", "min": 0},
+    {"name": "median_bound_a", "type": "median", "column": "x", "max": 10, "severity": "warn", "approximate": true}
+  ]$$)->'checks') c;
+SELECT abs((SELECT count(*) FILTER (WHERE x <= (SELECT observed FROM q57_g WHERE rule = 'median_a'))::float8 / count(*) FROM q57) - 0.5) <= 0.0133 AS median_rank_ok,
+       abs((SELECT count(*) FILTER (WHERE skewed <= (SELECT observed FROM q57_g WHERE rule = 'p90_a'))::float8 / count(*) FROM q57) - 0.9) <= 0.0133 AS p90_rank_ok,
+       abs((SELECT count(*) FILTER (WHERE k <= (SELECT observed FROM q57_g WHERE rule = 'p10_a'))::float8 / count(*) FROM q57) - 0.1) <= 0.0133 AS p10_rank_ok,
+       abs((SELECT observed FROM q57_g WHERE rule = 'distinct_a') / (SELECT observed FROM q57_g WHERE rule = 'distinct_e') - 1) <= 0.025 AS distinct_ok,
+       abs((SELECT observed FROM q57_g WHERE rule = 'unique_a') / (SELECT observed FROM q57_g WHERE rule = 'unique_e') - 1) <= 0.025 AS unique_ok,
+       (SELECT passed FROM q57_g WHERE rule = 'median_bound_a') AS median_bound_passed;
+
 DELETE FROM etl.profiling_stats WHERE dataset = 'q57';
+DELETE FROM etl.quality_scores WHERE dataset = 'q57';
 DROP TABLE q57;
