@@ -223,6 +223,7 @@ MetaetlReadObjects(MetaetlPlan *plan, MetaetlNode *src, List *names,
 	char	   *compression = MetaetlJStr(src->conf, "compression");
 	JsonbContainer *decl = MetaetlJObj(src->conf, "columns");
 	List	   *declared = NIL;
+	List	   *wanted = NIL;
 	volatile int no = 0;
 	MemoryContext cxt = CurrentMemoryContext;
 
@@ -261,6 +262,12 @@ MetaetlReadObjects(MetaetlPlan *plan, MetaetlNode *src, List *names,
 			declared = lappend(declared, c);
 		}
 	}
+	/*
+	 * Without declared columns, formats that can skip columns decode only
+	 * those the pipeline reads (transform/compile.c works them out).
+	 */
+	if (declared == NIL)
+		wanted = MetaetlUsedColumns(plan, src);
 	if (names == NIL)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_FILE),
@@ -306,6 +313,7 @@ MetaetlReadObjects(MetaetlPlan *plan, MetaetlNode *src, List *names,
 			rd.src = src;
 			rd.in = in;
 			rd.declared = declared;
+			rd.wanted = wanted;
 			rd.file_column = MetaetlJStr(src->conf, "file_column");
 			rd.object_no = no++;
 			rd.begin = read_begin;

@@ -653,16 +653,30 @@ pq_columns_of(PqRead *st, MetaetlFormatRead *rd, PqPgCol **out, int *nout)
 	}
 	else
 	{
+		/*
+		 * Only the columns the pipeline reads (rd->wanted), so an unused
+		 * column that is nested or damaged is never decoded.  When none of
+		 * them is in the file (a pipeline reading only file_column), every
+		 * column is read: the table needs one, and the steps then report
+		 * what is missing.
+		 */
+		List	   *wanted = rd->wanted;
+		bool		any = false;
+
+		foreach(lc, wanted)
+			any = any || pqf_find_column(f, (char *) lfirst(lc)) >= 0;
+		if (!any)
+			wanted = NIL;
 		for (int i = 0; i < n; i++)
 		{
 			const PqfColumn *p = pqf_column(f, i);
 			MetaetlColumn *c;
 
-			if (rd->wanted != NIL)
+			if (wanted != NIL)
 			{
 				bool		want = false;
 
-				foreach(lc, rd->wanted)
+				foreach(lc, wanted)
 					if (strcmp((char *) lfirst(lc), p->name) == 0)
 						want = true;
 				if (!want)
