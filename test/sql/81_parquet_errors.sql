@@ -56,6 +56,14 @@ SELECT pg_temp.run('pqe_nested', jsonb_build_object('type', 'file', 'path', :'f'
 SELECT path, message FROM etl.validate_config(jsonb_build_object('pipeline', jsonb_build_object('id', 'pqe_unknown',
   'sources', jsonb_build_array(jsonb_build_object('id', 'src', 'type', 'file', 'path', :'f' || 'good.parquet', 'format', 'parquetx')),
   'targets', jsonb_build_array(jsonb_build_object('id', 'tgt', 'type', 'postgresql', 'table', 'pqe.target')))) #>> '{}');
+-- options: keys are the parquet format's own (source and target): a misspelt
+-- one is refused with its path and the key meant
+SELECT path, message FROM etl.validate_config(jsonb_build_object('pipeline', jsonb_build_object('id', 'pqe_opts',
+  'sources', jsonb_build_array(jsonb_build_object('id', 'src', 'type', 'file', 'path', :'f' || 'good.parquet',
+                               'options', jsonb_build_object('row_groups', 2))),
+  'targets', jsonb_build_array(jsonb_build_object('id', 'tgt', 'type', 'file', 'path', :'f' || 'out.parquet',
+                               'options', jsonb_build_object('codek', 'zstd', 'row_group_size', 'big'))))) #>> '{}')
+  ORDER BY path;
 SELECT pg_temp.run('pqe_nocol', jsonb_build_object('type', 'file', 'path', :'f' || 'good.parquet',
                    'columns', jsonb_build_object('id', 'bigint', 'w', 'text')));
 SELECT pg_temp.run('pqe_badcast', jsonb_build_object('type', 'file', 'path', :'f' || 'good.parquet',
