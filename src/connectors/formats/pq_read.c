@@ -98,13 +98,17 @@ struct PqfFile
 };
 
 /*
- * One read per row group: when the projected chunks lie within this many
- * bytes and make up at least half of them.  From S3 or Azure a request
- * costs far more than the bytes it carries, and DuckDB's row groups of
- * 122,880 rows put a few MB per row group, so eight columns cost one
- * ranged GET instead of eight.
+ * One read for several row groups: when the projected chunks are adjacent
+ * (they tile one byte range, as every column of a row group does in the
+ * files DuckDB and pyarrow write), that range and those of the row groups
+ * after it that continue it, up to this many bytes.  From S3 or Azure a
+ * request costs far more than the bytes it carries (and moto reads the
+ * whole object for each ranged GET), so a whole-file read of 8 columns in
+ * 122,880-row groups costs a GET per 32 MiB instead of one per column
+ * chunk; columns the pipeline does not use are still never fetched, and
+ * memory stays bounded by this buffer.
  */
-#define PQF_RG_SPAN		(64 * 1024 * 1024)
+#define PQF_RG_SPAN		(32 * 1024 * 1024)
 
 #define COLFAIL(c, code, ...) \
 	col_fail((c), (code), __VA_ARGS__)
@@ -546,10 +550,53 @@ pqf_project(PqfFile *f, const int *cols, int ncols, PqfError *err)
 	return 0;
 }
 
+/*
+ * The byte range [lo, hi) of row group rg's projected chunks, when they
+ * tile it (chunks do not overlap, so their sizes adding up to the range
+ * means no byte of another column is in it), lie in the file's data and
+ * span at most PQF_RG_SPAN.  Offsets are checked again, chunk by chunk,
+ * when the row group is started.
+ */
+static bool
+rg_span(const PqfFile *f, int rg, uint64_t *lo, uint64_t *hi)
+{
+	const PqfRowGroupMeta *g = &f->meta.rgs[rg];
+	uint64_t	l = UINT64_MAX,
+				h = 0,
+				sum = 0;
+
+	if (f->nproj < 1)
+		return false;
+	for (int i = 0; i < f->nproj; i++)
+	{
+		const PqfChunkMeta *cm = &g->cols[f->readers[i].leaf];
+		uint64_t	start;
+
+		if (!cm->has_meta || cm->file_path != NULL || cm->data_page_offset < 4 ||
+			cm->total_compressed <= 0)
+			return false;
+		start = (uint64_t) cm->data_page_offset;
+		if (cm->dictionary_page_offset >= 4 && (uint64_t) cm->dictionary_page_offset < start)
+			start = (uint64_t) cm->dictionary_page_offset;
+		if (start >= f->data_end || (uint64_t) cm->total_compressed > f->data_end - start)
+			return false;
+		l = start < l ? start : l;
+		h = start + (uint64_t) cm->total_compressed > h ? start + (uint64_t) cm->total_compressed : h;
+		sum += (uint64_t) cm->total_compressed;
+	}
+	if (sum != h - l || h - l > PQF_RG_SPAN)
+		return false;
+	*lo = l;
+	*hi = h;
+	return true;
+}
+
 int
 pqf_row_group(PqfFile *f, int rg, PqfError *err)
 {
 	const PqfRowGroupMeta *g;
+	uint64_t	lo,
+				hi;
 
 	if (rg < 0 || rg >= f->meta.nrg)
 		return pqf_fail(err, PQF_E_ARG, "no row group %d", rg);
@@ -594,34 +641,32 @@ pqf_row_group(PqfFile *f, int rg, PqfError *err)
 		c->chunk_end = start + (uint64_t) cm->total_compressed;
 	}
 
-	f->rg_valid = false;
-	if (f->nproj >= 2)
+	if (rg_span(f, rg, &lo, &hi) &&
+		!(f->rg_valid && lo >= f->rg_off && hi <= f->rg_off + f->rgbuf.len))
 	{
-		uint64_t	lo = UINT64_MAX,
-					hi = 0,
-					sum = 0;
+		uint64_t	end = hi;
 		int			rc;
 
-		for (int i = 0; i < f->nproj; i++)
+		/* and the row groups after it while they continue the range */
+		for (int next = rg + 1; next < f->meta.nrg; next++)
 		{
-			PqfColReader *c = &f->readers[i];
+			uint64_t	l2,
+						h2;
 
-			lo = c->pos < lo ? c->pos : lo;
-			hi = c->chunk_end > hi ? c->chunk_end : hi;
-			sum += c->chunk_end - c->pos;
+			if (!rg_span(f, next, &l2, &h2) || l2 != end || h2 - lo > PQF_RG_SPAN)
+				break;
+			end = h2;
 		}
-		if (hi - lo <= PQF_RG_SPAN && sum * 2 >= hi - lo)
-		{
-			f->rgbuf.len = 0;
-			if (!pqf_buf_reserve(&f->rgbuf, hi - lo))
-				return pqf_fail(err, PQF_E_NOMEM, "out of memory reading row group %d (%llu bytes)",
-								rg, (unsigned long long) (hi - lo));
-			if ((rc = f->in.read_at(f->in.arg, lo, f->rgbuf.data, hi - lo, err)) < 0)
-				return rc;
-			f->rgbuf.len = hi - lo;
-			f->rg_off = lo;
-			f->rg_valid = true;
-		}
+		f->rg_valid = false;
+		f->rgbuf.len = 0;
+		if (!pqf_buf_reserve(&f->rgbuf, end - lo))
+			return pqf_fail(err, PQF_E_NOMEM, "out of memory reading row group %d (%llu bytes)",
+							rg, (unsigned long long) (end - lo));
+		if ((rc = f->in.read_at(f->in.arg, lo, f->rgbuf.data, end - lo, err)) < 0)
+			return rc;
+		f->rgbuf.len = end - lo;
+		f->rg_off = lo;
+		f->rg_valid = true;
 	}
 	return 0;
 }
