@@ -79,6 +79,18 @@ extern const char *MetaetlCfgKeyString(CfgCheck *chk, const char *key);
 extern void MetaetlCfgProblem(CfgCheck *chk, bool is_error, const char *key,
 							  const char *fmt,...) pg_attribute_printf(4, 5);
 
+/*
+ * Check the mapping at "key" (a source's options:) against a key table
+ * (connectors/connector.h) the way a connector's own keys are checked: an
+ * unknown key is an error at its own path with a did-you-mean, a value of
+ * the wrong kind too.  "what" names the mapping in messages ("csv
+ * options").  Nothing is reported when the key is absent or not a mapping
+ * (the key's own check reports that).
+ */
+struct MetaetlConnKey;
+extern void MetaetlCfgCheckKeys(CfgCheck *chk, const char *key, const struct MetaetlConnKey *keys,
+								const char *what);
+
 /* in config/expr.c */
 typedef enum CfgSqlKind
 {

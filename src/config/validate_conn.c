@@ -70,6 +70,16 @@ MetaetlCfgProblem(CfgCheck *chk, bool is_error, const char *key, const char *fmt
 				 at ? at : chk->node, "%s", msg.data);
 }
 
+void
+MetaetlCfgCheckKeys(CfgCheck *chk, const char *key, const MetaetlConnKey *keys, const char *what)
+{
+	const CfgNode *map = MetaetlCfgKey(chk, key);
+
+	if (map == NULL || map->kind != CFG_MAP)
+		return;
+	cfgv_connector_keys(chk->c, map, cfgv_path(chk->path, key), keys, NULL, 0, NULL, what);
+}
+
 /* the declared key named "key", or NULL */
 static const MetaetlConnKey *
 vconn_find_key(const MetaetlConnKey *keys, const char *key)

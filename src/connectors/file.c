@@ -526,76 +526,21 @@ file_check_format(CfgCheck *chk, const char *type, bool is_source)
 	return fmt;
 }
 
-static bool
-file_option_kind_ok(const MetaetlConnKey *k, const CfgNode *v)
-{
-	switch (k->kind)
-	{
-		case MCK_BOOL:
-			return v->kind == CFG_BOOL;
-		case MCK_STRING:
-			return v->kind == CFG_STRING;
-		case MCK_INTEGER:
-			return v->kind == CFG_NUMBER;
-		default:
-			return v->kind != CFG_MAP && v->kind != CFG_SEQ;
-	}
-}
-
 /*
  * options: keys must be the format's (any format's when the format is
- * decided per file at run time), with values of the declared kinds.
+ * decided per file at run time), with values of the declared kinds: the
+ * format registry owns the keys (MetaetlFormatCheckOptions).
  */
 static void
 file_check(CfgCheck *chk, const char *type, bool is_source)
 {
 	const MetaetlFormat *fmt = file_check_format(chk, type, is_source);
-	const CfgNode *opts = MetaetlCfgKey(chk, "options");
-	int			nf;
-	const MetaetlFormat *const *all = MetaetlFormats(&nf);
+	const char *name = MetaetlCfgKeyString(chk, "format");
 
-	if (opts == NULL || opts->kind != CFG_MAP)
+	/* an unknown format was reported; its options are not checked again */
+	if (fmt == NULL && name && strcmp(name, "auto") != 0)
 		return;
-	for (int i = 0; i < opts->n; i++)
-	{
-		const char *key = opts->pairs[i].key->str;
-		const CfgNode *val = opts->pairs[i].value;
-		const MetaetlConnKey *found = NULL;
-
-		for (int f = 0; f < nf && found == NULL; f++)
-		{
-			if (all[f] == NULL || (fmt && all[f] != fmt))
-				continue;
-			for (const MetaetlConnKey *k = all[f]->option_keys; k && k->key; k++)
-				if (strcmp(k->key, key) == 0)
-				{
-					found = k;
-					break;
-				}
-		}
-		if (found == NULL)
-		{
-			StringInfoData keys;
-
-			initStringInfo(&keys);
-			for (int f = 0; f < nf; f++)
-			{
-				if (all[f] == NULL || (fmt && all[f] != fmt))
-					continue;
-				for (const MetaetlConnKey *k = all[f]->option_keys; k && k->key; k++)
-					if (strstr(keys.data, psprintf("\"%s\"", k->key)) == NULL)
-						appendStringInfo(&keys, "%s\"%s\"", keys.len ? ", " : "", k->key);
-			}
-			MetaetlCfgProblem(chk, true, "options", "unknown option \"%s\"%s%s (options: %s)", key,
-							  fmt ? " for format " : "", fmt ? fmt->name : "",
-							  keys.len ? keys.data : "none");
-		}
-		else if (!file_option_kind_ok(found, val))
-			MetaetlCfgProblem(chk, true, "options", "option \"%s\" must be %s", key,
-							  found->kind == MCK_BOOL ? "true or false" :
-							  found->kind == MCK_INTEGER ? "a number" :
-							  found->kind == MCK_STRING ? "a string" : "a scalar");
-	}
+	MetaetlFormatCheckOptions(chk, fmt);
 }
 
 /*

@@ -109,6 +109,57 @@ MetaetlFormatList(bool writable)
 	return b.len ? b.data : pstrdup("(none)");
 }
 
+/* ------------------------------------------------------------ validation */
+
+const MetaetlConnKey *
+MetaetlFormatOptionKeys(const MetaetlFormat *fmt)
+{
+	MetaetlConnKey *all;
+	int			n = 0,
+				cap = 1;
+
+	if (fmt)
+		return fmt->option_keys;
+	for (int i = 0; i < (int) lengthof(all_formats); i++)
+		for (const MetaetlConnKey *k = all_formats[i]->option_keys; k && k->key; k++)
+			cap++;
+	all = palloc0(sizeof(MetaetlConnKey) * cap);
+	for (int i = 0; i < (int) lengthof(all_formats); i++)
+		for (const MetaetlConnKey *k = all_formats[i]->option_keys; k && k->key; k++)
+		{
+			int			j;
+
+			for (j = 0; j < n; j++)
+				if (strcmp(all[j].key, k->key) == 0)
+					break;
+			if (j == n)
+				all[n++] = *k;
+			else if (all[j].kind != k->kind || all[j].values != k->values)
+			{
+				/* formats disagree on the value (none do today): any scalar */
+				all[j].kind = MCK_ANY;
+				all[j].values = NULL;
+			}
+		}
+	return all;
+}
+
+void
+MetaetlFormatCheckOptions(CfgCheck *chk, const MetaetlFormat *fmt)
+{
+	const MetaetlConnKey *keys = MetaetlFormatOptionKeys(fmt);
+	StringInfoData what;
+
+	initStringInfo(&what);
+	appendStringInfo(&what, "%s options (", fmt ? fmt->name : "format");
+	if (keys == NULL || keys->key == NULL)
+		appendStringInfoString(&what, "it takes none");
+	for (const MetaetlConnKey *k = keys; k && k->key; k++)
+		appendStringInfo(&what, "%s%s", k == keys ? "valid: " : ", ", k->key);
+	appendStringInfoChar(&what, ')');
+	MetaetlCfgCheckKeys(chk, "options", keys, what.data);
+}
+
 /* ------------------------------------------------- reading a source's objects */
 
 typedef struct ReadState
@@ -223,6 +274,7 @@ MetaetlReadObjects(MetaetlPlan *plan, MetaetlNode *src, List *names,
 	char	   *compression = MetaetlJStr(src->conf, "compression");
 	JsonbContainer *decl = MetaetlJObj(src->conf, "columns");
 	List	   *declared = NIL;
+	List	   *wanted = NIL;
 	volatile int no = 0;
 	MemoryContext cxt = CurrentMemoryContext;
 
@@ -261,6 +313,12 @@ MetaetlReadObjects(MetaetlPlan *plan, MetaetlNode *src, List *names,
 			declared = lappend(declared, c);
 		}
 	}
+	/*
+	 * Without declared columns, formats that can skip columns decode only
+	 * those the pipeline reads (transform/compile.c works them out).
+	 */
+	if (declared == NIL)
+		wanted = MetaetlUsedColumns(plan, src);
 	if (names == NIL)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_FILE),
@@ -306,6 +364,7 @@ MetaetlReadObjects(MetaetlPlan *plan, MetaetlNode *src, List *names,
 			rd.src = src;
 			rd.in = in;
 			rd.declared = declared;
+			rd.wanted = wanted;
 			rd.file_column = MetaetlJStr(src->conf, "file_column");
 			rd.object_no = no++;
 			rd.begin = read_begin;

@@ -71,4 +71,15 @@ extern const MetaetlFormat *const *MetaetlFormats(int *n);
 extern const MetaetlFormat *MetaetlFormatForName(const char *object_name);
 extern char *MetaetlFormatList(bool writable);
 
+/*
+ * Validation of "options:" (etl.validate_config, through a connector's
+ * check callback).  The keys are each format's own option_keys table, the
+ * only list of them; with fmt NULL (the format is decided per object at
+ * run time) the keys of every format.  MetaetlFormatCheckOptions reports
+ * an unknown key at its path (sources[0].options.delimter) with a
+ * did-you-mean and the valid keys, and a value of the wrong kind.
+ */
+extern const MetaetlConnKey *MetaetlFormatOptionKeys(const MetaetlFormat *fmt);
+extern void MetaetlFormatCheckOptions(CfgCheck *chk, const MetaetlFormat *fmt);
+
 #endif							/* METAETL_FORMAT_H */

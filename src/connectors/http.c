@@ -558,6 +558,9 @@ http_check(CfgCheck *chk, const char *type, bool is_source)
 						  is_source ? "source" : "target");
 	if (!is_source)
 		return;
+	/* options: are the format's (json when none is given) */
+	if (MetaetlLookupFormat(format ? format : "json"))
+		MetaetlFormatCheckOptions(chk, MetaetlLookupFormat(format ? format : "json"));
 	if (records)
 	{
 		if (!json)

@@ -1344,6 +1344,19 @@ obj_check(CfgCheck *chk, const char *type, bool is_source)
 			 MetaetlFormatForName(key) == NULL)
 		MetaetlCfgProblem(chk, true, "format", "cannot tell the format of \"%s\" from its name; give format "
 						  "(formats: %s)", key, MetaetlFormatList(!is_source));
+
+	/* options: are the format's (the key's or pattern's suffix tells it, else any format's) */
+	{
+		const MetaetlFormat *fmt = NULL;
+		const char *name = key ? key : MetaetlCfgKeyString(chk, "pattern");
+
+		if (format && strcmp(format, "auto") != 0)
+			fmt = MetaetlLookupFormat(format);
+		else if (name && name[0])
+			fmt = MetaetlFormatForName(name);
+		if (fmt || format == NULL || strcmp(format, "auto") == 0)
+			MetaetlFormatCheckOptions(chk, fmt);
+	}
 }
 
 static const char *const s3_types[] = {"s3", NULL};

@@ -141,6 +141,19 @@ extern char *MetaetlNewTemp(MetaetlPlan *plan, const char *what);
 extern uint64 MetaetlExec(const char *sql, int expect);
 extern char *MetaetlQualifiedName(const char *name, const char *what);
 
+/*
+ * The columns of source node src that the pipeline can read, by name, or
+ * NIL when it may read any of them (then every column is extracted).  Worked
+ * out from the config alone, before anything is compiled, and only where it
+ * is certain: the source's consumers are select, drop, filter and limit
+ * steps (their columns and the column references of their conditions,
+ * through the steps that pass columns on), and nothing else reads it
+ * whole — a target, a quality rule or options.materialize, a join, union or
+ * sql step naming it, an incremental or split_key source all mean every
+ * column.  Formats that can skip columns (parquet) decode only these.
+ */
+extern List *MetaetlUsedColumns(MetaetlPlan *plan, MetaetlNode *src);
+
 /* in transform/engine.c */
 extern MetaetlEngine MetaetlParseEngine(const char *name, bool notice);
 extern const char *MetaetlEngineName(MetaetlEngine e);

@@ -56,6 +56,14 @@ SELECT pg_temp.run('pqe_nested', jsonb_build_object('type', 'file', 'path', :'f'
 SELECT path, message FROM etl.validate_config(jsonb_build_object('pipeline', jsonb_build_object('id', 'pqe_unknown',
   'sources', jsonb_build_array(jsonb_build_object('id', 'src', 'type', 'file', 'path', :'f' || 'good.parquet', 'format', 'parquetx')),
   'targets', jsonb_build_array(jsonb_build_object('id', 'tgt', 'type', 'postgresql', 'table', 'pqe.target')))) #>> '{}');
+-- options: keys are the parquet format's own (source and target): a misspelt
+-- one is refused with its path and the key meant
+SELECT path, message FROM etl.validate_config(jsonb_build_object('pipeline', jsonb_build_object('id', 'pqe_opts',
+  'sources', jsonb_build_array(jsonb_build_object('id', 'src', 'type', 'file', 'path', :'f' || 'good.parquet',
+                               'options', jsonb_build_object('row_groups', 2))),
+  'targets', jsonb_build_array(jsonb_build_object('id', 'tgt', 'type', 'file', 'path', :'f' || 'out.parquet',
+                               'options', jsonb_build_object('codek', 'zstd', 'row_group_size', 'big'))))) #>> '{}')
+  ORDER BY path;
 SELECT pg_temp.run('pqe_nocol', jsonb_build_object('type', 'file', 'path', :'f' || 'good.parquet',
                    'columns', jsonb_build_object('id', 'bigint', 'w', 'text')));
 SELECT pg_temp.run('pqe_badcast', jsonb_build_object('type', 'file', 'path', :'f' || 'good.parquet',
@@ -65,6 +73,36 @@ SELECT * FROM target;
 SELECT pg_temp.run('pqe_flat', jsonb_build_object('type', 'file', 'path', :'f' || 'good.parquet',
                    'columns', jsonb_build_object('id', 'bigint', 'v', 'text')));
 SELECT count(*), min(id), max(v) FROM target;
+
+-- column projection: only the columns the pipeline reads are decoded, so an
+-- unused nested column (l, st) or an unused damaged one (id in corrupt) is
+-- never touched; a used one still fails, naming it
+CREATE FUNCTION pg_temp.run_steps(id text, source jsonb, steps jsonb) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE r jsonb;
+BEGIN
+  PERFORM etl.register_pipeline(jsonb_build_object('pipeline', jsonb_build_object('id', id,
+    'sources', jsonb_build_array(source || jsonb_build_object('id', 'src')),
+    'transforms', steps,
+    'targets', jsonb_build_array(jsonb_build_object('id', 'tgt', 'type', 'postgresql', 'table', 'pqe.target')))) #>> '{}');
+  r := etl.execute_pipeline_inline(id);
+  RETURN r->>'status' || coalesce(' ' || (r->'error'->>'sqlstate') || coalesce(' (step ' || (r->'error'->>'step') || ')', '') || ': '
+         || replace(r->'error'->>'message', current_setting('pqtest.f'), '<f>'), '');
+END $$;
+SELECT pg_temp.run_steps('pqe_proj_nested', jsonb_build_object('type', 'file', 'path', :'f' || 'good.parquet'),
+  '[{"id": "pick", "type": "select", "input": "src", "params": {"columns": ["id", "v"]}}]');
+SELECT count(*), min(id), max(v) FROM target;
+SELECT pg_temp.run_steps('pqe_proj_corrupt', jsonb_build_object('type', 'file', 'path', :'f' || 'corrupt.parquet'),
+  '[{"id": "keep", "type": "filter", "input": "src", "params": {"condition": "v LIKE ''v9%''"}},
+    {"id": "pick", "type": "select", "input": "keep", "params": {"columns": ["v"]}}]');
+SELECT count(*), count(id), max(v) FROM target;
+-- the filter reads id: decoded, and its damage is the error
+SELECT pg_temp.run_steps('pqe_proj_used', jsonb_build_object('type', 'file', 'path', :'f' || 'corrupt.parquet'),
+  '[{"id": "keep", "type": "filter", "input": "src", "params": {"condition": "id > 2"}},
+    {"id": "pick", "type": "select", "input": "keep", "params": {"columns": ["v"]}}]');
+-- a filter passes every column on to the target: the nested ones are read
+SELECT pg_temp.run_steps('pqe_proj_all', jsonb_build_object('type', 'file', 'path', :'f' || 'good.parquet'),
+  '[{"id": "keep", "type": "filter", "input": "src", "params": {"condition": "id > 2"}}]');
+SELECT count(*), count(id), max(v) FROM target;
 
 -- targets: an unknown codec, a directory that does not exist; an existing
 -- file is not touched by a failed write
@@ -80,8 +118,11 @@ BEGIN
   RETURN r->>'status' || coalesce(' ' || (r->'error'->>'sqlstate') || coalesce(' (step ' || (r->'error'->>'step') || ')', '') || ': '
          || replace(r->'error'->>'message', current_setting('pqtest.f'), '<f>'), '');
 END $$;
-SELECT pg_temp.write('pqe_codec', jsonb_build_object('type', 'file', 'path', :'f' || 'keep.parquet',
-                     'options', jsonb_build_object('codec', 'lz4')));
+-- (an unknown codec is refused before the run: the pipeline is not registered)
+SELECT path, message FROM etl.validate_config(jsonb_build_object('pipeline', jsonb_build_object('id', 'pqe_codec',
+  'sources', jsonb_build_array(jsonb_build_object('id', 'src', 'type', 'postgresql', 'query', 'SELECT 1 AS a')),
+  'targets', jsonb_build_array(jsonb_build_object('id', 'tgt', 'type', 'file', 'path', :'f' || 'keep.parquet',
+                               'options', jsonb_build_object('codec', 'lz4'))))) #>> '{}');
 SELECT pg_temp.write('pqe_nodir', jsonb_build_object('type', 'file', 'path', :'f' || 'nodir/x.parquet'));
 SELECT md5(pg_read_binary_file(:'f' || 'keep.parquet')) = md5(pg_read_binary_file(:'f' || 'good.parquet')) AS same_after;
 
@@ -95,7 +136,8 @@ SELECT pg_temp.run('pqe_role', jsonb_build_object('type', 'file', 'path', :'f' |
 RESET SESSION AUTHORIZATION;
 
 SELECT etl.drop_pipeline(p) FROM unnest(ARRAY['pqe_missing', 'pqe_notparquet', 'pqe_truncated', 'pqe_corrupt',
-  'pqe_nested', 'pqe_nocol', 'pqe_badcast', 'pqe_flat', 'pqe_codec', 'pqe_nodir', 'pqe_role']) p;
+  'pqe_nested', 'pqe_nocol', 'pqe_badcast', 'pqe_flat', 'pqe_proj_nested', 'pqe_proj_corrupt',
+  'pqe_proj_used', 'pqe_proj_all', 'pqe_nodir', 'pqe_role']) p;
 DROP SCHEMA pqe CASCADE;
 DROP OWNED BY pqe_plain;
 DROP ROLE pqe_plain;

@@ -200,6 +200,10 @@ pipeline:
     - {id: c, type: file, path: "/data/*.json", compression: bzip2}
     - {id: d, type: csv, path: /data/d.csv, format: json}
     - {id: e, type: file, path: /data/e.parquet.gz, format: jpeg}
+    - {id: f, type: file, path: /data/f.tsv, options: {quote: "'", delimiter: "|", skip_rows: 1}}
+    - {id: g, type: json, path: /data/g.json, options: {encodng: LATIN1}}
+    - {id: h, type: file, path: /data/h.ndjson, options: {header: true, encoding: UTF8}}
+    - {id: i, type: file, path: /data/i.csv, options: {header: true, delimiter: ";", quote: "'", escape: "\\", null: NA, encoding: LATIN1, skip_rows: 2}}
   targets:
     - {id: t, type: file, path: /data/out.xlsx, input: a}
     - {id: u, type: file, path: /data/out.bin, input: b}

@@ -109,6 +109,29 @@ SELECT e AS case, pg_temp.load(s, 'x') AS result FROM (VALUES
   ('no header, no columns', '{"id": "s", "type": "file", "path": "metaetl_fx/kinds.xlsx", "options": {"header": false}}')) v(e, s);
 SELECT to_regclass('fx.x') AS no_table_was_left;
 
+-- options: keys are the xlsx format's own: a misspelt or unknown one, or a
+-- value of the wrong kind, is refused by validation at its path
+SELECT path, message FROM etl.validate_config($$
+pipeline:
+  id: fx_v
+  sources:
+    - {id: a, type: file, path: /data/a.xlsx, options: {sheets: Prices, header: true}}
+    - {id: b, type: file, path: /data/b.xlsx, options: {sheet: 2, header: "yes", skip_rows: 1, cell_errors: "null", delimiter: ";"}}
+    - {id: c, type: file, path: /data/c.xlsx, options: {sheet: Prices, header: false, skip_rows: 2, cell_errors: "null"}}
+  targets:
+    - {id: t, type: postgresql, table: fx.t, input: a}
+    - {id: u, type: postgresql, table: fx.u, input: b}
+    - {id: w, type: postgresql, table: fx.w, input: c}
+$$) ORDER BY path, message;
+SELECT etl.register_pipeline($$
+pipeline:
+  id: fx_v
+  sources:
+    - {id: a, type: file, path: /data/a.xlsx, options: {sheets: Prices}}
+  targets:
+    - {id: t, type: postgresql, table: fx.t}
+$$) IS NOT NULL AS registered;
+
 RESET search_path;
 DROP SCHEMA fx CASCADE;
 \! rm -rf "$FX_DIR"

@@ -111,6 +111,8 @@ SELECT severity, path, message FROM etl.validate_config($$pipeline:
     - {id: d, type: s3, connection: os_lake, key: "a.csv", compression: lz4}
     - {id: e, type: gcs, connection: os_gcs, key: "a.data"}
     - {id: f, type: azure_blob, connection: os_gcs, key: "a.csv", format: yaml, prefx: "x"}
+    - {id: g, type: s3, connection: os_lake, key: "in/a.csv", options: {delimitr: ";"}}
+    - {id: h, type: s3, connection: os_lake, prefix: "in/", pattern: "*.parquet", options: {codec: lz4}}
   targets:
     - {id: t, type: s3, connection: os_lake, input: a, key: "out/"}
     - {id: u, type: s3, connection: os_lake, input: a, key: "out/x.csv", mode: append}

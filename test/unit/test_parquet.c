@@ -1239,9 +1239,10 @@ test_duckdb_fixtures(void)
 					rc = read_table(pf, want, 2, &pt, &err);
 					CHECK(rc == 0 && check_table(&pt, map2, 16, why, sizeof(why)) == 0,
 							   "duck v%d: projecting splain, id reads them right %s %s", v, err.msg, why);
+					/* a read may cover adjacent projected chunks (one read per row group) */
 					for (int r = first_data; r < m.nranges; r++)
 					{
-						bool		in_one = false;
+						uint64_t	covered = 0;
 
 						for (int g = 0; g < pf->meta.nrg; g++)
 							for (int j = 0; j < 2; j++)
@@ -1250,16 +1251,19 @@ test_duckdb_fixtures(void)
 								uint64_t	s = cm->dictionary_page_offset > 0 &&
 									cm->dictionary_page_offset < cm->data_page_offset ?
 									(uint64_t) cm->dictionary_page_offset : (uint64_t) cm->data_page_offset;
+								uint64_t	e = s + (uint64_t) cm->total_compressed;
+								uint64_t	a = m.lo[r] > s ? m.lo[r] : s;
+								uint64_t	b = m.hi[r] < e ? m.hi[r] : e;
 
-								if (m.lo[r] >= s && m.hi[r] <= s + (uint64_t) cm->total_compressed)
-									in_one = true;
+								if (b > a)
+									covered += b - a;
 							}
-						inside = inside && in_one;
+						inside = inside && covered == m.hi[r] - m.lo[r];
 					}
 					for (int g = 0; g < pf->meta.nrg; g++)
 						for (int j = 0; j < 2; j++)
 							chunk_bytes += (uint64_t) pf->meta.rgs[g].cols[want[j]].total_compressed;
-					CHECK(inside, "duck v%d: every read lies inside a projected column chunk", v);
+					CHECK(inside, "duck v%d: every read lies inside projected column chunks", v);
 					CHECK(m.bytes_read < m.len / 4,
 							   "duck v%d: 2 of 26 columns fetch %llu of %zu bytes (chunks %llu)", v,
 							   (unsigned long long) m.bytes_read, m.len,

@@ -62,6 +62,8 @@ typedef struct PqPgCol
 	FmgrInfo	num_in;			/* numeric_in, for decimals */
 	Oid			num_ioparam;
 	int32		typmod;			/* ... and the typmod they are built with */
+	bool		fast_decimal;	/* integer decimal, built without numeric_in */
+	int64		decimal_limit;	/* ... while |value| < 10^precision */
 	bool		coerce;			/* a declared type differs: through text */
 	FmgrInfo	out_fn;			/* the natural type's output */
 	FmgrInfo	in_fn;			/* the staging column's input */
@@ -528,6 +530,15 @@ pq_datum(PqPgCol *pc, int64 v)
 			{
 				int64		x = c->type == PQF_INT32 ? b->v.i32[v] : b->v.i64[v];
 
+				/*
+				 * The common case (DuckDB, Spark: decimal(p, s) with p <= 18
+				 * in an integer, read into numeric(p, s)) is built directly:
+				 * formatting digits for numeric_in costs more than the rest
+				 * of the row.  A value with more than p digits takes the
+				 * slow path, where the typmod refuses it.
+				 */
+				if (pc->fast_decimal && x > -pc->decimal_limit && x < pc->decimal_limit)
+					return NumericGetDatum(int64_div_fast_to_numeric(x, c->scale));
 				return pq_numeric_u64(pc, x < 0, x < 0 ? (uint64) 0 - (uint64) x : (uint64) x,
 									  c->scale);
 			}
@@ -653,16 +664,30 @@ pq_columns_of(PqRead *st, MetaetlFormatRead *rd, PqPgCol **out, int *nout)
 	}
 	else
 	{
+		/*
+		 * Only the columns the pipeline reads (rd->wanted), so an unused
+		 * column that is nested or damaged is never decoded.  When none of
+		 * them is in the file (a pipeline reading only file_column), every
+		 * column is read: the table needs one, and the steps then report
+		 * what is missing.
+		 */
+		List	   *wanted = rd->wanted;
+		bool		any = false;
+
+		foreach(lc, wanted)
+			any = any || pqf_find_column(f, (char *) lfirst(lc)) >= 0;
+		if (!any)
+			wanted = NIL;
 		for (int i = 0; i < n; i++)
 		{
 			const PqfColumn *p = pqf_column(f, i);
 			MetaetlColumn *c;
 
-			if (rd->wanted != NIL)
+			if (wanted != NIL)
 			{
 				bool		want = false;
 
-				foreach(lc, rd->wanted)
+				foreach(lc, wanted)
 					if (strcmp((char *) lfirst(lc), p->name) == 0)
 						want = true;
 				if (!want)
@@ -788,6 +813,18 @@ parquet_read(MetaetlFormatRead *rd)
 		getTypeInputInfo(NUMERICOID, &func, &pcs[k].num_ioparam);
 		fmgr_info(func, &pcs[k].num_in);
 		pcs[k].typmod = pcs[k].coerce ? natural_typmod : a->atttypmod;
+		/* the staging column is the file's numeric(p, s) itself (or numeric) */
+		if (pcs[k].kind == PK_DECIMAL && !pcs[k].coerce &&
+			(pcs[k].pc->type == PQF_INT32 || pcs[k].pc->type == PQF_INT64) &&
+			pcs[k].pc->precision >= 1 && pcs[k].pc->precision <= 18 &&
+			pcs[k].pc->scale >= 0 && pcs[k].pc->scale <= pcs[k].pc->precision &&
+			(pcs[k].typmod < 0 || pcs[k].typmod == natural_typmod))
+		{
+			pcs[k].fast_decimal = true;
+			pcs[k].decimal_limit = 1;
+			for (int d = 0; d < pcs[k].pc->precision; d++)
+				pcs[k].decimal_limit *= 10;
+		}
 		if (pcs[k].coerce)
 		{
 			getTypeOutputInfo(natural, &func, &varlena);

@@ -8,7 +8,8 @@
 #  2. when the parquet format is registered: a PARQUET_ROWS-row (default
 #     10,000,000), 8-column Parquet object (written by DuckDB, snappy) from
 #     moto into a table, vs DuckDB reading the same file and exporting CSV +
-#     COPY.
+#     COPY; and the same source through a select of 2 columns (column
+#     projection: only those are fetched and decoded).
 # Each prints wall time, the peak anonymous memory of the backend doing the
 # work (sampled every 50 ms from /proc; the download's is the downloader's
 # peak RSS), and the ratio.  Builds its own throwaway cluster and moto, like
@@ -123,7 +124,7 @@ printf '  ratio metaetl / download+COPY      %8.2f\n' "$(echo "$m_s / ($dl_s + $
 
 # ---------------------------------------------------------------- Parquet
 if ! psql_pg -d bench -At -c "SELECT 1" >/dev/null || \
-   ! grep -q '"parquet"' "$REPO"/src/connectors/format.c 2>/dev/null; then
+   ! grep -q 'MetaetlParquetFormat' "$REPO"/src/connectors/format.c 2>/dev/null; then
     echo "parquet: the parquet format is not registered in this build; skipped"
     exit 0
 fi
@@ -141,6 +142,8 @@ s3.upload_file(sys.argv[1], "metaetl-test", "bench/big.parquet")
 PY
 psql_pg -d bench -c "CREATE TABLE pq_copy (id bigint, k bigint, v bigint, d double precision, name text, day date, flag boolean, ts timestamp)" >/dev/null
 read -r p_s p_kb < <(in_backend "SELECT etl.execute_plan('{\"pipeline\": {\"id\": \"p\", \"sources\": [{\"id\": \"s\", \"type\": \"s3\", \"connection\": \"bench_lake\", \"key\": \"bench/big.parquet\"}], \"targets\": [{\"id\": \"t\", \"table\": \"public.pq_metaetl\"}]}}') IS NOT NULL;")
+# column projection: a select of 2 of the 8 columns decodes (and fetches) only those
+read -r j_s j_kb < <(in_backend "SELECT etl.execute_plan('{\"pipeline\": {\"id\": \"p2\", \"sources\": [{\"id\": \"s\", \"type\": \"s3\", \"connection\": \"bench_lake\", \"key\": \"bench/big.parquet\"}], \"transforms\": [{\"id\": \"two\", \"type\": \"select\", \"input\": \"s\", \"params\": {\"columns\": [\"id\", \"name\"]}}], \"targets\": [{\"id\": \"t\", \"table\": \"public.pq_metaetl2\"}]}}') IS NOT NULL;")
 k0=$(now)
 bash "$duck" "COPY (SELECT * FROM '$WORK/big.parquet') TO '$WORK/pq.csv' (HEADER, DELIMITER ',')" >/dev/null
 chmod 644 "$WORK/pq.csv"
@@ -153,3 +156,6 @@ printf '  metaetl (s3 source, ranged reads)  %8.1f s   backend peak anon %6d MB\
 printf '  DuckDB to CSV (local file) + COPY  %8.1f s   (DuckDB %.1f s; COPY %.1f s, backend peak anon %d MB)\n' \
     "$(echo "$duck_s + $q_s" | bc)" "$duck_s" "$q_s" $((q_kb / 1024))
 printf '  ratio metaetl / DuckDB+COPY        %8.2f\n' "$(echo "$p_s / ($duck_s + $q_s)" | bc -l)"
+printf '  ratio metaetl / DuckDB read        %8.2f\n' "$(echo "$p_s / $duck_s" | bc -l)"
+printf '  metaetl, 2 of 8 columns (select)   %8.1f s   backend peak anon %6d MB  (projection: only id, name fetched and decoded)\n' \
+    "$j_s" $((j_kb / 1024))
