@@ -126,6 +126,10 @@ extern char *HttpJsonPathText(HttpConn *conn, Jsonb *doc, const char *path, cons
 							  const char *label);
 extern List *HttpInferColumns(MetaetlNode *src, Jsonb *records);
 extern int64 HttpPutRecords(MetaetlSink *sink, List *cols, Jsonb *records, const char *label);
+typedef struct HttpJsonPlan HttpJsonPlan;
+extern HttpJsonPlan *HttpJsonPlanCompile(const char *records, List *scalar_paths);
+extern bool HttpJsonPageFast(HttpJsonPlan *plan, MetaetlSink *sink, HttpReq *req, int64 *records,
+							 char **scalars);
 
 
 
