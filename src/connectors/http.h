@@ -99,7 +99,8 @@ extern char *HttpUrlEncode(const char *s);
 /* in connectors/http_auth.c */
 extern void HttpAuthApply(HttpClient *cli, HttpReq *req, List **headers, char **url,
 						  char **user, char **password);
-extern void HttpAuthInvalidate(HttpClient *cli);
+extern int	HttpAuthGeneration(HttpClient *cli);
+extern void HttpAuthInvalidate(HttpClient *cli, int generation);
 extern bool HttpAuthRefreshable(HttpClient *cli);
 extern char *HttpRedact(HttpClient *cli, const char *text);
 

@@ -92,6 +92,7 @@ struct HttpXfer
 	TimestampTz first_start;
 	int			redirects;
 	bool		auth_retried;
+	int			auth_gen;		/* the OAuth2 token this attempt was sent with */
 };
 
 struct HttpClient
@@ -389,7 +390,10 @@ http_xfer_start(HttpClient *cli, HttpXfer *x)
 
 	/* credentials only for the connection's own origin */
 	if (!req->anonymous && HttpSameOrigin(url, conn->base_url))
+	{
 		HttpAuthApply(cli, req, &headers, &url, &user, &password);
+		x->auth_gen = HttpAuthGeneration(cli);
+	}
 
 	x->h = curl_easy_init();
 	if (x->h == NULL)
@@ -695,7 +699,7 @@ http_xfer_done(HttpClient *cli, HttpXfer *x, CURLcode rc)
 	{
 		/* an OAuth2 token the server no longer takes: one fresh token, once */
 		x->auth_retried = true;
-		HttpAuthInvalidate(cli);
+		HttpAuthInvalidate(cli, x->auth_gen);
 		http_requeue(cli, x, 0);
 		return;
 	}
