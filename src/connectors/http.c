@@ -28,6 +28,7 @@
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
 #include "utils/jsonpath.h"
+#include "utils/memutils.h"
 
 #include "connectors/format.h"
 #include "connectors/http.h"
@@ -72,6 +73,9 @@ typedef struct HttpSource
 	char	   *total_pages_path;
 	int64		max_pages;
 	bool		max_pages_given;
+
+	HttpJsonPlan *fast;			/* format json with plain key paths, or NULL */
+	MemoryContext pagecxt;		/* one page's parse (format json) */
 
 	/* state */
 	MetaetlSink *sink;
@@ -178,37 +182,75 @@ src_page(HttpSource *s, HttpReq *r, int page_no, PageInfo *pi)
 	}
 	else
 	{
-		Jsonb	   *doc;
-		Jsonb	   *recs;
+		MemoryContext old;
+		char	   *scalars[2] = {NULL, NULL};
 
 		HttpWait(s->cli, r);
 		if (r->error)
 			HttpRaise(s->cli, r);
-		doc = HttpParseJson(conn, r);
-		recs = HttpJsonPath(conn, doc, s->records, "records", r->label);
-		if (s->sink == NULL)
+		if (s->sink == NULL && s->declared)
 		{
-			s->cols = s->declared ? s->declared : HttpInferColumns(s->src, recs);
+			s->cols = s->declared;
 			s->sink = MetaetlSinkBegin(s->plan, s->src, s->cols);
 		}
-		pi->records = HttpPutRecords(s->sink, s->cols, recs, r->label);
-		if (s->kind == PG_CURSOR)
-			pi->next = HttpJsonPathText(conn, doc, s->cursor_path, "cursor_path", r->label);
-		else if (s->kind == PG_NEXT_URL)
-			pi->next = HttpJsonPathText(conn, doc, s->next_url_path, "next_url_path", r->label);
-		if (s->total_pages_path)
+		/* a page's parse is garbage once its rows are in the sink */
+		old = MemoryContextSwitchTo(s->pagecxt);
+		if (s->fast && s->sink &&
+			HttpJsonPageFast(s->fast, s->sink, r, &pi->records, scalars))
 		{
-			char	   *t = HttpJsonPathText(conn, doc, s->total_pages_path, "total_pages_path", r->label);
+			int			i = 0;
 
-			pi->total_pages = t ? (int64) strtod(t, NULL) : -1;
+			if (s->kind == PG_CURSOR || s->kind == PG_NEXT_URL)
+				pi->next = scalars[i++];
+			if (s->total_pages_path)
+			{
+				char	   *t = scalars[i++];
+
+				pi->total_pages = t ? (int64) strtod(t, NULL) : -1;
+			}
+			else if (s->total_path && s->size > 0)
+			{
+				char	   *t = scalars[i++];
+
+				if (t)
+					pi->total_pages = (int64) ceil(strtod(t, NULL) / (double) s->size);
+			}
 		}
-		else if (s->total_path && s->size > 0)
+		else
 		{
-			char	   *t = HttpJsonPathText(conn, doc, s->total_path, "total_path", r->label);
+			Jsonb	   *doc = HttpParseJson(conn, r);
+			Jsonb	   *recs = HttpJsonPath(conn, doc, s->records, "records", r->label);
 
-			if (t)
-				pi->total_pages = (int64) ceil(strtod(t, NULL) / (double) s->size);
+			if (s->sink == NULL)
+			{
+				MemoryContextSwitchTo(old);
+				s->cols = HttpInferColumns(s->src, recs);
+				s->sink = MetaetlSinkBegin(s->plan, s->src, s->cols);
+				MemoryContextSwitchTo(s->pagecxt);
+			}
+			pi->records = HttpPutRecords(s->sink, s->cols, recs, r->label);
+			if (s->kind == PG_CURSOR)
+				pi->next = HttpJsonPathText(conn, doc, s->cursor_path, "cursor_path", r->label);
+			else if (s->kind == PG_NEXT_URL)
+				pi->next = HttpJsonPathText(conn, doc, s->next_url_path, "next_url_path", r->label);
+			if (s->total_pages_path)
+			{
+				char	   *t = HttpJsonPathText(conn, doc, s->total_pages_path, "total_pages_path", r->label);
+
+				pi->total_pages = t ? (int64) strtod(t, NULL) : -1;
+			}
+			else if (s->total_path && s->size > 0)
+			{
+				char	   *t = HttpJsonPathText(conn, doc, s->total_path, "total_path", r->label);
+
+				if (t)
+					pi->total_pages = (int64) ceil(strtod(t, NULL) / (double) s->size);
+			}
 		}
+		MemoryContextSwitchTo(old);
+		if (pi->next)
+			pi->next = pstrdup(pi->next);
+		MemoryContextReset(s->pagecxt);
 		pfree(r->data);
 		r->data = NULL;
 	}
@@ -311,6 +353,37 @@ src_fetch(HttpSource *s)
 }
 
 /* ------------------------------------------------------------ config */
+
+static char *jsonpath_problem(const char *s);
+
+/*
+ * The one-pass reader (http_json.c) for format json when records and the
+ * pagination paths src_page reads are plain key chains; invalid paths are
+ * left to the jsonb path, whose error names the config key.
+ */
+static void
+src_fast_plan(HttpSource *s)
+{
+	List	   *paths = NIL;
+	ListCell   *lc;
+
+	if (s->fmt)
+		return;
+	if (s->kind == PG_CURSOR)
+		paths = lappend(paths, s->cursor_path);
+	else if (s->kind == PG_NEXT_URL)
+		paths = lappend(paths, s->next_url_path);
+	if (s->total_pages_path)
+		paths = lappend(paths, s->total_pages_path);
+	else if (s->total_path && s->size > 0)
+		paths = lappend(paths, s->total_path);
+	if (jsonpath_problem(s->records))
+		return;
+	foreach(lc, paths)
+		if (jsonpath_problem(lfirst(lc)))
+			return;
+	s->fast = HttpJsonPlanCompile(s->records, paths);
+}
 
 static PageKind
 page_kind(const char *t, const char *id)
@@ -421,7 +494,10 @@ src_config(HttpSource *s)
 	s->max_pages_given = pag && MetaetlJGet(pag, "max_pages") != NULL;
 	s->max_pages = pag ? page_int(pag, "max_pages", HTTP_MAX_PAGES_DEFAULT) : HTTP_MAX_PAGES_DEFAULT;
 	if (pag == NULL)
+	{
+		src_fast_plan(s);
 		return;
+	}
 	s->param = MetaetlJStr(pag, "param");
 	s->total_path = MetaetlJStr(pag, "total_path");
 	s->total_pages_path = MetaetlJStr(pag, "total_pages_path");
@@ -464,6 +540,7 @@ src_config(HttpSource *s)
 		default:
 			break;
 	}
+	src_fast_plan(s);
 }
 
 static char *
@@ -476,6 +553,8 @@ http_extract(MetaetlPlan *plan, MetaetlNode *src)
 	s.src = src;
 	s.conn = HttpConnLoad(src->conf, true, src->id, psprintf("source \"%s\"", src->id));
 	src_config(&s);
+	s.pagecxt = AllocSetContextCreate(CurrentMemoryContext, "metaetl http page",
+									  ALLOCSET_DEFAULT_SIZES);
 	if (plan->describe_only && s.declared)
 		s.sink = MetaetlSinkBegin(plan, src, s.declared);	/* no request needed */
 	else
@@ -490,6 +569,7 @@ http_extract(MetaetlPlan *plan, MetaetlNode *src)
 				 errmsg("source \"%s\": the first page has no columns", src->id),
 				 errhint("Declare columns: {name: type}.")));
 	MetaetlSinkEnd(s.sink);
+	MemoryContextDelete(s.pagecxt);
 	return psprintf("SELECT * FROM %s", src->temp);
 }
 

@@ -99,7 +99,8 @@ extern char *HttpUrlEncode(const char *s);
 /* in connectors/http_auth.c */
 extern void HttpAuthApply(HttpClient *cli, HttpReq *req, List **headers, char **url,
 						  char **user, char **password);
-extern void HttpAuthInvalidate(HttpClient *cli);
+extern int	HttpAuthGeneration(HttpClient *cli);
+extern void HttpAuthInvalidate(HttpClient *cli, int generation);
 extern bool HttpAuthRefreshable(HttpClient *cli);
 extern char *HttpRedact(HttpClient *cli, const char *text);
 
@@ -126,6 +127,10 @@ extern char *HttpJsonPathText(HttpConn *conn, Jsonb *doc, const char *path, cons
 							  const char *label);
 extern List *HttpInferColumns(MetaetlNode *src, Jsonb *records);
 extern int64 HttpPutRecords(MetaetlSink *sink, List *cols, Jsonb *records, const char *label);
+typedef struct HttpJsonPlan HttpJsonPlan;
+extern HttpJsonPlan *HttpJsonPlanCompile(const char *records, List *scalar_paths);
+extern bool HttpJsonPageFast(HttpJsonPlan *plan, MetaetlSink *sink, HttpReq *req, int64 *records,
+							 char **scalars);
 
 
 

@@ -58,6 +58,7 @@ typedef struct AuthState
 {
 	char	   *token;			/* OAuth2 access token in use, or NULL */
 	char	   *cache_key;
+	int			generation;		/* bumped whenever token changes */
 } AuthState;
 
 static const char *
@@ -335,15 +336,30 @@ HttpAuthRefreshable(HttpClient *cli)
 	return type && strcmp(type, "oauth2_client_credentials") == 0;
 }
 
-/* forget the token in use (here and in the cache) */
+/* which token HttpAuthApply puts on requests now (HttpAuthInvalidate's argument) */
+int
+HttpAuthGeneration(HttpClient *cli)
+{
+	return auth_state(cli)->generation;
+}
+
+/*
+ * Forget the token in use (here and in the cache), when it is the one a
+ * request refused with 401 was sent with: requests sent concurrently with
+ * the same token all come back 401, and the first of them already got a
+ * fresh one, which the others must not throw away.
+ */
 void
-HttpAuthInvalidate(HttpClient *cli)
+HttpAuthInvalidate(HttpClient *cli, int generation)
 {
 	AuthState  *st = auth_state(cli);
 
+	if (st->token == NULL || st->generation != generation)
+		return;
 	if (st->cache_key)
 		token_cache_drop(st->cache_key);
 	st->token = NULL;
+	st->generation++;
 }
 
 /* text with every occurrence of s replaced by *** */

@@ -92,6 +92,7 @@ struct HttpXfer
 	TimestampTz first_start;
 	int			redirects;
 	bool		auth_retried;
+	int			auth_gen;		/* the OAuth2 token this attempt was sent with */
 };
 
 struct HttpClient
@@ -389,7 +390,10 @@ http_xfer_start(HttpClient *cli, HttpXfer *x)
 
 	/* credentials only for the connection's own origin */
 	if (!req->anonymous && HttpSameOrigin(url, conn->base_url))
+	{
 		HttpAuthApply(cli, req, &headers, &url, &user, &password);
+		x->auth_gen = HttpAuthGeneration(cli);
+	}
 
 	x->h = curl_easy_init();
 	if (x->h == NULL)
@@ -695,7 +699,7 @@ http_xfer_done(HttpClient *cli, HttpXfer *x, CURLcode rc)
 	{
 		/* an OAuth2 token the server no longer takes: one fresh token, once */
 		x->auth_retried = true;
-		HttpAuthInvalidate(cli);
+		HttpAuthInvalidate(cli, x->auth_gen);
 		http_requeue(cli, x, 0);
 		return;
 	}
@@ -712,9 +716,16 @@ http_xfer_done(HttpClient *cli, HttpXfer *x, CURLcode rc)
 
 /* ------------------------------------------------------------ the loop */
 
-/* one round: start what can start, move transfers, finish what finished */
+/*
+ * One round: start what can start, move transfers, finish what finished,
+ * and start the transfers that freed slots allow at once (curl sends a new
+ * request only from curl_multi_perform, so without the second perform the
+ * next pages would not even be asked for while the caller parses).  Then,
+ * when "block" and nothing finished (the caller may be waiting for just
+ * that), wait for the next event (at most HTTP_POLL_MS).
+ */
 static void
-http_pump(HttpClient *cli)
+http_pump(HttpClient *cli, bool block)
 {
 	int			running = 0;
 	int			left;
@@ -722,6 +733,8 @@ http_pump(HttpClient *cli)
 	TimestampTz now = GetCurrentTimestamp();
 	long		wait_ms = HTTP_POLL_MS;
 	ListCell   *lc;
+	int			started;
+	bool		finished = false;
 
 	http_start_ready(cli, now);
 	if (curl_multi_perform(cli->multi, &running) != CURLM_OK)
@@ -734,9 +747,20 @@ http_pump(HttpClient *cli)
 			continue;
 		curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **) &x);
 		http_xfer_done(cli, x, msg->data.result);
+		finished = true;
 	}
 	now = GetCurrentTimestamp();
+	started = cli->requests;
 	http_start_ready(cli, now);
+	if (cli->requests != started &&
+		curl_multi_perform(cli->multi, &running) != CURLM_OK)
+		elog(ERROR, "curl_multi_perform failed");
+	if (!block || finished)
+	{
+		/* a request finished: its waiter looks before anything is waited for */
+		CHECK_FOR_INTERRUPTS();
+		return;
+	}
 
 	/* how long until something queued may start (when a slot is free) */
 	foreach(lc, cli->queue)
@@ -791,12 +815,19 @@ HttpSubmit(HttpClient *cli, HttpReq *req)
 	http_start_ready(cli, GetCurrentTimestamp());
 }
 
-/* HttpWait: run the engine until req is done (succeeded or failed for good) */
+/*
+ * HttpWait
+ *		Run the engine until req is done (succeeded or failed for good).  A
+ *		request already done still gets one round without waiting, so the
+ *		transfers behind it move on while the caller works on its body.
+ */
 void
 HttpWait(HttpClient *cli, HttpReq *req)
 {
+	if (req->done)
+		http_pump(cli, false);
 	while (!req->done)
-		http_pump(cli);
+		http_pump(cli, true);
 }
 
 /*
@@ -869,7 +900,7 @@ http_stream_read(MetaetlInStream *s, void *buf, size_t len)
 			x->paused = false;
 			curl_easy_pause(x->h, CURLPAUSE_CONT);
 		}
-		http_pump(st->cli);
+		http_pump(st->cli, true);
 	}
 }
 

@@ -5,8 +5,9 @@
 -- bodies, retries (500 then 200, 429 with Retry-After), timeouts, the
 -- response size cap, the SSRF guard (allowed_hosts, metadata and
 -- link-local addresses, a name resolving to a loopback address, redirects),
--- errors naming the page and record, and a failed page leaving the target
--- as it was.  Run as a plain role.  URLs print as $URL (the port varies).
+-- errors naming the page and record, a failed page leaving the target
+-- as it was, and the one-pass JSON reader agreeing with the jsonb path.
+-- Run as a plain role.  URLs print as $URL (the port varies).
 \set VERBOSITY default
 \set SHOW_CONTEXT never
 \pset pager off
@@ -178,6 +179,59 @@ pipeline:
   targets:
     - {id: t, type: http, connection: hs_fix, format: csv, batch_size: -1}
 $$) ORDER BY path, message;
+
+-- ---------------------------------------------------------------- one-pass JSON reader
+-- With plain key paths ("$.data[*]", "$.meta.next") a page is read in one pass by
+-- PostgreSQL's JSON parser, without building its jsonb; whatever that pass cannot
+-- read exactly (an exponent, a duplicate key on a path, lax mode's unwrapping) goes
+-- the jsonb way.  Either way the rows are the jsonb path's: each body below (sent
+-- back by /raw) read through "$.data[*]" and through "$.data[0 to last]" (always
+-- the jsonb path) gives the same table.
+CREATE TABLE hs.bodies (name text PRIMARY KEY, body text);
+INSERT INTO hs.bodies VALUES
+  ('plain', $b${"data": [
+     {"id": 1, "n": 12.50, "neg": -0, "t": "caf\u00e9 \"q\" \\ end", "j": {"b": 2, "a": [1, 2.50]},
+      "jt": {"z": 1, "a": null}, "js": "x", "b": true, "x": "not a column"},
+     {"id": 2, "n": -0.5, "neg": -0.25, "t": 12.30, "j": "s", "jt": [3, {"k": "v"} ],
+      "js": {"k": [1, "\u0041"]}, "b": false, "id": 3, "n": 7},
+     {"t": null, "j": null, "jt": 7, "js": null, "b": null},
+     {"id": 4, "j": 0.10, "jt": true, "js": 1.0}
+   ], "meta": {"next": null, "other": [1, 2]}, "data2": {"data": []} }$b$),
+  ('exponent', $b${"data": [{"id": 1, "n": 1e2, "t": 2.5E-3, "neg": -0, "jt": [1E1]}]}$b$),
+  ('dupkey', $b${"data": [{"id": 1}], "data": [{"id": 2}, {"id": 5}]}$b$),
+  ('lax', $b${"data": {"id": 9, "t": "one object"} }$b$),
+  ('empty', $b${"data": [], "meta": 1}$b$),
+  ('nokey', $b${"other": [{"id": 1}]}$b$);
+CREATE FUNCTION hs.read_body(name text, records text) RETURNS bigint LANGUAGE sql AS $$
+  SELECT hs.run(jsonb_build_object('path', '/raw', 'method', 'POST', 'records', records,
+           'body', (SELECT body FROM hs.bodies b WHERE b.name = read_body.name),
+           'columns', '{"id": "bigint", "n": "numeric", "neg": "text", "t": "text", "j": "jsonb",
+                        "jt": "text", "js": "json", "b": "boolean"}'::jsonb),
+         'body_' || name || CASE WHEN records = '$.data[*]' THEN '_fast' ELSE '_jsonb' END) $$;
+-- rows differing between the two readers (both ways)
+CREATE FUNCTION hs.differ(name text) RETURNS bigint LANGUAGE plpgsql AS $$
+DECLARE n bigint;
+BEGIN
+  EXECUTE format('SELECT count(*) FROM ((SELECT row_to_json(fr)::text FROM hs.%1$I fr EXCEPT ALL SELECT row_to_json(jr)::text FROM hs.%2$I jr)
+                  UNION ALL (SELECT row_to_json(jr)::text FROM hs.%2$I jr EXCEPT ALL SELECT row_to_json(fr)::text FROM hs.%1$I fr)) d',
+                 'body_' || name || '_fast', 'body_' || name || '_jsonb') INTO n;
+  RETURN n;
+END $$;
+SELECT name, hs.read_body(name, '$.data[*]') AS one_pass, hs.read_body(name, '$.data[0 to last]') AS jsonb_path,
+       hs.differ(name) AS differ
+  FROM hs.bodies ORDER BY name;
+SELECT * FROM hs.body_plain_fast ORDER BY id NULLS LAST;
+SELECT * FROM hs.body_exponent_fast;
+SELECT id FROM hs.body_dupkey_fast ORDER BY id;
+SELECT id, t FROM hs.body_lax_fast;
+-- the errors are the jsonb path's: a record that is not an object, a value that does
+-- not fit its column (page and record named), a body that is not JSON
+SELECT hs.err($$SELECT hs.run('{"path": "/raw", "method": "POST", "records": "$.data[*]", "columns": {"id": "bigint"},
+                               "body": "{\"data\": [{\"id\": 1}, 5]}"}', 'x')$$);
+SELECT hs.err($$SELECT hs.run('{"path": "/raw", "method": "POST", "records": "$.data[*]", "columns": {"id": "bigint"},
+                               "body": "{\"data\": [{\"id\": 1}, {\"id\": \"x1\"}]}"}', 'x')$$);
+SELECT hs.err($$SELECT hs.run('{"path": "/raw", "method": "POST", "records": "$.data[*]", "columns": {"id": "bigint"},
+                               "body": "{\"data\": [{\"id\": 1}, "}', 'x')$$);
 RESET ROLE;
 
 RESET client_min_messages;

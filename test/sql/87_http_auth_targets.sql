@@ -57,7 +57,8 @@ SELECT ha.run('ha_api', '{"path": "/auth/key-query", "params": {"other": "x y"},
 SELECT * FROM ha.basic UNION ALL SELECT * FROM ha.bearer UNION ALL SELECT * FROM ha.key_header ORDER BY auth;
 SELECT * FROM ha.key_query;
 -- OAuth2: a token is fetched once and cached; this server honours a token for 2 requests,
--- then answers 401, and each 401 is met with one fresh token
+-- then answers 401, and a 401 is met with one fresh token (pages sent concurrently with
+-- the revoked one all retry with that fresh token): 2 tokens for 4 pages
 SELECT ha.run('ha_oauth', '{"path": "/auth/oauth", "params": {"uses": "2", "pages": "4"}, "records": "$.data[*]",
                             "pagination": {"type": "page", "total_pages_path": "$.total_pages"}}', 'oauth');
 SELECT count(*) AS pages, count(DISTINCT token_no) AS tokens_used FROM ha.oauth;

@@ -186,6 +186,10 @@ class Handler(BaseHTTPRequestHandler):
             recs[2]["amount"] = "12,5"
         self.send(200, {"data": recs, "total_pages": 3})
 
+    def r_raw(self):
+        """the request's body back as the response: exact JSON texts (duplicate keys, exponents)"""
+        self.send(200, getattr(self, "body", b""))
+
     def r_notjson(self):
         self.send(200, "<html>oops " + self.headers.get("Authorization", "") + "</html>", "text/html")
 
