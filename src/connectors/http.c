@@ -195,6 +195,8 @@ src_page(HttpSource *s, HttpReq *r, int page_no, PageInfo *pi)
 		}
 		/* a page's parse is garbage once its rows are in the sink */
 		old = MemoryContextSwitchTo(s->pagecxt);
+		/* valid UTF-8, in the database's encoding, for either reader */
+		HttpBodyToServer(conn, r);
 		if (s->fast && s->sink &&
 			HttpJsonPageFast(s->fast, s->sink, r, &pi->records, scalars))
 		{

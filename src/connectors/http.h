@@ -73,6 +73,7 @@ typedef struct HttpReq
 	long		status;
 	char	   *data;			/* whole body (not stream), NUL-terminated */
 	size_t		len;
+	bool		data_in_server_encoding;	/* HttpBodyToServer ran */
 	char	   *content_type;
 	char	   *link_next;		/* Link rel="next" target, or NULL */
 	char	   *final_url;		/* after redirects */
@@ -84,6 +85,9 @@ typedef struct HttpReq
 	int			sqlstate;		/* errcode for error */
 	HttpXfer   *x;				/* engine state */
 } HttpReq;
+
+/* in connectors/http_json.c */
+extern void HttpBodyToServer(HttpConn *conn, HttpReq *req);
 
 /* in connectors/http_conn.c */
 extern HttpConn *HttpConnLoad(JsonbContainer *conf, bool is_source, const char *id,

@@ -62,6 +62,56 @@ record_position(void *arg, StringInfo buf)
 }
 
 /*
+ * HttpBodyToServer
+ *		A JSON body is UTF-8 (RFC 8259): check it and convert it to the
+ *		database's encoding before any reader sees it.  Text that comes in
+ *		through SQL is checked by the protocol layer; a response body comes
+ *		from the network, and jsonb_in and the JSON parser trust their input
+ *		to be valid in the database encoding, so without this an invalid
+ *		byte sequence would reach text columns.  Runs once per body (the
+ *		one-pass reader may hand a page on to the jsonb reader).
+ */
+void
+HttpBodyToServer(HttpConn *conn, HttpReq *req)
+{
+	int			bad;
+	char	   *conv;
+
+	/* a zero byte is the parsers' to report ("not JSON") */
+	if (req->data_in_server_encoding || req->data == NULL || strlen(req->data) != req->len)
+		return;
+	bad = pg_verify_mbstr_len(PG_UTF8, req->data, (int) req->len, true);
+	if (bad < 0)
+	{
+		size_t		off = 0;
+
+		/* where the first invalid sequence starts, for the message */
+		while (off < req->len)
+		{
+			int			l = pg_utf8_islegal((const unsigned char *) req->data + off,
+											pg_utf_mblen((const unsigned char *) req->data + off)) ?
+				pg_utf_mblen((const unsigned char *) req->data + off) : -1;
+
+			if (l < 0 || off + l > req->len)
+				break;
+			off += l;
+		}
+		ereport(ERROR,
+				(errcode(ERRCODE_CHARACTER_NOT_IN_REPERTOIRE),
+				 errmsg("%s: %s%s%s answered with a body that is not valid UTF-8 (at byte %zu)", conn->what,
+						HttpUrlDisplay(req->url), req->label ? ", " : "", req->label ? req->label : "", off),
+				 errhint("JSON is UTF-8 (RFC 8259); ask the service for UTF-8, or read the body as format csv or ndjson with options.encoding.")));
+	}
+	conv = pg_any_to_server(req->data, (int) req->len, PG_UTF8);
+	if (conv != req->data)
+	{
+		req->data = conv;
+		req->len = strlen(conv);
+	}
+	req->data_in_server_encoding = true;
+}
+
+/*
  * HttpParseJson
  *		The response body of req as jsonb; an error naming the request when
  *		it is not JSON (the parser's words, with secrets masked).
@@ -83,6 +133,7 @@ HttpParseJson(HttpConn *conn, HttpReq *req)
 				(errcode(ERRCODE_INVALID_JSON_TEXT),
 				 errmsg("%s: %s%s%s answered with a body holding a zero byte, not JSON", conn->what,
 						HttpUrlDisplay(req->url), req->label ? ", " : "", req->label ? req->label : "")));
+	HttpBodyToServer(conn, req);
 	PG_TRY();
 	{
 		doc = DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(req->data)));

@@ -232,6 +232,12 @@ SELECT hs.err($$SELECT hs.run('{"path": "/raw", "method": "POST", "records": "$.
                                "body": "{\"data\": [{\"id\": 1}, {\"id\": \"x1\"}]}"}', 'x')$$);
 SELECT hs.err($$SELECT hs.run('{"path": "/raw", "method": "POST", "records": "$.data[*]", "columns": {"id": "bigint"},
                                "body": "{\"data\": [{\"id\": 1}, "}', 'x')$$);
+-- a body that is not valid UTF-8 (JSON is UTF-8, RFC 8259) is refused by either
+-- reader before any of it reaches a column, and no target is made
+SELECT hs.err($$SELECT hs.run('{"path": "/latin1", "records": "$.data[*]", "columns": {"id": "bigint", "name": "text"}}', 'latin1')$$);
+SELECT hs.err($$SELECT hs.run('{"path": "/latin1", "records": "$.data[0 to last]", "columns": {"id": "bigint", "name": "text"}}', 'latin1')$$);
+SELECT hs.err($$SELECT hs.run('{"path": "/latin1", "records": "$.data[*]"}', 'latin1')$$);
+SELECT to_regclass('hs.latin1') IS NULL AS no_target;
 RESET ROLE;
 
 RESET client_min_messages;

@@ -190,6 +190,10 @@ class Handler(BaseHTTPRequestHandler):
         """the request's body back as the response: exact JSON texts (duplicate keys, exponents)"""
         self.send(200, getattr(self, "body", b""))
 
+    def r_latin1(self):
+        """JSON in Latin-1, not UTF-8: the byte after "caf" is 0xE9"""
+        self.send(200, '{"data": [{"id": 1, "name": "caf\xe9"}]}'.encode("latin-1"))
+
     def r_notjson(self):
         self.send(200, "<html>oops " + self.headers.get("Authorization", "") + "</html>", "text/html")
 
