@@ -36,6 +36,7 @@
 #include "orchestrator/orchestrator.h"
 #include "security/security.h"
 #include "util/ident.h"
+#include "util/json.h"
 
 PG_FUNCTION_INFO_V1(metaetl_add_credential);
 PG_FUNCTION_INFO_V1(metaetl_rotate_credential);
@@ -123,14 +124,7 @@ cred_read(const char *name, bool for_update)
 char *
 MetaetlSecretField(Jsonb *secret, const char *key)
 {
-	JsonbValue *v;
-
-	if (secret == NULL || !JB_ROOT_IS_OBJECT(secret))
-		return NULL;
-	v = getKeyJsonValueFromContainer(&secret->root, key, strlen(key), NULL);
-	if (v == NULL || v->type != jbvString)
-		return NULL;
-	return pnstrdup(v->val.string.val, v->val.string.len);
+	return secret ? MetaetlJString(&secret->root, key) : NULL;
 }
 
 Jsonb *

@@ -20,6 +20,8 @@
 #include "nodes/pg_list.h"
 #include "utils/jsonb.h"
 
+#include "util/json.h"
+
 typedef enum MetaetlEngine
 {
 	METAETL_ENGINE_AUTO,
@@ -90,17 +92,6 @@ typedef struct MetaetlPlan
 	int64		run_id;			/* the orchestrator's run (options.run_id), or 0 */
 	const struct MetaetlRunHooks *hooks;	/* the caller's, while it runs */
 } MetaetlPlan;
-
-/* in transform/json.c */
-extern JsonbValue *MetaetlJGet(JsonbContainer *c, const char *key);
-extern char *MetaetlJStr(JsonbContainer *c, const char *key);
-extern char *MetaetlJValueText(JsonbValue *v);
-extern JsonbContainer *MetaetlJObj(JsonbContainer *c, const char *key);
-extern List *MetaetlJStrList(JsonbContainer *c, const char *key, const char *what);
-extern int	MetaetlJObjEntries(JsonbContainer *obj, char ***keys, JsonbValue ***vals);
-extern bool MetaetlJBool(JsonbContainer *c, const char *key, bool dflt);
-extern int	MetaetlJArrayLen(JsonbContainer *c);
-extern JsonbValue *MetaetlJArrayAt(JsonbContainer *c, int i);
 
 /* in transform/expr.c */
 extern char *MetaetlNormaliseExpr(const char *expr);
