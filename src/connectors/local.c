@@ -24,7 +24,7 @@
 #include "connectors/connector.h"
 #include "connectors/remote.h"
 #include "incremental/incremental.h"
-#include "transform/load.h"
+#include "connectors/table_load.h"
 
 static const char *const local_types[] = {"postgresql", "postgres", "table", "query", NULL};
 static const char *const inline_types[] = {"inline", NULL};
@@ -289,7 +289,7 @@ static const MetaetlConnKey local_source_keys[] = {
 	MCK_END
 };
 
-/* what a replace into an existing table does when its columns differ (transform/load.c) */
+/* what a replace into an existing table does when its columns differ (connectors/table_load.c) */
 static const char *const local_schema_changes[] = {"fail", "recreate", "append_new_columns",
 "sync_all_columns", NULL};
 

@@ -30,7 +30,7 @@
 #include "nodes/pg_list.h"
 #include "utils/jsonb.h"
 
-#include "transform/transform.h"
+#include "transform/plan.h"
 
 typedef enum RemoteKind
 {

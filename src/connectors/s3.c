@@ -23,7 +23,7 @@
 #include "miscadmin.h"
 
 #include "connectors/objstore.h"
-#include "transform/transform.h"
+#include "transform/plan.h"
 #include "util/sigv4.h"
 
 #define S3_LIST_MAX_BODY (32 * 1024 * 1024)
