@@ -482,7 +482,7 @@ COMMENT ON AGGREGATE etl._profile_approx(VARIADIC "any") IS
   'the approximate profile of every argument column in one call per row (HyperLogLog, KLL, moments, lengths, top values, duplicate rows)';
 
 -- ---------------------------------------------------------------------------
--- Public functions (DESIGN.md section 4, "Quality")
+-- Public functions (docs/sql-api.md, "Quality")
 -- ---------------------------------------------------------------------------
 
 CREATE OR REPLACE FUNCTION etl.profile(data pg_catalog.text, options pg_catalog.jsonb DEFAULT '{}')

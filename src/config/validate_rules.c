@@ -112,6 +112,11 @@ cfgv_sla(VCtx *c, const CfgNode *s, const char *path)
 	return out;
 }
 
+/*
+ * retry: the policy with every default filled in and each number within
+ * range, so that the run reads a complete policy from the normalised
+ * config and never has to guess a default.
+ */
 CfgNode *
 cfgv_retry(VCtx *c, const CfgNode *r, const char *path)
 {
@@ -151,6 +156,10 @@ cfgv_retry(VCtx *c, const CfgNode *r, const char *path)
 	return out;
 }
 
+/*
+ * schedule: cron through the scheduler's own parser (one owner of the cron
+ * vocabulary), timezone, depends_on and catchup (default latest).
+ */
 CfgNode *
 cfgv_schedule(VCtx *c, const CfgNode *s, const char *path)
 {
@@ -211,6 +220,11 @@ cfgv_schedule(VCtx *c, const CfgNode *s, const char *path)
 	return out;
 }
 
+/*
+ * alerts: the events to alert on, the channels and performance_factor,
+ * each checked here so that registering a pipeline never stores an alert
+ * setting the monitor would have to reject later.
+ */
 CfgNode *
 cfgv_alerts(VCtx *c, const CfgNode *a, const char *path)
 {

@@ -1,7 +1,7 @@
 /*-------------------------------------------------------------------------
  *
  * src/config/validate_steps.c
- *		Transform steps: each type with its params (DESIGN.md section 5a).
+ *		Transform steps: each type with its params (docs/transforms.md, "Steps").
  *
  *-------------------------------------------------------------------------
  */
@@ -559,6 +559,11 @@ vstep_params(VCtx *c, const StepSpec *spec, const CfgNode *params, const char *p
 	}
 }
 
+/*
+ * One transform: id (registered, unique), type (one of the step types the
+ * compiler has), input, and params checked against that step's spec, so a
+ * config that validates compiles.
+ */
 CfgNode *
 cfgv_transform(VCtx *c, const CfgNode *t, const char *path)
 {

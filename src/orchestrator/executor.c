@@ -33,7 +33,7 @@
  * (MetaetlExecutorPrewarm); a run that has been recorded lets the other runs
  * of its batch record theirs before it takes the CPU for its pipeline
  * (MetaetlExecutorRunRecorded); and the statements every run executes keep
- * their plans in the executor (util/spicache.c).
+ * their plans in the executor (MetaetlSpiExec, util/spi.c).
  *
  *-------------------------------------------------------------------------
  */

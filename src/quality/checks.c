@@ -3,7 +3,7 @@
  * src/quality/checks.c
  *		From the one scan's results to checks: every rule's passed, observed,
  *		observed_pct, total_rows, failed_rows and samples (the shape of
- *		DESIGN.md section 4, docs/quality.md "Results"), plus the checks that
+ *		docs/sql-api.md "Quality", docs/quality.md "Results"), plus the checks that
  *		need no scan (schema, columns, column_count, column_types) and the
  *		ones that run their own query (custom).
  *

@@ -121,12 +121,21 @@ cred_read(const char *name, bool for_update)
 	return r;
 }
 
+/*
+ * A string field of a decrypted secret, or NULL (no secret, no such field,
+ * not a string): callers treat every missing field the same.
+ */
 char *
 MetaetlSecretField(Jsonb *secret, const char *key)
 {
 	return secret ? MetaetlJString(&secret->root, key) : NULL;
 }
 
+/*
+ * The decrypted secret of credential name for role, which must act for the
+ * credential's owner; every use (granted or not) goes to the access log
+ * with purpose.  The caller must not keep the secret past its use.
+ */
 Jsonb *
 MetaetlCredentialSecret(const char *name, Oid role, const char *purpose)
 {
@@ -163,6 +172,11 @@ MetaetlCredentialSecret(const char *name, Oid role, const char *purpose)
 	return secret;
 }
 
+/*
+ * A connection by name as the current role sees it (row-level security
+ * shows a role its own connections only), or NULL with missing_ok.  Read as
+ * the caller, never the owner, so nobody reaches another role's connection.
+ */
 MetaetlConnection *
 MetaetlGetConnection(const char *name, bool is_source, bool missing_ok, const char *for_what)
 {
@@ -204,6 +218,10 @@ MetaetlGetConnection(const char *name, bool is_source, bool missing_ok, const ch
 	return c;
 }
 
+/*
+ * The secret of a connection's credential for role, or NULL when it has
+ * none (MetaetlCredentialSecret checks the role and logs the use).
+ */
 Jsonb *
 MetaetlConnectionSecret(MetaetlConnection *conn, Oid role)
 {

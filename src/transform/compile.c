@@ -37,6 +37,9 @@
 PG_FUNCTION_INFO_V1(metaetl_compile_pipeline);
 PG_FUNCTION_INFO_V1(metaetl_preview);
 
+/*
+ * How later SQL reads node: its temp table when materialised, else its CTE name.
+ */
 char *
 MetaetlNodeRef(MetaetlPlan *plan, MetaetlNode *node)
 {
@@ -70,6 +73,10 @@ MetaetlWithPrefix(MetaetlPlan *plan, MetaetlNode *upto)
 	return b.data;
 }
 
+/*
+ * A standalone SELECT of node's rows (with the CTEs it needs), for
+ * describing, previewing or materialising it.
+ */
 char *
 MetaetlNodeQuery(MetaetlPlan *plan, MetaetlNode *node)
 {

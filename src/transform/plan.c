@@ -21,6 +21,10 @@
 #include "transform/transform.h"
 #include "util/ident.h"
 
+/*
+ * The node with id, or NULL with missing_ok; otherwise an error naming the
+ * pipeline with the nearest id, since a misspelt input is the usual cause.
+ */
 MetaetlNode *
 MetaetlFindNode(MetaetlPlan *plan, const char *id, bool missing_ok)
 {

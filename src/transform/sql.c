@@ -32,6 +32,10 @@ MetaetlExec(const char *sql, int expect)
 	return SPI_processed;
 }
 
+/*
+ * A fresh temp table name (pg_temp, never a user schema), unique in this
+ * backend, so that concurrent nodes and retried attempts never collide.
+ */
 char *
 MetaetlNewTemp(MetaetlPlan *plan, const char *what)
 {
@@ -100,6 +104,10 @@ MetaetlQualifiedName(const char *name, const char *what)
 	return pstrdup(quote_identifier(linitial(parts)));
 }
 
+/*
+ * The quoted column list "a, b" (each name prefixed, e.g. "s."), in the
+ * order of cols, for INSERT and SELECT lists that must line up.
+ */
 char *
 MetaetlColList(List *cols, const char *prefix)
 {
@@ -153,6 +161,10 @@ MetaetlDescribe(const char *sql)
 	return cols;
 }
 
+/*
+ * Add sql to the plan's script: what etl.compile_pipeline shows and the run
+ * summary keeps, so that every statement a run executes can be read back.
+ */
 void
 MetaetlScript(MetaetlPlan *plan, const char *sql)
 {

@@ -3,7 +3,7 @@
  * src/transform/transform.h
  *		The transform subsystem: building, compiling and running a plan.
  *
- * A normalised pipeline config (CONTRACT.md section 1) becomes a MetaetlPlan:
+ * A normalised pipeline config (docs/configuration.md, "The normalised form") becomes a MetaetlPlan:
  * an ordered list of nodes (sources, then transforms) and targets.  Each node
  * compiles to one SELECT that reads earlier nodes by reference; a reference
  * is a CTE name (pushdown) or a temporary table (staged, or a node asked to
