@@ -286,6 +286,11 @@ cfgv_alerts(VCtx *c, const CfgNode *a, const char *path)
  */
 PG_FUNCTION_INFO_V1(metaetl_normalize_sla);
 
+/*
+ * etl._normalize_sla(pipeline_id, sla): the sla block in the validator's
+ * normal form, or every problem with its config path.  etl.apply_sla_config
+ * calls it, so registration and validation read SLAs with one vocabulary.
+ */
 Datum
 metaetl_normalize_sla(PG_FUNCTION_ARGS)
 {

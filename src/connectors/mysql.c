@@ -506,6 +506,10 @@ my_get(RemoteConn *rc, bool write)
 	return e;
 }
 
+/*
+ * Close the cached idle connections of connection name (changed or
+ * dropped), so the next use connects with the new options.
+ */
 void
 MetaetlMyForget(const char *name)
 {
@@ -723,6 +727,11 @@ MetaetlMyColumns(RemoteConn *rc, const char *dbname, const char *table)
 	return cols;
 }
 
+/*
+ * The columns a query returns on the remote server (run with LIMIT 0),
+ * mapped to local types, so that a query source is described before it is
+ * read.
+ */
 List *
 MetaetlMyQueryColumns(RemoteConn *rc, const char *query)
 {
@@ -1278,6 +1287,10 @@ MetaetlMyTest(RemoteConn *rc)
 	return DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(b.data)));
 }
 
+/*
+ * Every table and column of schema on the remote server, from
+ * information_schema, for etl.discover().
+ */
 List *
 MetaetlMyDiscover(RemoteConn *rc, const char *schema)
 {

@@ -614,6 +614,12 @@ metaetl_rotate_master_key(PG_FUNCTION_ARGS)
  */
 PG_FUNCTION_INFO_V1(metaetl_check_credential);
 
+/*
+ * etl._check_credential(name): an error unless the credential exists and
+ * the calling role may use it (logged either way).  etl.add_connection asks
+ * before it stores a connection naming a credential, and the error does not
+ * tell another role's credential from a missing one.
+ */
 Datum
 metaetl_check_credential(PG_FUNCTION_ARGS)
 {
@@ -642,6 +648,11 @@ metaetl_check_credential(PG_FUNCTION_ARGS)
  */
 PG_FUNCTION_INFO_V1(metaetl_test_credential);
 
+/*
+ * etl.test_credential(name): whether the calling role can use the
+ * credential now (opened, fetched from its store): ok, kind, the field names
+ * (never the values) or the error, masked.
+ */
 Datum
 metaetl_test_credential(PG_FUNCTION_ARGS)
 {
