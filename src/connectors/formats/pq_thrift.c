@@ -685,6 +685,13 @@ f_row_group(TIn *t, int16_t id, int type, void *arg)
 	return true;
 }
 
+/*
+ * Parse the footer's FileMetaData (Thrift compact protocol) into m: the
+ * schema, the row count, the row groups and their column chunks.  0, or a
+ * negative PQF_E_* code with err set (truncated, malformed, out of
+ * memory); the input is untrusted, so every length is checked and nesting
+ * is bounded.  The caller frees m with pqf_free_meta in either case.
+ */
 int
 pqf_parse_footer(const uint8_t *p, size_t len, PqfFileMeta *m, PqfError *err)
 {
@@ -736,6 +743,7 @@ pqf_parse_footer(const uint8_t *p, size_t len, PqfFileMeta *m, PqfError *err)
 	return 0;
 }
 
+/* Free what pqf_parse_footer allocated in m (also after a failed parse). */
 void
 pqf_free_meta(PqfFileMeta *m)
 {
@@ -807,6 +815,11 @@ t_page_sub(TIn *t, PqfPageHeader *h, int which)
 	t_struct(t, f_page_sub, &sub);
 }
 
+/*
+ * Parse a page header at p: its length in bytes, 0 when len is too short
+ * to hold it (the caller reads more and tries again), or a negative error
+ * code with err set when it is malformed or lacks its type or sizes.
+ */
 int64_t
 pqf_parse_page_header(const uint8_t *p, size_t len, PqfPageHeader *h, PqfError *err)
 {
@@ -869,6 +882,10 @@ o_byte(PqfTOut *o, int b)
 	pqf_buf_put(o->b, &c, 1);
 }
 
+/*
+ * Start writing Thrift compact-protocol fields into b (the writer side,
+ * used for the footer and page headers metaetl writes).
+ */
 void
 pqft_begin(PqfTOut *o, PqfBuf *b)
 {
@@ -877,6 +894,10 @@ pqft_begin(PqfTOut *o, PqfBuf *b)
 	o->last[0] = 0;
 }
 
+/*
+ * A field header: the id as a delta from the previous field of this
+ * struct when it fits in 4 bits, else in full, as the compact protocol says.
+ */
 void
 pqft_field(PqfTOut *o, int16_t id, int type)
 {
@@ -892,6 +913,7 @@ pqft_field(PqfTOut *o, int16_t id, int type)
 	o->last[o->depth] = id;
 }
 
+/* An i32 field (zigzag varint). */
 void
 pqft_i32(PqfTOut *o, int16_t id, int32_t v)
 {
@@ -899,6 +921,7 @@ pqft_i32(PqfTOut *o, int16_t id, int32_t v)
 	o_zigzag(o, v);
 }
 
+/* An i64 field (zigzag varint). */
 void
 pqft_i64(PqfTOut *o, int16_t id, int64_t v)
 {
@@ -906,12 +929,14 @@ pqft_i64(PqfTOut *o, int16_t id, int64_t v)
 	o_zigzag(o, v);
 }
 
+/* A bool field: the value is the field's type, so no byte follows. */
 void
 pqft_bool(PqfTOut *o, int16_t id, bool v)
 {
 	pqft_field(o, id, v ? PQFT_TRUE : PQFT_FALSE);
 }
 
+/* A binary (or string) field: length varint, then the bytes. */
 void
 pqft_binary(PqfTOut *o, int16_t id, const void *p, size_t n)
 {
@@ -920,6 +945,7 @@ pqft_binary(PqfTOut *o, int16_t id, const void *p, size_t n)
 	pqf_buf_put(o->b, p, n);
 }
 
+/* A struct field: its header, then its fields until pqft_struct_end. */
 void
 pqft_struct_begin(PqfTOut *o, int16_t id)
 {
@@ -927,6 +953,10 @@ pqft_struct_begin(PqfTOut *o, int16_t id)
 	pqft_elem_struct_begin(o);
 }
 
+/*
+ * A struct as a list element (no field header).  Nesting deeper than
+ * PQF_MAX_DEPTH marks the buffer failed instead of overrunning o->last.
+ */
 void
 pqft_elem_struct_begin(PqfTOut *o)
 {
@@ -939,6 +969,7 @@ pqft_elem_struct_begin(PqfTOut *o)
 	o->last[o->depth] = 0;
 }
 
+/* End the current struct (its stop byte) and resume the enclosing one. */
 void
 pqft_struct_end(PqfTOut *o)
 {
@@ -947,6 +978,7 @@ pqft_struct_end(PqfTOut *o)
 		o->depth--;
 }
 
+/* A list field of n elements of elem_type; the elements follow. */
 void
 pqft_list_begin(PqfTOut *o, int16_t id, int elem_type, int64_t n)
 {
@@ -960,6 +992,7 @@ pqft_list_begin(PqfTOut *o, int16_t id, int elem_type, int64_t n)
 	}
 }
 
+/* The stop byte that ends the top-level struct. */
 void
 pqft_stop(PqfTOut *o)
 {
