@@ -26,11 +26,13 @@
 
 #include "connectors/remote.h"
 
-/* at backend exit: close every connection, so the servers see a clean end */
+/*
+ * Close the cached connections of connection name (NULL: all of them); with
+ * idle_only, not one inside a remote transaction, which must end first.
+ */
 static void
-remote_cache_exit(int code, Datum arg)
+remote_cache_close(RemoteCache *cache, const char *name, bool idle_only)
 {
-	RemoteCache *cache = (RemoteCache *) DatumGetPointer(arg);
 	HASH_SEQ_STATUS s;
 	RemoteCacheEntry *e;
 
@@ -38,7 +40,15 @@ remote_cache_exit(int code, Datum arg)
 		return;
 	hash_seq_init(&s, cache->htab);
 	while ((e = hash_seq_search(&s)) != NULL)
-		cache->close(e);
+		if ((name == NULL || strcmp(e->key.name, name) == 0) && (!idle_only || e->xact_depth == 0))
+			cache->close(e);
+}
+
+/* at backend exit: close every connection, so the servers see a clean end */
+static void
+remote_cache_exit(int code, Datum arg)
+{
+	remote_cache_close((RemoteCache *) DatumGetPointer(arg), NULL, false);
 }
 
 /*
@@ -111,13 +121,5 @@ MetaetlRemoteCacheBegin(RemoteCache *cache, RemoteCacheEntry *e, RemoteConn *rc)
 void
 MetaetlRemoteCacheForget(RemoteCache *cache, const char *name)
 {
-	HASH_SEQ_STATUS s;
-	RemoteCacheEntry *e;
-
-	if (cache->htab == NULL)
-		return;
-	hash_seq_init(&s, cache->htab);
-	while ((e = hash_seq_search(&s)) != NULL)
-		if (strcmp(e->key.name, name) == 0 && e->xact_depth == 0)
-			cache->close(e);
+	remote_cache_close(cache, name, true);
 }
