@@ -28,6 +28,11 @@ bool		MetaetlPreloaded = false;
 
 void		_PG_init(void);
 
+/*
+ * Only dispatches to each subsystem's init (parts that need preload check
+ * MetaetlPreloaded themselves); nothing during a binary upgrade, where no
+ * worker or shared memory may be set up.
+ */
 void
 _PG_init(void)
 {

@@ -1,6 +1,6 @@
 -- Anomaly detection: outlier scores of rows (zscore, mad, iqr, isolation
 -- forest) and of a pipeline's run metrics.  Results are recorded in
--- etl.anomaly_detection (sql/install/20_quality.sql).
+-- etl.anomaly_detection (sql/install/70_quality.sql).
 
 CREATE FUNCTION etl.detect_anomalies(
     data    pg_catalog.text,

@@ -311,7 +311,7 @@ COMMENT ON FUNCTION etl._schema_capture(pg_catalog.text, pg_catalog.jsonb, pg_ca
   'internal: record a schema version of a dataset when its columns differ from the latest; returns the version';
 
 -- what a load's result changes against the latest snapshot of dataset, for
--- on_schema_change errors (transform/load.c through lineage.h); NULL without
+-- on_schema_change errors (connectors/table_load.c through lineage.h); NULL without
 -- a snapshot or a change
 CREATE FUNCTION etl._schema_since(relation pg_catalog.text, columns pg_catalog.jsonb)
 RETURNS pg_catalog.text

@@ -62,7 +62,7 @@ ALTER TABLE etl.watermarks ENABLE ROW LEVEL SECURITY;
 CREATE POLICY watermarks_by_pipeline ON etl.watermarks
     USING (EXISTS (SELECT 1 FROM etl.pipelines p WHERE p.pipeline_id OPERATOR(pg_catalog.=) watermarks.pipeline_id));
 
--- Roles (66_rbac.sql).  etl_viewer, etl_operator and etl_admin read every
+-- Roles (66_security.sql).  etl_viewer, etl_operator and etl_admin read every
 -- pipeline, so every table whose policy follows etl.pipelines (runs, steps,
 -- schedules, the queue, SLAs, alerts, watermarks) opens up with it; etl_admin
 -- also changes pipelines and connections.  Nobody reads a secret this way:

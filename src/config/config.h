@@ -5,8 +5,9 @@
  *		normalised pipeline config, jsonb conversion, expression checks and
  *		template rendering.
  *
- * The normalised config's shape is CONTRACT.md section 1; the template
- * rendering contract is section 2.  Include after "postgres.h".
+ * The normalised config's shape is docs/configuration.md, "The normalised
+ * form"; the template rendering contract is its "Templates".  Include after
+ * "postgres.h".
  *
  *-------------------------------------------------------------------------
  */

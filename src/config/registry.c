@@ -30,6 +30,7 @@
 #include "utils/tuplestore.h"
 
 #include "config/config.h"
+#include "util/json.h"
 
 PG_FUNCTION_INFO_V1(metaetl_validate_config);
 PG_FUNCTION_INFO_V1(metaetl_register_pipeline);
@@ -104,24 +105,11 @@ metaetl_load_configuration(PG_FUNCTION_ARGS)
 	PG_RETURN_JSONB_P(cfg_validated(PG_GETARG_TEXT_PP(0), false));
 }
 
+/* the string at jb->k1->k2 (e.g. pipeline.id), or NULL */
 static char *
 cfg_jsonb_text_field(Jsonb *jb, const char *k1, const char *k2)
 {
-	JsonbValue	k;
-	JsonbValue *v;
-
-	k.type = jbvString;
-	k.val.string.val = (char *) k1;
-	k.val.string.len = strlen(k1);
-	v = findJsonbValueFromContainer(&jb->root, JB_FOBJECT, &k);
-	if (v == NULL || v->type != jbvBinary)
-		return NULL;
-	k.val.string.val = (char *) k2;
-	k.val.string.len = strlen(k2);
-	v = findJsonbValueFromContainer(v->val.binary.data, JB_FOBJECT, &k);
-	if (v == NULL || v->type != jbvString)
-		return NULL;
-	return pnstrdup(v->val.string.val, v->val.string.len);
+	return MetaetlJString(MetaetlJContainer(&jb->root, k1), k2);
 }
 
 /* etl.register_pipeline(config text) → text */

@@ -4,7 +4,7 @@
  *		etl.render_template: templates in SQL text rendered as quoted literals,
  *		and in other text (URLs, XML envelopes, JSON bodies) escaped for it.
  *
- * CONTRACT.md section 2.  {{last_run}}, {{run_id}}, {{watermark}},
+ * docs/configuration.md, "Templates".  {{last_run}}, {{run_id}}, {{watermark}},
  * {{logical_date}} and {{param.NAME}} come from the context jsonb,
  * {{env.NAME}} from the admin-managed table etl.settings (never the server's
  * process environment).  A bare template becomes a quoted literal (NULL when

@@ -6,7 +6,7 @@
  * One walk over the parsed tree (src/config/yaml.c) collects EVERY problem
  * with its path (pipeline.transforms[0].params.condition, 0-based indexes),
  * line and column, and at the same time builds the normalised config of
- * CONTRACT.md section 1: defaults filled in, aliases resolved, pandas-style
+ * docs/configuration.md, "The normalised form": defaults filled in, aliases resolved, pandas-style
  * expressions rewritten, environment overrides (metaetl.environment) merged.
  * After the walk the data flow is checked as a graph: dangling inputs,
  * cycles, and steps that reach no target.
@@ -92,6 +92,12 @@ vmerge_seq(VCtx *c, CfgNode *base, CfgNode *over)
 	return out;
 }
 
+/*
+ * Merge an override (an environment's section) into base: mappings key by
+ * key, recursively, sequences by item id (vmerge_seq), anything else
+ * replaced.  Recursion depth follows the config's nesting, hence the stack
+ * check.
+ */
 static CfgNode *
 cfgv_merge(VCtx *c, CfgNode *base, CfgNode *over)
 {
@@ -139,6 +145,7 @@ cfgv_register_id(VCtx *c, const char *id, const char *path, const CfgNode *at)
 	return true;
 }
 
+/* a dependency to check once the whole config is read: name at path, for the report */
 VDep *
 cfgv_dep(const char *name, const char *path, const CfgNode *at)
 {

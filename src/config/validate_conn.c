@@ -33,12 +33,17 @@ struct CfgCheck
 	const char *path;
 };
 
+/* The value of key in the section a connector's check() is given, or NULL. */
 const CfgNode *
 MetaetlCfgKey(CfgCheck *chk, const char *key)
 {
 	return chk->node ? CfgMapGet(chk->node, key) : NULL;
 }
 
+/*
+ * key's value when it is a string, else NULL: a connector's check() reads
+ * options without re-checking their kinds (the declared keys did).
+ */
 const char *
 MetaetlCfgKeyString(CfgCheck *chk, const char *key)
 {
@@ -47,6 +52,11 @@ MetaetlCfgKeyString(CfgCheck *chk, const char *key)
 	return n && n->kind == CFG_STRING ? n->str : NULL;
 }
 
+/*
+ * A connector's check() reports a problem (or a warning) at key, with the
+ * path, line and column of the key, exactly as the validator's own problems
+ * are reported, so that a user cannot tell where a check lives.
+ */
 void
 MetaetlCfgProblem(CfgCheck *chk, bool is_error, const char *key, const char *fmt,...)
 {
@@ -301,6 +311,12 @@ cfgv_connector_type(VCtx *c, const CfgNode *n, const char *path, bool is_source)
  */
 PG_FUNCTION_INFO_V1(metaetl_check_connection);
 
+/*
+ * etl._check_connection(name, type, options): 22023 unless type is a
+ * connection type of a registered connector and options has only the keys
+ * it declares; the same registry the validator and the runs use, so a
+ * connection that is added can be used.
+ */
 Datum
 metaetl_check_connection(PG_FUNCTION_ARGS)
 {
@@ -374,6 +390,11 @@ metaetl_check_connection(PG_FUNCTION_ARGS)
  */
 PG_FUNCTION_INFO_V1(metaetl_add_connection);
 
+/*
+ * etl.add_connection(...): runs etl._add_connection (its PL/pgSQL body)
+ * and rethrows its errors with the internal statement hidden: it names only
+ * $1..$5, which would tell the user nothing about what to fix.
+ */
 Datum
 metaetl_add_connection(PG_FUNCTION_ARGS)
 {

@@ -122,6 +122,11 @@ cfgv_sla(VCtx *c, const CfgNode *s, const char *path)
 	return out;
 }
 
+/*
+ * retry: the policy with every default filled in and each number within
+ * range, so that the run reads a complete policy from the normalised
+ * config and never has to guess a default.
+ */
 CfgNode *
 cfgv_retry(VCtx *c, const CfgNode *r, const char *path)
 {
@@ -161,6 +166,10 @@ cfgv_retry(VCtx *c, const CfgNode *r, const char *path)
 	return out;
 }
 
+/*
+ * schedule: cron through the scheduler's own parser (one owner of the cron
+ * vocabulary), timezone, depends_on and catchup (default latest).
+ */
 CfgNode *
 cfgv_schedule(VCtx *c, const CfgNode *s, const char *path)
 {
@@ -221,6 +230,11 @@ cfgv_schedule(VCtx *c, const CfgNode *s, const char *path)
 	return out;
 }
 
+/*
+ * alerts: the events to alert on, the channels and performance_factor,
+ * each checked here so that registering a pipeline never stores an alert
+ * setting the monitor would have to reject later.
+ */
 CfgNode *
 cfgv_alerts(VCtx *c, const CfgNode *a, const char *path)
 {
@@ -282,6 +296,11 @@ cfgv_alerts(VCtx *c, const CfgNode *a, const char *path)
  */
 PG_FUNCTION_INFO_V1(metaetl_normalize_sla);
 
+/*
+ * etl._normalize_sla(pipeline_id, sla): the sla block in the validator's
+ * normal form, or every problem with its config path.  etl.apply_sla_config
+ * calls it, so registration and validation read SLAs with one vocabulary.
+ */
 Datum
 metaetl_normalize_sla(PG_FUNCTION_ARGS)
 {

@@ -1,7 +1,7 @@
 /*-------------------------------------------------------------------------
  *
  * src/config/validate_steps.c
- *		Transform steps: each type with its params (DESIGN.md section 5a).
+ *		Transform steps: each type with its params (docs/transforms.md, "Steps").
  *
  *-------------------------------------------------------------------------
  */
@@ -619,6 +619,11 @@ cfgv_step_vocabulary(StringInfo b)
 	appendStringInfoString(b, "}}");
 }
 
+/*
+ * One transform: id (registered, unique), type (one of the step types the
+ * compiler has), input, and params checked against that step's spec, so a
+ * config that validates compiles.
+ */
 CfgNode *
 cfgv_transform(VCtx *c, const CfgNode *t, const char *path)
 {

@@ -58,6 +58,10 @@ cfgv_problem(VCtx *c, bool is_error, const char *path, const CfgNode *at, const 
 }
 
 
+/*
+ * The yamltree allocators return NULL when the arena is exhausted; this
+ * turns that into one clear error instead of a NULL dereference later.
+ */
 CfgNode *
 cfgv_need(CfgNode *n)
 {
@@ -68,42 +72,49 @@ cfgv_need(CfgNode *n)
 	return n;
 }
 
+/* a new empty mapping in the output tree (the normalised config) */
 CfgNode *
 cfgv_map(VCtx *c)
 {
 	return cfgv_need(CfgNewNode(c->arena, CFG_MAP, 0, 0));
 }
 
+/* a new empty sequence in the output tree */
 CfgNode *
 cfgv_seq(VCtx *c)
 {
 	return cfgv_need(CfgNewNode(c->arena, CFG_SEQ, 0, 0));
 }
 
+/* a string node for the output tree (defaults and normalised values) */
 CfgNode *
 cfgv_str(VCtx *c, const char *s)
 {
 	return cfgv_need(CfgNewString(c->arena, s, 0, 0));
 }
 
+/* a number node, from its text: numbers keep the precision they were written with */
 CfgNode *
 cfgv_num(VCtx *c, const char *s)
 {
 	return cfgv_need(CfgNewNumber(c->arena, s));
 }
 
+/* a boolean node for the output tree */
 CfgNode *
 cfgv_bool(VCtx *c, bool b)
 {
 	return cfgv_need(CfgNewBool(c->arena, b));
 }
 
+/* an explicit null: the normalised config writes null for "not set" */
 CfgNode *
 cfgv_null(VCtx *c)
 {
 	return cfgv_need(CfgNewNode(c->arena, CFG_NULL, 0, 0));
 }
 
+/* map[key] = value in the output tree; the arena running out is an error */
 void
 cfgv_put(VCtx *c, CfgNode *map, const char *key, CfgNode *value)
 {
@@ -111,6 +122,7 @@ cfgv_put(VCtx *c, CfgNode *map, const char *key, CfgNode *value)
 		cfgv_need(NULL);
 }
 
+/* append item to seq in the output tree; the arena running out is an error */
 void
 cfgv_append(VCtx *c, CfgNode *seq, CfgNode *item)
 {
@@ -118,12 +130,14 @@ cfgv_append(VCtx *c, CfgNode *seq, CfgNode *item)
 		cfgv_need(NULL);
 }
 
+/* "base.key", the config path problems are reported at ("key" at the top) */
 char *
 cfgv_path(const char *base, const char *key)
 {
 	return base[0] ? psprintf("%s.%s", base, key) : pstrdup(key);
 }
 
+/* "base[i]", the config path of a sequence element */
 char *
 cfgv_idx(const char *base, int i)
 {
@@ -158,6 +172,10 @@ cfgv_suggest(const char *word, const char *const *vals, int n)
 	return near ? psprintf("; did you mean \"%s\"?", near) : pstrdup("");
 }
 
+/*
+ * true when n is a mapping; otherwise reports "<what> must be a mapping"
+ * at path, so callers can skip the section and go on collecting problems.
+ */
 bool
 cfgv_is_map(VCtx *c, const CfgNode *n, const char *path, const char *what)
 {
@@ -190,6 +208,10 @@ vkeyref_cmp(const void *a, const void *b)
 	return ka->idx < kb->idx ? -1 : ka->idx > kb->idx;
 }
 
+/*
+ * Report duplicate and unknown keys of map (vkeys above): a misspelt key
+ * would otherwise be ignored and its default silently used.
+ */
 void
 cfgv_keys(VCtx *c, const CfgNode *map, const char *path, const char *const *allowed, int nallowed,
 	  bool unknown_is_warning)
@@ -284,6 +306,11 @@ cfgv_string(VCtx *c, const CfgNode *n, const char *path)
 	return n->str;
 }
 
+/*
+ * An id (pipeline, source, step, target): a string valid under the one id
+ * rule (util/ident.c) that the SQL functions apply too; NULL when not
+ * (reported).
+ */
 const char *
 cfgv_id(VCtx *c, const CfgNode *n, const char *path)
 {
@@ -329,6 +356,7 @@ cfgv_number(VCtx *c, const CfgNode *n, const char *path, double min, double max,
 	return (CfgNode *) n;
 }
 
+/* n as a boolean node; NULL when it is not true or false (reported) */
 CfgNode *
 cfgv_boolean(VCtx *c, const CfgNode *n, const char *path)
 {
@@ -340,6 +368,11 @@ cfgv_boolean(VCtx *c, const CfgNode *n, const char *path)
 	return (CfgNode *) n;
 }
 
+/*
+ * One of vals, as the static string (so callers compare pointers or
+ * strings alike); NULL when not, reported with the valid values and the
+ * nearest one.
+ */
 const char *
 cfgv_enum(VCtx *c, const CfgNode *n, const char *path, const char *what,
 	  const char *const *vals, int nvals)
@@ -644,6 +677,10 @@ cfgv_query(VCtx *c, const CfgNode *n, const char *path, bool allow_input)
 	return (CfgNode *) n;
 }
 
+/*
+ * A SQL type name (casts, column types): it must parse as a type name
+ * alone (MetaetlCheckSql), since it is placed into generated SQL.
+ */
 CfgNode *
 cfgv_type(VCtx *c, const CfgNode *n, const char *path)
 {
@@ -680,6 +717,11 @@ cfgv_exists(const char *query, const char *value)
 	return result;
 }
 
+/*
+ * A connection name: a valid id, and a warning (not an error) when it does
+ * not exist yet, because configs are often registered before their
+ * connections are created.
+ */
 void
 cfgv_connection(VCtx *c, const CfgNode *n, const char *path, bool source)
 {
@@ -695,6 +737,11 @@ cfgv_connection(VCtx *c, const CfgNode *n, const char *path, bool source)
 			  name, source ? "data_sources" : "data_targets");
 }
 
+/*
+ * A time zone PostgreSQL knows (pg_timezone_names, case-insensitively);
+ * false when not, reported with the nearest name, since a schedule in an
+ * unknown zone would never fire as meant.
+ */
 bool
 cfgv_timezone(VCtx *c, const CfgNode *n, const char *path)
 {

@@ -42,6 +42,10 @@ struct CfgArenaBlock
 #define CFG_BLOCK_HEADER ((sizeof(CfgArenaBlock) + 15) & ~(size_t) 15)
 #define CFG_BLOCK_SIZE	(64 * 1024)
 
+/*
+ * The parser's default limits (input size, depth, nodes, memory, keys,
+ * alias expansion): a hostile config cannot exhaust memory or the stack.
+ */
 void
 CfgDefaultLimits(CfgLimits *lim)
 {
@@ -53,6 +57,11 @@ CfgDefaultLimits(CfgLimits *lim)
 	lim->max_expanded = CFG_DEFAULT_MAX_EXPANDED;
 }
 
+/*
+ * A new arena that refuses to grow past limit bytes (0: no limit); NULL
+ * when out of memory.  Pure C (malloc), so the tree is unit-tested outside
+ * the server and freed in one call on any error path.
+ */
 CfgArena *
 CfgArenaCreate(size_t limit)
 {
@@ -63,6 +72,7 @@ CfgArenaCreate(size_t limit)
 	return a;
 }
 
+/* Free an arena and every node in it; NULL is allowed. */
 void
 CfgArenaFree(CfgArena *arena)
 {
@@ -81,6 +91,11 @@ CfgArenaFree(CfgArena *arena)
 	free(arena);
 }
 
+/*
+ * size bytes (16-byte aligned) from the arena; NULL, with arena->exhausted
+ * set, when the limit would be passed: callers turn that into one clear
+ * error (cfgv_need) rather than a crash.
+ */
 void *
 CfgAlloc(CfgArena *arena, size_t size)
 {
@@ -126,6 +141,7 @@ CfgAlloc(CfgArena *arena, size_t size)
 	return p;
 }
 
+/* A NUL-terminated copy of len bytes of s in the arena, or NULL. */
 char *
 CfgStrdup(CfgArena *arena, const char *s, size_t len)
 {
@@ -140,6 +156,10 @@ CfgStrdup(CfgArena *arena, const char *s, size_t len)
 	return p;
 }
 
+/*
+ * A new node of kind at line/col (for error positions), or NULL when the
+ * arena is exhausted.
+ */
 CfgNode *
 CfgNewNode(CfgArena *arena, CfgKind kind, int line, int col)
 {
@@ -155,6 +175,7 @@ CfgNewNode(CfgArena *arena, CfgKind kind, int line, int col)
 	return n;
 }
 
+/* A string node (a copy of s) at line/col, or NULL. */
 CfgNode *
 CfgNewString(CfgArena *arena, const char *s, int line, int col)
 {
@@ -167,6 +188,10 @@ CfgNewString(CfgArena *arena, const char *s, int line, int col)
 	return n->str ? n : NULL;
 }
 
+/*
+ * A number node from its text, kept as written so no precision is lost,
+ * or NULL.
+ */
 CfgNode *
 CfgNewNumber(CfgArena *arena, const char *s)
 {
@@ -177,6 +202,7 @@ CfgNewNumber(CfgArena *arena, const char *s)
 	return n;
 }
 
+/* A boolean node, or NULL. */
 CfgNode *
 CfgNewBool(CfgArena *arena, bool b)
 {
@@ -190,6 +216,7 @@ CfgNewBool(CfgArena *arena, bool b)
 	return n;
 }
 
+/* Append item to seq, growing it in the arena; false when exhausted. */
 bool
 CfgSeqAppend(CfgArena *arena, CfgNode *seq, CfgNode *item)
 {
@@ -209,6 +236,11 @@ CfgSeqAppend(CfgArena *arena, CfgNode *seq, CfgNode *item)
 	return true;
 }
 
+/*
+ * Append key: value to map without looking for key: duplicates stay in the
+ * tree and the validator decides (one duplicate form is only a warning);
+ * false when exhausted.
+ */
 bool
 CfgMapAppend(CfgArena *arena, CfgNode *map, CfgNode *key, CfgNode *value)
 {
@@ -246,6 +278,10 @@ CfgMapPut(CfgArena *arena, CfgNode *map, const char *key, CfgNode *value)
 	return k != NULL && CfgMapAppend(arena, map, k, value);
 }
 
+/*
+ * The first pair of map with key (NULL for none or a non-map): linear, as
+ * mappings in configs are small and keep their written order.
+ */
 CfgPair *
 CfgMapGetPair(const CfgNode *map, const char *key)
 {
@@ -257,6 +293,7 @@ CfgMapGetPair(const CfgNode *map, const char *key)
 	return NULL;
 }
 
+/* The value of key in map, or NULL. */
 CfgNode *
 CfgMapGet(const CfgNode *map, const char *key)
 {
@@ -265,6 +302,7 @@ CfgMapGet(const CfgNode *map, const char *key)
 	return p ? p->value : NULL;
 }
 
+/* "mapping", "string", ...: the word problems use for a node's kind. */
 const char *
 CfgKindName(CfgKind kind)
 {
@@ -806,6 +844,13 @@ cfg_parser_error(CfgParser *p, yaml_parser_t *yp, const char *text, size_t len)
 		cfg_fail(p, line, col, "syntax error: %s", problem);
 }
 
+/*
+ * Parse YAML (or JSON, a subset) text into a tree with line and column on
+ * every node, within limits (NULL: the defaults).  NULL only when memory
+ * is short; otherwise a document, whose error holds the message and its
+ * position when the text does not parse.  The caller frees it with
+ * CfgDocFree.
+ */
 CfgDoc *
 CfgParse(const char *text, size_t len, const CfgLimits *limits)
 {
@@ -980,6 +1025,7 @@ CfgParse(const char *text, size_t len, const CfgLimits *limits)
 	return doc;
 }
 
+/* Free a parsed document and its tree; NULL is allowed. */
 void
 CfgDocFree(CfgDoc *doc)
 {

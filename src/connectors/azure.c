@@ -30,7 +30,7 @@
 #include "miscadmin.h"
 
 #include "connectors/objstore.h"
-#include "transform/transform.h"
+#include "transform/plan.h"
 
 #define AZURE_VERSION "2021-08-06"
 #define AZURE_LIST_MAX_BODY (32 * 1024 * 1024)

@@ -185,6 +185,11 @@ peek_close(MetaetlInStream *s)
 	MetaetlStreamClose(((DecIn *) s->state)->in);
 }
 
+/*
+ * in, decompressed (gzip, zstd, or "auto": by the stream's first bytes),
+ * as another stream, so that every format reads compressed files without
+ * knowing.  NULL or "none" reads in as it is.
+ */
 MetaetlInStream *
 MetaetlDecompressIn(MetaetlInStream *in, const char *compression)
 {
@@ -373,6 +378,11 @@ comp_abort(MetaetlOutStream *s)
 	MetaetlStreamAbort(c->out);
 }
 
+/*
+ * out, compressed (gzip, zstd, or "auto": by the name's suffix), as
+ * another stream, so that every format writes compressed files without
+ * knowing.
+ */
 MetaetlOutStream *
 MetaetlCompressOut(MetaetlOutStream *out, const char *compression)
 {

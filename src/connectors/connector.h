@@ -27,7 +27,7 @@
 #define METAETL_CONNECTOR_H
 
 #include "config/config.h"
-#include "transform/transform.h"
+#include "transform/plan.h"
 
 /* How etl.validate_config checks one key of a source, target or connection. */
 typedef enum MetaetlKeyKind

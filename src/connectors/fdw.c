@@ -93,12 +93,17 @@ MetaetlConnIsRemote(const char *type, Jsonb *options)
 		strcmp(type, "sqlserver") == 0 || strcmp(type, "oracle") == 0;
 }
 
+/* An option of the remote connection as text, or NULL. */
 char *
 MetaetlRemoteOpt(RemoteConn *rc, const char *key)
 {
 	return rc->options ? MetaetlJStr(&rc->options->root, key) : NULL;
 }
 
+/*
+ * An integer option of the remote connection, or dflt when it is not set
+ * (the connection's options were validated when it was added).
+ */
 int
 MetaetlRemoteOptInt(RemoteConn *rc, const char *key, int dflt)
 {
@@ -346,6 +351,7 @@ fdw_drop_server(const char *srvname)
 	CommandCounterIncrement();
 }
 
+/* The foreign data wrapper a remote kind uses on the FDW path. */
 const char *
 MetaetlRemoteWrapper(RemoteConn *rc)
 {
@@ -767,6 +773,11 @@ fdw_columns(RemoteConn *rc, const char *schema, const char *table, JsonbContaine
 	return cols;
 }
 
+/*
+ * Refuse a remote table or query with a column metaetl cannot map to a
+ * local type, naming the column and how to convert it: a silently dropped
+ * or mistyped column would change the target.
+ */
 void
 MetaetlRemoteCheckColumns(RemoteConn *rc, const char *object, List *rcols)
 {

@@ -22,7 +22,7 @@
 #include "postgres.h"
 
 #include "connectors/objstore.h"
-#include "transform/transform.h"
+#include "transform/plan.h"
 
 static void
 gcs_configure(ObjClient *c, JsonbContainer *opts)

@@ -24,7 +24,7 @@
 #include "connectors/connector.h"
 #include "connectors/remote.h"
 #include "incremental/incremental.h"
-#include "transform/load.h"
+#include "connectors/table_load.h"
 
 static const char *const local_types[] = {"postgresql", "postgres", "table", "query", NULL};
 static const char *const inline_types[] = {"inline", NULL};
@@ -293,7 +293,7 @@ static const MetaetlConnKey local_target_keys[] = {
 	{"table", MCK_RELNAME, MCK_REQUIRED},
 	{"schema", MCK_STRING},
 	{"close_deleted", MCK_BOOL},
-	{"on_schema_change", MCK_ENUM, 0, MetaetlSchemaPolicies},	/* transform/load.c */
+	{"on_schema_change", MCK_ENUM, 0, MetaetlSchemaPolicies},	/* connectors/table_load.c */
 	MCK_END
 };
 

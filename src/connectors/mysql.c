@@ -52,7 +52,7 @@
 #include "connectors/sink.h"
 #include "lineage/lineage.h"
 #include "security/security.h"
-#include "transform/load.h"
+#include "connectors/table_load.h"
 
 /* ---------------------------------------------- the client library's ABI */
 
@@ -230,26 +230,29 @@ my_raise(RemoteConn *rc, MYSQL *m, const char *doing)
 
 /* ----------------------------------------------------------- connections */
 
-typedef struct MyKey
-{
-	char		name[NAMEDATALEN];
-	Oid			role;
-} MyKey;
-
 typedef struct MyEntry
 {
-	MyKey		key;
+	RemoteCacheEntry c;			/* key and remote transaction state: first */
 	MYSQL	   *conn;
-	uint32		hash;
-	int			xact_depth;
-	bool		busy;
-	bool		lost;
-	bool		close_at_eoxact;
 	List	   *after_commit;	/* statements run right after the remote COMMIT */
 	RemoteConn *rc;				/* for after_commit DDL, in TopTransactionContext */
 } MyEntry;
 
-static HTAB *my_cache = NULL;
+static void my_cache_close(RemoteCacheEntry *e);
+static void my_cache_command(RemoteCacheEntry *e, RemoteConn *rc, const char *sql, const char *doing);
+static void my_xact_callback(XactEvent event, void *arg);
+static void my_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
+								SubTransactionId parentSubid, void *arg);
+
+static RemoteCache my_cache = {
+	.label = "metaetl remote mysql connections",
+	.entrysize = sizeof(MyEntry),
+	.begin_sql = "START TRANSACTION",
+	.xact_callback = my_xact_callback,
+	.subxact_callback = my_subxact_callback,
+	.close = my_cache_close,
+	.command = my_cache_command,
+};
 
 static void
 my_close(MyEntry *e)
@@ -257,22 +260,15 @@ my_close(MyEntry *e)
 	if (e->conn)
 		my.close(e->conn);
 	e->conn = NULL;
-	e->xact_depth = 0;
-	e->busy = false;
+	e->c.xact_depth = 0;
+	e->c.busy = false;
 	e->after_commit = NIL;
 }
 
 static void
-my_exit(int code, Datum arg)
+my_cache_close(RemoteCacheEntry *e)
 {
-	HASH_SEQ_STATUS s;
-	MyEntry    *e;
-
-	if (my_cache == NULL)
-		return;
-	hash_seq_init(&s, my_cache);
-	while ((e = hash_seq_search(&s)) != NULL)
-		my_close(e);
+	my_close((MyEntry *) e);
 }
 
 static MYSQL *
@@ -321,10 +317,10 @@ static void
 my_query(MyEntry *e, RemoteConn *rc, const char *sql, const char *doing)
 {
 	CHECK_FOR_INTERRUPTS();
-	e->busy = true;
+	e->c.busy = true;
 	if (my.real_query(e->conn, sql, strlen(sql)) != 0)
 		my_raise(rc, e->conn, doing);
-	e->busy = false;
+	e->c.busy = false;
 }
 
 /* run sql and discard any result */
@@ -343,34 +339,40 @@ my_command(MyEntry *e, RemoteConn *rc, const char *sql, const char *doing)
 }
 
 static void
+my_cache_command(RemoteCacheEntry *e, RemoteConn *rc, const char *sql, const char *doing)
+{
+	(void) my_command((MyEntry *) e, rc, sql, doing);
+}
+
+static void
 my_xact_callback(XactEvent event, void *arg)
 {
 	HASH_SEQ_STATUS s;
 	MyEntry    *e;
 
-	if (my_cache == NULL)
+	if (my_cache.htab == NULL)
 		return;
-	hash_seq_init(&s, my_cache);
+	hash_seq_init(&s, my_cache.htab);
 	while ((e = hash_seq_search(&s)) != NULL)
 	{
 		if (e->conn == NULL)
 			continue;
 		if (event == XACT_EVENT_PRE_COMMIT || event == XACT_EVENT_PARALLEL_PRE_COMMIT)
 		{
-			if (e->lost)
+			if (e->c.lost)
 			{
-				e->lost = false;
+				e->c.lost = false;
 				my_close(e);
 				hash_seq_term(&s);
 				ereport(ERROR,
 						(errcode(ERRCODE_CONNECTION_FAILURE),
-						 errmsg("connection \"%s\": the remote transaction was lost", e->key.name)));
+						 errmsg("connection \"%s\": the remote transaction was lost", e->c.key.name)));
 			}
-			if (e->xact_depth > 0)
+			if (e->c.xact_depth > 0)
 			{
 				ListCell   *lc;
 
-				e->xact_depth = 0;
+				e->c.xact_depth = 0;
 				if (my.real_query(e->conn, "COMMIT", 6) != 0)
 				{
 					char	   *m = pstrdup(my.error(e->conn));
@@ -379,7 +381,7 @@ my_xact_callback(XactEvent event, void *arg)
 					hash_seq_term(&s);
 					ereport(ERROR,
 							(errcode(ERRCODE_CONNECTION_FAILURE),
-							 errmsg("connection \"%s\": could not commit the remote transaction", e->key.name),
+							 errmsg("connection \"%s\": could not commit the remote transaction", e->c.key.name),
 							 errdetail("%s", m),
 							 errhint("Nothing was committed in this database.")));
 				}
@@ -396,7 +398,7 @@ my_xact_callback(XactEvent event, void *arg)
 						hash_seq_term(&s);
 						ereport(ERROR,
 								(errcode(ERRCODE_CONNECTION_FAILURE),
-								 errmsg("connection \"%s\": could not swap in the replaced table", e->key.name),
+								 errmsg("connection \"%s\": could not swap in the replaced table", e->c.key.name),
 								 errdetail("%s", m),
 								 errhint("The remote table kept its old rows; nothing was committed in this database.")));
 					}
@@ -404,22 +406,22 @@ my_xact_callback(XactEvent event, void *arg)
 				e->after_commit = NIL;
 			}
 		}
-		else if (event == XACT_EVENT_PRE_PREPARE && e->xact_depth > 0)
+		else if (event == XACT_EVENT_PRE_PREPARE && e->c.xact_depth > 0)
 		{
 			hash_seq_term(&s);
 			ereport(ERROR,
 					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-					 errmsg("cannot PREPARE a transaction that wrote to remote connection \"%s\"", e->key.name)));
+					 errmsg("cannot PREPARE a transaction that wrote to remote connection \"%s\"", e->c.key.name)));
 		}
 		else if (event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT)
 		{
 			/* closing rolls the remote transaction back; the staging table of replace goes too */
-			if (e->xact_depth > 0 || e->busy)
+			if (e->c.xact_depth > 0 || e->c.busy)
 				my_close(e);
 			e->after_commit = NIL;
-			e->lost = false;
+			e->c.lost = false;
 		}
-		if ((event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT) && e->close_at_eoxact)
+		if ((event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT) && e->c.close_at_eoxact)
 			my_close(e);
 	}
 }
@@ -431,23 +433,23 @@ my_subxact_callback(SubXactEvent event, SubTransactionId mySubid, SubTransaction
 	MyEntry    *e;
 	int			level = GetCurrentTransactionNestLevel();
 
-	if (my_cache == NULL || (event != SUBXACT_EVENT_PRE_COMMIT_SUB && event != SUBXACT_EVENT_ABORT_SUB))
+	if (my_cache.htab == NULL || (event != SUBXACT_EVENT_PRE_COMMIT_SUB && event != SUBXACT_EVENT_ABORT_SUB))
 		return;
-	hash_seq_init(&s, my_cache);
+	hash_seq_init(&s, my_cache.htab);
 	while ((e = hash_seq_search(&s)) != NULL)
 	{
 		char		sql[96];
 
-		if (e->conn == NULL || e->xact_depth < level)
+		if (e->conn == NULL || e->c.xact_depth < level)
 			continue;
 		if (event == SUBXACT_EVENT_PRE_COMMIT_SUB)
 			snprintf(sql, sizeof(sql), "RELEASE SAVEPOINT metaetl_s%d", level);
 		else
 			snprintf(sql, sizeof(sql), "ROLLBACK TO SAVEPOINT metaetl_s%d", level);
-		if (e->busy || my.real_query(e->conn, sql, strlen(sql)) != 0)
+		if (e->c.busy || my.real_query(e->conn, sql, strlen(sql)) != 0)
 		{
 			my_close(e);
-			e->lost = level > 2;
+			e->c.lost = level > 2;
 			continue;
 		}
 		if (event == SUBXACT_EVENT_ABORT_SUB)
@@ -456,7 +458,7 @@ my_subxact_callback(SubXactEvent event, SubTransactionId mySubid, SubTransaction
 			(void) my.real_query(e->conn, sql, strlen(sql));
 			e->after_commit = NIL;
 		}
-		e->xact_depth = level - 1;
+		e->c.xact_depth = level - 1;
 	}
 }
 
@@ -480,45 +482,17 @@ my_setup_session(MyEntry *e, RemoteConn *rc)
 static MyEntry *
 my_get(RemoteConn *rc, bool write)
 {
-	MyKey		key;
 	MyEntry    *e;
-	bool		found;
-	int			level = GetCurrentTransactionNestLevel();
 
 	MetaetlRemoteSecret(rc);
 	my_load(rc);
-	if (my_cache == NULL)
-	{
-		HASHCTL		ctl;
-
-		ctl.keysize = sizeof(MyKey);
-		ctl.entrysize = sizeof(MyEntry);
-		/* connections outlive transactions and runs: a backend-lifetime cache */
-		my_cache = hash_create("metaetl remote mysql connections", 8, &ctl, HASH_ELEM | HASH_BLOBS);
-		RegisterXactCallback(my_xact_callback, NULL);
-		RegisterSubXactCallback(my_subxact_callback, NULL);
-		on_proc_exit(my_exit, 0);
-	}
-	memset(&key, 0, sizeof(key));
-	strlcpy(key.name, rc->name, NAMEDATALEN);
-	key.role = rc->role;
-	e = hash_search(my_cache, &key, HASH_ENTER, &found);
-	if (!found)
-	{
-		e->conn = NULL;
-		e->xact_depth = 0;
-		e->busy = false;
-		e->lost = false;
-		e->after_commit = NIL;
-	}
-	MetaetlRemoteSlot(rc);
-	e->close_at_eoxact = MetaetlRemoteOpt(rc, "max_connections") != NULL;
-	if (e->conn && e->xact_depth == 0 && (e->hash != rc->hash || e->busy || my.ping(e->conn) != 0))
+	e = (MyEntry *) MetaetlRemoteCacheGet(&my_cache, rc);
+	if (e->conn && e->c.xact_depth == 0 && (e->c.hash != rc->hash || e->c.busy || my.ping(e->conn) != 0))
 		my_close(e);
 	if (e->conn == NULL)
 	{
 		e->conn = my_connect(rc);
-		e->hash = rc->hash;
+		e->c.hash = rc->hash;
 		PG_TRY();
 		{
 			my_setup_session(e, rc);
@@ -531,33 +505,18 @@ my_get(RemoteConn *rc, bool write)
 		PG_END_TRY();
 	}
 	if (write)
-	{
-		if (e->xact_depth == 0)
-		{
-			my_command(e, rc, "START TRANSACTION", "starting the remote transaction");
-			e->xact_depth = 1;
-		}
-		while (e->xact_depth < level)
-		{
-			my_command(e, rc, psprintf("SAVEPOINT metaetl_s%d", e->xact_depth + 1), "setting a savepoint");
-			e->xact_depth++;
-		}
-	}
+		MetaetlRemoteCacheBegin(&my_cache, &e->c, rc);
 	return e;
 }
 
+/*
+ * Close the cached idle connections of connection name (changed or
+ * dropped), so the next use connects with the new options.
+ */
 void
 MetaetlMyForget(const char *name)
 {
-	HASH_SEQ_STATUS s;
-	MyEntry    *e;
-
-	if (my_cache == NULL)
-		return;
-	hash_seq_init(&s, my_cache);
-	while ((e = hash_seq_search(&s)) != NULL)
-		if (strcmp(e->key.name, name) == 0 && e->xact_depth == 0)
-			my_close(e);
+	MetaetlRemoteCacheForget(&my_cache, name);
 }
 
 /* a DDL statement on a connection of its own (DDL commits implicitly) */
@@ -771,6 +730,11 @@ MetaetlMyColumns(RemoteConn *rc, const char *dbname, const char *table)
 	return cols;
 }
 
+/*
+ * The columns a query returns on the remote server (run with LIMIT 0),
+ * mapped to local types, so that a query source is described before it is
+ * read.
+ */
 List *
 MetaetlMyQueryColumns(RemoteConn *rc, const char *query)
 {
@@ -861,7 +825,7 @@ MetaetlMyQueryInto(MetaetlPlan *plan, MetaetlNode *src, RemoteConn *rc, const ch
 	res = my.use_result(e->conn);
 	if (res == NULL)
 		my_raise(rc, e->conn, "reading rows");
-	e->busy = true;
+	e->c.busy = true;
 	rowcxt = AllocSetContextCreate(CurrentMemoryContext, "metaetl mysql rows", ALLOCSET_DEFAULT_SIZES);
 	PG_TRY();
 	{
@@ -913,7 +877,7 @@ MetaetlMyQueryInto(MetaetlPlan *plan, MetaetlNode *src, RemoteConn *rc, const ch
 		my.free_result(res);
 	}
 	PG_END_TRY();
-	e->busy = false;
+	e->c.busy = false;
 	MetaetlSinkEnd(sink);
 	return src->temp;
 }
@@ -1273,7 +1237,7 @@ MetaetlMyLoad(MetaetlPlan *plan, MetaetlTarget *tgt, RemoteConn *rc, const char 
 
 	/*
 	 * An existing table whose columns differ follows on_schema_change as a
-	 * table of this database does (transform/load.c).  MySQL's DDL commits
+	 * table of this database does (connectors/table_load.c).  MySQL's DDL commits
 	 * at once, so every change is made to replace's staging table, which
 	 * takes the target's name only after the remote COMMIT; a failed load
 	 * leaves the target as it was.  (Validation refuses append_new_columns
@@ -1475,6 +1439,10 @@ MetaetlMyTest(RemoteConn *rc)
 	return DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(b.data)));
 }
 
+/*
+ * Every table and column of schema on the remote server, from
+ * information_schema, for etl.discover().
+ */
 List *
 MetaetlMyDiscover(RemoteConn *rc, const char *schema)
 {

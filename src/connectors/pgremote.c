@@ -62,27 +62,30 @@
 #include "connectors/sink.h"
 #include "lineage/lineage.h"
 #include "security/security.h"
-#include "transform/load.h"
-
-typedef struct PgrKey
-{
-	char		name[NAMEDATALEN];
-	Oid			role;
-} PgrKey;
+#include "connectors/table_load.h"
 
 typedef struct PgrEntry
 {
-	PgrKey		key;
+	RemoteCacheEntry c;			/* key and remote transaction state: first */
 	PGconn	   *conn;
-	uint32		hash;			/* RemoteConn.hash it was opened with */
-	int			xact_depth;		/* 0: no remote transaction; n: BEGIN + savepoints to level n */
-	bool		busy;			/* a command was in flight when we last left */
-	bool		lost;			/* remote writes of this transaction were lost */
-	bool		close_at_eoxact;	/* max_connections: never kept idle */
 	bool		copy_in;		/* a COPY FROM STDIN is open */
 } PgrEntry;
 
-static HTAB *pgr_cache = NULL;
+static void pgr_cache_close(RemoteCacheEntry *e);
+static void pgr_cache_command(RemoteCacheEntry *e, RemoteConn *rc, const char *sql, const char *doing);
+static void pgr_xact_callback(XactEvent event, void *arg);
+static void pgr_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
+								 SubTransactionId parentSubid, void *arg);
+
+static RemoteCache pgr_cache = {
+	.label = "metaetl remote postgresql connections",
+	.entrysize = sizeof(PgrEntry),
+	.begin_sql = "START TRANSACTION ISOLATION LEVEL READ COMMITTED",
+	.xact_callback = pgr_xact_callback,
+	.subxact_callback = pgr_subxact_callback,
+	.close = pgr_cache_close,
+	.command = pgr_cache_command,
+};
 static bool pgr_xact_wrote = false;
 
 /* ----------------------------------------------------------- error paths */
@@ -137,7 +140,7 @@ pgr_get_result(PgrEntry *e)
 {
 	PGresult   *last = NULL;
 
-	e->busy = true;
+	e->c.busy = true;
 	for (;;)
 	{
 		PGresult   *res;
@@ -159,14 +162,14 @@ pgr_get_result(PgrEntry *e)
 		{
 			if (last)
 				PQclear(last);
-			e->busy = true;		/* the caller drives the COPY */
+			e->c.busy = true;		/* the caller drives the COPY */
 			return res;
 		}
 		if (last)
 			PQclear(last);
 		last = res;
 	}
-	e->busy = false;
+	e->c.busy = false;
 	return last;
 }
 
@@ -208,21 +211,20 @@ pgr_close(PgrEntry *e)
 	if (e->conn)
 		PQfinish(e->conn);
 	e->conn = NULL;
-	e->xact_depth = 0;
-	e->busy = false;
+	e->c.xact_depth = 0;
+	e->c.busy = false;
 }
 
 static void
-pgr_exit(int code, Datum arg)
+pgr_cache_close(RemoteCacheEntry *e)
 {
-	HASH_SEQ_STATUS s;
-	PgrEntry   *e;
+	pgr_close((PgrEntry *) e);
+}
 
-	if (pgr_cache == NULL)
-		return;
-	hash_seq_init(&s, pgr_cache);
-	while ((e = hash_seq_search(&s)) != NULL)
-		pgr_close(e);
+static void
+pgr_cache_command(RemoteCacheEntry *e, RemoteConn *rc, const char *sql, const char *doing)
+{
+	pgr_command((PgrEntry *) e, rc, sql, doing);
 }
 
 /*
@@ -236,9 +238,9 @@ pgr_xact_callback(XactEvent event, void *arg)
 	HASH_SEQ_STATUS s;
 	PgrEntry   *e;
 
-	if (pgr_cache == NULL)
+	if (pgr_cache.htab == NULL)
 		return;
-	hash_seq_init(&s, pgr_cache);
+	hash_seq_init(&s, pgr_cache.htab);
 	while ((e = hash_seq_search(&s)) != NULL)
 	{
 		if (e->conn == NULL)
@@ -247,21 +249,21 @@ pgr_xact_callback(XactEvent event, void *arg)
 		{
 			case XACT_EVENT_PRE_COMMIT:
 			case XACT_EVENT_PARALLEL_PRE_COMMIT:
-				if (e->lost)
+				if (e->c.lost)
 				{
-					e->lost = false;
+					e->c.lost = false;
 					pgr_close(e);
 					hash_seq_term(&s);
 					ereport(ERROR,
 							(errcode(ERRCODE_CONNECTION_FAILURE),
-							 errmsg("connection \"%s\": the remote transaction was lost", e->key.name),
+							 errmsg("connection \"%s\": the remote transaction was lost", e->c.key.name),
 							 errdetail("A savepoint could not be rolled back on the remote server; nothing was committed there.")));
 				}
-				if (e->xact_depth > 0)
+				if (e->c.xact_depth > 0)
 				{
 					PGresult   *res;
 
-					e->xact_depth = 0;
+					e->c.xact_depth = 0;
 					if (!PQsendQuery(e->conn, "COMMIT") ||
 						(res = pgr_get_result(e)) == NULL || PQresultStatus(res) != PGRES_COMMAND_OK)
 					{
@@ -271,7 +273,7 @@ pgr_xact_callback(XactEvent event, void *arg)
 						hash_seq_term(&s);
 						ereport(ERROR,
 								(errcode(ERRCODE_CONNECTION_FAILURE),
-								 errmsg("connection \"%s\": could not commit the remote transaction", e->key.name),
+								 errmsg("connection \"%s\": could not commit the remote transaction", e->c.key.name),
 								 errdetail("%s", m),
 								 errhint("Nothing was committed in this database; the remote server rolls back.")));
 					}
@@ -279,27 +281,27 @@ pgr_xact_callback(XactEvent event, void *arg)
 				}
 				break;
 			case XACT_EVENT_PRE_PREPARE:
-				if (e->xact_depth > 0)
+				if (e->c.xact_depth > 0)
 				{
 					hash_seq_term(&s);
 					ereport(ERROR,
 							(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 							 errmsg("cannot PREPARE a transaction that wrote to remote connection \"%s\"",
-									e->key.name)));
+									e->c.key.name)));
 				}
 				break;
 			case XACT_EVENT_ABORT:
 			case XACT_EVENT_PARALLEL_ABORT:
-				if (e->xact_depth > 0 || e->busy || PQstatus(e->conn) != CONNECTION_OK)
+				if (e->c.xact_depth > 0 || e->c.busy || PQstatus(e->conn) != CONNECTION_OK)
 					pgr_close(e);
-				e->lost = false;
+				e->c.lost = false;
 				break;
 			default:
 				break;
 		}
 		if ((event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT ||
 			 event == XACT_EVENT_PARALLEL_COMMIT || event == XACT_EVENT_PARALLEL_ABORT) &&
-			e->close_at_eoxact)
+			e->c.close_at_eoxact)
 			pgr_close(e);
 	}
 	if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT)
@@ -314,26 +316,26 @@ pgr_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 	PgrEntry   *e;
 	int			level = GetCurrentTransactionNestLevel();
 
-	if (pgr_cache == NULL || (event != SUBXACT_EVENT_PRE_COMMIT_SUB && event != SUBXACT_EVENT_ABORT_SUB))
+	if (pgr_cache.htab == NULL || (event != SUBXACT_EVENT_PRE_COMMIT_SUB && event != SUBXACT_EVENT_ABORT_SUB))
 		return;
-	hash_seq_init(&s, pgr_cache);
+	hash_seq_init(&s, pgr_cache.htab);
 	while ((e = hash_seq_search(&s)) != NULL)
 	{
 		char		sql[64];
 
-		if (e->conn == NULL || e->xact_depth < level)
+		if (e->conn == NULL || e->c.xact_depth < level)
 			continue;
 		if (event == SUBXACT_EVENT_PRE_COMMIT_SUB)
 		{
 			snprintf(sql, sizeof(sql), "RELEASE SAVEPOINT metaetl_s%d", level);
 			if (!PQsendQuery(e->conn, sql))
-				e->lost = true;
+				e->c.lost = true;
 			else
 			{
 				PGresult   *res = pgr_get_result(e);
 
 				if (res == NULL || PQresultStatus(res) != PGRES_COMMAND_OK)
-					e->lost = true;
+					e->c.lost = true;
 				PQclear(res);
 			}
 		}
@@ -344,10 +346,10 @@ pgr_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 
 			snprintf(sql, sizeof(sql), "ROLLBACK TO SAVEPOINT metaetl_s%d; RELEASE SAVEPOINT metaetl_s%d",
 					 level, level);
-			if (e->busy || PQstatus(e->conn) != CONNECTION_OK)
+			if (e->c.busy || PQstatus(e->conn) != CONNECTION_OK)
 			{
 				pgr_close(e);
-				e->lost = level > 2;
+				e->c.lost = level > 2;
 				continue;
 			}
 			res = PQexec(e->conn, sql);
@@ -355,12 +357,12 @@ pgr_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 			{
 				pgr_close(e);
 				/* writes of outer levels went with it */
-				e->lost = level > 2;
+				e->c.lost = level > 2;
 			}
 			PQclear(res);
 		}
 		if (e->conn)
-			e->xact_depth = level - 1;
+			e->c.xact_depth = level - 1;
 	}
 }
 
@@ -498,44 +500,16 @@ pgr_setup_session(PgrEntry *e, RemoteConn *rc)
 static PgrEntry *
 pgr_get(RemoteConn *rc, bool write)
 {
-	PgrKey		key;
 	PgrEntry   *e;
-	bool		found;
-	int			level = GetCurrentTransactionNestLevel();
 
 	MetaetlRemoteSecret(rc);
-	if (pgr_cache == NULL)
-	{
-		HASHCTL		ctl;
-
-		ctl.keysize = sizeof(PgrKey);
-		ctl.entrysize = sizeof(PgrEntry);
-		/* connections outlive transactions and runs: a backend-lifetime cache */
-		pgr_cache = hash_create("metaetl remote postgresql connections", 8, &ctl, HASH_ELEM | HASH_BLOBS);
-		RegisterXactCallback(pgr_xact_callback, NULL);
-		RegisterSubXactCallback(pgr_subxact_callback, NULL);
-		on_proc_exit(pgr_exit, 0);
-	}
-	memset(&key, 0, sizeof(key));
-	strlcpy(key.name, rc->name, NAMEDATALEN);
-	key.role = rc->role;
-	e = hash_search(pgr_cache, &key, HASH_ENTER, &found);
-	if (!found)
-	{
-		e->conn = NULL;
-		e->xact_depth = 0;
-		e->busy = false;
-		e->lost = false;
-		e->copy_in = false;
-	}
-	MetaetlRemoteSlot(rc);
-	e->close_at_eoxact = MetaetlRemoteOpt(rc, "max_connections") != NULL;
+	e = (PgrEntry *) MetaetlRemoteCacheGet(&pgr_cache, rc);
 	/* changed options or secret, a broken or busy connection: start afresh */
-	if (e->conn && e->xact_depth == 0 &&
-		(e->hash != rc->hash || e->busy || PQstatus(e->conn) != CONNECTION_OK ||
+	if (e->conn && e->c.xact_depth == 0 &&
+		(e->c.hash != rc->hash || e->c.busy || PQstatus(e->conn) != CONNECTION_OK ||
 		 PQtransactionStatus(e->conn) != PQTRANS_IDLE))
 		pgr_close(e);
-	if (e->conn && e->xact_depth > 0 && PQstatus(e->conn) != CONNECTION_OK)
+	if (e->conn && e->c.xact_depth > 0 && PQstatus(e->conn) != CONNECTION_OK)
 	{
 		pgr_close(e);
 		MetaetlRemoteRaise(rc, ERRCODE_CONNECTION_FAILURE, "the connection to the remote server was lost",
@@ -544,8 +518,8 @@ pgr_get(RemoteConn *rc, bool write)
 	if (e->conn == NULL)
 	{
 		e->conn = pgr_connect(rc);
-		e->hash = rc->hash;
-		e->busy = false;
+		e->c.hash = rc->hash;
+		e->c.busy = false;
 		PG_TRY();
 		{
 			pgr_setup_session(e, rc);
@@ -559,16 +533,7 @@ pgr_get(RemoteConn *rc, bool write)
 	}
 	if (write)
 	{
-		if (e->xact_depth == 0)
-		{
-			pgr_command(e, rc, "START TRANSACTION ISOLATION LEVEL READ COMMITTED", "starting the remote transaction");
-			e->xact_depth = 1;
-		}
-		while (e->xact_depth < level)
-		{
-			pgr_command(e, rc, psprintf("SAVEPOINT metaetl_s%d", e->xact_depth + 1), "setting a savepoint");
-			e->xact_depth++;
-		}
+		MetaetlRemoteCacheBegin(&pgr_cache, &e->c, rc);
 		pgr_xact_wrote = true;
 	}
 	return e;
@@ -578,15 +543,7 @@ pgr_get(RemoteConn *rc, bool write)
 void
 MetaetlPgForget(const char *name)
 {
-	HASH_SEQ_STATUS s;
-	PgrEntry   *e;
-
-	if (pgr_cache == NULL)
-		return;
-	hash_seq_init(&s, pgr_cache);
-	while ((e = hash_seq_search(&s)) != NULL)
-		if (strcmp(e->key.name, name) == 0 && e->xact_depth == 0)
-			pgr_close(e);
+	MetaetlRemoteCacheForget(&pgr_cache, name);
 }
 
 /* ----------------------------------------------------------- metadata */
@@ -1169,7 +1126,7 @@ MetaetlPgLoad(MetaetlPlan *plan, MetaetlTarget *tgt, RemoteConn *rc, const char 
 					   "Create the table, or drop create: false to have it created from the result's types.");
 	/*
 	 * An existing table whose columns differ follows on_schema_change as a
-	 * table of this database does (transform/load.c): the ALTERs and the
+	 * table of this database does (connectors/table_load.c): the ALTERs and the
 	 * DROP run in the remote transaction, so a failed load undoes them.
 	 */
 	if (exists && MetaetlSchemaCompare(cols, pgr_table_columns(rcols), false, policy, &diff))

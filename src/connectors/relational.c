@@ -29,7 +29,7 @@
 
 #include "connectors/connector.h"
 #include "connectors/remote.h"
-#include "transform/load.h"
+#include "connectors/table_load.h"
 #include "security/security.h"
 
 PG_FUNCTION_INFO_V1(metaetl_test_connection);
@@ -232,7 +232,7 @@ static const MetaetlConnKey remote_target_keys[] = {
 	{"table", MCK_RELNAME, MCK_REQUIRED},
 	{"schema", MCK_STRING},
 	{"batch_size", MCK_INTEGER},
-	{"on_schema_change", MCK_ENUM, 0, MetaetlSchemaPolicies},	/* transform/load.c */
+	{"on_schema_change", MCK_ENUM, 0, MetaetlSchemaPolicies},	/* connectors/table_load.c */
 	MCK_END
 };
 

@@ -27,10 +27,13 @@
 
 #include "postgres.h"
 
+#include "access/xact.h"
 #include "nodes/pg_list.h"
+#include "storage/ipc.h"
+#include "utils/hsearch.h"
 #include "utils/jsonb.h"
 
-#include "transform/transform.h"
+#include "transform/plan.h"
 
 typedef enum RemoteKind
 {
@@ -66,6 +69,45 @@ typedef struct RemoteColumn
 	char	   *local_type;		/* NULL: cannot be mapped */
 	bool		nullable;
 } RemoteColumn;
+
+/*
+ * The cache of open remote connections (connectors/remote_cache.c).  A
+ * family's entry struct starts with a RemoteCacheEntry; the rest (the
+ * client library's handle, family state) is zero when the entry is new.
+ */
+typedef struct RemoteCacheKey
+{
+	char		name[NAMEDATALEN];	/* etl.add_connection name */
+	Oid			role;			/* the role it was opened for */
+} RemoteCacheKey;
+
+typedef struct RemoteCacheEntry
+{
+	RemoteCacheKey key;			/* hash key: must be first */
+	uint32		hash;			/* RemoteConn.hash it was opened with */
+	int			xact_depth;		/* 0: no remote transaction; n: BEGIN + savepoints to level n */
+	bool		busy;			/* a command was in flight when we last left */
+	bool		lost;			/* remote writes of this transaction were lost */
+	bool		close_at_eoxact;	/* max_connections: never kept idle */
+} RemoteCacheEntry;
+
+typedef struct RemoteCache
+{
+	const char *label;			/* the hash table's name */
+	Size		entrysize;		/* sizeof the family's entry */
+	const char *begin_sql;		/* starts the remote transaction */
+	XactCallback xact_callback; /* commit/abort the remote transactions */
+	SubXactCallback subxact_callback;	/* release/roll back savepoints */
+	void		(*close) (RemoteCacheEntry *e);	/* close it; xact_depth 0, not busy */
+	void		(*command) (RemoteCacheEntry *e, RemoteConn *rc, const char *sql,
+							const char *doing); /* run one statement or raise */
+	HTAB	   *htab;			/* NULL until first use */
+} RemoteCache;
+
+/* in connectors/remote_cache.c */
+extern RemoteCacheEntry *MetaetlRemoteCacheGet(RemoteCache *cache, RemoteConn *rc);
+extern void MetaetlRemoteCacheBegin(RemoteCache *cache, RemoteCacheEntry *e, RemoteConn *rc);
+extern void MetaetlRemoteCacheForget(RemoteCache *cache, const char *name);
 
 /* in connectors/local.c */
 extern char *MetaetlRenderQuery(MetaetlPlan *plan, MetaetlNode *src, const char *query);

@@ -23,7 +23,7 @@
 #include "miscadmin.h"
 
 #include "connectors/objstore.h"
-#include "transform/transform.h"
+#include "transform/plan.h"
 #include "util/sigv4.h"
 
 #define S3_LIST_MAX_BODY (32 * 1024 * 1024)
@@ -254,6 +254,7 @@ ObjS3List(ObjClient *c, const char *prefix)
 	return out;
 }
 
+/* Write data to key in one PUT (objects below the part size). */
 void
 ObjS3Put(ObjClient *c, const char *key, const char *data, size_t len)
 {
@@ -269,6 +270,10 @@ ObjS3Put(ObjClient *c, const char *key, const char *data, size_t len)
 	s3_do(c, &r, &res, "write");
 }
 
+/*
+ * Start a multipart upload of u->key: nothing is visible under the key
+ * until ObjS3UploadComplete, so a failed run never leaves half an object.
+ */
 void
 ObjS3UploadBegin(ObjUpload *u)
 {
@@ -293,6 +298,7 @@ ObjS3UploadBegin(ObjUpload *u)
 	u->upload_id = ((char **) linitial(recs))[0];
 }
 
+/* Upload part partno of u and keep its ETag for the completion. */
 void
 ObjS3UploadPart(ObjUpload *u, int partno, const char *data, size_t len)
 {
@@ -333,6 +339,10 @@ s3_xml_text(StringInfo b, const char *s)
 	}
 }
 
+/*
+ * Complete u's multipart upload from its parts; S3 can answer 200 with
+ * an error in the body, which is checked too.
+ */
 void
 ObjS3UploadComplete(ObjUpload *u)
 {
@@ -378,6 +388,10 @@ ObjS3UploadComplete(ObjUpload *u)
 	}
 }
 
+/*
+ * Abort u's multipart upload (best effort), so that its parts stop
+ * costing storage; an incomplete upload was never visible anyway.
+ */
 void
 ObjS3UploadAbort(ObjUpload *u)
 {

@@ -81,6 +81,11 @@ sink_errcontext(void *arg)
 				   position ? ", " : "", position ? position : "");
 }
 
+/*
+ * Start bulk loading rows of cols into src's staging table (created here,
+ * temporary, with the declared types): rows go in by batched heap inserts,
+ * not SQL per row, and the source's SELECT reads the table.
+ */
 MetaetlSink *
 MetaetlSinkBegin(MetaetlPlan *plan, MetaetlNode *src, List *cols)
 {
@@ -148,6 +153,7 @@ MetaetlSinkBegin(MetaetlPlan *plan, MetaetlNode *src, List *cols)
 	return sink;
 }
 
+/* The staging table's tuple descriptor, for callers that build datums. */
 TupleDesc
 MetaetlSinkDesc(MetaetlSink *sink)
 {
@@ -177,6 +183,10 @@ sink_flush(MetaetlSink *sink)
 	MemoryContextReset(sink->batch_cxt);
 }
 
+/*
+ * Add one row of datums (already of the columns' types); nothing is stored
+ * when the plan only describes.
+ */
 void
 MetaetlSinkPut(MetaetlSink *sink, Datum *values, bool *nulls)
 {
@@ -202,6 +212,11 @@ MetaetlSinkPut(MetaetlSink *sink, Datum *values, bool *nulls)
 		sink_flush(sink);
 }
 
+/*
+ * Add one row of text fields, each converted by its column's input
+ * function; a value that does not convert is an error naming the source,
+ * the column and the position (MetaetlSinkPosition) of the bad value.
+ */
 void
 MetaetlSinkPutText(MetaetlSink *sink, char **fields)
 {
@@ -234,6 +249,7 @@ MetaetlSinkPutText(MetaetlSink *sink, char **fields)
 		sink_flush(sink);
 }
 
+/* Set the position that errors name (file, line, record), as text. */
 void
 MetaetlSinkPosition(MetaetlSink *sink, const char *fmt,...)
 {
@@ -258,6 +274,10 @@ MetaetlSinkPosition(MetaetlSink *sink, const char *fmt,...)
 	sink->position = b.data;
 }
 
+/*
+ * Set a callback that formats the position only when an error needs it:
+ * cheaper than formatting a position for every row.
+ */
 void
 MetaetlSinkPositionCallback(MetaetlSink *sink, MetaetlSinkPositionFn fn, void *arg)
 {
@@ -265,6 +285,10 @@ MetaetlSinkPositionCallback(MetaetlSink *sink, MetaetlSinkPositionFn fn, void *a
 	sink->position_arg = arg;
 }
 
+/*
+ * Flush and close the sink; returns the rows loaded and makes them visible
+ * to the run's later statements.
+ */
 int64
 MetaetlSinkEnd(MetaetlSink *sink)
 {
@@ -300,6 +324,11 @@ struct MetaetlRowReader
 	bool		done;
 };
 
+/*
+ * Read a node's rows (ref, with its CTEs) in batches through a cursor, for
+ * targets that send rows elsewhere: memory stays bounded however many rows
+ * the node has.
+ */
 MetaetlRowReader *
 MetaetlRowReaderOpen(MetaetlPlan *plan, const char *with_prefix, const char *ref, List *cols)
 {
@@ -324,12 +353,16 @@ MetaetlRowReaderOpen(MetaetlPlan *plan, const char *with_prefix, const char *ref
 	return r;
 }
 
+/* The descriptor of the rows the reader returns. */
 TupleDesc
 MetaetlRowReaderDesc(MetaetlRowReader *r)
 {
 	return r->desc;
 }
 
+/*
+ * The next row (values/nulls valid until the next call), or false at the end.
+ */
 bool
 MetaetlRowReaderNext(MetaetlRowReader *r, Datum **values, bool **nulls)
 {
@@ -356,6 +389,7 @@ MetaetlRowReaderNext(MetaetlRowReader *r, Datum **values, bool **nulls)
 	return true;
 }
 
+/* Close the cursor; returns the rows read. */
 int64
 MetaetlRowReaderClose(MetaetlRowReader *r)
 {

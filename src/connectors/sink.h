@@ -26,7 +26,7 @@
 #include "lib/stringinfo.h"
 #include "nodes/pg_list.h"
 
-#include "transform/transform.h"
+#include "transform/plan.h"
 
 typedef struct MetaetlSink MetaetlSink;
 

@@ -25,6 +25,9 @@
 
 #include "connectors/stream.h"
 
+/*
+ * Up to len bytes from s (0 at the end), interruptible, counting bytes_read.
+ */
 size_t
 MetaetlStreamRead(MetaetlInStream *s, void *buf, size_t len)
 {
@@ -36,6 +39,10 @@ MetaetlStreamRead(MetaetlInStream *s, void *buf, size_t len)
 	return n;
 }
 
+/*
+ * Exactly len bytes at off, for formats that need random access (Parquet,
+ * xlsx); an error on a sequential stream or a read past the end.
+ */
 void
 MetaetlStreamReadAt(MetaetlInStream *s, int64 off, void *buf, size_t len)
 {
@@ -55,6 +62,7 @@ MetaetlStreamReadAt(MetaetlInStream *s, int64 off, void *buf, size_t len)
 	s->bytes_read += len;
 }
 
+/* Close an input stream; a second close does nothing. */
 void
 MetaetlStreamClose(MetaetlInStream *s)
 {
@@ -63,6 +71,7 @@ MetaetlStreamClose(MetaetlInStream *s)
 	s->close = NULL;
 }
 
+/* Write len bytes to s, interruptible, counting bytes_written. */
 void
 MetaetlStreamWrite(MetaetlOutStream *s, const void *buf, size_t len)
 {
@@ -71,12 +80,17 @@ MetaetlStreamWrite(MetaetlOutStream *s, const void *buf, size_t len)
 	s->bytes_written += len;
 }
 
+/*
+ * Finish an output stream: only now does the result become visible (a file
+ * renamed into place, an upload completed).
+ */
 void
 MetaetlStreamFinish(MetaetlOutStream *s)
 {
 	s->finish(s);
 }
 
+/* Abandon an output stream, leaving no partial result behind. */
 void
 MetaetlStreamAbort(MetaetlOutStream *s)
 {
@@ -139,6 +153,10 @@ file_in_close(MetaetlInStream *s)
 	f->file = -1;
 }
 
+/*
+ * A server file as a seekable input stream, through PostgreSQL's virtual
+ * file descriptors (closed at transaction end even on error).
+ */
 MetaetlInStream *
 MetaetlOpenFileIn(const char *path)
 {
@@ -258,6 +276,10 @@ file_out_abort(MetaetlOutStream *s)
 	file_out_discard(s->state);
 }
 
+/*
+ * A server file as an output stream: written to a temporary name and
+ * renamed into place on finish, so readers never see half a file.
+ */
 MetaetlOutStream *
 MetaetlOpenFileOut(const char *path)
 {
@@ -310,6 +332,10 @@ mem_in_read_at(MetaetlInStream *s, int64 off, void *buf, size_t len)
 	memcpy(buf, m->data + off, len);	/* bounds checked by MetaetlStreamReadAt */
 }
 
+/*
+ * len bytes of data as a seekable input stream (an HTTP body, a test); data
+ * must outlive the stream.
+ */
 MetaetlInStream *
 MetaetlOpenMemoryIn(const char *name, const char *data, size_t len)
 {

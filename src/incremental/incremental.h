@@ -18,7 +18,7 @@
 #ifndef METAETL_INCREMENTAL_H
 #define METAETL_INCREMENTAL_H
 
-#include "transform/transform.h"
+#include "transform/plan.h"
 
 /* columns a CDC source adds to the table's own: the operation and commit order */
 #define METAETL_CDC_OP_COLUMN	"etl_op"

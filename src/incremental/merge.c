@@ -31,7 +31,8 @@
 
 #include "connectors/connector.h"
 #include "incremental/incremental.h"
-#include "transform/load.h"
+#include "connectors/table_load.h"
+#include "transform/transform.h"
 
 static void
 merge_error(MetaetlTarget *tgt, int code, const char *msg, const char *hint)

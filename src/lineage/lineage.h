@@ -87,7 +87,7 @@ extern void MetaetlLineageRunFinished(int64 run_id, const char *status);
 extern void MetaetlLineageStore(const char *pipeline_id, int version, const char *json);
 
 /*
- * Schema history for on_schema_change (transform/load.c and the remote
+ * Schema history for on_schema_change (connectors/table_load.c and the remote
  * targets): the name schema history gives a target's table, what changed
  * since the snapshot the last run stored of it, and a note of a schema
  * change a load applied or refused, recorded in the run's drift (and

@@ -28,6 +28,7 @@
 #include "monitor/monitor.h"
 #include "security/security.h"
 #include "util/curl.h"
+#include "util/json.h"
 
 PG_FUNCTION_INFO_V1(metaetl_hmac_sha256_hex);
 
@@ -35,47 +36,11 @@ PG_FUNCTION_INFO_V1(metaetl_hmac_sha256_hex);
 static char *
 channel_jb_text(Jsonb *jb, const char *key)
 {
-	JsonbValue *v = getKeyJsonValueFromContainer(&jb->root, key, strlen(key), NULL);
+	JsonbValue *v = MetaetlJGetAny(&jb->root, key);
 
-	if (v == NULL)
+	if (v == NULL || (v->type != jbvString && v->type != jbvBool))
 		return NULL;
-	if (v->type == jbvString)
-		return pnstrdup(v->val.string.val, v->val.string.len);
-	if (v->type == jbvBool)
-		return pstrdup(v->val.boolean ? "true" : "false");
-	return NULL;
-}
-
-static bool
-channel_jb_bool(Jsonb *jb, const char *key, bool dflt)
-{
-	JsonbValue *v = getKeyJsonValueFromContainer(&jb->root, key, strlen(key), NULL);
-
-	if (v == NULL || v->type != jbvBool)
-		return dflt;
-	return v->val.boolean;
-}
-
-/* the strings of the array under key */
-static List *
-channel_jb_list(Jsonb *jb, const char *key)
-{
-	JsonbValue *v = getKeyJsonValueFromContainer(&jb->root, key, strlen(key), NULL);
-	List	   *out = NIL;
-	uint32		i;
-	uint32		n;
-
-	if (v == NULL || v->type != jbvBinary || !JsonContainerIsArray(v->val.binary.data))
-		return NIL;
-	n = JsonContainerSize(v->val.binary.data);
-	for (i = 0; i < n; i++)
-	{
-		JsonbValue *e = getIthJsonbValueFromContainer(v->val.binary.data, i);
-
-		if (e && e->type == jbvString)
-			out = lappend(out, pnstrdup(e->val.string.val, e->val.string.len));
-	}
-	return out;
+	return MetaetlJValueText(v);
 }
 
 /*
@@ -134,7 +99,7 @@ MetaetlChannelSend(Jsonb *rendered, Jsonb *secrets, long timeout_ms, MetaetlCurl
 	req.username = channel_jb_text(rendered, "username");
 	req.password = channel_jb_text(rendered, "password");
 	req.ca_file = channel_jb_text(rendered, "ca_file");
-	req.tls_verify = channel_jb_bool(rendered, "tls_verify", true);
+	req.tls_verify = MetaetlJBoolOr(&rendered->root, "tls_verify", true);
 	req.timeout_ms = timeout_ms;
 	req.connect_timeout_ms = Min(timeout_ms, 5000L);
 
@@ -148,7 +113,7 @@ MetaetlChannelSend(Jsonb *rendered, Jsonb *secrets, long timeout_ms, MetaetlCurl
 	if (strcmp(kind, "smtp") == 0)
 	{
 		req.mail_from = channel_jb_text(rendered, "mail_from");
-		req.rcpt = channel_jb_list(rendered, "rcpt");
+		req.rcpt = MetaetlJStrings(&rendered->root, "rcpt");
 		use_ssl = channel_jb_text(rendered, "use_ssl");
 		req.use_ssl = (use_ssl && strcmp(use_ssl, "all") == 0) ? METAETL_SSL_ALL :
 			(use_ssl && strcmp(use_ssl, "none") == 0) ? METAETL_SSL_NONE : METAETL_SSL_TRY;
@@ -161,7 +126,7 @@ MetaetlChannelSend(Jsonb *rendered, Jsonb *secrets, long timeout_ms, MetaetlCurl
 	}
 	else
 	{
-		req.headers = channel_jb_list(rendered, "headers");
+		req.headers = MetaetlJStrings(&rendered->root, "headers");
 		req.bearer = channel_jb_text(rendered, "bearer");
 		hmac_secret = channel_jb_text(rendered, "hmac_secret");
 		if (hmac_secret != NULL && req.body != NULL)

@@ -547,6 +547,12 @@ worker_detach(int code, Datum arg)
 		monitor_shared->worker_pgprocno = -1;
 }
 
+/*
+ * The "metaetl alert delivery" background worker: sends what the delivery
+ * outbox holds (retries and backoff decided by etl._record_delivery_attempt)
+ * outside any user transaction, so that a slow webhook or mail server never
+ * delays a run.
+ */
 void
 MetaetlDeliveryWorkerMain(Datum main_arg)
 {

@@ -71,6 +71,11 @@ run_timeout_handler(void)
 	kill(MyProcPid, SIGINT);
 }
 
+/*
+ * Arm the run's timeout (the pipeline's timeout_minutes; 0: none).  A
+ * timer rather than statement_timeout, because one run is many statements
+ * and the limit is for the whole attempt.
+ */
 void
 MetaetlRunArmTimeout(double minutes)
 {
@@ -82,6 +87,9 @@ MetaetlRunArmTimeout(double minutes)
 	enable_timeout_after(run_timeout_id, (int) Min(minutes * 60000.0, (double) INT_MAX));
 }
 
+/*
+ * Disarm the run timeout; safe when none is armed, so every exit path may call it.
+ */
 void
 MetaetlRunDisarmTimeout(void)
 {

@@ -83,6 +83,11 @@ dispatch_requeue(const int64 *queue_ids, int n)
 	MemoryContextSwitchTo(cxt);
 }
 
+/*
+ * Start the queued runs that may start now, each in a run executor or a
+ * worker of its own; returns how many started.  Called by the launcher
+ * after every tick, so a queued run waits at most one tick for a free slot.
+ */
 int
 MetaetlDispatchQueue(void)
 {

@@ -33,7 +33,7 @@
  * (MetaetlExecutorPrewarm); a run that has been recorded lets the other runs
  * of its batch record theirs before it takes the CPU for its pipeline
  * (MetaetlExecutorRunRecorded); and the statements every run executes keep
- * their plans in the executor (util/spicache.c).
+ * their plans in the executor (MetaetlSpiExec, util/spi.c).
  *
  *-------------------------------------------------------------------------
  */
@@ -648,6 +648,12 @@ exec_reset_session(void)
 	pgstat_report_stat(false);
 }
 
+/*
+ * A run executor: a background worker that stays connected and runs the
+ * runs it is assigned one after another, so a scheduled run does not pay
+ * for starting a process; it exits after metaetl.run_executor_idle_timeout
+ * idle, or when asked to make room.
+ */
 void
 MetaetlRunExecutorMain(Datum main_arg)
 {

@@ -93,6 +93,10 @@ progress_shmem_init(void *ptr)
 		SpinLockInit(&shared->slots[i].mutex);
 }
 
+/*
+ * Reserve the shared progress slots, only when preloaded (shared memory
+ * can only be requested then); without preload no progress is shared.
+ */
 void
 MetaetlProgressInit(void)
 {

@@ -237,6 +237,10 @@ MetaetlRunRecordStart(const MetaetlRunSpec *spec, const char *status, MetaetlRun
 	return plan->run_id;
 }
 
+/*
+ * Record one attempt's outcome (and the delay before the next one) as the
+ * extension owner, so that a run's role can never forge or hide an attempt.
+ */
 void
 MetaetlRunRecordAttempt(int64 run_id, int attempt, const MetaetlRunOutcome *out,
 						TimestampTz started, double next_delay_s)
@@ -271,6 +275,11 @@ MetaetlRunRecordAttempt(int64 run_id, int attempt, const MetaetlRunOutcome *out,
 	MetaetlOwnerEnd(&owner_st);
 }
 
+/*
+ * Record a run's final status with its resource usage since before, the
+ * step records and its lineage, as the extension owner: the single place a
+ * run record becomes final.
+ */
 void
 MetaetlRunRecordFinish(int64 run_id, int attempts, const MetaetlRunOutcome *out,
 					   const struct rusage *before)

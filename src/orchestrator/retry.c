@@ -28,6 +28,12 @@
 
 #include "orchestrator/retry.h"
 
+/*
+ * Whether an error may succeed when tried again: serialization failures,
+ * deadlocks, lock timeouts, lost connections and resource shortages (and a
+ * statement timeout when the caller says so).  Anything else is permanent,
+ * since repeating a wrong config or bad data only repeats the failure.
+ */
 bool
 MetaetlSqlstateIsTransient(const char *sqlstate, bool statement_timeout)
 {
@@ -53,12 +59,17 @@ MetaetlSqlstateIsTransient(const char *sqlstate, bool statement_timeout)
 	return false;
 }
 
+/* "transient" or "permanent": the error_class written to run records. */
 const char *
 MetaetlSqlstateClassName(const char *sqlstate, bool statement_timeout)
 {
 	return MetaetlSqlstateIsTransient(sqlstate, statement_timeout) ? "transient" : "permanent";
 }
 
+/*
+ * The policy of a pipeline without retry: one attempt, and the defaults a
+ * retry: block fills in for the keys it omits.
+ */
 void
 MetaetlRetryPolicyDefault(MetaetlRetryPolicy *policy)
 {

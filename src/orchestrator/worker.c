@@ -523,6 +523,13 @@ MetaetlRunQueuedRun(int64 queue_id, Oid run_as, TimestampTz taken_at)
 	worker_run(NULL, &spec);
 }
 
+/*
+ * A run worker: runs one pipeline run in a backend of its own, either for
+ * a caller waiting on a shared memory segment (etl.execute_pipeline) or for
+ * a queued run (main_arg DSM_HANDLE_INVALID, the queue entry in bgw_extra).
+ * A run in its own process has its own transactions, so its records commit
+ * whatever the caller's transaction does.
+ */
 void
 MetaetlRunWorkerMain(Datum main_arg)
 {

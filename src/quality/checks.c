@@ -3,7 +3,7 @@
  * src/quality/checks.c
  *		From the one scan's results to checks: every rule's passed, observed,
  *		observed_pct, total_rows, failed_rows and samples (the shape of
- *		DESIGN.md section 4, docs/quality.md "Results"), plus the checks that
+ *		docs/sql-api.md "Quality", docs/quality.md "Results"), plus the checks that
  *		need no scan (schema, columns, column_count, column_types) and the
  *		ones that run their own query (custom).
  *
@@ -35,60 +35,6 @@
 
 /* ------------------------------------------------------------ jsonb access */
 
-JsonbValue *
-QJGet(JsonbContainer *c, const char *key)
-{
-	if (c == NULL || !JsonContainerIsObject(c))
-		return NULL;
-	return getKeyJsonValueFromContainer(c, key, strlen(key), NULL);
-}
-
-const char *
-QJStr(JsonbContainer *c, const char *key)
-{
-	JsonbValue *v = QJGet(c, key);
-
-	return v && v->type == jbvString ? pnstrdup(v->val.string.val, v->val.string.len) : NULL;
-}
-
-bool
-QJNum(JsonbContainer *c, const char *key, double *out)
-{
-	JsonbValue *v = QJGet(c, key);
-
-	if (v == NULL || v->type != jbvNumeric)
-		return false;
-	*out = DatumGetFloat8(DirectFunctionCall1(numeric_float8, NumericGetDatum(v->val.numeric)));
-	return true;
-}
-
-/* a number as written (numeric_out): bounds keep their precision */
-char *
-QJNumText(JsonbContainer *c, const char *key)
-{
-	JsonbValue *v = QJGet(c, key);
-
-	if (v == NULL || v->type != jbvNumeric)
-		return NULL;
-	return DatumGetCString(DirectFunctionCall1(numeric_out, NumericGetDatum(v->val.numeric)));
-}
-
-bool
-QJBool(JsonbContainer *c, const char *key, bool dflt)
-{
-	JsonbValue *v = QJGet(c, key);
-
-	return v && v->type == jbvBool ? v->val.boolean : dflt;
-}
-
-JsonbContainer *
-QJObj(JsonbContainer *c, const char *key)
-{
-	JsonbValue *v = QJGet(c, key);
-
-	return v && v->type == jbvBinary ? v->val.binary.data : NULL;
-}
-
 /* a key's JSON text, or dflt when it is missing */
 static char *
 qj_text_or(JsonbContainer *c, const char *key, char *dflt)
@@ -96,80 +42,6 @@ qj_text_or(JsonbContainer *c, const char *key, char *dflt)
 	char	   *t = QJText(c, key);
 
 	return t ? t : dflt;
-}
-
-/* any value as JSON text */
-char *
-QJText(JsonbContainer *c, const char *key)
-{
-	JsonbValue *v = QJGet(c, key);
-
-	if (v == NULL)
-		return NULL;
-	return JsonbToCString(NULL, &JsonbValueToJsonb(v)->root, 64);
-}
-
-/* a JSON scalar as text: strings as is, numbers as written, booleans */
-static char *
-qj_scalar_text(JsonbValue *v)
-{
-	switch (v->type)
-	{
-		case jbvString:
-			return pnstrdup(v->val.string.val, v->val.string.len);
-		case jbvNumeric:
-			return DatumGetCString(DirectFunctionCall1(numeric_out, NumericGetDatum(v->val.numeric)));
-		case jbvBool:
-			return pstrdup(v->val.boolean ? "true" : "false");
-		default:
-			return NULL;
-	}
-}
-
-List *
-QJStrList(JsonbContainer *c, const char *key)
-{
-	JsonbContainer *a = QJObj(c, key);
-	List	   *out = NIL;
-	JsonbIterator *it;
-	JsonbValue	v;
-	JsonbIteratorToken tok;
-
-	if (a == NULL || !JsonContainerIsArray(a))
-		return NIL;
-	it = JsonbIteratorInit(a);
-	while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
-		if (tok == WJB_ELEM && v.type == jbvString)
-			out = lappend(out, pnstrdup(v.val.string.val, v.val.string.len));
-	return out;
-}
-
-/* a JSON array of scalars as text[] (NULLs dropped) */
-Datum
-QJTextArray(JsonbContainer *c, const char *key, int *n)
-{
-	JsonbContainer *a = QJObj(c, key);
-	JsonbIterator *it;
-	JsonbValue	v;
-	JsonbIteratorToken tok;
-	Datum	   *elems;
-	int			k = 0;
-
-	*n = 0;
-	if (a == NULL || !JsonContainerIsArray(a))
-		return PointerGetDatum(construct_empty_array(TEXTOID));
-	elems = palloc(sizeof(Datum) * Max(JsonContainerSize(a), 1));
-	it = JsonbIteratorInit(a);
-	while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
-	{
-		char	   *t;
-
-		if (tok != WJB_ELEM || (t = qj_scalar_text(&v)) == NULL)
-			continue;
-		elems[k++] = CStringGetTextDatum(t);
-	}
-	*n = k;
-	return PointerGetDatum(construct_array(elems, k, TEXTOID, -1, false, TYPALIGN_INT));
 }
 
 /* a result slot's scalar number; false for NULL */

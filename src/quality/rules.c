@@ -36,7 +36,7 @@
 
 /*
  * The kinds.  Dimensions: docs/quality.md ("Score"); tables: where the
- * results of a kind are recorded (sql/install/20_quality.sql).
+ * results of a kind are recorded (sql/install/70_quality.sql).
  */
 static const QualityRuleKind rule_kinds[] = {
 	{"completeness", "completeness", QE_ROW, "completeness_checks"},

@@ -32,6 +32,7 @@
 #include "utils/jsonb.h"
 
 #include "quality/rules.h"
+#include "util/json.h"
 #include "util/relation.h"
 
 #define QS_ALIAS "\"metaetl.r\""	/* the dataset's rows */
@@ -165,15 +166,19 @@ extern Jsonb *QualityDriftReference(QScan *s, const char *column);
 extern int64 QualityPreviousRowCount(QScan *s, const char *rule);
 extern Jsonb *QualityCheckWeights(Jsonb *weights);
 
-/* jsonb access (checks.c) */
-extern JsonbValue *QJGet(JsonbContainer *c, const char *key);
-extern const char *QJStr(JsonbContainer *c, const char *key);
-extern bool QJNum(JsonbContainer *c, const char *key, double *out);
-extern char *QJNumText(JsonbContainer *c, const char *key);
-extern bool QJBool(JsonbContainer *c, const char *key, bool dflt);
-extern List *QJStrList(JsonbContainer *c, const char *key);
-extern JsonbContainer *QJObj(JsonbContainer *c, const char *key);
-extern char *QJText(JsonbContainer *c, const char *key);
-extern Datum QJTextArray(JsonbContainer *c, const char *key, int *n);
+/*
+ * jsonb access: the lenient readers of util/json.h, under the short names
+ * the quality files have always used (aliases, so that the call sites stay
+ * as they are).
+ */
+#define QJGet		MetaetlJGetAny
+#define QJStr		MetaetlJString
+#define QJNum		MetaetlJNumber
+#define QJNumText	MetaetlJNumberText
+#define QJBool		MetaetlJBoolOr
+#define QJStrList	MetaetlJStrings
+#define QJObj		MetaetlJContainer
+#define QJText		MetaetlJJsonText
+#define QJTextArray MetaetlJTextArray
 
 #endif							/* METAETL_QUALITY_SCAN_H */

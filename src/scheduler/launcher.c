@@ -549,6 +549,12 @@ sched_purge_batch(void)
 	return deleted;
 }
 
+/*
+ * The scheduler launcher's main loop (see the file header): about once a
+ * second and at the next due time it runs etl._scheduler_tick() and hands
+ * the queue to the orchestrator; a static worker restarted after a second
+ * if it dies, as pg_cron's is.
+ */
 void
 MetaetlSchedulerMain(Datum main_arg)
 {

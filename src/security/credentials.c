@@ -36,6 +36,7 @@
 #include "orchestrator/orchestrator.h"
 #include "security/security.h"
 #include "util/ident.h"
+#include "util/json.h"
 
 PG_FUNCTION_INFO_V1(metaetl_add_credential);
 PG_FUNCTION_INFO_V1(metaetl_rotate_credential);
@@ -120,19 +121,21 @@ cred_read(const char *name, bool for_update)
 	return r;
 }
 
+/*
+ * A string field of a decrypted secret, or NULL (no secret, no such field,
+ * not a string): callers treat every missing field the same.
+ */
 char *
 MetaetlSecretField(Jsonb *secret, const char *key)
 {
-	JsonbValue *v;
-
-	if (secret == NULL || !JB_ROOT_IS_OBJECT(secret))
-		return NULL;
-	v = getKeyJsonValueFromContainer(&secret->root, key, strlen(key), NULL);
-	if (v == NULL || v->type != jbvString)
-		return NULL;
-	return pnstrdup(v->val.string.val, v->val.string.len);
+	return secret ? MetaetlJString(&secret->root, key) : NULL;
 }
 
+/*
+ * The decrypted secret of credential name for role, which must act for the
+ * credential's owner; every use (granted or not) goes to the access log
+ * with purpose.  The caller must not keep the secret past its use.
+ */
 Jsonb *
 MetaetlCredentialSecret(const char *name, Oid role, const char *purpose)
 {
@@ -169,6 +172,11 @@ MetaetlCredentialSecret(const char *name, Oid role, const char *purpose)
 	return secret;
 }
 
+/*
+ * A connection by name as the current role sees it (row-level security
+ * shows a role its own connections only), or NULL with missing_ok.  Read as
+ * the caller, never the owner, so nobody reaches another role's connection.
+ */
 MetaetlConnection *
 MetaetlGetConnection(const char *name, bool is_source, bool missing_ok, const char *for_what)
 {
@@ -210,6 +218,10 @@ MetaetlGetConnection(const char *name, bool is_source, bool missing_ok, const ch
 	return c;
 }
 
+/*
+ * The secret of a connection's credential for role, or NULL when it has
+ * none (MetaetlCredentialSecret checks the role and logs the use).
+ */
 Jsonb *
 MetaetlConnectionSecret(MetaetlConnection *conn, Oid role)
 {
@@ -602,6 +614,12 @@ metaetl_rotate_master_key(PG_FUNCTION_ARGS)
  */
 PG_FUNCTION_INFO_V1(metaetl_check_credential);
 
+/*
+ * etl._check_credential(name): an error unless the credential exists and
+ * the calling role may use it (logged either way).  etl.add_connection asks
+ * before it stores a connection naming a credential, and the error does not
+ * tell another role's credential from a missing one.
+ */
 Datum
 metaetl_check_credential(PG_FUNCTION_ARGS)
 {
@@ -630,6 +648,11 @@ metaetl_check_credential(PG_FUNCTION_ARGS)
  */
 PG_FUNCTION_INFO_V1(metaetl_test_credential);
 
+/*
+ * etl.test_credential(name): whether the calling role can use the
+ * credential now (opened, fetched from its store): ok, kind, the field names
+ * (never the values) or the error, masked.
+ */
 Datum
 metaetl_test_credential(PG_FUNCTION_ARGS)
 {

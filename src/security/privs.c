@@ -93,6 +93,11 @@ MetaetlExtensionOwner(void)
 	return cached_owner;
 }
 
+/*
+ * Become the extension owner, with search_path pinned to pg_catalog,
+ * pg_temp, to write metaetl's own records.  Only for statements that touch
+ * no user-controlled object (docs/security.md); MetaetlOwnerEnd restores.
+ */
 void
 MetaetlOwnerBegin(MetaetlPrivState *st)
 {
@@ -103,6 +108,9 @@ MetaetlOwnerBegin(MetaetlPrivState *st)
 							 GUC_ACTION_SAVE, true, 0, false);
 }
 
+/*
+ * Leave an owner section: the caller's role, security context and GUCs back.
+ */
 void
 MetaetlOwnerEnd(MetaetlPrivState *st)
 {
@@ -110,6 +118,12 @@ MetaetlOwnerEnd(MetaetlPrivState *st)
 	SetUserIdAndSecContext(st->saved_user, st->saved_context);
 }
 
+/*
+ * Run user SQL as role; restricted adds SECURITY_RESTRICTED_OPERATION, so
+ * that user code run for another role (a scheduled run) cannot change
+ * session state behind it.  pg_temp is created first, as role, because the
+ * restriction forbids creating it later.
+ */
 void
 MetaetlUserCodeBegin(MetaetlPrivState *st, Oid role, bool restricted)
 {
@@ -128,6 +142,7 @@ MetaetlUserCodeBegin(MetaetlPrivState *st, Oid role, bool restricted)
 	st->guc_nest = NewGUCNestLevel();
 }
 
+/* Leave a user-code section, rolling back the GUCs the user code set. */
 void
 MetaetlUserCodeEnd(MetaetlPrivState *st)
 {

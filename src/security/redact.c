@@ -168,6 +168,11 @@ mask_url_parts(char *text, const char *url)
 	return text;
 }
 
+/*
+ * text with every value of secret (and its common encodings) replaced by
+ * a mask, for anything a remote system sends back: an error message may
+ * echo a password or token, and it must reach neither logs nor rows.
+ */
 char *
 MetaetlRedact(const char *text, Jsonb *secret)
 {

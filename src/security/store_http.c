@@ -330,6 +330,10 @@ MetaetlSecretStoreCheckOptions(const char *name, const char *type, Jsonb *option
 				 errmsg("%s secret store \"%s\" needs option %s", type, name, required)));
 }
 
+/*
+ * The secret at path in an HTTP secret store (HashiCorp Vault, Azure Key
+ * Vault, AWS Secrets Manager) as JSON text, dispatched by the store's type.
+ */
 char *
 MetaetlSecretStoreFetchHttp(const char *name, const char *type, Jsonb *options,
 							Jsonb *store_secret, const char *path)

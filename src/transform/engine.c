@@ -34,6 +34,12 @@
 
 #define PARALLEL_ROWS_PER_WORKER 1000000.0
 
+/*
+ * An engine name: auto, pushdown, staged, parallel, or the dataframe
+ * names configs bring from elsewhere (pandas, polars, duckdb run as
+ * pushdown, dask as parallel; with notice, said so).  Anything else is an
+ * error, since a silently ignored engine would run differently than asked.
+ */
 MetaetlEngine
 MetaetlParseEngine(const char *name, bool notice)
 {
@@ -63,6 +69,7 @@ MetaetlParseEngine(const char *name, bool notice)
 	return METAETL_ENGINE_AUTO;
 }
 
+/* The name of an engine, as run summaries and compile_pipeline show it. */
 const char *
 MetaetlEngineName(MetaetlEngine e)
 {
@@ -129,6 +136,11 @@ source_estimate(MetaetlNode *src)
 	return -1;
 }
 
+/*
+ * Settle plan->engine when it is auto, from the estimated input rows and
+ * what the steps allow, and write the reason into plan->engine_reason so
+ * that a user can see why a run took its engine.
+ */
 void
 MetaetlChooseEngine(MetaetlPlan *plan)
 {
@@ -209,6 +221,7 @@ MetaetlEngineGucSave(MetaetlPlan *plan)
 	return level;
 }
 
+/* Undo MetaetlEngineGucSave's settings at the end of the run. */
 void
 MetaetlEngineGucRestore(int level)
 {

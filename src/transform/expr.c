@@ -72,6 +72,10 @@ expr_unknown_column(MetaetlNode *node, const char *param, const char *name, List
 			 near ? errhint("Did you mean \"%s\"?", near) : 0));
 }
 
+/*
+ * The input column name of node, or an error naming param with the nearest
+ * column: a step must never silently read a column that is not there.
+ */
 MetaetlColumn *
 MetaetlFindColumn(MetaetlNode *node, List *cols, const char *name, const char *param)
 {

@@ -5,7 +5,7 @@
  *
  * Everything runs in the caller's transaction: temp tables are ON COMMIT
  * DROP, loads are single statements, nothing commits.  execute_plan is what
- * the orchestrator calls inside a run (CONTRACT.md section 3).
+ * the orchestrator calls inside a run (docs/transforms.md, "Pipelines").
  *
  *-------------------------------------------------------------------------
  */

@@ -4,7 +4,7 @@
  *		One SELECT per transform type, with its params checked against the
  *		input's columns.
  *
- * Param names are DESIGN.md section 5a's.  Every name goes through
+ * Param names are those of docs/transforms.md, "Steps".  Every name goes through
  * quote_identifier, every value through quote_literal, every expression
  * through expr.c's parser check; nothing from the config is pasted raw.
  *
@@ -37,6 +37,10 @@ typedef struct StepCtx
 	List	   *cols;
 } StepCtx;
 
+/*
+ * A step's params are wrong: 22023 naming the step, its type and the
+ * config path, so the user finds the line to fix without reading SQL.
+ */
 static void
 step_error(MetaetlNode *node, const char *msg, const char *hint)
 {
@@ -131,6 +135,11 @@ exact_type(const char *val, MetaetlColumn *c)
 	return (char *) val;
 }
 
+/*
+ * filter: WHERE condition.  The condition is checked (MetaetlCheckExpr)
+ * against the input's real columns, so a typo is a compile-time error
+ * naming params.condition rather than a SQL error at run time.
+ */
 static char *
 step_filter(StepCtx *s)
 {
@@ -139,6 +148,13 @@ step_filter(StepCtx *s)
 	return psprintf("SELECT * FROM %s WHERE %s", s->ref, cond);
 }
 
+/*
+ * map: rename (mapping), derive (columns) and cast (casts) in one SELECT,
+ * keeping every input column in its place.  Expressions and casts run
+ * wrapped (stepctx.c) so that a bad value met at run time names this step
+ * and the param; the exact output types come from the unwrapped query,
+ * because a wrapped value loses its typmod and domain.
+ */
 static char *
 step_map(StepCtx *s)
 {
@@ -278,6 +294,11 @@ step_map(StepCtx *s)
 	return b.data;
 }
 
+/*
+ * select (drop = false) keeps the listed columns in the listed order; drop
+ * keeps all others in input order.  Every name must exist: a silently
+ * ignored typo would change the target's shape.
+ */
 static char *
 step_select(StepCtx *s, bool drop)
 {
@@ -330,6 +351,10 @@ static const char *const agg_function_names[] = {"sum", "avg", "mean", "min", "m
 	"count_distinct", "nunique", "median", "stddev", "std", "variance", "var", "first", "last",
 "string_agg", "array_agg"};
 
+/*
+ * The aggregate function names an aggregate step takes: the one list the
+ * validator also uses, so validation and compilation agree.
+ */
 const char *const *
 MetaetlAggFunctionNames(int *n)
 {
@@ -337,6 +362,10 @@ MetaetlAggFunctionNames(int *n)
 	return agg_function_names;
 }
 
+/*
+ * Whether fn is an aggregate function the aggregate step takes (the list,
+ * or percentile_N).
+ */
 bool
 MetaetlAggFunctionKnown(const char *fn)
 {
@@ -529,6 +558,12 @@ node_or_relation_cols(StepCtx *s, const char *name, char **ref)
 	return MetaetlDescribe(psprintf("SELECT * FROM %s LIMIT 0", *ref));
 }
 
+/*
+ * join: the input with another node or a relation, on shared key names
+ * (on) or on pairs (left_on/right_on).  Columns present on both sides get
+ * suffixes, so the output never has a duplicate name (MetaetlDescribe
+ * refuses one); how must be a join type PostgreSQL has.
+ */
 static char *
 step_join(StepCtx *s)
 {
@@ -638,6 +673,13 @@ step_join(StepCtx *s)
 	return b.data;
 }
 
+/*
+ * pivot: one output column per value of params.columns, aggregated with
+ * agg FILTER (WHERE ...).  The output's columns must be known when the
+ * plan compiles, so the values come from pivot_values or are read from the
+ * input now, under max_values: a column with thousands of values is an
+ * error, not a table with thousands of columns.
+ */
 static char *
 step_pivot(StepCtx *s)
 {
@@ -707,6 +749,12 @@ step_pivot(StepCtx *s)
 	return b.data;
 }
 
+/*
+ * unpivot: value_cols become rows of (name_col, value_col) beside the
+ * id_cols, through CROSS JOIN LATERAL (VALUES ...): one scan of the input.
+ * Value columns of different types are unpivoted as text, since a column
+ * has one type.
+ */
 static char *
 step_unpivot(StepCtx *s)
 {
@@ -820,6 +868,11 @@ order_specs(StepCtx *s, const char *param, bool reverse, bool allow_expr)
 	return b.data;
 }
 
+/*
+ * dedupe: one row per key (the first or last by order, with row_number()),
+ * or DISTINCT over all columns when no keys are given.  The ranking column
+ * is dropped again, so the output has the input's columns.
+ */
 static char *
 step_dedupe(StepCtx *s)
 {
@@ -846,6 +899,10 @@ step_dedupe(StepCtx *s)
 					MetaetlColList(s->cols, NULL), pb.data, order[0] ? " ORDER BY " : "", order, s->ref);
 }
 
+/*
+ * sort: ORDER BY the specs in by, each a checked column or expression with
+ * ASC/DESC, so a later limit (or a preview) takes the rows the user means.
+ */
 static char *
 step_sort(StepCtx *s)
 {
@@ -856,6 +913,10 @@ step_sort(StepCtx *s)
 	return psprintf("SELECT * FROM %s ORDER BY %s", s->ref, order);
 }
 
+/*
+ * limit: LIMIT n OFFSET offset, as integers (pg_strtoint64 raises on text),
+ * never pasted through as SQL.
+ */
 static char *
 step_limit(StepCtx *s)
 {
@@ -869,6 +930,11 @@ step_limit(StepCtx *s)
 	return psprintf("SELECT * FROM %s LIMIT " INT64_FORMAT " OFFSET " INT64_FORMAT, s->ref, v, o);
 }
 
+/*
+ * union: the inputs stacked (UNION ALL, or UNION with distinct), matched by
+ * column name rather than position, so inputs with the same columns in
+ * another order line up; a column some input lacks is NULL there.
+ */
 static char *
 step_union(StepCtx *s)
 {
@@ -917,6 +983,13 @@ step_union(StepCtx *s)
 	return b.data;
 }
 
+/*
+ * window: each entry of columns is a window-function call over one shared
+ * window (partition_by, order_by), added beside the input's columns or
+ * replacing the column of that name.  Calls are checked to be window or
+ * aggregate functions (MetaetlCheckWindowCall), so arbitrary SQL cannot
+ * ride in.
+ */
 static char *
 step_window(StepCtx *s)
 {
@@ -966,6 +1039,10 @@ step_window(StepCtx *s)
 	return b.data;
 }
 
+/*
+ * fill_null: COALESCE(column, value) for the listed columns, the value cast
+ * to the column's type (a literal, never SQL), so the column keeps its type.
+ */
 static char *
 step_fill_null(StepCtx *s)
 {
@@ -997,6 +1074,12 @@ step_fill_null(StepCtx *s)
 	return b.data;
 }
 
+/*
+ * sql: the user's own SELECT over {{input}} and {{input.ID}}, which become
+ * references to earlier nodes.  The query must be one plain SELECT
+ * (MetaetlCheckSelect): no data-modifying CTE or second statement can hide
+ * in a step, and a node named later in the pipeline is refused.
+ */
 static char *
 step_sql(StepCtx *s)
 {
@@ -1046,6 +1129,13 @@ step_sql(StepCtx *s)
 	return psprintf("%s\n", b.data);
 }
 
+/*
+ * udf: a user function called per row (args name the input columns) or,
+ * set-returning with no args, once over the whole dataset as one jsonb
+ * array.  The function is resolved like a call would resolve it and the
+ * pipeline's owner must have EXECUTE on it, since the run executes as that
+ * owner.
+ */
 static char *
 step_udf(StepCtx *s)
 {
@@ -1144,6 +1234,11 @@ step_udf(StepCtx *s)
 	return b.data;
 }
 
+/*
+ * The SELECT of one transform node over its input, by step type.  Errors
+ * name the step and the param; the input's columns are already described,
+ * so every step checks its params against them.
+ */
 char *
 MetaetlCompileStep(MetaetlPlan *plan, MetaetlNode *node)
 {

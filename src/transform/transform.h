@@ -1,9 +1,9 @@
 /*-------------------------------------------------------------------------
  *
  * src/transform/transform.h
- *		Internals of the transform compiler: plan nodes, columns, steps.
+ *		The transform subsystem: building, compiling and running a plan.
  *
- * A normalised pipeline config (CONTRACT.md section 1) becomes a MetaetlPlan:
+ * A normalised pipeline config (docs/configuration.md, "The normalised form") becomes a MetaetlPlan:
  * an ordered list of nodes (sources, then transforms) and targets.  Each node
  * compiles to one SELECT that reads earlier nodes by reference; a reference
  * is a CTE name (pushdown) or a temporary table (staged, or a node asked to
@@ -20,100 +20,16 @@
 #include "nodes/pg_list.h"
 #include "utils/jsonb.h"
 
-typedef enum MetaetlEngine
-{
-	METAETL_ENGINE_AUTO,
-	METAETL_ENGINE_PUSHDOWN,
-	METAETL_ENGINE_STAGED,
-	METAETL_ENGINE_PARALLEL
-} MetaetlEngine;
+#include "transform/plan.h"
 
-typedef struct MetaetlColumn
-{
-	char	   *name;
-	char	   *type;			/* format_type_with_typemod() text */
-	Oid			typid;
-	int32		typmod;
-} MetaetlColumn;
-
-typedef struct MetaetlNode
-{
-	char	   *id;
-	char	   *type;			/* source or step type */
-	bool		is_source;
-	JsonbContainer *conf;		/* the source / transform object */
-	JsonbContainer *params;		/* transform params (NULL for sources) */
-	char	   *input;			/* input node id (transforms) */
-	char	   *body;			/* the SELECT producing this node */
-	char	   *prelude;		/* SQL run before (file sources), for display */
-	char	   *temp;			/* materialised temp table, or NULL */
-	bool		materialize;	/* requested to be a temp table */
-	List	   *cols;			/* MetaetlColumn * */
-	int			consumers;
-	double		est_rows;
-	int64		rows;			/* -1 = not counted */
-	double		ms;
-	char	   *incr_state;		/* incremental/watermark.c: the snapshot an
-								 * xmin or CDC source was read up to */
-} MetaetlNode;
-
-typedef struct MetaetlTarget
-{
-	char	   *id;
-	char	   *type;
-	JsonbContainer *conf;
-	char	   *input;
-	char	   *mode;
-	int64		rows;
-	double		ms;
-	char	   *table_display;
-	char	   *details;		/* more "key": value pairs for the run summary's
-								 * entries of this target (and step_runs.details),
-								 * or NULL: the HTTP target's batches */
-} MetaetlTarget;
-
-typedef struct MetaetlPlan
-{
-	char	   *pipeline_id;
-	Oid			owner;			/* role that must be able to run udfs */
-	MetaetlEngine engine;
-	char	   *engine_reason;
-	Jsonb	   *render_ctx;		/* template context, may be NULL */
-	List	   *nodes;			/* MetaetlNode * in config order */
-	List	   *targets;		/* MetaetlTarget * */
-	bool		describe_only;	/* compile without running loads */
-	StringInfo	script;			/* every statement, for display */
-	List	   *par_tables;		/* parallel workers' result tables */
-	bool		xact_had_writes;	/* the caller wrote before the run began */
-	bool		defer_materialize;	/* parallel: materialise after the split */
-	int			tempno;
-	int64		run_id;			/* the orchestrator's run (options.run_id), or 0 */
-	const struct MetaetlRunHooks *hooks;	/* the caller's, while it runs */
-} MetaetlPlan;
-
-/* in transform/json.c */
-extern JsonbValue *MetaetlJGet(JsonbContainer *c, const char *key);
-extern char *MetaetlJStr(JsonbContainer *c, const char *key);
-extern char *MetaetlJValueText(JsonbValue *v);
-extern JsonbContainer *MetaetlJObj(JsonbContainer *c, const char *key);
-extern List *MetaetlJStrList(JsonbContainer *c, const char *key, const char *what);
-extern int	MetaetlJObjEntries(JsonbContainer *obj, char ***keys, JsonbValue ***vals);
-extern bool MetaetlJBool(JsonbContainer *c, const char *key, bool dflt);
-extern int	MetaetlJArrayLen(JsonbContainer *c);
-extern JsonbValue *MetaetlJArrayAt(JsonbContainer *c, int i);
-
-/* in transform/expr.c */
+/* in transform/expr.c (the checks connectors use are in plan.h) */
 extern char *MetaetlNormaliseExpr(const char *expr);
 extern char *MetaetlCheckExpr(MetaetlNode *node, const char *param, const char *expr,
 							  List *cols, bool allow_window_fn);
 extern char *MetaetlCheckWindowCall(MetaetlNode *node, const char *name, const char *expr,
 									List *cols);
-extern void MetaetlCheckSelect(MetaetlNode *node, const char *sql);
-extern MetaetlColumn *MetaetlFindColumn(MetaetlNode *node, List *cols, const char *name,
-										const char *param);
 extern char *MetaetlSortSpec(MetaetlNode *node, const char *param, const char *spec,
 							 List *cols);
-extern char *MetaetlTypeName(MetaetlNode *node, const char *type);
 
 /* in transform/steps.c */
 extern char *MetaetlCompileStep(MetaetlPlan *plan, MetaetlNode *node);
@@ -124,22 +40,19 @@ extern bool MetaetlAggFunctionKnown(const char *fn);
 extern char *MetaetlStepWrap(MetaetlNode *node, const char *param, const char *expr,
 							 const char *anchor);
 
-/* in transform/compile.c */
+/* in transform/plan.c */
 extern MetaetlPlan *MetaetlBuildPlan(Jsonb *config, const char *engine_override,
 									 List *materialize);
 extern MetaetlNode *MetaetlFindNode(MetaetlPlan *plan, const char *id, bool missing_ok);
+extern void MetaetlNodeErrorContext(void *arg);
+
+/* in transform/compile.c */
 extern char *MetaetlNodeRef(MetaetlPlan *plan, MetaetlNode *node);
 extern char *MetaetlWithPrefix(MetaetlPlan *plan, MetaetlNode *upto);
 extern char *MetaetlNodeQuery(MetaetlPlan *plan, MetaetlNode *node);
-extern List *MetaetlDescribe(const char *sql);
 extern void MetaetlCompileNodes(MetaetlPlan *plan);
 extern void MetaetlMaterializeNode(MetaetlPlan *plan, MetaetlNode *n, const char *what);
 extern char *MetaetlPlanSql(MetaetlPlan *plan);
-extern void MetaetlScript(MetaetlPlan *plan, const char *sql);
-extern char *MetaetlColList(List *cols, const char *prefix);
-extern char *MetaetlNewTemp(MetaetlPlan *plan, const char *what);
-extern uint64 MetaetlExec(const char *sql, int expect);
-extern char *MetaetlQualifiedName(const char *name, const char *what);
 
 /*
  * The columns of source node src that the pipeline can read, by name, or
@@ -152,7 +65,6 @@ extern char *MetaetlQualifiedName(const char *name, const char *what);
  * sql step naming it, an incremental or split_key source all mean every
  * column.  Formats that can skip columns (parquet) decode only these.
  */
-extern List *MetaetlUsedColumns(MetaetlPlan *plan, MetaetlNode *src);
 
 /* in transform/engine.c */
 extern MetaetlEngine MetaetlParseEngine(const char *name, bool notice);

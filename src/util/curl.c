@@ -809,6 +809,10 @@ MetaetlHttpStreamRead(MetaetlHttpStream *s, char *buf, size_t len, char **error)
 	return n;
 }
 
+/*
+ * Close a streaming HTTP response and free its curl handle and buffer;
+ * safe to call twice (from an error path and a callback).
+ */
 void
 MetaetlHttpStreamClose(MetaetlHttpStream *s)
 {

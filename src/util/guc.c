@@ -19,6 +19,11 @@
 char	   *metaetl_environment = NULL;
 char	   *metaetl_database = NULL;
 
+/*
+ * Define the core metaetl.* parameters (metaetl.environment,
+ * metaetl.database); each subsystem that has parameters of its own defines
+ * them in its init.  Called once from _PG_init.
+ */
 void
 MetaetlGucInit(void)
 {

@@ -17,6 +17,11 @@
 
 #include "util/ident.h"
 
+/*
+ * The one id rule (pipelines, steps, channels, ...): a lower-case letter,
+ * then lower-case letters, digits and _, at most METAETL_IDENT_MAXLEN bytes,
+ * so an id never needs quoting in SQL, paths or URLs.
+ */
 bool
 MetaetlIdentValid(const char *id)
 {

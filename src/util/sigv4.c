@@ -100,6 +100,7 @@ sv_hex(const unsigned char *in, size_t n, char *out)
 	out[2 * n] = '\0';
 }
 
+/* SHA-256 of data as 64 lower-case hex digits into out (65 bytes). */
 void
 MetaetlSha256Hex(const void *data, size_t len, char *out)
 {
@@ -124,6 +125,11 @@ sv_unreserved(unsigned char c)
 		c == '-' || c == '.' || c == '_' || c == '~';
 }
 
+/*
+ * RFC 3986 encoding as SigV4 defines it (unreserved characters kept, "/"
+ * kept when asked) into out, NUL-terminated and cut at outsz; returns the
+ * length the whole encoding needs, so a caller can tell it was cut.
+ */
 size_t
 MetaetlUriEncode(const char *in, size_t inlen, bool keep_slash, char *out, size_t outsz)
 {
@@ -567,6 +573,7 @@ oom:
 	return false;
 }
 
+/* The canonical request of req (exposed for tests against AWS's examples). */
 char *
 MetaetlSigV4CanonicalRequest(const MetaetlSigV4Request *req)
 {
@@ -588,6 +595,9 @@ MetaetlSigV4CanonicalRequest(const MetaetlSigV4Request *req)
 	return creq;
 }
 
+/*
+ * The current UTC time as YYYYMMDDTHHMMSSZ (out: 17 bytes), the x-amz-date format.
+ */
 void
 MetaetlSigV4Now(char *out)
 {
@@ -628,6 +638,11 @@ sv_signing_key(const char *prefix, const char *secret, const char *date, const c
 	return true;
 }
 
+/*
+ * Sign req (AWS SigV4 or GOOG4) into out; false with errbuf on a request
+ * that cannot be signed.  Pure C over OpenSSL, so it is unit-tested
+ * without a server.
+ */
 bool
 MetaetlSigV4Sign(const MetaetlSigV4Request *req, MetaetlSigV4Result *out, char *errbuf, size_t errlen)
 {

@@ -79,7 +79,7 @@ SELECT version, source_text = (SELECT body FROM cfg WHERE name = 'customer') AS 
        spec_hash = (SELECT spec_hash FROM etl.pipelines WHERE pipeline_id = 'customer_etl') AS hash_matches
   FROM etl.pipeline_versions WHERE pipeline_id = 'customer_etl';
 
--- the normalised config (CONTRACT.md section 1)
+-- the normalised config (docs/configuration.md, "The normalised form")
 SELECT jsonb_pretty(etl.load_pipeline_config('customer_etl'));
 
 -- registering the same text again adds no version

@@ -1,4 +1,4 @@
--- 13_config_templates: etl.render_template (CONTRACT.md section 2), the
+-- 13_config_templates: etl.render_template (docs/configuration.md, "Templates"), the
 -- etl.settings table behind {{env.NAME}}, and environment overrides merged
 -- by metaetl.environment.
 \set VERBOSITY default

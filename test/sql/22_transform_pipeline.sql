@@ -25,7 +25,7 @@ INSERT INTO orders SELECT g, 100 + g % 7, CASE WHEN g % 5 = 0 THEN 'cancelled' E
 CREATE TABLE customers (customer_id int, region text);
 INSERT INTO customers SELECT 100 + g, CASE WHEN g % 2 = 0 THEN 'EU' ELSE 'US' END FROM generate_series(0, 5) g;
 
--- a normalised config (CONTRACT.md section 1): filter → join → aggregate → upsert
+-- a normalised config (docs/configuration.md, "The normalised form"): filter → join → aggregate → upsert
 INSERT INTO etl.pipelines (pipeline_id, name, config) VALUES ('tp_sales', 'sales', $${"pipeline": {
   "id": "tp_sales", "name": "sales", "engine": "pushdown",
   "sources": [{"id": "orders", "type": "postgresql", "table": "tp.orders"},
@@ -104,7 +104,7 @@ SELECT count(*) AS work_tables_left FROM pg_class WHERE relnamespace = 'etl_work
 UPDATE etl.pipelines SET config = jsonb_set(config, '{pipeline,transforms,0,params,condition}', '"status = ''paid''"')
  WHERE pipeline_id = 'tp_sales';
 
--- the run summary (CONTRACT.md section 3): per-step rows in staged mode
+-- the run summary (docs/transforms.md, "Pipelines"): per-step rows in staged mode
 SELECT s->>'id' AS id, s->>'kind' AS kind, s->'rows' AS rows
   FROM jsonb_array_elements(etl.execute_plan((SELECT config FROM etl.pipelines WHERE pipeline_id = 'tp_sales'),
                                              '{}', '{"engine": "staged"}')->'steps') s;

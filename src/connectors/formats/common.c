@@ -44,6 +44,11 @@ fmt_opt_value(JsonbContainer *conf, const char *key)
 	return v;
 }
 
+/*
+ * A format option as text, looked up under options: first, then beside
+ * type (options: wins when a key is in both); an object or array is an
+ * error, since a format option is always one value.
+ */
 char *
 MetaetlFmtOpt(JsonbContainer *conf, const char *key)
 {
@@ -58,6 +63,10 @@ MetaetlFmtOpt(JsonbContainer *conf, const char *key)
 	return MetaetlJValueText(v);
 }
 
+/*
+ * A boolean format option ("true"/"yes"/... strings too, as YAML often
+ * quotes them); anything else is an error naming the option.
+ */
 bool
 MetaetlFmtOptBool(JsonbContainer *conf, const char *key, bool dflt)
 {
@@ -76,6 +85,10 @@ MetaetlFmtOptBool(JsonbContainer *conf, const char *key, bool dflt)
 	return dflt;
 }
 
+/*
+ * An integer format option in [0, max], or dflt when unset; anything else
+ * is an error naming the option and what it is for.
+ */
 int64
 MetaetlFmtOptInt(JsonbContainer *conf, const char *key, int64 dflt, int64 max, const char *what)
 {
@@ -95,6 +108,11 @@ MetaetlFmtOptInt(JsonbContainer *conf, const char *key, int64 dflt, int64 max, c
 	return (int64) v;
 }
 
+/*
+ * A one-byte character option (delimiter, quote, escape), or dflt; CR, LF
+ * and multi-byte characters are refused, since the readers split records
+ * on bytes.
+ */
 char
 MetaetlFmtOptChar(JsonbContainer *conf, const char *key, char dflt, const char *what)
 {
@@ -110,6 +128,10 @@ MetaetlFmtOptChar(JsonbContainer *conf, const char *key, char dflt, const char *
 	return s[0];
 }
 
+/*
+ * The encoding option as a PostgreSQL encoding, or dflt; the names are
+ * PostgreSQL's, so every format converts the same way.
+ */
 int
 MetaetlFmtOptEncoding(JsonbContainer *conf, int dflt, const char *what)
 {
@@ -127,6 +149,10 @@ MetaetlFmtOptEncoding(JsonbContainer *conf, int dflt, const char *what)
 	return enc;
 }
 
+/*
+ * Whether the source declares its columns as a list (in file order) rather
+ * than a mapping (matched by header name).
+ */
 bool
 MetaetlFmtDeclaredInOrder(MetaetlNode *src)
 {
@@ -194,6 +220,10 @@ MetaetlFmtPosInit(MetaetlFmtPos *pos, MetaetlFormatRead *rd, const char *unit)
 	pos->unit = unit;
 }
 
+/*
+ * "file "x", sheet s, line n, field m": the position errors name, so a bad
+ * value can be found in the file.
+ */
 void
 MetaetlFmtPosRender(void *arg, StringInfo buf)
 {
@@ -219,6 +249,10 @@ fmt_errcontext(void *arg)
 	errcontext("source \"%s\", %s", pos->source, b.data);
 }
 
+/*
+ * Push pos as error context: every error raised while reading names the
+ * file and position (MetaetlFmtLeave pops it).
+ */
 void
 MetaetlFmtEnter(MetaetlFmtPos *pos)
 {
@@ -228,12 +262,17 @@ MetaetlFmtEnter(MetaetlFmtPos *pos)
 	error_context_stack = &pos->cb;
 }
 
+/* Pop the error context MetaetlFmtEnter pushed. */
 void
 MetaetlFmtLeave(MetaetlFmtPos *pos)
 {
 	error_context_stack = pos->cb.previous;
 }
 
+/*
+ * Write buf to out once it holds FMT_FLUSH bytes (or always with force), so
+ * writers batch small rows into large writes.
+ */
 void
 MetaetlFmtFlush(MetaetlOutStream *out, StringInfo buf, bool force)
 {
@@ -267,6 +306,7 @@ MetaetlFmtOutputBegin(void)
 	return level;
 }
 
+/* Restore the settings MetaetlFmtOutputBegin fixed for writing. */
 void
 MetaetlFmtOutputEnd(int level)
 {
@@ -319,6 +359,11 @@ json_key_cmp(const void *a, const void *b)
 	return x->attno > y->attno ? -1 : 1;
 }
 
+/*
+ * Prepare writing rows of desc as JSON objects exactly as to_jsonb(row)
+ * writes them (see the file header): the key order and each column's
+ * output function are settled once, not per row.
+ */
 MetaetlJsonOut *
 MetaetlJsonOutBegin(TupleDesc desc)
 {
@@ -453,6 +498,7 @@ json_value(StringInfo buf, JsonCol *c, Datum v)
 	}
 }
 
+/* Append one row as a JSON object to buf. */
 void
 MetaetlJsonOutRow(MetaetlJsonOut *jo, StringInfo buf, Datum *values, bool *nulls)
 {

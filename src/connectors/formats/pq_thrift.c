@@ -171,8 +171,23 @@ t_list(TIn *t, int *elem)
 
 static void t_skip(TIn *t, int type);
 
+/*
+ * A field reader: read the value of field id (wire type type) into arg and
+ * return true, or return false to have t_struct skip it.  It need not check
+ * for a malformed input: every read sets t's failure flags, and t_struct
+ * stops at the next field header once one is set.
+ */
+typedef bool (*TFieldReader) (TIn *t, int16_t id, int type, void *arg);
+
+/*
+ * t_struct
+ *		Read one struct: every field goes to read (NULL: skip them all).
+ *		Nesting deeper than PQF_MAX_DEPTH is malformed, so that a hostile
+ *		footer cannot exhaust the stack.  Every struct of the footer and the
+ *		page headers is read through here.
+ */
 static void
-t_skip_struct(TIn *t)
+t_struct(TIn *t, TFieldReader read, void *arg)
 {
 	int16_t		last = 0;
 	int16_t		id;
@@ -184,8 +199,45 @@ t_skip_struct(TIn *t)
 		return;
 	}
 	while ((type = t_field(t, &last, &id)) != PQFT_STOP)
-		t_skip(t, type);
+		if (read == NULL || !read(t, id, type, arg))
+			t_skip(t, type);
 	t->depth--;
+}
+
+/*
+ * A list of structs: its header, then an array of its n elements (zeroed,
+ * malloc'd: the metadata outlives any memory context) with *count = n; NULL
+ * with t's failure flags set when the list is malformed or memory is short.
+ */
+static void *
+t_struct_list(TIn *t, int *count, size_t size)
+{
+	int			elem;
+	uint64_t	n = t_list(t, &elem);
+	void	   *a;
+
+	if (T_FAILED(t))
+		return NULL;
+	if (elem != PQFT_STRUCT || n > INT32_MAX)
+	{
+		t->bad = true;
+		return NULL;
+	}
+	a = calloc(n ? n : 1, size);
+	if (a == NULL)
+	{
+		t->nomem = true;
+		return NULL;
+	}
+	*count = (int) n;
+	return a;
+}
+
+/* a struct to ignore: nested fields skipped, depth still checked */
+static void
+t_skip_struct(TIn *t)
+{
+	t_struct(t, NULL, NULL);
 }
 
 static void
@@ -270,9 +322,9 @@ t_skip(TIn *t, int type)
 	}
 }
 
-/* a field of the wrong wire type is malformed */
+/* a field of the wrong wire type is malformed (in a TFieldReader) */
 #define T_EXPECT(t, type, want) \
-	do { if ((type) != (want)) { (t)->bad = true; return; } } while (0)
+	do { if ((type) != (want)) { (t)->bad = true; return true; } } while (0)
 
 static bool
 t_bool_field(int type)
@@ -302,186 +354,179 @@ t_string_dup(TIn *t)
 	return s;
 }
 
-/* an empty struct (StringType, DateType, ...), or any struct to ignore */
-#define t_empty_struct t_skip_struct
-
 /* TimeUnit union */
-static void
-t_time_unit(TIn *t, PqfTimeUnit *unit)
+static bool
+f_time_unit(TIn *t, int16_t id, int type, void *arg)
 {
-	int16_t		last = 0;
-	int16_t		id;
-	int			type;
+	PqfTimeUnit *unit = arg;
 
-	if (++t->depth > PQF_MAX_DEPTH)
-	{
-		t->bad = true;
-		return;
-	}
-	while ((type = t_field(t, &last, &id)) != PQFT_STOP)
-	{
-		if (type == PQFT_STRUCT && id >= 1 && id <= 3)
-			*unit = id == 1 ? PQF_MILLIS : id == 2 ? PQF_MICROS : PQF_NANOS;
-		t_skip(t, type);
-	}
-	t->depth--;
+	(void) t;
+	if (type == PQFT_STRUCT && id >= 1 && id <= 3)
+		*unit = id == 1 ? PQF_MILLIS : id == 2 ? PQF_MICROS : PQF_NANOS;
+	return false;				/* the member itself is an empty struct */
 }
 
 /* TimeType / TimestampType {1: isAdjustedToUTC, 2: unit} */
-static void
-t_time_type(TIn *t, PqfSchemaElem *e)
+static bool
+f_time_type(TIn *t, int16_t id, int type, void *arg)
 {
-	int16_t		last = 0;
-	int16_t		id;
-	int			type;
+	PqfSchemaElem *e = arg;
 
-	if (++t->depth > PQF_MAX_DEPTH)
-	{
-		t->bad = true;
-		return;
-	}
-	while ((type = t_field(t, &last, &id)) != PQFT_STOP)
-	{
-		if (id == 1 && (type == PQFT_TRUE || type == PQFT_FALSE))
-			e->utc = t_bool_field(type);
-		else if (id == 2 && type == PQFT_STRUCT)
-			t_time_unit(t, &e->unit);
-		else
-			t_skip(t, type);
-	}
-	t->depth--;
+	if (id == 1 && (type == PQFT_TRUE || type == PQFT_FALSE))
+		e->utc = t_bool_field(type);
+	else if (id == 2 && type == PQFT_STRUCT)
+		t_struct(t, f_time_unit, &e->unit);
+	else
+		return false;
+	return true;
 }
 
-static void
-t_decimal_type(TIn *t, PqfSchemaElem *e)
+/* DecimalType {1: scale, 2: precision} */
+static bool
+f_decimal_type(TIn *t, int16_t id, int type, void *arg)
 {
-	int16_t		last = 0;
-	int16_t		id;
-	int			type;
+	PqfSchemaElem *e = arg;
 
-	if (++t->depth > PQF_MAX_DEPTH)
-	{
-		t->bad = true;
-		return;
-	}
-	while ((type = t_field(t, &last, &id)) != PQFT_STOP)
-	{
-		if (id == 1 && type == PQFT_I32)
-			e->lt_scale = t_i32(t);
-		else if (id == 2 && type == PQFT_I32)
-			e->lt_precision = t_i32(t);
-		else
-			t_skip(t, type);
-	}
-	t->depth--;
+	if (id == 1 && type == PQFT_I32)
+		e->lt_scale = t_i32(t);
+	else if (id == 2 && type == PQFT_I32)
+		e->lt_precision = t_i32(t);
+	else
+		return false;
+	return true;
 }
 
-static void
-t_int_type(TIn *t, PqfSchemaElem *e)
+/* IntType {1: bitWidth, 2: isSigned} */
+static bool
+f_int_type(TIn *t, int16_t id, int type, void *arg)
 {
-	int16_t		last = 0;
-	int16_t		id;
-	int			type;
+	PqfSchemaElem *e = arg;
 
-	if (++t->depth > PQF_MAX_DEPTH)
-	{
-		t->bad = true;
-		return;
-	}
-	while ((type = t_field(t, &last, &id)) != PQFT_STOP)
-	{
-		if (id == 1 && type == PQFT_BYTE)
-			e->bit_width = (int8_t) t_byte(t);
-		else if (id == 2 && (type == PQFT_TRUE || type == PQFT_FALSE))
-			e->is_signed = t_bool_field(type);
-		else
-			t_skip(t, type);
-	}
-	t->depth--;
+	if (id == 1 && type == PQFT_BYTE)
+		e->bit_width = (int8_t) t_byte(t);
+	else if (id == 2 && (type == PQFT_TRUE || type == PQFT_FALSE))
+		e->is_signed = t_bool_field(type);
+	else
+		return false;
+	return true;
 }
 
 /* LogicalType union: the one member present decides */
-static void
-t_logical(TIn *t, PqfSchemaElem *e)
+static bool
+f_logical(TIn *t, int16_t id, int type, void *arg)
 {
-	int16_t		last = 0;
-	int16_t		id;
-	int			type;
+	PqfSchemaElem *e = arg;
 
-	if (++t->depth > PQF_MAX_DEPTH)
+	if (type != PQFT_STRUCT)
+		return false;
+	e->has_logical = true;
+	switch (id)
 	{
-		t->bad = true;
-		return;
+		case 1:
+			e->logical = PQF_LT_STRING;
+			break;
+		case 2:
+		case 3:
+			e->logical = PQF_LT_OTHER;
+			e->logical_nested = true;
+			break;
+		case 4:
+			e->logical = PQF_LT_ENUM;
+			break;
+		case 5:
+			e->logical = PQF_LT_DECIMAL;
+			t_struct(t, f_decimal_type, e);
+			return true;
+		case 6:
+			e->logical = PQF_LT_DATE;
+			break;
+		case 7:
+		case 8:
+			e->logical = id == 7 ? PQF_LT_TIME : PQF_LT_TIMESTAMP;
+			e->unit = PQF_MILLIS;
+			t_struct(t, f_time_type, e);
+			return true;
+		case 10:
+			e->logical = PQF_LT_INT;
+			t_struct(t, f_int_type, e);
+			return true;
+		case 11:
+			e->logical = PQF_LT_NULL;
+			break;
+		case 12:
+			e->logical = PQF_LT_JSON;
+			break;
+		case 13:
+			e->logical = PQF_LT_BSON;
+			break;
+		case 14:
+			e->logical = PQF_LT_UUID;
+			break;
+		case 15:
+			e->logical = PQF_LT_FLOAT16;
+			break;
+		default:
+			e->logical = PQF_LT_OTHER;
+			break;
 	}
-	while ((type = t_field(t, &last, &id)) != PQFT_STOP)
-	{
-		if (type != PQFT_STRUCT)
-		{
-			t_skip(t, type);
-			continue;
-		}
-		e->has_logical = true;
-		switch (id)
-		{
-			case 1:
-				e->logical = PQF_LT_STRING;
-				break;
-			case 2:
-			case 3:
-				e->logical = PQF_LT_OTHER;
-				e->logical_nested = true;
-				break;
-			case 4:
-				e->logical = PQF_LT_ENUM;
-				break;
-			case 5:
-				e->logical = PQF_LT_DECIMAL;
-				t_decimal_type(t, e);
-				continue;
-			case 6:
-				e->logical = PQF_LT_DATE;
-				break;
-			case 7:
-			case 8:
-				e->logical = id == 7 ? PQF_LT_TIME : PQF_LT_TIMESTAMP;
-				e->unit = PQF_MILLIS;
-				t_time_type(t, e);
-				continue;
-			case 10:
-				e->logical = PQF_LT_INT;
-				t_int_type(t, e);
-				continue;
-			case 11:
-				e->logical = PQF_LT_NULL;
-				break;
-			case 12:
-				e->logical = PQF_LT_JSON;
-				break;
-			case 13:
-				e->logical = PQF_LT_BSON;
-				break;
-			case 14:
-				e->logical = PQF_LT_UUID;
-				break;
-			case 15:
-				e->logical = PQF_LT_FLOAT16;
-				break;
-			default:
-				e->logical = PQF_LT_OTHER;
-				break;
-		}
-		t_empty_struct(t);
-	}
-	t->depth--;
+	return false;				/* an empty struct (StringType, DateType, ...): skipped */
 }
 
+static bool
+f_schema_elem(TIn *t, int16_t id, int type, void *arg)
+{
+	PqfSchemaElem *e = arg;
+
+	switch (id)
+	{
+		case 1:
+			T_EXPECT(t, type, PQFT_I32);
+			e->type = t_i32(t);
+			break;
+		case 2:
+			T_EXPECT(t, type, PQFT_I32);
+			e->type_length = t_i32(t);
+			break;
+		case 3:
+			T_EXPECT(t, type, PQFT_I32);
+			e->repetition = t_i32(t);
+			break;
+		case 4:
+			T_EXPECT(t, type, PQFT_BINARY);
+			free(e->name);
+			e->name = t_string_dup(t);
+			break;
+		case 5:
+			T_EXPECT(t, type, PQFT_I32);
+			e->num_children = t_i32(t);
+			break;
+		case 6:
+			T_EXPECT(t, type, PQFT_I32);
+			e->converted = t_i32(t);
+			break;
+		case 7:
+			T_EXPECT(t, type, PQFT_I32);
+			e->scale = t_i32(t);
+			break;
+		case 8:
+			T_EXPECT(t, type, PQFT_I32);
+			e->precision = t_i32(t);
+			break;
+		case 10:
+			T_EXPECT(t, type, PQFT_STRUCT);
+			t_struct(t, f_logical, e);
+			break;
+		default:
+			t_skip(t, type);
+			break;
+	}
+	return true;
+}
+
+/* SchemaElement, with the defaults of the fields a writer may omit */
 static void
 t_schema_elem(TIn *t, PqfSchemaElem *e)
 {
-	int16_t		last = 0;
-	int16_t		id;
-	int			type;
-
 	e->type = -1;
 	e->repetition = -1;
 	e->converted = -1;
@@ -489,239 +534,164 @@ t_schema_elem(TIn *t, PqfSchemaElem *e)
 	e->precision = 0;
 	e->lt_scale = 0;
 	e->lt_precision = 0;
-	if (++t->depth > PQF_MAX_DEPTH)
+	t_struct(t, f_schema_elem, e);
+}
+
+/* Statistics, and which of its min/max pairs it had */
+typedef struct TStats
+{
+	PqfStats   *s;
+	bool		have_new_min;
+	bool		have_new_max;
+} TStats;
+
+static bool
+f_statistics(TIn *t, int16_t id, int type, void *arg)
+{
+	TStats	   *st = arg;
+	const uint8_t *p;
+	uint32_t	len;
+
+	if ((id == 1 || id == 2 || id == 5 || id == 6) && type == PQFT_BINARY)
 	{
-		t->bad = true;
-		return;
-	}
-	while ((type = t_field(t, &last, &id)) != PQFT_STOP)
-	{
-		switch (id)
+		t_binary(t, &p, &len);
+		/* min_value/max_value (5, 6) win over the legacy min/max */
+		if (id == 6 || (id == 2 && !st->have_new_min))
 		{
-			case 1:
-				T_EXPECT(t, type, PQFT_I32);
-				e->type = t_i32(t);
-				break;
-			case 2:
-				T_EXPECT(t, type, PQFT_I32);
-				e->type_length = t_i32(t);
-				break;
-			case 3:
-				T_EXPECT(t, type, PQFT_I32);
-				e->repetition = t_i32(t);
-				break;
-			case 4:
-				T_EXPECT(t, type, PQFT_BINARY);
-				free(e->name);
-				e->name = t_string_dup(t);
-				break;
-			case 5:
-				T_EXPECT(t, type, PQFT_I32);
-				e->num_children = t_i32(t);
-				break;
-			case 6:
-				T_EXPECT(t, type, PQFT_I32);
-				e->converted = t_i32(t);
-				break;
-			case 7:
-				T_EXPECT(t, type, PQFT_I32);
-				e->scale = t_i32(t);
-				break;
-			case 8:
-				T_EXPECT(t, type, PQFT_I32);
-				e->precision = t_i32(t);
-				break;
-			case 10:
-				T_EXPECT(t, type, PQFT_STRUCT);
-				t_logical(t, e);
-				break;
-			default:
-				t_skip(t, type);
-				break;
+			st->s->has_min = true;
+			st->s->min = p;
+			st->s->min_len = len;
+			st->have_new_min |= id == 6;
+		}
+		else if (id == 5 || (id == 1 && !st->have_new_max))
+		{
+			st->s->has_max = true;
+			st->s->max = p;
+			st->s->max_len = len;
+			st->have_new_max |= id == 5;
 		}
 	}
-	t->depth--;
+	else if (id == 3 && type == PQFT_I64)
+	{
+		st->s->has_null_count = true;
+		st->s->null_count = t_zigzag(t);
+	}
+	else
+		return false;
+	return true;
 }
 
 static void
 t_statistics(TIn *t, PqfStats *s)
 {
-	int16_t		last = 0;
-	int16_t		id;
-	int			type;
-	const uint8_t *p;
-	uint32_t	len;
-	bool		have_new_min = false;
-	bool		have_new_max = false;
+	TStats		st = {s, false, false};
 
-	if (++t->depth > PQF_MAX_DEPTH)
-	{
-		t->bad = true;
-		return;
-	}
-	while ((type = t_field(t, &last, &id)) != PQFT_STOP)
-	{
-		if ((id == 1 || id == 2 || id == 5 || id == 6) && type == PQFT_BINARY)
-		{
-			t_binary(t, &p, &len);
-			/* min_value/max_value (5, 6) win over the legacy min/max */
-			if (id == 6 || (id == 2 && !have_new_min))
-			{
-				s->has_min = true;
-				s->min = p;
-				s->min_len = len;
-				have_new_min |= id == 6;
-			}
-			else if (id == 5 || (id == 1 && !have_new_max))
-			{
-				s->has_max = true;
-				s->max = p;
-				s->max_len = len;
-				have_new_max |= id == 5;
-			}
-		}
-		else if (id == 3 && type == PQFT_I64)
-		{
-			s->has_null_count = true;
-			s->null_count = t_zigzag(t);
-		}
-		else
-			t_skip(t, type);
-	}
-	t->depth--;
+	t_struct(t, f_statistics, &st);
 }
 
-static void
-t_column_meta(TIn *t, PqfChunkMeta *c)
+/* ColumnMetaData */
+static bool
+f_column_meta(TIn *t, int16_t id, int type, void *arg)
 {
-	int16_t		last = 0;
-	int16_t		id;
-	int			type;
+	PqfChunkMeta *c = arg;
 
-	if (++t->depth > PQF_MAX_DEPTH)
+	switch (id)
 	{
-		t->bad = true;
-		return;
+		case 1:
+			T_EXPECT(t, type, PQFT_I32);
+			c->type = t_i32(t);
+			break;
+		case 4:
+			T_EXPECT(t, type, PQFT_I32);
+			c->codec = t_i32(t);
+			break;
+		case 5:
+			T_EXPECT(t, type, PQFT_I64);
+			c->num_values = t_zigzag(t);
+			break;
+		case 6:
+			T_EXPECT(t, type, PQFT_I64);
+			c->total_uncompressed = t_zigzag(t);
+			break;
+		case 7:
+			T_EXPECT(t, type, PQFT_I64);
+			c->total_compressed = t_zigzag(t);
+			break;
+		case 9:
+			T_EXPECT(t, type, PQFT_I64);
+			c->data_page_offset = t_zigzag(t);
+			break;
+		case 11:
+			T_EXPECT(t, type, PQFT_I64);
+			c->dictionary_page_offset = t_zigzag(t);
+			break;
+		case 12:
+			T_EXPECT(t, type, PQFT_STRUCT);
+			t_statistics(t, &c->stats);
+			break;
+		default:
+			t_skip(t, type);
+			break;
 	}
-	c->has_meta = true;
-	while ((type = t_field(t, &last, &id)) != PQFT_STOP)
+	return true;
+}
+
+/* ColumnChunk {1: file_path, 3: meta_data} */
+static bool
+f_column_chunk(TIn *t, int16_t id, int type, void *arg)
+{
+	PqfChunkMeta *c = arg;
+
+	if (id == 1 && type == PQFT_BINARY)
 	{
-		switch (id)
-		{
-			case 1:
-				T_EXPECT(t, type, PQFT_I32);
-				c->type = t_i32(t);
-				break;
-			case 4:
-				T_EXPECT(t, type, PQFT_I32);
-				c->codec = t_i32(t);
-				break;
-			case 5:
-				T_EXPECT(t, type, PQFT_I64);
-				c->num_values = t_zigzag(t);
-				break;
-			case 6:
-				T_EXPECT(t, type, PQFT_I64);
-				c->total_uncompressed = t_zigzag(t);
-				break;
-			case 7:
-				T_EXPECT(t, type, PQFT_I64);
-				c->total_compressed = t_zigzag(t);
-				break;
-			case 9:
-				T_EXPECT(t, type, PQFT_I64);
-				c->data_page_offset = t_zigzag(t);
-				break;
-			case 11:
-				T_EXPECT(t, type, PQFT_I64);
-				c->dictionary_page_offset = t_zigzag(t);
-				break;
-			case 12:
-				T_EXPECT(t, type, PQFT_STRUCT);
-				t_statistics(t, &c->stats);
-				break;
-			default:
-				t_skip(t, type);
-				break;
-		}
+		free(c->file_path);
+		c->file_path = t_string_dup(t);
 	}
-	t->depth--;
+	else if (id == 3 && type == PQFT_STRUCT)
+	{
+		c->has_meta = true;
+		t_struct(t, f_column_meta, c);
+	}
+	else
+		return false;
+	return true;
 }
 
 static void
 t_column_chunk(TIn *t, PqfChunkMeta *c)
 {
-	int16_t		last = 0;
-	int16_t		id;
-	int			type;
-
 	c->dictionary_page_offset = -1;
 	c->data_page_offset = -1;
 	c->type = -1;
-	if (++t->depth > PQF_MAX_DEPTH)
-	{
-		t->bad = true;
-		return;
-	}
-	while ((type = t_field(t, &last, &id)) != PQFT_STOP)
-	{
-		if (id == 1 && type == PQFT_BINARY)
-		{
-			free(c->file_path);
-			c->file_path = t_string_dup(t);
-		}
-		else if (id == 3 && type == PQFT_STRUCT)
-			t_column_meta(t, c);
-		else
-			t_skip(t, type);
-	}
-	t->depth--;
+	t_struct(t, f_column_chunk, c);
 }
 
-static void
-t_row_group(TIn *t, PqfRowGroupMeta *rg)
+/* RowGroup {1: columns, 3: num_rows} */
+static bool
+f_row_group(TIn *t, int16_t id, int type, void *arg)
 {
-	int16_t		last = 0;
-	int16_t		id;
-	int			type;
+	PqfRowGroupMeta *rg = arg;
 
-	if (++t->depth > PQF_MAX_DEPTH)
+	if (id == 1 && type == PQFT_LIST && rg->cols == NULL)
 	{
-		t->bad = true;
-		return;
+		rg->cols = t_struct_list(t, &rg->ncols, sizeof(PqfChunkMeta));
+		for (int i = 0; rg->cols && i < rg->ncols && !T_FAILED(t); i++)
+			t_column_chunk(t, &rg->cols[i]);
 	}
-	while ((type = t_field(t, &last, &id)) != PQFT_STOP)
-	{
-		if (id == 1 && type == PQFT_LIST && rg->cols == NULL)
-		{
-			int			elem;
-			uint64_t	n = t_list(t, &elem);
-
-			if (T_FAILED(t))
-				break;
-			if (elem != PQFT_STRUCT || n > INT32_MAX)
-			{
-				t->bad = true;
-				break;
-			}
-			rg->cols = calloc(n ? n : 1, sizeof(PqfChunkMeta));
-			if (rg->cols == NULL)
-			{
-				t->nomem = true;
-				break;
-			}
-			rg->ncols = (int) n;
-			for (uint64_t i = 0; i < n && !T_FAILED(t); i++)
-				t_column_chunk(t, &rg->cols[i]);
-		}
-		else if (id == 3 && type == PQFT_I64)
-			rg->num_rows = t_zigzag(t);
-		else
-			t_skip(t, type);
-	}
-	t->depth--;
+	else if (id == 3 && type == PQFT_I64)
+		rg->num_rows = t_zigzag(t);
+	else
+		return false;
+	return true;
 }
 
+/*
+ * Parse the footer's FileMetaData (Thrift compact protocol) into m: the
+ * schema, the row count, the row groups and their column chunks.  0, or a
+ * negative PQF_E_* code with err set (truncated, malformed, out of
+ * memory); the input is untrusted, so every length is checked and nesting
+ * is bounded.  The caller frees m with pqf_free_meta in either case.
+ */
 int
 pqf_parse_footer(const uint8_t *p, size_t len, PqfFileMeta *m, PqfError *err)
 {
@@ -739,24 +709,9 @@ pqf_parse_footer(const uint8_t *p, size_t len, PqfFileMeta *m, PqfError *err)
 			m->version = t_i32(&t);
 		else if (id == 2 && type == PQFT_LIST && !have_schema)
 		{
-			int			elem;
-			uint64_t	n = t_list(&t, &elem);
-
-			if (T_FAILED(&t))
+			if ((m->schema = t_struct_list(&t, &m->nschema, sizeof(PqfSchemaElem))) == NULL)
 				break;
-			if (elem != PQFT_STRUCT || n > INT32_MAX)
-			{
-				t.bad = true;
-				break;
-			}
-			m->schema = calloc(n ? n : 1, sizeof(PqfSchemaElem));
-			if (m->schema == NULL)
-			{
-				t.nomem = true;
-				break;
-			}
-			m->nschema = (int) n;
-			for (uint64_t i = 0; i < n && !T_FAILED(&t); i++)
+			for (int i = 0; i < m->nschema && !T_FAILED(&t); i++)
 				t_schema_elem(&t, &m->schema[i]);
 			have_schema = true;
 		}
@@ -767,25 +722,10 @@ pqf_parse_footer(const uint8_t *p, size_t len, PqfFileMeta *m, PqfError *err)
 		}
 		else if (id == 4 && type == PQFT_LIST && m->rgs == NULL)
 		{
-			int			elem;
-			uint64_t	n = t_list(&t, &elem);
-
-			if (T_FAILED(&t))
+			if ((m->rgs = t_struct_list(&t, &m->nrg, sizeof(PqfRowGroupMeta))) == NULL)
 				break;
-			if (elem != PQFT_STRUCT || n > INT32_MAX)
-			{
-				t.bad = true;
-				break;
-			}
-			m->rgs = calloc(n ? n : 1, sizeof(PqfRowGroupMeta));
-			if (m->rgs == NULL)
-			{
-				t.nomem = true;
-				break;
-			}
-			m->nrg = (int) n;
-			for (uint64_t i = 0; i < n && !T_FAILED(&t); i++)
-				t_row_group(&t, &m->rgs[i]);
+			for (int i = 0; i < m->nrg && !T_FAILED(&t); i++)
+				t_struct(&t, f_row_group, &m->rgs[i]);
 		}
 		else if (id == 6 && type == PQFT_BINARY && m->created_by == NULL)
 			m->created_by = t_string_dup(&t);
@@ -803,6 +743,7 @@ pqf_parse_footer(const uint8_t *p, size_t len, PqfFileMeta *m, PqfError *err)
 	return 0;
 }
 
+/* Free what pqf_parse_footer allocated in m (also after a failed parse). */
 void
 pqf_free_meta(PqfFileMeta *m)
 {
@@ -824,55 +765,61 @@ pqf_free_meta(PqfFileMeta *m)
 }
 
 /* DataPageHeader, DictionaryPageHeader and DataPageHeaderV2 share a parser */
+typedef struct TPageSub
+{
+	PqfPageHeader *h;
+	int			which;			/* 0 DataPageHeader, 1 Dictionary, 2 V2 */
+} TPageSub;
+
+static bool
+f_page_sub(TIn *t, int16_t id, int type, void *arg)
+{
+	TPageSub   *sub = arg;
+
+	if (sub->which == 2 && id == 7 && (type == PQFT_TRUE || type == PQFT_FALSE))
+	{
+		sub->h->is_compressed = t_bool_field(type);
+		return true;
+	}
+	if (type != PQFT_I32)
+		return false;
+	if (id == 1)
+		sub->h->num_values = t_i32(t);
+	else if (sub->which == 0 && id == 2)
+		sub->h->encoding = t_i32(t);
+	else if (sub->which == 0 && id == 3)
+		sub->h->def_encoding = t_i32(t);
+	else if (sub->which == 1 && id == 2)
+		sub->h->encoding = t_i32(t);
+	else if (sub->which == 2 && id == 2)
+		sub->h->num_nulls = t_i32(t);
+	else if (sub->which == 2 && id == 3)
+		sub->h->num_rows = t_i32(t);
+	else if (sub->which == 2 && id == 4)
+		sub->h->encoding = t_i32(t);
+	else if (sub->which == 2 && id == 5)
+		sub->h->def_len = t_i32(t);
+	else if (sub->which == 2 && id == 6)
+		sub->h->rep_len = t_i32(t);
+	else
+		return false;
+	return true;
+}
+
 static void
 t_page_sub(TIn *t, PqfPageHeader *h, int which)
 {
-	int16_t		last = 0;
-	int16_t		id;
-	int			type;
+	TPageSub	sub = {h, which};
 
-	if (++t->depth > PQF_MAX_DEPTH)
-	{
-		t->bad = true;
-		return;
-	}
 	h->has_data = true;
-	while ((type = t_field(t, &last, &id)) != PQFT_STOP)
-	{
-		if (which == 2 && id == 7 && (type == PQFT_TRUE || type == PQFT_FALSE))
-		{
-			h->is_compressed = t_bool_field(type);
-			continue;
-		}
-		if (type != PQFT_I32)
-		{
-			t_skip(t, type);
-			continue;
-		}
-		if (id == 1)
-			h->num_values = t_i32(t);
-		else if (which == 0 && id == 2)
-			h->encoding = t_i32(t);
-		else if (which == 0 && id == 3)
-			h->def_encoding = t_i32(t);
-		else if (which == 1 && id == 2)
-			h->encoding = t_i32(t);
-		else if (which == 2 && id == 2)
-			h->num_nulls = t_i32(t);
-		else if (which == 2 && id == 3)
-			h->num_rows = t_i32(t);
-		else if (which == 2 && id == 4)
-			h->encoding = t_i32(t);
-		else if (which == 2 && id == 5)
-			h->def_len = t_i32(t);
-		else if (which == 2 && id == 6)
-			h->rep_len = t_i32(t);
-		else
-			t_skip(t, type);
-	}
-	t->depth--;
+	t_struct(t, f_page_sub, &sub);
 }
 
+/*
+ * Parse a page header at p: its length in bytes, 0 when len is too short
+ * to hold it (the caller reads more and tries again), or a negative error
+ * code with err set when it is malformed or lacks its type or sizes.
+ */
 int64_t
 pqf_parse_page_header(const uint8_t *p, size_t len, PqfPageHeader *h, PqfError *err)
 {
@@ -935,6 +882,10 @@ o_byte(PqfTOut *o, int b)
 	pqf_buf_put(o->b, &c, 1);
 }
 
+/*
+ * Start writing Thrift compact-protocol fields into b (the writer side,
+ * used for the footer and page headers metaetl writes).
+ */
 void
 pqft_begin(PqfTOut *o, PqfBuf *b)
 {
@@ -943,6 +894,10 @@ pqft_begin(PqfTOut *o, PqfBuf *b)
 	o->last[0] = 0;
 }
 
+/*
+ * A field header: the id as a delta from the previous field of this
+ * struct when it fits in 4 bits, else in full, as the compact protocol says.
+ */
 void
 pqft_field(PqfTOut *o, int16_t id, int type)
 {
@@ -958,6 +913,7 @@ pqft_field(PqfTOut *o, int16_t id, int type)
 	o->last[o->depth] = id;
 }
 
+/* An i32 field (zigzag varint). */
 void
 pqft_i32(PqfTOut *o, int16_t id, int32_t v)
 {
@@ -965,6 +921,7 @@ pqft_i32(PqfTOut *o, int16_t id, int32_t v)
 	o_zigzag(o, v);
 }
 
+/* An i64 field (zigzag varint). */
 void
 pqft_i64(PqfTOut *o, int16_t id, int64_t v)
 {
@@ -972,12 +929,14 @@ pqft_i64(PqfTOut *o, int16_t id, int64_t v)
 	o_zigzag(o, v);
 }
 
+/* A bool field: the value is the field's type, so no byte follows. */
 void
 pqft_bool(PqfTOut *o, int16_t id, bool v)
 {
 	pqft_field(o, id, v ? PQFT_TRUE : PQFT_FALSE);
 }
 
+/* A binary (or string) field: length varint, then the bytes. */
 void
 pqft_binary(PqfTOut *o, int16_t id, const void *p, size_t n)
 {
@@ -986,6 +945,7 @@ pqft_binary(PqfTOut *o, int16_t id, const void *p, size_t n)
 	pqf_buf_put(o->b, p, n);
 }
 
+/* A struct field: its header, then its fields until pqft_struct_end. */
 void
 pqft_struct_begin(PqfTOut *o, int16_t id)
 {
@@ -993,6 +953,10 @@ pqft_struct_begin(PqfTOut *o, int16_t id)
 	pqft_elem_struct_begin(o);
 }
 
+/*
+ * A struct as a list element (no field header).  Nesting deeper than
+ * PQF_MAX_DEPTH marks the buffer failed instead of overrunning o->last.
+ */
 void
 pqft_elem_struct_begin(PqfTOut *o)
 {
@@ -1005,6 +969,7 @@ pqft_elem_struct_begin(PqfTOut *o)
 	o->last[o->depth] = 0;
 }
 
+/* End the current struct (its stop byte) and resume the enclosing one. */
 void
 pqft_struct_end(PqfTOut *o)
 {
@@ -1013,6 +978,7 @@ pqft_struct_end(PqfTOut *o)
 		o->depth--;
 }
 
+/* A list field of n elements of elem_type; the elements follow. */
 void
 pqft_list_begin(PqfTOut *o, int16_t id, int elem_type, int64_t n)
 {
@@ -1026,6 +992,7 @@ pqft_list_begin(PqfTOut *o, int16_t id, int elem_type, int64_t n)
 	}
 }
 
+/* The stop byte that ends the top-level struct. */
 void
 pqft_stop(PqfTOut *o)
 {

@@ -47,6 +47,11 @@ xlsx_silent(void *ctx, const char *msg,...)
 	(void) msg;
 }
 
+/*
+ * Silence libxml2's generic error printer while the core parses (malformed
+ * XML is reported through XlsxError, not printed to the server log);
+ * xlsx_unquiet restores the previous handler.
+ */
 void
 xlsx_quiet(XlsxQuiet *q)
 {
@@ -55,12 +60,18 @@ xlsx_quiet(XlsxQuiet *q)
 	xmlSetGenericErrorFunc(NULL, xlsx_silent);
 }
 
+/* Restore the libxml2 error handler xlsx_quiet saved. */
 void
 xlsx_unquiet(XlsxQuiet *q)
 {
 	xmlSetGenericErrorFunc(q->ctx, q->func);
 }
 
+/*
+ * The default limits: Excel's own (rows, columns, cell length) plus
+ * bounds on parts, shared strings and metadata, so that a zip bomb or a
+ * hostile workbook fails cleanly instead of exhausting memory.
+ */
 void
 xlsx_default_limits(XlsxLimits *lim)
 {
@@ -73,6 +84,10 @@ xlsx_default_limits(XlsxLimits *lim)
 	lim->max_rows = 1048576;
 }
 
+/*
+ * Record an error in err, keeping the first one: later errors are usually
+ * consequences of it.
+ */
 void
 xerr(XlsxError *err, XlsxErrKind kind, const char *fmt,...)
 {
@@ -200,6 +215,7 @@ xmalloc(size_t n, XlsxError *err)
 	return p;
 }
 
+/* realloc that records XLSX_E_NOMEM in err on failure (old stays valid). */
 void *
 xrealloc(void *old, size_t n, XlsxError *err)
 {
@@ -210,6 +226,7 @@ xrealloc(void *old, size_t n, XlsxError *err)
 	return p;
 }
 
+/* strdup that records XLSX_E_NOMEM in err on failure. */
 char *
 xstrdup(const char *s, XlsxError *err)
 {
@@ -333,6 +350,7 @@ xin_begin(XlsxBook *b, XIn *x, const char *name, uint64_t cap, bool missing_ok, 
 	return true;
 }
 
+/* Close a part's XML reader and its zip entry; safe on a closed XIn. */
 void
 xin_end(XIn *x)
 {
@@ -371,6 +389,10 @@ xin_next(XIn *x, XlsxError *err)
 	return -1;
 }
 
+/*
+ * Whether the reader stands on a node of type with local name local
+ * (namespace prefixes differ between writers).
+ */
 bool
 xin_is(XIn *x, int type, const char *local)
 {
@@ -406,6 +428,10 @@ xin_attr(XIn *x, const char *local)
 	return v;
 }
 
+/*
+ * Whether the current node carries text (text, CDATA or whitespace, which
+ * is significant inside a cell).
+ */
 bool
 xin_text_node(XIn *x)
 {
@@ -737,6 +763,11 @@ builtin_date_parts(uint32_t id)
 	return 0;
 }
 
+/*
+ * Whether an Excel number format code shows a date, a time or both
+ * (XLSX_DATE_PART / XLSX_TIME_PART): cells store dates as numbers, and
+ * only the format tells them apart; "m" after "h" is minutes.
+ */
 int
 xlsx_format_parts(const char *code)
 {
@@ -961,6 +992,10 @@ ss_finish_one(XlsxBook *b, size_t start, XlsxError *err)
 	return ss_append(b, "", 0, err) && (b->ss_len++, true);
 }
 
+/*
+ * Read the shared-strings part into b, within the limits (phonetic runs
+ * skipped); false with err set.
+ */
 bool
 xlsx_strings_read(XlsxBook *b, XlsxError *err)
 {
@@ -1071,6 +1106,11 @@ ole2_is_encrypted(XlsxBook *b)
 
 static XlsxBook *xlsx_open_quiet(const XlsxIO *io, const XlsxLimits *lim, XlsxError *err);
 
+/*
+ * Open a workbook through io: the zip directory, the workbook's sheets,
+ * styles and shared strings; NULL with err set.  libxml2 is quiet while it
+ * runs.
+ */
 XlsxBook *
 xlsx_open(const XlsxIO *io, const XlsxLimits *lim, XlsxError *err)
 {
@@ -1182,6 +1222,7 @@ fail:
 	return NULL;
 }
 
+/* Free a workbook and everything it holds; NULL is allowed. */
 void
 xlsx_close(XlsxBook *b)
 {
@@ -1210,18 +1251,23 @@ xlsx_close(XlsxBook *b)
 	free(b);
 }
 
+/* The number of sheets in workbook order. */
 int
 xlsx_sheet_count(const XlsxBook *b)
 {
 	return b->nsheets;
 }
 
+/* The name of sheet i (0-based), or NULL out of range. */
 const char *
 xlsx_sheet_name(const XlsxBook *b, int i)
 {
 	return i >= 0 && i < b->nsheets ? b->sheet_names[i] : NULL;
 }
 
+/*
+ * Whether the workbook counts dates from 1904 (old Mac Excel) rather than 1900.
+ */
 bool
 xlsx_date1904(const XlsxBook *b)
 {

@@ -50,6 +50,11 @@ civil_from_days(int64_t z, int *y, int *m, int *d)
 	*y = (int) (yoe + era * 400 + (*m <= 2));
 }
 
+/*
+ * An Excel serial date/time as ISO text into buf (date, time or both by
+ * parts).  Serial 60, Excel's 1900-02-29 that never was, reads as the 28th;
+ * false for a serial that is negative, not finite or past 9999-12-31.
+ */
 bool
 xlsx_serial_text(double serial, bool date1904, int parts, char *buf, size_t buflen)
 {
@@ -168,6 +173,10 @@ sheet_buf_append(XlsxSheet *s, const char *v, size_t l, XlsxError *err)
 static XlsxSheet *sheet_open(XlsxBook *b, int index, XlsxError *err);
 static int	sheet_next(XlsxSheet *s, XlsxRow **row, XlsxError *err);
 
+/*
+ * Open sheet index for streaming row by row (libxml2 quiet meanwhile); NULL
+ * with err set.
+ */
 XlsxSheet *
 xlsx_sheet_open(XlsxBook *b, int index, XlsxError *err)
 {
@@ -180,6 +189,10 @@ xlsx_sheet_open(XlsxBook *b, int index, XlsxError *err)
 	return s;
 }
 
+/*
+ * The next row of the sheet (1, *row valid until the next call), 0 at the
+ * end, -1 with err set; libxml2 is quiet while it reads.
+ */
 int
 xlsx_sheet_next(XlsxSheet *s, XlsxRow **row, XlsxError *err)
 {
@@ -225,6 +238,7 @@ sheet_open(XlsxBook *b, int index, XlsxError *err)
 	return s;
 }
 
+/* Close a sheet and free its buffers; NULL is allowed. */
 void
 xlsx_sheet_close(XlsxSheet *s)
 {
@@ -237,6 +251,7 @@ xlsx_sheet_close(XlsxSheet *s)
 	free(s);
 }
 
+/* The column letters of 0-based col ("A", ..., "AB"), for error positions. */
 void
 xlsx_column_name(uint32_t col, char *buf)
 {

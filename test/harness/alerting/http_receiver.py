@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""test/harness/servers/http_receiver.py PORT LOGFILE
+"""test/harness/alerting/http_receiver.py PORT LOGFILE
 
 A loopback HTTP receiver for the alerting tests: records every POST (path,
 headers, body) as one JSON line in LOGFILE and answers 200 -- except under

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""test/harness/servers/smtp_receiver.py PORT MAILDIR [CERT KEY [implicit]]
+"""test/harness/alerting/smtp_receiver.py PORT MAILDIR [CERT KEY [implicit]]
 
 A loopback SMTP server (Debian's python3-aiosmtpd) for the alerting tests.
 Every message received is written to MAILDIR/NNN.eml, with its envelope in

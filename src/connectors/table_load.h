@@ -1,19 +1,19 @@
 /*-------------------------------------------------------------------------
  *
- * src/transform/load.h
+ * src/connectors/table_load.h
  *		Loading a node's rows into a table of this database, in every mode,
  *		and the on_schema_change rule every table target applies.
  *
  *-------------------------------------------------------------------------
  */
-#ifndef METAETL_LOAD_H
-#define METAETL_LOAD_H
+#ifndef METAETL_TABLE_LOAD_H
+#define METAETL_TABLE_LOAD_H
 
-#include "transform/transform.h"
+#include "transform/plan.h"
 
 /*
  * How an existing table's columns differ from a load's result, for
- * on_schema_change (load.c; the remote connectors use it too, so that every
+ * on_schema_change (table_load.c; the remote connectors use it too, so that every
  * target applies one rule).  Lists of MetaetlColumn.
  */
 typedef struct MetaetlSchemaDiff
@@ -27,7 +27,7 @@ typedef struct MetaetlSchemaDiff
 	char	   *changes_json;	/* [{change, column, ...}]: what the policy acts on */
 } MetaetlSchemaDiff;
 
-/* in transform/load.c */
+/* in connectors/table_load.c */
 extern const char *const MetaetlSchemaPolicies[];	/* on_schema_change values, NULL-terminated */
 extern bool MetaetlTypeKept(MetaetlColumn *rc, MetaetlColumn *tc);
 extern const char *MetaetlSchemaPolicy(MetaetlTarget *tgt);
@@ -38,4 +38,4 @@ extern void MetaetlSchemaMismatch(MetaetlTarget *tgt, const char *table, const c
 extern int64 MetaetlLoadTable(MetaetlPlan *plan, MetaetlTarget *tgt, const char *with_prefix,
 							  const char *ref, List *cols);
 
-#endif							/* METAETL_LOAD_H */
+#endif							/* METAETL_TABLE_LOAD_H */

@@ -1,6 +1,6 @@
 /*-------------------------------------------------------------------------
  *
- * src/transform/load.c
+ * src/connectors/table_load.c
  *		Table targets: append, replace, upsert, delete_insert, scd2.
  *
  * Every mode is one SQL statement in the caller's transaction, so a failing
@@ -37,8 +37,8 @@
 
 #include "connectors/connector.h"
 #include "incremental/incremental.h"
+#include "connectors/table_load.h"
 #include "lineage/lineage.h"
-#include "transform/load.h"
 #include "util/ident.h"
 
 static void
