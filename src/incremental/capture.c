@@ -136,12 +136,17 @@ MetaetlPurgeChanges(Oid relid)
 	if (ct == NULL)
 		return;
 	arg = CStringGetTextDatum(ct);
-	MetaetlSpiExec(psprintf("DELETE FROM etl.%s c WHERE NOT EXISTS ("
-							" SELECT 1 FROM etl.incremental_positions p"
+	/*
+	 * The consumers' snapshots are parsed once (MATERIALIZED), not once per
+	 * change row and consumer: a run purges every change it loaded.
+	 */
+	MetaetlSpiExec(psprintf("WITH p AS MATERIALIZED ("
+							" SELECT (p.position OPERATOR(pg_catalog.->>) 'snapshot')::pg_catalog.pg_snapshot AS snap"
+							"   FROM etl.incremental_positions p"
 							"  WHERE p.mode OPERATOR(pg_catalog.=) 'trigger_cdc'"
-							"    AND (p.position OPERATOR(pg_catalog.->>) 'change_table') OPERATOR(pg_catalog.=) $1"
-							"    AND NOT pg_catalog.pg_visible_in_snapshot(c.xid,"
-							"            (p.position OPERATOR(pg_catalog.->>) 'snapshot')::pg_catalog.pg_snapshot))",
+							"    AND (p.position OPERATOR(pg_catalog.->>) 'change_table') OPERATOR(pg_catalog.=) $1)"
+							" DELETE FROM etl.%s c WHERE NOT EXISTS ("
+							" SELECT 1 FROM p WHERE NOT pg_catalog.pg_visible_in_snapshot(c.xid, p.snap))",
 							quote_identifier(ct)),
 				   1, &t, &arg, NULL, false, 0);
 }

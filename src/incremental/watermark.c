@@ -324,8 +324,10 @@ incr_old_images(MetaetlNode *src, const char *qrel, JsonbContainer *pos)
 	char	   *sp = strchr(cur, ' ');
 
 	*sp = '\0';
-	return psprintf("SELECT (CAST(ch.old_image AS %s)).* FROM etl._read_changes(%s::pg_catalog.oid::pg_catalog.regclass,"
-					" %s::pg_catalog.pg_snapshot, %s::pg_catalog.pg_snapshot) ch WHERE ch.old_image IS NOT NULL",
+	/* OFFSET 0: the image is cast once per row, not once per column (see incr_delta) */
+	return psprintf("SELECT (metaetl_o.r).* FROM (SELECT CAST(ch.old_image AS %s) AS r"
+					" FROM etl._read_changes(%s::pg_catalog.oid::pg_catalog.regclass,"
+					" %s::pg_catalog.pg_snapshot, %s::pg_catalog.pg_snapshot) ch WHERE ch.old_image IS NOT NULL OFFSET 0) metaetl_o",
 					qrel, sp + 1, quote_literal_cstr(MetaetlJStr(pos, "snapshot")), quote_literal_cstr(cur));
 }
 
@@ -490,11 +492,16 @@ incr_delta(MetaetlPlan *plan, MetaetlNode *src, const char *base, const char *qr
 			src->incr_state = psprintf("%s %u", cur, relid);
 			if (prev == NULL)
 				return incr_first_read(qrel, cur, plain);
+			/*
+			 * OFFSET 0 keeps the subquery from being flattened: flattened,
+			 * (r).* becomes one copy of the cast per column, and each copy
+			 * parses the row image again.
+			 */
 			return psprintf("SELECT (metaetl_c.r).*, metaetl_c.op AS %s, metaetl_c.seq AS %s FROM"
 							" (SELECT ch.seq, ch.op, CASE WHEN ch.op OPERATOR(pg_catalog.=) 'truncate' THEN NULL"
 							"                              ELSE CAST(ch.row_image AS %s) END AS r"
 							"    FROM etl._read_changes(%u::pg_catalog.oid::pg_catalog.regclass,"
-							"                           %s::pg_catalog.pg_snapshot, %s::pg_catalog.pg_snapshot) ch) metaetl_c"
+							"                           %s::pg_catalog.pg_snapshot, %s::pg_catalog.pg_snapshot) ch OFFSET 0) metaetl_c"
 							" ORDER BY metaetl_c.seq",
 							METAETL_CDC_OP_COLUMN, METAETL_CDC_SEQ_COLUMN, qrel, relid,
 							quote_literal_cstr(prev), quote_literal_cstr(cur));
@@ -551,10 +558,13 @@ incr_delta(MetaetlPlan *plan, MetaetlNode *src, const char *base, const char *qr
 		if (SPI_execute_with_args("SELECT $1::pg_catalog.regclass::pg_catalog.oid", 1, &t, &arg, NULL, false, 1) != SPI_OK_SELECT)
 			elog(ERROR, "could not resolve %s", qrel);
 		relid = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-		return psprintf("SELECT (pg_catalog.jsonb_populate_record(NULL::%s, metaetl_c.r)).*, metaetl_c.op AS %s, metaetl_c.seq AS %s"
-						"  FROM etl._read_slot_changes(%s, %u::pg_catalog.oid::pg_catalog.regclass, %s::pg_catalog.pg_lsn) metaetl_c"
+		/* OFFSET 0: one jsonb_populate_record per row, not per column (as above) */
+		return psprintf("SELECT (metaetl_c.r).*, metaetl_c.op AS %s, metaetl_c.seq AS %s"
+						"  FROM (SELECT pg_catalog.jsonb_populate_record(NULL::%s, ch.r) AS r, ch.op, ch.seq"
+						"          FROM etl._read_slot_changes(%s, %u::pg_catalog.oid::pg_catalog.regclass, %s::pg_catalog.pg_lsn) ch"
+						"        OFFSET 0) metaetl_c"
 						" ORDER BY metaetl_c.seq",
-						qrel, METAETL_CDC_OP_COLUMN, METAETL_CDC_SEQ_COLUMN, quote_literal_cstr(slot), relid,
+						METAETL_CDC_OP_COLUMN, METAETL_CDC_SEQ_COLUMN, qrel, quote_literal_cstr(slot), relid,
 						quote_literal_cstr(upto));
 	}
 	incr_error(src, ERRCODE_FEATURE_NOT_SUPPORTED, psprintf("incremental mode %s is not supported here", mode),
