@@ -93,6 +93,19 @@ qagg_context(FunctionCallInfo fcinfo, const char *fname)
 	return aggcontext;
 }
 
+/*
+ * metaetl_hll_sfunc
+ *		Transition function of etl._hll_distinct(anyelement): hashes
+ *		each non-NULL value into the HyperLogLog registers.
+ *
+ *		The state is created on the first call, when the argument type
+ *		is known: it caches the type's extended hash function and the
+ *		collation, and picks a fast path for text under a
+ *		deterministic collation and for int4/date that gives the same
+ *		64-bit hashes without an fmgr call per row. Types without an
+ *		extended hash are refused here, at the start of the scan, with
+ *		a hint to cast to text.
+ */
 Datum
 metaetl_hll_sfunc(PG_FUNCTION_ARGS)
 {
@@ -145,6 +158,12 @@ metaetl_hll_sfunc(PG_FUNCTION_ARGS)
 	PG_RETURN_POINTER(st);
 }
 
+/*
+ * metaetl_hll_final
+ *		Final function of etl._hll_distinct: the estimated distinct
+ *		count, rounded to bigint. No row (NULL state) gives 0, as
+ *		count(DISTINCT) does for an empty input.
+ */
 Datum
 metaetl_hll_final(PG_FUNCTION_ARGS)
 {
@@ -156,6 +175,15 @@ metaetl_hll_final(PG_FUNCTION_ARGS)
 	PG_RETURN_INT64((int64) llround(QHllEstimate(&st->hll)));
 }
 
+/*
+ * metaetl_moments_sfunc
+ *		Transition function of etl._moments(float8): feeds each value
+ *		to the streaming moments (QMomentsAdd).
+ *
+ *		NULLs and NaNs are both skipped, because the profile's numbers
+ *		must match pandas' describe()/skew()/kurt(), which ignore NaN
+ *		like a missing value.
+ */
 Datum
 metaetl_moments_sfunc(PG_FUNCTION_ARGS)
 {
@@ -187,6 +215,17 @@ qagg_json_number(StringInfo buf, const char *key, bool has, double v)
 		appendStringInfoString(buf, "null");
 }
 
+/*
+ * metaetl_moments_final
+ *		Final function of etl._moments: the pandas-compatible summary
+ *		(mean, sample variance and stddev, skewness, kurtosis) as a
+ *		jsonb object.
+ *
+ *		A statistic that is undefined for the count seen (or not
+ *		finite) is JSON null rather than NaN, since jsonb has no NaN;
+ *		an empty input summarises an empty QMoments, so the keys are
+ *		always present for the profile reader.
+ */
 Datum
 metaetl_moments_final(PG_FUNCTION_ARGS)
 {
@@ -323,6 +362,16 @@ qagg_sample_add(FunctionCallInfo fcinfo, QSampleState *st, MemoryContext aggcont
 	return st;
 }
 
+/*
+ * metaetl_sample_sfunc
+ *		Transition function of etl._failures(names, n, VARIADIC
+ *		values) FILTER (WHERE <row fails>): counts the failing rows
+ *		and keeps the first N of them (qagg_sample_add).
+ *
+ *		The rule's predicate lives in the FILTER clause, so the one-
+ *		scan quality query evaluates it once per row and this
+ *		aggregate only sees failures.
+ */
 Datum
 metaetl_sample_sfunc(PG_FUNCTION_ARGS)
 {
@@ -354,6 +403,18 @@ metaetl_sample_nulls_sfunc(PG_FUNCTION_ARGS)
 	PG_RETURN_POINTER(qagg_sample_add(fcinfo, st, aggcontext, 2));
 }
 
+/*
+ * metaetl_sample_final
+ *		Final function of etl._failures and etl._failures_nulls: the
+ *		jsonb {"n": failing rows, "nulls": NULL rows (when any),
+ *		"samples": [...]} that the checks (checks.c) read for a rule's
+ *		failure count and sample rows.
+ *
+ *		The samples are already JSON texts (built by QualityValueJson
+ *		when they were kept), so they are concatenated, not re-
+ *		encoded; a NULL state (no failure) still gives {"n": 0,
+ *		"samples": []} so the reader needs no special case.
+ */
 Datum
 metaetl_sample_final(PG_FUNCTION_ARGS)
 {
@@ -399,6 +460,15 @@ metaetl_sample_final(PG_FUNCTION_ARGS)
 #define QN_SHORT_WEIGHT_SIGN_MASK 0x0040
 #define QN_SHORT_WEIGHT_MASK 0x003F
 
+/*
+ * QualityNumericToFloat8
+ *		The fast conversion described above, exported for the
+ *		quantile, sketch and profile aggregates, which convert every
+ *		numeric value they see; falls back to
+ *		numeric_float8_no_overflow for anything the fast path cannot
+ *		decode exactly, so its result is always that function's
+ *		result.
+ */
 double
 QualityNumericToFloat8(Datum num)
 {
@@ -534,6 +604,13 @@ slow:
 	return DatumGetFloat8(DirectFunctionCall1(numeric_float8_no_overflow, num));
 }
 
+/*
+ * metaetl_num_float8
+ *		SQL wrapper etl._num_float8(numeric) around
+ *		QualityNumericToFloat8, so generated SQL can convert numeric
+ *		columns to float8 for the moments aggregate without PostgreSQL
+ *		15's print-and-parse cast.
+ */
 Datum
 metaetl_num_float8(PG_FUNCTION_ARGS)
 {
@@ -566,6 +643,16 @@ metaetl_length_ok(PG_FUNCTION_ARGS)
 	PG_RETURN_BOOL(chars >= mn && chars <= mx);
 }
 
+/*
+ * metaetl_is_json
+ *		etl._is_json(text): whether the text parses as JSON, for
+ *		format rules.
+ *
+ *		Uses the JSON lexer with null semantic actions, so it
+ *		validates without building a json or jsonb value (a cast to
+ *		json would also raise an error on the first bad row instead of
+ *		counting it as a failure).
+ */
 Datum
 metaetl_is_json(PG_FUNCTION_ARGS)
 {
@@ -600,6 +687,13 @@ metaetl_hll_combine(PG_FUNCTION_ARGS)
 	PG_RETURN_POINTER(a);
 }
 
+/*
+ * metaetl_hll_serial
+ *		Serialisation function of etl._hll_distinct for partial
+ *		aggregation: only the registers travel between workers; the
+ *		cached hash function is backend-local and is not needed once
+ *		the values have been hashed.
+ */
 Datum
 metaetl_hll_serial(PG_FUNCTION_ARGS)
 {
@@ -624,6 +718,14 @@ metaetl_hll_deserial(PG_FUNCTION_ARGS)
 	PG_RETURN_POINTER(st);
 }
 
+/*
+ * metaetl_moments_combine
+ *		Combine function of etl._moments: merges a worker's moments
+ *		into the leader's with QMomentsCombine (Chan et al.'s pairwise
+ *		update), so a parallel scan gives the same statistics as a
+ *		serial one, up to rounding. A NULL side (a worker that saw no
+ *		row) is skipped.
+ */
 Datum
 metaetl_moments_combine(PG_FUNCTION_ARGS)
 {
@@ -643,6 +745,12 @@ metaetl_moments_combine(PG_FUNCTION_ARGS)
 	PG_RETURN_POINTER(a);
 }
 
+/*
+ * metaetl_moments_serial
+ *		Serialisation function of etl._moments: QMoments is a flat
+ *		struct of doubles, so it is copied byte for byte (worker and
+ *		leader are the same binary, hence the same layout).
+ */
 Datum
 metaetl_moments_serial(PG_FUNCTION_ARGS)
 {
@@ -654,6 +762,12 @@ metaetl_moments_serial(PG_FUNCTION_ARGS)
 	PG_RETURN_BYTEA_P(out);
 }
 
+/*
+ * metaetl_moments_deserial
+ *		Deserialisation function of etl._moments: the inverse of
+ *		metaetl_moments_serial, checking the length so that a bytea of
+ *		another layout is an error rather than garbage statistics.
+ */
 Datum
 metaetl_moments_deserial(PG_FUNCTION_ARGS)
 {
@@ -708,6 +822,13 @@ metaetl_sample_serial(PG_FUNCTION_ARGS)
 	PG_RETURN_BYTEA_P(out);
 }
 
+/*
+ * metaetl_sample_deserial
+ *		Deserialisation function of etl._failures: reads the layout
+ *		written by metaetl_sample_serial, checking every length and
+ *		that n <= max, so a truncated or foreign bytea raises an error
+ *		instead of reading past its end.
+ */
 Datum
 metaetl_sample_deserial(PG_FUNCTION_ARGS)
 {
@@ -773,6 +894,17 @@ qagg_nonnull_new(MemoryContext cxt, int n)
 	return st;
 }
 
+/*
+ * metaetl_nonnull_sfunc
+ *		Transition function of etl._count_nonnull(VARIADIC "any"):
+ *		adds one to the counter of every non-NULL argument.
+ *
+ *		One call per row for all the columns replaces one count(col)
+ *		aggregate per column, which is what made the validity rules'
+ *		denominators and the profile's non-NULL counts cheap. The
+ *		number of counters is fixed by the first call's argument
+ *		count.
+ */
 Datum
 metaetl_nonnull_sfunc(PG_FUNCTION_ARGS)
 {
@@ -788,6 +920,12 @@ metaetl_nonnull_sfunc(PG_FUNCTION_ARGS)
 	PG_RETURN_POINTER(st);
 }
 
+/*
+ * metaetl_nonnull_final
+ *		Final function of etl._count_nonnull: the counters as a
+ *		bigint[] in argument order (empty when there was no row),
+ *		which the quality query reads by position.
+ */
 Datum
 metaetl_nonnull_final(PG_FUNCTION_ARGS)
 {
@@ -800,6 +938,11 @@ metaetl_nonnull_final(PG_FUNCTION_ARGS)
 	PG_RETURN_ARRAYTYPE_P(construct_array(elems, n, INT8OID, sizeof(int64), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
 }
 
+/*
+ * metaetl_nonnull_combine
+ *		Combine function of etl._count_nonnull: adds a worker's
+ *		counters to the leader's, position by position.
+ */
 Datum
 metaetl_nonnull_combine(PG_FUNCTION_ARGS)
 {
@@ -816,6 +959,11 @@ metaetl_nonnull_combine(PG_FUNCTION_ARGS)
 	PG_RETURN_POINTER(a);
 }
 
+/*
+ * metaetl_nonnull_serial
+ *		Serialisation function of etl._count_nonnull: the state is the
+ *		count followed by its int64 counters, copied as they are.
+ */
 Datum
 metaetl_nonnull_serial(PG_FUNCTION_ARGS)
 {
@@ -828,6 +976,12 @@ metaetl_nonnull_serial(PG_FUNCTION_ARGS)
 	PG_RETURN_BYTEA_P(out);
 }
 
+/*
+ * metaetl_nonnull_deserial
+ *		Deserialisation function of etl._count_nonnull: checks that
+ *		the length agrees with the count it declares before copying,
+ *		so a malformed state is an error.
+ */
 Datum
 metaetl_nonnull_deserial(PG_FUNCTION_ARGS)
 {

@@ -282,6 +282,18 @@ QualityParseable(text *v, int kind)
 	return ok;
 }
 
+/*
+ * QualityParseKind
+ *		The index of a parse kind name ("date", "timestamp", "json",
+ *		"uuid", "numeric", "inet", ...) in qparse_names, for
+ *		QualityParseable.
+ *
+ *		An unknown name is an error with the list of valid kinds: it
+ *		comes from a rule's "as" key, so the user sees the mistake
+ *		when the rule runs rather than every row silently failing.
+ *		Called once per query by metaetl_parseable (cached) and by the
+ *		profile for its JSON detection.
+ */
 int
 QualityParseKind(const char *name)
 {
@@ -304,6 +316,16 @@ typedef struct QParseCache
 	int			kind;
 } QParseCache;
 
+/*
+ * metaetl_parseable
+ *		etl._parseable(v, kind): whether v parses as the given kind,
+ *		without raising an error, so a parse rule counts bad rows
+ *		instead of aborting on the first one as a cast would.
+ *
+ *		The kind's name is resolved once and cached in fn_extra (it is
+ *		a constant of the rule), so the per-row cost is the parse
+ *		itself.
+ */
 Datum
 metaetl_parseable(PG_FUNCTION_ARGS)
 {
@@ -511,6 +533,14 @@ qdf_compile(const char *fmt, char **problem)
 	return *problem ? NULL : t;
 }
 
+/*
+ * QualityDateFormatProblem
+ *		Compiles a date format template only to validate it: NULL when
+ *		it is usable, otherwise a palloc'd description of the problem.
+ *		Called by rule validation (rules.c) so that a bad "format" of
+ *		a date_format rule is reported when the rule set is checked,
+ *		not during the scan.
+ */
 char *
 QualityDateFormatProblem(const char *fmt)
 {

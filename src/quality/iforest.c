@@ -39,6 +39,13 @@ iforest_rotl(uint64_t x, int k)
 	return (x << k) | (x >> (64 - k));
 }
 
+/*
+ * IForestRngSeed
+ *		Seeds the xoshiro256** state from one 64-bit seed through
+ *		splitmix64, as the generator's authors recommend: any seed (0
+ *		included) gives a well-mixed, non-zero state. The forest's
+ *		determinism for a given seed option rests on this.
+ */
 void
 IForestRngSeed(IForestRng *rng, uint64_t seed)
 {
@@ -56,6 +63,13 @@ IForestRngSeed(IForestRng *rng, uint64_t seed)
 	}
 }
 
+/*
+ * IForestRngNext
+ *		The next 64 random bits of xoshiro256**. A private generator
+ *		rather than random(): the sequence is the same on every
+ *		platform and is not disturbed by other users of the backend's
+ *		PRNG, so scores are reproducible.
+ */
 uint64_t
 IForestRngNext(IForestRng *rng)
 {
@@ -340,6 +354,13 @@ IForestScore(const IForest *forest, const double *x, size_t n, double *scores)
 	}
 }
 
+/*
+ * IForestRelease
+ *		Frees the forest's node array through the allocator it was
+ *		fitted with, when that allocator has a free function (an
+ *		arena's memory is released with the arena), and clears the
+ *		pointer so a second call is harmless.
+ */
 void
 IForestRelease(IForest *forest)
 {

@@ -261,6 +261,21 @@ qp_rowhash(QPState *st, uint64 h)
 	st->rowhash[st->nrh++] = h;
 }
 
+/*
+ * metaetl_profile_sfunc
+ *		Transition function of etl._profile_approx(VARIADIC "any"):
+ *		updates every column's statistics from one row (see the file
+ *		header for the list) and adds the row's hash for duplicate
+ *		counting.
+ *
+ *		The state is built on the first call from the argument types,
+ *		which fix each column's kind (number, text, other) and hash or
+ *		output function. A NULL still enters the row hash (as a per-
+ *		position constant), so rows that differ only in which column
+ *		is NULL are not taken for duplicates. A column's top values
+ *		stop being tracked for good once it exceeds QP_TOP_ENTRIES
+ *		distinct values, which bounds the state's memory.
+ */
 Datum
 metaetl_profile_sfunc(PG_FUNCTION_ARGS)
 {
@@ -461,6 +476,14 @@ qp_get_datum(const char **p)
 	return v;
 }
 
+/*
+ * metaetl_profile_serial
+ *		Serialisation function of etl._profile_approx: writes the
+ *		whole state (row hashes, then per column the counters, HLL
+ *		registers, min/max as datums, moments, KLL sketch, text sample
+ *		and value table) for a parallel worker to hand to the leader.
+ *		The field order must stay that of metaetl_profile_deserial.
+ */
 Datum
 metaetl_profile_serial(PG_FUNCTION_ARGS)
 {
@@ -513,6 +536,17 @@ metaetl_profile_serial(PG_FUNCTION_ARGS)
 	PG_RETURN_BYTEA_P(out);
 }
 
+/*
+ * metaetl_profile_deserial
+ *		Deserialisation function of etl._profile_approx: rebuilds the
+ *		state with qp_new from the serialised column types, then reads
+ *		the fields in metaetl_profile_serial's order.
+ *
+ *		Row hashes go through qp_rowhash again, so the exact-duplicate
+ *		limit and the overflow flag keep their meaning after the
+ *		transfer; lengths and counts are checked against the end of
+ *		the bytea so that a corrupt state is an error.
+ */
 Datum
 metaetl_profile_deserial(PG_FUNCTION_ARGS)
 {

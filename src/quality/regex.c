@@ -149,6 +149,18 @@ qre_get(FunctionCallInfo fcinfo, text *pattern)
 	return c;
 }
 
+/*
+ * metaetl_re_match
+ *		etl._re_match(subject, pattern): PCRE2 match of pattern
+ *		anywhere in subject, for regex rules.
+ *
+ *		The compiled pattern (JIT when available) is cached per call
+ *		site by qre_get, so a rule's constant pattern is compiled once
+ *		per query. In a UTF-8 database the subject is passed with
+ *		PCRE2_NO_UTF_CHECK, since the server has already validated it.
+ *		A match error other than no-match (for instance a resource
+ *		limit) is raised rather than counted as a failure.
+ */
 Datum
 metaetl_re_match(PG_FUNCTION_ARGS)
 {
@@ -195,6 +207,13 @@ QualityRegexCompile(const char *pattern)
 	return (QualityRegex *) c;
 }
 
+/*
+ * QualityRegexMatch
+ *		Matches a pattern from QualityRegexCompile against len bytes
+ *		of s. Any PCRE2 error counts as no match, unlike
+ *		metaetl_re_match: the caller is the approximate profile's
+ *		semantic-type guess, which only counts the values that match.
+ */
 bool
 QualityRegexMatch(QualityRegex *re, const char *s, size_t len)
 {

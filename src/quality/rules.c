@@ -138,6 +138,15 @@ static const char *const k_rceq[] = {"ref"};
 static const char *const k_outliers[] = {"columns", "method", "max_fraction", "options"};
 static const char *const k_drift[] = {"column", "method"};
 
+/*
+ * QualityRuleKindLookup
+ *		The rule kind entry for a rule's "type", or NULL when there is
+ *		none. The one table of kinds (rule_kinds) is shared by rule
+ *		validation here, the scan planner (scan.c) and catalog
+ *		validation (validate_catalog.c), so a type known to one is
+ *		known to all; a NULL is the caller's to handle (skipped by
+ *		catalog validation).
+ */
 const QualityRuleKind *
 QualityRuleKindLookup(const char *type)
 {

@@ -1155,6 +1155,14 @@ QualityScanExecute(QScan *s)
 	}
 }
 
+/*
+ * QualityScanResult
+ *		The jsonb an aggregate slot of the one-scan query returned,
+ *		for the checks and the profile that planned that slot. A
+ *		negative or out-of-range slot gives NULL, so a caller can pass
+ *		-1 for "no aggregate was planned" and treat it as a missing
+ *		result.
+ */
 Jsonb *
 QualityScanResult(QScan *s, int slot)
 {

@@ -24,6 +24,15 @@ qkll_coin(QKll *s)
 	return (s->rng * 0x2545F4914F6CDD1DULL) >> 63;
 }
 
+/*
+ * QKllInit
+ *		An empty sketch of parameter k (at least 8, below which the
+ *		level capacities degenerate) taking memory from a. The coin
+ *		generator starts from a fixed seed so that one input order
+ *		always gives one sketch, which keeps stored profiles and test
+ *		results reproducible; min and max start at +/-infinity so the
+ *		first value sets both.
+ */
 void
 QKllInit(QKll *s, int k, const QSketchAlloc *a)
 {
@@ -171,6 +180,14 @@ QKllAddWeighted(QKll *s, double v, int level)
 		qkll_compress(s);
 }
 
+/*
+ * QKllAdd
+ *		Adds one value at weight 1. NaN is ignored here, not only by
+ *		the callers, because a NaN would break the sort and
+ *		comparisons that compaction and rank queries rely on. n counts
+ *		the values added, which quantile and rank-error computations
+ *		need, separately from the items held.
+ */
 void
 QKllAdd(QKll *s, double v)
 {
@@ -180,6 +197,16 @@ QKllAdd(QKll *s, double v)
 	QKllAddWeighted(s, v, 0);
 }
 
+/*
+ * QKllMerge
+ *		Merges other into s: every item of other is added at its own
+ *		level, then the usual compaction brings s back within
+ *		capacity, so the merged sketch has the error bound of one
+ *		sketch over both inputs. n, min and max are set from both
+ *		sketches afterwards, because the items no longer contain every
+ *		value (the true extremes may have been compacted away). Used
+ *		by parallel combine functions and to pool stored profiles.
+ */
 void
 QKllMerge(QKll *s, const QKll *other)
 {
@@ -195,6 +222,12 @@ QKllMerge(QKll *s, const QKll *other)
 	s->max = mx;
 }
 
+/*
+ * QKllRetained
+ *		The number of items the sketch holds over all levels (not the
+ *		number of values it stands for, which is n): the measure of
+ *		its memory, bounded by about 3k whatever the input size.
+ */
 int
 QKllRetained(const QKll *s)
 {
@@ -327,6 +360,13 @@ QKllCdf(const QKll *s, double x)
 	return total > 0 ? w / total : NAN;
 }
 
+/*
+ * QKllFree
+ *		Releases the level arrays through the allocator when it has a
+ *		release function (with an arena, as in the server's aggregate
+ *		memory context, nothing is freed one by one) and leaves the
+ *		sketch empty of items. k, n, min and max are kept.
+ */
 void
 QKllFree(QKll *s)
 {

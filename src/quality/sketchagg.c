@@ -145,6 +145,16 @@ QualityKllJson(StringInfo b, const QKll *s)
 	appendStringInfoString(b, "]}");
 }
 
+/*
+ * metaetl_kll_sfunc
+ *		Transition function of etl._kll(float8): adds each value to a
+ *		KLL sketch of k = QKLL_DEFAULT_K held in the aggregate's
+ *		memory context.
+ *
+ *		NULLs and infinities are left out: the sketch describes the
+ *		finite distribution that drift rules compare, and an infinity
+ *		would make min/max and the KS statistic meaningless.
+ */
 Datum
 metaetl_kll_sfunc(PG_FUNCTION_ARGS)
 {
@@ -157,6 +167,13 @@ metaetl_kll_sfunc(PG_FUNCTION_ARGS)
 	PG_RETURN_POINTER(st);
 }
 
+/*
+ * metaetl_kll_final
+ *		Final function of etl._kll: the sketch as the jsonb stored in
+ *		etl.profiling_stats (QualityKllJson). An empty input gives an
+ *		empty sketch of the same shape, so a later drift check can
+ *		merge or compare it without a special case.
+ */
 Datum
 metaetl_kll_final(PG_FUNCTION_ARGS)
 {
@@ -171,6 +188,13 @@ metaetl_kll_final(PG_FUNCTION_ARGS)
 	PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(b.data)));
 }
 
+/*
+ * metaetl_kll_combine
+ *		Combine function of etl._kll: merges a worker's sketch into
+ *		the leader's level by level (QKllMerge), which keeps the rank-
+ *		error bound of one sketch over all the values, so parallel and
+ *		serial scans give sketches of the same accuracy.
+ */
 Datum
 metaetl_kll_combine(PG_FUNCTION_ARGS)
 {
@@ -207,6 +231,19 @@ QualitySerializeKll(StringInfo buf, const QKll *s)
 	}
 }
 
+/*
+ * QualityDeserializeKll
+ *		Reads a sketch written by QualitySerializeKll from p (up to
+ *		end) into s, which the caller has initialised with QKllInit,
+ *		and returns the position after it.
+ *
+ *		Items are re-added with their level (QKllAddWeighted) rather
+ *		than copied, so the sketch's own capacity bookkeeping stays
+ *		consistent; n, min and max are then restored as they were.
+ *		Shared with the profile aggregate (profagg.c), which embeds
+ *		sketches in its serialised state; every length is checked
+ *		against end, so a corrupt state is an error.
+ */
 const char *
 QualityDeserializeKll(const char *p, const char *end, QKll *s)
 {
@@ -245,6 +282,12 @@ QualityDeserializeKll(const char *p, const char *end, QKll *s)
 	return p;
 }
 
+/*
+ * metaetl_kll_serial
+ *		Serialisation function of etl._kll for partial aggregation, in
+ *		QualitySerializeKll's binary layout (smaller and faster than
+ *		the JSON form).
+ */
 Datum
 metaetl_kll_serial(PG_FUNCTION_ARGS)
 {
@@ -256,6 +299,11 @@ metaetl_kll_serial(PG_FUNCTION_ARGS)
 	PG_RETURN_BYTEA_P(qsa_bytea(&buf));
 }
 
+/*
+ * metaetl_kll_deserial
+ *		Deserialisation function of etl._kll: a fresh sketch in the
+ *		current context filled by QualityDeserializeKll.
+ */
 Datum
 metaetl_kll_deserial(PG_FUNCTION_ARGS)
 {
@@ -313,6 +361,16 @@ qvals_set_q(MemoryContext cxt, QValuesState *st, const double *q, int nq)
 	st->nq = nq;
 }
 
+/*
+ * metaetl_quantiles_sfunc
+ *		Transition function of etl._quantiles(float8, float8[]): keeps
+ *		every non-NaN value (8 bytes each) for exact quantiles.
+ *
+ *		The requested fractions are read once, on the first call with
+ *		them, and checked to lie in [0, 1] (a NULL fraction means the
+ *		median), so a bad rule fails before the scan does any more
+ *		work.
+ */
 Datum
 metaetl_quantiles_sfunc(PG_FUNCTION_ARGS)
 {
@@ -405,6 +463,22 @@ qvals_select(double *v, int64 lo, int64 hi, int64 k)
 	qsort(v + lo, hi - lo + 1, sizeof(double), qvals_cmp);
 }
 
+/*
+ * metaetl_quantiles_final
+ *		Final function of etl._quantiles: the requested quantiles, in
+ *		the order asked, with percentile_cont's linear interpolation,
+ *		so median and quantile rules agree with PostgreSQL's own
+ *		aggregate.
+ *
+ *		The fractions are processed by increasing rank and each is
+ *		selected (qvals_select) in the part right of the previous one,
+ *		which costs expected linear time instead of a full sort; the
+ *		upper neighbour for interpolation is the least value right of
+ *		the selected rank. NULL when there is no value or no fraction.
+ *		The state's array is reordered in place, which is harmless:
+ *		the values themselves are unchanged, so a second call gives
+ *		the same result.
+ */
 Datum
 metaetl_quantiles_final(PG_FUNCTION_ARGS)
 {
@@ -463,6 +537,15 @@ metaetl_quantiles_final(PG_FUNCTION_ARGS)
 	PG_RETURN_ARRAYTYPE_P(construct_array(out, st->nq, FLOAT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
 }
 
+/*
+ * metaetl_quantiles_combine
+ *		Combine function of etl._quantiles: appends a worker's values
+ *		to the leader's (and takes its fractions if the leader has
+ *		none yet). The values are kept whole, so the result is exact
+ *		whatever the parallel plan: this is why the rule does not use
+ *		percentile_cont, which has no combine function and would make
+ *		the whole scan serial.
+ */
 Datum
 metaetl_quantiles_combine(PG_FUNCTION_ARGS)
 {
@@ -497,6 +580,12 @@ metaetl_quantiles_serial(PG_FUNCTION_ARGS)
 	PG_RETURN_BYTEA_P(qsa_bytea(&buf));
 }
 
+/*
+ * metaetl_quantiles_deserial
+ *		Deserialisation function of etl._quantiles: reads the layout
+ *		of metaetl_quantiles_serial, checking both lengths against the
+ *		bytea.
+ */
 Datum
 metaetl_quantiles_deserial(PG_FUNCTION_ARGS)
 {
@@ -555,6 +644,17 @@ qout_push(MemoryContext cxt, QOutlierState *st, const double *row, int64 nrows)
 	st->nrows += nrows;
 }
 
+/*
+ * metaetl_outliers_sfunc
+ *		Transition function of etl._outliers(method, options, VARIADIC
+ *		float8[]): collects each row's values (NaN for NULL or non-
+ *		finite), for the detectors of anomaly.c that need all the rows
+ *		at once.
+ *
+ *		Method and options are taken from the first row (they are
+ *		constants of the rule); every later row must have the same
+ *		width, as the matrix is stored row-major.
+ */
 Datum
 metaetl_outliers_sfunc(PG_FUNCTION_ARGS)
 {
@@ -602,6 +702,18 @@ qout_row_cmp(const void *a, const void *b)
 	return 0;
 }
 
+/*
+ * metaetl_outliers_final
+ *		Final function of etl._outliers: handles missing values (rows
+ *		skipped, or the column mean with options nulls = impute_mean),
+ *		sorts the complete rows and counts outliers with
+ *		QualityCountOutliers, returning {"rows", "scored", "flagged",
+ *		"max_score"}.
+ *
+ *		The sort makes the result independent of the order the rows
+ *		arrived in (parallel workers combine in any order), since some
+ *		detectors (isolation forest sampling) depend on row order.
+ */
 Datum
 metaetl_outliers_final(PG_FUNCTION_ARGS)
 {
@@ -672,6 +784,13 @@ metaetl_outliers_final(PG_FUNCTION_ARGS)
 	PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(b.data)));
 }
 
+/*
+ * metaetl_outliers_combine
+ *		Combine function of etl._outliers: appends a worker's rows to
+ *		the leader's matrix, copying method and options when the
+ *		leader has no row yet. Scoring waits for the final function,
+ *		which sees all the rows.
+ */
 Datum
 metaetl_outliers_combine(PG_FUNCTION_ARGS)
 {
@@ -710,6 +829,13 @@ metaetl_outliers_serial(PG_FUNCTION_ARGS)
 	PG_RETURN_BYTEA_P(qsa_bytea(&buf));
 }
 
+/*
+ * metaetl_outliers_deserial
+ *		Deserialisation function of etl._outliers: reads the layout of
+ *		metaetl_outliers_serial, bounding the column count and
+ *		checking the row data's length, so a corrupt state cannot make
+ *		it read past the bytea.
+ */
 Datum
 metaetl_outliers_deserial(PG_FUNCTION_ARGS)
 {
@@ -822,6 +948,13 @@ metaetl_monotonic_sfunc(PG_FUNCTION_ARGS)
 	PG_RETURN_POINTER(st);
 }
 
+/*
+ * metaetl_monotonic_final
+ *		Final function of etl._monotonic: {"pairs": consecutive pairs
+ *		compared, "violations": pairs that broke the order, "samples":
+ *		up to five such pairs}, which the monotonic rule turns into
+ *		its failure count.
+ */
 Datum
 metaetl_monotonic_final(PG_FUNCTION_ARGS)
 {
@@ -866,6 +999,12 @@ typedef struct QDistState
 PG_FUNCTION_INFO_V1(metaetl_numdist_sfunc);
 PG_FUNCTION_INFO_V1(metaetl_numdist_final);
 
+/*
+ * metaetl_numdist_sfunc
+ *		Transition function of etl._numdist (described above): appends
+ *		one (value, count) pair of the column's value table, ignoring
+ *		NULLs, NaNs and non-positive counts.
+ */
 Datum
 metaetl_numdist_sfunc(PG_FUNCTION_ARGS)
 {
@@ -916,6 +1055,16 @@ qdist_at(const QDistState *st, int64 r)
 	return st->p[st->len - 1].v;
 }
 
+/*
+ * metaetl_numdist_final
+ *		Final function of etl._numdist: sorts the pairs by value and
+ *		builds the quantiles, the histogram and a KLL sketch from the
+ *		weighted values.
+ *
+ *		A value seen n times enters the sketch as one item per set bit
+ *		of n (at that bit's level), so the sketch weighs it correctly
+ *		without adding it n times.
+ */
 Datum
 metaetl_numdist_final(PG_FUNCTION_ARGS)
 {

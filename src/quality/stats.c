@@ -53,6 +53,12 @@ stats_cmp_double(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+/*
+ * StatsSort
+ *		Sorts n doubles ascending in place (the input has no NaN, see
+ *		stats.h), for StatsQuantileSorted and the robust scorers
+ *		below.
+ */
 void
 StatsSort(double *v, size_t n)
 {
@@ -75,6 +81,13 @@ StatsQuantileSorted(const double *sorted, size_t n, double q)
 	return sorted[lo] + (h - (double) lo) * (sorted[lo + 1] - sorted[lo]);
 }
 
+/*
+ * StatsZScores
+ *		The classical score |v - mean| / sd (sample standard
+ *		deviation) of the zscore outlier method. A constant column (sd
+ *		= 0) scores 0 everywhere rather than dividing by zero: no
+ *		value stands out of it.
+ */
 void
 StatsZScores(const double *v, size_t n, double *scores)
 {
@@ -86,6 +99,18 @@ StatsZScores(const double *v, size_t n, double *scores)
 		scores[i] = sd > 0.0 ? fabs(v[i] - mean) / sd : 0.0;
 }
 
+/*
+ * StatsMadScores
+ *		The modified z-score of Iglewicz and Hoaglin, |v - median| /
+ *		(MAD / 0.6745), for the mad method: robust, because neither
+ *		median nor MAD moves much when the outliers themselves are
+ *		extreme.
+ *
+ *		When more than half the values are equal the MAD is 0; the
+ *		mean absolute deviation (times 1.2533) takes its place, the
+ *		standard fallback for a zero MAD, so the few values that
+ *		differ still score above 0 instead of infinity.
+ */
 void
 StatsMadScores(const double *v, size_t n, double *scores, double *work)
 {
@@ -115,6 +140,15 @@ StatsMadScores(const double *v, size_t n, double *scores, double *work)
 		scores[i] = scale > 0.0 ? fabs(v[i] - median) / scale : 0.0;
 }
 
+/*
+ * StatsIqrScores
+ *		The iqr method's score: how far a value lies outside [Q1, Q3],
+ *		in multiples of the interquartile range, 0 inside it; the
+ *		rule's threshold (1.5 for Tukey's fences) then applies
+ *		directly. With an IQR of 0 any value outside the quartiles
+ *		scores infinity, since it differs from the bulk of identical
+ *		values.
+ */
 void
 StatsIqrScores(const double *v, size_t n, double *scores, double *work)
 {

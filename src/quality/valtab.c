@@ -53,6 +53,20 @@ QValTabTypeOk(Oid typid)
 	return OidIsValid(tce->hash_extended_proc) && OidIsValid(tce->eq_opr);
 }
 
+/*
+ * QValTabInit
+ *		Prepares an empty table for values of typid, allocated in cxt
+ *		(the aggregate's context, so it lives as long as the
+ *		transition state), with at most max_entries distinct values
+ *		(0: bounded by memory only).
+ *
+ *		A type without extended hash or equality is refused here, with
+ *		a hint to cast to text, before any row is read. The type's
+ *		functions are looked up once; text under a deterministic
+ *		collation and common by-value types get an in-place hash and
+ *		comparison that agree with those functions, because an fmgr
+ *		call per value dominated the cost of a distinct count.
+ */
 void
 QValTabInit(QValTab *t, MemoryContext cxt, Oid typid, Oid collation, int max_entries)
 {
@@ -220,6 +234,12 @@ QValTabAdd(QValTab *t, Datum v, int64 count)
 	return e;
 }
 
+/*
+ * QValTabFind
+ *		The entry of v, or NULL when v is not in the table; never
+ *		inserts. Used by etl._freq's final function to look up the ref
+ *		values and to test membership in the ref table.
+ */
 QValEntry *
 QValTabFind(QValTab *t, Datum v)
 {
@@ -228,6 +248,15 @@ QValTabFind(QValTab *t, Datum v)
 	return e->used ? e : NULL;
 }
 
+/*
+ * QValTabMerge
+ *		Adds every entry of other to t with its count, for combine
+ *		functions. Counts stay exact because entries are matched by
+ *		the type's equality, not by hash. The overflow flag is sticky:
+ *		if either side stopped counting new values, so has the result,
+ *		and a caller that needs complete counts (the profile's top
+ *		values) drops them.
+ */
 void
 QValTabMerge(QValTab *t, const QValTab *other)
 {
@@ -358,6 +387,16 @@ qvt_heap_down(QValEntry **h, int m, int i)
 	}
 }
 
+/*
+ * QValTabTop
+ *		The bounded-heap selection described above. The heap keeps the
+ *		k best entries seen with the worst at its root, so each
+ *		further entry costs one comparison with the root unless it
+ *		displaces it; the k survivors are then sorted into
+ *		QValTabSorted's order. Used for etl._freq's top values, modes
+ *		and extra samples. Not reentrant: the comparison reads the
+ *		table through a static pointer.
+ */
 QValEntry **
 QValTabTop(QValTab *t, int k, QValKeep keep, void *arg, int *n)
 {
@@ -443,6 +482,16 @@ qfreq_set_ref(QFreqState *st, ArrayType *arr)
 	MemoryContextSwitchTo(old);
 }
 
+/*
+ * metaetl_freq_sfunc
+ *		Transition function of etl._freq(value, top_n, ref): counts
+ *		each non-NULL value in the state's value table.
+ *
+ *		top_n (clamped to 0..1000) and the ref array are read on the
+ *		first call only, as they are constants of the rule; the ref
+ *		values are copied into the aggregate's context so they outlive
+ *		the call's arguments.
+ */
 Datum
 metaetl_freq_sfunc(PG_FUNCTION_ARGS)
 {
@@ -469,6 +518,14 @@ metaetl_freq_sfunc(PG_FUNCTION_ARGS)
 	PG_RETURN_POINTER(st);
 }
 
+/*
+ * metaetl_freq_combine
+ *		Combine function of etl._freq: merges a worker's value table
+ *		into the leader's (QValTabMerge) and adds the non-NULL counts;
+ *		when the leader has no state yet it takes the worker's type,
+ *		top_n and ref values, so the final function sees the same
+ *		parameters as in a serial scan.
+ */
 Datum
 metaetl_freq_combine(PG_FUNCTION_ARGS)
 {
@@ -533,6 +590,13 @@ metaetl_freq_serial(PG_FUNCTION_ARGS)
 	PG_RETURN_BYTEA_P(out);
 }
 
+/*
+ * metaetl_freq_deserial
+ *		Deserialisation function of etl._freq: reads the layout of
+ *		metaetl_freq_serial, with nref -1 meaning "no ref array"
+ *		(distinct from an empty one, which still yields ref_counts and
+ *		extra), then the value table through QValTabDeserialize.
+ */
 Datum
 metaetl_freq_deserial(PG_FUNCTION_ARGS)
 {
@@ -596,6 +660,21 @@ qfreq_not_in(const QValEntry *e, void *arg)
 	return QValTabFind((QValTab *) arg, e->value) == NULL;
 }
 
+/*
+ * metaetl_freq_final
+ *		Final function of etl._freq: the jsonb described in the file
+ *		header, from which the distinct_count, proportion_unique,
+ *		most_common, distinct_values and categorical drift checks all
+ *		read.
+ *
+ *		Counts are taken in one pass over the table; the values shown
+ *		(top, mode, extra samples) are chosen with QValTabTop rather
+ *		than sorting the whole table, since a column can have millions
+ *		of distinct values and only a handful are printed. Ties are
+ *		broken by value (by hash for a type without a btree order) so
+ *		the output does not depend on hash order or on how a parallel
+ *		scan split the rows.
+ */
 Datum
 metaetl_freq_final(PG_FUNCTION_ARGS)
 {
