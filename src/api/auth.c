@@ -40,6 +40,16 @@ typedef struct TokenEntry
 static TokenEntry cache[TOKEN_CACHE_SIZE];
 static pthread_mutex_t cache_mutex = PTHREAD_MUTEX_INITIALIZER;
 
+/*
+ * The SHA-256 of a token as 64 lowercase hex digits.  Tokens are stored and
+ * looked up only by this hash (etl.api_token_role() takes it, and the cache
+ * below is keyed by it), so the server never sends a usable token to the
+ * database, where a statement log or pg_stat_activity could show it.  Called
+ * by auth_bearer_hash on its private copy of the header's token.  The
+ * format is part of the interface: etl.api_token_role() accepts exactly 64
+ * lowercase hex digits and compares their bytes with the sha256() that
+ * etl.create_api_token() stored.
+ */
 void
 auth_sha256_hex(const char *token, char out[65])
 {

@@ -34,6 +34,14 @@ buf_reserve(Buf *b, size_t more)
 	}
 }
 
+/*
+ * Appends n bytes, which may hold NULs (static.c appends whole files).  Every
+ * other writer goes through here or buf_reserve, which keeps the invariant
+ * the rest of the server relies on: once anything was written, data is
+ * NUL-terminated, so b->data can be handed to libpq or libmicrohttpd as a
+ * string.  A zeroed Buf is a valid empty one; out of memory aborts (see the
+ * file header), so no caller checks for failure.
+ */
 void
 buf_append(Buf *b, const char *s, size_t n)
 {
@@ -43,12 +51,19 @@ buf_append(Buf *b, const char *s, size_t n)
 	b->data[b->len] = '\0';
 }
 
+/* appends a NUL-terminated string, the form nearly every caller has */
 void
 buf_puts(Buf *b, const char *s)
 {
 	buf_append(b, s, strlen(s));
 }
 
+/*
+ * Appends printf-style output of any length: vsnprintf measures it first, so
+ * nothing is truncated, unlike a fixed buffer (problem documents, metrics and
+ * run summaries hold text of unknown length).  An encoding error from
+ * vsnprintf appends nothing.
+ */
 void
 buf_printf(Buf *b, const char *fmt,...)
 {
@@ -103,6 +118,11 @@ buf_json_string(Buf *b, const char *s)
 	buf_puts(b, "\"");
 }
 
+/*
+ * Frees the text and leaves the Buf empty and reusable, so freeing twice is
+ * harmless: request and response bodies are freed on every exit path of
+ * http.c and handlers.c without tracking whether they were ever written.
+ */
 void
 buf_free(Buf *b)
 {
@@ -111,6 +131,13 @@ buf_free(Buf *b)
 	b->len = b->cap = 0;
 }
 
+/*
+ * Seconds on the monotonic clock, for durations and deadlines only (token
+ * cache ages, pool and --wait-timeout deadlines, the shutdown grace period,
+ * access-log times, uptime): unlike the wall clock it never jumps when the
+ * system time is set, so no deadline ends early or never.  Not a timestamp;
+ * api_log takes the wall clock itself.
+ */
 double
 api_now(void)
 {

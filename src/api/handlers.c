@@ -62,6 +62,11 @@ static const char *const pipeline_detail_sql =
 
 static double start_time;
 
+/*
+ * Called once by main before the daemon starts: remembers the start time
+ * that /health reports uptime_s from.  Set before any request thread exists,
+ * so the handlers read start_time without a lock.
+ */
 void
 handlers_init(void)
 {
@@ -779,6 +784,16 @@ method_is(Request *req, Response *resp, const char *method, const char *allow)
 	return false;
 }
 
+/*
+ * Dispatches a request, whose body has been read completely, by path and
+ * method, from on_request in http.c.  Paths outside /api/ are dashboard
+ * files, served without a token so the page can load before the user gives
+ * one; everything under /api/v1/ is split into at most MAX_SEGMENTS
+ * segments and matched by hand (a segment more makes the path unknown).  A
+ * known path with a method it does not take is a 405 with Allow, an unknown
+ * path a 404 pointing at openapi.json; HEAD is answered as GET.  Every case
+ * fills resp, so it always returns true.
+ */
 bool
 route_request(Request *req, Response *resp)
 {

@@ -36,6 +36,13 @@ uint64_t	api_requests_by_class[6];
 static int	active_requests;
 static pthread_mutex_t log_mutex = PTHREAD_MUTEX_INITIALIZER;
 
+/*
+ * The server's only log writer: one line on stderr with a UTC timestamp to
+ * the millisecond, a newline added unless fmt ends with one.  The mutex keeps
+ * lines from concurrent request threads whole, and the flush lets journald
+ * (or a pipe) see each line at once.  Callers never pass a token or the
+ * Authorization header (see auth.c).
+ */
 void
 api_log(const char *fmt,...)
 {
@@ -60,6 +67,12 @@ api_log(const char *fmt,...)
 	pthread_mutex_unlock(&log_mutex);
 }
 
+/*
+ * A request header (case-insensitive name), or NULL.  The string belongs to
+ * libmicrohttpd and lives as long as the request.  Used for Authorization
+ * (auth.c), Content-Type and Accept (handlers.c), so handlers need not know
+ * about struct MHD_Connection.
+ */
 const char *
 request_header(Request *req, const char *name)
 {
@@ -67,6 +80,12 @@ request_header(Request *req, const char *name)
 									   MHD_HEADER_KIND, name);
 }
 
+/*
+ * A query-string argument (?name=value, already URL-decoded by
+ * libmicrohttpd), or NULL when absent; owned by libmicrohttpd like
+ * request_header's.  Handlers validate the value themselves (limit_arg and
+ * the like), since it comes from the client as it is.
+ */
 const char *
 request_arg(Request *req, const char *name)
 {
@@ -124,6 +143,14 @@ problem_open(Response *resp, int status, const char *detail)
 		resp->www_authenticate = true;
 }
 
+/*
+ * A complete RFC 9457 problem document: status, detail and an optional hint
+ * telling the client what to do, the same split as an SQL error's message
+ * and HINT.  Like problem_open it replaces any body already written, so the
+ * last error a handler reports is the one sent.  Used for the errors the
+ * server finds itself (auth, routing, limits, the pool); database errors go
+ * through problem_from_result.
+ */
 void
 problem(Response *resp, int status, const char *detail, const char *hint)
 {
@@ -208,6 +235,12 @@ problem_from_result(Response *resp, const PGresult *res)
 		resp->retry_after_s = 1;
 }
 
+/*
+ * A success answer whose body is JSON built elsewhere, usually the text of a
+ * jsonb the SQL API returned: the server passes the database's JSON through
+ * rather than rebuilding it, so the API's shape is defined in one place (see
+ * handlers.c).  Replaces any body already written, as problem does.
+ */
 void
 respond_json(Response *resp, int status, const char *json)
 {
@@ -232,6 +265,15 @@ respond_json(Response *resp, int status, const char *json)
  */
 static const char *const set_role_sql = "SELECT pg_catalog.set_config('role', $1, true)";
 
+/*
+ * Starts a request's database session: checks the bearer token (401 without
+ * a usable one) before borrowing a connection, so an unauthenticated request
+ * never takes a pool slot, then borrows one (503 with Retry-After when none
+ * frees up within --pool-timeout) and resolves the token to its role
+ * (auth_resolve, cached).  False means resp already holds the problem and
+ * nothing needs ending.  On success the caller must call session_end exactly
+ * once; s->req carries the role that each statement is run as.
+ */
 bool
 session_begin(Request *req, Response *resp, Session *s)
 {
@@ -369,6 +411,14 @@ session_exec(Session *s, const char *sql, int nparams, const char *const *values
 	return res;
 }
 
+/*
+ * Gives the session's connection back to the pool, or closes it if it is
+ * broken, lost its server, or (which should never happen, since every
+ * pipeline ends its transaction) is still inside a transaction: a pooled
+ * connection is only ever an idle one with no role set.  Safe to call again,
+ * and on a session that holds no connection, so handlers can end a session
+ * early (before waiting, as execute does) and on every error path.
+ */
 void
 session_end(Session *s)
 {
@@ -600,6 +650,12 @@ on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	__atomic_sub_fetch(&active_requests, 1, __ATOMIC_SEQ_CST);
 }
 
+/*
+ * The number of requests between on_request's first call and
+ * on_completed, i.e. in flight.  main polls it at shutdown, after
+ * http_quiesce, to let those requests finish for up to --shutdown-timeout.
+ * Atomic, as request threads change it without a lock.
+ */
 int
 http_active_requests(void)
 {
@@ -751,6 +807,11 @@ http_quiesce(void *daemon)
 		close(s);
 }
 
+/*
+ * Stops the daemon, closing any connection still open and joining its
+ * threads.  main calls it after http_quiesce and the shutdown grace period,
+ * and only then pool_close, which relies on no request running any more.
+ */
 void
 http_stop(void *daemon)
 {

@@ -168,6 +168,15 @@ parse_args(int argc, char **argv)
 	}
 }
 
+/*
+ * Start-up and shutdown, in the order they depend on each other: options
+ * (a bad one exits before anything starts), the signal mask (before any
+ * thread, see the file header), the dashboard files and the pool (either
+ * failing exits 1 before the port is opened, so a half-working server never
+ * listens), then the daemon.  The main thread then only waits for a signal;
+ * on SIGTERM or SIGINT it stops accepting, waits up to --shutdown-timeout
+ * for requests in flight, and stops the daemon before closing the pool.
+ */
 int
 main(int argc, char **argv)
 {

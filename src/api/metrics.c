@@ -104,6 +104,14 @@ FAMILY("metaetl_alert_delivery_oldest_seconds", "gauge", "Age of the oldest noti
 "     FROM etl.delivery_backlog())"
 ") || E'\\n'";
 
+/*
+ * GET /api/v1/metrics.  Unlike /health it needs a bearer token, and runs
+ * metrics_sql as the token's role, so a scrape shows only what that role may see.
+ * The session ends before the server's own families are added: the request
+ * counters and pool gauges need no database, and the connection goes back
+ * to the pool as early as possible.  A database error leaves the problem
+ * document session_query_last made.
+ */
 void
 handle_metrics(Request *req, Response *resp)
 {

@@ -327,6 +327,12 @@ pool_release(int slot, bool broken)
 	PQfinish(close_me);
 }
 
+/*
+ * The pool's size, the slots borrowed now, and the slots with an open
+ * connection (a slot's connection is opened when first needed and dropped
+ * when broken).  Read under the pool mutex so the three figures are
+ * consistent with each other; for /health and /metrics.
+ */
 void
 pool_stats(int *size, int *in_use, int *connected)
 {

@@ -69,6 +69,14 @@ content_type_of(const char *name)
 	return "application/octet-stream";
 }
 
+/*
+ * Reads every plain-named regular file of --web-root (at most MAX_FILES,
+ * each up to MAX_FILE_SIZE) into memory, once, from main before the daemon
+ * starts; static_serve then reads files[] without a lock, and a request can
+ * never make the server open a file.  Only a web root that cannot be opened
+ * is fatal; a missing index.html or openapi.json is logged, since the API
+ * works without its dashboard.
+ */
 bool
 static_load(void)
 {

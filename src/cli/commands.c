@@ -293,6 +293,14 @@ pipeline_visible(PGconn *conn, const char *pipeline_id)
 	return found;
 }
 
+/*
+ * metaetl runs [--pipeline-id ID] [--limit N]: the latest runs, newest first
+ * (20 unless --limit says otherwise).  Reads etl.pipeline_runs, which shows
+ * a role only the runs of pipelines it may see, so the client needs no access
+ * check of its own.  A named pipeline is looked up first: an empty list would
+ * not tell a pipeline without runs from a misspelt or invisible one, and only
+ * the latter is an error (exit 1).
+ */
 int
 cli_cmd_runs(PGconn *conn, const CliArgs *args)
 {

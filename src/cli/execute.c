@@ -372,6 +372,18 @@ cli_print_run_summary(PGconn *conn, const char *run_id, bool json)
 	return rc;
 }
 
+/*
+ * metaetl execute --pipeline-id ID [--param K=V ...] [--no-wait]: starts a
+ * run and, unless --no-wait, follows it until it ends.  The run is always
+ * started with wait => false, even when the client waits: waiting inside
+ * etl.execute_pipeline would keep one statement running for the whole run
+ * and show no progress, whereas polling etl.run_status in short autocommit
+ * queries holds no transaction open and sees each record the run worker
+ * commits (see the file header).  SIGINT is caught only after the run is queued, so Ctrl-C
+ * before that still kills the client as usual, and afterwards it stops the
+ * waiting, never the run.  The exit code is the run's (cli_run_exit_code);
+ * a lost connection while polling is exit 3, like failing to connect.
+ */
 int
 cli_cmd_execute(PGconn *conn, const CliArgs *args)
 {

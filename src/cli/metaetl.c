@@ -87,6 +87,13 @@ print_usage(FILE *out)
 			"3 cannot connect.\n");
 }
 
+/*
+ * Reports a usage error on stderr, with a pointer to --help, and exits with
+ * CLI_EXIT_USAGE.  It never returns, so argument checks anywhere (the option
+ * parser, main's per-command checks, run_id_arg in commands.c) can call it
+ * without an error path of their own; exit code 2 for every bad argument is
+ * part of the documented contract (docs/cli.md).
+ */
 void
 cli_usage_error(const char *fmt,...)
 {
@@ -270,6 +277,16 @@ option_name(int opt)
 	return "?";
 }
 
+/*
+ * Parses the command line, checks it against the command's row of
+ * commands[] (allowed options, number of positional arguments, required
+ * options) and only then connects, so a usage error never costs a
+ * connection attempt and is always exit 2, never 3.  The connection is one
+ * PQconnectdbParams with expand_dbname, so --dsn may be a conninfo string or
+ * a URI and, without it, libpq's PG* variables apply as in psql;
+ * fallback_application_name marks the session as metaetl's in
+ * pg_stat_activity.  The command's return value is the exit status.
+ */
 int
 main(int argc, char **argv)
 {

@@ -54,6 +54,17 @@ cli_exec(PGconn *conn, const char *sql, int nparams, const char *const *values)
 	return NULL;
 }
 
+/*
+ * Prints a failed result on stderr the way psql does: the primary message
+ * with its SQLSTATE, then DETAIL and HINT lines.  The SQL API puts its
+ * explanations (which key of a config is wrong, what to do about it) in
+ * DETAIL and HINT, so they must reach the user, and the SQLSTATE lets
+ * scripts tell errors apart.  A result without a primary message (libpq's
+ * own errors, a lost connection) is printed as libpq formatted it.  Called by
+ * cli_exec and by commands that run PQexecParams themselves to keep going
+ * after an error (apply); a NULL result prints nothing, the caller reports
+ * the connection's error.
+ */
 void
 cli_print_error(const PGresult *res)
 {
@@ -97,6 +108,12 @@ column_of(const PGresult *res, const char *column)
 	return c;
 }
 
+/*
+ * Whether a column, named rather than numbered, is NULL.  cli_value gives ""
+ * for NULL, so callers that print "none" or skip a line for a missing value
+ * ask this first.  A name the query does not return exits (column_of): that
+ * is a bug of this program, better caught at once than shown as blanks.
+ */
 bool
 cli_is_null(const PGresult *res, int row, const char *column)
 {
@@ -224,6 +241,13 @@ cli_print_record(FILE *out, const PGresult *res, int row)
 	}
 }
 
+/*
+ * Writes s as a JSON string literal: quotes, backslashes and every control
+ * character escaped, other bytes (UTF-8 included) copied as they are.  Used for every string this program
+ * writes as JSON, whether a column value (json_value), a column name or a
+ * value of the command line (a file name, a --param), so --json output stays
+ * valid whatever the text holds.
+ */
 void
 cli_json_string(FILE *out, const char *s)
 {
@@ -278,6 +302,12 @@ json_value(FILE *out, const PGresult *res, int row, int col)
 		cli_json_string(out, v);
 }
 
+/*
+ * One row as a JSON object, its keys the column names, its values typed by
+ * json_value (see the file header), with no newline after it.  The building
+ * block of cli_print_json_rows, and used alone by commands whose --json
+ * output is one object rather than an array (logs, cancel, schedule).
+ */
 void
 cli_print_json_record(FILE *out, const PGresult *res, int row)
 {
