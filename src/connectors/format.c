@@ -30,6 +30,14 @@ static const MetaetlFormat *const all_formats[] = {
 	&MetaetlXlsxFormat,
 };
 
+/*
+ * MetaetlLookupFormat
+ *		The format named name ("csv", "parquet", ...), or NULL, without
+ *		raising.  Config validation (file.c, objstore.c, http.c) uses it so
+ *		that an unknown format becomes one reported problem among the others
+ *		instead of an error that hides the rest; run time uses
+ *		MetaetlFindFormat.
+ */
 const MetaetlFormat *
 MetaetlLookupFormat(const char *name)
 {
@@ -39,6 +47,13 @@ MetaetlLookupFormat(const char *name)
 	return NULL;
 }
 
+/*
+ * MetaetlFormats
+ *		Every registered format, in registry order, with the count in *n: the
+ *		counterpart of MetaetlConnectors (connector.c), so that a listing walks
+ *		all_formats itself instead of keeping its own copy.  Nothing in the
+ *		tree calls it yet; format.h exports it for such listings.
+ */
 const MetaetlFormat *const *
 MetaetlFormats(int *n)
 {
@@ -46,6 +61,13 @@ MetaetlFormats(int *n)
 	return all_formats;
 }
 
+/*
+ * MetaetlFindFormat
+ *		The format named name, or an error naming the source or target for_id
+ *		and listing the known formats.  For run time (file, object-store and
+ *		http sources and targets), where a wrong name must stop the run; the
+ *		validators use MetaetlLookupFormat and report the name as a problem.
+ */
 const MetaetlFormat *
 MetaetlFindFormat(const char *name, const char *for_id)
 {
@@ -144,6 +166,15 @@ MetaetlFormatOptionKeys(const MetaetlFormat *fmt)
 	return all;
 }
 
+/*
+ * MetaetlFormatCheckOptions
+ *		Check a config's options object against the keys fmt declares (their
+ *		names and value kinds), adding problems to chk rather than raising.
+ *		With fmt NULL, when the format is "auto" or decided per object at run
+ *		time, any format's key is accepted (MetaetlFormatOptionKeys).  Keeping
+ *		this here means a transport never lists format options itself, so a
+ *		format's new option is validated for every transport at once.
+ */
 void
 MetaetlFormatCheckOptions(CfgCheck *chk, const MetaetlFormat *fmt)
 {

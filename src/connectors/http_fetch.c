@@ -326,30 +326,64 @@ HttpClientOpen(HttpConn *conn)
 	return cli;
 }
 
+/*
+ * HttpClientConn
+ *		The connection cli was opened on.  HttpClient is opaque outside this
+ *		file, so http_auth.c and http_target.c reach the connection's options
+ *		(auth, allowed_hosts, max_parallel) through it rather than being handed
+ *		both.
+ */
 HttpConn *
 HttpClientConn(HttpClient *cli)
 {
 	return cli->conn;
 }
 
+/*
+ * HttpClientAuthState
+ *		http_auth.c's per-client state (cached tokens, signing keys), or NULL
+ *		before the first authenticated request.  The engine only stores the
+ *		pointer: keeping it on the client makes its lifetime that of the
+ *		operation, freed with the client's memory context.
+ */
 void *
 HttpClientAuthState(HttpClient *cli)
 {
 	return cli->auth_state;
 }
 
+/*
+ * HttpClientSetAuthState
+ *		Attach http_auth.c's state to cli, on the first authenticated request.
+ *		The engine never frees or inspects it; it must be allocated in a
+ *		context that lives at least as long as the client.
+ */
 void
 HttpClientSetAuthState(HttpClient *cli, void *state)
 {
 	cli->auth_state = state;
 }
 
+/*
+ * HttpClientClose
+ *		Free the client: deleting its memory context runs the reset callback
+ *		that cleans up the libcurl multi and easy handles, so closing and an
+ *		error unwinding through the parent context release the same things.
+ *		Every caller (http.c, soap.c, http_target.c, the OAuth2 token fetch)
+ *		closes its client when the operation ends.
+ */
 void
 HttpClientClose(HttpClient *cli)
 {
 	MemoryContextDelete(cli->cxt);
 }
 
+/*
+ * HttpClientStats
+ *		The client's counters so far: requests started (retries included),
+ *		retries, and body bytes received after decoding.  http_target.c reports
+ *		the first two in the target's details.
+ */
 void
 HttpClientStats(HttpClient *cli, int *requests, int *retries, int64 *bytes)
 {

@@ -85,6 +85,15 @@ classify_v6(const unsigned char *a)
 	return HTTP_ADDR_PUBLIC;
 }
 
+/*
+ * HttpClassifySockaddr
+ *		The SSRF class of the address libcurl is about to connect to, with its
+ *		text form in text (for the refusal message) when text is given.  This
+ *		is the check that matters: http_fetch.c's opensocket callback calls it
+ *		on the resolved address of every connection, first request and
+ *		redirects alike, so no DNS answer can bypass it.  Anything that is
+ *		neither IPv4 nor IPv6 is RESERVED and thus always refused.
+ */
 HttpAddrClass
 HttpClassifySockaddr(const struct sockaddr *sa, char *text, size_t textlen)
 {
@@ -109,6 +118,14 @@ HttpClassifySockaddr(const struct sockaddr *sa, char *text, size_t textlen)
 	return HTTP_ADDR_RESERVED;	/* unix sockets and the like: never */
 }
 
+/*
+ * HttpClassifyLiteral
+ *		When host is an IPv4 or IPv6 literal (brackets allowed), its class in
+ *		*cls and true; false for a name.  http_conn.c uses it to refuse a
+ *		literal forbidden address when the URL is checked, with a clearer
+ *		message than the socket-time refusal; names are left to
+ *		HttpClassifySockaddr after DNS.
+ */
 bool
 HttpClassifyLiteral(const char *host, HttpAddrClass *cls)
 {
@@ -138,6 +155,13 @@ HttpClassifyLiteral(const char *host, HttpAddrClass *cls)
 	return false;
 }
 
+/*
+ * HttpAddrAllowed
+ *		The one policy for address classes, shared by the URL check and the
+ *		socket check so they cannot disagree: public addresses always, private
+ *		and loopback only with allow_private, link-local, cloud metadata and
+ *		reserved ones never.
+ */
 bool
 HttpAddrAllowed(HttpAddrClass cls, bool allow_private)
 {
@@ -153,6 +177,11 @@ HttpAddrAllowed(HttpAddrClass cls, bool allow_private)
 	}
 }
 
+/*
+ * HttpAddrClassName
+ *		"a private address" and so on, for the refusal messages of http_conn.c
+ *		and http_fetch.c.
+ */
 const char *
 HttpAddrClassName(HttpAddrClass cls)
 {
@@ -192,6 +221,15 @@ host_norm(const char *host, size_t len, char *out, size_t outlen)
 	out[o] = '\0';
 }
 
+/*
+ * HttpHostMatches
+ *		Whether host (at port) matches one allowed_hosts pattern: an exact
+ *		host, "*.example.com" for strict subdomains only (not example.com
+ *		itself), an IPv6 literal compared as an address so any spelling
+ *		matches, and an optional ":port" that must then equal port.  Hosts are
+ *		compared lower-cased without a trailing dot.  http_conn.c checks every
+ *		URL, redirects included, against the connection's list with it.
+ */
 bool
 HttpHostMatches(const char *host, int port, const char *pattern)
 {
@@ -243,6 +281,13 @@ HttpHostMatches(const char *host, int port, const char *pattern)
 	return strcmp(h, p) == 0;
 }
 
+/*
+ * HttpHostIsLoopback
+ *		Whether host is localhost, a *.localhost name or a loopback literal.  A
+ *		connection with no allowed_hosts may reach only these (http_conn.c), so
+ *		local testing works without configuration while nothing remote is
+ *		reachable by default.
+ */
 bool
 HttpHostIsLoopback(const char *host)
 {
@@ -279,6 +324,15 @@ days_from_civil(long y, int m, int d)
 	return era * 146097 + (long) doe - 719468;
 }
 
+/*
+ * HttpParseRetryAfter
+ *		The seconds to wait that a Retry-After value asks for, relative to now:
+ *		delta-seconds or an IMF-fixdate (a date in the past is 0), or -1 when
+ *		it is neither.  http_fetch.c waits at least this long before a retry
+ *		(and gives up if it exceeds retry.max_total_s); -1 leaves the plain
+ *		backoff.  The date is converted by hand, not with timegm or the locale,
+ *		so the result does not depend on the server's TZ or LC_TIME.
+ */
 double
 HttpParseRetryAfter(const char *value, time_t now)
 {
@@ -318,6 +372,14 @@ HttpParseRetryAfter(const char *value, time_t now)
 	return -1;
 }
 
+/*
+ * HttpLinkNext
+ *		Copy the URL of the rel="next" entry of an RFC 8288 Link header into
+ *		out and return true (false if there is none or it does not fit outlen).
+ *		rel may list several types ("next last").  http_fetch.c stores it as
+ *		the response's link_next for Link-header pagination; the URL may be
+ *		relative, and http.c resolves it against the page's final URL.
+ */
 bool
 HttpLinkNext(const char *link, char *out, size_t outlen)
 {

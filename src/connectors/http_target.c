@@ -97,6 +97,20 @@ batch_finish(HttpClient *cli, MetaetlTarget *tgt, Batch *b, StringInfo report, i
 	b->req->body = NULL;
 }
 
+/*
+ * HttpLoad
+ *		The http family's load callback (http.c's connector table): send the
+ *		rows of ref (the node's relation, under the WITH clause with_prefix) to
+ *		the target's path, batch_size rows per request as a JSON array or
+ *		NDJSON, with at most max_parallel batches in flight.  Batches are
+ *		waited for in the order sent, so a failure is reported with exactly the
+ *		batches the server accepted before it; those cannot be rolled back with
+ *		the run's transaction, which is why each carries a deterministic
+ *		Idempotency-Key (batch_key) that a rerun sends again.  The URL is built
+ *		and checked against allowed_hosts before describe_only returns, so a
+ *		dry run also validates it.  Returns the rows sent; the per-batch report
+ *		goes to tgt->details.
+ */
 int64
 HttpLoad(MetaetlPlan *plan, MetaetlTarget *tgt, const char *with_prefix, const char *ref, List *cols)
 {

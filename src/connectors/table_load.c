@@ -186,12 +186,23 @@ load_changes_json(const MetaetlSchemaDiff *d, const char *policy)
 }
 
 /*
- * MetaetlSchemaPolicy
- *		The target's on_schema_change (fail when not given), refused when
- *		unknown or when it would lose the rows of a mode other than replace.
+ * MetaetlSchemaPolicies
+ *		The on_schema_change values, NULL-terminated.  local.c and
+ *		relational.c declare the config key as an enum of exactly this list,
+ *		so validation and MetaetlSchemaPolicy cannot accept different words.
  */
 const char *const MetaetlSchemaPolicies[] = {"fail", "recreate", "append_new_columns", "sync_all_columns", NULL};
 
+/*
+ * MetaetlSchemaPolicy
+ *		The target's on_schema_change (fail when not given), refused when
+ *		unknown or when it would lose the rows of a mode other than replace.
+ *		recreate and sync_all_columns drop or empty the table, which only
+ *		replace (which empties it anyway) can afford.  Called before any
+ *		statement runs, by MetaetlLoadTable and by the remote loaders
+ *		(pgremote.c, mysql.c), so all table targets share one rule and a
+ *		bad policy fails the load before it touches the table.
+ */
 const char *
 MetaetlSchemaPolicy(MetaetlTarget *tgt)
 {
@@ -365,6 +376,22 @@ load_schema_change(MetaetlPlan *plan, MetaetlTarget *tgt, const char *q, List *c
 	return false;
 }
 
+/*
+ * MetaetlLoadTable
+ *		Load the rows of ref (under the WITH clause prefix) into a local table
+ *		target with the target's mode, and return the rows written.  It is the
+ *		load path of local table targets (local.c; remote connections go to
+ *		MetaetlRemoteLoad instead), with merge_changes handed on to
+ *		incremental/merge.c.  Everything runs through SPI in the caller's
+ *		transaction, so a failing load leaves the table as it was.  The order
+ *		is deliberate: mode, keys and on_schema_change are checked before any
+ *		statement; a replace or delete_insert fed by an incremental aggregate
+ *		touches only the changed groups; the table's columns are reconciled
+ *		with the result's (or the table is created from the result's types)
+ *		before rows move; and replace, delete_insert and scd2 materialize the
+ *		result in a temp table first, since the query may read the target
+ *		itself and a unique index on it rules out a single statement.
+ */
 int64
 MetaetlLoadTable(MetaetlPlan *plan, MetaetlTarget *tgt, const char *prefix, const char *ref,
 				 List *cols)

@@ -24,6 +24,14 @@
 
 #include "connectors/formats/pq_internal.h"
 
+/*
+ * pqf_fail
+ *		Fill err (when not NULL) with code and a formatted message, and return
+ *		code, so every failure in the pq_*.c files is one statement:
+ *		"return pqf_fail(err, ...)".  This is how the library keeps its promise
+ *		of returning errors and never longjmp-ing: the PostgreSQL glue turns
+ *		the code and message into an ereport afterwards.
+ */
 int
 pqf_fail(PqfError *err, int code, const char *fmt,...)
 {
@@ -72,6 +80,13 @@ pqf_buf_reserve(PqfBuf *b, size_t extra)
 	return true;
 }
 
+/*
+ * pqf_buf_put
+ *		Append n bytes to b.  Out of memory only sets b->oom (see
+ *		pqf_buf_reserve) and later appends do nothing, so the writer and the
+ *		Thrift encoder can append freely and check oom once, at the end of a
+ *		page, chunk or footer.
+ */
 void
 pqf_buf_put(PqfBuf *b, const void *p, size_t n)
 {
@@ -81,6 +96,11 @@ pqf_buf_put(PqfBuf *b, const void *p, size_t n)
 	b->len += n;
 }
 
+/*
+ * pqf_buf_free
+ *		Free b's memory and zero it, leaving an empty buffer that can be reused
+ *		or freed again; the readers' and writers' free paths rely on that.
+ */
 void
 pqf_buf_free(PqfBuf *b)
 {
@@ -88,6 +108,12 @@ pqf_buf_free(PqfBuf *b)
 	memset(b, 0, sizeof(*b));
 }
 
+/*
+ * pqf_buf_uleb
+ *		Append v as an unsigned LEB128 varint: the encoding of RLE run headers
+ *		and of Thrift compact lengths and (zigzagged) integers, used by
+ *		pq_write.c and pq_thrift.c.
+ */
 void
 pqf_buf_uleb(PqfBuf *b, uint64_t v)
 {
@@ -138,6 +164,11 @@ bits64(const uint8_t *base, uint64_t bit, int bw, uint64_t nbytes)
 	return lo | (hi << 32);
 }
 
+/*
+ * pqf_bit_width
+ *		The number of bits needed for values up to max (0 for 0): the bit width
+ *		pq_write.c gives the RLE-encoded dictionary indexes of a page.
+ */
 int
 pqf_bit_width(uint64_t max)
 {
@@ -249,6 +280,16 @@ rle_next_run(PqfRle *d)
 	return false;
 }
 
+/*
+ * pqf_rle_u32, pqf_rle_u8
+ *		Decode up to n values of an RLE / bit-packed hybrid stream into out,
+ *		returning how many were produced (fewer only when the stream ends or
+ *		is malformed, which the reader reports as corruption naming the
+ *		column).  One macro makes both widths: u32 for dictionary indexes,
+ *		u8 for definition levels and RLE booleans, so the level path does not
+ *		pay for 4-byte stores.  Runs are consumed lazily (rle_next_run), so
+ *		a run header claiming millions of values costs nothing until asked.
+ */
 #define PQF_RLE_DECODE(NAME, T) \
 int64_t \
 NAME(PqfRle *d, T *out, int64_t n) \
@@ -371,12 +412,23 @@ rle_encode(PqfBuf *b, const void *v, int esize, int64_t n, int bw)
 #undef VAL
 }
 
+/*
+ * pqf_rle_encode
+ *		Append n 32-bit values of bw bits to b as the RLE / bit-packed hybrid
+ *		(see rle_encode); the writer's dictionary indexes.  There is no length
+ *		prefix: the caller adds one where the page layout needs it.
+ */
 void
 pqf_rle_encode(PqfBuf *b, const uint32_t *v, int64_t n, int bw)
 {
 	rle_encode(b, v, 4, n, bw);
 }
 
+/*
+ * pqf_rle_encode_u8
+ *		As pqf_rle_encode for byte values: definition levels and (in data pages
+ *		v2) booleans, which the writer keeps one byte per value.
+ */
 void
 pqf_rle_encode_u8(PqfBuf *b, const uint8_t *v, int64_t n, int bw)
 {
@@ -451,6 +503,15 @@ delta_next_mini(PqfDelta *d)
 	return true;
 }
 
+/*
+ * pqf_delta_get
+ *		Decode up to n values of a DELTA_BINARY_PACKED stream into out, as
+ *		int64 (the reader narrows INT32 columns).  Returns how many were
+ *		produced; fewer than asked with values still due means the stream is
+ *		truncated or malformed and sets d->corrupt.  The cursor advances a
+ *		miniblock at a time so memory is the caller's batch, whatever the
+ *		header's total claims.
+ */
 int64_t
 pqf_delta_get(PqfDelta *d, int64_t *out, int64_t n)
 {
@@ -493,6 +554,14 @@ pqf_delta_get(PqfDelta *d, int64_t *out, int64_t n)
 	return got;
 }
 
+/*
+ * pqf_delta_skip
+ *		Skip every remaining value of a DELTA_BINARY_PACKED stream without
+ *		decoding it and return the address just after it, or NULL if it is
+ *		truncated.  The DELTA_LENGTH_BYTE_ARRAY and DELTA_BYTE_ARRAY readers
+ *		call it on a copy of the cursor to find where the next section (suffix
+ *		lengths, then the bytes) starts, since the format gives no offsets.
+ */
 const uint8_t *
 pqf_delta_skip(PqfDelta *d)
 {
@@ -533,6 +602,15 @@ grow_for(PqfBuf *dst, size_t want, size_t srclen)
 	return pqf_buf_reserve(dst, cap - dst->len);
 }
 
+/*
+ * pqf_decompress
+ *		Decompress one page of the given codec into dst, expecting exactly want
+ *		bytes.  want is checked against PQF_MAX_PAGE and the output grows only
+ *		as the codec produces bytes, so a page header that lies about its size
+ *		cannot make the reader allocate it; producing more or fewer than want
+ *		is corruption.  Unknown codecs (LZO, Brotli, LZ4) are
+ *		PQF_E_UNSUPPORTED, named in the message.
+ */
 int
 pqf_decompress(int codec, const uint8_t *src, size_t srclen,
 			   PqfBuf *dst, size_t want, PqfError *err)
@@ -639,6 +717,12 @@ pqf_decompress(int codec, const uint8_t *src, size_t srclen,
 	return 0;
 }
 
+/*
+ * pqf_compress
+ *		Compress one page with the writer's codec (level applies to gzip and
+ *		zstd) into dst, replacing its contents.  The writer checks the codec at
+ *		pqf_writer_open, so the default branch is only a guard.
+ */
 int
 pqf_compress(int codec, int level, const uint8_t *src, size_t srclen,
 			 PqfBuf *dst, PqfError *err)
@@ -723,6 +807,11 @@ pqf_type_name(PqfType t)
 	return (int) t >= 0 && (int) t < 8 ? names[t] : "unknown";
 }
 
+/*
+ * pqf_codec_name
+ *		Parquet's name for a CompressionCodec value, or "unknown"; for error
+ *		messages, so that a user sees "LZ4" rather than a number.
+ */
 const char *
 pqf_codec_name(int codec)
 {
@@ -733,6 +822,11 @@ pqf_codec_name(int codec)
 	return codec >= 0 && codec < 8 ? names[codec] : "unknown";
 }
 
+/*
+ * pqf_encoding_name
+ *		Parquet's name for an Encoding value, or "unknown"; for the reader's
+ *		"encoding X is not supported for type Y" messages.
+ */
 const char *
 pqf_encoding_name(int enc)
 {

@@ -359,6 +359,17 @@ build_columns(PqfFile *f, PqfError *err)
 	return 0;
 }
 
+/*
+ * pqf_open
+ *		Open a Parquet file through in->read_at: check the PAR1 magic at both
+ *		ends, read and parse the footer, and build the top-level column list.
+ *		The footer length is bounded by the file size and PQF_MAX_FOOTER before
+ *		anything is allocated, since the objects come from S3 or Azure and are
+ *		not trusted.  Only the footer is read here; column data is fetched
+ *		later, per row group, for the projected columns alone.  parquet_pg.c
+ *		calls this once per object.  On failure *out stays NULL and nothing is
+ *		leaked.
+ */
 int
 pqf_open(PqfFile **out, const PqfInput *in, PqfError *err)
 {
@@ -425,6 +436,13 @@ col_free(PqfColReader *c)
 	free(c->tmp2);
 }
 
+/*
+ * pqf_close
+ *		Free the file and everything hanging off it (readers, row-group buffer,
+ *		metadata, footer).  NULL is accepted so that error paths, and the
+ *		glue's memory-context reset callback after an ereport, can call it
+ *		blindly.
+ */
 void
 pqf_close(PqfFile *f)
 {
@@ -442,18 +460,36 @@ pqf_close(PqfFile *f)
 	free(f);
 }
 
+/*
+ * pqf_ncolumns
+ *		The number of top-level fields of the schema, nested ones included, so
+ *		that the glue can match every field by name and report a nested one it
+ *		was asked for rather than silently skipping it.
+ */
 int
 pqf_ncolumns(const PqfFile *f)
 {
 	return f->ncols;
 }
 
+/*
+ * pqf_column
+ *		Field i of the schema, or NULL when i is out of range; the pointer
+ *		lives as long as the file.  The glue reads type and logical type from
+ *		it to pick each column's PostgreSQL type.
+ */
 const PqfColumn *
 pqf_column(const PqfFile *f, int i)
 {
 	return i >= 0 && i < f->ncols ? &f->cols[i] : NULL;
 }
 
+/*
+ * pqf_find_column
+ *		The index of the top-level field named "name" (exact, case-sensitive,
+ *		as Parquet names are), or -1; parquet_pg.c maps target columns to file
+ *		columns with it before pqf_project.
+ */
 int
 pqf_find_column(const PqfFile *f, const char *name)
 {
@@ -463,30 +499,63 @@ pqf_find_column(const PqfFile *f, const char *name)
 	return -1;
 }
 
+/*
+ * pqf_num_rows
+ *		The row count the footer declares for the whole file; the glue counts
+ *		rows per row group instead, so this serves the unit tests.
+ */
 int64_t
 pqf_num_rows(const PqfFile *f)
 {
 	return f->meta.num_rows;
 }
 
+/*
+ * pqf_num_row_groups
+ *		The number of row groups; the glue walks them in order, calling
+ *		pqf_row_group for each.
+ */
 int
 pqf_num_row_groups(const PqfFile *f)
 {
 	return f->meta.nrg;
 }
 
+/*
+ * pqf_row_group_rows
+ *		The rows of row group rg, or -1 for no such group.  build_columns has
+ *		already refused negative counts, so -1 means only a bad index.  The
+ *		glue uses it to know how many rows to pull from each projected column.
+ */
 int64_t
 pqf_row_group_rows(const PqfFile *f, int rg)
 {
 	return rg >= 0 && rg < f->meta.nrg ? f->meta.rgs[rg].num_rows : -1;
 }
 
+/*
+ * pqf_created_by
+ *		The footer's created_by string (the writing library), or NULL.  Only
+ *		the C unit tests (test/unit/test_parquet.c) use it, to check what wrote
+ *		a file.
+ */
 const char *
 pqf_created_by(const PqfFile *f)
 {
 	return f->meta.created_by;
 }
 
+/*
+ * pqf_project
+ *		Replace the projection: free any previous column readers, then set one
+ *		up per requested column (in the order the caller will pass to
+ *		pqf_read), with its batch buffers allocated here once.  Only these
+ *		columns' chunks are ever fetched, which is what keeps reads of wide
+ *		files cheap over ranged GETs.  Nested or repeated fields fail with
+ *		PQF_E_NESTED, because the reader only decodes flat columns (max
+ *		definition level 1, no repetition levels).  Any current row group is
+ *		forgotten, so the caller must call pqf_row_group again.
+ */
 int
 pqf_project(PqfFile *f, const int *cols, int ncols, PqfError *err)
 {
@@ -591,6 +660,16 @@ rg_span(const PqfFile *f, int rg, uint64_t *lo, uint64_t *hi)
 	return true;
 }
 
+/*
+ * pqf_row_group
+ *		Start row group rg for every projected column: validate each chunk's
+ *		metadata (type, value count, offsets inside the file's data) before it
+ *		is trusted, and reset the readers to the chunk's first page.  When the
+ *		projected chunks tile one contiguous range (see rg_span) the range, and
+ *		following row groups that extend it, is fetched in a single read into
+ *		rgbuf, so a typical file costs one request per few row groups instead
+ *		of one per chunk.  Pages themselves are decoded lazily by pqf_read.
+ */
 int
 pqf_row_group(PqfFile *f, int rg, PqfError *err)
 {
@@ -1267,6 +1346,17 @@ decode_values(PqfColReader *c, int64_t k, PqfError *err)
 	return short_values(c, err);
 }
 
+/*
+ * pqf_read
+ *		Decode up to max (at most PQF_BATCH) rows of projected column k of the
+ *		current row group, from a single page, reading the next page when the
+ *		current one is used up.  Values are returned dense with a defined[] map
+ *		for optional columns; they point into the reader's buffers and stay
+ *		valid only until the next call for the same column, which is why the
+ *		glue converts a batch before asking for another.  Returns 0 at the end
+ *		of the chunk; a definition level above 1 is corruption, since only flat
+ *		columns are projected.
+ */
 int64_t
 pqf_read(PqfFile *f, int k, int64_t max, PqfBatch *out, PqfError *err)
 {

@@ -107,6 +107,14 @@ w_seterr(PqfWriter *w, int code, const char *msg, const char *col)
 	snprintf(w->err_msg, sizeof(w->err_msg), "column \"%s\": %s", col, msg);
 }
 
+/*
+ * pqf_write_defaults
+ *		Fill opt with the writer's defaults: Snappy, row groups of 122880
+ *		rows (DuckDB's default), 1 MiB pages and a 1 MiB string dictionary
+ *		budget.  parquet_pg.c starts from these and overrides only what the
+ *		target's options name, so a new option field added here gets a sane
+ *		value without touching the glue.
+ */
 void
 pqf_write_defaults(PqfWriteOptions *opt)
 {
@@ -154,6 +162,16 @@ value_width(const PqfColumn *c)
 	return -1;
 }
 
+/*
+ * pqf_writer_open
+ *		Start a file on the sequential output o with the given flat columns and
+ *		write the leading PAR1 magic.  Options are copied and out-of-range
+ *		values replaced by the defaults, and column names are duplicated, so
+ *		the caller's structures need not outlive this call.  The codec and
+ *		every column's physical type are checked here, up front, because the
+ *		put functions cannot return errors; a bad schema therefore fails before
+ *		any row is buffered.  On failure *out stays NULL.
+ */
 int
 pqf_writer_open(PqfWriter **out, const PqfOutput *o, const PqfColumn *cols, int ncols,
 				const PqfWriteOptions *opt, PqfError *err)
@@ -355,6 +373,14 @@ put_col(PqfWriter *w, int c, PqfType want)
 	return col;
 }
 
+/*
+ * pqf_put_null
+ *		Append a NULL (definition level 0, no value) to column c of the current
+ *		row.  Like every put function it returns nothing: a misuse (no such
+ *		column, NULL in a REQUIRED column) is remembered in the writer and
+ *		reported by the next pqf_end_row, which keeps the glue's per-value loop
+ *		free of error checks.
+ */
 void
 pqf_put_null(PqfWriter *w, int c)
 {
@@ -376,6 +402,11 @@ pqf_put_null(PqfWriter *w, int c)
 	col->nnulls++;
 }
 
+/*
+ * pqf_put_bool
+ *		Append a BOOLEAN value to column c, buffered as one byte and bit-packed
+ *		when the page is written.  Type mismatches are deferred to pqf_end_row.
+ */
 void
 pqf_put_bool(PqfWriter *w, int c, bool v)
 {
@@ -386,6 +417,12 @@ pqf_put_bool(PqfWriter *w, int c, bool v)
 		pqf_buf_put(&col->vals, &b, 1);
 }
 
+/*
+ * pqf_put_i32
+ *		Append an INT32 value to column c, PLAIN-encoded into the row group's
+ *		buffer.  The glue uses it for int2, int4 and decimals of up to 9
+ *		digits.
+ */
 void
 pqf_put_i32(PqfWriter *w, int c, int32_t v)
 {
@@ -395,6 +432,11 @@ pqf_put_i32(PqfWriter *w, int c, int32_t v)
 		pqf_buf_put(&col->vals, &v, 4);
 }
 
+/*
+ * pqf_put_i64
+ *		Append an INT64 value to column c (int8, and decimals of up to 18
+ *		digits, in the glue).
+ */
 void
 pqf_put_i64(PqfWriter *w, int c, int64_t v)
 {
@@ -404,6 +446,10 @@ pqf_put_i64(PqfWriter *w, int c, int64_t v)
 		pqf_buf_put(&col->vals, &v, 8);
 }
 
+/*
+ * pqf_put_float
+ *		Append a FLOAT value to column c.
+ */
 void
 pqf_put_float(PqfWriter *w, int c, float v)
 {
@@ -413,6 +459,10 @@ pqf_put_float(PqfWriter *w, int c, float v)
 		pqf_buf_put(&col->vals, &v, 4);
 }
 
+/*
+ * pqf_put_double
+ *		Append a DOUBLE value to column c.
+ */
 void
 pqf_put_double(PqfWriter *w, int c, double v)
 {
@@ -422,6 +472,14 @@ pqf_put_double(PqfWriter *w, int c, double v)
 		pqf_buf_put(&col->vals, &v, 8);
 }
 
+/*
+ * pqf_put_bytes
+ *		Append a byte-string value to column c: exactly width bytes for INT96
+ *		and FIXED_LEN_BYTE_ARRAY, any length below 2 GB (PLAIN's 4-byte length
+ *		prefix) for BYTE_ARRAY.  Strings also feed the column's dictionary
+ *		until it outgrows dictionary_bytes.  Errors are deferred to
+ *		pqf_end_row.
+ */
 void
 pqf_put_bytes(PqfWriter *w, int c, const void *p, size_t len)
 {
@@ -929,6 +987,15 @@ flush_row_group(PqfWriter *w, PqfError *err)
 	return 0;
 }
 
+/*
+ * pqf_end_row
+ *		Close the current row: report any error a put function deferred, check
+ *		that every column got exactly one value or NULL (the invariant that
+ *		keeps the columns' row counts equal, without which the file would be
+ *		corrupt), and flush the row group when it reaches row_group_rows or
+ *		PQF_MAX_BUFFERED bytes, bounding the writer's memory.  A flush failure
+ *		is also latched so later calls keep failing.
+ */
 int
 pqf_end_row(PqfWriter *w, PqfError *err)
 {
@@ -958,6 +1025,12 @@ pqf_end_row(PqfWriter *w, PqfError *err)
 	return 0;
 }
 
+/*
+ * pqf_writer_rows
+ *		Rows accepted so far: those in flushed row groups plus the ones
+ *		buffered.  Part of parquet.h's API for callers that do not count rows
+ *		themselves; parquet_pg.c keeps its own count and does not call it.
+ */
 int64_t
 pqf_writer_rows(const PqfWriter *w)
 {
@@ -1199,6 +1272,14 @@ write_footer(PqfWriter *w, PqfError *err)
 	return 0;
 }
 
+/*
+ * pqf_writer_finish
+ *		Flush the last partial row group and write the footer (metadata, its
+ *		length and the closing PAR1); without this the output is not a readable
+ *		Parquet file.  parquet_pg.c calls it once, after its last row, and
+ *		frees the writer afterwards.  Deferred errors are reported first, and a
+ *		second call fails rather than writing a second footer.
+ */
 int
 pqf_writer_finish(PqfWriter *w, PqfError *err)
 {
@@ -1216,6 +1297,12 @@ pqf_writer_finish(PqfWriter *w, PqfError *err)
 	return 0;
 }
 
+/*
+ * pqf_writer_free
+ *		Free the writer and all its buffers; it never writes.  NULL is
+ *		accepted, so that the glue's memory-context reset callback can call it
+ *		after an ereport or a failed pqf_writer_open without tracking state.
+ */
 void
 pqf_writer_free(PqfWriter *w)
 {
