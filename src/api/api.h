@@ -5,8 +5,9 @@
  *
  * metaetl-api is a libmicrohttpd server (a thread per connection) in front
  * of a fixed pool of libpq connections.  Every request that needs the
- * database borrows a connection, runs as its bearer token's role (SET ROLE,
- * RESET ROLE afterwards) and calls the public SQL API with its inputs as
+ * database borrows a connection, runs as its bearer token's role (set per
+ * statement with set_config('role', ..., true), ended with the statement's
+ * transaction) and calls the public SQL API with its inputs as
  * libpq parameters; results are the JSON the SQL functions build, passed
  * through.  Errors are RFC 9457 problem documents whose status follows the
  * SQLSTATE (42501 → 403, 42704 → 404, 22xxx → 422, ...).

@@ -7,11 +7,12 @@
  * libmicrohttpd runs a thread per connection (handlers block on libpq; the
  * pool, not the thread count, bounds the database load).  A request body is
  * collected up to --max-body bytes (413 beyond, answered before the body is
- * read when Content-Length says so).  A session borrows a pooled connection,
- * resolves the bearer token's role and SETs ROLE to it; session_end RESETs
- * ROLE before the connection goes back, and a connection whose reset failed
- * or whose server went away is closed instead, so no request ever runs with
- * a previous request's role.
+ * read when Content-Length says so).  A session borrows a pooled connection
+ * and resolves the bearer token's role; each of its statements travels in one
+ * pipeline transaction with set_config('role', <role>, true), so the role ends
+ * with the statement's transaction whether it succeeded or failed, and a
+ * connection whose server went away is closed instead: no request ever runs
+ * with a previous request's role.
  *
  *-------------------------------------------------------------------------
  */
@@ -433,7 +434,7 @@ session_end(Session *s)
 	s->slot = -1;
 }
 
-/* a failed SET ROLE: the server's login role is not a member of the token's */
+/* a failed role switch: the server's login role is not a member of the token's */
 static bool
 is_set_role_denied(Session *s, const PGresult *res)
 {

@@ -3,11 +3,12 @@
  * src/connectors/table_load.c
  *		Table targets: append, replace, upsert, delete_insert, scd2.
  *
- * Every mode is one SQL statement in the caller's transaction, so a failing
- * load leaves the target as it was.  replace deletes and inserts in one
- * statement (data-modifying CTE): concurrent readers keep seeing the old
- * rows until commit, never an empty table, and indexes, grants and views
- * on the table survive.  A missing table is created from the result's
+ * Every mode runs in the caller's transaction, so a failing load leaves the
+ * target as it was.  replace builds the result in a temporary table first,
+ * then deletes the old rows and inserts the new ones (two statements, one
+ * transaction: a unique index on the target rules out one statement):
+ * concurrent readers keep seeing the old rows until commit, never an empty
+ * table, and indexes, grants and views on the table survive.  A missing table is created from the result's
  * types (CREATE TABLE AS, which may use a parallel plan) unless
  * create: false.  upsert is MERGE on the keys, updating only rows whose
  * values changed; scd2 closes changed (and, with close_deleted, vanished)
