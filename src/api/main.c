@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "api.h"
 
@@ -31,7 +32,7 @@ ApiConfig	api_config = {
 	.listen = "127.0.0.1:8080",
 	.dsn = "",
 	.web_root = METAETL_WEB_ROOT,
-	.pool_size = 8,
+	.pool_size = 0,				/* twice the CPU cores (default_pool_size) */
 	.pool_timeout_ms = 5000,
 	.statement_timeout_ms = 30000,
 	.wait_timeout_ms = 60000,
@@ -42,6 +43,23 @@ ApiConfig	api_config = {
 	.token_cache_s = 10,
 	.access_log = true,
 };
+
+/*
+ * The default pool: twice the CPU cores, at least 2 (the usual sizing of a
+ * connection pool in front of PostgreSQL).  More connections than the
+ * database can run at once only move the queue from the pool (first come,
+ * first served) into the kernel's run queue, where a busy backend waits
+ * behind every thread that just woke up: in test/bench/api on 2 cores, 50
+ * clients reading run status had a p99 of 96 ms with 8 connections and 8-9 ms
+ * with 3 or 4, at the same throughput.
+ */
+static int
+default_pool_size(void)
+{
+	long		cores = sysconf(_SC_NPROCESSORS_ONLN);
+
+	return cores < 1 ? 2 : cores > 32 ? 64 : (int) (2 * cores);
+}
 
 static void
 usage(FILE *out)
@@ -56,7 +74,7 @@ usage(FILE *out)
 			"                            its role must be a member of etl_api\n"
 			"  --tls-cert FILE           serve HTTPS with this PEM certificate (chain)...\n"
 			"  --tls-key FILE            ...and this PEM private key\n"
-			"  --pool-size N             database connections (default 8)\n"
+			"  --pool-size N             database connections (default: twice the CPU cores, at least 2)\n"
 			"  --pool-timeout S          wait this long for a free connection, then 503 (default 5)\n"
 			"  --statement-timeout S     limit of each SQL statement, then 504 (default 30)\n"
 			"  --wait-timeout S          longest wait of an execute with \"wait\": true, then 202 (default 60)\n"
@@ -195,6 +213,8 @@ main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &signals, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
+	if (api_config.pool_size == 0)
+		api_config.pool_size = default_pool_size();
 	handlers_init();
 	if (!static_load())
 		return 1;

@@ -14,11 +14,12 @@
 # Prints p50/p99, requests/s and errors of each, and the ratio of the API's
 # p99 to the direct SQL's.  The machine may be shared: say so with the numbers.
 # Usage: bash test/bench/api/run.sh [C=50] [D=30]
-# Environment: POOL (metaetl-api --pool-size, default 8), THREADS (wrk -t, 2).
+# Environment: POOL (metaetl-api --pool-size; default: the server's own, twice the CPU
+# cores), THREADS (wrk -t, 2).
 source "$(dirname "${BASH_SOURCE[0]}")/../../harness/common.sh"
 C=${1:-50}
 D=${2:-30}
-POOL=${POOL:-8}
+POOL=${POOL:-}
 THREADS=${THREADS:-2}
 [ "$THREADS" -le "$C" ] || THREADS=$C     # wrk needs a connection per thread
 metaetl_deps wrk
@@ -55,7 +56,7 @@ RUN=$(u -c "SELECT etl.execute_pipeline('bench_p')->>'run_id'")
 TOKEN=$(u -c "SELECT etl.create_api_token('bench_user')")
 
 PORT=$(metaetl_free_port)
-"$PGBIN/metaetl-api" --listen "127.0.0.1:$PORT" --pool-size "$POOL" --no-access-log --max-connections 512 \
+"$PGBIN/metaetl-api" --listen "127.0.0.1:$PORT" ${POOL:+--pool-size "$POOL"} --no-access-log --max-connections 512 \
     --dsn "host=$PGHOST port=$PGPORT dbname=$DB user=bench_server" >"$WORK/api.log" 2>&1 &
 api_pid=$!
 for _ in $(seq 1 100); do curl -s -o /dev/null "http://127.0.0.1:$PORT/api/v1/health" && break; sleep 0.1; done
@@ -95,7 +96,7 @@ pgbench_run() {
         { v[NR] = $1 } END { printf "%s %.2f %.2f %.0f %d\n", name, v[int(NR * 0.50) + 1], v[int(NR * 0.99) + 1], tps, f }'
 }
 
-echo "== metaetl-api benchmark: $C connections, $D s each, pool $POOL, wrk -t$THREADS (machine may be shared)"
+echo "== metaetl-api benchmark: $C connections, $D s each, pool ${POOL:-default ($(( $(nproc) * 2 )))}, wrk -t$THREADS (machine may be shared)"
 cat >"$WORK/post.lua" <<'LUA'
 wrk.method = "POST"
 wrk.body = '{"wait": false}'

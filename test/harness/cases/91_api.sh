@@ -422,6 +422,12 @@ tls_pid=$api_pid
 c=$(curl -s --cacert "$dir/cert.pem" -o "$dir/body" -w '%{http_code}' -H "Authorization: Bearer $T_ALICE" \
     "https://127.0.0.1:$P3/api/v1/pipelines")
 [ "$c" = 200 ] || fail "HTTPS request: $c"
+# started without --pool-size: twice the CPU cores, at least 2
+c=$(curl -s --cacert "$dir/cert.pem" -o "$dir/body" -w '%{http_code}' "https://127.0.0.1:$P3/api/v1/health")
+want_pool=$(( $(nproc) * 2 )); [ "$want_pool" -ge 2 ] || want_pool=2
+got_pool=$(/usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["api"]["pool_size"])' "$dir/body")
+[ "$c" = 200 ] && [ "$got_pool" = "$want_pool" ] || fail "default pool size: $c, $got_pool (want $want_pool)"
+echo "default pool: twice the cores"
 j 'sorted(p["pipeline_id"] for p in d)'
 if curl -s -m 5 -o /dev/null "http://127.0.0.1:$P3/api/v1/health"; then fail "plain HTTP answered on the TLS port"; fi
 kill "$tls_pid"; wait "$tls_pid" || true
