@@ -48,6 +48,13 @@ print_rows(PGresult *res, const CliArgs *args)
 
 /* ------------------------------------------------------------ validate */
 
+/*
+ * metaetl validate --config-file FILE
+ *		The file is read here, on the client, and sent as text to
+ *		etl.validate_config, so a config need not sit on the database server;
+ *		every problem is printed (all at once, as the validator reports them)
+ *		and any error makes the exit code 1.
+ */
 int
 cli_cmd_validate(PGconn *conn, const CliArgs *args)
 {
@@ -111,6 +118,12 @@ cli_cmd_validate(PGconn *conn, const CliArgs *args)
 
 /* -------------------------------------------------------------- status */
 
+/*
+ * metaetl status
+ *		One look at the installation: etl.health(), the scheduler's state and
+ *		the last 24 hours of runs by status, in one statement so the three
+ *		agree with each other.
+ */
 int
 cli_cmd_status(PGconn *conn, const CliArgs *args)
 {
@@ -162,6 +175,12 @@ cli_cmd_status(PGconn *conn, const CliArgs *args)
 
 /* ------------------------------------------------------ list-pipelines */
 
+/*
+ * metaetl list-pipelines
+ *		The pipelines this role can see (row-level security decides, as in
+ *		SQL), each with its schedule and last run, so the list answers "what
+ *		runs when, and did it work" without a second command.
+ */
 int
 cli_cmd_list_pipelines(PGconn *conn, const CliArgs *args)
 {
@@ -184,6 +203,13 @@ cli_cmd_list_pipelines(PGconn *conn, const CliArgs *args)
 
 /* --------------------------------------------------------------- apply */
 
+/*
+ * metaetl apply FILE...
+ *		Registers each file (read on the client) with etl.register_pipeline and
+ *		says whether it made a new version, so applying an unchanged file is
+ *		visibly a no-op; every file is tried: one that cannot be read makes
+ *		the exit code 2 (usage), one the server refuses 1.
+ */
 int
 cli_cmd_apply(PGconn *conn, const CliArgs *args)
 {
@@ -326,6 +352,11 @@ cli_cmd_runs(PGconn *conn, const CliArgs *args)
 
 /* ---------------------------------------------------------------- logs */
 
+/*
+ * metaetl logs RUN_ID
+ *		A run's steps and attempts with their errors, from the run records
+ *		(as this role may see them), for the question "why did it fail".
+ */
 int
 cli_cmd_logs(PGconn *conn, const CliArgs *args)
 {
@@ -391,6 +422,12 @@ cli_cmd_logs(PGconn *conn, const CliArgs *args)
 
 /* -------------------------------------------------------------- cancel */
 
+/*
+ * metaetl cancel RUN_ID
+ *		Asks etl.cancel_run to stop a running run; a run that is not running
+ *		is an error (exit 1) naming its status, so scripts notice a cancel
+ *		that came too late.
+ */
 int
 cli_cmd_cancel(PGconn *conn, const CliArgs *args)
 {
@@ -435,6 +472,12 @@ cli_cmd_cancel(PGconn *conn, const CliArgs *args)
 
 /* ------------------------------------------------------------ schedule */
 
+/*
+ * metaetl schedule ID CRON [--timezone TZ]
+ *		Schedules through etl.schedule_pipeline (the scheduler's own cron
+ *		parser checks the expression) and shows the next three fire times, so
+ *		a wrong expression or time zone shows before it fires.
+ */
 int
 cli_cmd_schedule(PGconn *conn, const CliArgs *args)
 {
