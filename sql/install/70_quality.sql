@@ -597,3 +597,92 @@ END
 $$;
 COMMENT ON FUNCTION etl.suggest_rules(pg_catalog.text) IS
   'proposes a ready-to-register rule set from a profile (deequ-style: completeness bounds, non-negative, ranges, allowed values, uniqueness, formats)';
+
+------------------------------------------------------------------------------
+-- Anomaly detection: outlier scores of rows (zscore, mad, iqr, isolation
+-- forest) and of a pipeline's run metrics.  Results are recorded in
+-- etl.anomaly_detection (above).
+
+CREATE FUNCTION etl.detect_anomalies(
+    data    pg_catalog.text,
+    columns pg_catalog.text[],
+    method  pg_catalog.text DEFAULT 'isolation_forest',
+    options pg_catalog.jsonb DEFAULT '{}')
+RETURNS TABLE(row_number pg_catalog.int8, score pg_catalog.float8, is_anomaly pg_catalog.bool)
+LANGUAGE c VOLATILE
+AS 'MODULE_PATHNAME', 'metaetl_detect_anomalies';
+COMMENT ON FUNCTION etl.detect_anomalies(pg_catalog.text, pg_catalog.text[], pg_catalog.text, pg_catalog.jsonb) IS
+  'scores every row of a relation or SELECT on numeric columns (zscore, mad, iqr, isolation_forest) and records the detection in etl.anomaly_detection';
+
+CREATE FUNCTION etl.detect_metric_anomalies(
+    pipeline_id pg_catalog.text,
+    metric      pg_catalog.text,
+    options     pg_catalog.jsonb DEFAULT '{}')
+RETURNS TABLE(run_id pg_catalog.int8, value pg_catalog.float8, score pg_catalog.float8,
+              is_anomaly pg_catalog.bool, reason pg_catalog.text)
+LANGUAGE c VOLATILE
+AS 'MODULE_PATHNAME', 'metaetl_detect_metric_anomalies';
+COMMENT ON FUNCTION etl.detect_metric_anomalies(pg_catalog.text, pg_catalog.text, pg_catalog.jsonb) IS
+  'scores a run metric (rows_read, rows_written, duration, quality_score, rows_per_sec, null_rate) of a pipeline''s run history with a trailing-window z-score and the change from the previous run; records the detection in etl.anomaly_detection';
+
+-- The anomaly alert of a run (alerts.on: [anomaly]): the monitor calls this
+-- after each run.  It scores the run's rows read and written, duration and quality score
+-- against the pipeline's history (etl.detect_metric_anomalies, default
+-- options) and raises one 'anomaly' alert naming what stood out.  It reads
+-- only etl's own tables (run records), never a user relation, so it may run
+-- with any rights.  Without anomaly in alerts.on it only says so.
+CREATE FUNCTION etl._run_anomaly_check(run_id pg_catalog.int8)
+RETURNS pg_catalog.jsonb
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+    run      etl.pipeline_runs;
+    cfg      pg_catalog.jsonb;
+    flagged  pg_catalog.jsonb := '[]';
+    metric   pg_catalog.text;
+    d        record;
+    alert    pg_catalog.int8;
+BEGIN
+    SELECT * INTO run FROM etl.pipeline_runs r WHERE r.run_id OPERATOR(pg_catalog.=) _run_anomaly_check.run_id;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = pg_catalog.format('run %s does not exist', _run_anomaly_check.run_id);
+    END IF;
+    -- the run's pinned version, else the pipeline's config (a run of a pipeline
+    -- edited in place has no version row): this must never fail a run's end
+    SELECT coalesce((SELECT v.config FROM etl.pipeline_versions v
+                      WHERE v.pipeline_id OPERATOR(pg_catalog.=) run.pipeline_id
+                        AND v.version OPERATOR(pg_catalog.=) run.version),
+                    (SELECT p.config FROM etl.pipelines p
+                      WHERE p.pipeline_id OPERATOR(pg_catalog.=) run.pipeline_id))
+      INTO cfg;
+    IF NOT coalesce(cfg #> '{pipeline,alerts,on}' OPERATOR(pg_catalog.?) 'anomaly', false) THEN
+        RETURN pg_catalog.jsonb_build_object('run_id', run.run_id, 'checked', false,
+                                             'reason', 'alerts.on of the pipeline does not include anomaly');
+    END IF;
+    -- a run shorter than a second is not judged on its duration: at that scale
+    -- the time is noise (the performance alert has the same floor)
+    FOREACH metric IN ARRAY ARRAY['rows_read', 'rows_written', 'duration', 'quality_score'] LOOP
+        CONTINUE WHEN metric OPERATOR(pg_catalog.=) 'duration'
+                  AND coalesce(pg_catalog.date_part('epoch', run.ended_at OPERATOR(pg_catalog.-) run.started_at), 0) OPERATOR(pg_catalog.<) 1;
+        SELECT x.value, x.score, x.is_anomaly, x.reason INTO d
+          FROM etl.detect_metric_anomalies(run.pipeline_id, metric) x
+         WHERE x.run_id OPERATOR(pg_catalog.=) run.run_id;
+        IF FOUND AND d.is_anomaly THEN
+            flagged := flagged OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object(
+                'metric', metric, 'value', d.value, 'score', pg_catalog.round(d.score::pg_catalog.numeric, 2), 'reason', d.reason));
+        END IF;
+    END LOOP;
+    IF pg_catalog.jsonb_array_length(flagged) OPERATOR(pg_catalog.>) 0 THEN
+        alert := etl.raise_alert('anomaly', 'medium',
+            pg_catalog.format('run %s of pipeline "%s" is unusual: %s', run.run_id, run.pipeline_id,
+                              (SELECT pg_catalog.string_agg(f->>'metric' OPERATOR(pg_catalog.||) ' (' OPERATOR(pg_catalog.||) (f->>'reason') OPERATOR(pg_catalog.||) ')', ', ')
+                                 FROM pg_catalog.jsonb_array_elements(flagged) f)),
+            run.pipeline_id, run.run_id, pg_catalog.jsonb_build_object('anomalies', flagged),
+            'anomaly:' OPERATOR(pg_catalog.||) run.pipeline_id);
+    END IF;
+    RETURN pg_catalog.jsonb_build_object('run_id', run.run_id, 'checked', true, 'anomalies', flagged, 'alert_id', alert);
+END
+$fn$;
+COMMENT ON FUNCTION etl._run_anomaly_check(pg_catalog.int8) IS
+  'after a run: raises an anomaly alert when alerts.on includes anomaly and the run''s rows read or written, duration or quality score stand out from the pipeline''s history (etl.detect_metric_anomalies)';

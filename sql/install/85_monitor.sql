@@ -1625,7 +1625,7 @@ BEGIN
     END IF;
 
     -- anomaly (alerts.on: [anomaly]): rows read, duration and quality score of a
-    -- successful run against the pipeline's history (sql/install/75_anomaly.sql)
+    -- successful run against the pipeline's history (sql/install/70_quality.sql)
     IF r.status = 'succeeded' THEN
         anomaly := etl._run_anomaly_check(r.run_id);
         IF (anomaly ->> 'alert_id') IS NOT NULL THEN

@@ -9,7 +9,8 @@
  * remote PostgreSQL server: extract and load hand such sources and targets
  * to the relational connectors (fdw.c, pgremote.c), which take the same
  * table / query keys plus bulk.  Source queries with templates are
- * rendered by etl.render_template() (the config subsystem) called by name.
+ * rendered by MetaetlRenderTemplate (config.h), the C etl.render_template()
+ * wraps.
  *
  *-------------------------------------------------------------------------
  */

@@ -1,5 +1,5 @@
 -- 75_anomaly (0.1.0 -> 0.2.0): the anomaly alert of a run, new in 0.2.0
--- (repeated from sql/install/75_anomaly.sql).
+-- (repeated from sql/install/70_quality.sql).
 -- The anomaly alert of a run (alerts.on: [anomaly]): the monitor calls this
 -- after each run.  It scores the run's rows read and written, duration and quality score
 -- against the pipeline's history (etl.detect_metric_anomalies, default

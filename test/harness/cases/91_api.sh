@@ -423,9 +423,9 @@ c=$(curl -s --cacert "$dir/cert.pem" -o "$dir/body" -w '%{http_code}' -H "Author
     "https://127.0.0.1:$P3/api/v1/pipelines")
 [ "$c" = 200 ] || fail "HTTPS request: $c"
 # started without --pool-size: twice the CPU cores, at least 2
-c=$(curl -s --cacert "$dir/cert.pem" -o "$dir/body" -w '%{http_code}' "https://127.0.0.1:$P3/api/v1/health")
+c=$(curl -s --cacert "$dir/cert.pem" -o "$dir/health_tls" -w '%{http_code}' "https://127.0.0.1:$P3/api/v1/health")
 want_pool=$(( $(nproc) * 2 )); [ "$want_pool" -ge 2 ] || want_pool=2
-got_pool=$(/usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["api"]["pool_size"])' "$dir/body")
+got_pool=$(/usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["api"]["pool_size"])' "$dir/health_tls")
 [ "$c" = 200 ] && [ "$got_pool" = "$want_pool" ] || fail "default pool size: $c, $got_pool (want $want_pool)"
 echo "default pool: twice the cores"
 j 'sorted(p["pipeline_id"] for p in d)'
