@@ -74,34 +74,20 @@ record_position(void *arg, StringInfo buf)
 void
 HttpBodyToServer(HttpConn *conn, HttpReq *req)
 {
-	int			bad;
+	int			valid;
 	char	   *conv;
 
 	/* a zero byte is the parsers' to report ("not JSON") */
 	if (req->data_in_server_encoding || req->data == NULL || strlen(req->data) != req->len)
 		return;
-	bad = pg_verify_mbstr_len(PG_UTF8, req->data, (int) req->len, true);
-	if (bad < 0)
-	{
-		size_t		off = 0;
-
-		/* where the first invalid sequence starts, for the message */
-		while (off < req->len)
-		{
-			int			l = pg_utf8_islegal((const unsigned char *) req->data + off,
-											pg_utf_mblen((const unsigned char *) req->data + off)) ?
-				pg_utf_mblen((const unsigned char *) req->data + off) : -1;
-
-			if (l < 0 || off + l > req->len)
-				break;
-			off += l;
-		}
+	/* the length of the valid prefix: where the first bad sequence starts */
+	valid = pg_encoding_verifymbstr(PG_UTF8, req->data, (int) req->len);
+	if (valid < (int) req->len)
 		ereport(ERROR,
 				(errcode(ERRCODE_CHARACTER_NOT_IN_REPERTOIRE),
-				 errmsg("%s: %s%s%s answered with a body that is not valid UTF-8 (at byte %zu)", conn->what,
-						HttpUrlDisplay(req->url), req->label ? ", " : "", req->label ? req->label : "", off),
+				 errmsg("%s: %s%s%s answered with a body that is not valid UTF-8 (at byte %d)", conn->what,
+						HttpUrlDisplay(req->url), req->label ? ", " : "", req->label ? req->label : "", valid),
 				 errhint("JSON is UTF-8 (RFC 8259); ask the service for UTF-8, or read the body as format csv or ndjson with options.encoding.")));
-	}
 	conv = pg_any_to_server(req->data, (int) req->len, PG_UTF8);
 	if (conv != req->data)
 	{
