@@ -28,15 +28,19 @@
  *    consumed through a 4 MiB buffer (curl pauses while it is full) and
  *    resumed where it broke off if the connection fails; read_at (Parquet
  *    footers and column chunks) is a ranged GET of what is asked, small
- *    reads through a 1 MiB window.
+ *    reads through two 1 MiB windows; a reader that knows its next read
+ *    (Parquet's next row groups) hints it, and that ranged GET then runs
+ *    while the reader decodes (a libcurl fetch the reader pumps between
+ *    batches), so download and decoding overlap.
  *    Every read carries If-Match with the ETag seen when listing, so a
  *    concurrent overwrite is an error rather than a mix of two versions.  A
  *    target is written in parts of part_size (8 MiB by default): a small
  *    object is one PUT at finish, a larger one a multipart upload (S3, GCS)
  *    or a block list (Azure) completed at finish; an error before then aborts
  *    the upload, and an object is never visible before it is complete.
- *    Memory per object is one read-ahead buffer or one part, whatever the
- *    object's size.
+ *    Memory per object is one read-ahead buffer (or the windows and one
+ *    prefetched range of at most 64 MiB) or one part, whatever the object's
+ *    size.
  *
  *-------------------------------------------------------------------------
  */
@@ -64,6 +68,8 @@
 
 #define OBJ_PART_SIZE		(8 * 1024 * 1024)
 #define OBJ_WINDOW			(1024 * 1024)	/* read_at's window for small reads */
+#define OBJ_WINDOWS			2
+#define OBJ_PREFETCH_MAX	(64 * 1024 * 1024)	/* the largest range prefetched */
 #define OBJ_ATTEMPTS		5
 #define OBJ_BACKOFF_MS		100
 #define OBJ_BACKOFF_MAX_MS	5000
@@ -846,9 +852,18 @@ typedef struct ObjIn
 	int64		stream_pos;		/* object offset of the stream's next byte */
 	int			failures;		/* streams that broke off (resumed each time) */
 	int64		pos;			/* sequential position */
-	char	   *win;			/* read_at: the window last fetched */
-	int64		win_off;
-	size_t		win_len;
+	char	   *win[OBJ_WINDOWS];	/* read_at: the windows last fetched */
+	int64		win_off[OBJ_WINDOWS];
+	size_t		win_len[OBJ_WINDOWS];
+	int			win_next;		/* the one to replace */
+	/* prefetch: one ranged GET running while the reader decodes */
+	MemoryContext pf_cxt;		/* the fetch and its buffer; deleted at close */
+	MetaetlHttpFetch *fetch;	/* created on the first hint */
+	bool		pf_busy;		/* started, not yet collected */
+	int64		pf_off;
+	size_t		pf_len;
+	char	   *pf_buf;
+	size_t		pf_cap;
 } ObjIn;
 
 /* the If-Match header pinning reads to the version listed or HEADed */
@@ -963,35 +978,142 @@ obj_in_read(MetaetlInStream *s, void *buf, size_t len)
 }
 
 /*
- * Random access: a large read is one ranged GET into the caller's buffer; a
- * small one (a footer, a zip directory entry, libzip's 8 kB reads) fetches a
- * 1 MiB window from its offset, which the reads after it usually fall in, so
- * a format reading in small steps costs a request per window, not per step.
+ * The prefetched range, if it holds [off, off + len): waited for and copied
+ * out.  A prefetch that failed in any way (an error status, a transport
+ * failure, a short body) is dropped and false returned, so the read is made
+ * again by obj_get_range, which retries and reports the error.
+ */
+static bool
+obj_take_prefetch(ObjIn *in, int64 off, void *buf, size_t len)
+{
+	MetaetlHttpResponse res;
+	bool		ok;
+
+	if (!in->pf_busy || off < in->pf_off || off + (int64) len > in->pf_off + (int64) in->pf_len)
+		return false;
+	MetaetlHttpFetchWait(in->fetch, &res);
+	in->pf_busy = false;
+	ok = res.error == NULL && res.status == 206 && !res.truncated && res.body_len == in->pf_len;
+	if (ok)
+		memcpy(buf, in->pf_buf + (off - in->pf_off), len);
+	return ok;
+}
+
+/*
+ * A hint that read_at(off, len) comes soon (a Parquet reader's next row
+ * group): start its ranged GET now, so that it downloads while the current
+ * one is decoded.  One prefetch at a time, its buffer kept for the next:
+ * memory is one range beside the reader's own.  A newer hint replaces an
+ * older one not yet read; small ranges go through the window instead.
+ */
+static void
+obj_in_prefetch(MetaetlInStream *s, int64 off, size_t len)
+{
+	ObjIn	   *in = s->state;
+	ObjClient  *c = in->c;
+	ObjReq		r;
+	MetaetlHttpRequest hr;
+	char	   *url;
+
+	if (len < OBJ_WINDOW || len > OBJ_PREFETCH_MAX || off < 0 || off + (int64) len > in->e->size)
+		return;
+	if (in->pf_busy && in->pf_off == off && in->pf_len == len)
+		return;
+	if (in->pf_busy)
+		MetaetlHttpFetchCancel(in->fetch);
+	in->pf_busy = false;
+	if (in->pf_cxt == NULL)
+	{
+		/* its own context: closing the object frees handles and buffer */
+		in->pf_cxt = AllocSetContextCreate(c->cxt, "metaetl object prefetch", ALLOCSET_SMALL_SIZES);
+		in->fetch = MetaetlHttpFetchCreate(in->pf_cxt);
+	}
+	if (in->pf_cap < len)
+	{
+		if (in->pf_buf)
+			pfree(in->pf_buf);
+		in->pf_buf = NULL;
+		in->pf_cap = 0;
+		in->pf_buf = MemoryContextAlloc(in->pf_cxt, len);
+		in->pf_cap = len;
+	}
+	memset(&r, 0, sizeof(r));
+	r.method = "GET";
+	r.key = in->e->key;
+	r.headers = obj_read_headers(in, off, off + (int64) len - 1);
+	r.out = in->pf_buf;
+	r.out_cap = len;
+	url = c->p->url(c, &r);
+	obj_http_request(c, &r, url, &hr);
+	MetaetlHttpFetchStart(in->fetch, &hr);
+	list_free(hr.headers);
+	in->pf_busy = true;
+	in->pf_off = off;
+	in->pf_len = len;
+	MetaetlHttpFetchPump(in->fetch);
+}
+
+/* let the prefetch progress (the reader calls this between batches) */
+static void
+obj_in_pump(MetaetlInStream *s)
+{
+	ObjIn	   *in = s->state;
+
+	if (in->pf_busy)
+		MetaetlHttpFetchPump(in->fetch);
+}
+
+/*
+ * Random access: a prefetched range is taken from the prefetch; a large
+ * read is one ranged GET into the caller's buffer; a small one (a footer,
+ * a zip directory entry, libzip's 8 kB reads) fetches a 1 MiB window from
+ * its offset, which the reads after it usually fall in, so a format reading
+ * in small steps costs a request per window, not per step.  A window that
+ * would pass the object's end ends there instead, so reading a Parquet or
+ * zip trailer (8 or 22 bytes) brings the footer or directory before it in
+ * the same request; and two windows are kept, so a format that alternates
+ * between the head and the tail (magic bytes, then the footer) does not
+ * fetch either twice.  Against a store a request costs far more than a
+ * megabyte (moto reads the whole object for each).
  */
 static void
 obj_in_read_at(MetaetlInStream *s, int64 off, void *buf, size_t len)
 {
 	ObjIn	   *in = s->state;
+	int			w;
+	int64		start;
+	size_t		wlen;
 
 	if (len == 0)
 		return;
-	if (in->win && off >= in->win_off && off + (int64) len <= in->win_off + (int64) in->win_len)
-	{
-		memcpy(buf, in->win + (off - in->win_off), len);
+	for (w = 0; w < OBJ_WINDOWS; w++)
+		if (in->win[w] && off >= in->win_off[w] &&
+			off + (int64) len <= in->win_off[w] + (int64) in->win_len[w])
+		{
+			memcpy(buf, in->win[w] + (off - in->win_off[w]), len);
+			return;
+		}
+	if (obj_take_prefetch(in, off, buf, len))
 		return;
-	}
 	if (len >= OBJ_WINDOW)
 	{
 		obj_get_range(in, off, buf, len);
 		return;
 	}
-	if (in->win == NULL)
-		in->win = MemoryContextAlloc(in->c->cxt, OBJ_WINDOW);
-	in->win_off = off;
-	in->win_len = (size_t) Min((int64) OBJ_WINDOW, in->e->size - off);
-	in->win_len = Max(in->win_len, len);
-	obj_get_range(in, off, in->win, in->win_len);
-	memcpy(buf, in->win, len);
+	w = in->win_next;
+	in->win_next = (w + 1) % OBJ_WINDOWS;
+	if (in->win[w] == NULL)
+		in->win[w] = MemoryContextAlloc(in->c->cxt, OBJ_WINDOW);
+	start = off;
+	if (start > in->e->size - OBJ_WINDOW)
+		start = Max(in->e->size - OBJ_WINDOW, 0);
+	wlen = (size_t) Min((int64) OBJ_WINDOW, in->e->size - start);
+	wlen = Max(wlen, (size_t) (off - start) + len);
+	in->win_len[w] = 0;			/* valid again once filled */
+	obj_get_range(in, start, in->win[w], wlen);
+	in->win_off[w] = start;
+	in->win_len[w] = wlen;
+	memcpy(buf, in->win[w] + (off - start), len);
 }
 
 static void
@@ -1002,9 +1124,19 @@ obj_in_close(MetaetlInStream *s)
 	if (in->stream)
 		MetaetlHttpStreamClose(in->stream);
 	in->stream = NULL;
-	if (in->win)
-		pfree(in->win);
-	in->win = NULL;
+	for (int w = 0; w < OBJ_WINDOWS; w++)
+	{
+		if (in->win[w])
+			pfree(in->win[w]);
+		in->win[w] = NULL;
+	}
+	in->pf_busy = false;
+	if (in->pf_cxt)
+		MemoryContextDelete(in->pf_cxt);	/* the fetch's callback frees curl's handles */
+	in->pf_cxt = NULL;
+	in->fetch = NULL;
+	in->pf_buf = NULL;
+	in->pf_cap = 0;
 }
 
 static MetaetlInStream *
@@ -1022,6 +1154,8 @@ obj_open_in(ObjClient *c, ObjEntry *e)
 	s->seekable = true;
 	s->read = obj_in_read;
 	s->read_at = obj_in_read_at;
+	s->prefetch = obj_in_prefetch;
+	s->pump = obj_in_pump;
 	s->close = obj_in_close;
 	s->state = in;
 	return s;

@@ -71,6 +71,23 @@ MetaetlStreamClose(MetaetlInStream *s)
 	s->close = NULL;
 }
 
+/* read_at(off, len) will follow: let a remote stream start fetching it */
+void
+MetaetlStreamPrefetch(MetaetlInStream *s, int64 off, size_t len)
+{
+	if (s->prefetch && s->seekable && off >= 0 && len > 0 &&
+		(s->size < 0 || (off <= s->size && (int64) len <= s->size - off)))
+		s->prefetch(s, off, len);
+}
+
+/* let prefetches progress; never blocks, a no-op for local streams */
+void
+MetaetlStreamPump(MetaetlInStream *s)
+{
+	if (s->pump)
+		s->pump(s);
+}
+
 /* Write len bytes to s, interruptible, counting bytes_written. */
 void
 MetaetlStreamWrite(MetaetlOutStream *s, const void *buf, size_t len)

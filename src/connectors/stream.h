@@ -44,6 +44,15 @@ struct MetaetlInStream
 	void		(*read_at) (MetaetlInStream *s, int64 off, void *buf, size_t len);
 	/* release resources now (optional: the context callback does it too) */
 	void		(*close) (MetaetlInStream *s);
+
+	/*
+	 * Optional, for remote streams: a hint that read_at(off, len) comes
+	 * soon, so its transfer can start now, and a step that lets started
+	 * transfers progress without blocking (a reader calls it between
+	 * batches of its own work, so download and decoding overlap).
+	 */
+	void		(*prefetch) (MetaetlInStream *s, int64 off, size_t len);
+	void		(*pump) (MetaetlInStream *s);
 	void	   *state;
 };
 
@@ -64,6 +73,8 @@ struct MetaetlOutStream
 extern size_t MetaetlStreamRead(MetaetlInStream *s, void *buf, size_t len);
 extern void MetaetlStreamReadAt(MetaetlInStream *s, int64 off, void *buf, size_t len);
 extern void MetaetlStreamClose(MetaetlInStream *s);
+extern void MetaetlStreamPrefetch(MetaetlInStream *s, int64 off, size_t len);
+extern void MetaetlStreamPump(MetaetlInStream *s);
 extern void MetaetlStreamWrite(MetaetlOutStream *s, const void *buf, size_t len);
 extern void MetaetlStreamFinish(MetaetlOutStream *s);
 extern void MetaetlStreamAbort(MetaetlOutStream *s);

@@ -20,6 +20,12 @@
  * max_body (XML listings, error replies) that is copied out and freed after
  * curl returns, so curl's callbacks never allocate with palloc either.
  *
+ * A fetch (MetaetlHttpFetch) is a GET in its own multi handle that moves
+ * only when its caller pumps it: the Parquet reader's next row groups
+ * download while the current ones are decoded, in the same process and
+ * without threads, since a pump never blocks and is called between
+ * batches.  Its handles too are freed by a memory-context callback.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -820,4 +826,187 @@ MetaetlHttpStreamClose(MetaetlHttpStream *s)
 	if (s->buf)
 		pfree(s->buf);
 	s->buf = NULL;
+}
+
+/* ------------------------------------------------------------ fetches */
+
+/*
+ * A GET that runs while the caller does other work: curl runs in the
+ * fetch's own multi handle and moves only when pumped (never blocking) or
+ * waited for.  The body lands in the caller's buffer through the same
+ * write callback as MetaetlHttpExec, so nothing is allocated inside curl.
+ * The multi handle keeps its connection between fetches.  Handles are
+ * freed by a reset callback on the fetch's context.
+ */
+struct MetaetlHttpFetch
+{
+	CURLM	   *multi;
+	CURL	   *easy;
+	struct curl_slist *headers;
+	HttpIo	   *io;
+	bool		running;		/* started and not yet collected */
+	bool		done;
+	CURLcode	result;
+	char		errbuf[CURL_ERROR_SIZE];
+	MemoryContextCallback cb;
+};
+
+static void
+http_fetch_detach(MetaetlHttpFetch *f)
+{
+	if (f->running && f->multi && f->easy)
+		curl_multi_remove_handle(f->multi, f->easy);
+	f->running = false;
+	if (f->headers)
+		curl_slist_free_all(f->headers);
+	f->headers = NULL;
+}
+
+static void
+http_fetch_free(void *arg)
+{
+	MetaetlHttpFetch *f = arg;
+
+	http_fetch_detach(f);
+	if (f->easy)
+		curl_easy_cleanup(f->easy);
+	if (f->multi)
+		curl_multi_cleanup(f->multi);
+	f->easy = NULL;
+	f->multi = NULL;
+}
+
+/*
+ * MetaetlHttpFetchCreate
+ *		A fetch whose handles live as long as "cxt" (freed by its reset
+ *		callback, so an error anywhere leaks nothing); started as often as
+ *		needed, one GET at a time.
+ */
+MetaetlHttpFetch *
+MetaetlHttpFetchCreate(MemoryContext cxt)
+{
+	MetaetlHttpFetch *f = MemoryContextAllocZero(cxt, sizeof(MetaetlHttpFetch));
+
+	MetaetlCurlGlobalInit();
+	f->io = MemoryContextAllocZero(cxt, sizeof(HttpIo));
+	f->cb.func = http_fetch_free;
+	f->cb.arg = f;
+	MemoryContextRegisterResetCallback(cxt, &f->cb);
+	f->multi = curl_multi_init();
+	f->easy = curl_easy_init();
+	if (f->multi == NULL || f->easy == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OUT_OF_MEMORY),
+				 errmsg("could not create a libcurl handle")));
+	return f;
+}
+
+/*
+ * MetaetlHttpFetchStart
+ *		Start a GET of req->url into req->out (at most out_cap bytes),
+ *		abandoning one still running.  Nothing is sent before the first pump.
+ */
+void
+MetaetlHttpFetchStart(MetaetlHttpFetch *f, const MetaetlHttpRequest *req)
+{
+	MetaetlHttpRequest get = *req;
+
+	Assert(req->out != NULL);
+	http_fetch_detach(f);
+	memset(f->io, 0, sizeof(HttpIo));
+	f->io->out = req->out;
+	f->io->out_cap = req->out_cap;
+	f->done = false;
+	f->result = CURLE_OK;
+	f->errbuf[0] = '\0';
+	get.method = "GET";
+	get.body = NULL;
+	curl_easy_reset(f->easy);
+	http_set_request(f->easy, &get, f->errbuf, http_write_cb, f->io, http_header_cb, f->io, f->io,
+					 &f->headers);
+	/* fewer, larger reads: the body is megabytes */
+	SETOPT(f->easy, CURLOPT_BUFFERSIZE, 512L * 1024L);
+	if (curl_multi_add_handle(f->multi, f->easy) != CURLM_OK)
+		ereport(ERROR,
+				(errcode(ERRCODE_OUT_OF_MEMORY),
+				 errmsg("could not start a libcurl transfer")));
+	f->running = true;
+}
+
+/* one non-blocking step: read what has arrived */
+static void
+http_fetch_step(MetaetlHttpFetch *f)
+{
+	int			running = 0;
+	CURLMsg    *msg;
+	int			left;
+
+	if (curl_multi_perform(f->multi, &running) != CURLM_OK)
+	{
+		f->done = true;
+		f->result = CURLE_RECV_ERROR;
+		return;
+	}
+	while ((msg = curl_multi_info_read(f->multi, &left)) != NULL)
+		if (msg->msg == CURLMSG_DONE)
+		{
+			f->done = true;
+			f->result = msg->data.result;
+		}
+}
+
+/* let a started fetch progress without waiting; cheap when nothing arrived */
+void
+MetaetlHttpFetchPump(MetaetlHttpFetch *f)
+{
+	if (f->running && !f->done)
+		http_fetch_step(f);
+}
+
+/*
+ * MetaetlHttpFetchWait
+ *		Finish the fetch and describe it in *res as MetaetlHttpExec would
+ *		(body_len bytes written to the caller's buffer).  Interrupts are
+ *		serviced while waiting.
+ */
+void
+MetaetlHttpFetchWait(MetaetlHttpFetch *f, MetaetlHttpResponse *res)
+{
+	long		code = 0;
+	curl_off_t	total_us = 0;
+
+	memset(res, 0, sizeof(*res));
+	if (!f->running)
+		elog(ERROR, "an HTTP fetch was collected without being started");
+	for (;;)
+	{
+		http_fetch_step(f);
+		if (f->done)
+			break;
+		curl_multi_poll(f->multi, NULL, 0, 1000, NULL);
+		/* not inside curl here: an interrupt unwinds, the callback frees */
+		CHECK_FOR_INTERRUPTS();
+	}
+	if (f->result == CURLE_ABORTED_BY_CALLBACK)
+		CHECK_FOR_INTERRUPTS();
+	curl_easy_getinfo(f->easy, CURLINFO_RESPONSE_CODE, &code);
+	curl_easy_getinfo(f->easy, CURLINFO_TOTAL_TIME_T, &total_us);
+	res->status = code;
+	res->latency_ms = (double) total_us / 1000.0;
+	res->headers = pnstrdup(f->io->headers, f->io->headers_len);
+	res->body_len = f->io->len;
+	res->truncated = f->io->truncated;
+	while (f->errbuf[0] && f->errbuf[strlen(f->errbuf) - 1] == '\n')
+		f->errbuf[strlen(f->errbuf) - 1] = '\0';
+	if (f->result != CURLE_OK && !(f->result == CURLE_WRITE_ERROR && f->io->truncated))
+		res->error = psprintf("%s%s%s", curl_easy_strerror(f->result),
+							  f->errbuf[0] ? ": " : "", f->errbuf);
+	http_fetch_detach(f);
+}
+
+/* abandon a started fetch (its buffer is no longer written) */
+void
+MetaetlHttpFetchCancel(MetaetlHttpFetch *f)
+{
+	http_fetch_detach(f);
 }

@@ -121,4 +121,21 @@ extern MetaetlHttpStream *MetaetlHttpStreamOpen(const MetaetlHttpRequest *req, M
 extern size_t MetaetlHttpStreamRead(MetaetlHttpStream *s, char *buf, size_t len, char **error);
 extern void MetaetlHttpStreamClose(MetaetlHttpStream *s);
 
+/*
+ * Fetches: a GET into the caller's buffer (req->out, out_cap) that runs
+ * while the caller works.  libcurl moves only in MetaetlHttpFetchPump (never
+ * blocks: what has arrived is read) and MetaetlHttpFetchWait (blocks until
+ * the reply is whole, then fills *res as MetaetlHttpExec does), so a caller
+ * overlaps the transfer with its own work by pumping between steps of it.
+ * A fetch is started again for the next GET and keeps its connection; its
+ * handles are freed when "cxt" is reset.  Nothing is retried here.
+ */
+typedef struct MetaetlHttpFetch MetaetlHttpFetch;
+
+extern MetaetlHttpFetch *MetaetlHttpFetchCreate(MemoryContext cxt);
+extern void MetaetlHttpFetchStart(MetaetlHttpFetch *f, const MetaetlHttpRequest *req);
+extern void MetaetlHttpFetchPump(MetaetlHttpFetch *f);
+extern void MetaetlHttpFetchWait(MetaetlHttpFetch *f, MetaetlHttpResponse *res);
+extern void MetaetlHttpFetchCancel(MetaetlHttpFetch *f);
+
 #endif							/* METAETL_CURL_H */

@@ -6,7 +6,9 @@
  * An input is a whole file.  Invariants checked on every input: opening
  * and reading every flat column of every row group never crashes, leaks,
  * hangs or allocates without bound, and an error always comes with a
- * message.  A file that reads completely (up to 50,000 rows) is written
+ * message; inputs of odd size are read as a remote one would be (prefetch
+ * hints, which must name bytes of the file, and gaps between projected
+ * chunks read through).  A file that reads completely (up to 50,000 rows) is written
  * again with the writer and read back: the values must be the same (a
  * checksum over every value and NULL).  The seed corpus is written by
  * DuckDB when `make fuzz` runs (test/fuzz/run.sh).
@@ -42,6 +44,16 @@ mem_read_at(void *arg, uint64_t off, void *buf, size_t len, PqfError *err)
 	return 0;
 }
 
+/* a prefetch hint must name bytes of the file (a remote input fetches them) */
+static void
+mem_prefetch(void *arg, uint64_t off, size_t len)
+{
+	Mem		   *m = arg;
+
+	if (off > m->len || len > m->len - off || len == 0)
+		abort();
+}
+
 static int
 buf_write(void *arg, const void *p, size_t n, PqfError *err)
 {
@@ -70,7 +82,8 @@ static int
 read_file(const uint8_t *data, size_t size, uint64_t *sum, PqfBuf *rewrite)
 {
 	Mem			m = {data, size};
-	PqfInput	in = {mem_read_at, size, &m};
+	/* odd sizes read as a remote input: gaps between chunks read through */
+	PqfInput	in = {mem_read_at, size, &m, mem_prefetch, (size & 1) ? 4096 : 0};
 	PqfFile    *f = NULL;
 	PqfError	err = {0};
 	int			cols[64];
@@ -87,6 +100,9 @@ read_file(const uint8_t *data, size_t size, uint64_t *sum, PqfBuf *rewrite)
 			abort();
 		return 0;
 	}
+	/* and in short reads, so that runs of row groups are several and hinted */
+	if (size & 2)
+		f->span_max = 512;
 	for (int i = 0; i < pqf_ncolumns(f) && n < 64; i++)
 		if (!pqf_column(f, i)->nested)
 		{

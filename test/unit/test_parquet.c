@@ -75,6 +75,23 @@ mem_read_at(void *arg, uint64_t off, void *buf, size_t len, PqfError *err)
 	return 0;
 }
 
+/* prefetch hints, as a remote input receives them */
+static int	nhints;
+static uint64_t hint_lo[4096];
+static uint64_t hint_hi[4096];
+
+static void
+hint_prefetch(void *arg, uint64_t off, size_t len)
+{
+	(void) arg;
+	if (nhints < 4096)
+	{
+		hint_lo[nhints] = off;
+		hint_hi[nhints] = off + len;
+		nhints++;
+	}
+}
+
 static int
 buf_write(void *arg, const void *p, size_t n, PqfError *err)
 {
@@ -332,7 +349,7 @@ read_table(PqfFile *f, const int *cols, int n, Table *t, PqfError *err)
 static int
 open_mem(MemIn *m, PqfFile **f, PqfError *err)
 {
-	PqfInput	in = {mem_read_at, m->len, m};
+	PqfInput	in = {mem_read_at, m->len, m, NULL, 0};
 
 	return pqf_open(f, &in, err);
 }
@@ -1228,6 +1245,7 @@ test_duckdb_fixtures(void)
 				Table		pt;
 				bool		inside = true;
 				uint64_t	chunk_bytes = 0;
+				int			plain_reads = 0;
 
 				m.nranges = 0;
 				m.bytes_read = 0;
@@ -1239,6 +1257,7 @@ test_duckdb_fixtures(void)
 					rc = read_table(pf, want, 2, &pt, &err);
 					CHECK(rc == 0 && check_table(&pt, map2, 16, why, sizeof(why)) == 0,
 							   "duck v%d: projecting splain, id reads them right %s %s", v, err.msg, why);
+					plain_reads = m.nranges - first_data;
 					/* a read may cover adjacent projected chunks (one read per row group) */
 					for (int r = first_data; r < m.nranges; r++)
 					{
@@ -1270,6 +1289,52 @@ test_duckdb_fixtures(void)
 							   (unsigned long long) chunk_bytes);
 					table_free(&pt);
 					pqf_close(pf);
+				}
+
+				/*
+				 * A remote input (request_bytes, prefetch): the same two
+				 * columns come in fewer reads, gaps of other columns
+				 * included, and every prefetch hint is followed by a read
+				 * of exactly that range.  Reads are limited to a quarter of
+				 * the data here, so that there are several.
+				 */
+				{
+					PqfInput	rin = {mem_read_at, m.len, &m, hint_prefetch, m.len};
+					int			map2[2] = {C_SPLAIN, C_ID};
+
+					m.nranges = 0;
+					m.bytes_read = 0;
+					nhints = 0;
+					if (pqf_open(&pf, &rin, &err) == 0)
+					{
+						int			first_data = m.nranges;
+						bool		hints_read = true;
+
+						pf->span_max = pf->data_end / 4;
+						rc = read_table(pf, want, 2, &pt, &err);
+						CHECK(rc == 0 && check_table(&pt, map2, 16, why, sizeof(why)) == 0,
+							  "duck v%d: projecting splain, id through a remote input reads them right %s %s",
+							  v, err.msg, why);
+						CHECK(m.nranges - first_data < plain_reads && m.nranges - first_data >= 2 &&
+							  m.nranges - first_data <= pf->meta.nrg,
+							  "duck v%d: gaps are read through: %d reads instead of %d for %d row groups", v,
+							  m.nranges - first_data, plain_reads, pf->meta.nrg);
+						for (int h = 0; h < nhints; h++)
+						{
+							bool		found = false;
+
+							for (int r = first_data; r < m.nranges; r++)
+								found = found || (m.lo[r] == hint_lo[h] && m.hi[r] == hint_hi[h]);
+							hints_read = hints_read && found;
+						}
+						CHECK(nhints == m.nranges - first_data - 1 && hints_read,
+							  "duck v%d: each read but the first was hinted first (%d hints, %d reads)", v,
+							  nhints, m.nranges - first_data);
+						table_free(&pt);
+						pqf_close(pf);
+					}
+					else
+						CHECK(0, "duck v%d opens through a remote input: %s", v, err.msg);
 				}
 			}
 			free(m.data);

@@ -151,12 +151,22 @@ typedef struct PqfBatch
 /*
  * The input: read_at must fill buf with exactly len bytes from offset (the
  * reader never asks past size) or return a negative code with err filled.
+ * prefetch (optional, may be NULL) is told of a read_at of exactly that
+ * range that will follow (the next row groups' chunks), so a remote input
+ * can fetch it while the current ones are decoded; it cannot fail.
+ * request_bytes (optional, 0: off) is what one read costs in bytes of
+ * transfer, for inputs where a request costs more than the bytes it carries
+ * (object stores): projected chunks separated by at most that many bytes of
+ * other columns are then read together, gap included, instead of one read
+ * per chunk.  With 0 only projected chunks' bytes are ever read.
  */
 typedef struct PqfInput
 {
 	int			(*read_at) (void *arg, uint64_t offset, void *buf, size_t len, PqfError *err);
 	uint64_t	size;
 	void	   *arg;
+	void		(*prefetch) (void *arg, uint64_t offset, size_t len);
+	uint64_t	request_bytes;
 } PqfInput;
 
 typedef struct PqfFile PqfFile;

@@ -45,6 +45,8 @@
 #include "connectors/format.h"
 #include "connectors/formats/parquet.h"
 
+#define PQ_REMOTE_REQUEST_BYTES (4 * 1024 * 1024)
+
 /* how a Parquet column becomes a Datum */
 typedef enum PqKind
 {
@@ -142,6 +144,12 @@ pq_stream_read_at(void *arg, uint64_t off, void *buf, size_t len, PqfError *err)
 	/* errors are ereport(ERROR) inside; the reset callback frees the reader */
 	MetaetlStreamReadAt((MetaetlInStream *) arg, (int64) off, buf, len);
 	return 0;
+}
+
+static void
+pq_stream_prefetch(void *arg, uint64_t off, size_t len)
+{
+	MetaetlStreamPrefetch((MetaetlInStream *) arg, (int64) off, len);
 }
 
 /* ---- type mapping ---------------------------------------------------------- */
@@ -757,9 +765,18 @@ parquet_read(MetaetlFormatRead *rd)
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("source \"%s\": Parquet needs random access, and \"%s\" is a sequential stream",
 						st->src_id, st->name)));
+	memset(&in, 0, sizeof(in));
 	in.read_at = pq_stream_read_at;
 	in.size = (uint64_t) rd->in->size;
 	in.arg = rd->in;
+	in.prefetch = pq_stream_prefetch;
+	/*
+	 * A stream that prefetches is remote: a request costs about what 4 MiB
+	 * of transfer does (tens of milliseconds), so gaps of unused columns up
+	 * to that are read rather than split into one request per chunk.
+	 */
+	if (rd->in->prefetch)
+		in.request_bytes = PQ_REMOTE_REQUEST_BYTES;
 	cb->func = pq_close_cb;
 	cb->arg = st;
 	MemoryContextRegisterResetCallback(CurrentMemoryContext, cb);
@@ -858,6 +875,8 @@ parquet_read(MetaetlFormatRead *rd)
 			{
 				CHECK_FOR_INTERRUPTS();
 				MemoryContextReset(row_cxt);
+				/* the next row groups' download moves on meanwhile */
+				MetaetlStreamPump(rd->in);
 			}
 			old = MemoryContextSwitchTo(row_cxt);
 			for (int k = 0; k < ncols; k++)

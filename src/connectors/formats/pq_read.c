@@ -95,6 +95,8 @@ struct PqfFile
 	PqfBuf		rgbuf;
 	uint64_t	rg_off;
 	bool		rg_valid;
+	uint64_t   *span;			/* rg_span's scratch: 2 * nproj offsets */
+	uint64_t	span_max;		/* PQF_RG_SPAN (the unit test lowers it) */
 };
 
 /*
@@ -105,8 +107,10 @@ struct PqfFile
  * request costs far more than the bytes it carries (and moto reads the
  * whole object for each ranged GET), so a whole-file read of 8 columns in
  * 122,880-row groups costs a GET per 32 MiB instead of one per column
- * chunk; columns the pipeline does not use are still never fetched, and
- * memory stays bounded by this buffer.
+ * chunk, and memory stays bounded by this buffer.  Columns the pipeline
+ * does not use are never fetched, unless the input's request_bytes says a
+ * gap of them is cheaper to read than a request: then 2 of 8 columns from
+ * S3 cost a GET per 32 MiB too, instead of one per chunk.
  */
 #define PQF_RG_SPAN		(32 * 1024 * 1024)
 
@@ -402,6 +406,7 @@ pqf_open(PqfFile **out, const PqfInput *in, PqfError *err)
 		return pqf_fail(err, PQF_E_NOMEM, "out of memory opening the file");
 	f->in = *in;
 	f->cur_rg = -1;
+	f->span_max = PQF_RG_SPAN;
 	f->data_end = in->size - 8 - flen;
 	f->footer = malloc(flen);
 	if (f->footer == NULL)
@@ -452,6 +457,7 @@ pqf_close(PqfFile *f)
 		for (int i = 0; i < f->nproj; i++)
 			col_free(&f->readers[i]);
 	free(f->readers);
+	free(f->span);
 	pqf_buf_free(&f->rgbuf);
 	free(f->cols);
 	free(f->first_leaf);
@@ -564,12 +570,15 @@ pqf_project(PqfFile *f, const int *cols, int ncols, PqfError *err)
 			col_free(&f->readers[i]);
 	free(f->readers);
 	f->readers = NULL;
+	free(f->span);
+	f->span = NULL;
 	f->nproj = 0;
 	f->cur_rg = -1;
 	if (ncols < 0)
 		return pqf_fail(err, PQF_E_ARG, "a negative number of columns");
 	f->readers = calloc(ncols ? ncols : 1, sizeof(PqfColReader));
-	if (f->readers == NULL)
+	f->span = malloc(2 * sizeof(uint64_t) * (ncols ? ncols : 1));
+	if (f->readers == NULL || f->span == NULL)
 		return pqf_fail(err, PQF_E_NOMEM, "out of memory choosing columns");
 	for (int i = 0; i < ncols; i++)
 	{
@@ -621,25 +630,27 @@ pqf_project(PqfFile *f, const int *cols, int ncols, PqfError *err)
 
 /*
  * The byte range [lo, hi) of row group rg's projected chunks, when they
- * tile it (chunks do not overlap, so their sizes adding up to the range
- * means no byte of another column is in it), lie in the file's data and
- * span at most PQF_RG_SPAN.  Offsets are checked again, chunk by chunk,
- * when the row group is started.
+ * tile it or, for an input with request_bytes, when the gaps between them
+ * (other columns' chunks) are at most that long; they must lie in the
+ * file's data, not overlap, and span at most PQF_RG_SPAN.  Offsets are
+ * checked again, chunk by chunk, when the row group is started.
  */
 static bool
 rg_span(const PqfFile *f, int rg, uint64_t *lo, uint64_t *hi)
 {
 	const PqfRowGroupMeta *g = &f->meta.rgs[rg];
-	uint64_t	l = UINT64_MAX,
-				h = 0,
-				sum = 0;
+	uint64_t   *starts = f->span,
+			   *ends = f->span + f->nproj;
+	int			n = 0;
 
 	if (f->nproj < 1)
 		return false;
 	for (int i = 0; i < f->nproj; i++)
 	{
 		const PqfChunkMeta *cm = &g->cols[f->readers[i].leaf];
-		uint64_t	start;
+		uint64_t	start,
+					end;
+		int			j;
 
 		if (!cm->has_meta || cm->file_path != NULL || cm->data_page_offset < 4 ||
 			cm->total_compressed <= 0)
@@ -649,15 +660,50 @@ rg_span(const PqfFile *f, int rg, uint64_t *lo, uint64_t *hi)
 			start = (uint64_t) cm->dictionary_page_offset;
 		if (start >= f->data_end || (uint64_t) cm->total_compressed > f->data_end - start)
 			return false;
-		l = start < l ? start : l;
-		h = start + (uint64_t) cm->total_compressed > h ? start + (uint64_t) cm->total_compressed : h;
-		sum += (uint64_t) cm->total_compressed;
+		end = start + (uint64_t) cm->total_compressed;
+		/* insertion by start offset: linear, chunks are usually in file order */
+		for (j = n; j > 0 && starts[j - 1] > start; j--)
+		{
+			starts[j] = starts[j - 1];
+			ends[j] = ends[j - 1];
+		}
+		starts[j] = start;
+		ends[j] = end;
+		n++;
 	}
-	if (sum != h - l || h - l > PQF_RG_SPAN)
+	for (int i = 1; i < n; i++)
+		if (starts[i] < ends[i - 1] || starts[i] - ends[i - 1] > f->in.request_bytes)
+			return false;
+	/* sorted and disjoint: the last chunk ends the span */
+	if (ends[n - 1] - starts[0] > f->span_max)
 		return false;
-	*lo = l;
-	*hi = h;
+	*lo = starts[0];
+	*hi = ends[n - 1];
 	return true;
+}
+
+/*
+ * Row group rg's span [lo, hi) and those of the row groups after it while
+ * they continue the range, up to PQF_RG_SPAN in all: *end is where the run
+ * ends, and the first row group after it is returned.
+ */
+static int
+rg_run(const PqfFile *f, int rg, uint64_t lo, uint64_t hi, uint64_t *end)
+{
+	int			next;
+
+	*end = hi;
+	for (next = rg + 1; next < f->meta.nrg; next++)
+	{
+		uint64_t	l2,
+					h2;
+
+		if (!rg_span(f, next, &l2, &h2) || l2 < *end || l2 - *end > f->in.request_bytes ||
+			h2 - lo > f->span_max)
+			break;
+		*end = h2;
+	}
+	return next;
 }
 
 /*
@@ -668,7 +714,9 @@ rg_span(const PqfFile *f, int rg, uint64_t *lo, uint64_t *hi)
  *		projected chunks tile one contiguous range (see rg_span) the range, and
  *		following row groups that extend it, is fetched in a single read into
  *		rgbuf, so a typical file costs one request per few row groups instead
- *		of one per chunk.  Pages themselves are decoded lazily by pqf_read.
+ *		of one per chunk, and the input is told of the next such run, which a
+ *		remote input fetches while this one is decoded.  Pages themselves are
+ *		decoded lazily by pqf_read.
  */
 int
 pqf_row_group(PqfFile *f, int rg, PqfError *err)
@@ -723,19 +771,13 @@ pqf_row_group(PqfFile *f, int rg, PqfError *err)
 	if (rg_span(f, rg, &lo, &hi) &&
 		!(f->rg_valid && lo >= f->rg_off && hi <= f->rg_off + f->rgbuf.len))
 	{
-		uint64_t	end = hi;
+		uint64_t	end;
+		uint64_t	l2,
+					e2;
+		int			next;
 		int			rc;
 
-		/* and the row groups after it while they continue the range */
-		for (int next = rg + 1; next < f->meta.nrg; next++)
-		{
-			uint64_t	l2,
-						h2;
-
-			if (!rg_span(f, next, &l2, &h2) || l2 != end || h2 - lo > PQF_RG_SPAN)
-				break;
-			end = h2;
-		}
+		next = rg_run(f, rg, lo, hi, &end);
 		f->rg_valid = false;
 		f->rgbuf.len = 0;
 		if (!pqf_buf_reserve(&f->rgbuf, end - lo))
@@ -746,6 +788,13 @@ pqf_row_group(PqfFile *f, int rg, PqfError *err)
 		f->rgbuf.len = end - lo;
 		f->rg_off = lo;
 		f->rg_valid = true;
+
+		/* the next run downloads while this one is decoded */
+		if (f->in.prefetch && next < f->meta.nrg && rg_span(f, next, &l2, &e2))
+		{
+			rg_run(f, next, l2, e2, &e2);
+			f->in.prefetch(f->in.arg, l2, (size_t) (e2 - l2));
+		}
 	}
 	return 0;
 }
