@@ -4,7 +4,8 @@
  *		Table targets: append, replace, upsert, delete_insert, scd2.
  *
  * Every mode runs in the caller's transaction, so a failing load leaves the
- * target as it was.  replace builds the result in a temporary table first,
+ * target as it was.  replace builds the result in a temporary table first
+ * (unless it already is one: a source's staging table is read as it is),
  * then deletes the old rows and inserts the new ones (two statements, one
  * transaction: a unique index on the target rules out one statement):
  * concurrent readers keep seeing the old rows until commit, never an empty
@@ -72,6 +73,26 @@ load_exec(MetaetlPlan *plan, const char *sql)
 	if (plan->describe_only)
 		return 0;
 	return (int64) MetaetlExec(sql, 0);
+}
+
+/*
+ * Is ref one of this run's temp tables (a source's staging table or a
+ * materialised step)?  Its rows were written before the load began, so
+ * reading it after the target's rows are deleted still gives the result.
+ */
+static bool
+load_ref_is_snapshot(MetaetlPlan *plan, const char *ref)
+{
+	ListCell   *lc;
+
+	foreach(lc, plan->nodes)
+	{
+		MetaetlNode *n = lfirst(lc);
+
+		if (n->temp && strcmp(n->temp, ref) == 0)
+			return true;
+	}
+	return false;
 }
 
 /* the table's column named name, or NULL */
@@ -495,12 +516,17 @@ MetaetlLoadTable(MetaetlPlan *plan, MetaetlTarget *tgt, const char *prefix, cons
 		 * The result is built first (CREATE TABLE AS may run in parallel and
 		 * may read the target itself), then old rows are deleted and the new
 		 * ones inserted: two statements, one transaction.  A unique index on
-		 * the target rules out doing both in one statement.
+		 * the target rules out doing both in one statement.  A result that
+		 * already is a table of this run (a source's staging table, a
+		 * materialised step) cannot see the target's changes, so it is read
+		 * as it is rather than copied once more.
 		 */
-		char	   *tmp = MetaetlNewTemp(plan, "result");
+		bool		snapshot = load_ref_is_snapshot(plan, ref);
+		char	   *tmp = snapshot ? (char *) ref : MetaetlNewTemp(plan, "result");
 
-		load_exec(plan, psprintf("CREATE TEMP TABLE %s ON COMMIT DROP AS\n%sSELECT %s FROM %s",
-								 tmp, prefix, collist, ref));
+		if (!snapshot)
+			load_exec(plan, psprintf("CREATE TEMP TABLE %s ON COMMIT DROP AS\n%sSELECT %s FROM %s",
+									 tmp, prefix, collist, ref));
 		if (strcmp(mode, "replace") == 0)
 		{
 			load_exec(plan, psprintf("DELETE FROM %s", q));
@@ -515,7 +541,7 @@ MetaetlLoadTable(MetaetlPlan *plan, MetaetlTarget *tgt, const char *prefix, cons
 		{
 			int64		rows = load_exec(plan, b.data);
 
-			if (!plan->describe_only)
+			if (!plan->describe_only && !snapshot)
 				MetaetlExec(psprintf("DROP TABLE %s", tmp), SPI_OK_UTILITY);
 			return rows;
 		}

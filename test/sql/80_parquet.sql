@@ -112,5 +112,20 @@ SELECT id, s, d4, src = :'f' || 'types_v1.parquet' AS src_is_path FROM declared 
 SELECT attname, format_type(atttypid, atttypmod) AS type FROM pg_attribute
  WHERE attrelid = 'pq.declared'::regclass AND attnum > 0 ORDER BY attnum;
 
+-- replace into the table that now exists: the staging table is read as it
+-- is (no second temp copy of the rows), the table keeps its index, and a
+-- load that fails half-way leaves every old row in place
+CREATE UNIQUE INDEX declared_id ON pq.declared (id);
+SELECT regexp_replace(l, '_\d+', '_N', 'g') AS load_sql
+  FROM regexp_split_to_table(etl.compile_pipeline('pq_decl'), E'\n') l WHERE l ~ '^(DELETE|INSERT|CREATE)';
+SELECT r->>'status' AS status, r->'rows_written' AS rows_written FROM etl.execute_pipeline('pq_decl') r;
+SELECT count(*) AS rows, count(DISTINCT id) AS ids, to_regclass('pq.declared_id') IS NOT NULL AS index_kept FROM declared;
+CREATE TABLE declared_before AS TABLE declared;
+ALTER TABLE declared ADD CONSTRAINT no_seven CHECK (id <> 7) NOT VALID;
+SELECT r->>'status' AS status, r->'error'->>'sqlstate' AS sqlstate FROM etl.execute_pipeline('pq_decl') r;
+SELECT (SELECT count(*) FROM (TABLE declared EXCEPT ALL TABLE declared_before) a)
+     + (SELECT count(*) FROM (TABLE declared_before EXCEPT ALL TABLE declared) b) AS rows_changed,
+       (SELECT count(*) FROM declared) AS rows;
+
 SELECT etl.drop_pipeline(p) FROM unnest(ARRAY['pq_in', 'pq_out', 'pq_back', 'pq_decl']) p;
 DROP SCHEMA pq CASCADE;
