@@ -338,17 +338,23 @@ MetaetlRemoteSlotRead(MetaetlPlan *plan, MetaetlNode *src, const MetaetlRemoteRe
 
 	/*
 	 * The remote user reads the slot with the replication privilege, which
-	 * decodes every table: it must also be allowed to read this one.
+	 * decodes every row of every table: it must also be allowed to read this
+	 * one, and not be limited by row security there (as for local slots).
 	 */
 	{
 		const char *p[1] = {qremote};
-		char	  **row = MetaetlPgQueryRow(rc, "SELECT pg_catalog.has_table_privilege($1, 'SELECT')", 1, p,
-											psprintf("checking SELECT on %s", qremote));
+		char	  **row = MetaetlPgQueryRow(rc, "SELECT pg_catalog.has_table_privilege($1, 'SELECT'),"
+											"       pg_catalog.row_security_active($1::pg_catalog.regclass)",
+											1, p, psprintf("checking SELECT on %s", qremote));
 
 		if (row[0] == NULL || strcmp(row[0], "t") != 0)
 			MetaetlRemoteRaise(rc, ERRCODE_INSUFFICIENT_PRIVILEGE,
 							   psprintf("permission denied for table %s on the remote server", qremote),
 							   "Reading changes from a slot needs SELECT on the table.", NULL);
+		if (row[1] && strcmp(row[1], "t") == 0)
+			MetaetlRemoteRaise(rc, ERRCODE_INSUFFICIENT_PRIVILEGE,
+							   psprintf("table %s has row-level security for the remote user", qremote),
+							   "Decoded changes hold every row; only users that bypass its policies may read them.", NULL);
 	}
 
 	changes = MetaetlNewTemp(plan, "cdc_changes");

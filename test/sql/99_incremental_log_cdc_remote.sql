@@ -181,6 +181,57 @@ SELECT etl.add_connection('cdc_norepl', 'postgresql',
 SELECT rcdc.err($$SELECT etl.create_change_slot('metaetl_norepl_slot', connection => 'cdc_norepl')$$) AS error;
 SELECT count(*) AS registered FROM etl.change_slots WHERE slot_name IN ('metaetl_down_slot', 'metaetl_norepl_slot');
 
+-- a remote user with the replication privilege (and a password credential)
+-- creates and reads slots; decoding sees every row, so a table with row
+-- security for that user is refused once changes are read, as for local slots
+\c remote postgres :rsock :rport
+SET client_min_messages = warning;
+CREATE ROLE cdc_repl LOGIN REPLICATION PASSWORD 'cdc_repl_pw';
+GRANT USAGE ON SCHEMA rcdc TO cdc_repl;
+CREATE TABLE rcdc.secret (id int PRIMARY KEY, owner text NOT NULL);
+INSERT INTO rcdc.secret VALUES (1, 'cdc_repl'), (2, 'someone');
+GRANT SELECT ON rcdc.secret TO cdc_repl;
+ALTER TABLE rcdc.secret ENABLE ROW LEVEL SECURITY;
+CREATE POLICY mine ON rcdc.secret USING (owner = current_user);
+\c :here postgres :here_host :here_port
+SET client_min_messages = warning;
+SELECT etl.add_credential('cdc_repl_pw', '{"user": "cdc_repl", "password": "cdc_repl_pw"}');
+SELECT etl.add_connection('cdc_repl', 'postgresql',
+       jsonb_build_object('host', '127.0.0.1', 'port', :'rport'::int, 'dbname', 'remote'), 'cdc_repl_pw');
+SELECT etl.create_change_slot('metaetl_repl_slot', connection => 'cdc_repl') IS NOT NULL AS created;
+SELECT etl.register_pipeline($$
+pipeline:
+  id: rcdc_secret
+  sources:
+    - {id: secret, type: postgresql, connection: cdc_repl, table: rcdc.secret,
+       incremental: {mode: log_cdc, slot: metaetl_repl_slot}}
+  targets:
+    - {id: copy, type: postgresql, table: rcdc.secret_copy, mode: merge_changes, keys: [id]}
+$$);
+-- the first read is a plain SELECT on the remote: its policy applies
+SELECT r->>'status' AS status, r->>'rows_read' AS rows_read FROM etl.execute_pipeline('rcdc_secret') r;
+SELECT r->>'status' AS status, r->'error'->>'message' AS message FROM etl.execute_pipeline('rcdc_secret') r;
+SELECT * FROM rcdc.secret_copy ORDER BY id;
+-- a slot is read only by a source of the connection it was created on
+SELECT etl.register_pipeline($$
+pipeline:
+  id: rcdc_wrongconn
+  sources:
+    - {id: orders, type: postgresql, connection: cdc_remote, table: rcdc.orders,
+       incremental: {mode: log_cdc, slot: metaetl_repl_slot}}
+  targets:
+    - {id: copy, type: postgresql, table: rcdc.wrongconn_copy, mode: merge_changes, keys: [id]}
+$$);
+SELECT r->>'status' AS status, r->'error'->>'message' AS message FROM etl.execute_pipeline('rcdc_wrongconn') r;
+-- no password in any run record
+SELECT count(*) AS leaks FROM etl.pipeline_runs
+ WHERE pipeline_id LIKE 'rcdc\_%' AND concat(error_message, error_detail, result::text) ~ 'cdc_(no)?repl_pw';
+SELECT etl.drop_change_slot('metaetl_repl_slot');
+\c remote postgres :rsock :rport
+SELECT count(*) AS dropped_there FROM pg_replication_slots WHERE slot_name = 'metaetl_repl_slot';
+\c :here postgres :here_host :here_port
+SET client_min_messages = warning;
+
 -- a slot dropped on the remote behind metaetl's back: an error naming
 -- pipeline, source and slot, never a new slot; target and position stay
 \c remote postgres :rsock :rport
@@ -206,12 +257,13 @@ SET client_min_messages = warning;
 -- clean up: the registration goes when asked (the slot was already gone)
 SELECT etl.drop_change_slot('metaetl_remote_slot');
 SELECT count(*) AS positions FROM etl.incremental_positions WHERE pipeline_id = 'rcdc_orders';
-SELECT etl.drop_pipeline(p) FROM unnest(ARRAY['rcdc_orders', 'rcdc_bad', 'rcdc_noslot']) p;
-SELECT etl.drop_connection(c) FROM unnest(ARRAY['cdc_remote', 'cdc_down', 'cdc_norepl']) c;
-SELECT etl.drop_credential('cdc_norepl_pw');
+SELECT etl.drop_pipeline(p) FROM unnest(ARRAY['rcdc_orders', 'rcdc_bad', 'rcdc_noslot', 'rcdc_secret', 'rcdc_wrongconn']) p;
+SELECT etl.drop_connection(c) FROM unnest(ARRAY['cdc_remote', 'cdc_down', 'cdc_norepl', 'cdc_repl']) c;
+SELECT etl.drop_credential(c) FROM unnest(ARRAY['cdc_norepl_pw', 'cdc_repl_pw']) c;
 DELETE FROM etl.alerts WHERE pipeline_id LIKE 'rcdc\_%';
 DELETE FROM etl.audit_log WHERE object_id LIKE 'rcdc\_%';
 DROP SCHEMA rcdc CASCADE;
 \c remote postgres :rsock :rport
 SET client_min_messages = warning;
 DROP SCHEMA rcdc CASCADE;
+DROP ROLE cdc_repl;
