@@ -288,6 +288,20 @@ MetaetlRemoteSlotRead(MetaetlPlan *plan, MetaetlNode *src, const MetaetlRemoteRe
 	src->incr_state = upto;
 
 	/*
+	 * Only this source moves the slot, and only to a position it committed,
+	 * so the slot is never ahead of it.  When it is, another reader moved
+	 * it — a restored copy of this database, say, whose registration names
+	 * the same remote slot — and the changes in between may be gone: an
+	 * error, never a silent gap.
+	 */
+	if (stored && snap == NULL && s.confirmed && rslot_lsn(s.confirmed) > rslot_lsn(stored))
+		MetaetlRemoteRaise(rc, ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
+						   psprintf("replication slot \"%s\" was advanced past this source's position (%s > %s)",
+									slot, s.confirmed, stored),
+						   "Another reader moved the remote slot, e.g. a restored copy of this database; the changes in between may be lost.",
+						   "Give each database a slot of its own (etl.create_change_slot), then etl.reset_incremental() this source.");
+
+	/*
 	 * The stored position committed here: the remote slot may forget what
 	 * it covers (not after a first read, as for a slot of this database).
 	 */

@@ -232,6 +232,18 @@ SELECT count(*) AS dropped_there FROM pg_replication_slots WHERE slot_name = 'me
 \c :here postgres :here_host :here_port
 SET client_min_messages = warning;
 
+-- another reader moving the remote slot past the stored position (a
+-- restored copy of this database reading the same remote slot, say) is an
+-- error, never a silent gap; the target stays
+\c remote postgres :rsock :rport
+INSERT INTO rcdc.orders VALUES (9, 'gap', 9, NULL);
+SELECT pg_replication_slot_advance('metaetl_remote_slot', pg_current_wal_lsn()) IS NOT NULL AS moved_behind_our_back;
+\c :here postgres :here_host :here_port
+SET client_min_messages = warning;
+SELECT r->>'status' AS status, regexp_replace(r->'error'->>'message', '\(.*\)', '(...)') AS message
+  FROM etl.execute_pipeline('rcdc_orders') r;
+SELECT * FROM rcdc.orders_copy ORDER BY id;
+
 -- a slot dropped on the remote behind metaetl's back: an error naming
 -- pipeline, source and slot, never a new slot; target and position stay
 \c remote postgres :rsock :rport
