@@ -224,22 +224,76 @@ COMMENT ON FUNCTION etl.disable_change_capture(pg_catalog.regclass) IS
   'Stop capturing a table''s changes: drops its capture triggers and change table; trigger_cdc consumers start over';
 
 -- Log CDC (incremental mode log_cdc): logical replication slots metaetl
--- created and reads with wal2json.  The first (pipeline, source) that
--- stores a position claims the slot.  metaetl never drops or recreates a
--- slot by itself.
+-- created and reads with wal2json, in this database (connection NULL) or on
+-- the remote PostgreSQL server of a connection (read over libpq,
+-- incremental/remote_slot.c).  Slot names are one namespace here, whichever
+-- server holds the slot.  The first (pipeline, source) that stores a
+-- position claims the slot.  metaetl never drops or recreates a slot by
+-- itself.
 CREATE TABLE etl.change_slots (
     slot_name       pg_catalog.name PRIMARY KEY,
     plugin          pg_catalog.text NOT NULL DEFAULT 'wal2json',
     pipeline_id     pg_catalog.text REFERENCES etl.pipelines ON DELETE SET NULL,
     source_id       pg_catalog.text,
     created_by      pg_catalog.name NOT NULL,
-    created_at      pg_catalog.timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp()
+    created_at      pg_catalog.timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
+    connection      pg_catalog.text
 );
 COMMENT ON TABLE etl.change_slots IS
-  'Logical replication slots created by etl.create_change_slot() for log CDC, and the source that reads each';
+  'Logical replication slots created by etl.create_change_slot() for log CDC (connection: on that remote server; NULL: this database), and the source that reads each';
 GRANT SELECT ON etl.change_slots TO PUBLIC;
 
-CREATE FUNCTION etl.create_change_slot(slot_name pg_catalog.name)
+-- A change slot on the remote server of a connection: create, drop, or its
+-- status (lag), connected as as_role would be.  Only metaetl's own functions
+-- call it (no grant), passing their caller, or for lag the pipeline's owner.
+CREATE FUNCTION etl._remote_change_slot(op pg_catalog.text, connection pg_catalog.text,
+                                        slot pg_catalog.name, as_role pg_catalog.name)
+RETURNS pg_catalog.jsonb
+LANGUAGE C VOLATILE
+AS 'MODULE_PATHNAME', 'metaetl_remote_change_slot';
+COMMENT ON FUNCTION etl._remote_change_slot(pg_catalog.text, pg_catalog.text, pg_catalog.name, pg_catalog.name) IS
+  'internal: create, drop or read the status of a change slot on a remote PostgreSQL server, with a role''s view of the connection';
+REVOKE ALL ON FUNCTION etl._remote_change_slot(pg_catalog.text, pg_catalog.text, pg_catalog.name, pg_catalog.name) FROM PUBLIC;
+
+-- What a slot of etl.change_slots holds back, as {server_lsn, restart_lsn,
+-- confirmed_flush_lsn} (remote ones: as the pipeline's owner sees their
+-- connection; {"error": ...} when the server cannot be asked; restart_lsn
+-- NULL when the slot is gone there); NULL for a slot of this database that
+-- is gone or a name not registered.
+CREATE FUNCTION etl._change_slot_status(slot pg_catalog.name)
+RETURNS pg_catalog.jsonb
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    s etl.change_slots;
+    st pg_catalog.jsonb;
+BEGIN
+    SELECT * INTO s FROM etl.change_slots c WHERE c.slot_name OPERATOR(pg_catalog.=) _change_slot_status.slot;
+    IF NOT FOUND THEN
+        RETURN NULL;
+    END IF;
+    IF s.connection IS NULL THEN
+        RETURN (SELECT pg_catalog.jsonb_build_object('server_lsn', pg_catalog.pg_current_wal_lsn(),
+                                                     'restart_lsn', r.restart_lsn,
+                                                     'confirmed_flush_lsn', r.confirmed_flush_lsn)
+                  FROM pg_catalog.pg_replication_slots r
+                 WHERE r.slot_name OPERATOR(pg_catalog.=) s.slot_name
+                   AND r.database OPERATOR(pg_catalog.=) pg_catalog.current_database());
+    END IF;
+    st := etl._remote_change_slot('status', s.connection, s.slot_name,
+                                  COALESCE((SELECT p.owner FROM etl.pipelines p
+                                             WHERE p.pipeline_id OPERATOR(pg_catalog.=) s.pipeline_id),
+                                           s.created_by));
+    -- a slot gone from the remote: the server's position still tells the lag
+    RETURN st OPERATOR(pg_catalog.-) ARRAY['exists', 'wal_level'];
+END
+$$;
+COMMENT ON FUNCTION etl._change_slot_status(pg_catalog.name) IS
+  'internal: the server''s WAL position and a change slot''s restart and confirmed positions, on whichever server holds it';
+REVOKE ALL ON FUNCTION etl._change_slot_status(pg_catalog.name) FROM PUBLIC;
+
+CREATE FUNCTION etl.create_change_slot(slot_name pg_catalog.name, connection pg_catalog.text DEFAULT NULL)
 RETURNS pg_catalog.pg_lsn
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
@@ -251,6 +305,19 @@ BEGIN
         RAISE EXCEPTION 'permission denied to create a change slot'
               USING ERRCODE = '42501',
                     HINT = 'A slot keeps WAL on the server until it is read: only etl_admin members create them.';
+    END IF;
+    IF EXISTS (SELECT 1 FROM etl.change_slots s WHERE s.slot_name OPERATOR(pg_catalog.=) create_change_slot.slot_name) THEN
+        RAISE EXCEPTION 'change slot "%" is already registered', create_change_slot.slot_name
+              USING ERRCODE = '42710', HINT = 'Slot names are unique across this database and its connections: choose another name.';
+    END IF;
+    IF create_change_slot.connection IS NOT NULL THEN
+        -- on the remote server, with the caller's view of the connection and
+        -- its credential (the remote user needs the REPLICATION attribute)
+        l := (etl._remote_change_slot('create', create_change_slot.connection, create_change_slot.slot_name, etl._caller())
+              OPERATOR(pg_catalog.->>) 'lsn')::pg_catalog.pg_lsn;
+        INSERT INTO etl.change_slots (slot_name, created_by, connection)
+        VALUES (create_change_slot.slot_name, etl._caller(), create_change_slot.connection);
+        RETURN l;
     END IF;
     IF pg_catalog.current_setting('wal_level') OPERATOR(pg_catalog.<>) 'logical' THEN
         RAISE EXCEPTION 'log CDC needs wal_level = logical (it is %)', pg_catalog.current_setting('wal_level')
@@ -265,25 +332,31 @@ BEGIN
     RETURN l;
 END
 $$;
-COMMENT ON FUNCTION etl.create_change_slot(pg_catalog.name) IS
-  'Create a logical replication slot (wal2json) for incremental mode log_cdc; etl_admin';
+COMMENT ON FUNCTION etl.create_change_slot(pg_catalog.name, pg_catalog.text) IS
+  'Create a logical replication slot (wal2json) for incremental mode log_cdc, in this database or (connection) on that remote PostgreSQL server; etl_admin';
 
 CREATE FUNCTION etl.drop_change_slot(slot_name pg_catalog.name)
 RETURNS pg_catalog.bool
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
+DECLARE
+    conn pg_catalog.text;
 BEGIN
     IF NOT etl._caller_in(ARRAY['etl_admin']) THEN
         RAISE EXCEPTION 'permission denied to drop a change slot' USING ERRCODE = '42501';
     END IF;
-    DELETE FROM etl.change_slots s WHERE s.slot_name OPERATOR(pg_catalog.=) drop_change_slot.slot_name;
+    DELETE FROM etl.change_slots s WHERE s.slot_name OPERATOR(pg_catalog.=) drop_change_slot.slot_name
+    RETURNING s.connection INTO conn;
     IF NOT FOUND THEN
         RETURN false;
     END IF;
+    IF conn IS NOT NULL THEN
+        -- on its remote server, as the caller connects there
+        PERFORM etl._remote_change_slot('drop', conn, drop_change_slot.slot_name, etl._caller());
     -- a slot of this database only: a restored registration (etl.change_slots
     -- is dumped) names the slot of the database it was dumped from
-    IF EXISTS (SELECT 1 FROM pg_catalog.pg_replication_slots r WHERE r.slot_name OPERATOR(pg_catalog.=) drop_change_slot.slot_name
+    ELSIF EXISTS (SELECT 1 FROM pg_catalog.pg_replication_slots r WHERE r.slot_name OPERATOR(pg_catalog.=) drop_change_slot.slot_name
                   AND r.database OPERATOR(pg_catalog.=) pg_catalog.current_database()) THEN
         PERFORM pg_catalog.pg_drop_replication_slot(drop_change_slot.slot_name);
     END IF;
@@ -295,7 +368,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION etl.drop_change_slot(pg_catalog.name) IS
-  'Drop a change slot created by etl.create_change_slot(); its log_cdc consumers start over; etl_admin';
+  'Drop a change slot created by etl.create_change_slot() (on its remote server for a connection''s slot); its log_cdc consumers start over; etl_admin';
 
 -- The changes of a table in a change slot after its consumer's stored
 -- position, up to upto; for a role that may read the table.
@@ -309,7 +382,7 @@ COMMENT ON FUNCTION etl._read_slot_changes(pg_catalog.text, pg_catalog.regclass,
 CREATE FUNCTION etl.incremental_state(pipeline_id pg_catalog.text)
 RETURNS TABLE(source pg_catalog.text, mode pg_catalog.text, "position" pg_catalog.jsonb,
               updated_at pg_catalog.timestamptz, lag pg_catalog.jsonb, run_id pg_catalog.int8)
-LANGUAGE plpgsql STABLE SECURITY DEFINER
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
@@ -329,13 +402,20 @@ BEGIN
                         etl._pending_changes(s.position OPERATOR(pg_catalog.->>) 'change_table',
                                              (s.position OPERATOR(pg_catalog.->>) 'snapshot')::pg_catalog.pg_snapshot))
                 WHEN s.mode OPERATOR(pg_catalog.=) 'log_cdc' THEN
-                    pg_catalog.jsonb_build_object(
-                        'lag_bytes', pg_catalog.pg_wal_lsn_diff(pg_catalog.pg_current_wal_lsn(),
-                                                                (s.position OPERATOR(pg_catalog.->>) 'lsn')::pg_catalog.pg_lsn),
-                        'slot_retained_bytes', (SELECT pg_catalog.pg_wal_lsn_diff(pg_catalog.pg_current_wal_lsn(), r.restart_lsn)
-                                                  FROM pg_catalog.pg_replication_slots r
-                                                 WHERE r.slot_name::pg_catalog.text OPERATOR(pg_catalog.=) (s.position OPERATOR(pg_catalog.->>) 'slot')
-                                                   AND r.database OPERATOR(pg_catalog.=) pg_catalog.current_database()))
+                    -- against the WAL of the server that holds the slot
+                    (SELECT pg_catalog.jsonb_build_object(
+                        'lag_bytes', CASE WHEN c.connection IS NULL
+                                          THEN pg_catalog.pg_wal_lsn_diff(pg_catalog.pg_current_wal_lsn(),
+                                                                          (s.position OPERATOR(pg_catalog.->>) 'lsn')::pg_catalog.pg_lsn)
+                                          ELSE pg_catalog.pg_wal_lsn_diff((x.st OPERATOR(pg_catalog.->>) 'server_lsn')::pg_catalog.pg_lsn,
+                                                                          (s.position OPERATOR(pg_catalog.->>) 'lsn')::pg_catalog.pg_lsn) END,
+                        'slot_retained_bytes', pg_catalog.pg_wal_lsn_diff((x.st OPERATOR(pg_catalog.->>) 'server_lsn')::pg_catalog.pg_lsn,
+                                                                          (x.st OPERATOR(pg_catalog.->>) 'restart_lsn')::pg_catalog.pg_lsn))
+                            OPERATOR(pg_catalog.||) pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object(
+                                'connection', c.connection, 'error', x.st OPERATOR(pg_catalog.->>) 'error'))
+                       FROM (SELECT etl._change_slot_status((s.position OPERATOR(pg_catalog.->>) 'slot')::pg_catalog.name) AS st) x
+                       LEFT JOIN etl.change_slots c
+                              ON c.slot_name::pg_catalog.text OPERATOR(pg_catalog.=) (s.position OPERATOR(pg_catalog.->>) 'slot'))
                 WHEN s.mode OPERATOR(pg_catalog.=) 'xmin' THEN
                     pg_catalog.jsonb_build_object('xids_behind',
                         (pg_catalog.pg_snapshot_xmax(pg_catalog.pg_current_snapshot())::pg_catalog.text::pg_catalog.int8

@@ -1328,16 +1328,17 @@ COMMENT ON FUNCTION etl._sla_freshness_age(etl.sla_definitions) IS
   'internal: minutes since the newest row (freshness column) or the last successful load';
 
 -- slot lag of one SLA: the most WAL (MB) any log CDC slot the pipeline reads
--- (etl.change_slots) keeps on the server; NULL when it reads none yet
+-- (etl.change_slots) keeps on the server that holds it (this one, or a
+-- connection's remote server); NULL when it reads none yet
 CREATE FUNCTION etl._sla_slot_lag(pipeline_id pg_catalog.text)
 RETURNS pg_catalog.numeric
-LANGUAGE sql STABLE
+LANGUAGE sql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
-SELECT round((max(pg_wal_lsn_diff(pg_current_wal_lsn(), r.restart_lsn)) / (1024.0 * 1024.0))::numeric, 3)
-  FROM etl.change_slots s
-  JOIN pg_replication_slots r ON r.slot_name = s.slot_name AND r.database = current_database()
- WHERE s.pipeline_id = _sla_slot_lag.pipeline_id
+SELECT round((max(pg_wal_lsn_diff((st ->> 'server_lsn')::pg_lsn, (st ->> 'restart_lsn')::pg_lsn)) / (1024.0 * 1024.0))::numeric, 3)
+  FROM (SELECT etl._change_slot_status(s.slot_name) AS st
+          FROM etl.change_slots s
+         WHERE s.pipeline_id = _sla_slot_lag.pipeline_id) x
 $$;
 COMMENT ON FUNCTION etl._sla_slot_lag(pg_catalog.text) IS
   'internal: MB of WAL retained by the log CDC slots a pipeline reads (the slot_lag SLA''s observation)';

@@ -132,11 +132,9 @@ local_extract(MetaetlPlan *plan, MetaetlNode *src)
 	char	   *query = MetaetlJStr(src->conf, "query");
 	RemoteConn *rc = local_remote(src->conf, true, src->id);
 
+	/* log CDC from a slot on the remote server (incremental/remote_slot.c) */
 	if (rc && MetaetlJGet(src->conf, "incremental"))
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("source \"%s\": incremental is not supported for remote postgresql sources yet", src->id),
-				 errhint("Use a {{watermark}} query with watermark_column for remote sources.")));
+		return MetaetlIncrementalExtractRemote(plan, src, rc);
 	if (rc)
 		return MetaetlRemoteExtract(plan, src, rc);
 	MetaetlCheckConnection(src->conf, true, src->id);
@@ -151,7 +149,7 @@ local_extract(MetaetlPlan *plan, MetaetlNode *src)
 		char	   *q = schema ? quote_qualified_identifier(schema, table) : MetaetlQualifiedName(table, "table");
 
 		/* incremental: only what changed since the stored position */
-		return MetaetlIncrementalExtract(plan, src, psprintf("SELECT * FROM %s", q), q);
+		return MetaetlIncrementalExtract(plan, src, psprintf("SELECT * FROM %s", q), q, NULL);
 	}
 	query = MetaetlRenderQuery(plan, src, query);
 	{
@@ -162,7 +160,7 @@ local_extract(MetaetlPlan *plan, MetaetlNode *src)
 			query[l - 1] = '\0';
 		MetaetlCheckSelect(&fake, query);
 	}
-	return MetaetlIncrementalExtract(plan, src, psprintf("%s\n", query), NULL);
+	return MetaetlIncrementalExtract(plan, src, psprintf("%s\n", query), NULL, NULL);
 }
 
 /* a table target here, or on the remote server its connection names */

@@ -88,6 +88,9 @@ static RemoteCache pgr_cache = {
 };
 static bool pgr_xact_wrote = false;
 
+static int64 pgr_copy_into(PgrEntry *e, RemoteConn *rc, const char *query, const char *staging,
+						   List *cols);
+
 /* ----------------------------------------------------------- error paths */
 
 /* the remote error of res (or of conn), as an ERROR naming the connection */
@@ -787,7 +790,13 @@ pgr_copy_errcontext(void *arg)
 int64
 MetaetlPgCopyInto(RemoteConn *rc, const char *query, const char *staging, List *cols)
 {
-	PgrEntry   *e = pgr_get(rc, false);
+	return pgr_copy_into(pgr_get(rc, false), rc, query, staging, cols);
+}
+
+/* MetaetlPgCopyInto on an entry already in hand (a snapshot read's transaction) */
+static int64
+pgr_copy_into(PgrEntry *e, RemoteConn *rc, const char *query, const char *staging, List *cols)
+{
 	PGresult   *res;
 	Relation	rel;
 	CopyFromState cstate;
@@ -1346,4 +1355,103 @@ MetaetlPgDiscover(RemoteConn *rc, const char *schema)
 	}
 	PQclear(res);
 	return out;
+}
+
+/* ------------------------------------------- log CDC (incremental/remote_slot.c) */
+
+/*
+ * MetaetlPgQueryRow
+ *		The first row of a query on the remote server, its values palloc'd
+ *		(NULL for SQL NULL); NULL when it returns no row.  For the small
+ *		bookkeeping queries of remote change slots.
+ */
+char **
+MetaetlPgQueryRow(RemoteConn *rc, const char *sql, int nparams, const char *const *params,
+				  const char *doing)
+{
+	PgrEntry   *e = pgr_get(rc, false);
+	PGresult   *res = pgr_exec(e, rc, sql, nparams, params, doing);
+	char	  **row = NULL;
+
+	if (PQntuples(res) > 0)
+	{
+		row = palloc0(sizeof(char *) * Max(PQnfields(res), 1));
+		for (int i = 0; i < PQnfields(res); i++)
+			row[i] = PQgetisnull(res, 0, i) ? NULL : pstrdup(PQgetvalue(res, 0, i));
+	}
+	PQclear(res);
+	return row;
+}
+
+/*
+ * MetaetlPgFlushedLsn
+ *		An LSN up to which every transaction that committed on the remote
+ *		server before this call is on disk there, so logical decoding (which
+ *		reads flushed WAL only) returns all of them.  With asynchronous
+ *		commit a commit record can wait for the WAL writer; a transaction of
+ *		our own that writes WAL and commits with synchronous_commit on
+ *		flushes everything before it.  Its record is a logical message
+ *		(prefix "metaetl"), which the change reads skip.  Not inside a
+ *		remote transaction of this run: it commits.
+ */
+char *
+MetaetlPgFlushedLsn(RemoteConn *rc)
+{
+	PgrEntry   *e = pgr_get(rc, false);
+	PGresult   *res;
+	char	   *lsn;
+
+	if (e->c.xact_depth > 0)
+		MetaetlRemoteRaise(rc, ERRCODE_FEATURE_NOT_SUPPORTED,
+						   "cannot read a change slot inside a remote transaction of this run",
+						   "A target on the same connection already wrote in this transaction.", NULL);
+	res = pgr_exec(e, rc,
+				   "START TRANSACTION; SET LOCAL synchronous_commit = on; "
+				   "SELECT pg_catalog.pg_logical_emit_message(true, 'metaetl', 'flush'); COMMIT; "
+				   "SELECT pg_catalog.pg_current_wal_flush_lsn()::pg_catalog.text",
+				   0, NULL, "flushing the remote WAL");
+	lsn = pstrdup(PQgetvalue(res, 0, 0));
+	PQclear(res);
+	return lsn;
+}
+
+/*
+ * MetaetlPgCopySnapshot
+ *		In one REPEATABLE READ, READ ONLY remote transaction: the row of
+ *		snap_sql (into *snap_row), then COPY query into staging, so both
+ *		see the same snapshot.  Returns the rows copied.
+ */
+int64
+MetaetlPgCopySnapshot(RemoteConn *rc, const char *snap_sql, char ***snap_row, const char *query,
+					  const char *staging, List *cols)
+{
+	PgrEntry   *e = pgr_get(rc, false);
+	volatile int64 rows = 0;
+
+	if (e->c.xact_depth > 0)
+		MetaetlRemoteRaise(rc, ERRCODE_FEATURE_NOT_SUPPORTED,
+						   "cannot read a table as of a snapshot inside a remote transaction of this run",
+						   "A target on the same connection already wrote in this transaction.", NULL);
+	PG_TRY();
+	{
+		PGresult   *res;
+
+		pgr_command(e, rc, "START TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY",
+					"starting the snapshot read");
+		res = pgr_exec(e, rc, snap_sql, 0, NULL, "taking the snapshot");
+		*snap_row = palloc0(sizeof(char *) * Max(PQnfields(res), 1));
+		for (int i = 0; i < PQnfields(res) && PQntuples(res) > 0; i++)
+			(*snap_row)[i] = PQgetisnull(res, 0, i) ? NULL : pstrdup(PQgetvalue(res, 0, i));
+		PQclear(res);
+		rows = pgr_copy_into(e, rc, query, staging, cols);
+		pgr_command(e, rc, "COMMIT", "ending the snapshot read");
+	}
+	PG_CATCH();
+	{
+		/* closing rolls the read-only transaction back without a round trip */
+		pgr_close(e);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	return rows;
 }

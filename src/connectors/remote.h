@@ -144,6 +144,11 @@ extern Jsonb *MetaetlPgTest(RemoteConn *rc);
 extern List *MetaetlPgDiscover(RemoteConn *rc, const char *schema);
 extern void MetaetlPgForget(const char *name);
 extern char *MetaetlPgMapType(const char *remote_type, bool builtin);
+extern char **MetaetlPgQueryRow(RemoteConn *rc, const char *sql, int nparams,
+								const char *const *params, const char *doing);
+extern char *MetaetlPgFlushedLsn(RemoteConn *rc);
+extern int64 MetaetlPgCopySnapshot(RemoteConn *rc, const char *snap_sql, char ***snap_row,
+								   const char *query, const char *staging, List *cols);
 
 /* in connectors/mysql.c */
 extern List *MetaetlMyColumns(RemoteConn *rc, const char *dbname, const char *table);

@@ -24,9 +24,24 @@
 #define METAETL_CDC_OP_COLUMN	"etl_op"
 #define METAETL_CDC_SEQ_COLUMN	"etl_seq"
 
+/*
+ * A log CDC source on a remote PostgreSQL server (incremental/remote_slot.c):
+ * the connection, the remote table, and an empty local table of its columns
+ * (the row type decoded changes are read into).
+ */
+struct RemoteConn;
+typedef struct MetaetlRemoteRead
+{
+	struct RemoteConn *rc;
+	char	   *schema;			/* the remote table */
+	char	   *table;
+	List	   *rcols;			/* its RemoteColumns */
+	char	   *shape;			/* pg_temp table of its columns, empty */
+} MetaetlRemoteRead;
+
 /* in incremental/watermark.c */
 extern char *MetaetlIncrementalExtract(MetaetlPlan *plan, MetaetlNode *src, const char *base,
-									   const char *qrel);
+									   const char *qrel, const MetaetlRemoteRead *remote);
 extern void MetaetlIncrementalAdvance(MetaetlPlan *plan, const char *pipeline_id, int64 run_id);
 
 /* in incremental/capture.c */
@@ -35,6 +50,12 @@ extern void MetaetlPurgeChanges(Oid relid);
 
 /* in incremental/slot.c */
 extern void MetaetlClaimSlot(const char *slot, const char *pipeline_id, const char *source_id);
+extern char *MetaetlW2jTableName(const char *schema, const char *rel);
+
+/* in incremental/remote_slot.c */
+extern char *MetaetlIncrementalExtractRemote(MetaetlPlan *plan, MetaetlNode *src, struct RemoteConn *rc);
+extern char *MetaetlRemoteSlotRead(MetaetlPlan *plan, MetaetlNode *src, const MetaetlRemoteRead *remote,
+								   const char *slot, JsonbContainer *pos, bool plain);
 
 /* in incremental/merge.c */
 extern int64 MetaetlLoadMergeChanges(MetaetlPlan *plan, MetaetlTarget *tgt, const char *prefix,

@@ -43,8 +43,8 @@
 PG_FUNCTION_INFO_V1(metaetl_read_slot_changes);
 
 /* a name for wal2json's add-tables: '.', ',', '*' and spaces escaped */
-static char *
-slot_w2j_name(const char *schema, const char *rel)
+char *
+MetaetlW2jTableName(const char *schema, const char *rel)
 {
 	StringInfoData b;
 	const char *parts[2] = {schema, rel};
@@ -155,7 +155,7 @@ metaetl_read_slot_changes(PG_FUNCTION_ARGS)
 					   2, types, values, NULL, false, 1);
 	}
 
-	values[1] = CStringGetTextDatum(slot_w2j_name(get_namespace_name(get_rel_namespace(relid)), get_rel_name(relid)));
+	values[1] = CStringGetTextDatum(MetaetlW2jTableName(get_namespace_name(get_rel_namespace(relid)), get_rel_name(relid)));
 	values[2] = pos ? CStringGetTextDatum(pos) : (Datum) 0;
 	nulls[2] = pos ? ' ' : 'n';
 	values[3] = DirectFunctionCall1(pg_lsn_out, LSNGetDatum(upto));

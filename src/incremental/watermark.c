@@ -28,7 +28,10 @@
  *				whole table.
  *	log_cdc		{slot, lsn}: the transactions that committed after lsn and
  *				before an LSN taken before the read (incremental/slot.c); the
- *				first run reads the whole table.
+ *				first run reads the whole table.  For a remote postgresql
+ *				source the slot, the LSNs and the snapshot are the remote
+ *				server's (incremental/remote_slot.c); the position is stored
+ *				here all the same.
  *
  * The snapshot window is taken before the statement that materialises the
  * source (a later statement's snapshot contains every transaction an
@@ -349,17 +352,21 @@ incr_window_truncated(MetaetlNode *src, JsonbContainer *pos)
 
 /* the SELECT of a source with incremental: what changed, or for aggregates the touched groups */
 static char *incr_delta(MetaetlPlan *plan, MetaetlNode *src, const char *base, const char *qrel,
-						JsonbContainer *inc, const char *mode, JsonbContainer *pos, bool agg);
+						JsonbContainer *inc, const char *mode, JsonbContainer *pos, bool agg,
+						const MetaetlRemoteRead *remote);
 
 /*
  * MetaetlIncrementalExtract
  *		The SELECT an incremental source reads: base (the connector's own
  *		SELECT) filtered by the stored position.  qrel is the quoted table
  *		name for a table source, NULL for a query.  Sources without
- *		incremental get base back.  Runs as the run's role.
+ *		incremental get base back.  remote: a table on a remote PostgreSQL
+ *		server (base then reads an empty table of its columns), NULL for
+ *		this database.  Runs as the run's role.
  */
 char *
-MetaetlIncrementalExtract(MetaetlPlan *plan, MetaetlNode *src, const char *base, const char *qrel)
+MetaetlIncrementalExtract(MetaetlPlan *plan, MetaetlNode *src, const char *base, const char *qrel,
+						  const MetaetlRemoteRead *remote)
 {
 	JsonbContainer *inc = MetaetlJObj(src->conf, "incremental");
 	JsonbContainer *pos;
@@ -384,14 +391,14 @@ MetaetlIncrementalExtract(MetaetlPlan *plan, MetaetlNode *src, const char *base,
 						src->id),
 				 errhint("Incremental aggregates follow filter, select, drop and sort steps to one aggregate grouping by source columns.")));
 	if (shape == INCR_AGG_NONE)
-		return incr_delta(plan, src, base, qrel, inc, mode, pos, false);
+		return incr_delta(plan, src, base, qrel, inc, mode, pos, false, remote);
 	if (shape == INCR_AGG_FULL || pos == NULL)
-		return incr_delta(plan, src, base, qrel, inc, mode, NULL, true);
+		return incr_delta(plan, src, base, qrel, inc, mode, NULL, true, remote);
 	/* the changed rows' groups, recomputed from the whole source */
-	delta = incr_delta(plan, src, base, qrel, inc, mode, pos, false);
+	delta = incr_delta(plan, src, base, qrel, inc, mode, pos, false, remote);
 	/* a truncate touched every group: the aggregate is recomputed whole */
 	if (strcmp(mode, "trigger_cdc") == 0 && incr_window_truncated(src, pos))
-		return incr_delta(plan, src, base, qrel, inc, mode, NULL, true);
+		return incr_delta(plan, src, base, qrel, inc, mode, NULL, true, remote);
 	return incr_touched(plan, agg, delta,
 						strcmp(mode, "trigger_cdc") == 0 ? incr_old_images(src, qrel, pos) : NULL,
 						qrel ? psprintf("SELECT * FROM %s", qrel) : base);
@@ -427,7 +434,8 @@ incr_first_read(const char *qrel, const char *cur, bool plain)
  */
 static char *
 incr_delta(MetaetlPlan *plan, MetaetlNode *src, const char *base, const char *qrel,
-		   JsonbContainer *inc, const char *mode, JsonbContainer *pos, bool plain)
+		   JsonbContainer *inc, const char *mode, JsonbContainer *pos, bool plain,
+		   const MetaetlRemoteRead *remote)
 {
 	if (strcmp(mode, "timestamp") == 0 || strcmp(mode, "id") == 0)
 	{
@@ -523,6 +531,9 @@ incr_delta(MetaetlPlan *plan, MetaetlNode *src, const char *base, const char *qr
 		if (slot == NULL)
 			incr_error(src, ERRCODE_INVALID_PARAMETER_VALUE, "incremental mode log_cdc needs slot",
 					   "Create one with etl.create_change_slot('name') and name it as slot:.");
+		/* a slot on the remote server, read over the source's connection */
+		if (remote)
+			return MetaetlRemoteSlotRead(plan, src, remote, slot, pos, plain);
 		/* a slot metaetl created, and still there: never created implicitly */
 		arg = CStringGetTextDatum(slot);
 		if (SPI_execute_with_args("SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_replication_slots r"

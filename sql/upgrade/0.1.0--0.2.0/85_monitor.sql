@@ -311,13 +311,13 @@ COMMENT ON FUNCTION etl.add_alert_channel(pg_catalog.text, pg_catalog.text, pg_c
 -- incremental: the slot_lag SLA (max_slot_lag_mb)
 CREATE OR REPLACE FUNCTION etl._sla_slot_lag(pipeline_id pg_catalog.text)
 RETURNS pg_catalog.numeric
-LANGUAGE sql STABLE
+LANGUAGE sql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
-SELECT round((max(pg_wal_lsn_diff(pg_current_wal_lsn(), r.restart_lsn)) / (1024.0 * 1024.0))::numeric, 3)
-  FROM etl.change_slots s
-  JOIN pg_replication_slots r ON r.slot_name = s.slot_name AND r.database = current_database()
- WHERE s.pipeline_id = _sla_slot_lag.pipeline_id
+SELECT round((max(pg_wal_lsn_diff((st ->> 'server_lsn')::pg_lsn, (st ->> 'restart_lsn')::pg_lsn)) / (1024.0 * 1024.0))::numeric, 3)
+  FROM (SELECT etl._change_slot_status(s.slot_name) AS st
+          FROM etl.change_slots s
+         WHERE s.pipeline_id = _sla_slot_lag.pipeline_id) x
 $$;
 COMMENT ON FUNCTION etl._sla_slot_lag(pg_catalog.text) IS
   'internal: MB of WAL retained by the log CDC slots a pipeline reads (the slot_lag SLA''s observation)';

@@ -9,7 +9,11 @@
 #     statements, pgbench-style) with and without capture triggers, % slower;
 #   * log-CDC apply rate in rows/s.  The slot decodes all of the cluster's
 #     WAL, here including the full reload's 2M row changes per round, which
-#     wal2json decodes before filtering to the source's table.
+#     wal2json decodes before filtering to the source's table;
+#   * the same log_cdc pipeline reading a slot on a remote PostgreSQL server
+#     (the harness's second cluster, test/harness/servers/pgremote.sh, on the
+#     same machine: loopback, no network latency), whose WAL holds only the
+#     source's changes.
 # Builds its own throwaway cluster (like make test) and prints times and ratios.
 #
 #   bash test/bench/incremental/bench.sh            # ROWS=100000 for a quick look
@@ -32,6 +36,7 @@ max_wal_size = 4GB
 autovacuum = off
 CONF
 metaetl_cluster_start
+metaetl_servers_start pgremote
 as_pg "$PGBIN/createdb" -h "$PGHOST" -p "$PGPORT" -U postgres bench
 export PGDATABASE=bench
 q() { psql_pg -d bench -X -At -c "$1"; }
@@ -56,6 +61,16 @@ VACUUM ANALYZE;
 SELECT etl.enable_change_capture('src_cdc');
 SELECT etl.create_change_slot('bench_slot');
 SQL
+psql_pgremote -d remote -X -q <<SQL
+CREATE TABLE src_rlog (id int PRIMARY KEY, name text, amount numeric, updated_at timestamptz NOT NULL);
+INSERT INTO src_rlog SELECT g, 'n' || g, g % 1000, '2026-01-01' FROM generate_series(1, $ROWS) g;
+VACUUM ANALYZE src_rlog;
+SQL
+psql_pg -d bench -X -q -v rport="$METAETL_PGREMOTE_PORT" >/dev/null <<'SQL'
+SELECT etl.add_connection('bench_remote', 'postgresql',
+       jsonb_build_object('host', '127.0.0.1', 'port', :'rport'::int, 'dbname', 'remote', 'user', 'postgres'));
+SELECT etl.create_change_slot('bench_remote_slot', connection => 'bench_remote');
+SQL
 reg() {   # reg ID SOURCE-TABLE INCREMENTAL TARGET MODE
     q "SELECT etl.register_pipeline('{\"pipeline\": {\"id\": \"$1\", \"sources\": [{\"id\": \"s\", \"type\": \"postgresql\", \"table\": \"$2\"$3}],
         \"targets\": [{\"id\": \"t\", \"type\": \"postgresql\", \"table\": \"$4\", \"mode\": \"$5\", \"keys\": [\"id\"]}]}}')" >/dev/null
@@ -64,17 +79,20 @@ reg full src "" t_full replace
 reg ts src ", \"incremental\": {\"mode\": \"timestamp\", \"column\": \"updated_at\", \"tie_breaker\": \"id\"}" t_ts merge_changes
 reg cdc src_cdc ", \"incremental\": {\"mode\": \"trigger_cdc\"}" t_cdc merge_changes
 reg log src_log ", \"incremental\": {\"mode\": \"log_cdc\", \"slot\": \"bench_slot\"}" t_log merge_changes
+reg rlog public.src_rlog ", \"connection\": \"bench_remote\", \"incremental\": {\"mode\": \"log_cdc\", \"slot\": \"bench_remote_slot\"}" t_rlog merge_changes
 run() { q "SELECT (r->>'status') || ' ' || (r->>'rows_read') FROM etl.execute_pipeline('$1') r"; }
-for p in full ts cdc log; do run $p >/dev/null; done   # initial loads
+for p in full ts cdc log rlog; do run $p >/dev/null; done   # initial loads
 
 change() {   # change TABLE ROUND: CHANGED rows updated
     q "UPDATE $1 SET amount = amount + 1, updated_at = '2026-01-02'::timestamptz + interval '1 minute' * $2
         WHERE id % (100 / $CHANGED_PCT) = $2 % (100 / $CHANGED_PCT)" >/dev/null
 }
-declare -A tot=([full]=0 [ts]=0 [cdc]=0 [log]=0)
+declare -A tot=([full]=0 [ts]=0 [cdc]=0 [log]=0 [rlog]=0)
 for round in 1 2 3; do
     change src $round; change src_cdc $round; change src_log $round
-    for p in full ts cdc log; do
+    psql_pgremote -d remote -X -q -c "UPDATE src_rlog SET amount = amount + 1, updated_at = '2026-01-02'::timestamptz + interval '1 minute' * $round
+        WHERE id % (100 / $CHANGED_PCT) = $round % (100 / $CHANGED_PCT)"
+    for p in full ts cdc log rlog; do
         t0=$(date +%s%N); out=$(run $p); t1=$(date +%s%N)
         case "$out" in succeeded*) ;; *) echo "run $p failed: $out"; exit 1 ;; esac
         tot[$p]=$(( tot[$p] + (t1 - t0) / 1000000 ))
@@ -85,14 +103,19 @@ for p in ts cdc log; do
     [ "$p" = ts ] || diff=$(q "SELECT count(*) FROM ((SELECT * FROM src_$p EXCEPT SELECT * FROM t_$p) UNION ALL (SELECT * FROM t_$p EXCEPT SELECT * FROM src_$p)) d")
     [ "$diff" = 0 ] || { echo "target t_$p differs from its source in $diff rows"; exit 1; }
 done
+q "CREATE TABLE src_rlog (LIKE src)"
+psql_pgremote -d remote -X -q -c "COPY src_rlog TO STDOUT" | psql_pg -d bench -X -q -c "COPY src_rlog FROM STDIN"
+diff=$(q "SELECT count(*) FROM ((SELECT * FROM src_rlog EXCEPT SELECT * FROM t_rlog) UNION ALL (SELECT * FROM t_rlog EXCEPT SELECT * FROM src_rlog)) d")
+[ "$diff" = 0 ] || { echo "target t_rlog differs from its remote source in $diff rows"; exit 1; }
 
 echo "incremental runs, $ROWS rows, $CHANGED changed (mean of 3 rounds):"
 printf '  full reload (replace)          %8d ms\n' $((tot[full] / 3))
-for p in ts cdc log; do
-    awk -v n="$p" -v a="${tot[$p]}" -v f="${tot[full]}" \
+for p in ts cdc log rlog; do
+    awk -v n="$([ $p = rlog ] && echo "remote log" || echo $p)" -v a="${tot[$p]}" -v f="${tot[full]}" \
         'BEGIN { printf "  %-30s %8d ms   %.1f%% of the full reload\n", n " + merge_changes", a / 3, 100 * a / f }'
 done
 awk -v r="$CHANGED" -v a="${tot[log]}" 'BEGIN { printf "  log-CDC apply rate             %8.0f rows/s (read + merge, whole run)\n", r * 3 / (a / 1000) }'
+awk -v r="$CHANGED" -v a="${tot[rlog]}" 'BEGIN { printf "  remote log-CDC apply rate      %8.0f rows/s (peek on the remote, COPY, merge)\n", r * 3 / (a / 1000) }'
 
 # writers: single-row updates in their own transactions, with and without capture
 cat >"$WORK/w.sql" <<'SQL'
@@ -108,4 +131,4 @@ for tbl in src src_cdc; do
 done
 awk -v a="$tps_src" -v b="$tps_src_cdc" \
     'BEGIN { printf "trigger CDC writer cost: %.0f tps without, %.0f tps with capture: %.1f%% slower\n", a, b, 100 * (a - b) / a }'
-q "SELECT etl.drop_change_slot('bench_slot')" >/dev/null
+q "SELECT etl.drop_change_slot('bench_slot'), etl.drop_change_slot('bench_remote_slot')" >/dev/null

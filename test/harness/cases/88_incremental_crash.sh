@@ -1,7 +1,10 @@
 # case 88_incremental_crash: exactly once across crashes.  ROUNDS (default 8)
-# rounds of inserts, updates and deletes on a trigger-CDC source and a log-CDC
-# source, each followed by runs of both pipelines and an immediate-mode stop
-# at a random moment (before, during or after the runs).  After recovery and
+# rounds of inserts, updates and deletes on a trigger-CDC source, a log-CDC
+# source and a log-CDC source on the remote server (the harness's second
+# cluster, its slot there), each followed by runs of the three pipelines and
+# an immediate-mode stop of this cluster at a random moment (before, during
+# or after the runs; the remote server stays up, so a stop can land between
+# a remote peek and the local commit).  After recovery and
 # a final run, each copy equals its source row for row (nothing lost), the
 # append-only change logs hold every change once (nothing applied twice),
 # and the positions agree with the targets (nothing pending).
@@ -40,6 +43,34 @@ $$);
 SELECT etl.execute_pipeline('cr_trigger')->>'status', etl.execute_pipeline('cr_log')->>'status';
 SQL
 
+# the remote source: the same shape on the second cluster, its own sequences
+psql_pgremote -d remote <<'SQL'
+SET client_min_messages = warning;
+DROP SCHEMA IF EXISTS crr CASCADE;
+CREATE SCHEMA crr;
+CREATE SEQUENCE crr.v;
+CREATE SEQUENCE crr.ids START 1001;
+CREATE TABLE crr.r_src (id int PRIMARY KEY, amount bigint NOT NULL);
+INSERT INTO crr.r_src SELECT g, nextval('crr.v') FROM generate_series(1, 300) g;
+SQL
+psql_pg -d "$PGDATABASE" -v rport="$METAETL_PGREMOTE_PORT" <<'SQL'
+SELECT etl.add_connection('cr_remote', 'postgresql',
+       jsonb_build_object('host', '127.0.0.1', 'port', :'rport'::int, 'dbname', 'remote', 'user', 'postgres'));
+SELECT etl.create_change_slot('metaetl_crash_remote_slot', connection => 'cr_remote') IS NOT NULL;
+SELECT etl.register_pipeline($$
+pipeline:
+  id: cr_remote
+  sources:
+    - {id: src, type: postgresql, connection: cr_remote, table: crr.r_src,
+       incremental: {mode: log_cdc, slot: metaetl_crash_remote_slot}}
+  transforms: [{id: slow, type: udf, params: {function: cr.slow, args: [id], output: y}}]
+  targets:
+    - {id: copy, type: postgresql, table: cr.r_copy, mode: merge_changes, keys: [id]}
+    - {id: log, type: postgresql, table: cr.r_log, mode: append}
+$$);
+SELECT etl.execute_pipeline('cr_remote')->>'status';
+SQL
+
 # the same changes on both sources: updates get fresh amounts (so every
 # change is distinct), inserts fresh ids, deletes ids never reused
 changes() {
@@ -58,6 +89,19 @@ INSERT INTO cr.l_src SELECT * FROM ins;
 SQL
 }
 
+# the same kind of changes on the remote source (50 per round as well)
+changes_remote() {
+    psql_pgremote -d remote >/dev/null <<SQL
+SELECT setseed($1 / 1000.0);
+CREATE TEMP TABLE pick AS SELECT id FROM crr.r_src ORDER BY random() LIMIT 40;
+CREATE TEMP TABLE upd AS SELECT id, nextval('crr.v') AS amount FROM pick LIMIT 30;
+CREATE TEMP TABLE gone AS SELECT id FROM pick EXCEPT SELECT id FROM upd;
+UPDATE crr.r_src s SET amount = u.amount FROM upd u WHERE s.id = u.id;
+DELETE FROM crr.r_src WHERE id IN (SELECT id FROM gone);
+INSERT INTO crr.r_src SELECT nextval('crr.ids')::int, nextval('crr.v') FROM generate_series(1, 10);
+SQL
+}
+
 wait_up() {
     for _ in $(seq 1 100); do
         psql_pg -d "$PGDATABASE" -At -c "SELECT 1" >/dev/null 2>&1 && return 0
@@ -68,8 +112,10 @@ wait_up() {
 
 for round in $(seq 1 "$ROUNDS"); do
     changes "$round"
+    changes_remote "$round"
     psql_pg -d "$PGDATABASE" -At -c "SELECT etl.execute_pipeline('cr_trigger', wait => false)->>'status'" >/dev/null
     psql_pg -d "$PGDATABASE" -At -c "SELECT etl.execute_pipeline('cr_log', wait => false)->>'status'" >/dev/null
+    psql_pg -d "$PGDATABASE" -At -c "SELECT etl.execute_pipeline('cr_remote', wait => false)->>'status'" >/dev/null
     sleep "0.$((RANDOM % 8))"
     as_pg "$PGBIN/pg_ctl" -D "$WORK/data" -m immediate -w stop >/dev/null
     metaetl_cluster_start
@@ -79,7 +125,7 @@ for round in $(seq 1 "$ROUNDS"); do
 done
 
 # after recovery: one run each loads whatever is left
-for p in cr_trigger cr_log; do
+for p in cr_trigger cr_log cr_remote; do
     ok=
     for _ in $(seq 1 50); do
         s=$(psql_pg -d "$PGDATABASE" -At -c "SELECT etl.execute_pipeline('$p')->>'status'")
@@ -95,7 +141,10 @@ check() {   # check LABEL SQL EXPECTED
     echo "$1: $got"
     [ "$got" = "$3" ]
 }
-for k in t l; do
+# the remote source as it is now, next to its copy
+psql_pg -d "$PGDATABASE" -c "CREATE TABLE cr.r_src (id int PRIMARY KEY, amount bigint NOT NULL)"
+psql_pgremote -d remote -c "COPY crr.r_src TO STDOUT" | psql_pg -d "$PGDATABASE" -c "COPY cr.r_src FROM STDIN"
+for k in t l r; do
     check "$k: rows differing between source and copy" \
         "SELECT count(*) FROM ((SELECT id, amount FROM cr.${k}_src EXCEPT SELECT id, amount FROM cr.${k}_copy)
                                UNION ALL (SELECT id, amount FROM cr.${k}_copy EXCEPT SELECT id, amount FROM cr.${k}_src)) d" 0
@@ -112,6 +161,13 @@ check "log CDC: the slot is not ahead of the stored position" \
     "SELECT confirmed_flush_lsn <= (SELECT (position->>'lsn')::pg_lsn FROM etl.incremental_positions WHERE pipeline_id = 'cr_log')
        FROM pg_replication_slots WHERE slot_name = 'metaetl_crash_slot'" t
 
-psql_pg -d "$PGDATABASE" -c "SELECT etl.drop_pipeline('cr_trigger'), etl.drop_pipeline('cr_log')" \
-    -c "SELECT etl.drop_change_slot('metaetl_crash_slot')" -c "SELECT etl.disable_change_capture('cr.t_src')" \
+remote_confirmed=$(psql_pgremote -d remote -At -c \
+    "SELECT confirmed_flush_lsn FROM pg_replication_slots WHERE slot_name = 'metaetl_crash_remote_slot'")
+check "remote log CDC: the remote slot is not ahead of the stored position" \
+    "SELECT '$remote_confirmed'::pg_lsn <= (position->>'lsn')::pg_lsn FROM etl.incremental_positions WHERE pipeline_id = 'cr_remote'" t
+
+psql_pg -d "$PGDATABASE" -c "SELECT etl.drop_pipeline('cr_trigger'), etl.drop_pipeline('cr_log'), etl.drop_pipeline('cr_remote')" \
+    -c "SELECT etl.drop_change_slot('metaetl_crash_slot'), etl.drop_change_slot('metaetl_crash_remote_slot')" \
+    -c "SELECT etl.disable_change_capture('cr.t_src')" -c "SELECT etl.drop_connection('cr_remote')" \
     -c "DROP SCHEMA cr CASCADE" >/dev/null
+psql_pgremote -d remote -c "DROP SCHEMA crr CASCADE" >/dev/null

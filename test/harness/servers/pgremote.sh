@@ -8,6 +8,8 @@
 # role must give its SCRAM password over TCP — as on a real server, where a
 # non-superuser's postgres_fdw connection must use a password.
 #
+# wal_level = logical, for log CDC sources reading a slot on the remote.
+#
 # Exports METAETL_PGREMOTE_PORT, METAETL_PGREMOTE_HOST (127.0.0.1),
 # METAETL_PGREMOTE_SOCKET and METAETL_PGREMOTE_DB (the database "remote",
 # with role etl_remote / password etl_remote_pw owning it).
@@ -31,7 +33,12 @@ synchronous_commit = off
 full_page_writes = off
 log_min_messages = warning
 timezone = 'UTC'
+# log CDC from the remote (docs/incremental.md): logical decoding with wal2json
+wal_level = logical
 CONF
+    if as_pg "$PGBIN/postgres" --describe-config 2>/dev/null | grep '^output_plugin_libraries' >/dev/null; then
+        echo "output_plugin_libraries = 'pgoutput, test_decoding, wal2json'" >>"$dir/data/postgresql.conf"
+    fi
     cat >"$dir/data/pg_hba.conf" <<HBA
 local all all trust
 host all postgres 127.0.0.1/32 trust
