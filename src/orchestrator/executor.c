@@ -15,6 +15,10 @@
  * connections; metaetl.run_executors = 0 turns the pool off (one run worker
  * per run, worker.c).
  *
+ * An executor is connected to one database: the launcher's (metaetl.database)
+ * for the runs it dispatches, or the database of the etl.execute_pipeline
+ * call that started it; a run goes only to an executor of its database.
+ *
  * An executor connects as one role — the owner of the pipelines it runs —
  * like a run worker, so the pipelines' code runs in a session authenticated
  * as that role and cannot become anyone else (security/privs.c); its
@@ -95,6 +99,7 @@ typedef struct ExecSlot
 								 * recorded: runs under way yield to it */
 	Oid			run_as;
 	Oid			role;			/* the role the executor logs in as */
+	Oid			dboid;			/* and the database it connects to */
 	TimestampTz registered_at;	/* when the launcher registered the process */
 } ExecSlot;
 
@@ -282,7 +287,7 @@ MetaetlExecutorCapacity(int64 **orphans, int *norphans)
 
 		exec_reap(i, *orphans, norphans);
 		SpinLockAcquire(&slot->mutex);
-		if (slot->state == EXEC_FREE || exec_unassigned(slot))
+		if (slot->state == EXEC_FREE || (exec_unassigned(slot) && slot->dboid == MyDatabaseId))
 			capacity++;
 		SpinLockRelease(&slot->mutex);
 	}
@@ -370,6 +375,7 @@ exec_launch(int slotno, int64 queue_id, dsm_handle call, Oid run_as, Oid role,
 		slot->caller_pid = call != 0 ? MyProcPid : 0;
 		slot->run_as = run_as;
 		slot->role = role;
+		slot->dboid = MyDatabaseId;
 		slot->pid = 0;
 		slot->registered_at = now;
 		generation = slot->generation;
@@ -417,7 +423,7 @@ MetaetlExecutorAssign(int64 queue_id, Oid run_as, int *wake, int *nwake)
 		bool		taken = false;
 
 		SpinLockAcquire(&slot->mutex);
-		if (exec_unassigned(slot) && slot->role == run_as)
+		if (exec_unassigned(slot) && slot->role == run_as && slot->dboid == MyDatabaseId)
 		{
 			slot->state = EXEC_BUSY;
 			slot->queue_id = queue_id;
@@ -483,7 +489,7 @@ MetaetlExecutorPrewarm(int n, Oid role)
 
 		SpinLockAcquire(&slot->mutex);
 		if (((slot->state == EXEC_STARTING && slot->call == 0) || exec_unassigned(slot)) &&
-			slot->role == role)
+			slot->role == role && slot->dboid == MyDatabaseId)
 			ready++;
 		SpinLockRelease(&slot->mutex);
 	}
@@ -564,7 +570,7 @@ MetaetlExecutorTakeCall(dsm_handle seg, Oid role, MetaetlExecCall *call)
 		int			pgprocno = -1;
 
 		SpinLockAcquire(&slot->mutex);
-		if (exec_unassigned(slot) && slot->role == role)
+		if (exec_unassigned(slot) && slot->role == role && slot->dboid == MyDatabaseId)
 		{
 			slot->state = EXEC_BUSY;
 			slot->call = seg;

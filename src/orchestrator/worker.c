@@ -537,14 +537,15 @@ MetaetlRunCall(dsm_handle handle, TimestampTz taken_at)
 	dsm_segment *seg = dsm_attach(handle);
 	RunShared  *shared;
 	MetaetlRunSpec spec;
+	bool		waiting;
 	bool		mine;
 
 	if (seg == NULL)
 		return;					/* the caller went away */
 	shared = dsm_segment_address(seg);
 	SpinLockAcquire(&shared->mutex);
-	mine = shared->state == RUN_STATE_STARTING && shared->runner_pid == 0 &&
-		shared->login == GetSessionUserId() && shared->dboid == MyDatabaseId;
+	waiting = shared->state == RUN_STATE_STARTING && shared->runner_pid == 0;
+	mine = waiting && shared->login == GetSessionUserId() && shared->dboid == MyDatabaseId;
 	if (mine)
 		shared->runner_pid = MyProcPid;
 	SpinLockRelease(&shared->mutex);
@@ -553,6 +554,13 @@ MetaetlRunCall(dsm_handle handle, TimestampTz taken_at)
 		memset(&spec, 0, sizeof(spec));
 		spec.worker_started_at = taken_at;
 		worker_run(shared, &spec);
+	}
+	else if (waiting)
+	{
+		/* not this session's to run (executor.c hands calls by role and database) */
+		strlcpy(shared->error, "the run executor it was handed to runs another role or database",
+				sizeof(shared->error));
+		worker_set_state(shared, RUN_STATE_FAILED);
 	}
 	dsm_detach(seg);
 }
