@@ -22,7 +22,7 @@
  * them back as the run's role.  They are computed as the writer (the
  * types' output functions run with the writer's rights, not metaetl's);
  * only the lookup and the INSERT into the change table, which plain roles
- * cannot write, run as the extension owner, with search_path pinned.  An
+ * cannot write, run as the extension owner (schema-qualified SQL).  An
  * UPDATE records the delete of each old key that no new row has (a key
  * that changed), then an update per new row with the old image of the row
  * that had its key (incremental aggregates recompute the group it left),
@@ -231,17 +231,45 @@ capture_add(CaptureBatch *b, const char *op, const char *key, const char *row, c
 	MemoryContextSwitchTo(oldcxt);
 }
 
+/*
+ * The owner sections of the trigger.  They switch the user only, without
+ * the search_path pin of MetaetlOwnerBegin (security/privs.c): setting and
+ * restoring search_path twice per statement was a good part of the
+ * trigger's cost on single-row writes, and its two statements resolve no
+ * name at execution — every name in them is schema-qualified and their
+ * plans are kept (a replan resolves the same qualified names).  An error
+ * inside leaves the user to the (sub)transaction abort, as for any error.
+ */
+typedef struct CaptureOwner
+{
+	Oid			saved_user;
+	int			saved_context;
+} CaptureOwner;
+
+static void
+capture_owner_begin(CaptureOwner *st)
+{
+	GetUserIdAndSecContext(&st->saved_user, &st->saved_context);
+	SetUserIdAndSecContext(MetaetlExtensionOwner(), st->saved_context | SECURITY_LOCAL_USERID_CHANGE);
+}
+
+static void
+capture_owner_end(CaptureOwner *st)
+{
+	SetUserIdAndSecContext(st->saved_user, st->saved_context);
+}
+
 /* flush as the owner, when the batch is full (or at the end, with force) */
 static void
 capture_emit(CaptureBatch *b, bool force)
 {
-	MetaetlPrivState st;
+	CaptureOwner st;
 
 	if (b->n < CAPTURE_BATCH && !(force && b->n > 0))
 		return;
-	MetaetlOwnerBegin(&st);
+	capture_owner_begin(&st);
 	capture_flush(b);
-	MetaetlOwnerEnd(&st);
+	capture_owner_end(&st);
 }
 
 /* how a statement's rows are turned into images */
@@ -432,7 +460,7 @@ metaetl_capture_changes(PG_FUNCTION_ARGS)
 	TriggerData *td = (TriggerData *) fcinfo->context;
 	TriggerEvent ev;
 	Relation	rel;
-	MetaetlPrivState st;
+	CaptureOwner st;
 	CapturePlan *cp;
 	List	   *keys = NIL;
 	CaptureBatch *b;
@@ -452,9 +480,9 @@ metaetl_capture_changes(PG_FUNCTION_ARGS)
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	MetaetlOwnerBegin(&st);
+	capture_owner_begin(&st);
 	cp = capture_find(RelationGetRelid(rel), &keys);
-	MetaetlOwnerEnd(&st);
+	capture_owner_end(&st);
 	if (cp == NULL)
 	{
 		SPI_finish();
