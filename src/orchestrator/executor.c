@@ -48,6 +48,7 @@
 #include "access/xact.h"
 #include "catalog/namespace.h"
 #include "commands/async.h"
+#include "commands/dbcommands.h"
 #include "commands/prepare.h"
 #include "commands/sequence.h"
 #include "miscadmin.h"
@@ -63,6 +64,7 @@
 #include "storage/shmem.h"
 #include "storage/spin.h"
 #include "tcop/tcopprot.h"
+#include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
@@ -544,8 +546,9 @@ MetaetlExecutorsMakeRoom(int n)
 
 /*
  * MetaetlExecutorTakeCall
- *		Hand the run of an etl.execute_pipeline call, whose spec is in the
- *		caller's segment seg, to an idle executor of role (woken at once),
+ *		In metaetl.database, hand the run of an etl.execute_pipeline call,
+ *		whose spec is in the caller's segment seg, to an idle executor of
+ *		role (woken at once),
  *		or start an executor of role in a free slot with it assigned; the
  *		executor then stays in the pool for the next runs.  A run worker of
  *		its own would cost the run a process start and a cold session:
@@ -564,6 +567,18 @@ MetaetlExecutorTakeCall(dsm_handle seg, Oid role, MetaetlExecCall *call)
 	call->slotno = -1;
 	if (exec_shared == NULL || exec_shared->nslots == 0)
 		return false;
+
+	/*
+	 * Only in metaetl.database, which the launcher keeps a connection to
+	 * anyway: an executor idling in any other database would hold a
+	 * connection there, and DROP DATABASE refuses a database in use.
+	 */
+	{
+		char	   *here = get_database_name(MyDatabaseId);
+
+		if (metaetl_database == NULL || here == NULL || strcmp(here, metaetl_database) != 0)
+			return false;
+	}
 	for (int i = 0; i < exec_shared->nslots; i++)
 	{
 		ExecSlot   *slot = &exec_shared->slots[i];
