@@ -16,6 +16,7 @@
 #include "utils/guc.h"
 
 #include "metaetl.h"
+#include "incremental/incremental.h"
 #include "monitor/monitor.h"
 #include "orchestrator/orchestrator.h"
 #include "scheduler/scheduler.h"
@@ -42,6 +43,7 @@ _PG_init(void)
 	MetaetlPreloaded = process_shared_preload_libraries_in_progress;
 
 	MetaetlGucInit();
+	MetaetlSlotInit();
 	MetaetlSchedulerInit();
 	MetaetlExecutorInit();
 	MetaetlHandoffInit();

@@ -65,55 +65,18 @@ AS 'MODULE_PATHNAME', 'metaetl_read_changes';
 COMMENT ON FUNCTION etl._read_changes(pg_catalog.regclass, pg_catalog.pg_snapshot, pg_catalog.pg_snapshot) IS
   'internal: the captured changes of a table between two snapshots, for a role that may read the table';
 
--- The capture trigger: one INSERT ... SELECT from the statement's transition
--- table(s) per statement.  Row and key images are the rows' text forms (the
--- types' own output functions, never a user-defined cast); the consumer casts
--- them back to the table's row type as the run's role.  An UPDATE that
--- changes a key records a delete of the old key.
+-- The capture trigger (src/incremental/trigger.c): per statement, the rows of
+-- its transition table(s) as text images, appended to the change table in
+-- one INSERT.  Row and key images are the rows' text forms (the types' own
+-- output functions, never a user-defined cast), computed as the writer; the
+-- consumer casts them back to the table's row type as the run's role.  An
+-- UPDATE that changes a key records a delete of the old key.  Not SECURITY
+-- DEFINER: the trigger writes the change table as the extension owner
+-- itself, and nothing else.
 CREATE FUNCTION etl._capture_changes()
 RETURNS trigger
-LANGUAGE plpgsql SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    cap etl.change_captures;
-    keyn text;
-    keyo text;
-BEGIN
-    SELECT * INTO cap FROM etl.change_captures c WHERE c.relid OPERATOR(pg_catalog.=) TG_RELID;
-    IF NOT FOUND THEN
-        RETURN NULL;            -- capture being disabled in this transaction
-    END IF;
-    SELECT pg_catalog.string_agg('n.' OPERATOR(pg_catalog.||) pg_catalog.quote_ident(k), ', '),
-           pg_catalog.string_agg('o.' OPERATOR(pg_catalog.||) pg_catalog.quote_ident(k), ', ')
-      INTO keyn, keyo FROM pg_catalog.unnest(cap.key_columns) k;
-    IF TG_OP OPERATOR(pg_catalog.=) 'INSERT' THEN
-        EXECUTE pg_catalog.format('INSERT INTO etl.%I (op, key_image, row_image) SELECT ''insert'', ROW(%s)::pg_catalog.text, n::pg_catalog.text FROM etl_new n',
-                                  cap.change_table, keyn);
-    ELSIF TG_OP OPERATOR(pg_catalog.=) 'UPDATE' THEN
-        EXECUTE pg_catalog.format('INSERT INTO etl.%I (op, key_image, row_image)'
-                                  ' SELECT ''delete'', k, r FROM (SELECT ROW(%s)::pg_catalog.text AS k, o::pg_catalog.text AS r FROM etl_old o) d'
-                                  '  WHERE NOT EXISTS (SELECT 1 FROM etl_new n WHERE ROW(%s)::pg_catalog.text OPERATOR(pg_catalog.=) d.k)',
-                                  cap.change_table, keyo, keyn);
-        -- the old image of a row whose key stayed (incremental aggregates
-        -- recompute the group it left)
-        EXECUTE pg_catalog.format('INSERT INTO etl.%I (op, key_image, row_image, old_image)'
-                                  ' SELECT ''update'', ROW(%s)::pg_catalog.text, n::pg_catalog.text,'
-                                  '        (SELECT o::pg_catalog.text FROM etl_old o WHERE ROW(%s)::pg_catalog.text OPERATOR(pg_catalog.=) ROW(%s)::pg_catalog.text LIMIT 1)'
-                                  '   FROM etl_new n',
-                                  cap.change_table, keyn, keyo, keyn);
-    ELSIF TG_OP OPERATOR(pg_catalog.=) 'DELETE' THEN
-        EXECUTE pg_catalog.format('INSERT INTO etl.%I (op, key_image, row_image) SELECT ''delete'', ROW(%s)::pg_catalog.text, o::pg_catalog.text FROM etl_old o',
-                                  cap.change_table, keyo);
-    ELSE
-        -- TRUNCATE: one marker, no images (every row present is gone); the
-        -- consumer's merge_changes target applies it by its deletes: policy
-        EXECUTE pg_catalog.format('INSERT INTO etl.%I (op, key_image, row_image) VALUES (''truncate'', '''', '''')',
-                                  cap.change_table);
-    END IF;
-    RETURN NULL;
-END
-$$;
+LANGUAGE C
+AS 'MODULE_PATHNAME', 'metaetl_capture_changes';
 COMMENT ON FUNCTION etl._capture_changes() IS
   'internal: the statement-level capture trigger of etl.enable_change_capture()';
 

@@ -49,6 +49,8 @@ extern char *MetaetlChangeTable(Oid relid);
 extern void MetaetlPurgeChanges(Oid relid);
 
 /* in incremental/slot.c */
+extern int	metaetl_log_cdc_decoding_memory;
+extern void MetaetlSlotInit(void);
 extern void MetaetlClaimSlot(const char *slot, const char *pipeline_id, const char *source_id);
 extern char *MetaetlW2jTableName(const char *schema, const char *rel);
 

@@ -314,6 +314,21 @@ MetaetlRemoteSlotRead(MetaetlPlan *plan, MetaetlNode *src, const MetaetlRemoteRe
 	}
 
 	/*
+	 * As for a slot of this database (slot.c): the remote decodes its whole
+	 * WAL, and a big transaction of another table spills to disk beyond
+	 * logical_decoding_work_mem.  The remote session decodes with
+	 * metaetl.log_cdc_decoding_memory when that is larger than its own.
+	 */
+	{
+		const char *p[1] = {psprintf("%d", metaetl_log_cdc_decoding_memory)};
+
+		(void) MetaetlPgQueryRow(rc, "SELECT CASE WHEN pg_catalog.pg_size_bytes(pg_catalog.current_setting('logical_decoding_work_mem'))"
+								 " OPERATOR(pg_catalog.<) $1::pg_catalog.int8 OPERATOR(pg_catalog.*) 1024"
+								 " THEN pg_catalog.set_config('logical_decoding_work_mem', $1 OPERATOR(pg_catalog.||) 'kB', false) END",
+								 1, p, psprintf("setting the decoding memory of replication slot \"%s\"", slot));
+	}
+
+	/*
 	 * The window, evaluated on the remote: wal2json filtered to the table,
 	 * transactions by commit LSN, or after a first read by the stored
 	 * snapshot.  Decoded xids are 32-bit: widened to xid8 against the

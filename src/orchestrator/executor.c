@@ -15,6 +15,10 @@
  * connections; metaetl.run_executors = 0 turns the pool off (one run worker
  * per run, worker.c).
  *
+ * An executor is connected to one database: the launcher's (metaetl.database)
+ * for the runs it dispatches, or the database of the etl.execute_pipeline
+ * call that started it; a run goes only to an executor of its database.
+ *
  * An executor connects as one role — the owner of the pipelines it runs —
  * like a run worker, so the pipelines' code runs in a session authenticated
  * as that role and cannot become anyone else (security/privs.c); its
@@ -44,6 +48,7 @@
 #include "access/xact.h"
 #include "catalog/namespace.h"
 #include "commands/async.h"
+#include "commands/dbcommands.h"
 #include "commands/prepare.h"
 #include "commands/sequence.h"
 #include "miscadmin.h"
@@ -55,9 +60,11 @@
 #include "storage/latch.h"
 #include "storage/lock.h"
 #include "storage/proc.h"
+#include "storage/procarray.h"
 #include "storage/shmem.h"
 #include "storage/spin.h"
 #include "tcop/tcopprot.h"
+#include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
@@ -86,10 +93,15 @@ typedef struct ExecSlot
 	int			pgprocno;
 	uint32		generation;		/* bumped at each start of the slot */
 	int64		queue_id;		/* the assigned run, 0 when none */
+	dsm_handle	call;			/* or the segment of an etl.execute_pipeline
+								 * call whose run it is to run, 0 when none */
+	bool		call_taken;		/* the executor took call */
+	int			caller_pid;		/* the backend that handed call over */
 	bool		starting;		/* handed to this idle executor, not yet
 								 * recorded: runs under way yield to it */
 	Oid			run_as;
 	Oid			role;			/* the role the executor logs in as */
+	Oid			dboid;			/* and the database it connects to */
 	TimestampTz registered_at;	/* when the launcher registered the process */
 } ExecSlot;
 
@@ -127,6 +139,17 @@ static ExecShared *exec_shared = NULL;
  * allocated in TopMemoryContext: it lives as long as the launcher.
  */
 static BackgroundWorkerHandle **exec_handles = NULL;
+static uint32 *exec_handle_gen = NULL;	/* the slot generation of each handle */
+
+/*
+ * Whether an idle executor has nothing assigned: no queued run, no call.
+ * The slot's mutex is held.
+ */
+static inline bool
+exec_unassigned(ExecSlot *slot)
+{
+	return slot->state == EXEC_IDLE && slot->queue_id == 0 && slot->call == 0;
+}
 
 static Size
 exec_shmem_size(void)
@@ -213,7 +236,7 @@ exec_reap(int slotno, int64 *orphans, int *norphans)
 	SpinLockRelease(&slot->mutex);
 	if (!starting)
 		return;
-	if (exec_handles != NULL && exec_handles[slotno] != NULL)
+	if (exec_handles != NULL && exec_handles[slotno] != NULL && exec_handle_gen[slotno] == generation)
 	{
 		if (GetBackgroundWorkerPid(exec_handles[slotno], &pid) != BGWH_STOPPED)
 			return;
@@ -222,8 +245,10 @@ exec_reap(int slotno, int64 *orphans, int *norphans)
 										 EXEC_STALE_START_MS))
 	{
 		/*
-		 * Registered by an earlier launcher process, whose handle is lost:
-		 * give it EXEC_STALE_START_MS to attach before freeing the slot.
+		 * Registered by an earlier launcher process, whose handle is lost,
+		 * or by a backend for its etl.execute_pipeline call (which frees
+		 * the slot itself when the executor stops before attaching): give
+		 * it EXEC_STALE_START_MS to attach before freeing the slot.
 		 */
 		return;
 	}
@@ -234,6 +259,7 @@ exec_reap(int slotno, int64 *orphans, int *norphans)
 			orphans[(*norphans)++] = slot->queue_id;
 		slot->state = EXEC_FREE;
 		slot->queue_id = 0;
+		slot->call = 0;
 		slot->pid = 0;
 	}
 	SpinLockRelease(&slot->mutex);
@@ -263,7 +289,7 @@ MetaetlExecutorCapacity(int64 **orphans, int *norphans)
 
 		exec_reap(i, *orphans, norphans);
 		SpinLockAcquire(&slot->mutex);
-		if (slot->state == EXEC_FREE || (slot->state == EXEC_IDLE && slot->queue_id == 0))
+		if (slot->state == EXEC_FREE || (exec_unassigned(slot) && slot->dboid == MyDatabaseId))
 			capacity++;
 		SpinLockRelease(&slot->mutex);
 	}
@@ -275,7 +301,7 @@ MetaetlExecutorCapacity(int64 **orphans, int *norphans)
  *		Register an executor for slot slotno, its first run already assigned.
  */
 static bool
-exec_start(int slotno, uint32 generation, Oid role)
+exec_start(int slotno, uint32 generation, Oid role, BackgroundWorkerHandle **handlep)
 {
 	BackgroundWorker worker;
 	BackgroundWorkerHandle *handle;
@@ -302,10 +328,16 @@ exec_start(int slotno, uint32 generation, Oid role)
 	if (ok)
 	{
 		if (exec_handles == NULL)
+		{
 			exec_handles = palloc0(sizeof(BackgroundWorkerHandle *) * exec_shared->nslots);
+			exec_handle_gen = palloc0(sizeof(uint32) * exec_shared->nslots);
+		}
 		if (exec_handles[slotno] != NULL)
 			pfree(exec_handles[slotno]);
 		exec_handles[slotno] = handle;
+		exec_handle_gen[slotno] = generation;
+		if (handlep)
+			*handlep = handle;
 	}
 	MemoryContextSwitchTo(oldcxt);
 	return ok;
@@ -320,11 +352,14 @@ typedef enum ExecLaunch
 
 /*
  * exec_launch
- *		Start an executor in free slot slotno, with run queue_id already
- *		assigned (0: none, the executor starts idle).
+ *		Start an executor in free slot slotno, with run queue_id or the run
+ *		of call (a caller's segment) already assigned (0: none, the executor
+ *		starts idle).  handlep, when not NULL, gets the executor's handle and
+ *		generationp the slot's generation.
  */
 static ExecLaunch
-exec_launch(int slotno, int64 queue_id, Oid run_as, Oid role)
+exec_launch(int slotno, int64 queue_id, dsm_handle call, Oid run_as, Oid role,
+			BackgroundWorkerHandle **handlep, uint32 *generationp)
 {
 	ExecSlot   *slot = &exec_shared->slots[slotno];
 	TimestampTz now = GetCurrentTimestamp();
@@ -337,8 +372,12 @@ exec_launch(int slotno, int64 queue_id, Oid run_as, Oid role)
 		slot->state = EXEC_STARTING;
 		slot->generation++;
 		slot->queue_id = queue_id;
+		slot->call = call;
+		slot->call_taken = false;
+		slot->caller_pid = call != 0 ? MyProcPid : 0;
 		slot->run_as = run_as;
 		slot->role = role;
+		slot->dboid = MyDatabaseId;
 		slot->pid = 0;
 		slot->registered_at = now;
 		generation = slot->generation;
@@ -347,7 +386,9 @@ exec_launch(int slotno, int64 queue_id, Oid run_as, Oid role)
 	SpinLockRelease(&slot->mutex);
 	if (!claimed)
 		return EXEC_SLOT_TAKEN;
-	if (exec_start(slotno, generation, role))
+	if (generationp)
+		*generationp = generation;
+	if (exec_start(slotno, generation, role, handlep))
 		return EXEC_LAUNCHED;
 
 	/* the slot stays free */
@@ -356,6 +397,7 @@ exec_launch(int slotno, int64 queue_id, Oid run_as, Oid role)
 	{
 		slot->state = EXEC_FREE;
 		slot->queue_id = 0;
+		slot->call = 0;
 	}
 	SpinLockRelease(&slot->mutex);
 	return EXEC_LAUNCH_FAILED;
@@ -383,7 +425,7 @@ MetaetlExecutorAssign(int64 queue_id, Oid run_as, int *wake, int *nwake)
 		bool		taken = false;
 
 		SpinLockAcquire(&slot->mutex);
-		if (slot->state == EXEC_IDLE && slot->queue_id == 0 && slot->role == run_as)
+		if (exec_unassigned(slot) && slot->role == run_as && slot->dboid == MyDatabaseId)
 		{
 			slot->state = EXEC_BUSY;
 			slot->queue_id = queue_id;
@@ -394,7 +436,7 @@ MetaetlExecutorAssign(int64 queue_id, Oid run_as, int *wake, int *nwake)
 		}
 		else if (slot->state == EXEC_FREE && free_slot < 0)
 			free_slot = i;
-		else if (slot->state == EXEC_IDLE && slot->queue_id == 0 && other_idle < 0)
+		else if (exec_unassigned(slot) && other_idle < 0)
 			other_idle = i;
 		SpinLockRelease(&slot->mutex);
 		if (taken)
@@ -409,7 +451,7 @@ MetaetlExecutorAssign(int64 queue_id, Oid run_as, int *wake, int *nwake)
 			int			pgprocno = -1;
 
 			SpinLockAcquire(&slot->mutex);
-			if (slot->state == EXEC_IDLE && slot->queue_id == 0)
+			if (exec_unassigned(slot))
 			{
 				slot->state = EXEC_EXITING;
 				pgprocno = slot->pgprocno;
@@ -422,7 +464,7 @@ MetaetlExecutorAssign(int64 queue_id, Oid run_as, int *wake, int *nwake)
 	}
 
 	/* else a new executor of the run's role, the run already assigned */
-	return exec_launch(free_slot, queue_id, run_as, run_as) == EXEC_LAUNCHED;
+	return exec_launch(free_slot, queue_id, 0, run_as, run_as, NULL, NULL) == EXEC_LAUNCHED;
 }
 
 /*
@@ -448,14 +490,14 @@ MetaetlExecutorPrewarm(int n, Oid role)
 		ExecSlot   *slot = &exec_shared->slots[i];
 
 		SpinLockAcquire(&slot->mutex);
-		if ((slot->state == EXEC_STARTING || (slot->state == EXEC_IDLE && slot->queue_id == 0)) &&
-			slot->role == role)
+		if (((slot->state == EXEC_STARTING && slot->call == 0) || exec_unassigned(slot)) &&
+			slot->role == role && slot->dboid == MyDatabaseId)
 			ready++;
 		SpinLockRelease(&slot->mutex);
 	}
 	for (int i = 0; i < exec_shared->nslots && ready < n; i++)
 	{
-		ExecLaunch	launched = exec_launch(i, 0, InvalidOid, role);
+		ExecLaunch	launched = exec_launch(i, 0, 0, InvalidOid, role, NULL, NULL);
 
 		if (launched == EXEC_LAUNCH_FAILED)
 			break;
@@ -487,7 +529,7 @@ MetaetlExecutorsMakeRoom(int n)
 		int			pgprocno = -1;
 
 		SpinLockAcquire(&slot->mutex);
-		if (slot->state == EXEC_IDLE && slot->queue_id == 0)
+		if (exec_unassigned(slot))
 		{
 			slot->state = EXEC_EXITING;
 			pgprocno = slot->pgprocno;
@@ -500,6 +542,133 @@ MetaetlExecutorsMakeRoom(int n)
 		}
 	}
 	return asked;
+}
+
+/*
+ * MetaetlExecutorTakeCall
+ *		In metaetl.database, hand the run of an etl.execute_pipeline call,
+ *		whose spec is in the caller's segment seg, to an idle executor of
+ *		role (woken at once),
+ *		or start an executor of role in a free slot with it assigned; the
+ *		executor then stays in the pool for the next runs.  A run worker of
+ *		its own would cost the run a process start and a cold session:
+ *		catalog caches, plans and the library loaded anew, tens of
+ *		milliseconds, which is most of a small incremental run.  False when
+ *		the pool is off or has neither (the caller starts a run worker).
+ *		Idle executors of other roles are not asked to exit: that is the
+ *		scheduler's business.  Needs no transaction.
+ */
+bool
+MetaetlExecutorTakeCall(dsm_handle seg, Oid role, MetaetlExecCall *call)
+{
+	int			free_slot = -1;
+
+	memset(call, 0, sizeof(*call));
+	call->slotno = -1;
+	if (exec_shared == NULL || exec_shared->nslots == 0)
+		return false;
+
+	/*
+	 * Only in metaetl.database, which the launcher keeps a connection to
+	 * anyway: an executor idling in any other database would hold a
+	 * connection there, and DROP DATABASE refuses a database in use.
+	 */
+	{
+		char	   *here = get_database_name(MyDatabaseId);
+
+		if (metaetl_database == NULL || here == NULL || strcmp(here, metaetl_database) != 0)
+			return false;
+	}
+	for (int i = 0; i < exec_shared->nslots; i++)
+	{
+		ExecSlot   *slot = &exec_shared->slots[i];
+		int			pgprocno = -1;
+
+		SpinLockAcquire(&slot->mutex);
+		if (exec_unassigned(slot) && slot->role == role && slot->dboid == MyDatabaseId)
+		{
+			slot->state = EXEC_BUSY;
+			slot->call = seg;
+			slot->call_taken = false;
+			slot->caller_pid = MyProcPid;
+			call->slotno = i;
+			call->generation = slot->generation;
+			call->pid = slot->pid;
+			pgprocno = slot->pgprocno;
+		}
+		else if (slot->state == EXEC_FREE && free_slot < 0)
+			free_slot = i;
+		SpinLockRelease(&slot->mutex);
+		if (pgprocno >= 0)
+		{
+			SetLatch(&ProcGlobal->allProcs[pgprocno].procLatch);
+			return true;
+		}
+	}
+	/* the slot may have been taken meanwhile: then the caller starts a worker */
+	if (free_slot >= 0 &&
+		exec_launch(free_slot, 0, seg, role, role, &call->handle, &call->generation) == EXEC_LAUNCHED)
+	{
+		call->slotno = free_slot;
+		return true;
+	}
+	return false;
+}
+
+/*
+ * MetaetlExecutorCallGone
+ *		Whether the executor handed call has exited (or never started).  An
+ *		executor this backend registered that stopped before attaching
+ *		leaves its slot starting: it is freed here.
+ */
+bool
+MetaetlExecutorCallGone(MetaetlExecCall *call)
+{
+	pid_t		pid;
+
+	if (call->handle == NULL)
+		return BackendPidGetProc(call->pid) == NULL;
+	if (GetBackgroundWorkerPid(call->handle, &pid) != BGWH_STOPPED)
+		return false;
+	{
+		ExecSlot   *slot = &exec_shared->slots[call->slotno];
+
+		SpinLockAcquire(&slot->mutex);
+		if (slot->state == EXEC_STARTING && slot->generation == call->generation)
+		{
+			slot->state = EXEC_FREE;
+			slot->queue_id = 0;
+			slot->call = 0;
+			slot->pid = 0;
+		}
+		SpinLockRelease(&slot->mutex);
+	}
+	return true;
+}
+
+/*
+ * MetaetlExecutorWithdrawCall
+ *		The caller of call is leaving (an error, a cancel) before it heard
+ *		of the run: when the executor has not taken the call yet, take it
+ *		back, so that no run starts for a caller that is gone.
+ */
+void
+MetaetlExecutorWithdrawCall(MetaetlExecCall *call, dsm_handle seg)
+{
+	ExecSlot   *slot;
+
+	if (exec_shared == NULL || call->slotno < 0)
+		return;
+	slot = &exec_shared->slots[call->slotno];
+	SpinLockAcquire(&slot->mutex);
+	if (slot->generation == call->generation && slot->call == seg && !slot->call_taken)
+	{
+		slot->call = 0;
+		slot->caller_pid = 0;
+		if (slot->state == EXEC_BUSY)
+			slot->state = EXEC_IDLE;
+	}
+	SpinLockRelease(&slot->mutex);
 }
 
 /* wake the executors MetaetlExecutorAssign() handed runs to */
@@ -529,7 +698,7 @@ MetaetlExecutorStatus(int *size, int *idle, int *busy, int *starting)
 		SpinLockAcquire(&slot->mutex);
 		if (slot->state == EXEC_STARTING)
 			(*starting)++;
-		else if (slot->state == EXEC_BUSY || (slot->state == EXEC_IDLE && slot->queue_id != 0))
+		else if (slot->state == EXEC_BUSY || (slot->state == EXEC_IDLE && !exec_unassigned(slot)))
 			(*busy)++;
 		else if (slot->state == EXEC_IDLE)
 			(*idle)++;
@@ -601,11 +770,12 @@ exec_on_exit(int code, Datum arg)
 	SpinLockAcquire(&slot->mutex);
 	if (slot->pid == MyProcPid)
 	{
-		busy = slot->queue_id != 0;
+		busy = slot->queue_id != 0 || (slot->call != 0 && slot->call_taken);
 		slot->starting = false;
 		slot->state = EXEC_FREE;
 		slot->pid = 0;
 		slot->queue_id = 0;
+		slot->call = 0;
 	}
 	SpinLockRelease(&slot->mutex);
 	if (busy)
@@ -692,6 +862,7 @@ MetaetlRunExecutorMain(Datum main_arg)
 	for (;;)
 	{
 		int64		queue_id = 0;
+		dsm_handle	call = 0;
 		Oid			run_as = InvalidOid;
 		bool		exiting = false;
 		long		timeout_ms;
@@ -717,6 +888,12 @@ MetaetlRunExecutorMain(Datum main_arg)
 			run_as = slot->run_as;
 			slot->state = EXEC_BUSY;
 		}
+		else if (slot->call != 0)
+		{
+			call = slot->call;
+			slot->call_taken = true;
+			slot->state = EXEC_BUSY;
+		}
 		else if (timeout_ms <= 0)
 		{
 			slot->state = EXEC_EXITING;
@@ -729,15 +906,21 @@ MetaetlRunExecutorMain(Datum main_arg)
 		if (exiting)
 			proc_exit(0);
 
-		if (queue_id != 0)
+		if (queue_id != 0 || call != 0)
 		{
-			MetaetlRunQueuedRun(queue_id, run_as, GetCurrentTimestamp());
+			if (queue_id != 0)
+				MetaetlRunQueuedRun(queue_id, run_as, GetCurrentTimestamp());
+			else
+				MetaetlRunCall(call, GetCurrentTimestamp());
 			/* a late cancel of the finished run must not stop the reset */
 			HOLD_CANCEL_INTERRUPTS();
 			exec_reset_session();
 			RESUME_CANCEL_INTERRUPTS();
 			SpinLockAcquire(&slot->mutex);
 			slot->queue_id = 0;
+			slot->call = 0;
+			slot->call_taken = false;
+			slot->caller_pid = 0;
 			SpinLockRelease(&slot->mutex);
 			idle_since = GetCurrentTimestamp();
 			continue;

@@ -115,6 +115,19 @@ extern int	MetaetlExecutorsMakeRoom(int n);
 extern bool MetaetlExecutorDiedBusy(void);
 extern void MetaetlExecutorRunRecorded(void);
 extern bool MetaetlExecutorStatus(int *size, int *idle, int *busy, int *starting);
+
+/* an etl.execute_pipeline call handed to a run executor */
+typedef struct MetaetlExecCall
+{
+	int			slotno;
+	uint32		generation;
+	pid_t		pid;			/* the idle executor it went to */
+	BackgroundWorkerHandle *handle; /* or the executor started for it */
+} MetaetlExecCall;
+
+extern bool MetaetlExecutorTakeCall(dsm_handle seg, Oid role, MetaetlExecCall *call);
+extern bool MetaetlExecutorCallGone(MetaetlExecCall *call);
+extern void MetaetlExecutorWithdrawCall(MetaetlExecCall *call, dsm_handle seg);
 PGDLLEXPORT void MetaetlRunExecutorMain(Datum main_arg);
 
 /* in orchestrator/handoff.c */
@@ -161,6 +174,7 @@ extern char *MetaetlRunInWorker(const MetaetlRunSpec *spec, bool wait);
 extern bool MetaetlRunQueuedInWorker(int64 queue_id, const char *pipeline_id, Oid run_as);
 extern bool MetaetlRoleCanLogin(Oid role);
 extern void MetaetlRunQueuedRun(int64 queue_id, Oid run_as, TimestampTz taken_at);
+extern void MetaetlRunCall(dsm_handle seg, TimestampTz taken_at);
 PGDLLEXPORT void MetaetlRunWorkerMain(Datum main_arg);
 
 #endif							/* METAETL_ORCHESTRATOR_H */

@@ -524,6 +524,48 @@ MetaetlRunQueuedRun(int64 queue_id, Oid run_as, TimestampTz taken_at)
 }
 
 /*
+ * MetaetlRunCall
+ *		Run the run of an etl.execute_pipeline call in this process (a
+ *		pooled executor, executor.c): seg is the caller's segment, taken_at
+ *		when this process took the run.  Nothing happens when the caller has
+ *		gone away meanwhile, or the segment is no longer a call waiting for
+ *		a process.  Needs no transaction.
+ */
+void
+MetaetlRunCall(dsm_handle handle, TimestampTz taken_at)
+{
+	dsm_segment *seg = dsm_attach(handle);
+	RunShared  *shared;
+	MetaetlRunSpec spec;
+	bool		waiting;
+	bool		mine;
+
+	if (seg == NULL)
+		return;					/* the caller went away */
+	shared = dsm_segment_address(seg);
+	SpinLockAcquire(&shared->mutex);
+	waiting = shared->state == RUN_STATE_STARTING && shared->runner_pid == 0;
+	mine = waiting && shared->login == GetSessionUserId() && shared->dboid == MyDatabaseId;
+	if (mine)
+		shared->runner_pid = MyProcPid;
+	SpinLockRelease(&shared->mutex);
+	if (mine)
+	{
+		memset(&spec, 0, sizeof(spec));
+		spec.worker_started_at = taken_at;
+		worker_run(shared, &spec);
+	}
+	else if (waiting)
+	{
+		/* not this session's to run (executor.c hands calls by role and database) */
+		strlcpy(shared->error, "the run executor it was handed to runs another role or database",
+				sizeof(shared->error));
+		worker_set_state(shared, RUN_STATE_FAILED);
+	}
+	dsm_detach(seg);
+}
+
+/*
  * A run worker: runs one pipeline run in a backend of its own, either for
  * a caller waiting on a shared memory segment (etl.execute_pipeline) or for
  * a queued run (main_arg DSM_HANDLE_INVALID, the queue entry in bgw_extra).
@@ -605,10 +647,68 @@ static char *worker_run_queued(dsm_segment *seg, RunShared *shared, const Metaet
 							   bool wait);
 
 /*
+ * worker_wait
+ *		Wait for the process running the run in shared (a run worker of
+ *		handle, or the executor of call) to record it (wait = false) or to
+ *		finish it (wait = true); returns the summary as jsonb text.
+ */
+static char *
+worker_wait(RunShared *shared, const MetaetlRunSpec *spec, bool wait,
+			BackgroundWorkerHandle *handle, MetaetlExecCall *call)
+{
+	pid_t		pid;
+
+	for (;;)
+	{
+		int			state;
+
+		SpinLockAcquire(&shared->mutex);
+		state = shared->state;
+		SpinLockRelease(&shared->mutex);
+
+		if (state == RUN_STATE_FAILED)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("run worker for pipeline \"%s\" failed before the run started: %s",
+							spec->pipeline_id, shared->error)));
+		if (state == RUN_STATE_FINISHED)
+			return shared->result_in_record ? MetaetlRunSummary(shared->run_id) : pstrdup(shared->result);
+		if (state == RUN_STATE_RECORDED && !wait)
+			return psprintf("{\"run_id\": " INT64_FORMAT ", \"status\": \"running\", "
+							"\"rows_read\": null, \"rows_written\": null, \"quality_score\": null, "
+							"\"duration_ms\": null, \"error\": null}", shared->run_id);
+		if (call != NULL ? MetaetlExecutorCallGone(call)
+			: GetBackgroundWorkerPid(handle, &pid) == BGWH_STOPPED)
+		{
+			/* re-check: the worker may have finished just now */
+			SpinLockAcquire(&shared->mutex);
+			state = shared->state;
+			SpinLockRelease(&shared->mutex);
+			if (state == RUN_STATE_FINISHED || (state == RUN_STATE_RECORDED && !wait))
+				continue;
+			if (state == RUN_STATE_RECORDED)
+				ereport(ERROR,
+						(errcode(ERRCODE_CONNECTION_FAILURE),
+						 errmsg("run worker for run %lld exited unexpectedly", (long long) shared->run_id),
+						 errhint("The run is marked abandoned; see the server log.")));
+			ereport(ERROR,
+					(errcode(ERRCODE_CONNECTION_FAILURE),
+					 errmsg("run worker for pipeline \"%s\" exited before recording the run", spec->pipeline_id),
+					 errhint("See the server log.")));
+		}
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, 1000,
+						 PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+	}
+}
+
+/*
  * MetaetlRunInWorker
- *		Start a run worker for spec; wait for the run id (wait = false) or
- *		for the end of the run (wait = true).  Returns the summary as jsonb
- *		text.
+ *		Run spec in a process of its own: an idle run executor of the pool
+ *		(executor.c), a new one in a free slot of the pool, or else a run
+ *		worker started for it; wait for the run id (wait = false) or for the
+ *		end of the run (wait = true).  Returns the summary as jsonb text.
  */
 char *
 MetaetlRunInWorker(const MetaetlRunSpec *spec, bool wait)
@@ -621,6 +721,7 @@ MetaetlRunInWorker(const MetaetlRunSpec *spec, bool wait)
 	pid_t		pid;
 	BgwHandleStatus status;
 	char	   *result = NULL;
+	MetaetlExecCall call;
 
 	seg = dsm_create(offsetof(RunShared, params) + params_len + 1, 0);
 	shared = dsm_segment_address(seg);
@@ -648,6 +749,27 @@ MetaetlRunInWorker(const MetaetlRunSpec *spec, bool wait)
 	shared->params_len = params_len;
 	memcpy(shared->params, spec->params, params_len + 1);
 
+	/*
+	 * An executor of the pool, logged in as the run's role like a run
+	 * worker, records and runs it exactly as a run worker would.
+	 */
+	if (MetaetlExecutorTakeCall(dsm_segment_handle(seg), spec->run_as, &call))
+	{
+		PG_TRY();
+		{
+			result = worker_wait(shared, spec, wait, NULL, &call);
+		}
+		PG_CATCH();
+		{
+			/* a cancel before the executor took the run: no run starts */
+			MetaetlExecutorWithdrawCall(&call, dsm_segment_handle(seg));
+			PG_RE_THROW();
+		}
+		PG_END_TRY();
+		dsm_detach(seg);
+		return result;
+	}
+
 	worker_describe(&worker, spec->pipeline_id);
 	worker.bgw_main_arg = UInt32GetDatum(dsm_segment_handle(seg));
 	worker.bgw_notify_pid = MyProcPid;
@@ -666,55 +788,7 @@ MetaetlRunInWorker(const MetaetlRunSpec *spec, bool wait)
 				(errcode(ERRCODE_INSUFFICIENT_RESOURCES),
 				 errmsg("run worker for pipeline \"%s\" could not start", spec->pipeline_id),
 				 errhint("Check the server log.")));
-
-	for (;;)
-	{
-		int			state;
-
-		SpinLockAcquire(&shared->mutex);
-		state = shared->state;
-		SpinLockRelease(&shared->mutex);
-
-		if (state == RUN_STATE_FAILED)
-			ereport(ERROR,
-					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-					 errmsg("run worker for pipeline \"%s\" failed before the run started: %s",
-							spec->pipeline_id, shared->error)));
-		if (state == RUN_STATE_FINISHED)
-		{
-			result = shared->result_in_record ? MetaetlRunSummary(shared->run_id) : pstrdup(shared->result);
-			break;
-		}
-		if (state == RUN_STATE_RECORDED && !wait)
-		{
-			result = psprintf("{\"run_id\": " INT64_FORMAT ", \"status\": \"running\", "
-							  "\"rows_read\": null, \"rows_written\": null, \"quality_score\": null, "
-							  "\"duration_ms\": null, \"error\": null}", shared->run_id);
-			break;
-		}
-		if (GetBackgroundWorkerPid(handle, &pid) == BGWH_STOPPED)
-		{
-			/* re-check: the worker may have finished just now */
-			SpinLockAcquire(&shared->mutex);
-			state = shared->state;
-			SpinLockRelease(&shared->mutex);
-			if (state == RUN_STATE_FINISHED || (state == RUN_STATE_RECORDED && !wait))
-				continue;
-			if (state == RUN_STATE_RECORDED)
-				ereport(ERROR,
-						(errcode(ERRCODE_CONNECTION_FAILURE),
-						 errmsg("run worker for run %lld exited unexpectedly", (long long) shared->run_id),
-						 errhint("The run is marked abandoned; see the server log.")));
-			ereport(ERROR,
-					(errcode(ERRCODE_CONNECTION_FAILURE),
-					 errmsg("run worker for pipeline \"%s\" exited before recording the run", spec->pipeline_id),
-					 errhint("See the server log.")));
-		}
-		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, 1000,
-						 PG_WAIT_EXTENSION);
-		ResetLatch(MyLatch);
-		CHECK_FOR_INTERRUPTS();
-	}
+	result = worker_wait(shared, spec, wait, handle, NULL);
 	dsm_detach(seg);
 	return result;
 }
