@@ -320,11 +320,11 @@ MetaetlRemoteSlotRead(MetaetlPlan *plan, MetaetlNode *src, const MetaetlRemoteRe
 	 * metaetl.log_cdc_decoding_memory when that is larger than its own.
 	 */
 	{
-		const char *p[1] = {psprintf("%d", metaetl_log_cdc_decoding_memory)};
+		const char *p[1] = {psprintf("%dkB", metaetl_log_cdc_decoding_memory)};
 
 		(void) MetaetlPgQueryRow(rc, "SELECT CASE WHEN pg_catalog.pg_size_bytes(pg_catalog.current_setting('logical_decoding_work_mem'))"
-								 " OPERATOR(pg_catalog.<) $1::pg_catalog.int8 OPERATOR(pg_catalog.*) 1024"
-								 " THEN pg_catalog.set_config('logical_decoding_work_mem', $1 OPERATOR(pg_catalog.||) 'kB', false) END",
+								 " OPERATOR(pg_catalog.<) pg_catalog.pg_size_bytes($1::pg_catalog.text)"
+								 " THEN pg_catalog.set_config('logical_decoding_work_mem', $1::pg_catalog.text, false) END",
 								 1, p, psprintf("setting the decoding memory of replication slot \"%s\"", slot));
 	}
 
