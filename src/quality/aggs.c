@@ -77,9 +77,7 @@ PG_FUNCTION_INFO_V1(metaetl_sample_deserial);
 
 typedef struct QHllState
 {
-	FmgrInfo	hashfn;			/* the type's extended (64-bit) hash */
-	Oid			collation;
-	char		fast;			/* 'b': text hashed in place, 'i': int4 or date, 0: hashfn */
+	QualityHllHasher hasher;
 	QHll		hll;
 } QHllState;
 
@@ -94,17 +92,64 @@ qagg_context(FunctionCallInfo fcinfo, const char *fname)
 }
 
 /*
+ * QualityHllHasherInit
+ *		Prepare the 64-bit hashing of values of type argtype under
+ *		collation for HyperLogLog (etl._hll_distinct and the fused
+ *		column statistics of colstats.c, which must hash alike so their
+ *		estimates agree): caches the type's extended hash function and
+ *		picks a fast path for text under a deterministic collation and
+ *		for int4/date that gives the same hashes without an fmgr call per
+ *		row.  Types without an extended hash are refused here, at the
+ *		start of the scan, with a hint to cast to text.
+ */
+void
+QualityHllHasherInit(QualityHllHasher *h, Oid argtype, Oid collation, MemoryContext cxt)
+{
+	TypeCacheEntry *tce = lookup_type_cache(argtype, TYPECACHE_HASH_EXTENDED_PROC_FINFO);
+
+	if (!OidIsValid(tce->hash_extended_proc_finfo.fn_oid))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_FUNCTION),
+				 errmsg("could not identify an extended hash function for type %s",
+						format_type_be(argtype)),
+				 errhint("Approximate distinct counts need a hashable type; cast the column to text.")));
+	fmgr_info_copy(&h->hashfn, &tce->hash_extended_proc_finfo, cxt);
+	h->collation = collation;
+	h->fast = 0;
+	/*
+	 * The same hash values as hashtextextended (deterministic collation)
+	 * and hashint4extended compute, without a call through fmgr per row:
+	 * that call was most of the cost of an approximate distinct count.
+	 */
+	if ((argtype == TEXTOID || argtype == VARCHAROID) && OidIsValid(collation) &&
+		get_collation_isdeterministic(collation))
+		h->fast = 'b';
+	else if (argtype == INT4OID || argtype == DATEOID)
+		h->fast = 'i';
+}
+
+/* QualityHllHash: the hash of a non-NULL value (QualityHllHasherInit) */
+uint64
+QualityHllHash(QualityHllHasher *h, Datum value)
+{
+	if (h->fast == 'b')
+	{
+		text	   *t = (text *) PG_DETOAST_DATUM_PACKED(value);
+
+		return hash_bytes_extended((const unsigned char *) VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t), 0);
+	}
+	if (h->fast == 'i')
+		return hash_bytes_uint32_extended((uint32) DatumGetInt32(value), 0);
+	return (uint64) DatumGetInt64(FunctionCall2Coll(&h->hashfn, h->collation, value, Int64GetDatum(0)));
+}
+
+/*
  * metaetl_hll_sfunc
  *		Transition function of etl._hll_distinct(anyelement): hashes
  *		each non-NULL value into the HyperLogLog registers.
  *
  *		The state is created on the first call, when the argument type
- *		is known: it caches the type's extended hash function and the
- *		collation, and picks a fast path for text under a
- *		deterministic collation and for int4/date that gives the same
- *		64-bit hashes without an fmgr call per row. Types without an
- *		extended hash are refused here, at the start of the scan, with
- *		a hint to cast to text.
+ *		is known (QualityHllHasherInit).
  */
 Datum
 metaetl_hll_sfunc(PG_FUNCTION_ARGS)
@@ -114,47 +159,12 @@ metaetl_hll_sfunc(PG_FUNCTION_ARGS)
 
 	if (st == NULL)
 	{
-		Oid			argtype = get_fn_expr_argtype(fcinfo->flinfo, 1);
-		TypeCacheEntry *tce = lookup_type_cache(argtype, TYPECACHE_HASH_EXTENDED_PROC_FINFO);
-
-		if (!OidIsValid(tce->hash_extended_proc_finfo.fn_oid))
-			ereport(ERROR,
-					(errcode(ERRCODE_UNDEFINED_FUNCTION),
-					 errmsg("could not identify an extended hash function for type %s",
-							format_type_be(argtype)),
-					 errhint("Approximate distinct counts need a hashable type; cast the column to text.")));
 		st = (QHllState *) MemoryContextAllocZero(aggcontext, sizeof(QHllState));
-		fmgr_info_copy(&st->hashfn, &tce->hash_extended_proc_finfo, aggcontext);
-		st->collation = PG_GET_COLLATION();
-		/*
-		 * The same hash values as hashtextextended (deterministic collation)
-		 * and hashint4extended compute, without a call through fmgr per row:
-		 * that call was most of the cost of an approximate distinct count.
-		 */
-		if ((argtype == TEXTOID || argtype == VARCHAROID) && OidIsValid(st->collation) &&
-			get_collation_isdeterministic(st->collation))
-			st->fast = 'b';
-		else if (argtype == INT4OID || argtype == DATEOID)
-			st->fast = 'i';
+		QualityHllHasherInit(&st->hasher, get_fn_expr_argtype(fcinfo->flinfo, 1), PG_GET_COLLATION(), aggcontext);
 		QHllInit(&st->hll);
 	}
 	if (!PG_ARGISNULL(1))
-	{
-		uint64		h;
-
-		if (st->fast == 'b')
-		{
-			text	   *t = PG_GETARG_TEXT_PP(1);
-
-			h = hash_bytes_extended((const unsigned char *) VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t), 0);
-		}
-		else if (st->fast == 'i')
-			h = hash_bytes_uint32_extended((uint32) PG_GETARG_INT32(1), 0);
-		else
-			h = (uint64) DatumGetInt64(FunctionCall2Coll(&st->hashfn, st->collation,
-														 PG_GETARG_DATUM(1), Int64GetDatum(0)));
-		QHllAdd(&st->hll, h);
-	}
+		QHllAdd(&st->hll, QualityHllHash(&st->hasher, PG_GETARG_DATUM(1)));
 	PG_RETURN_POINTER(st);
 }
 

@@ -46,6 +46,16 @@ extern Datum metaetl_nonnull_serial(PG_FUNCTION_ARGS);
 extern Datum metaetl_nonnull_deserial(PG_FUNCTION_ARGS);
 extern void QualityValueJson(StringInfo buf, Oid type, Datum value, bool isnull);
 
+/* HyperLogLog hashing shared by etl._hll_distinct and colstats.c */
+typedef struct QualityHllHasher
+{
+	FmgrInfo	hashfn;			/* the type's extended (64-bit) hash */
+	Oid			collation;
+	char		fast;			/* 'b': text hashed in place, 'i': int4 or date, 0: hashfn */
+} QualityHllHasher;
+extern void QualityHllHasherInit(QualityHllHasher *h, Oid argtype, Oid collation, MemoryContext cxt);
+extern uint64 QualityHllHash(QualityHllHasher *h, Datum value);
+
 /* in quality/sketchagg.c */
 extern void QualityKllJson(StringInfo b, const QKll *s);
 extern void QualitySerializeKll(StringInfo buf, const QKll *s);

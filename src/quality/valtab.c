@@ -439,7 +439,7 @@ QValTabTop(QValTab *t, int k, QValKeep keep, void *arg, int *n)
 
 /* ------------------------------------------------------------ etl._freq */
 
-typedef struct QFreqState
+struct QFreqState
 {
 	QValTab		tab;
 	int			top_n;
@@ -447,7 +447,7 @@ typedef struct QFreqState
 	int			nref;
 	Datum	   *ref;			/* the ref values, copied; NULL when none given */
 	bool		have_ref;
-} QFreqState;
+};
 
 static QFreqState *
 qfreq_new(MemoryContext cxt, Oid typid, Oid collation, int top_n)
@@ -492,6 +492,36 @@ qfreq_set_ref(QFreqState *st, ArrayType *arr)
  *		values are copied into the aggregate's context so they outlive
  *		the call's arguments.
  */
+/*
+ * QualityFreqNew
+ *		A frequency state of values of typid under collation: top_n
+ *		(clamped to 0..1000) most common values shown, and ref (NULL
+ *		for none) the reference values whose counts are reported; the
+ *		ref values are copied into cxt so they outlive the caller's
+ *		array.  Shared by etl._freq and the fused statistics of
+ *		colstats.c, which must give the same result.
+ */
+QFreqState *
+QualityFreqNew(MemoryContext cxt, Oid typid, Oid collation, int top_n, ArrayType *ref)
+{
+	QFreqState *st = qfreq_new(cxt, typid, collation, top_n);
+
+	if (ref)
+		qfreq_set_ref(st, ref);
+	return st;
+}
+
+/* QualityFreqAdd: count one non-NULL value */
+void
+QualityFreqAdd(QFreqState *st, Datum v)
+{
+	MemoryContext old = MemoryContextSwitchTo(st->tab.cxt);
+
+	QValTabAdd(&st->tab, v, 1);
+	st->nonnull++;
+	MemoryContextSwitchTo(old);
+}
+
 Datum
 metaetl_freq_sfunc(PG_FUNCTION_ARGS)
 {
@@ -501,20 +531,11 @@ metaetl_freq_sfunc(PG_FUNCTION_ARGS)
 	if (!AggCheckCallContext(fcinfo, &aggcxt))
 		elog(ERROR, "metaetl_freq_sfunc called in non-aggregate context");
 	if (st == NULL)
-	{
-		st = qfreq_new(aggcxt, get_fn_expr_argtype(fcinfo->flinfo, 1), PG_GET_COLLATION(),
-					   PG_ARGISNULL(2) ? 0 : PG_GETARG_INT32(2));
-		if (!PG_ARGISNULL(3))
-			qfreq_set_ref(st, PG_GETARG_ARRAYTYPE_P(3));
-	}
+		st = QualityFreqNew(aggcxt, get_fn_expr_argtype(fcinfo->flinfo, 1), PG_GET_COLLATION(),
+							PG_ARGISNULL(2) ? 0 : PG_GETARG_INT32(2),
+							PG_ARGISNULL(3) ? NULL : PG_GETARG_ARRAYTYPE_P(3));
 	if (!PG_ARGISNULL(1))
-	{
-		MemoryContext old = MemoryContextSwitchTo(aggcxt);
-
-		QValTabAdd(&st->tab, PG_GETARG_DATUM(1), 1);
-		st->nonnull++;
-		MemoryContextSwitchTo(old);
-	}
+		QualityFreqAdd(st, PG_GETARG_DATUM(1));
 	PG_RETURN_POINTER(st);
 }
 
@@ -526,22 +547,22 @@ metaetl_freq_sfunc(PG_FUNCTION_ARGS)
  *		top_n and ref values, so the final function sees the same
  *		parameters as in a serial scan.
  */
-Datum
-metaetl_freq_combine(PG_FUNCTION_ARGS)
+/*
+ * QualityFreqCombine
+ *		b merged into a (a NULL: a new state in cxt with b's type, top_n
+ *		and ref values); returns a.
+ */
+QFreqState *
+QualityFreqCombine(MemoryContext cxt, QFreqState *a, QFreqState *b)
 {
-	MemoryContext aggcxt;
-	QFreqState *a = PG_ARGISNULL(0) ? NULL : (QFreqState *) PG_GETARG_POINTER(0);
-	QFreqState *b = PG_ARGISNULL(1) ? NULL : (QFreqState *) PG_GETARG_POINTER(1);
 	MemoryContext old;
 
-	if (!AggCheckCallContext(fcinfo, &aggcxt))
-		elog(ERROR, "metaetl_freq_combine called in non-aggregate context");
 	if (b == NULL)
-		PG_RETURN_POINTER(a);
-	old = MemoryContextSwitchTo(aggcxt);
+		return a;
+	old = MemoryContextSwitchTo(cxt);
 	if (a == NULL)
 	{
-		a = qfreq_new(aggcxt, b->tab.typid, b->tab.collation, b->top_n);
+		a = qfreq_new(cxt, b->tab.typid, b->tab.collation, b->top_n);
 		if (b->have_ref)
 		{
 			a->ref = palloc(sizeof(Datum) * Max(b->nref, 1));
@@ -554,36 +575,55 @@ metaetl_freq_combine(PG_FUNCTION_ARGS)
 	QValTabMerge(&a->tab, &b->tab);
 	a->nonnull += b->nonnull;
 	MemoryContextSwitchTo(old);
-	PG_RETURN_POINTER(a);
+	return a;
+}
+
+Datum
+metaetl_freq_combine(PG_FUNCTION_ARGS)
+{
+	MemoryContext aggcxt;
+	QFreqState *a = PG_ARGISNULL(0) ? NULL : (QFreqState *) PG_GETARG_POINTER(0);
+	QFreqState *b = PG_ARGISNULL(1) ? NULL : (QFreqState *) PG_GETARG_POINTER(1);
+
+	if (!AggCheckCallContext(fcinfo, &aggcxt))
+		elog(ERROR, "metaetl_freq_combine called in non-aggregate context");
+	PG_RETURN_POINTER(QualityFreqCombine(aggcxt, a, b));
 }
 
 /* layout: oid type, oid collation, int32 top_n, int64 nonnull, int32 nref (-1 none), refs, table */
-Datum
-metaetl_freq_serial(PG_FUNCTION_ARGS)
+void
+QualityFreqSerialize(QFreqState *st, StringInfo buf)
 {
-	QFreqState *st = (QFreqState *) PG_GETARG_POINTER(0);
-	StringInfoData buf;
 	int32		top = st->top_n;
 	int32		nref = st->have_ref ? st->nref : -1;
-	bytea	   *out;
 
-	initStringInfo(&buf);
-	appendBinaryStringInfo(&buf, (char *) &st->tab.typid, sizeof(Oid));
-	appendBinaryStringInfo(&buf, (char *) &st->tab.collation, sizeof(Oid));
-	appendBinaryStringInfo(&buf, (char *) &top, sizeof(top));
-	appendBinaryStringInfo(&buf, (char *) &st->nonnull, sizeof(int64));
-	appendBinaryStringInfo(&buf, (char *) &nref, sizeof(nref));
+	appendBinaryStringInfo(buf, (char *) &st->tab.typid, sizeof(Oid));
+	appendBinaryStringInfo(buf, (char *) &st->tab.collation, sizeof(Oid));
+	appendBinaryStringInfo(buf, (char *) &top, sizeof(top));
+	appendBinaryStringInfo(buf, (char *) &st->nonnull, sizeof(int64));
+	appendBinaryStringInfo(buf, (char *) &nref, sizeof(nref));
 	for (int i = 0; i < st->nref; i++)
 	{
 		Size		sz = datumEstimateSpace(st->ref[i], false, st->tab.typbyval, st->tab.typlen);
 		char	   *p;
 
-		enlargeStringInfo(&buf, sz);
-		p = buf.data + buf.len;
+		enlargeStringInfo(buf, sz);
+		p = buf->data + buf->len;
 		datumSerialize(st->ref[i], false, st->tab.typbyval, st->tab.typlen, &p);
-		buf.len += sz;
+		buf->len += sz;
 	}
-	QValTabSerialize(&st->tab, &buf);
+	QValTabSerialize(&st->tab, buf);
+}
+
+Datum
+metaetl_freq_serial(PG_FUNCTION_ARGS)
+{
+	QFreqState *st = (QFreqState *) PG_GETARG_POINTER(0);
+	StringInfoData buf;
+	bytea	   *out;
+
+	initStringInfo(&buf);
+	QualityFreqSerialize(st, &buf);
 	out = palloc(VARHDRSZ + buf.len);
 	SET_VARSIZE(out, VARHDRSZ + buf.len);
 	memcpy(VARDATA(out), buf.data, buf.len);
@@ -597,12 +637,10 @@ metaetl_freq_serial(PG_FUNCTION_ARGS)
  *		(distinct from an empty one, which still yields ref_counts and
  *		extra), then the value table through QValTabDeserialize.
  */
-Datum
-metaetl_freq_deserial(PG_FUNCTION_ARGS)
+/* QualityFreqDeserialize: the state QualityFreqSerialize wrote at p, in the current context; returns the position after it */
+const char *
+QualityFreqDeserialize(const char *p, const char *end, QFreqState **out)
 {
-	bytea	   *in = PG_GETARG_BYTEA_PP(0);
-	const char *p = VARDATA_ANY(in);
-	const char *end = p + VARSIZE_ANY_EXHDR(in);
 	Oid			typid;
 	Oid			coll;
 	int32		top;
@@ -638,7 +676,17 @@ metaetl_freq_deserial(PG_FUNCTION_ARGS)
 		}
 		st->nref = nref;
 	}
-	(void) QValTabDeserialize(&st->tab, p, end);
+	*out = st;
+	return QValTabDeserialize(&st->tab, p, end);
+}
+
+Datum
+metaetl_freq_deserial(PG_FUNCTION_ARGS)
+{
+	bytea	   *in = PG_GETARG_BYTEA_PP(0);
+	QFreqState *st;
+
+	(void) QualityFreqDeserialize(VARDATA_ANY(in), VARDATA_ANY(in) + VARSIZE_ANY_EXHDR(in), &st);
 	PG_RETURN_POINTER(st);
 }
 
@@ -675,10 +723,9 @@ qfreq_not_in(const QValEntry *e, void *arg)
  *		the output does not depend on hash order or on how a parallel
  *		scan split the rows.
  */
-Datum
-metaetl_freq_final(PG_FUNCTION_ARGS)
+void
+QualityFreqJson(QFreqState *st, StringInfo out)
 {
-	QFreqState *st = PG_ARGISNULL(0) ? NULL : (QFreqState *) PG_GETARG_POINTER(0);
 	StringInfoData b;
 	QValEntry **top;
 	int			n = 0;
@@ -687,8 +734,10 @@ metaetl_freq_final(PG_FUNCTION_ARGS)
 	int64		max = 0;
 
 	if (st == NULL)
-		PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(
-																	   "{\"n\": 0, \"distinct\": 0, \"unique\": 0, \"top\": [], \"mode\": [], \"mode_count\": 0}")));
+	{
+		appendStringInfoString(out, QUALITY_FREQ_EMPTY);
+		return;
+	}
 	/* one pass for the counts; the entries shown are selected, not sorted */
 	for (int i = 0; i < st->tab.size; i++)
 		if (st->tab.e[i].used)
@@ -760,5 +809,16 @@ metaetl_freq_final(PG_FUNCTION_ARGS)
 		appendStringInfo(&b, "], \"extra\": " INT64_FORMAT, extra);
 	}
 	appendStringInfoChar(&b, '}');
+	appendBinaryStringInfo(out, b.data, b.len);
+}
+
+Datum
+metaetl_freq_final(PG_FUNCTION_ARGS)
+{
+	QFreqState *st = PG_ARGISNULL(0) ? NULL : (QFreqState *) PG_GETARG_POINTER(0);
+	StringInfoData b;
+
+	initStringInfo(&b);
+	QualityFreqJson(st, &b);
 	PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(b.data)));
 }

@@ -21,6 +21,7 @@
 
 #include "fmgr.h"
 #include "lib/stringinfo.h"
+#include "utils/array.h"
 
 typedef struct QValEntry
 {
@@ -65,5 +66,22 @@ extern const char *QValTabDeserialize(QValTab *t, const char *p, const char *end
 extern QValEntry **QValTabSorted(QValTab *t, int *n);
 typedef bool (*QValKeep) (const QValEntry *e, void *arg);
 extern QValEntry **QValTabTop(QValTab *t, int k, QValKeep keep, void *arg, int *n);
+
+/*
+ * etl._freq's state (valtab.c): exact counts of the distinct values, the top
+ * ones and counts of reference values; shared with colstats.c, whose fused
+ * statistics must give etl._freq's jsonb.
+ */
+typedef struct QFreqState QFreqState;
+
+/* etl._freq's result for no row */
+#define QUALITY_FREQ_EMPTY "{\"n\": 0, \"distinct\": 0, \"unique\": 0, \"top\": [], \"mode\": [], \"mode_count\": 0}"
+
+extern QFreqState *QualityFreqNew(MemoryContext cxt, Oid typid, Oid collation, int top_n, ArrayType *ref);
+extern void QualityFreqAdd(QFreqState *st, Datum v);
+extern QFreqState *QualityFreqCombine(MemoryContext cxt, QFreqState *a, QFreqState *b);
+extern void QualityFreqSerialize(QFreqState *st, StringInfo buf);
+extern const char *QualityFreqDeserialize(const char *p, const char *end, QFreqState **out);
+extern void QualityFreqJson(QFreqState *st, StringInfo out);
 
 #endif							/* METAETL_QUALITY_VALTAB_H */
