@@ -469,6 +469,9 @@ metaetl_sample_final(PG_FUNCTION_ARGS)
 #define QN_SHORT_SIGN_MASK 0x2000
 #define QN_SHORT_WEIGHT_SIGN_MASK 0x0040
 #define QN_SHORT_WEIGHT_MASK 0x003F
+#define QN_SHORT_DSCALE_MASK 0x1F80
+#define QN_SHORT_DSCALE_SHIFT 7
+#define QN_DSCALE_MASK 0x3FFF
 
 /*
  * QualityNumericToFloat8
@@ -612,6 +615,72 @@ wide:
 
 slow:
 	return DatumGetFloat8(DirectFunctionCall1(numeric_float8_no_overflow, num));
+}
+
+/*
+ * QualityNumericSmall
+ *		A finite numeric of at most four base-10000 digits (numeric.c's
+ *		storage format, above) as value = *mant * 10000^*exp10k, with its
+ *		display scale *dscale: exact sums (colstats.c) add such values as
+ *		integers.  False for anything else (NaN, infinities, more digits,
+ *		a compressed or external value), which the caller adds as a
+ *		numeric.
+ */
+bool
+QualityNumericSmall(Datum num, int64 *mant, int *exp10k, int *dscale)
+{
+	struct varlena *v = (struct varlena *) DatumGetPointer(num);
+	const char *p;
+	int			len;
+	uint16		header;
+	bool		neg;
+	int			weight;
+	int			ndigits;
+	const char *digits;
+	int64		acc = 0;
+
+	if (VARATT_IS_EXTENDED(v) && !VARATT_IS_SHORT(v))
+		return false;
+	p = VARDATA_ANY(v);
+	len = VARSIZE_ANY_EXHDR(v);
+	if (len < 2)
+		return false;
+	memcpy(&header, p, sizeof(header));
+	if ((header & QN_SIGN_MASK) == QN_SPECIAL)
+		return false;
+	if ((header & QN_SIGN_MASK) == QN_SHORT)
+	{
+		neg = (header & QN_SHORT_SIGN_MASK) != 0;
+		weight = (header & QN_SHORT_WEIGHT_SIGN_MASK ? ~QN_SHORT_WEIGHT_MASK : 0) | (header & QN_SHORT_WEIGHT_MASK);
+		*dscale = (header & QN_SHORT_DSCALE_MASK) >> QN_SHORT_DSCALE_SHIFT;
+		digits = p + 2;
+		ndigits = (len - 2) / 2;
+	}
+	else
+	{
+		int16		w;
+
+		if (len < 4)
+			return false;
+		neg = (header & QN_SIGN_MASK) == QN_NEG;
+		*dscale = header & QN_DSCALE_MASK;
+		memcpy(&w, p + 2, sizeof(w));
+		weight = w;
+		digits = p + 4;
+		ndigits = (len - 4) / 2;
+	}
+	if (ndigits > 4)
+		return false;
+	for (int i = 0; i < ndigits; i++)
+	{
+		int16		d;
+
+		memcpy(&d, digits + 2 * i, sizeof(d));
+		acc = acc * 10000 + d;
+	}
+	*mant = neg ? -acc : acc;
+	*exp10k = ndigits ? weight - (ndigits - 1) : 0;
+	return true;
 }
 
 /*

@@ -21,7 +21,10 @@
  *   - sum/mean through PostgreSQL's own transition functions of
  *     avg(int8) and avg(numeric) (int8_avg_accum, numeric_avg_accum: exact,
  *     int128 or numeric arithmetic), called directly with this aggregate's
- *     context; sum(int4) gives the same number as a numeric;
+ *     context; sum(int4) gives the same number as a numeric; a numeric
+ *     of at most 16 digits is added as an integer at the sum's scale
+ *     (qcs_fast_sum), which gives numeric_sum's exact sum and scale without
+ *     numeric arithmetic per row;
  *   - stddev in float8 with float8_accum's Youngs-Cramer update (the
  *     stddev_samp(x::float8) that scan.c used for numeric and bigint);
  *   - kll: the sketch of etl._kll (sketchagg.c) of the value as float8,
@@ -68,6 +71,15 @@ PG_FUNCTION_INFO_V1(metaetl_colstats_combine);
 PG_FUNCTION_INFO_V1(metaetl_colstats_serial);
 PG_FUNCTION_INFO_V1(metaetl_colstats_deserial);
 
+/* the exact sum of small numerics (qcs_fast_sum): 128 bits where the compiler has them */
+#ifdef HAVE_INT128
+typedef int128 QcsAcc;
+#define QCS_ACC_LIMIT (((QcsAcc) 1) << 124)
+#else
+typedef int64 QcsAcc;
+#define QCS_ACC_LIMIT (((QcsAcc) 1) << 61)
+#endif
+
 typedef struct QcsCol
 {
 	int32		flags;			/* QCS_* */
@@ -84,6 +96,10 @@ typedef struct QcsCol
 	double		dmin,			/* their doubles (the screen) */
 				dmax;
 	void	   *sum;			/* avg(int8)'s or avg(numeric)'s transition state */
+	QcsAcc		facc;			/* numerics: the exact sum of the small ones (qcs_fast_sum) */
+	int32		fscale;			/* its decimal scale, -1 before the first */
+	int64		fn;				/* values in facc */
+	int64		slow_n;			/* finite values in sum */
 	double		N,				/* float8_accum's */
 				Sx,
 				Sxx;
@@ -92,6 +108,8 @@ typedef struct QcsCol
 	QHll	   *hll;
 	bool		hasher_ready;
 	QualityHllHasher hasher;
+	bool		hashed;			/* this row's value has hash (bytes): for the value counts */
+	uint64		hash;
 } QcsCol;
 
 /* an etl._freq of one column (valtab.c) */
@@ -176,6 +194,7 @@ qcs_col_init(QcsCol *c, int32 flags, char kind, Oid type, Oid collation, MemoryC
 	c->flags = flags;
 	c->kind = kind;
 	c->type = type;
+	c->fscale = -1;
 	c->base = getBaseType(type);
 	c->collation = collation;
 	if ((flags & (QCS_MINMAX | QCS_SUM | QCS_VAR | QCS_KLL)) && kind == 'o')
@@ -284,8 +303,126 @@ qcs_var_add(QcsCol *c, double x)
 	c->Sxx = Sxx;
 }
 
-static void
-qcs_add(FunctionCallInfo fcinfo, QcsCol *c, Datum v, MemoryContext cxt)
+/* QCS_ACC_LIMIT: |facc| beyond which it is not grown, far from the type's limit */
+
+static const int64 qcs_pow10[] = {
+	1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000, 1000000000,
+	INT64CONST(10000000000), INT64CONST(100000000000), INT64CONST(1000000000000),
+	INT64CONST(10000000000000), INT64CONST(100000000000000), INT64CONST(1000000000000000),
+	INT64CONST(10000000000000000), INT64CONST(100000000000000000), INT64CONST(1000000000000000000)
+};
+
+static inline QcsAcc
+qcs_abs(QcsAcc x)
+{
+	return x < 0 ? -x : x;
+}
+
+/* facc rescaled to scale ds (>= fscale); false when it could grow too large */
+static bool
+qcs_rescale(QcsCol *c, int ds)
+{
+	int			up = ds - c->fscale;
+
+	if (up > 18 || qcs_abs(c->facc) > QCS_ACC_LIMIT / qcs_pow10[up])
+		return false;
+	c->facc *= qcs_pow10[up];
+	c->fscale = ds;
+	return true;
+}
+
+/*
+ * The exact sum of a numeric column, without numeric arithmetic per row:
+ * a value of at most four base-10000 digits and scale <= 18 is added to an
+ * int128 at the largest scale seen (numeric addition's result scale), and
+ * everything else (NaN, infinities, longer numbers, or a sum that would
+ * grow too large) to avg(numeric)'s own state.  The final function adds the
+ * two, so sum and mean are exactly numeric_sum's and numeric_avg's.
+ */
+static bool
+qcs_fast_sum(QcsCol *c, Datum v)
+{
+	int64		m;
+	int			e;
+	int			ds;
+	int			p;
+	int64		x;
+
+	if (!QualityNumericSmall(v, &m, &e, &ds) || ds > 18)
+		return false;
+	if (c->fscale < 0)
+	{
+		c->fscale = ds;
+		c->facc = 0;
+	}
+	else if (ds > c->fscale && !qcs_rescale(c, ds))
+		return false;
+	p = 4 * e + c->fscale;
+	if (p >= 0)
+	{
+		if (p > 18 || (m < 0 ? -m : m) > PG_INT64_MAX / qcs_pow10[p])
+			return false;
+		x = m * qcs_pow10[p];
+	}
+	else
+	{
+		/* trailing zeros of the last base-10000 digit below the scale */
+		if (-p > 18 || m % qcs_pow10[-p] != 0)
+			return false;
+		x = m / qcs_pow10[-p];
+	}
+	if (qcs_abs(c->facc) > QCS_ACC_LIMIT)
+		return false;
+#ifndef HAVE_INT128
+	/* 64 bits: a term may be as large as the limit itself */
+	if ((x < 0 ? -x : x) > QCS_ACC_LIMIT)
+		return false;
+#endif
+	c->facc += x;
+	c->fn++;
+	return true;
+}
+
+/* facc as a numeric of scale fscale */
+static Datum
+qcs_fast_numeric(const QcsCol *c)
+{
+	char		digits[64];
+	char		out[96];
+	int			n = 0;
+	int			k = 0;
+	QcsAcc		x = c->facc;
+	bool		neg = x < 0;
+
+	do
+	{
+		int			d = (int) (x % 10);
+
+		digits[n++] = (char) ('0' + (d < 0 ? -d : d));
+		x /= 10;
+	} while (x != 0);
+	while (n <= c->fscale)
+		digits[n++] = '0';
+	if (neg)
+		out[k++] = '-';
+	for (int i = n - 1; i >= 0; i--)
+	{
+		out[k++] = digits[i];
+		if (i == c->fscale && i > 0)
+			out[k++] = '.';
+	}
+	out[k] = '\0';
+	return DirectFunctionCall3(numeric_in, CStringGetDatum(out), ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1));
+}
+
+
+/*
+ * Add a non-NULL value to column c.  Returns true and sets *bytes_hash when
+ * the HyperLogLog hashed v as hash_bytes_extended(bytes, 0), which the
+ * column's value counts reuse.
+ */
+static bool
+qcs_add(FunctionCallInfo fcinfo, QcsCol *c, Datum v, MemoryContext cxt, uint64 *bytes_hash)
 {
 	double		d = 0;
 	bool		need_d = (c->flags & (QCS_VAR | QCS_KLL)) != 0;
@@ -333,9 +470,15 @@ qcs_add(FunctionCallInfo fcinfo, QcsCol *c, Datum v, MemoryContext cxt)
 					qcs_set_max(c, v, d, cxt);
 			}
 		}
-		if (c->flags & QCS_SUM)
+		if ((c->flags & QCS_SUM) && !qcs_fast_sum(c, v))
+		{
+			Numeric		num = DatumGetNumeric(v);
+
+			if (!numeric_is_nan(num) && !numeric_is_inf(num))
+				c->slow_n++;
 			c->sum = DatumGetPointer(qcs_call(numeric_avg_accum, fcinfo, 2, PointerGetDatum(c->sum), c->sum == NULL,
 											  v, false, NULL));
+		}
 	}
 	else if (c->kind == 'f')
 		d = c->base == FLOAT4OID ? (double) DatumGetFloat4(v) : DatumGetFloat8(v);
@@ -351,8 +494,11 @@ qcs_add(FunctionCallInfo fcinfo, QcsCol *c, Datum v, MemoryContext cxt)
 			QualityHllHasherInit(&c->hasher, c->type, c->collation, cxt);
 			c->hasher_ready = true;
 		}
-		QHllAdd(c->hll, QualityHllHash(&c->hasher, v));
+		*bytes_hash = QualityHllHash(&c->hasher, v);
+		QHllAdd(c->hll, *bytes_hash);
+		return c->hasher.fast == 'b';
 	}
+	return false;
 }
 
 /*
@@ -414,11 +560,22 @@ metaetl_colstats_sfunc(PG_FUNCTION_ARGS)
 		}
 	}
 	for (int i = 0; i < st->ncols; i++)
-		if (!PG_ARGISNULL(i + 2))
-			qcs_add(fcinfo, &st->cols[i], PG_GETARG_DATUM(i + 2), cxt);
+	{
+		QcsCol	   *c = &st->cols[i];
+
+		c->hashed = !PG_ARGISNULL(i + 2) && qcs_add(fcinfo, c, PG_GETARG_DATUM(i + 2), cxt, &c->hash);
+	}
 	for (int j = 0; j < st->nfreq; j++)
-		if (!PG_ARGISNULL(st->freq[j].col + 2))
-			QualityFreqAdd(st->freq[j].st, PG_GETARG_DATUM(st->freq[j].col + 2));
+	{
+		QcsFreq    *f = &st->freq[j];
+		QcsCol	   *c = &st->cols[f->col];
+
+		if (PG_ARGISNULL(f->col + 2))
+			continue;
+		/* a text value the HyperLogLog hashed is not hashed again */
+		if (!c->hashed || !QualityFreqAddBytesHashed(f->st, PG_GETARG_DATUM(f->col + 2), c->hash))
+			QualityFreqAdd(f->st, PG_GETARG_DATUM(f->col + 2));
+	}
 	PG_RETURN_POINTER(st);
 }
 
@@ -472,14 +629,49 @@ metaetl_colstats_final(PG_FUNCTION_ARGS)
 			else
 				qcs_json_numeric(&b, c->nmax);
 		}
-		if (c->flags & QCS_SUM)
+		if ((c->flags & QCS_SUM) && c->kind == 'n')
+		{
+			/* numeric_sum and numeric_avg of the fast and the slow part together */
+			bool		have = false;
+			bool		isnull;
+			Datum		total = 0;
+
+			if (c->fn > 0)
+			{
+				total = qcs_fast_numeric(c);
+				have = true;
+			}
+			if (c->sum)
+			{
+				Datum		s2 = qcs_call(numeric_sum, fcinfo, 1, PointerGetDatum(c->sum), false, 0, true, &isnull);
+
+				if (!isnull)
+				{
+					total = have ? DirectFunctionCall2(numeric_add, total, s2) : s2;
+					have = true;
+				}
+			}
+			appendStringInfoString(&b, ", \"sum\": ");
+			if (have)
+				qcs_json_numeric(&b, total);
+			else
+				appendStringInfoString(&b, "null");
+			appendStringInfoString(&b, ", \"mean\": ");
+			if (!have)
+				appendStringInfoString(&b, "null");
+			else if (numeric_is_nan(DatumGetNumeric(total)) || numeric_is_inf(DatumGetNumeric(total)))
+				qcs_json_numeric(&b, total);
+			else
+				qcs_json_numeric(&b, DirectFunctionCall2(numeric_div, total,
+														 NumericGetDatum(int64_to_numeric(c->fn + c->slow_n))));
+		}
+		else if (c->flags & QCS_SUM)
 		{
 			bool		isnull = true;
 			Datum		r = 0;
 
 			if (c->sum)
-				r = qcs_call(c->kind == 'i' ? numeric_poly_sum : numeric_sum, fcinfo, 1,
-							 PointerGetDatum(c->sum), false, 0, true, &isnull);
+				r = qcs_call(numeric_poly_sum, fcinfo, 1, PointerGetDatum(c->sum), false, 0, true, &isnull);
 			appendStringInfoString(&b, ", \"sum\": ");
 			if (isnull)
 				appendStringInfoString(&b, "null");
@@ -487,8 +679,7 @@ metaetl_colstats_final(PG_FUNCTION_ARGS)
 				qcs_json_numeric(&b, r);
 			isnull = true;
 			if (c->sum)
-				r = qcs_call(c->kind == 'i' ? numeric_poly_avg : numeric_avg, fcinfo, 1,
-							 PointerGetDatum(c->sum), false, 0, true, &isnull);
+				r = qcs_call(numeric_poly_avg, fcinfo, 1, PointerGetDatum(c->sum), false, 0, true, &isnull);
 			appendStringInfoString(&b, ", \"mean\": ");
 			if (isnull)
 				appendStringInfoString(&b, "null");
@@ -578,6 +769,38 @@ metaetl_colstats_combine(PG_FUNCTION_ARGS)
 					qcs_set_max(x, y->nmax, y->dmax, cxt);
 			}
 		}
+		if ((x->flags & QCS_SUM) && y->fn > 0)
+		{
+			/* the fast parts at the larger scale; a part that would grow too large joins the slow part */
+			if (x->fn == 0)
+			{
+				x->facc = y->facc;
+				x->fscale = y->fscale;
+				x->fn = y->fn;
+			}
+			else
+			{
+				QcsCol		yy = *y;
+				bool		ok = true;
+
+				if (yy.fscale > x->fscale)
+					ok = qcs_rescale(x, yy.fscale);
+				else if (yy.fscale < x->fscale)
+					ok = qcs_rescale(&yy, x->fscale);
+				if (ok && qcs_abs(x->facc) <= QCS_ACC_LIMIT && qcs_abs(yy.facc) <= QCS_ACC_LIMIT)
+				{
+					x->facc += yy.facc;
+					x->fn += yy.fn;
+				}
+				else
+				{
+					x->sum = DatumGetPointer(qcs_call(numeric_avg_accum, fcinfo, 2, PointerGetDatum(x->sum), x->sum == NULL,
+													  qcs_fast_numeric(y), false, NULL));
+					x->slow_n += y->fn;
+				}
+			}
+		}
+		x->slow_n += y->slow_n;
 		if ((x->flags & QCS_SUM) && y->sum)
 			x->sum = DatumGetPointer(qcs_call(x->kind == 'i' ? int8_avg_combine : numeric_avg_combine, fcinfo, 2,
 											  PointerGetDatum(x->sum), x->sum == NULL,
@@ -702,6 +925,10 @@ metaetl_colstats_serial(PG_FUNCTION_ARGS)
 										 PointerGetDatum(c->sum), false, 0, true, NULL)));
 		else
 			qcs_put_varlena(&buf, NULL);
+		appendBinaryStringInfo(&buf, (char *) &c->facc, sizeof(c->facc));
+		appendBinaryStringInfo(&buf, (char *) &c->fscale, sizeof(c->fscale));
+		appendBinaryStringInfo(&buf, (char *) &c->fn, sizeof(c->fn));
+		appendBinaryStringInfo(&buf, (char *) &c->slow_n, sizeof(c->slow_n));
 		appendBinaryStringInfo(&buf, (char *) &c->N, sizeof(c->N));
 		appendBinaryStringInfo(&buf, (char *) &c->Sx, sizeof(c->Sx));
 		appendBinaryStringInfo(&buf, (char *) &c->Sxx, sizeof(c->Sxx));
@@ -774,6 +1001,12 @@ metaetl_colstats_deserial(PG_FUNCTION_ARGS)
 		if (v)
 			c->sum = DatumGetPointer(qcs_call(c->kind == 'i' ? int8_avg_deserialize : numeric_avg_deserialize, fcinfo, 2,
 											  PointerGetDatum(v), false, 0, true, NULL));
+		qcs_read(&p, end, &c->facc, sizeof(c->facc));
+		qcs_read(&p, end, &c->fscale, sizeof(c->fscale));
+		qcs_read(&p, end, &c->fn, sizeof(c->fn));
+		qcs_read(&p, end, &c->slow_n, sizeof(c->slow_n));
+		if (c->fscale < -1 || c->fscale > 18 || c->fn < 0 || c->slow_n < 0)
+			elog(ERROR, "invalid aggregate state");
 		qcs_read(&p, end, &c->N, sizeof(c->N));
 		qcs_read(&p, end, &c->Sx, sizeof(c->Sx));
 		qcs_read(&p, end, &c->Sxx, sizeof(c->Sxx));

@@ -30,6 +30,7 @@ extern Datum metaetl_sample_sfunc(PG_FUNCTION_ARGS);
 extern Datum metaetl_sample_final(PG_FUNCTION_ARGS);
 extern Datum metaetl_is_json(PG_FUNCTION_ARGS);
 extern double QualityNumericToFloat8(Datum num);
+extern bool QualityNumericSmall(Datum num, int64 *mant, int *exp10k, int *dscale);
 extern Datum metaetl_hll_combine(PG_FUNCTION_ARGS);
 extern Datum metaetl_hll_serial(PG_FUNCTION_ARGS);
 extern Datum metaetl_hll_deserial(PG_FUNCTION_ARGS);

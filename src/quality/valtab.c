@@ -163,6 +163,8 @@ qvt_slot(QValTab *t, Datum v, uint64 h)
 	}
 }
 
+static QValEntry *qvt_add_hashed(QValTab *t, Datum v, uint64 h, int64 count);
+
 static void
 qvt_grow(QValTab *t)
 {
@@ -204,7 +206,32 @@ qvt_check_memory(QValTab *t)
 QValEntry *
 QValTabAdd(QValTab *t, Datum v, int64 count)
 {
-	uint64		h = qvt_hash(t, v);
+	return qvt_add_hashed(t, v, qvt_hash(t, v), count);
+}
+
+/*
+ * QValTabBytesHash
+ *		Whether the table hashes values as hash_bytes_extended(bytes, 0)
+ *		(text under a deterministic collation): a caller that has that
+ *		hash already (HyperLogLog, colstats.c) passes it to
+ *		QValTabAddHashed instead of hashing twice.
+ */
+bool
+QValTabBytesHash(const QValTab *t)
+{
+	return t->fast == QVT_BYTES;
+}
+
+/* QValTabAdd with v's hash computed by the caller, as qvt_hash would */
+QValEntry *
+QValTabAddHashed(QValTab *t, Datum v, uint64 h, int64 count)
+{
+	return qvt_add_hashed(t, v, h, count);
+}
+
+static QValEntry *
+qvt_add_hashed(QValTab *t, Datum v, uint64 h, int64 count)
+{
 	QValEntry  *e = qvt_slot(t, v, h);
 
 	if (e->used)
@@ -520,6 +547,26 @@ QualityFreqAdd(QFreqState *st, Datum v)
 	QValTabAdd(&st->tab, v, 1);
 	st->nonnull++;
 	MemoryContextSwitchTo(old);
+}
+
+/*
+ * QualityFreqAddBytesHashed
+ *		QualityFreqAdd for a caller that has hash_bytes_extended(v's
+ *		bytes, 0) already; returns false (and counts nothing) when the
+ *		table does not hash that way, and the caller uses QualityFreqAdd.
+ */
+bool
+QualityFreqAddBytesHashed(QFreqState *st, Datum v, uint64 h)
+{
+	MemoryContext old;
+
+	if (!QValTabBytesHash(&st->tab))
+		return false;
+	old = MemoryContextSwitchTo(st->tab.cxt);
+	QValTabAddHashed(&st->tab, v, h, 1);
+	st->nonnull++;
+	MemoryContextSwitchTo(old);
+	return true;
 }
 
 Datum

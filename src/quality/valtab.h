@@ -60,6 +60,8 @@ extern void QValTabInit(QValTab *t, MemoryContext cxt, Oid typid, Oid collation,
 extern bool QValTabTypeOk(Oid typid);
 extern QValEntry *QValTabAdd(QValTab *t, Datum v, int64 count);
 extern QValEntry *QValTabFind(QValTab *t, Datum v);
+extern bool QValTabBytesHash(const QValTab *t);
+extern QValEntry *QValTabAddHashed(QValTab *t, Datum v, uint64 h, int64 count);
 extern void QValTabMerge(QValTab *t, const QValTab *other);
 extern void QValTabSerialize(const QValTab *t, StringInfo buf);
 extern const char *QValTabDeserialize(QValTab *t, const char *p, const char *end);
@@ -79,6 +81,7 @@ typedef struct QFreqState QFreqState;
 
 extern QFreqState *QualityFreqNew(MemoryContext cxt, Oid typid, Oid collation, int top_n, ArrayType *ref);
 extern void QualityFreqAdd(QFreqState *st, Datum v);
+extern bool QualityFreqAddBytesHashed(QFreqState *st, Datum v, uint64 h);
 extern QFreqState *QualityFreqCombine(MemoryContext cxt, QFreqState *a, QFreqState *b);
 extern void QualityFreqSerialize(QFreqState *st, StringInfo buf);
 extern const char *QualityFreqDeserialize(const char *p, const char *end, QFreqState **out);

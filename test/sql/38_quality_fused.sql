@@ -125,4 +125,20 @@ SELECT min(x), max(x), avg(x), sum(x) FROM q38_nan;
 SELECT etl._colstats(ARRAY[1, 3, 0]::int4[], x) AS fused FROM q38_nan;
 SELECT etl._colstats(ARRAY[1, 3, 0]::int4[], x) IS NULL AS no_row_is_null FROM q38_nan WHERE false;
 
-DROP TABLE q38, q38_empty, q38_nan;
+-- exact sums: small numerics are added as integers at the sum's scale,
+-- the rest (long or finely scaled numbers, infinities) as numerics; the sum
+-- and mean are numeric_sum's and numeric_avg's, scale included
+CREATE TABLE public.q38_mix (id int, x numeric);
+INSERT INTO q38_mix VALUES (1, 1.5), (2, 2.25), (3, 3), (4, 12345678901234567890.123), (5, 0.00), (6, -7.125),
+  (7, 1e-20), (8, 99999999999999.99), (9, NULL), (10, -0.5000);
+SELECT (f->'c'->0->>'sum') = sum(x)::text AS sum_same, (f->'c'->0->>'mean') = avg(x)::text AS mean_same,
+       f->'c'->0->>'sum' AS sum, f->'c'->0->>'mean' AS mean
+  FROM q38_mix, (SELECT etl._colstats(ARRAY[1, 2, 0]::int4[], x) AS f FROM q38_mix) m GROUP BY f;
+SELECT (f->'c'->0->>'sum') = sum(x)::text AND (f->'c'->0->>'mean') = avg(x)::text AS small_only_same
+  FROM q38_mix, (SELECT etl._colstats(ARRAY[1, 2, 0]::int4[], x) AS f FROM q38_mix WHERE id IN (1, 2, 3, 5, 6, 10)) m
+ WHERE id IN (1, 2, 3, 5, 6, 10) GROUP BY f;
+INSERT INTO q38_mix VALUES (11, 'Infinity');
+SELECT f->'c'->0->>'sum' AS sum_with_infinity, f->'c'->0->>'mean' AS mean_with_infinity, sum(x) = 'Infinity' AND avg(x) = 'Infinity' AS as_postgres
+  FROM q38_mix, (SELECT etl._colstats(ARRAY[1, 2, 0]::int4[], x) AS f FROM q38_mix) m GROUP BY f;
+
+DROP TABLE q38, q38_empty, q38_nan, q38_mix;
