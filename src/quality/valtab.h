@@ -29,7 +29,13 @@ typedef struct QValEntry
 	int64		count;
 	Datum		value;
 	bool		used;
+	uint8		ilen;			/* QVT_BYTES: the value's length if at most QVT_INLINE, else QVT_NOT_INLINE */
+	char		ikey[6];		/* then its bytes, zero-padded (qvt_slot compares them, not value) */
 } QValEntry;
+
+/* QValEntry's ikey: text values this short are compared without reading value (fits the padding) */
+#define QVT_INLINE 6
+#define QVT_NOT_INLINE 0xFF
 
 typedef struct QValTab
 {
