@@ -52,6 +52,7 @@
 #include "lib/stringinfo.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/datum.h"
 #include "utils/float.h"
 #include "utils/fmgrprotos.h"
 #include "utils/jsonb.h"
@@ -79,6 +80,26 @@ typedef int128 QcsAcc;
 typedef int64 QcsAcc;
 #define QCS_ACC_LIMIT (((QcsAcc) 1) << 61)
 #endif
+
+/*
+ * A text column's first QCS_SMALL distinct values of at most 16 bytes, and
+ * how many more times each was seen (qcs_small_hit).  A column like
+ * country or status has a handful of values: a row whose value is here
+ * costs a 16-byte compare or a few instead of hashing it, the HyperLogLog
+ * update (which the value's first row made already: adding it again
+ * changes nothing) and the value-count probes; the counts go to the value
+ * tables before the state is read (qcs_small_flush), so the results are
+ * the same.  A column with more values turns it off.
+ */
+#define QCS_SMALL 8
+
+typedef struct QcsSmall
+{
+	uint64		key[2];			/* the bytes, zero-padded */
+	int32		len;
+	int64		pending;		/* rows since, not yet in the value tables */
+	Datum		value;			/* a copy, in the aggregate context */
+} QcsSmall;
 
 typedef struct QcsCol
 {
@@ -110,6 +131,11 @@ typedef struct QcsCol
 	QualityHllHasher hasher;
 	bool		hashed;			/* this row's value has hash (bytes): for the value counts */
 	uint64		hash;
+	/* the few-values cache (qcs_small_hit) */
+	char		small_state;	/* 0 not decided yet, 'y' in use, 'n' not */
+	bool		small_hit;		/* this row's value was counted there */
+	int			small_n;
+	QcsSmall	small[QCS_SMALL];
 } QcsCol;
 
 /* an etl._freq of one column (valtab.c) */
@@ -501,6 +527,141 @@ qcs_add(FunctionCallInfo fcinfo, QcsCol *c, Datum v, MemoryContext cxt, uint64 *
 	return false;
 }
 
+/* v's bytes as a QcsSmall key; false when longer than the key */
+static inline bool
+qcs_small_key(Datum v, uint64 *key, int32 *len)
+{
+	struct varlena *p = (struct varlena *) DatumGetPointer(v);
+	const unsigned char *b;
+	Size		n;
+
+	if (VARATT_IS_EXTENDED(p) && !VARATT_IS_SHORT(p))
+		return false;			/* compressed or external: the usual path */
+	n = VARSIZE_ANY_EXHDR(p);
+	if (n > 2 * sizeof(uint64))
+		return false;
+	b = (const unsigned char *) VARDATA_ANY(p);
+
+	/*
+	 * Overlapping loads that cover the n bytes (for one n, equal keys mean
+	 * equal bytes), read in registers: copying the bytes into the key and
+	 * loading it as words stalled on store forwarding.
+	 */
+	if (n >= 8)
+	{
+		memcpy(&key[0], b, 8);
+		key[1] = 0;
+		if (n > 8)
+			memcpy(&key[1], b + n - 8, 8);
+	}
+	else if (n >= 4)
+	{
+		uint32		lo,
+					hi;
+
+		memcpy(&lo, b, 4);
+		memcpy(&hi, b + n - 4, 4);
+		key[0] = lo | ((uint64) hi << 32);
+		key[1] = 0;
+	}
+	else
+	{
+		key[0] = n == 0 ? 0 : b[0] | ((uint64) b[n / 2] << 8) | ((uint64) b[n - 1] << 16);
+		key[1] = 0;
+	}
+	*len = (int32) n;
+	return true;
+}
+
+/*
+ * Whether the few-values cache may stand for c's HyperLogLog and value
+ * counts: text under a deterministic collation, where both hash and
+ * compare the bytes (QualityHllHasherInit, QValTabBytesHash), so equal
+ * bytes are one value for both.
+ */
+static char
+qcs_small_decide(QcsState *st, int col)
+{
+	QcsCol	   *c = &st->cols[col];
+	bool		any = (c->flags & QCS_HLL) != 0;
+
+	if (c->kind != 'o' || c->flags & ~QCS_HLL)
+		return 'n';
+	if ((c->flags & QCS_HLL) && (!c->hasher_ready || c->hasher.fast != 'b'))
+		return 'n';
+	for (int j = 0; j < st->nfreq; j++)
+		if (st->freq[j].col == col)
+		{
+			if (!QualityFreqBytesHashed(st->freq[j].st))
+				return 'n';
+			any = true;
+		}
+	return any ? 'y' : 'n';
+}
+
+/* counted in the few-values cache (the value's earlier row did the rest) */
+static inline bool
+qcs_small_hit(QcsCol *c, Datum v)
+{
+	uint64		key[2];
+	int32		len;
+
+	if (!qcs_small_key(v, key, &len))
+		return false;
+	for (int k = 0; k < c->small_n; k++)
+	{
+		QcsSmall   *e = &c->small[k];
+
+		if (e->len == len && e->key[0] == key[0] && e->key[1] == key[1])
+		{
+			e->pending++;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* v was added the usual way: remember it, or turn the cache off when full */
+static void
+qcs_small_remember(QcsCol *c, Datum v)
+{
+	QcsSmall   *e;
+
+	if (c->small_n == QCS_SMALL)
+	{
+		c->small_state = 'n';	/* many values: the counts so far are flushed later */
+		return;
+	}
+	e = &c->small[c->small_n];
+	if (!qcs_small_key(v, e->key, &e->len))
+		return;
+	e->pending = 0;
+	e->value = datumCopy(v, false, -1);
+	c->small_n++;
+}
+
+/* the cache's counts into the value tables of their columns (before reading the state) */
+static void
+qcs_small_flush(QcsState *st)
+{
+	for (int i = 0; i < st->ncols; i++)
+	{
+		QcsCol	   *c = &st->cols[i];
+
+		for (int k = 0; k < c->small_n; k++)
+		{
+			QcsSmall   *e = &c->small[k];
+
+			if (e->pending == 0)
+				continue;
+			for (int j = 0; j < st->nfreq; j++)
+				if (st->freq[j].col == i)
+					QualityFreqAddCount(st->freq[j].st, e->value, e->pending);
+			e->pending = 0;
+		}
+	}
+}
+
 /*
  * metaetl_colstats_sfunc
  *		Transition function of etl._colstats(spec int4[], VARIADIC "any").
@@ -563,18 +724,46 @@ metaetl_colstats_sfunc(PG_FUNCTION_ARGS)
 	{
 		QcsCol	   *c = &st->cols[i];
 
-		c->hashed = !PG_ARGISNULL(i + 2) && qcs_add(fcinfo, c, PG_GETARG_DATUM(i + 2), cxt, &c->hash);
+		c->small_hit = false;
+		if (PG_ARGISNULL(i + 2))
+		{
+			c->hashed = false;
+			continue;
+		}
+		if (c->small_state == 'y' && qcs_small_hit(c, PG_GETARG_DATUM(i + 2)))
+		{
+			c->n++;
+			c->small_hit = true;
+			continue;
+		}
+		c->hashed = qcs_add(fcinfo, c, PG_GETARG_DATUM(i + 2), cxt, &c->hash);
 	}
 	for (int j = 0; j < st->nfreq; j++)
 	{
 		QcsFreq    *f = &st->freq[j];
 		QcsCol	   *c = &st->cols[f->col];
 
-		if (PG_ARGISNULL(f->col + 2))
+		if (PG_ARGISNULL(f->col + 2) || c->small_hit)
 			continue;
 		/* a text value the HyperLogLog hashed is not hashed again */
 		if (!c->hashed || !QualityFreqAddBytesHashed(f->st, PG_GETARG_DATUM(f->col + 2), c->hash))
 			QualityFreqAdd(f->st, PG_GETARG_DATUM(f->col + 2));
+	}
+	for (int i = 0; i < st->ncols; i++)
+	{
+		QcsCol	   *c = &st->cols[i];
+
+		if (c->small_hit || PG_ARGISNULL(i + 2) || c->small_state == 'n')
+			continue;
+		if (c->small_state == 0)
+			c->small_state = qcs_small_decide(st, i);
+		if (c->small_state == 'y')
+		{
+			MemoryContext old = MemoryContextSwitchTo(cxt);
+
+			qcs_small_remember(c, PG_GETARG_DATUM(i + 2));
+			MemoryContextSwitchTo(old);
+		}
 	}
 	PG_RETURN_POINTER(st);
 }
@@ -605,6 +794,7 @@ metaetl_colstats_final(PG_FUNCTION_ARGS)
 
 	if (st == NULL)
 		PG_RETURN_NULL();
+	qcs_small_flush(st);
 	initStringInfo(&b);
 	appendStringInfoString(&b, "{\"c\": [");
 	for (int i = 0; i < st->ncols; i++)
@@ -729,8 +919,11 @@ metaetl_colstats_combine(PG_FUNCTION_ARGS)
 	QcsState   *a = PG_ARGISNULL(0) ? NULL : (QcsState *) PG_GETARG_POINTER(0);
 	QcsState   *b = PG_ARGISNULL(1) ? NULL : (QcsState *) PG_GETARG_POINTER(1);
 
+	if (a)
+		qcs_small_flush(a);
 	if (b == NULL)
 		PG_RETURN_POINTER(a);
+	qcs_small_flush(b);
 	if (a == NULL)
 		a = qcs_state_like(cxt, b);
 	if (a->ncols != b->ncols || a->nfreq != b->nfreq)
@@ -890,6 +1083,7 @@ metaetl_colstats_serial(PG_FUNCTION_ARGS)
 	StringInfoData buf;
 	bytea	   *out;
 
+	qcs_small_flush(st);
 	initStringInfo(&buf);
 	appendBinaryStringInfo(&buf, (char *) &st->ncols, sizeof(st->ncols));
 	appendBinaryStringInfo(&buf, (char *) &st->nfreq, sizeof(st->nfreq));

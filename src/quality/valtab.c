@@ -615,6 +615,24 @@ QualityFreqAdd(QFreqState *st, Datum v)
 	MemoryContextSwitchTo(old);
 }
 
+/* QualityFreqBytesHashed: whether st compares and hashes values by their bytes (QValTabBytesHash) */
+bool
+QualityFreqBytesHashed(const QFreqState *st)
+{
+	return QValTabBytesHash(&st->tab);
+}
+
+/* QualityFreqAddCount: count one non-NULL value count times (colstats.c's deferred counts) */
+void
+QualityFreqAddCount(QFreqState *st, Datum v, int64 count)
+{
+	MemoryContext old = MemoryContextSwitchTo(st->tab.cxt);
+
+	QValTabAdd(&st->tab, v, count);
+	st->nonnull += count;
+	MemoryContextSwitchTo(old);
+}
+
 /*
  * QualityFreqAddBytesHashed
  *		QualityFreqAdd for a caller that has hash_bytes_extended(v's

@@ -87,6 +87,8 @@ typedef struct QFreqState QFreqState;
 
 extern QFreqState *QualityFreqNew(MemoryContext cxt, Oid typid, Oid collation, int top_n, ArrayType *ref);
 extern void QualityFreqAdd(QFreqState *st, Datum v);
+extern void QualityFreqAddCount(QFreqState *st, Datum v, int64 count);
+extern bool QualityFreqBytesHashed(const QFreqState *st);
 extern bool QualityFreqAddBytesHashed(QFreqState *st, Datum v, uint64 h);
 extern QFreqState *QualityFreqCombine(MemoryContext cxt, QFreqState *a, QFreqState *b);
 extern void QualityFreqSerialize(QFreqState *st, StringInfo buf);
