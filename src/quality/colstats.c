@@ -31,7 +31,12 @@
  *     numerics converted by QualityNumericToFloat8 once per row for every
  *     statistic that needs a double;
  *   - hll: the registers of etl._hll_distinct, hashed by the same
- *     QualityHllHash (aggs.c), so estimates agree.
+ *     QualityHllHash (aggs.c), so estimates agree;
+ *   - exact quantiles: every non-NaN value as the same float8 (QCS_VALUES),
+ *     and at the end the quantiles of etl._quantiles (QualityExactQuantiles,
+ *     sketchagg.c), one list per requested set of fractions under "q" of
+ *     the result: the exact median and quantile rules no longer add an
+ *     aggregate call and a conversion per row each.
  * A numeric's conversion also screens min/max: rounding to double is
  * monotone, so a value whose double lies strictly between those of the
  * current min and max is neither, and only the rest are compared exactly.
@@ -124,6 +129,9 @@ typedef struct QcsCol
 	double		N,				/* float8_accum's */
 				Sx,
 				Sxx;
+	double	   *vals;			/* QCS_VALUES: the non-NaN values, as etl._quantiles keeps them */
+	int64		nvals,
+				capvals;
 	QSketchAlloc alloc;
 	QKll	   *kll;
 	QHll	   *hll;
@@ -147,12 +155,23 @@ typedef struct QcsFreq
 	QFreqState *st;
 } QcsFreq;
 
+/* exact quantiles of one column (etl._quantiles of its QCS_VALUES) */
+typedef struct QcsQuant
+{
+	int32		col;
+	int32		refarg;			/* the argument holding the float8[] of fractions */
+	int			nq;
+	double	   *q;
+} QcsQuant;
+
 typedef struct QcsState
 {
 	int			ncols;
 	QcsCol	   *cols;
 	int			nfreq;
 	QcsFreq    *freq;
+	int			nquant;
+	QcsQuant   *quant;
 } QcsState;
 
 static MemoryContext
@@ -223,7 +242,7 @@ qcs_col_init(QcsCol *c, int32 flags, char kind, Oid type, Oid collation, MemoryC
 	c->fscale = -1;
 	c->base = getBaseType(type);
 	c->collation = collation;
-	if ((flags & (QCS_MINMAX | QCS_SUM | QCS_VAR | QCS_KLL)) && kind == 'o')
+	if ((flags & (QCS_MINMAX | QCS_SUM | QCS_VAR | QCS_KLL | QCS_VALUES)) && kind == 'o')
 		elog(ERROR, "etl._colstats: numeric statistics of a column of type %s", format_type_be(type));
 	if ((flags & (QCS_MINMAX | QCS_SUM)) && kind == 'f')
 		elog(ERROR, "etl._colstats: exact statistics of a float column");
@@ -243,7 +262,7 @@ qcs_col_init(QcsCol *c, int32 flags, char kind, Oid type, Oid collation, MemoryC
 }
 
 static QcsState *
-qcs_state_new(MemoryContext cxt, int ncols, int nfreq)
+qcs_state_new(MemoryContext cxt, int ncols, int nfreq, int nquant)
 {
 	QcsState   *st = MemoryContextAllocZero(cxt, sizeof(QcsState));
 
@@ -251,14 +270,59 @@ qcs_state_new(MemoryContext cxt, int ncols, int nfreq)
 	st->cols = MemoryContextAllocZero(cxt, sizeof(QcsCol) * Max(ncols, 1));
 	st->nfreq = nfreq;
 	st->freq = MemoryContextAllocZero(cxt, sizeof(QcsFreq) * Max(nfreq, 1));
+	st->nquant = nquant;
+	st->quant = MemoryContextAllocZero(cxt, sizeof(QcsQuant) * Max(nquant, 1));
 	return st;
+}
+
+/* etl._quantiles' check of the fractions: each in [0, 1], NULL the median */
+static void
+qcs_quant_set(QcsQuant *qq, ArrayType *a, MemoryContext cxt)
+{
+	Datum	   *d;
+	bool	   *nulls;
+	int			n;
+
+	deconstruct_array(a, FLOAT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE, &d, &nulls, &n);
+	qq->q = MemoryContextAlloc(cxt, sizeof(double) * Max(n, 1));
+	qq->nq = n;
+	for (int i = 0; i < n; i++)
+	{
+		qq->q[i] = nulls[i] ? 0.5 : DatumGetFloat8(d[i]);
+		if (!(qq->q[i] >= 0 && qq->q[i] <= 1))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("a quantile must be between 0 and 1, not %g", qq->q[i])));
+	}
+}
+
+static void
+qcs_vals_push(QcsCol *c, const double *v, int64 n, MemoryContext cxt)
+{
+	if (c->nvals + n > c->capvals)
+	{
+		int64		cap = Max(c->capvals * 2, 1024);
+		double	   *grown;
+
+		while (cap < c->nvals + n)
+			cap *= 2;
+		grown = MemoryContextAllocHuge(cxt, sizeof(double) * cap);
+		if (c->nvals > 0)
+			memcpy(grown, c->vals, sizeof(double) * c->nvals);
+		if (c->vals)
+			pfree(c->vals);
+		c->vals = grown;
+		c->capvals = cap;
+	}
+	memcpy(c->vals + c->nvals, v, sizeof(double) * n);
+	c->nvals += n;
 }
 
 /* a state shaped like other (flags and types), empty */
 static QcsState *
 qcs_state_like(MemoryContext cxt, const QcsState *other)
 {
-	QcsState   *st = qcs_state_new(cxt, other->ncols, other->nfreq);
+	QcsState   *st = qcs_state_new(cxt, other->ncols, other->nfreq, other->nquant);
 
 	for (int i = 0; i < other->ncols; i++)
 		qcs_col_init(&st->cols[i], other->cols[i].flags, other->cols[i].kind, other->cols[i].type,
@@ -267,6 +331,12 @@ qcs_state_like(MemoryContext cxt, const QcsState *other)
 	{
 		st->freq[j] = other->freq[j];
 		st->freq[j].st = NULL;	/* QualityFreqCombine copies the shape */
+	}
+	for (int j = 0; j < other->nquant; j++)
+	{
+		st->quant[j] = other->quant[j];
+		st->quant[j].q = MemoryContextAlloc(cxt, sizeof(double) * Max(other->quant[j].nq, 1));
+		memcpy(st->quant[j].q, other->quant[j].q, sizeof(double) * other->quant[j].nq);
 	}
 	return st;
 }
@@ -451,7 +521,7 @@ static bool
 qcs_add(FunctionCallInfo fcinfo, QcsCol *c, Datum v, MemoryContext cxt, uint64 *bytes_hash)
 {
 	double		d = 0;
-	bool		need_d = (c->flags & (QCS_VAR | QCS_KLL)) != 0;
+	bool		need_d = (c->flags & (QCS_VAR | QCS_KLL | QCS_VALUES)) != 0;
 
 	c->n++;
 	if (c->kind == 'i')
@@ -513,6 +583,14 @@ qcs_add(FunctionCallInfo fcinfo, QcsCol *c, Datum v, MemoryContext cxt, uint64 *
 	/* NULLs and non-finite values are not part of a sketch's distribution (etl._kll) */
 	if ((c->flags & QCS_KLL) && isfinite(d))
 		QKllAdd(c->kll, d);
+	/* etl._quantiles keeps the infinities and drops NaN */
+	if ((c->flags & QCS_VALUES) && !isnan(d))
+	{
+		if (likely(c->nvals < c->capvals))
+			c->vals[c->nvals++] = d;
+		else
+			qcs_vals_push(c, &d, 1, cxt);
+	}
 	if (c->flags & QCS_HLL)
 	{
 		if (!c->hasher_ready)
@@ -668,7 +746,9 @@ qcs_small_flush(QcsState *st)
  *		The arguments are the columns, then the ref arrays of the
  *		frequency tables; spec is
  *		  [ncols, flags of column 1 .. ncols (QCS_* of scan.h),
- *		   nfreq, (column, top_n, ref argument or -1) per frequency table].
+ *		   nfreq, (column, top_n, ref argument or -1) per frequency table,
+ *		   optionally nquant, (column, argument of a float8[] of
+ *		   fractions) per set of exact quantiles].
  *		The state is created on the first row from the spec and the
  *		argument types; each non-NULL column value is added to its
  *		column and to its frequency tables.
@@ -687,6 +767,8 @@ metaetl_colstats_sfunc(PG_FUNCTION_ARGS)
 		int			nsp;
 		int			ncols;
 		int			nfreq;
+		int			nquant;
+		int			qbase;
 
 		if (PG_ARGISNULL(1))
 			elog(ERROR, "etl._colstats: the spec is NULL");
@@ -696,9 +778,13 @@ metaetl_colstats_sfunc(PG_FUNCTION_ARGS)
 				elog(ERROR, "etl._colstats: NULL in the spec");
 		ncols = nsp > 0 ? DatumGetInt32(sp[0]) : -1;
 		nfreq = ncols >= 0 && nsp > ncols + 1 ? DatumGetInt32(sp[ncols + 1]) : -1;
-		if (ncols < 0 || ncols > nargs || nfreq < 0 || nsp != ncols + 2 + 3 * nfreq)
+		/* then nquant and (column, argument of the fractions) per exact quantile set */
+		qbase = ncols + 2 + 3 * Max(nfreq, 0);
+		nquant = nfreq >= 0 && nsp > qbase ? DatumGetInt32(sp[qbase]) : 0;
+		if (ncols < 0 || ncols > nargs || nfreq < 0 || nquant < 0 ||
+			nsp != qbase + (nsp > qbase ? 1 + 2 * nquant : 0))
 			elog(ERROR, "etl._colstats: invalid spec");
-		st = qcs_state_new(cxt, ncols, nfreq);
+		st = qcs_state_new(cxt, ncols, nfreq, nquant);
 		for (int i = 0; i < ncols; i++)
 		{
 			Oid			type = get_fn_expr_argtype(fcinfo->flinfo, i + 2);
@@ -718,6 +804,20 @@ metaetl_colstats_sfunc(PG_FUNCTION_ARGS)
 			f->st = QualityFreqNew(cxt, st->cols[f->col].type, PG_GET_COLLATION(), f->top_n,
 								   f->refarg < 0 || PG_ARGISNULL(2 + ncols + f->refarg) ? NULL :
 								   PG_GETARG_ARRAYTYPE_P(2 + ncols + f->refarg));
+		}
+		for (int j = 0; j < nquant; j++)
+		{
+			QcsQuant   *qq = &st->quant[j];
+
+			qq->col = DatumGetInt32(sp[qbase + 1 + 2 * j]);
+			qq->refarg = DatumGetInt32(sp[qbase + 2 + 2 * j]);
+			if (qq->col < 0 || qq->col >= ncols || !(st->cols[qq->col].flags & QCS_VALUES) ||
+				qq->refarg < 0 || qq->refarg >= nargs - ncols ||
+				get_fn_expr_argtype(fcinfo->flinfo, 2 + ncols + qq->refarg) != FLOAT8ARRAYOID)
+				elog(ERROR, "etl._colstats: invalid spec");
+			if (PG_ARGISNULL(2 + ncols + qq->refarg))
+				elog(ERROR, "etl._colstats: NULL quantile fractions");
+			qcs_quant_set(qq, PG_GETARG_ARRAYTYPE_P(2 + ncols + qq->refarg), cxt);
 		}
 	}
 	for (int i = 0; i < st->ncols; i++)
@@ -902,7 +1002,31 @@ metaetl_colstats_final(PG_FUNCTION_ARGS)
 			appendStringInfoString(&b, ", ");
 		QualityFreqJson(st->freq[j].st, &b);
 	}
-	appendStringInfoString(&b, "]}");
+	/* exact quantiles, each as etl._quantiles(...)[i]::numeric; [] for no value */
+	appendStringInfoChar(&b, ']');
+	if (st->nquant > 0)
+		appendStringInfoString(&b, ", \"q\": [");
+	for (int j = 0; j < st->nquant; j++)
+	{
+		QcsQuant   *qq = &st->quant[j];
+		QcsCol	   *c = &st->cols[qq->col];
+
+		appendStringInfoString(&b, j ? ", [" : "[");
+		if (c->nvals > 0 && qq->nq > 0)
+		{
+			double	   *r = palloc(sizeof(double) * qq->nq);
+
+			QualityExactQuantiles(c->vals, c->nvals, qq->q, qq->nq, r);
+			for (int i = 0; i < qq->nq; i++)
+			{
+				if (i)
+					appendStringInfoString(&b, ", ");
+				qcs_json_numeric(&b, DirectFunctionCall1(float8_numeric, Float8GetDatum(r[i])));
+			}
+		}
+		appendStringInfoChar(&b, ']');
+	}
+	appendStringInfoString(&b, st->nquant > 0 ? "]}" : "}");
 	PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(b.data)));
 }
 
@@ -926,7 +1050,7 @@ metaetl_colstats_combine(PG_FUNCTION_ARGS)
 	qcs_small_flush(b);
 	if (a == NULL)
 		a = qcs_state_like(cxt, b);
-	if (a->ncols != b->ncols || a->nfreq != b->nfreq)
+	if (a->ncols != b->ncols || a->nfreq != b->nfreq || a->nquant != b->nquant)
 		elog(ERROR, "etl._colstats: states of different shapes");
 	for (int j = 0; j < a->nfreq; j++)
 		a->freq[j].st = QualityFreqCombine(cxt, a->freq[j].st, b->freq[j].st);
@@ -1023,6 +1147,9 @@ metaetl_colstats_combine(PG_FUNCTION_ARGS)
 		}
 		if (x->flags & QCS_KLL)
 			QKllMerge(x->kll, y->kll);
+		/* every value kept: the quantiles are exact whatever the plan */
+		if ((x->flags & QCS_VALUES) && y->nvals > 0)
+			qcs_vals_push(x, y->vals, y->nvals, cxt);
 		if (x->flags & QCS_HLL)
 			for (int r = 0; r < QHLL_M; r++)
 				if (y->hll->reg[r] > x->hll->reg[r])
@@ -1087,6 +1214,16 @@ metaetl_colstats_serial(PG_FUNCTION_ARGS)
 	initStringInfo(&buf);
 	appendBinaryStringInfo(&buf, (char *) &st->ncols, sizeof(st->ncols));
 	appendBinaryStringInfo(&buf, (char *) &st->nfreq, sizeof(st->nfreq));
+	appendBinaryStringInfo(&buf, (char *) &st->nquant, sizeof(st->nquant));
+	for (int j = 0; j < st->nquant; j++)
+	{
+		QcsQuant   *qq = &st->quant[j];
+
+		appendBinaryStringInfo(&buf, (char *) &qq->col, sizeof(qq->col));
+		appendBinaryStringInfo(&buf, (char *) &qq->refarg, sizeof(qq->refarg));
+		appendBinaryStringInfo(&buf, (char *) &qq->nq, sizeof(qq->nq));
+		appendBinaryStringInfo(&buf, (char *) qq->q, sizeof(double) * qq->nq);
+	}
 	for (int j = 0; j < st->nfreq; j++)
 	{
 		QcsFreq    *f = &st->freq[j];
@@ -1130,6 +1267,11 @@ metaetl_colstats_serial(PG_FUNCTION_ARGS)
 			QualitySerializeKll(&buf, c->kll);
 		if (c->flags & QCS_HLL)
 			appendBinaryStringInfo(&buf, (char *) c->hll->reg, sizeof(c->hll->reg));
+		if (c->flags & QCS_VALUES)
+		{
+			appendBinaryStringInfo(&buf, (char *) &c->nvals, sizeof(c->nvals));
+			appendBinaryStringInfo(&buf, (char *) c->vals, sizeof(double) * c->nvals);
+		}
 	}
 	out = palloc(VARHDRSZ + buf.len);
 	SET_VARSIZE(out, VARHDRSZ + buf.len);
@@ -1148,14 +1290,29 @@ metaetl_colstats_deserial(PG_FUNCTION_ARGS)
 	QcsState   *st;
 	int			ncols;
 	int			nfreq;
+	int			nquant;
 
 	if (!AggCheckCallContext(fcinfo, NULL))
 		elog(ERROR, "metaetl_colstats_deserial called in non-aggregate context");
 	qcs_read(&p, end, &ncols, sizeof(ncols));
 	qcs_read(&p, end, &nfreq, sizeof(nfreq));
-	if (ncols < 0 || ncols > FUNC_MAX_ARGS || nfreq < 0 || nfreq > 10 * FUNC_MAX_ARGS)
+	qcs_read(&p, end, &nquant, sizeof(nquant));
+	if (ncols < 0 || ncols > FUNC_MAX_ARGS || nfreq < 0 || nfreq > 10 * FUNC_MAX_ARGS ||
+		nquant < 0 || nquant > FUNC_MAX_ARGS)
 		elog(ERROR, "invalid aggregate state");
-	st = qcs_state_new(cxt, ncols, nfreq);
+	st = qcs_state_new(cxt, ncols, nfreq, nquant);
+	for (int j = 0; j < nquant; j++)
+	{
+		QcsQuant   *qq = &st->quant[j];
+
+		qcs_read(&p, end, &qq->col, sizeof(qq->col));
+		qcs_read(&p, end, &qq->refarg, sizeof(qq->refarg));
+		qcs_read(&p, end, &qq->nq, sizeof(qq->nq));
+		if (qq->col < 0 || qq->col >= ncols || qq->nq < 0 || qq->nq > (end - p) / (long) sizeof(double))
+			elog(ERROR, "invalid aggregate state");
+		qq->q = MemoryContextAlloc(cxt, sizeof(double) * Max(qq->nq, 1));
+		qcs_read(&p, end, qq->q, sizeof(double) * qq->nq);
+	}
 	for (int j = 0; j < nfreq; j++)
 	{
 		QcsFreq    *f = &st->freq[j];
@@ -1208,6 +1365,22 @@ metaetl_colstats_deserial(PG_FUNCTION_ARGS)
 			p = QualityDeserializeKll(p, end, c->kll);
 		if (flags & QCS_HLL)
 			qcs_read(&p, end, c->hll->reg, sizeof(c->hll->reg));
+		if (flags & QCS_VALUES)
+		{
+			int64		n;
+
+			qcs_read(&p, end, &n, sizeof(n));
+			if (n < 0 || n > (end - p) / (long) sizeof(double))
+				elog(ERROR, "invalid aggregate state");
+			if (n > 0)
+			{
+				c->vals = MemoryContextAllocHuge(cxt, sizeof(double) * n);
+				c->capvals = n;
+				memcpy(c->vals, p, sizeof(double) * n);
+				c->nvals = n;
+				p += sizeof(double) * n;
+			}
+		}
 	}
 	PG_RETURN_POINTER(st);
 }

@@ -58,6 +58,7 @@ extern void QualityHllHasherInit(QualityHllHasher *h, Oid argtype, Oid collation
 extern uint64 QualityHllHash(QualityHllHasher *h, Datum value);
 
 /* in quality/sketchagg.c */
+extern void QualityExactQuantiles(double *v, int64 n, const double *q, int nq, double *out);
 extern void QualityKllJson(StringInfo b, const QKll *s);
 extern void QualitySerializeKll(StringInfo buf, const QKll *s);
 extern const char *QualityDeserializeKll(const char *p, const char *end, QKll *s);

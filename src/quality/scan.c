@@ -801,8 +801,16 @@ typedef struct QFused
 	List	   *cols;			/* QCol * */
 	List	   *flags;			/* int, parallel */
 	List	   *freq;			/* QFusedFreq *: frequency tables (etl._freq's) */
-	int			nrefs;			/* their ref arrays: arguments after the columns */
+	List	   *quant;			/* QFusedQuant *: sets of exact quantiles */
+	int			nrefs;			/* ref arrays and fractions: arguments after the columns */
+	List	   *refsql;			/* their SQL, by argument */
 } QFused;
+
+typedef struct QFusedQuant
+{
+	int			col;			/* index into cols */
+	int			refarg;			/* the float8[] of fractions */
+} QFusedQuant;
 
 typedef struct QFusedFreq
 {
@@ -934,11 +942,42 @@ qs_colstat_freq(QScan *s, QCheck *ch, QCol *c, int top_n, const char *ref)
 		q->top_n = top_n;
 		q->ref = ref ? pstrdup(ref) : NULL;
 		q->refarg = ref ? f->nrefs++ : -1;
+		if (ref)
+			f->refsql = lappend(f->refsql, q->ref);
 		f->freq = lappend(f->freq, q);
 		j = list_length(f->freq) - 1;
 	}
 	return psprintf("COALESCE(" QS_BASE ".m%d OPERATOR(pg_catalog.->) 'f' OPERATOR(pg_catalog.->) %d, %s::pg_catalog.jsonb)",
 					f->id, j, quote_literal_cstr(QUALITY_FREQ_EMPTY));
+}
+
+/*
+ * qs_colstat_quantile
+ *		Ask the fused aggregate of ch's scope for the exact quantile
+ *		fraction of c (etl._quantiles over its float8 values); returns
+ *		the SQL of it as numeric, NULL for no value.
+ */
+static char *
+qs_colstat_quantile(QScan *s, QCheck *ch, QCol *c, const char *fraction)
+{
+	int			idx;
+	QFused	   *f = qs_fused_for(s, ch, c, 2, &idx);
+	QFusedQuant *q = palloc0(sizeof(QFusedQuant));
+
+	if (idx < 0)
+	{
+		f->cols = lappend(f->cols, c);
+		f->flags = lappend_int(f->flags, QCS_VALUES);
+		idx = list_length(f->cols) - 1;
+	}
+	else
+		list_nth_cell(f->flags, idx)->int_value |= QCS_VALUES;
+	q->col = idx;
+	q->refarg = f->nrefs++;
+	f->refsql = lappend(f->refsql, qs_const(s, ch, psprintf("{%s}", fraction), FLOAT8ARRAYOID));
+	f->quant = lappend(f->quant, q);
+	return psprintf("(" QS_BASE ".m%d OPERATOR(pg_catalog.->) 'q' OPERATOR(pg_catalog.->) %d OPERATOR(pg_catalog.->>) 0)::pg_catalog.numeric",
+					f->id, list_length(f->quant) - 1);
 }
 
 /* a numeric statistic of qs_colstat's object */
@@ -1025,6 +1064,11 @@ qs_aggregate(QScan *s, QCheck *ch)
 			 * checks.c reads the quantile off the sketch.
 			 */
 			ch->s_a = qs_colstat_kll(s, ch, c);
+			return;
+		}
+		if (qs_num_kind(c))
+		{
+			ch->s_a = qs_bounded(s, ch, qs_colstat_quantile(s, ch, c, q), NUMERICOID);
 			return;
 		}
 		slot = QualityScanAgg(s, psprintf("etl._quantiles(%s, %s)%s", QualityScanFloat8(c, v),
@@ -1338,9 +1382,19 @@ qs_sql(QScan *s)
 			QFusedFreq *q = lfirst(fc);
 
 			appendStringInfo(&spec, ", %d, %d, %d", q->col, q->top_n, q->refarg);
-			if (q->ref)
-				appendStringInfo(&refs, ", %s", q->ref);
 		}
+		if (f->quant != NIL)
+		{
+			appendStringInfo(&spec, ", %d", list_length(f->quant));
+			foreach(fc, f->quant)
+			{
+				QFusedQuant *q = lfirst(fc);
+
+				appendStringInfo(&spec, ", %d, %d", q->col, q->refarg);
+			}
+		}
+		foreach(fc, f->refsql)
+			appendStringInfo(&refs, ", %s", (char *) lfirst(fc));
 		appendStringInfo(&s->aggs, ",\n       etl._colstats(ARRAY[%s]::pg_catalog.int4[]%s%s)%s AS m%d",
 						 spec.data, args.data, refs.data, f->filter, f->id);
 	}

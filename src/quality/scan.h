@@ -61,6 +61,7 @@ typedef struct QCol
 #define QCS_VAR		0x04		/* stddev, as stddev_samp(x::float8) */
 #define QCS_KLL		0x08		/* the KLL sketch of etl._kll */
 #define QCS_HLL		0x10		/* HyperLogLog registers of etl._hll_distinct */
+#define QCS_VALUES	0x20		/* every value as float8: exact quantiles, as etl._quantiles */
 
 typedef struct QCheck
 {

@@ -141,4 +141,34 @@ INSERT INTO q38_mix VALUES (11, 'Infinity');
 SELECT f->'c'->0->>'sum' AS sum_with_infinity, f->'c'->0->>'mean' AS mean_with_infinity, sum(x) = 'Infinity' AND avg(x) = 'Infinity' AS as_postgres
   FROM q38_mix, (SELECT etl._colstats(ARRAY[1, 2, 0]::int4[], x) AS f FROM q38_mix) m GROUP BY f;
 
+-- exact quantiles ride on the fused call too: every non-NaN value as the
+-- float8 etl._quantiles keeps (infinities included), its quantiles, in the
+-- order asked, serially and in a parallel scan; no value gives []
+SET max_parallel_workers_per_gather = 0;
+\set quant 'SELECT etl._colstats(ARRAY[3, 32, 32, 36, 0, 3, 0, 0, 1, 1, 2, 2]::int4[], x, f, score, ''{0.5,0.1,1,0}''::float8[], ''{0.9}''::float8[], ''{0.75,0.25}''::float8[]) AS m, etl._quantiles(etl._num_float8(x), ''{0.5,0.1,1,0}'') AS xq, etl._quantiles(f, ''{0.9}'') AS fq, etl._quantiles(etl._num_float8(score), ''{0.75,0.25}'') AS sq, stddev_samp(etl._num_float8(score)) AS sd FROM q38'
+CREATE TEMP TABLE q38_quant AS :quant;
+SELECT (SELECT bool_and(m->'q'->0->>(i - 1) = xq[i]::numeric::text) FROM generate_series(1, 4) i) AS x_quantiles,
+       m->'q'->1->>0 = fq[1]::numeric::text AS f_quantile,
+       m->'q'->2->>0 = sq[1]::numeric::text AND m->'q'->2->>1 = sq[2]::numeric::text AS score_quantiles,
+       m->'c'->2->>'stddev' = sd::numeric::text AS stddev_alongside,
+       m->'q' AS quantiles
+  FROM q38_quant;
+SELECT percentile_cont(ARRAY[0.5, 0.1, 1, 0]) WITHIN GROUP (ORDER BY x) AS x_percentile_cont FROM q38;
+SET max_parallel_workers_per_gather = 2;
+SELECT count(*) AS partial_aggregates FROM pg_temp.plan(:'quant') p WHERE p ~ 'Partial Aggregate';
+SELECT p.m->'q' = s.m->'q' AS parallel_quantiles_same FROM (:quant) p, q38_quant s;
+SET max_parallel_workers_per_gather = 0;
+INSERT INTO q38_nan VALUES (5, 'Infinity'), (6, 7);
+SELECT m->'q' AS with_nan_and_infinity, m->'q'->0 = to_jsonb(ARRAY(SELECT v::numeric FROM unnest(q) v)) AS as_quantiles
+  FROM (SELECT etl._colstats(ARRAY[1, 32, 0, 1, 0, 0]::int4[], x, '{0,0.5,0.9}'::float8[]) AS m,
+               etl._quantiles(etl._num_float8(x), '{0,0.5,0.9}') AS q FROM q38_nan) t;
+SELECT etl._colstats(ARRAY[1, 32, 0, 1, 0, 0]::int4[], x, '{0.5}'::float8[]) AS only_nulls FROM q38_nan WHERE x IS NULL;
+SELECT etl._colstats(ARRAY[1, 32, 0, 1, 0, 0]::int4[], x, '{1.5}'::float8[]) FROM q38_nan;
+-- the gate's exact median and quantile rules read them: percentile_cont's values
+SELECT * FROM pg_temp.show(etl.quality_gate('q38', '[{"type": "median", "column": "x", "min": 60, "max": 80},
+  {"type": "quantile", "column": "score", "q": 0.9, "min": 0.88, "max": 0.92},
+  {"type": "median", "column": "v", "where": "id <= 10", "min": 534.5, "max": 534.5, "name": "median_v_first_ten"},
+  {"type": "median", "column": "v", "where": "id < 0", "min": 0, "name": "median_v_no_row"}]')) ORDER BY 1;
+SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY v) FILTER (WHERE id <= 10) AS median_v_first_ten FROM q38;
+
 DROP TABLE q38, q38_empty, q38_nan, q38_mix;
