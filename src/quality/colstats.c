@@ -847,7 +847,7 @@ metaetl_colstats_sfunc(PG_FUNCTION_ARGS)
 			continue;
 		/* a text value the HyperLogLog hashed is not hashed again */
 		if (!c->hashed || !QualityFreqAddBytesHashed(f->st, PG_GETARG_DATUM(f->col + 2), c->hash))
-			QualityFreqAdd(f->st, PG_GETARG_DATUM(f->col + 2));
+			QualityFreqAddDeferred(f->st, PG_GETARG_DATUM(f->col + 2));
 	}
 	for (int i = 0; i < st->ncols; i++)
 	{

@@ -68,6 +68,7 @@ extern QValEntry *QValTabAdd(QValTab *t, Datum v, int64 count);
 extern QValEntry *QValTabFind(QValTab *t, Datum v);
 extern bool QValTabBytesHash(const QValTab *t);
 extern QValEntry *QValTabAddHashed(QValTab *t, Datum v, uint64 h, int64 count);
+extern void QValTabPrefetch(const QValTab *t, uint64 h);
 extern void QValTabMerge(QValTab *t, const QValTab *other);
 extern void QValTabSerialize(const QValTab *t, StringInfo buf);
 extern const char *QValTabDeserialize(QValTab *t, const char *p, const char *end);
@@ -87,6 +88,7 @@ typedef struct QFreqState QFreqState;
 
 extern QFreqState *QualityFreqNew(MemoryContext cxt, Oid typid, Oid collation, int top_n, ArrayType *ref);
 extern void QualityFreqAdd(QFreqState *st, Datum v);
+extern void QualityFreqAddDeferred(QFreqState *st, Datum v);
 extern void QualityFreqAddCount(QFreqState *st, Datum v, int64 count);
 extern bool QualityFreqBytesHashed(const QFreqState *st);
 extern bool QualityFreqAddBytesHashed(QFreqState *st, Datum v, uint64 h);
