@@ -392,6 +392,28 @@ CREATE OR REPLACE AGGREGATE etl._kll(pg_catalog.float8) (
 COMMENT ON AGGREGATE etl._kll(pg_catalog.float8) IS
   'a KLL quantile sketch of the values (k = 200, mergeable), as stored in etl.profiling_stats for drift rules';
 
+CREATE OR REPLACE FUNCTION etl._colstats_sfunc(pg_catalog.internal, pg_catalog.int4[], VARIADIC "any")
+RETURNS pg_catalog.internal LANGUAGE c PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'metaetl_colstats_sfunc';
+CREATE OR REPLACE FUNCTION etl._colstats_final(pg_catalog.internal)
+RETURNS pg_catalog.jsonb LANGUAGE c PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'metaetl_colstats_final';
+CREATE OR REPLACE FUNCTION etl._colstats_combine(pg_catalog.internal, pg_catalog.internal)
+RETURNS pg_catalog.internal LANGUAGE c PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'metaetl_colstats_combine';
+CREATE OR REPLACE FUNCTION etl._colstats_serial(pg_catalog.internal)
+RETURNS pg_catalog.bytea LANGUAGE c STRICT PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'metaetl_colstats_serial';
+CREATE OR REPLACE FUNCTION etl._colstats_deserial(pg_catalog.bytea, pg_catalog.internal)
+RETURNS pg_catalog.internal LANGUAGE c STRICT PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'metaetl_colstats_deserial';
+CREATE OR REPLACE AGGREGATE etl._colstats(pg_catalog.int4[], VARIADIC "any") (
+    SFUNC = etl._colstats_sfunc, STYPE = pg_catalog.internal, FINALFUNC = etl._colstats_final,
+    COMBINEFUNC = etl._colstats_combine, SERIALFUNC = etl._colstats_serial, DESERIALFUNC = etl._colstats_deserial,
+    PARALLEL = SAFE);
+COMMENT ON AGGREGATE etl._colstats(pg_catalog.int4[], VARIADIC "any") IS
+  'the aggregate rules of one scope in one call per row: per argument {n, min, max, sum, mean, stddev, hll, kll} as its flags ask (src/quality/colstats.c)';
+
 CREATE OR REPLACE FUNCTION etl._quantiles_sfunc(pg_catalog.internal, pg_catalog.float8, pg_catalog.float8[])
 RETURNS pg_catalog.internal LANGUAGE c PARALLEL SAFE
 AS 'MODULE_PATHNAME', 'metaetl_quantiles_sfunc';

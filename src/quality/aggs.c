@@ -77,9 +77,7 @@ PG_FUNCTION_INFO_V1(metaetl_sample_deserial);
 
 typedef struct QHllState
 {
-	FmgrInfo	hashfn;			/* the type's extended (64-bit) hash */
-	Oid			collation;
-	char		fast;			/* 'b': text hashed in place, 'i': int4 or date, 0: hashfn */
+	QualityHllHasher hasher;
 	QHll		hll;
 } QHllState;
 
@@ -94,17 +92,64 @@ qagg_context(FunctionCallInfo fcinfo, const char *fname)
 }
 
 /*
+ * QualityHllHasherInit
+ *		Prepare the 64-bit hashing of values of type argtype under
+ *		collation for HyperLogLog (etl._hll_distinct and the fused
+ *		column statistics of colstats.c, which must hash alike so their
+ *		estimates agree): caches the type's extended hash function and
+ *		picks a fast path for text under a deterministic collation and
+ *		for int4/date that gives the same hashes without an fmgr call per
+ *		row.  Types without an extended hash are refused here, at the
+ *		start of the scan, with a hint to cast to text.
+ */
+void
+QualityHllHasherInit(QualityHllHasher *h, Oid argtype, Oid collation, MemoryContext cxt)
+{
+	TypeCacheEntry *tce = lookup_type_cache(argtype, TYPECACHE_HASH_EXTENDED_PROC_FINFO);
+
+	if (!OidIsValid(tce->hash_extended_proc_finfo.fn_oid))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_FUNCTION),
+				 errmsg("could not identify an extended hash function for type %s",
+						format_type_be(argtype)),
+				 errhint("Approximate distinct counts need a hashable type; cast the column to text.")));
+	fmgr_info_copy(&h->hashfn, &tce->hash_extended_proc_finfo, cxt);
+	h->collation = collation;
+	h->fast = 0;
+	/*
+	 * The same hash values as hashtextextended (deterministic collation)
+	 * and hashint4extended compute, without a call through fmgr per row:
+	 * that call was most of the cost of an approximate distinct count.
+	 */
+	if ((argtype == TEXTOID || argtype == VARCHAROID) && OidIsValid(collation) &&
+		get_collation_isdeterministic(collation))
+		h->fast = 'b';
+	else if (argtype == INT4OID || argtype == DATEOID)
+		h->fast = 'i';
+}
+
+/* QualityHllHash: the hash of a non-NULL value (QualityHllHasherInit) */
+uint64
+QualityHllHash(QualityHllHasher *h, Datum value)
+{
+	if (h->fast == 'b')
+	{
+		text	   *t = (text *) PG_DETOAST_DATUM_PACKED(value);
+
+		return hash_bytes_extended((const unsigned char *) VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t), 0);
+	}
+	if (h->fast == 'i')
+		return hash_bytes_uint32_extended((uint32) DatumGetInt32(value), 0);
+	return (uint64) DatumGetInt64(FunctionCall2Coll(&h->hashfn, h->collation, value, Int64GetDatum(0)));
+}
+
+/*
  * metaetl_hll_sfunc
  *		Transition function of etl._hll_distinct(anyelement): hashes
  *		each non-NULL value into the HyperLogLog registers.
  *
  *		The state is created on the first call, when the argument type
- *		is known: it caches the type's extended hash function and the
- *		collation, and picks a fast path for text under a
- *		deterministic collation and for int4/date that gives the same
- *		64-bit hashes without an fmgr call per row. Types without an
- *		extended hash are refused here, at the start of the scan, with
- *		a hint to cast to text.
+ *		is known (QualityHllHasherInit).
  */
 Datum
 metaetl_hll_sfunc(PG_FUNCTION_ARGS)
@@ -114,47 +159,12 @@ metaetl_hll_sfunc(PG_FUNCTION_ARGS)
 
 	if (st == NULL)
 	{
-		Oid			argtype = get_fn_expr_argtype(fcinfo->flinfo, 1);
-		TypeCacheEntry *tce = lookup_type_cache(argtype, TYPECACHE_HASH_EXTENDED_PROC_FINFO);
-
-		if (!OidIsValid(tce->hash_extended_proc_finfo.fn_oid))
-			ereport(ERROR,
-					(errcode(ERRCODE_UNDEFINED_FUNCTION),
-					 errmsg("could not identify an extended hash function for type %s",
-							format_type_be(argtype)),
-					 errhint("Approximate distinct counts need a hashable type; cast the column to text.")));
 		st = (QHllState *) MemoryContextAllocZero(aggcontext, sizeof(QHllState));
-		fmgr_info_copy(&st->hashfn, &tce->hash_extended_proc_finfo, aggcontext);
-		st->collation = PG_GET_COLLATION();
-		/*
-		 * The same hash values as hashtextextended (deterministic collation)
-		 * and hashint4extended compute, without a call through fmgr per row:
-		 * that call was most of the cost of an approximate distinct count.
-		 */
-		if ((argtype == TEXTOID || argtype == VARCHAROID) && OidIsValid(st->collation) &&
-			get_collation_isdeterministic(st->collation))
-			st->fast = 'b';
-		else if (argtype == INT4OID || argtype == DATEOID)
-			st->fast = 'i';
+		QualityHllHasherInit(&st->hasher, get_fn_expr_argtype(fcinfo->flinfo, 1), PG_GET_COLLATION(), aggcontext);
 		QHllInit(&st->hll);
 	}
 	if (!PG_ARGISNULL(1))
-	{
-		uint64		h;
-
-		if (st->fast == 'b')
-		{
-			text	   *t = PG_GETARG_TEXT_PP(1);
-
-			h = hash_bytes_extended((const unsigned char *) VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t), 0);
-		}
-		else if (st->fast == 'i')
-			h = hash_bytes_uint32_extended((uint32) PG_GETARG_INT32(1), 0);
-		else
-			h = (uint64) DatumGetInt64(FunctionCall2Coll(&st->hashfn, st->collation,
-														 PG_GETARG_DATUM(1), Int64GetDatum(0)));
-		QHllAdd(&st->hll, h);
-	}
+		QHllAdd(&st->hll, QualityHllHash(&st->hasher, PG_GETARG_DATUM(1)));
 	PG_RETURN_POINTER(st);
 }
 
@@ -459,6 +469,9 @@ metaetl_sample_final(PG_FUNCTION_ARGS)
 #define QN_SHORT_SIGN_MASK 0x2000
 #define QN_SHORT_WEIGHT_SIGN_MASK 0x0040
 #define QN_SHORT_WEIGHT_MASK 0x003F
+#define QN_SHORT_DSCALE_MASK 0x1F80
+#define QN_SHORT_DSCALE_SHIFT 7
+#define QN_DSCALE_MASK 0x3FFF
 
 /*
  * QualityNumericToFloat8
@@ -602,6 +615,72 @@ wide:
 
 slow:
 	return DatumGetFloat8(DirectFunctionCall1(numeric_float8_no_overflow, num));
+}
+
+/*
+ * QualityNumericSmall
+ *		A finite numeric of at most four base-10000 digits (numeric.c's
+ *		storage format, above) as value = *mant * 10000^*exp10k, with its
+ *		display scale *dscale: exact sums (colstats.c) add such values as
+ *		integers.  False for anything else (NaN, infinities, more digits,
+ *		a compressed or external value), which the caller adds as a
+ *		numeric.
+ */
+bool
+QualityNumericSmall(Datum num, int64 *mant, int *exp10k, int *dscale)
+{
+	struct varlena *v = (struct varlena *) DatumGetPointer(num);
+	const char *p;
+	int			len;
+	uint16		header;
+	bool		neg;
+	int			weight;
+	int			ndigits;
+	const char *digits;
+	int64		acc = 0;
+
+	if (VARATT_IS_EXTENDED(v) && !VARATT_IS_SHORT(v))
+		return false;
+	p = VARDATA_ANY(v);
+	len = VARSIZE_ANY_EXHDR(v);
+	if (len < 2)
+		return false;
+	memcpy(&header, p, sizeof(header));
+	if ((header & QN_SIGN_MASK) == QN_SPECIAL)
+		return false;
+	if ((header & QN_SIGN_MASK) == QN_SHORT)
+	{
+		neg = (header & QN_SHORT_SIGN_MASK) != 0;
+		weight = (header & QN_SHORT_WEIGHT_SIGN_MASK ? ~QN_SHORT_WEIGHT_MASK : 0) | (header & QN_SHORT_WEIGHT_MASK);
+		*dscale = (header & QN_SHORT_DSCALE_MASK) >> QN_SHORT_DSCALE_SHIFT;
+		digits = p + 2;
+		ndigits = (len - 2) / 2;
+	}
+	else
+	{
+		int16		w;
+
+		if (len < 4)
+			return false;
+		neg = (header & QN_SIGN_MASK) == QN_NEG;
+		*dscale = header & QN_DSCALE_MASK;
+		memcpy(&w, p + 2, sizeof(w));
+		weight = w;
+		digits = p + 4;
+		ndigits = (len - 4) / 2;
+	}
+	if (ndigits > 4)
+		return false;
+	for (int i = 0; i < ndigits; i++)
+	{
+		int16		d;
+
+		memcpy(&d, digits + 2 * i, sizeof(d));
+		acc = acc * 10000 + d;
+	}
+	*mant = neg ? -acc : acc;
+	*exp10k = ndigits ? weight - (ndigits - 1) : 0;
+	return true;
 }
 
 /*

@@ -30,6 +30,7 @@ extern Datum metaetl_sample_sfunc(PG_FUNCTION_ARGS);
 extern Datum metaetl_sample_final(PG_FUNCTION_ARGS);
 extern Datum metaetl_is_json(PG_FUNCTION_ARGS);
 extern double QualityNumericToFloat8(Datum num);
+extern bool QualityNumericSmall(Datum num, int64 *mant, int *exp10k, int *dscale);
 extern Datum metaetl_hll_combine(PG_FUNCTION_ARGS);
 extern Datum metaetl_hll_serial(PG_FUNCTION_ARGS);
 extern Datum metaetl_hll_deserial(PG_FUNCTION_ARGS);
@@ -46,7 +47,18 @@ extern Datum metaetl_nonnull_serial(PG_FUNCTION_ARGS);
 extern Datum metaetl_nonnull_deserial(PG_FUNCTION_ARGS);
 extern void QualityValueJson(StringInfo buf, Oid type, Datum value, bool isnull);
 
+/* HyperLogLog hashing shared by etl._hll_distinct and colstats.c */
+typedef struct QualityHllHasher
+{
+	FmgrInfo	hashfn;			/* the type's extended (64-bit) hash */
+	Oid			collation;
+	char		fast;			/* 'b': text hashed in place, 'i': int4 or date, 0: hashfn */
+} QualityHllHasher;
+extern void QualityHllHasherInit(QualityHllHasher *h, Oid argtype, Oid collation, MemoryContext cxt);
+extern uint64 QualityHllHash(QualityHllHasher *h, Datum value);
+
 /* in quality/sketchagg.c */
+extern void QualityExactQuantiles(double *v, int64 n, const double *q, int nq, double *out);
 extern void QualityKllJson(StringInfo b, const QKll *s);
 extern void QualitySerializeKll(StringInfo buf, const QKll *s);
 extern const char *QualityDeserializeKll(const char *p, const char *end, QKll *s);

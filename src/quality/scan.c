@@ -22,6 +22,7 @@
 
 #include <math.h>
 
+#include "catalog/pg_collation.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "nodes/nodeFuncs.h"
@@ -37,6 +38,7 @@
 #include "config/yamltree.h"
 #include "quality/quality.h"
 #include "quality/scan.h"
+#include "quality/valtab.h"
 
 /* ------------------------------------------------------------ the dataset */
 
@@ -68,6 +70,7 @@ qs_describe(const char *from_item)
 		c->name = pstrdup(NameStr(att->attname));
 		c->ord = i + 1;
 		c->typid = att->atttypid;
+		c->collation = att->attcollation;
 		c->typname = format_type_with_typemod(att->atttypid, att->atttypmod);
 		base = getBaseType(att->atttypid);
 		get_type_category_preferred(base, &c->category, &pref);
@@ -787,6 +790,219 @@ qs_need_numeric(QCheck *ch)
 		qs_type_error(ch, ch->col, "numbers", false);
 }
 
+/*
+ * The fused aggregate rules (colstats.c): one etl._colstats call per scope
+ * (its FILTER), one argument per column, the flags of every rule on it.
+ */
+typedef struct QFused
+{
+	char	   *filter;			/* qs_filter's text: "" or " FILTER (WHERE ...)" */
+	int			id;				/* "metaetl.b".m<id> */
+	List	   *cols;			/* QCol * */
+	List	   *flags;			/* int, parallel */
+	List	   *freq;			/* QFusedFreq *: frequency tables (etl._freq's) */
+	List	   *quant;			/* QFusedQuant *: sets of exact quantiles */
+	int			nrefs;			/* ref arrays and fractions: arguments after the columns */
+	List	   *refsql;			/* their SQL, by argument */
+} QFused;
+
+typedef struct QFusedQuant
+{
+	int			col;			/* index into cols */
+	int			refarg;			/* the float8[] of fractions */
+} QFusedQuant;
+
+typedef struct QFusedFreq
+{
+	int			col;			/* index into cols */
+	int			top_n;
+	char	   *ref;			/* the ref array's SQL, NULL for none */
+	int			refarg;
+} QFusedFreq;
+
+/* a function takes 100 arguments: the spec and at most 90 columns and ref arrays per call */
+#define QS_FUSED_MAX 90
+
+/* 'i' integer, 'n' numeric, 'f' float, 0 other: which statistics colstats.c can fuse */
+static char
+qs_num_kind(QCol *c)
+{
+	Oid			base = getBaseType(c->typid);
+
+	if (base == INT2OID || base == INT4OID || base == INT8OID)
+		return 'i';
+	if (base == NUMERICOID)
+		return 'n';
+	if (base == FLOAT4OID || base == FLOAT8OID)
+		return 'f';
+	return 0;
+}
+
+/* the fused aggregate of ch's scope that has (or has room for) column c and extra more arguments */
+static QFused *
+qs_fused_for(QScan *s, QCheck *ch, QCol *c, int extra, int *idx)
+{
+	const char *filter = qs_filter(ch, NULL);
+	QFused	   *f = NULL;
+	ListCell   *lc;
+
+	*idx = -1;
+	foreach(lc, s->fused)
+	{
+		QFused	   *x = lfirst(lc);
+		ListCell   *cc;
+		int			i = 0;
+
+		if (strcmp(x->filter, filter) != 0)
+			continue;
+		foreach(cc, x->cols)
+		{
+			if (lfirst(cc) == c)
+			{
+				*idx = i;
+				break;
+			}
+			i++;
+		}
+		if (*idx >= 0 && list_length(x->cols) + x->nrefs + extra <= QS_FUSED_MAX)
+			return x;
+		*idx = -1;
+		if (f == NULL && list_length(x->cols) + x->nrefs + extra < QS_FUSED_MAX)
+			f = x;
+	}
+	if (f == NULL)
+	{
+		f = palloc0(sizeof(QFused));
+		f->filter = pstrdup(filter);
+		f->id = list_length(s->fused) + 1;
+		s->fused = lappend(s->fused, f);
+	}
+	return f;
+}
+
+/*
+ * qs_colstat
+ *		Ask the fused aggregate of ch's scope for flag (QCS_*) of column c;
+ *		returns the SQL of c's result object, NULL when there was no row.
+ */
+static char *
+qs_colstat(QScan *s, QCheck *ch, QCol *c, int flag)
+{
+	int			idx;
+	QFused	   *f = qs_fused_for(s, ch, c, 0, &idx);
+
+	if (idx < 0)
+	{
+		f->cols = lappend(f->cols, c);
+		f->flags = lappend_int(f->flags, flag);
+		idx = list_length(f->cols) - 1;
+	}
+	else
+		list_nth_cell(f->flags, idx)->int_value |= flag;
+	return psprintf("(" QS_BASE ".m%d OPERATOR(pg_catalog.->) 'c' OPERATOR(pg_catalog.->) %d)", f->id, idx);
+}
+
+/*
+ * qs_colstat_freq
+ *		Ask the fused aggregate of ch's scope for etl._freq(c, top_n, ref)
+ *		(ref: SQL of an array of c's type, NULL for none); returns the SQL
+ *		of that jsonb, etl._freq's empty result when there was no row.
+ */
+static char *
+qs_colstat_freq(QScan *s, QCheck *ch, QCol *c, int top_n, const char *ref)
+{
+	int			idx;
+	QFused	   *f = qs_fused_for(s, ch, c, 2, &idx);
+	QFusedFreq *q = NULL;
+	ListCell   *lc;
+	int			j = 0;
+
+	if (idx < 0)
+	{
+		f->cols = lappend(f->cols, c);
+		f->flags = lappend_int(f->flags, 0);
+		idx = list_length(f->cols) - 1;
+	}
+	foreach(lc, f->freq)
+	{
+		QFusedFreq *x = lfirst(lc);
+
+		if (x->col == idx && x->top_n == top_n &&
+			(x->ref == NULL ? ref == NULL : ref != NULL && strcmp(x->ref, ref) == 0))
+		{
+			q = x;
+			break;
+		}
+		j++;
+	}
+	if (q == NULL)
+	{
+		q = palloc0(sizeof(QFusedFreq));
+		q->col = idx;
+		q->top_n = top_n;
+		q->ref = ref ? pstrdup(ref) : NULL;
+		q->refarg = ref ? f->nrefs++ : -1;
+		if (ref)
+			f->refsql = lappend(f->refsql, q->ref);
+		f->freq = lappend(f->freq, q);
+		j = list_length(f->freq) - 1;
+	}
+	return psprintf("COALESCE(" QS_BASE ".m%d OPERATOR(pg_catalog.->) 'f' OPERATOR(pg_catalog.->) %d, %s::pg_catalog.jsonb)",
+					f->id, j, quote_literal_cstr(QUALITY_FREQ_EMPTY));
+}
+
+/*
+ * qs_colstat_quantile
+ *		Ask the fused aggregate of ch's scope for the exact quantile
+ *		fraction of c (etl._quantiles over its float8 values); returns
+ *		the SQL of it as numeric, NULL for no value.
+ */
+static char *
+qs_colstat_quantile(QScan *s, QCheck *ch, QCol *c, const char *fraction)
+{
+	int			idx;
+	QFused	   *f = qs_fused_for(s, ch, c, 2, &idx);
+	QFusedQuant *q = palloc0(sizeof(QFusedQuant));
+
+	if (idx < 0)
+	{
+		f->cols = lappend(f->cols, c);
+		f->flags = lappend_int(f->flags, QCS_VALUES);
+		idx = list_length(f->cols) - 1;
+	}
+	else
+		list_nth_cell(f->flags, idx)->int_value |= QCS_VALUES;
+	q->col = idx;
+	q->refarg = f->nrefs++;
+	f->refsql = lappend(f->refsql, qs_const(s, ch, psprintf("{%s}", fraction), FLOAT8ARRAYOID));
+	f->quant = lappend(f->quant, q);
+	return psprintf("(" QS_BASE ".m%d OPERATOR(pg_catalog.->) 'q' OPERATOR(pg_catalog.->) %d OPERATOR(pg_catalog.->>) 0)::pg_catalog.numeric",
+					f->id, list_length(f->quant) - 1);
+}
+
+/* a numeric statistic of qs_colstat's object */
+static char *
+qs_colstat_num(QScan *s, QCheck *ch, QCol *c, int flag, const char *key)
+{
+	return psprintf("(%s OPERATOR(pg_catalog.->>) '%s')::pg_catalog.numeric", qs_colstat(s, ch, c, flag), key);
+}
+
+/* the KLL sketch of c (etl._kll's jsonb, an empty sketch for no row) as a result slot */
+static int
+qs_colstat_kll(QScan *s, QCheck *ch, QCol *c)
+{
+	return QualityScanFinal(s, psprintf("COALESCE(%s OPERATOR(pg_catalog.->) 'kll', "
+										"'{\"k\": %d, \"n\": 0, \"levels\": [[]]}'::pg_catalog.jsonb)",
+										qs_colstat(s, ch, c, QCS_KLL), QKLL_DEFAULT_K));
+}
+
+/* HyperLogLog fuses when the hash needs no collation of its own (the call's is the default) */
+static bool
+qs_hll_fusable(QCol *c)
+{
+	return c->has_eq && (!OidIsValid(c->collation) || c->collation == DEFAULT_COLLATION_OID);
+}
+
 static void
 qs_aggregate(QScan *s, QCheck *ch)
 {
@@ -801,6 +1017,11 @@ qs_aggregate(QScan *s, QCheck *ch)
 			qs_type_error(ch, c, NULL, true);
 		if (!c->has_order)
 			qs_type_error(ch, c, "an ordered type", false);
+		if (qs_num_kind(c) == 'i' || qs_num_kind(c) == 'n')
+		{
+			ch->s_a = qs_bounded(s, ch, qs_colstat_num(s, ch, c, QCS_MINMAX, t), NUMERICOID);
+			return;
+		}
 		slot = QualityScanAgg(s, psprintf("pg_catalog.%s(%s)%s", t, v, qs_filter(ch, NULL)));
 		ch->s_a = qs_bounded(s, ch, c->numeric ? psprintf("%s::pg_catalog.numeric", QualityScanAggRef(s, slot)) : QualityScanAggRef(s, slot),
 							 c->numeric ? NUMERICOID : c->typid);
@@ -811,6 +1032,13 @@ qs_aggregate(QScan *s, QCheck *ch)
 
 		qs_need_numeric(ch);
 		base = getBaseType(c->typid);
+		/* fused (colstats.c), each computed as the aggregate below computes it */
+		if (strcmp(t, "stddev") == 0 ? base != INT2OID && base != INT4OID : qs_num_kind(c) != 'f')
+		{
+			ch->s_a = qs_bounded(s, ch, strcmp(t, "stddev") == 0 ? qs_colstat_num(s, ch, c, QCS_VAR, "stddev") :
+								 qs_colstat_num(s, ch, c, QCS_SUM, t), NUMERICOID);
+			return;
+		}
 		/*
 		 * mean and sum exact, in the column's type (avg and sum of a numeric
 		 * share one transition state); stddev in float8 for numeric and
@@ -835,7 +1063,12 @@ qs_aggregate(QScan *s, QCheck *ch)
 			 * rule's on this column and scope, so the two share one state;
 			 * checks.c reads the quantile off the sketch.
 			 */
-			ch->s_a = QualityScanAgg(s, psprintf("etl._kll(%s)%s", QualityScanFloat8(c, v), qs_filter(ch, NULL)));
+			ch->s_a = qs_colstat_kll(s, ch, c);
+			return;
+		}
+		if (qs_num_kind(c))
+		{
+			ch->s_a = qs_bounded(s, ch, qs_colstat_quantile(s, ch, c, q), NUMERICOID);
 			return;
 		}
 		slot = QualityScanAgg(s, psprintf("etl._quantiles(%s, %s)%s", QualityScanFloat8(c, v),
@@ -853,22 +1086,37 @@ qs_aggregate(QScan *s, QCheck *ch)
 			char	   *hll;
 			char	   *n;
 
-			hll = QualityScanAggRef(s, QualityScanAgg(s, psprintf("etl._hll_distinct(%s)%s", hv, qs_filter(ch, NULL))));
+			if (qs_hll_fusable(c))
+				hll = psprintf("COALESCE((%s OPERATOR(pg_catalog.->>) 'hll')::pg_catalog.int8, 0)",
+							   qs_colstat(s, ch, c, QCS_HLL));
+			else
+				hll = QualityScanAggRef(s, QualityScanAgg(s, psprintf("etl._hll_distinct(%s)%s", hv, qs_filter(ch, NULL))));
 			if (strcmp(t, "distinct_count") == 0)
 				ch->s_a = qs_bounded(s, ch, psprintf("%s::pg_catalog.numeric", hll), NUMERICOID);
 			else
 			{
 				/* an estimate above the number of values is capped at it: at most 1 */
-				n = QualityScanAggRef(s, QualityScanAgg(s, psprintf("pg_catalog.count(%s)%s", v, qs_filter(ch, NULL))));
+				n = qs_hll_fusable(c) ?
+					psprintf("COALESCE((%s OPERATOR(pg_catalog.->>) 'n')::pg_catalog.int8, 0)",
+							 qs_colstat(s, ch, c, QCS_HLL)) :
+					QualityScanAggRef(s, QualityScanAgg(s, psprintf("pg_catalog.count(%s)%s", v, qs_filter(ch, NULL))));
 				ch->s_a = qs_bounded(s, ch, psprintf("(LEAST(%s, %s)::pg_catalog.numeric / NULLIF(%s, 0))", hll, n, n),
 									 NUMERICOID);
 			}
 			return;
 		}
-		slot = QualityScanAgg(s, c->has_eq ?
-							  psprintf("etl._freq(%s, 0, NULL::%s[])%s", v, c->typname, qs_filter(ch, NULL)) :
-							  psprintf("etl._freq(%s::pg_catalog.text, 0, NULL::pg_catalog.text[])%s", v, qs_filter(ch, NULL)));
-		b = QualityScanAggRef(s, slot);
+		if (qs_hll_fusable(c))
+		{
+			b = qs_colstat_freq(s, ch, c, 0, NULL);
+			slot = QualityScanFinal(s, b);
+		}
+		else
+		{
+			slot = QualityScanAgg(s, c->has_eq ?
+								  psprintf("etl._freq(%s, 0, NULL::%s[])%s", v, c->typname, qs_filter(ch, NULL)) :
+								  psprintf("etl._freq(%s::pg_catalog.text, 0, NULL::pg_catalog.text[])%s", v, qs_filter(ch, NULL)));
+			b = QualityScanAggRef(s, slot);
+		}
 		ch->s_b = slot;
 		ch->s_a = qs_bounded(s, ch, strcmp(t, "distinct_count") == 0 ?
 							 psprintf("(%s->>'distinct')::pg_catalog.numeric", b) :
@@ -880,7 +1128,10 @@ qs_aggregate(QScan *s, QCheck *ch)
 		const char *key = strcmp(t, "most_common") == 0 ? "in" :
 			QJGet(ch->r, "contains") ? "contains" : QJGet(ch->r, "equals") ? "equals" : "subset_of";
 		ch->check = key;
-		ch->s_a = QualityScanAgg(s, c->has_eq ?
+		if (qs_hll_fusable(c))
+			ch->s_a = QualityScanFinal(s, qs_colstat_freq(s, ch, c, 5, qs_const_array(s, ch, key, c->typid)));
+		else
+			ch->s_a = QualityScanAgg(s, c->has_eq ?
 								 psprintf("etl._freq(%s, 5, %s)%s", v, qs_const_array(s, ch, key, c->typid), qs_filter(ch, NULL)) :
 								 psprintf("etl._freq(%s::pg_catalog.text, 5, %s)%s", v, qs_const_array(s, ch, key, TEXTOID),
 										  qs_filter(ch, NULL)));
@@ -956,7 +1207,7 @@ qs_aggregate(QScan *s, QCheck *ch)
 		{
 			if (!c->numeric)
 				qs_type_error(ch, c, "numbers (ks compares numeric distributions; chi2 compares categories)", false);
-			ch->s_a = QualityScanAgg(s, psprintf("etl._kll(%s)%s", QualityScanFloat8(c, v), qs_filter(ch, NULL)));
+			ch->s_a = qs_colstat_kll(s, ch, c);
 		}
 		else
 		{
@@ -966,8 +1217,14 @@ qs_aggregate(QScan *s, QCheck *ch)
 			Datum		cats = freq ? QJTextArray(freq, "values", &n) :
 				PointerGetDatum(construct_empty_array(TEXTOID));
 
-			ch->s_a = QualityScanAgg(s, psprintf("etl._freq(%s::pg_catalog.text, 100, $%d)%s", v,
-												 QualityScanParam(s, TEXTARRAYOID, cats), qs_filter(ch, NULL)));
+			int			k = QualityScanParam(s, TEXTARRAYOID, cats);
+
+			/* a text column is its own ::text: the fused aggregate counts it */
+			if (c->typid == TEXTOID && qs_hll_fusable(c))
+				ch->s_a = QualityScanFinal(s, qs_colstat_freq(s, ch, c, 100, psprintf("$%d", k)));
+			else
+				ch->s_a = QualityScanAgg(s, psprintf("etl._freq(%s::pg_catalog.text, 100, $%d)%s", v, k,
+													 qs_filter(ch, NULL)));
 		}
 	}
 }
@@ -1100,7 +1357,47 @@ qs_sql(QScan *s)
 		s->nn_slots = lappend_int(s->nn_slots, QualityScanAgg(s, psprintf("etl._count_nonnull(%s)", args.data)));
 		k += 90;
 	}
-	(void) lc;
+	/* the fused aggregate rules: one etl._colstats call per scope (colstats.c's spec) */
+	foreach(lc, s->fused)
+	{
+		QFused	   *f = lfirst(lc);
+		StringInfoData spec;
+		StringInfoData args;
+		StringInfoData refs;
+		ListCell   *cc;
+		ListCell   *fc;
+
+		initStringInfo(&spec);
+		initStringInfo(&args);
+		initStringInfo(&refs);
+		appendStringInfo(&spec, "%d", list_length(f->cols));
+		forboth(cc, f->cols, fc, f->flags)
+		{
+			appendStringInfo(&spec, ", %d", lfirst_int(fc));
+			appendStringInfo(&args, ", %s", QualityScanRef(lfirst(cc)));
+		}
+		appendStringInfo(&spec, ", %d", list_length(f->freq));
+		foreach(fc, f->freq)
+		{
+			QFusedFreq *q = lfirst(fc);
+
+			appendStringInfo(&spec, ", %d, %d, %d", q->col, q->top_n, q->refarg);
+		}
+		if (f->quant != NIL)
+		{
+			appendStringInfo(&spec, ", %d", list_length(f->quant));
+			foreach(fc, f->quant)
+			{
+				QFusedQuant *q = lfirst(fc);
+
+				appendStringInfo(&spec, ", %d, %d", q->col, q->refarg);
+			}
+		}
+		foreach(fc, f->refsql)
+			appendStringInfo(&refs, ", %s", (char *) lfirst(fc));
+		appendStringInfo(&s->aggs, ",\n       etl._colstats(ARRAY[%s]::pg_catalog.int4[]%s%s)%s AS m%d",
+						 spec.data, args.data, refs.data, f->filter, f->id);
+	}
 	initStringInfo(&q);
 	if (s->need_mat)
 		appendStringInfo(&q, "WITH " QS_MAT " AS MATERIALIZED (SELECT * FROM %s AS " QS_ALIAS ")%s\n",

@@ -44,12 +44,24 @@ typedef struct QCol
 	char	   *name;
 	int			ord;			/* 1-based */
 	Oid			typid;
+	Oid			collation;		/* attcollation */
 	char	   *typname;		/* format_type_with_typemod */
 	char		category;
 	bool		numeric;		/* int2/4/8, float4/8, numeric (base types) */
 	bool		has_eq;			/* equality and hash */
 	bool		has_order;
 } QCol;
+
+/*
+ * What etl._colstats (colstats.c) computes of one of its arguments: the
+ * aggregate rules of one scope share one call per row.
+ */
+#define QCS_MINMAX	0x01		/* min, max: integers and numerics */
+#define QCS_SUM		0x02		/* sum, mean: exact, as avg(int8) / avg(numeric) */
+#define QCS_VAR		0x04		/* stddev, as stddev_samp(x::float8) */
+#define QCS_KLL		0x08		/* the KLL sketch of etl._kll */
+#define QCS_HLL		0x10		/* HyperLogLog registers of etl._hll_distinct */
+#define QCS_VALUES	0x20		/* every value as float8: exact quantiles, as etl._quantiles */
 
 typedef struct QCheck
 {
@@ -113,6 +125,7 @@ typedef struct QScan
 	List	   *nncols;			/* char *: columns of the non-NULL counter */
 	List	   *nn_slots;		/* int: its result slots, one per 90 columns */
 	List	   *checks;			/* QCheck * */
+	List	   *fused;			/* the etl._colstats aggregates (scan.c) */
 	/* the profile (profile.c) */
 	bool		profile;
 	bool		approximate;

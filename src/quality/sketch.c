@@ -90,20 +90,10 @@ qkll_cmp(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-/*
- * Sort a level's items.  Low levels hold 8 to a few dozen items once the
- * sketch is deep, and are compacted every few values: insertion sort there
- * (no call per comparison), qsort for the long top levels.  Items are never
- * NaN, so both give the same order.
- */
-static void
-qkll_sort(double *v, int n)
+/* insertion sort: stable (equal items keep their order) */
+static inline void
+qkll_isort(double *v, int n)
 {
-	if (n > 32)
-	{
-		qsort(v, n, sizeof(double), qkll_cmp);
-		return;
-	}
 	for (int i = 1; i < n; i++)
 	{
 		double		x = v[i];
@@ -116,6 +106,65 @@ qkll_sort(double *v, int n)
 		}
 		v[j + 1] = x;
 	}
+}
+
+#define QKLL_SORT_RUN 16
+#define QKLL_SORT_STACK 2048
+
+/*
+ * Sort a level's items.  Low levels hold 8 to a few dozen items once the
+ * sketch is deep, and are compacted every few values: insertion sort there.
+ * Longer levels: a bottom-up merge sort with the comparisons inline (qsort's
+ * call per comparison was a third of the cost of adding a value to two
+ * sketches per row), in a stack buffer; qsort only beyond it (merges).
+ * All of them are stable, so equal items (0 and -0) keep their order and
+ * the sketch is the same whichever sort ran: items are never NaN.
+ */
+static void
+qkll_sort(double *v, int n)
+{
+	double		buf[QKLL_SORT_STACK];
+	double	   *src = v;
+	double	   *dst = buf;
+
+	if (n <= 32)
+	{
+		qkll_isort(v, n);
+		return;
+	}
+	if (n > QKLL_SORT_STACK)
+	{
+		qsort(v, n, sizeof(double), qkll_cmp);
+		return;
+	}
+	for (int i = 0; i < n; i += QKLL_SORT_RUN)
+		qkll_isort(v + i, n - i < QKLL_SORT_RUN ? n - i : QKLL_SORT_RUN);
+	for (int w = QKLL_SORT_RUN; w < n; w *= 2)
+	{
+		double	   *t;
+
+		for (int lo = 0; lo < n; lo += 2 * w)
+		{
+			int			mid = lo + w < n ? lo + w : n;
+			int			hi = lo + 2 * w < n ? lo + 2 * w : n;
+			int			a = lo,
+						b = mid,
+						k = lo;
+
+			/* the left run's item first when equal: stable */
+			while (a < mid && b < hi)
+				dst[k++] = src[b] < src[a] ? src[b++] : src[a++];
+			while (a < mid)
+				dst[k++] = src[a++];
+			while (b < hi)
+				dst[k++] = src[b++];
+		}
+		t = src;
+		src = dst;
+		dst = t;
+	}
+	if (src != v)
+		memcpy(v, src, sizeof(double) * n);
 }
 
 /* level h is full: every other item (sorted) moves to level h + 1 */

@@ -484,21 +484,40 @@ metaetl_quantiles_final(PG_FUNCTION_ARGS)
 {
 	QValuesState *st = PG_ARGISNULL(0) ? NULL : (QValuesState *) PG_GETARG_POINTER(0);
 	Datum	   *out;
-	int64	   *pos;
-	int		   *order;
+	double	   *r;
 
 	if (st == NULL || st->n == 0 || st->nq == 0)
 		PG_RETURN_NULL();
+	r = palloc(sizeof(double) * st->nq);
+	QualityExactQuantiles(st->v, st->n, st->q, st->nq, r);
 	out = palloc(sizeof(Datum) * st->nq);
-	pos = palloc(sizeof(int64) * st->nq);
-	order = palloc(sizeof(int) * st->nq);
 	for (int i = 0; i < st->nq; i++)
+		out[i] = Float8GetDatum(r[i]);
+	PG_RETURN_ARRAYTYPE_P(construct_array(out, st->nq, FLOAT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+}
+
+/*
+ * QualityExactQuantiles
+ *		out[i]: the q[i] quantile of the n (> 0) values v, with
+ *		percentile_cont's linear interpolation; v is reordered in place
+ *		(its values unchanged).  etl._quantiles' final function, and
+ *		the fused aggregate rules' (colstats.c).
+ */
+void
+QualityExactQuantiles(double *v, int64 n, const double *q, int nq, double *out)
+{
+	int64	   *pos;
+	int		   *order;
+
+	pos = palloc(sizeof(int64) * Max(nq, 1));
+	order = palloc(sizeof(int) * Max(nq, 1));
+	for (int i = 0; i < nq; i++)
 	{
-		pos[i] = (int64) floor(st->q[i] * (st->n - 1));
+		pos[i] = (int64) floor(q[i] * (n - 1));
 		order[i] = i;
 	}
 	/* the quantiles by rank, each selected in what is right of the last */
-	for (int i = 1; i < st->nq; i++)
+	for (int i = 1; i < nq; i++)
 		for (int j = i; j > 0 && pos[order[j]] < pos[order[j - 1]]; j--)
 		{
 			int			tmp = order[j];
@@ -509,32 +528,33 @@ metaetl_quantiles_final(PG_FUNCTION_ARGS)
 	{
 		int64		start = 0;
 
-		for (int r = 0; r < st->nq; r++)
+		for (int r = 0; r < nq; r++)
 		{
 			int			i = order[r];
 			int64		lo = pos[i];
-			int64		hi = Min(lo + 1, st->n - 1);
+			int64		hi = Min(lo + 1, n - 1);
 			double		a,
 						b;
-			double		p = st->q[i] * (st->n - 1);
+			double		p = q[i] * (n - 1);
 
 			if (lo >= start)
-				qvals_select(st->v, start, st->n - 1, lo);
-			a = st->v[lo];
+				qvals_select(v, start, n - 1, lo);
+			a = v[lo];
 			/* percentile_cont: linear interpolation with the next rank, the least value right of lo */
 			b = a;
 			if (hi > lo)
 			{
-				b = st->v[lo + 1];
-				for (int64 x = lo + 2; x < st->n; x++)
-					if (st->v[x] < b)
-						b = st->v[x];
+				b = v[lo + 1];
+				for (int64 x = lo + 2; x < n; x++)
+					if (v[x] < b)
+						b = v[x];
 			}
-			out[i] = Float8GetDatum(a + (p - lo) * (b - a));
+			out[i] = a + (p - lo) * (b - a);
 			start = lo + 1;
 		}
 	}
-	PG_RETURN_ARRAYTYPE_P(construct_array(out, st->nq, FLOAT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+	pfree(pos);
+	pfree(order);
 }
 
 /*

@@ -19,6 +19,8 @@
  */
 #include "postgres.h"
 
+#include <sys/mman.h>
+
 #include "catalog/pg_type.h"
 #include "common/hashfn.h"
 #include "executor/nodeAgg.h"
@@ -146,13 +148,56 @@ qvt_equal(QValTab *t, Datum a, Datum b)
 	return DatumGetBool(FunctionCall2Coll(&t->eqfn, t->collation, a, b));
 }
 
-/* the slot of v (found, or where it would go) */
+/*
+ * A text value's bytes as QValEntry's inline key: its length, or
+ * QVT_NOT_INLINE when longer than QVT_INLINE, and the bytes zero-padded.
+ */
+static inline uint8
+qvt_inline_key(Datum v, char *key)
+{
+	struct varlena *p = (struct varlena *) DatumGetPointer(v);
+	Size		len;
+
+	if (VARATT_IS_EXTENDED(p) && !VARATT_IS_SHORT(p))
+		p = pg_detoast_datum_packed(p);
+	len = VARSIZE_ANY_EXHDR(p);
+	memset(key, 0, QVT_INLINE);
+	if (len > QVT_INLINE)
+		return QVT_NOT_INLINE;
+	memcpy(key, VARDATA_ANY(p), len);
+	return (uint8) len;
+}
+
+/*
+ * The slot of v (found, or where it would go).  Text (QVT_BYTES) values of
+ * at most QVT_INLINE bytes are compared with the entry's inline key: a
+ * table of 10^5 distinct zip codes is larger than the caches, and reading
+ * each entry's copied value as well was a second cache miss per probe
+ * (most of an exact distinct count's time).
+ */
 static QValEntry *
 qvt_slot(QValTab *t, Datum v, uint64 h)
 {
 	uint32		mask = t->size - 1;
 	uint32		i = (uint32) (h ^ (h >> 32)) & mask;
 
+	if (t->fast == QVT_BYTES)
+	{
+		char		key[QVT_INLINE];
+		uint8		ilen = qvt_inline_key(v, key);
+
+		for (;;)
+		{
+			QValEntry  *e = &t->e[i];
+
+			if (!e->used)
+				return e;
+			if (e->hash == h && e->ilen == ilen &&
+				(ilen != QVT_NOT_INLINE ? memcmp(e->ikey, key, QVT_INLINE) == 0 : qvt_equal(t, e->value, v)))
+				return e;
+			i = (i + 1) & mask;
+		}
+	}
 	for (;;)
 	{
 		QValEntry  *e = &t->e[i];
@@ -163,6 +208,27 @@ qvt_slot(QValTab *t, Datum v, uint64 h)
 	}
 }
 
+static QValEntry *qvt_add_hashed(QValTab *t, Datum v, uint64 h, int64 count);
+
+/*
+ * Ask for transparent huge pages under a large table (before it is first
+ * touched): every probe of a table of 10^5 values lands on a random 4 kB
+ * page, and with 4 MB and more of them the TLB misses cost as much as the
+ * cache misses.  Advice only: nothing changes where the kernel ignores it.
+ */
+static void
+qvt_huge_pages(void *p, Size len)
+{
+#ifdef MADV_HUGEPAGE
+	const uintptr_t huge = 2 * 1024 * 1024;
+	uintptr_t	start = ((uintptr_t) p + huge - 1) & ~(huge - 1);
+	uintptr_t	end = ((uintptr_t) p + len) & ~(huge - 1);
+
+	if (end > start)
+		(void) madvise((void *) start, end - start, MADV_HUGEPAGE);
+#endif
+}
+
 static void
 qvt_grow(QValTab *t)
 {
@@ -171,6 +237,7 @@ qvt_grow(QValTab *t)
 
 	t->size *= 2;
 	t->e = MemoryContextAllocHuge(t->cxt, sizeof(QValEntry) * t->size);
+	qvt_huge_pages(t->e, sizeof(QValEntry) * t->size);
 	memset(t->e, 0, sizeof(QValEntry) * t->size);
 	for (int i = 0; i < oldsize; i++)
 		if (old[i].used)
@@ -204,7 +271,41 @@ qvt_check_memory(QValTab *t)
 QValEntry *
 QValTabAdd(QValTab *t, Datum v, int64 count)
 {
-	uint64		h = qvt_hash(t, v);
+	return qvt_add_hashed(t, v, qvt_hash(t, v), count);
+}
+
+/*
+ * QValTabBytesHash
+ *		Whether the table hashes values as hash_bytes_extended(bytes, 0)
+ *		(text under a deterministic collation): a caller that has that
+ *		hash already (HyperLogLog, colstats.c) passes it to
+ *		QValTabAddHashed instead of hashing twice.
+ */
+bool
+QValTabBytesHash(const QValTab *t)
+{
+	return t->fast == QVT_BYTES;
+}
+
+/* QValTabPrefetch: bring the slot a value of hash h probes first into the cache */
+void
+QValTabPrefetch(const QValTab *t, uint64 h)
+{
+#if defined(__GNUC__)
+	__builtin_prefetch(&t->e[(uint32) (h ^ (h >> 32)) & (uint32) (t->size - 1)]);
+#endif
+}
+
+/* QValTabAdd with v's hash computed by the caller, as qvt_hash would */
+QValEntry *
+QValTabAddHashed(QValTab *t, Datum v, uint64 h, int64 count)
+{
+	return qvt_add_hashed(t, v, h, count);
+}
+
+static QValEntry *
+qvt_add_hashed(QValTab *t, Datum v, uint64 h, int64 count)
+{
 	QValEntry  *e = qvt_slot(t, v, h);
 
 	if (e->used)
@@ -223,6 +324,7 @@ QValTabAdd(QValTab *t, Datum v, int64 count)
 		e = qvt_slot(t, v, h);
 	}
 	e->used = true;
+	e->ilen = t->fast == QVT_BYTES ? qvt_inline_key(v, e->ikey) : QVT_NOT_INLINE;
 	e->hash = h;
 	e->count = count;
 	e->value = datumCopy(v, t->typbyval, t->typlen);
@@ -439,7 +541,10 @@ QValTabTop(QValTab *t, int k, QValKeep keep, void *arg, int *n)
 
 /* ------------------------------------------------------------ etl._freq */
 
-typedef struct QFreqState
+/* the longest text QualityFreqAddDeferred holds back */
+#define QFREQ_DEFER_MAX 32
+
+struct QFreqState
 {
 	QValTab		tab;
 	int			top_n;
@@ -447,7 +552,15 @@ typedef struct QFreqState
 	int			nref;
 	Datum	   *ref;			/* the ref values, copied; NULL when none given */
 	bool		have_ref;
-} QFreqState;
+	/* QualityFreqAddDeferred's value not counted yet (a short text, copied) */
+	bool		pending;
+	uint64		pending_hash;
+	union
+	{
+		char		bytes[VARHDRSZ + QFREQ_DEFER_MAX];
+		int32		align;
+	}			pending_value;
+};
 
 static QFreqState *
 qfreq_new(MemoryContext cxt, Oid typid, Oid collation, int top_n)
@@ -492,6 +605,130 @@ qfreq_set_ref(QFreqState *st, ArrayType *arr)
  *		values are copied into the aggregate's context so they outlive
  *		the call's arguments.
  */
+/*
+ * QualityFreqNew
+ *		A frequency state of values of typid under collation: top_n
+ *		(clamped to 0..1000) most common values shown, and ref (NULL
+ *		for none) the reference values whose counts are reported; the
+ *		ref values are copied into cxt so they outlive the caller's
+ *		array.  Shared by etl._freq and the fused statistics of
+ *		colstats.c, which must give the same result.
+ */
+QFreqState *
+QualityFreqNew(MemoryContext cxt, Oid typid, Oid collation, int top_n, ArrayType *ref)
+{
+	QFreqState *st = qfreq_new(cxt, typid, collation, top_n);
+
+	if (ref)
+		qfreq_set_ref(st, ref);
+	return st;
+}
+
+/* count the value QualityFreqAddDeferred held back */
+static void
+qfreq_flush(QFreqState *st)
+{
+	MemoryContext old;
+
+	if (!st->pending)
+		return;
+	st->pending = false;
+	old = MemoryContextSwitchTo(st->tab.cxt);
+	QValTabAddHashed(&st->tab, PointerGetDatum(st->pending_value.bytes), st->pending_hash, 1);
+	st->nonnull++;
+	MemoryContextSwitchTo(old);
+}
+
+/*
+ * QualityFreqAddDeferred
+ *		QualityFreqAdd, one value late: a short text's hash is computed and
+ *		its slot prefetched now, and it is counted on the next call (or
+ *		when the state is read), after the rest of a row's work, by when
+ *		the slot is in the cache.  A table of 10^5 distinct values is
+ *		larger than the caches, and the miss of probing it at once was
+ *		most of an exact distinct count's time.  The counts and the table
+ *		are those of QualityFreqAdd.
+ */
+void
+QualityFreqAddDeferred(QFreqState *st, Datum v)
+{
+	struct varlena *p = (struct varlena *) DatumGetPointer(v);
+	Size		len;
+	uint64		h;
+
+	if (!QValTabBytesHash(&st->tab) || (VARATT_IS_EXTENDED(p) && !VARATT_IS_SHORT(p)) ||
+		(len = VARSIZE_ANY_EXHDR(p)) > QFREQ_DEFER_MAX)
+	{
+		QualityFreqAdd(st, v);
+		return;
+	}
+	h = hash_bytes_extended((const unsigned char *) VARDATA_ANY(p), len, 0);
+	QValTabPrefetch(&st->tab, h);
+
+	qfreq_flush(st);
+	SET_VARSIZE(st->pending_value.bytes, VARHDRSZ + len);
+	memcpy(VARDATA(st->pending_value.bytes), VARDATA_ANY(p), len);
+	st->pending_hash = h;
+	st->pending = true;
+}
+
+/* QualityFreqAdd: count one non-NULL value */
+void
+QualityFreqAdd(QFreqState *st, Datum v)
+{
+	MemoryContext old;
+
+	qfreq_flush(st);
+	old = MemoryContextSwitchTo(st->tab.cxt);
+
+	QValTabAdd(&st->tab, v, 1);
+	st->nonnull++;
+	MemoryContextSwitchTo(old);
+}
+
+/* QualityFreqBytesHashed: whether st compares and hashes values by their bytes (QValTabBytesHash) */
+bool
+QualityFreqBytesHashed(const QFreqState *st)
+{
+	return QValTabBytesHash(&st->tab);
+}
+
+/* QualityFreqAddCount: count one non-NULL value count times (colstats.c's deferred counts) */
+void
+QualityFreqAddCount(QFreqState *st, Datum v, int64 count)
+{
+	MemoryContext old;
+
+	qfreq_flush(st);
+	old = MemoryContextSwitchTo(st->tab.cxt);
+
+	QValTabAdd(&st->tab, v, count);
+	st->nonnull += count;
+	MemoryContextSwitchTo(old);
+}
+
+/*
+ * QualityFreqAddBytesHashed
+ *		QualityFreqAdd for a caller that has hash_bytes_extended(v's
+ *		bytes, 0) already; returns false (and counts nothing) when the
+ *		table does not hash that way, and the caller uses QualityFreqAdd.
+ */
+bool
+QualityFreqAddBytesHashed(QFreqState *st, Datum v, uint64 h)
+{
+	MemoryContext old;
+
+	if (!QValTabBytesHash(&st->tab))
+		return false;
+
+	qfreq_flush(st);
+	old = MemoryContextSwitchTo(st->tab.cxt);
+	QValTabAddHashed(&st->tab, v, h, 1);
+	st->nonnull++;
+	MemoryContextSwitchTo(old);
+	return true;
+}
+
 Datum
 metaetl_freq_sfunc(PG_FUNCTION_ARGS)
 {
@@ -501,20 +738,11 @@ metaetl_freq_sfunc(PG_FUNCTION_ARGS)
 	if (!AggCheckCallContext(fcinfo, &aggcxt))
 		elog(ERROR, "metaetl_freq_sfunc called in non-aggregate context");
 	if (st == NULL)
-	{
-		st = qfreq_new(aggcxt, get_fn_expr_argtype(fcinfo->flinfo, 1), PG_GET_COLLATION(),
-					   PG_ARGISNULL(2) ? 0 : PG_GETARG_INT32(2));
-		if (!PG_ARGISNULL(3))
-			qfreq_set_ref(st, PG_GETARG_ARRAYTYPE_P(3));
-	}
+		st = QualityFreqNew(aggcxt, get_fn_expr_argtype(fcinfo->flinfo, 1), PG_GET_COLLATION(),
+							PG_ARGISNULL(2) ? 0 : PG_GETARG_INT32(2),
+							PG_ARGISNULL(3) ? NULL : PG_GETARG_ARRAYTYPE_P(3));
 	if (!PG_ARGISNULL(1))
-	{
-		MemoryContext old = MemoryContextSwitchTo(aggcxt);
-
-		QValTabAdd(&st->tab, PG_GETARG_DATUM(1), 1);
-		st->nonnull++;
-		MemoryContextSwitchTo(old);
-	}
+		QualityFreqAdd(st, PG_GETARG_DATUM(1));
 	PG_RETURN_POINTER(st);
 }
 
@@ -526,22 +754,27 @@ metaetl_freq_sfunc(PG_FUNCTION_ARGS)
  *		top_n and ref values, so the final function sees the same
  *		parameters as in a serial scan.
  */
-Datum
-metaetl_freq_combine(PG_FUNCTION_ARGS)
+/*
+ * QualityFreqCombine
+ *		b merged into a (a NULL: a new state in cxt with b's type, top_n
+ *		and ref values); returns a.
+ */
+QFreqState *
+QualityFreqCombine(MemoryContext cxt, QFreqState *a, QFreqState *b)
 {
-	MemoryContext aggcxt;
-	QFreqState *a = PG_ARGISNULL(0) ? NULL : (QFreqState *) PG_GETARG_POINTER(0);
-	QFreqState *b = PG_ARGISNULL(1) ? NULL : (QFreqState *) PG_GETARG_POINTER(1);
 	MemoryContext old;
 
-	if (!AggCheckCallContext(fcinfo, &aggcxt))
-		elog(ERROR, "metaetl_freq_combine called in non-aggregate context");
+	if (a)
+		qfreq_flush(a);
+	if (b)
+		qfreq_flush(b);
+
 	if (b == NULL)
-		PG_RETURN_POINTER(a);
-	old = MemoryContextSwitchTo(aggcxt);
+		return a;
+	old = MemoryContextSwitchTo(cxt);
 	if (a == NULL)
 	{
-		a = qfreq_new(aggcxt, b->tab.typid, b->tab.collation, b->top_n);
+		a = qfreq_new(cxt, b->tab.typid, b->tab.collation, b->top_n);
 		if (b->have_ref)
 		{
 			a->ref = palloc(sizeof(Datum) * Max(b->nref, 1));
@@ -554,36 +787,57 @@ metaetl_freq_combine(PG_FUNCTION_ARGS)
 	QValTabMerge(&a->tab, &b->tab);
 	a->nonnull += b->nonnull;
 	MemoryContextSwitchTo(old);
-	PG_RETURN_POINTER(a);
+	return a;
+}
+
+Datum
+metaetl_freq_combine(PG_FUNCTION_ARGS)
+{
+	MemoryContext aggcxt;
+	QFreqState *a = PG_ARGISNULL(0) ? NULL : (QFreqState *) PG_GETARG_POINTER(0);
+	QFreqState *b = PG_ARGISNULL(1) ? NULL : (QFreqState *) PG_GETARG_POINTER(1);
+
+	if (!AggCheckCallContext(fcinfo, &aggcxt))
+		elog(ERROR, "metaetl_freq_combine called in non-aggregate context");
+	PG_RETURN_POINTER(QualityFreqCombine(aggcxt, a, b));
 }
 
 /* layout: oid type, oid collation, int32 top_n, int64 nonnull, int32 nref (-1 none), refs, table */
-Datum
-metaetl_freq_serial(PG_FUNCTION_ARGS)
+void
+QualityFreqSerialize(QFreqState *st, StringInfo buf)
 {
-	QFreqState *st = (QFreqState *) PG_GETARG_POINTER(0);
-	StringInfoData buf;
 	int32		top = st->top_n;
 	int32		nref = st->have_ref ? st->nref : -1;
-	bytea	   *out;
 
-	initStringInfo(&buf);
-	appendBinaryStringInfo(&buf, (char *) &st->tab.typid, sizeof(Oid));
-	appendBinaryStringInfo(&buf, (char *) &st->tab.collation, sizeof(Oid));
-	appendBinaryStringInfo(&buf, (char *) &top, sizeof(top));
-	appendBinaryStringInfo(&buf, (char *) &st->nonnull, sizeof(int64));
-	appendBinaryStringInfo(&buf, (char *) &nref, sizeof(nref));
+	qfreq_flush(st);
+
+	appendBinaryStringInfo(buf, (char *) &st->tab.typid, sizeof(Oid));
+	appendBinaryStringInfo(buf, (char *) &st->tab.collation, sizeof(Oid));
+	appendBinaryStringInfo(buf, (char *) &top, sizeof(top));
+	appendBinaryStringInfo(buf, (char *) &st->nonnull, sizeof(int64));
+	appendBinaryStringInfo(buf, (char *) &nref, sizeof(nref));
 	for (int i = 0; i < st->nref; i++)
 	{
 		Size		sz = datumEstimateSpace(st->ref[i], false, st->tab.typbyval, st->tab.typlen);
 		char	   *p;
 
-		enlargeStringInfo(&buf, sz);
-		p = buf.data + buf.len;
+		enlargeStringInfo(buf, sz);
+		p = buf->data + buf->len;
 		datumSerialize(st->ref[i], false, st->tab.typbyval, st->tab.typlen, &p);
-		buf.len += sz;
+		buf->len += sz;
 	}
-	QValTabSerialize(&st->tab, &buf);
+	QValTabSerialize(&st->tab, buf);
+}
+
+Datum
+metaetl_freq_serial(PG_FUNCTION_ARGS)
+{
+	QFreqState *st = (QFreqState *) PG_GETARG_POINTER(0);
+	StringInfoData buf;
+	bytea	   *out;
+
+	initStringInfo(&buf);
+	QualityFreqSerialize(st, &buf);
 	out = palloc(VARHDRSZ + buf.len);
 	SET_VARSIZE(out, VARHDRSZ + buf.len);
 	memcpy(VARDATA(out), buf.data, buf.len);
@@ -597,12 +851,10 @@ metaetl_freq_serial(PG_FUNCTION_ARGS)
  *		(distinct from an empty one, which still yields ref_counts and
  *		extra), then the value table through QValTabDeserialize.
  */
-Datum
-metaetl_freq_deserial(PG_FUNCTION_ARGS)
+/* QualityFreqDeserialize: the state QualityFreqSerialize wrote at p, in the current context; returns the position after it */
+const char *
+QualityFreqDeserialize(const char *p, const char *end, QFreqState **out)
 {
-	bytea	   *in = PG_GETARG_BYTEA_PP(0);
-	const char *p = VARDATA_ANY(in);
-	const char *end = p + VARSIZE_ANY_EXHDR(in);
 	Oid			typid;
 	Oid			coll;
 	int32		top;
@@ -638,7 +890,17 @@ metaetl_freq_deserial(PG_FUNCTION_ARGS)
 		}
 		st->nref = nref;
 	}
-	(void) QValTabDeserialize(&st->tab, p, end);
+	*out = st;
+	return QValTabDeserialize(&st->tab, p, end);
+}
+
+Datum
+metaetl_freq_deserial(PG_FUNCTION_ARGS)
+{
+	bytea	   *in = PG_GETARG_BYTEA_PP(0);
+	QFreqState *st;
+
+	(void) QualityFreqDeserialize(VARDATA_ANY(in), VARDATA_ANY(in) + VARSIZE_ANY_EXHDR(in), &st);
 	PG_RETURN_POINTER(st);
 }
 
@@ -675,10 +937,9 @@ qfreq_not_in(const QValEntry *e, void *arg)
  *		the output does not depend on hash order or on how a parallel
  *		scan split the rows.
  */
-Datum
-metaetl_freq_final(PG_FUNCTION_ARGS)
+void
+QualityFreqJson(QFreqState *st, StringInfo out)
 {
-	QFreqState *st = PG_ARGISNULL(0) ? NULL : (QFreqState *) PG_GETARG_POINTER(0);
 	StringInfoData b;
 	QValEntry **top;
 	int			n = 0;
@@ -686,9 +947,13 @@ metaetl_freq_final(PG_FUNCTION_ARGS)
 	int64		unique = 0;
 	int64		max = 0;
 
+	qfreq_flush(st);
+
 	if (st == NULL)
-		PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(
-																	   "{\"n\": 0, \"distinct\": 0, \"unique\": 0, \"top\": [], \"mode\": [], \"mode_count\": 0}")));
+	{
+		appendStringInfoString(out, QUALITY_FREQ_EMPTY);
+		return;
+	}
 	/* one pass for the counts; the entries shown are selected, not sorted */
 	for (int i = 0; i < st->tab.size; i++)
 		if (st->tab.e[i].used)
@@ -760,5 +1025,16 @@ metaetl_freq_final(PG_FUNCTION_ARGS)
 		appendStringInfo(&b, "], \"extra\": " INT64_FORMAT, extra);
 	}
 	appendStringInfoChar(&b, '}');
+	appendBinaryStringInfo(out, b.data, b.len);
+}
+
+Datum
+metaetl_freq_final(PG_FUNCTION_ARGS)
+{
+	QFreqState *st = PG_ARGISNULL(0) ? NULL : (QFreqState *) PG_GETARG_POINTER(0);
+	StringInfoData b;
+
+	initStringInfo(&b);
+	QualityFreqJson(st, &b);
 	PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(b.data)));
 }

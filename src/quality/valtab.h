@@ -21,6 +21,7 @@
 
 #include "fmgr.h"
 #include "lib/stringinfo.h"
+#include "utils/array.h"
 
 typedef struct QValEntry
 {
@@ -28,7 +29,13 @@ typedef struct QValEntry
 	int64		count;
 	Datum		value;
 	bool		used;
+	uint8		ilen;			/* QVT_BYTES: the value's length if at most QVT_INLINE, else QVT_NOT_INLINE */
+	char		ikey[6];		/* then its bytes, zero-padded (qvt_slot compares them, not value) */
 } QValEntry;
+
+/* QValEntry's ikey: text values this short are compared without reading value (fits the padding) */
+#define QVT_INLINE 6
+#define QVT_NOT_INLINE 0xFF
 
 typedef struct QValTab
 {
@@ -59,11 +66,35 @@ extern void QValTabInit(QValTab *t, MemoryContext cxt, Oid typid, Oid collation,
 extern bool QValTabTypeOk(Oid typid);
 extern QValEntry *QValTabAdd(QValTab *t, Datum v, int64 count);
 extern QValEntry *QValTabFind(QValTab *t, Datum v);
+extern bool QValTabBytesHash(const QValTab *t);
+extern QValEntry *QValTabAddHashed(QValTab *t, Datum v, uint64 h, int64 count);
+extern void QValTabPrefetch(const QValTab *t, uint64 h);
 extern void QValTabMerge(QValTab *t, const QValTab *other);
 extern void QValTabSerialize(const QValTab *t, StringInfo buf);
 extern const char *QValTabDeserialize(QValTab *t, const char *p, const char *end);
 extern QValEntry **QValTabSorted(QValTab *t, int *n);
 typedef bool (*QValKeep) (const QValEntry *e, void *arg);
 extern QValEntry **QValTabTop(QValTab *t, int k, QValKeep keep, void *arg, int *n);
+
+/*
+ * etl._freq's state (valtab.c): exact counts of the distinct values, the top
+ * ones and counts of reference values; shared with colstats.c, whose fused
+ * statistics must give etl._freq's jsonb.
+ */
+typedef struct QFreqState QFreqState;
+
+/* etl._freq's result for no row */
+#define QUALITY_FREQ_EMPTY "{\"n\": 0, \"distinct\": 0, \"unique\": 0, \"top\": [], \"mode\": [], \"mode_count\": 0}"
+
+extern QFreqState *QualityFreqNew(MemoryContext cxt, Oid typid, Oid collation, int top_n, ArrayType *ref);
+extern void QualityFreqAdd(QFreqState *st, Datum v);
+extern void QualityFreqAddDeferred(QFreqState *st, Datum v);
+extern void QualityFreqAddCount(QFreqState *st, Datum v, int64 count);
+extern bool QualityFreqBytesHashed(const QFreqState *st);
+extern bool QualityFreqAddBytesHashed(QFreqState *st, Datum v, uint64 h);
+extern QFreqState *QualityFreqCombine(MemoryContext cxt, QFreqState *a, QFreqState *b);
+extern void QualityFreqSerialize(QFreqState *st, StringInfo buf);
+extern const char *QualityFreqDeserialize(const char *p, const char *end, QFreqState **out);
+extern void QualityFreqJson(QFreqState *st, StringInfo out);
 
 #endif							/* METAETL_QUALITY_VALTAB_H */
