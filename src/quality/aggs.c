@@ -473,6 +473,61 @@ metaetl_sample_final(PG_FUNCTION_ARGS)
 #define QN_SHORT_DSCALE_SHIFT 7
 #define QN_DSCALE_MASK 0x3FFF
 
+/* a finite, uncompressed numeric's parts; false for anything else */
+typedef struct QNumParts
+{
+	bool		neg;
+	int			weight;
+	int			dscale;
+	int			ndigits;
+	const char *digits;			/* ndigits int16 base-10000 digits, unaligned */
+	const char *raw;			/* the whole stored value (header included) */
+	int			rawlen;
+} QNumParts;
+
+static inline bool
+qn_decode(Datum num, QNumParts *n)
+{
+	struct varlena *v = (struct varlena *) DatumGetPointer(num);
+	const char *p;
+	int			len;
+	uint16		header;
+
+	if (VARATT_IS_EXTENDED(v) && !VARATT_IS_SHORT(v))
+		return false;			/* compressed or external */
+	p = VARDATA_ANY(v);
+	len = VARSIZE_ANY_EXHDR(v);
+	if (len < 2)
+		return false;
+	memcpy(&header, p, sizeof(header));
+	if ((header & QN_SIGN_MASK) == QN_SPECIAL)
+		return false;
+	n->raw = p;
+	n->rawlen = len;
+	if ((header & QN_SIGN_MASK) == QN_SHORT)
+	{
+		n->neg = (header & QN_SHORT_SIGN_MASK) != 0;
+		n->weight = (header & QN_SHORT_WEIGHT_SIGN_MASK ? ~QN_SHORT_WEIGHT_MASK : 0) | (header & QN_SHORT_WEIGHT_MASK);
+		n->dscale = (header & QN_SHORT_DSCALE_MASK) >> QN_SHORT_DSCALE_SHIFT;
+		n->digits = p + 2;
+		n->ndigits = (len - 2) / 2;
+	}
+	else
+	{
+		int16		w;
+
+		if (len < 4)
+			return false;
+		n->neg = (header & QN_SIGN_MASK) == QN_NEG;
+		n->dscale = header & QN_DSCALE_MASK;
+		memcpy(&w, p + 2, sizeof(w));
+		n->weight = w;
+		n->digits = p + 4;
+		n->ndigits = (len - 4) / 2;
+	}
+	return true;
+}
+
 /*
  * QualityNumericToFloat8
  *		The fast conversion described above, exported for the
@@ -486,10 +541,7 @@ double
 QualityNumericToFloat8(Datum num)
 {
 	static const double pow10k[] = {1.0, 1e4, 1e8, 1e12, 1e16, 1e20};
-	struct varlena *v = (struct varlena *) DatumGetPointer(num);
-	const char *p;
-	int			len;
-	uint16		header;
+	QNumParts	n;
 	bool		neg;
 	int			weight;
 	int			ndigits;
@@ -498,34 +550,12 @@ QualityNumericToFloat8(Datum num)
 	int			e;
 	double		r;
 
-	if (VARATT_IS_EXTENDED(v) && !VARATT_IS_SHORT(v))
-		goto slow;				/* compressed or external */
-	p = VARDATA_ANY(v);
-	len = VARSIZE_ANY_EXHDR(v);
-	if (len < 2)
+	if (!qn_decode(num, &n))
 		goto slow;
-	memcpy(&header, p, sizeof(header));
-	if ((header & QN_SIGN_MASK) == QN_SPECIAL)
-		goto slow;
-	if ((header & QN_SIGN_MASK) == QN_SHORT)
-	{
-		neg = (header & QN_SHORT_SIGN_MASK) != 0;
-		weight = (header & QN_SHORT_WEIGHT_SIGN_MASK ? ~QN_SHORT_WEIGHT_MASK : 0) | (header & QN_SHORT_WEIGHT_MASK);
-		digits = p + 2;
-		ndigits = (len - 2) / 2;
-	}
-	else
-	{
-		int16		w;
-
-		if (len < 4)
-			goto slow;
-		neg = (header & QN_SIGN_MASK) == QN_NEG;
-		memcpy(&w, p + 2, sizeof(w));
-		weight = w;
-		digits = p + 4;
-		ndigits = (len - 4) / 2;
-	}
+	neg = n.neg;
+	weight = n.weight;
+	ndigits = n.ndigits;
+	digits = n.digits;
 	if (ndigits == 0)
 		return 0.0;
 	if (ndigits > 3)
@@ -574,7 +604,7 @@ wide:
 		double		lo,
 					hi;
 
-		if (len == last_len && memcmp(p, last_bytes, len) == 0)
+		if (n.rawlen == last_len && memcmp(n.raw, last_bytes, n.rawlen) == 0)
 			return last_value;
 		e = weight - (ndigits - 1);
 		if (e < -6 || e > 6)
@@ -602,10 +632,10 @@ wide:
 		hi = (double) (x + eps);
 		if (lo == hi && isfinite(lo))
 		{
-			if (len <= (int) sizeof(last_bytes))
+			if (n.rawlen <= (int) sizeof(last_bytes))
 			{
-				memcpy(last_bytes, p, len);
-				last_len = len;
+				memcpy(last_bytes, n.raw, n.rawlen);
+				last_len = n.rawlen;
 				last_value = neg ? -lo : lo;
 			}
 			return neg ? -lo : lo;
@@ -629,57 +659,21 @@ slow:
 bool
 QualityNumericSmall(Datum num, int64 *mant, int *exp10k, int *dscale)
 {
-	struct varlena *v = (struct varlena *) DatumGetPointer(num);
-	const char *p;
-	int			len;
-	uint16		header;
-	bool		neg;
-	int			weight;
-	int			ndigits;
-	const char *digits;
+	QNumParts	n;
 	int64		acc = 0;
 
-	if (VARATT_IS_EXTENDED(v) && !VARATT_IS_SHORT(v))
+	if (!qn_decode(num, &n) || n.ndigits > 4)
 		return false;
-	p = VARDATA_ANY(v);
-	len = VARSIZE_ANY_EXHDR(v);
-	if (len < 2)
-		return false;
-	memcpy(&header, p, sizeof(header));
-	if ((header & QN_SIGN_MASK) == QN_SPECIAL)
-		return false;
-	if ((header & QN_SIGN_MASK) == QN_SHORT)
-	{
-		neg = (header & QN_SHORT_SIGN_MASK) != 0;
-		weight = (header & QN_SHORT_WEIGHT_SIGN_MASK ? ~QN_SHORT_WEIGHT_MASK : 0) | (header & QN_SHORT_WEIGHT_MASK);
-		*dscale = (header & QN_SHORT_DSCALE_MASK) >> QN_SHORT_DSCALE_SHIFT;
-		digits = p + 2;
-		ndigits = (len - 2) / 2;
-	}
-	else
-	{
-		int16		w;
-
-		if (len < 4)
-			return false;
-		neg = (header & QN_SIGN_MASK) == QN_NEG;
-		*dscale = header & QN_DSCALE_MASK;
-		memcpy(&w, p + 2, sizeof(w));
-		weight = w;
-		digits = p + 4;
-		ndigits = (len - 4) / 2;
-	}
-	if (ndigits > 4)
-		return false;
-	for (int i = 0; i < ndigits; i++)
+	*dscale = n.dscale;
+	for (int i = 0; i < n.ndigits; i++)
 	{
 		int16		d;
 
-		memcpy(&d, digits + 2 * i, sizeof(d));
+		memcpy(&d, n.digits + 2 * i, sizeof(d));
 		acc = acc * 10000 + d;
 	}
-	*mant = neg ? -acc : acc;
-	*exp10k = ndigits ? weight - (ndigits - 1) : 0;
+	*mant = n.neg ? -acc : acc;
+	*exp10k = n.ndigits ? n.weight - (n.ndigits - 1) : 0;
 	return true;
 }
 
