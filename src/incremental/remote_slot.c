@@ -102,10 +102,11 @@ rslot_lsn(const char *s)
 /*
  * The registration of slot: it must be a metaetl change slot of connection
  * rc->name (a slot of this database, or of another connection, is not this
- * source's to read).
+ * source's to read), registered by this installation (not restored from a
+ * dump of another database, whose slot the remote one is).
  */
 static void
-rslot_check_registered(MetaetlNode *src, RemoteConn *rc, const char *slot)
+rslot_check_registered(MetaetlPlan *plan, MetaetlNode *src, RemoteConn *rc, const char *slot)
 {
 	Datum		arg = CStringGetTextDatum(slot);
 	Oid			t = TEXTOID;
@@ -132,6 +133,8 @@ rslot_check_registered(MetaetlNode *src, RemoteConn *rc, const char *slot)
 						   psprintf("on connection \"%s\"", TextDatumGetCString(d))),
 				 errhint("Each change slot belongs to the server it was created on: create one with etl.create_change_slot(%s, %s).",
 						 quote_literal_cstr("new_slot_name"), quote_literal_cstr(rc->name))));
+	/* a registration restored from a dump: the remote slot is the original's */
+	MetaetlSlotCheckOurs(rc->what, slot, plan->pipeline_id, src->id, rc->name);
 }
 
 /*
@@ -241,7 +244,7 @@ MetaetlRemoteSlotRead(MetaetlPlan *plan, MetaetlNode *src, const MetaetlRemoteRe
 	char	   *sql;
 	List	   *names;
 
-	rslot_check_registered(src, rc, slot);
+	rslot_check_registered(plan, src, rc, slot);
 	/* one reader per slot: no key-range workers peeking side by side */
 	plan->xact_had_writes = true;
 	if (plan->describe_only)
