@@ -446,6 +446,9 @@ rslot_op(const char *op, const char *conn, const char *slot)
 		char	  **volatile row = NULL;
 		ErrorData  *edata;
 		MemoryContext cxt = CurrentMemoryContext;
+		const char *doing = psprintf("creating replication slot \"%s\"", slot);
+		char	   *prefix = psprintf("%s: connection \"%s\": %s: ", rc->what, rc->name, doing);
+		char	   *why;
 
 		rslot_need_logical(rc, &s);
 		if (s.plugin)
@@ -455,7 +458,7 @@ rslot_op(const char *op, const char *conn, const char *slot)
 		PG_TRY();
 		{
 			row = MetaetlPgQueryRow(rc, "SELECT s.lsn::pg_catalog.text FROM pg_catalog.pg_create_logical_replication_slot($1::pg_catalog.name, 'wal2json') s",
-									1, p, psprintf("creating replication slot \"%s\"", slot));
+									1, p, doing);
 		}
 		PG_CATCH();
 		{
@@ -465,8 +468,12 @@ rslot_op(const char *op, const char *conn, const char *slot)
 			if (edata->sqlerrcode != ERRCODE_UNDEFINED_FILE)
 				PG_RE_THROW();
 			FlushErrorState();
+			/* the remote server's own words, without the prefix said again */
+			why = edata->message;
+			if (strncmp(why, prefix, strlen(prefix)) == 0)
+				why += strlen(prefix);
 			MetaetlRemoteRaise(rc, ERRCODE_UNDEFINED_FILE,
-							   psprintf("the remote server has no wal2json output plugin: %s", edata->message),
+							   psprintf("the remote server has no wal2json output plugin: %s", why),
 							   NULL, "Install wal2json on the remote server (Debian: postgresql-15-wal2json).");
 		}
 		PG_END_TRY();
