@@ -358,7 +358,8 @@ BEGIN
     -- a registration restored from a dump names a slot of the database it
     -- was dumped from (pg_drop_replication_slot drops a slot of any
     -- database, and the remote one is shared): never dropped from here
-    mine := reg.installation OPERATOR(pg_catalog.=) etl._installation_id();
+    -- (no identity at all, etl.installation emptied by hand: not ours either)
+    mine := COALESCE(reg.installation OPERATOR(pg_catalog.=) etl._installation_id(), false);
     IF NOT mine AND NOT drop_change_slot.registration_only THEN
         RAISE EXCEPTION 'change slot "%" was registered by another installation of metaetl', reg.slot_name
               USING ERRCODE = '55000',

@@ -12,7 +12,7 @@
 # plain role alike), the slot untouched; etl.drop_change_slot refuses too,
 # and drops only the registration when asked to (registration_only), leaving
 # the original's slots; the copy then works with a slot of its own, and the
-# original goes on reading its slots.
+# original goes on reading its slots.  pg_upgrade keeps the identity.
 set -euo pipefail
 cleanup() {
     psql_pg -d postgres -c "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name LIKE 'metaetl\_dump\_%'" \
@@ -183,3 +183,44 @@ got=$(orig "SELECT etl.drop_change_slot('metaetl_dump_slot') AND etl.drop_change
 [ "$(orig "SELECT count(*) FROM pg_replication_slots WHERE slot_name LIKE 'metaetl\_dump\_%'")" = 0 ] || exit 1
 [ "$(psql_pgremote -d remote -At -c "SELECT count(*) FROM pg_replication_slots WHERE slot_name LIKE 'metaetl\_dump\_%'")" = 0 ] || exit 1
 echo "the original dropped its slots, here and on the remote server"
+
+# pg_upgrade, by contrast, keeps the identity: it moves the data files of
+# every table, extension members included, and keeps database oids, so the
+# upgraded database's registrations are still its own.  (Two small clusters
+# of the same binaries; pg_upgrade of PostgreSQL 15 does not carry logical
+# slots, so only the registration is checked.)
+U=$WORK/incr_upgrade
+rm -rf "$U"
+mkdir -p "$U"
+[ "$(id -u)" -eq 0 ] && chown postgres: "$U"
+UPORT=$(metaetl_free_port)
+for d in old new; do
+    as_pg "$PGBIN/initdb" -D "$U/$d" --no-locale -E UTF8 -A trust -U postgres >/dev/null
+    printf "port = %s\nlisten_addresses = ''\nunix_socket_directories = '%s'\nfsync = off\nmax_connections = 10\n" \
+        "$UPORT" "$U" >>"$U/$d/postgresql.conf"
+done
+upg() { as_pg "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$U" -p "$UPORT" -U postgres -d upg -At "$@"; }
+upg_stop() {
+    local d
+    for d in old new; do
+        [ -f "$U/$d/postmaster.pid" ] && { as_pg "$PGBIN/pg_ctl" -D "$U/$d" -m immediate stop >/dev/null 2>&1 || true; }
+    done
+    cleanup
+}
+trap upg_stop EXIT
+as_pg "$PGBIN/pg_ctl" -D "$U/old" -l "$U/old.log" -w -t 60 start >/dev/null
+as_pg "$PGBIN/psql" -X -q -h "$U" -p "$UPORT" -U postgres -d postgres -c 'CREATE DATABASE upg'
+# a registration as the old cluster made it (no slot: wal_level is replica there)
+before=$(upg -c 'CREATE EXTENSION metaetl' \
+             -c "INSERT INTO etl.change_slots (slot_name, created_by, installation) VALUES ('upg_slot', 'postgres', etl._installation_id())" \
+             -c 'SELECT etl._installation_id()')
+as_pg "$PGBIN/pg_ctl" -D "$U/old" -m fast -w -t 30 stop >/dev/null
+(cd "$U" && as_pg "$PGBIN/pg_upgrade" -b "$PGBIN" -B "$PGBIN" -d "$U/old" -D "$U/new" \
+    -p "$UPORT" -P "$UPORT" -s "$U" >"$U/pg_upgrade.log" 2>&1) || { cat "$U/pg_upgrade.log"; exit 1; }
+as_pg "$PGBIN/pg_ctl" -D "$U/new" -l "$U/new.log" -w -t 60 start >/dev/null
+after=$(upg -c 'SELECT etl._installation_id()')
+ours=$(upg -c "SELECT installation = etl._installation_id() FROM etl.change_slots WHERE slot_name = 'upg_slot'")
+echo "pg_upgrade keeps the identity: $([ "$before" = "$after" ] && echo t || echo "f ($before -> $after)"), the registration is ours: $ours"
+[ "$before" = "$after" ] && [ "$ours" = t ] || exit 1
+as_pg "$PGBIN/pg_ctl" -D "$U/new" -m fast -w -t 30 stop >/dev/null
+rm -rf "$U"
