@@ -193,6 +193,13 @@ COMMENT ON FUNCTION etl.disable_change_capture(pg_catalog.regclass) IS
 -- server holds the slot.  The first (pipeline, source) that stores a
 -- position claims the slot.  metaetl never drops or recreates a slot by
 -- itself.
+--
+-- A registration is a row of extension configuration, so pg_dump carries it
+-- into every restored copy of the database, while the slot stays with the
+-- database (or remote server) it was created for.  Each registration names
+-- the installation that made it (etl._installation_id()), and a slot is
+-- read, advanced and dropped only by that installation: a restored copy
+-- sees another installation's registration and is refused.
 CREATE TABLE etl.change_slots (
     slot_name       pg_catalog.name PRIMARY KEY,
     plugin          pg_catalog.text NOT NULL DEFAULT 'wal2json',
@@ -200,11 +207,43 @@ CREATE TABLE etl.change_slots (
     source_id       pg_catalog.text,
     created_by      pg_catalog.name NOT NULL,
     created_at      pg_catalog.timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
-    connection      pg_catalog.text
+    connection      pg_catalog.text,
+    installation    pg_catalog.text NOT NULL
 );
 COMMENT ON TABLE etl.change_slots IS
-  'Logical replication slots created by etl.create_change_slot() for log CDC (connection: on that remote server; NULL: this database), and the source that reads each';
+  'Logical replication slots created by etl.create_change_slot() for log CDC (connection: on that remote server; NULL: this database), the installation that created each, and the source that reads each';
 GRANT SELECT ON etl.change_slots TO PUBLIC;
+
+-- This installation of metaetl: a random token made by CREATE EXTENSION (or
+-- by the update that introduced it).  Unlike every other table of etl it is
+-- NOT extension configuration: pg_dump leaves its row out, so the restore's
+-- CREATE EXTENSION makes a new token, while pg_upgrade (which moves the
+-- data files of every table, extension members included) keeps it.
+CREATE TABLE etl.installation (
+    singleton       pg_catalog.bool PRIMARY KEY DEFAULT true CHECK (singleton),
+    token           pg_catalog.uuid NOT NULL DEFAULT pg_catalog.gen_random_uuid(),
+    created_at      pg_catalog.timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp()
+);
+COMMENT ON TABLE etl.installation IS
+  'This installation''s identity (one row): not dumped by pg_dump, so a restored copy of the database has its own; kept by pg_upgrade';
+INSERT INTO etl.installation DEFAULT VALUES;
+
+-- The identity change slot registrations record: the token and the
+-- database's oid.  The oid tells a database copied with CREATE DATABASE
+-- ... TEMPLATE (same files, so the same token) from its original;
+-- pg_upgrade keeps database oids (PostgreSQL 15 and later).
+CREATE FUNCTION etl._installation_id()
+RETURNS pg_catalog.text
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+SELECT i.token::pg_catalog.text OPERATOR(pg_catalog.||) '/' OPERATOR(pg_catalog.||) d.oid::pg_catalog.text
+  FROM etl.installation i, pg_catalog.pg_database d
+ WHERE d.datname OPERATOR(pg_catalog.=) pg_catalog.current_database()
+$$;
+COMMENT ON FUNCTION etl._installation_id() IS
+  'internal: this installation''s identity (token/database oid), recorded in etl.change_slots';
+REVOKE ALL ON FUNCTION etl._installation_id() FROM PUBLIC;
 
 -- A change slot on the remote server of a connection: create, drop, or its
 -- status (lag), connected as as_role would be.  Only metaetl's own functions
@@ -278,8 +317,8 @@ BEGIN
         -- its credential (the remote user needs the REPLICATION attribute)
         l := (etl._remote_change_slot('create', create_change_slot.connection, create_change_slot.slot_name, etl._caller())
               OPERATOR(pg_catalog.->>) 'lsn')::pg_catalog.pg_lsn;
-        INSERT INTO etl.change_slots (slot_name, created_by, connection)
-        VALUES (create_change_slot.slot_name, etl._caller(), create_change_slot.connection);
+        INSERT INTO etl.change_slots (slot_name, created_by, connection, installation)
+        VALUES (create_change_slot.slot_name, etl._caller(), create_change_slot.connection, etl._installation_id());
         RETURN l;
     END IF;
     IF pg_catalog.current_setting('wal_level') OPERATOR(pg_catalog.<>) 'logical' THEN
@@ -291,37 +330,70 @@ BEGIN
               USING ERRCODE = '42710', HINT = 'metaetl reads only slots it created: choose another name.';
     END IF;
     SELECT s.lsn INTO l FROM pg_catalog.pg_create_logical_replication_slot(create_change_slot.slot_name, 'wal2json') s;
-    INSERT INTO etl.change_slots (slot_name, created_by) VALUES (create_change_slot.slot_name, etl._caller());
+    INSERT INTO etl.change_slots (slot_name, created_by, installation)
+    VALUES (create_change_slot.slot_name, etl._caller(), etl._installation_id());
     RETURN l;
 END
 $$;
 COMMENT ON FUNCTION etl.create_change_slot(pg_catalog.name, pg_catalog.text) IS
   'Create a logical replication slot (wal2json) for incremental mode log_cdc, in this database or (connection) on that remote PostgreSQL server; etl_admin';
 
-CREATE FUNCTION etl.drop_change_slot(slot_name pg_catalog.name)
+CREATE FUNCTION etl.drop_change_slot(slot_name pg_catalog.name, registration_only pg_catalog.bool DEFAULT false)
 RETURNS pg_catalog.bool
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    conn pg_catalog.text;
+    reg etl.change_slots;
+    mine pg_catalog.bool;
 BEGIN
     IF NOT etl._caller_in(ARRAY['etl_admin']) THEN
         RAISE EXCEPTION 'permission denied to drop a change slot' USING ERRCODE = '42501';
     END IF;
-    DELETE FROM etl.change_slots s WHERE s.slot_name OPERATOR(pg_catalog.=) drop_change_slot.slot_name
-    RETURNING s.connection INTO conn;
+    SELECT * INTO reg FROM etl.change_slots s WHERE s.slot_name OPERATOR(pg_catalog.=) drop_change_slot.slot_name
+       FOR UPDATE;
     IF NOT FOUND THEN
         RETURN false;
     END IF;
-    IF conn IS NOT NULL THEN
+    -- a registration restored from a dump names a slot of the database it
+    -- was dumped from (pg_drop_replication_slot drops a slot of any
+    -- database, and the remote one is shared): never dropped from here
+    -- (no identity at all, etl.installation emptied by hand: not ours either)
+    mine := COALESCE(reg.installation OPERATOR(pg_catalog.=) etl._installation_id(), false);
+    IF NOT mine AND NOT drop_change_slot.registration_only THEN
+        RAISE EXCEPTION 'change slot "%" was registered by another installation of metaetl', reg.slot_name
+              USING ERRCODE = '55000',
+                    DETAIL = pg_catalog.format('Slot "%s" was registered in etl.change_slots by installation %s (%s, %s), not by this one (%s): '
+                                               'this database is a restored copy of the one the slot belongs to%s, and metaetl drops only its own slots.',
+                                               reg.slot_name, reg.installation, reg.created_by, reg.created_at, etl._installation_id(),
+                                               CASE WHEN reg.connection IS NULL THEN ''
+                                                    ELSE pg_catalog.format(' (on the server of connection "%s")', reg.connection) END),
+                    HINT = pg_catalog.format('Drop only the registration here, leaving the slot alone: SELECT etl.drop_change_slot(%L, registration_only => true);',
+                                             reg.slot_name);
+    END IF;
+    DELETE FROM etl.change_slots s WHERE s.slot_name OPERATOR(pg_catalog.=) drop_change_slot.slot_name;
+    IF drop_change_slot.registration_only THEN
+        IF NOT mine THEN
+            RAISE NOTICE 'dropped the registration of change slot "%" only', reg.slot_name
+                  USING DETAIL = 'The slot belongs to the installation that registered it and was not touched.';
+        ELSIF reg.connection IS NOT NULL
+              OR EXISTS (SELECT 1 FROM pg_catalog.pg_replication_slots r WHERE r.slot_name OPERATOR(pg_catalog.=) reg.slot_name
+                         AND r.database OPERATOR(pg_catalog.=) pg_catalog.current_database()) THEN
+            -- this installation's own slot, left in place as asked: it keeps WAL
+            RAISE WARNING 'replication slot "%" was not dropped', reg.slot_name
+                  USING DETAIL = 'Only its registration was dropped; the slot keeps WAL on its server until it is read or dropped.',
+                        HINT = CASE WHEN reg.connection IS NULL
+                                    THEN pg_catalog.format('Drop it with SELECT pg_catalog.pg_drop_replication_slot(%L);', reg.slot_name)
+                                    ELSE pg_catalog.format('Drop it on the server of connection "%s" with SELECT pg_catalog.pg_drop_replication_slot(%L);',
+                                                           reg.connection, reg.slot_name) END;
+        END IF;
+    ELSIF reg.connection IS NOT NULL THEN
         -- on its remote server, as the caller connects there
-        PERFORM etl._remote_change_slot('drop', conn, drop_change_slot.slot_name, etl._caller());
-    -- a slot of this database only: a restored registration (etl.change_slots
-    -- is dumped) names the slot of the database it was dumped from
-    ELSIF EXISTS (SELECT 1 FROM pg_catalog.pg_replication_slots r WHERE r.slot_name OPERATOR(pg_catalog.=) drop_change_slot.slot_name
+        PERFORM etl._remote_change_slot('drop', reg.connection, reg.slot_name, etl._caller());
+    -- a slot of this database only
+    ELSIF EXISTS (SELECT 1 FROM pg_catalog.pg_replication_slots r WHERE r.slot_name OPERATOR(pg_catalog.=) reg.slot_name
                   AND r.database OPERATOR(pg_catalog.=) pg_catalog.current_database()) THEN
-        PERFORM pg_catalog.pg_drop_replication_slot(drop_change_slot.slot_name);
+        PERFORM pg_catalog.pg_drop_replication_slot(reg.slot_name);
     END IF;
     -- its consumers start over (a full read) with their next slot
     DELETE FROM etl.incremental_positions p
@@ -330,8 +402,8 @@ BEGIN
     RETURN true;
 END
 $$;
-COMMENT ON FUNCTION etl.drop_change_slot(pg_catalog.name) IS
-  'Drop a change slot created by etl.create_change_slot() (on its remote server for a connection''s slot); its log_cdc consumers start over; etl_admin';
+COMMENT ON FUNCTION etl.drop_change_slot(pg_catalog.name, pg_catalog.bool) IS
+  'Drop a change slot created by etl.create_change_slot() (on its remote server for a connection''s slot) and its registration, or (registration_only) the registration alone; refused for a registration another installation made unless registration_only; its log_cdc consumers start over; etl_admin';
 
 -- The changes of a table in a change slot after its consumer's stored
 -- position, up to upto; for a role that may read the table.

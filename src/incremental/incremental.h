@@ -52,6 +52,8 @@ extern void MetaetlPurgeChanges(Oid relid);
 extern int	metaetl_log_cdc_decoding_memory;
 extern void MetaetlSlotInit(void);
 extern void MetaetlClaimSlot(const char *slot, const char *pipeline_id, const char *source_id);
+extern void MetaetlSlotCheckOurs(const char *what, const char *slot, const char *pipeline_id,
+								 const char *source_id, const char *conn);
 extern char *MetaetlW2jTableName(const char *schema, const char *rel);
 
 /* in incremental/remote_slot.c */

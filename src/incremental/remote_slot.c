@@ -102,10 +102,11 @@ rslot_lsn(const char *s)
 /*
  * The registration of slot: it must be a metaetl change slot of connection
  * rc->name (a slot of this database, or of another connection, is not this
- * source's to read).
+ * source's to read), registered by this installation (not restored from a
+ * dump of another database, whose slot the remote one is).
  */
 static void
-rslot_check_registered(MetaetlNode *src, RemoteConn *rc, const char *slot)
+rslot_check_registered(MetaetlPlan *plan, MetaetlNode *src, RemoteConn *rc, const char *slot)
 {
 	Datum		arg = CStringGetTextDatum(slot);
 	Oid			t = TEXTOID;
@@ -132,6 +133,8 @@ rslot_check_registered(MetaetlNode *src, RemoteConn *rc, const char *slot)
 						   psprintf("on connection \"%s\"", TextDatumGetCString(d))),
 				 errhint("Each change slot belongs to the server it was created on: create one with etl.create_change_slot(%s, %s).",
 						 quote_literal_cstr("new_slot_name"), quote_literal_cstr(rc->name))));
+	/* a registration restored from a dump: the remote slot is the original's */
+	MetaetlSlotCheckOurs(rc->what, slot, plan->pipeline_id, src->id, rc->name);
 }
 
 /*
@@ -241,7 +244,7 @@ MetaetlRemoteSlotRead(MetaetlPlan *plan, MetaetlNode *src, const MetaetlRemoteRe
 	char	   *sql;
 	List	   *names;
 
-	rslot_check_registered(src, rc, slot);
+	rslot_check_registered(plan, src, rc, slot);
 	/* one reader per slot: no key-range workers peeking side by side */
 	plan->xact_had_writes = true;
 	if (plan->describe_only)
@@ -443,6 +446,9 @@ rslot_op(const char *op, const char *conn, const char *slot)
 		char	  **volatile row = NULL;
 		ErrorData  *edata;
 		MemoryContext cxt = CurrentMemoryContext;
+		const char *doing = psprintf("creating replication slot \"%s\"", slot);
+		char	   *prefix = psprintf("%s: connection \"%s\": %s: ", rc->what, rc->name, doing);
+		char	   *why;
 
 		rslot_need_logical(rc, &s);
 		if (s.plugin)
@@ -452,7 +458,7 @@ rslot_op(const char *op, const char *conn, const char *slot)
 		PG_TRY();
 		{
 			row = MetaetlPgQueryRow(rc, "SELECT s.lsn::pg_catalog.text FROM pg_catalog.pg_create_logical_replication_slot($1::pg_catalog.name, 'wal2json') s",
-									1, p, psprintf("creating replication slot \"%s\"", slot));
+									1, p, doing);
 		}
 		PG_CATCH();
 		{
@@ -462,8 +468,12 @@ rslot_op(const char *op, const char *conn, const char *slot)
 			if (edata->sqlerrcode != ERRCODE_UNDEFINED_FILE)
 				PG_RE_THROW();
 			FlushErrorState();
+			/* the remote server's own words, without the prefix said again */
+			why = edata->message;
+			if (strncmp(why, prefix, strlen(prefix)) == 0)
+				why += strlen(prefix);
 			MetaetlRemoteRaise(rc, ERRCODE_UNDEFINED_FILE,
-							   psprintf("the remote server has no wal2json output plugin: %s", edata->message),
+							   psprintf("the remote server has no wal2json output plugin: %s", why),
 							   NULL, "Install wal2json on the remote server (Debian: postgresql-15-wal2json).");
 		}
 		PG_END_TRY();

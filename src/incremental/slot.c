@@ -150,6 +150,8 @@ metaetl_read_slot_changes(PG_FUNCTION_ARGS)
 								 psprintf("%d", metaetl_log_cdc_decoding_memory),
 								 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
 	SPI_connect();
+	/* never another installation's slot (the run checked it already) */
+	MetaetlSlotCheckOurs("etl._read_slot_changes", slot, NULL, NULL, NULL);
 	values[0] = CStringGetTextDatum(slot);
 	MetaetlSpiExec("SELECT p.position OPERATOR(pg_catalog.->>) 'lsn',"
 				   "       r.confirmed_flush_lsn::pg_catalog.text, r.plugin::pg_catalog.text,"
@@ -230,6 +232,65 @@ metaetl_read_slot_changes(PG_FUNCTION_ARGS)
 	SPI_finish();
 	MetaetlOwnerEnd(&st);
 	return (Datum) 0;
+}
+
+/*
+ * MetaetlSlotCheckOurs
+ *		Refuse a slot whose registration another installation of metaetl
+ *		made.  etl.change_slots is extension configuration, so a restored
+ *		copy of this database carries the original's registrations while
+ *		the slots stay the original's (a remote one is even still there):
+ *		reading one would peek and advance a slot another database
+ *		consumes.  etl.installation is not dumped, so the copy has an
+ *		identity of its own (sql/install/72_incremental.sql).  what
+ *		prefixes the message (the source, or the pipeline, source and slot
+ *		of a remote read); conn is the slot's connection (NULL: a slot of
+ *		this database), for the hint.  Any role (reads as metaetl); SPI
+ *		connected (the caller's SPI_tuptable is replaced).
+ */
+void
+MetaetlSlotCheckOurs(const char *what, const char *slot, const char *pipeline_id, const char *source_id,
+					 const char *conn)
+{
+	MetaetlPrivState st;
+	Oid			t = TEXTOID;
+	Datum		arg = CStringGetTextDatum(slot);
+	char	   *theirs = NULL;
+	char	   *ours = NULL;
+	char	   *by = NULL;
+	char	   *at = NULL;
+
+	MetaetlOwnerBegin(&st);
+	MetaetlSpiExec("SELECT s.installation, etl._installation_id(), s.created_by::pg_catalog.text,"
+				   "       pg_catalog.to_char(s.created_at, 'YYYY-MM-DD HH24:MI:SS TZ')"
+				   "  FROM etl.change_slots s WHERE s.slot_name OPERATOR(pg_catalog.=) $1::pg_catalog.name",
+				   1, &t, &arg, NULL, true, 1);
+	if (SPI_processed == 1)
+	{
+		theirs = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+		ours = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
+		by = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3);
+		at = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 4);
+	}
+	MetaetlOwnerEnd(&st);
+	if (theirs == NULL || (ours && strcmp(theirs, ours) == 0))
+		return;
+	ereport(ERROR,
+			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+			 errmsg("%s: replication slot \"%s\" was registered by another installation of metaetl", what, slot),
+			 errdetail("Slot \"%s\" was registered in etl.change_slots by installation %s (%s, %s), not by this one (%s): "
+					   "this database is a restored copy of the one the slot belongs to, "
+					   "and metaetl never reads or advances another installation's slot.%s",
+					   slot, theirs, by ? by : "?", at ? at : "?", ours ? ours : "?",
+					   source_id ? psprintf(" Config path: sources, id \"%s\", incremental.slot.", source_id) : ""),
+			 errhint("Create a slot of your own with SELECT etl.create_change_slot(%s%s%s); and point the source's slot: at it, "
+					 "%sor drop only the registration: SELECT etl.drop_change_slot(%s, registration_only => true);",
+					 quote_literal_cstr("new_slot_name"), conn ? ", connection => " : "",
+					 conn ? quote_literal_cstr(conn) : "",
+					 pipeline_id && source_id ?
+					 psprintf("then SELECT etl.reset_incremental(%s, %s); ",
+							  quote_literal_cstr(pipeline_id), quote_literal_cstr(source_id)) : "",
+					 quote_literal_cstr(slot))));
 }
 
 /*

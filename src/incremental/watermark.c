@@ -523,6 +523,7 @@ incr_delta(MetaetlPlan *plan, MetaetlNode *src, const char *base, const char *qr
 		Datum		arg;
 		Oid			t = TEXTOID;
 		bool		isnull;
+		bool		exists;
 		Oid			relid;
 
 		if (qrel == NULL)
@@ -546,7 +547,10 @@ incr_delta(MetaetlPlan *plan, MetaetlNode *src, const char *base, const char *qr
 			incr_error(src, ERRCODE_UNDEFINED_OBJECT,
 					   psprintf("replication slot \"%s\" is not a metaetl change slot", slot),
 					   psprintf("An etl_admin member creates it: SELECT etl.create_change_slot(%s);", quote_literal_cstr(slot)));
-		if (!DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)))
+		exists = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+		/* a registration restored from a dump: the original's slot, not ours */
+		MetaetlSlotCheckOurs(psprintf("source \"%s\"", src->id), slot, plan->pipeline_id, src->id, NULL);
+		if (!exists)
 			incr_error(src, ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
 					   psprintf("replication slot \"%s\" does not exist", slot),
 					   "It was dropped outside metaetl; metaetl never recreates a slot. Drop its registration with etl.drop_change_slot() and create it again.");

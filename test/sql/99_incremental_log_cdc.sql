@@ -133,6 +133,27 @@ SELECT etl.drop_pipeline(p) FROM unnest(ARRAY['log_orders', 'log_other', 'log_no
 SELECT count(*) AS slot_kept FROM pg_replication_slots WHERE slot_name = 'metaetl_test_slot';
 SELECT etl.drop_change_slot('metaetl_test_slot');
 SELECT count(*) AS slots FROM pg_replication_slots WHERE slot_name = 'metaetl_test_slot';
+
+-- every registration names the installation that made it (its token and
+-- this database's oid; a restored copy is another installation: harness
+-- case 89_incremental_dump_restore)
+SELECT etl.create_change_slot('metaetl_test_slot2') IS NOT NULL AS created;
+SELECT installation = etl._installation_id() AS ours,
+       installation = (SELECT token::text || '/' || (SELECT oid FROM pg_database WHERE datname = current_database())
+                         FROM etl.installation) AS token_and_database
+  FROM etl.change_slots WHERE slot_name = 'metaetl_test_slot2';
+-- plain roles neither see the token table nor call the function
+SET ROLE log_alice;
+SELECT count(*) FROM etl.installation;
+SELECT etl._installation_id();
+RESET ROLE;
+-- dropping only the registration of an own slot leaves the slot, with a
+-- warning: it keeps WAL until dropped
+SET client_min_messages = warning;
+SELECT etl.drop_change_slot('metaetl_test_slot2', registration_only => true);
+SELECT count(*) AS registered FROM etl.change_slots WHERE slot_name = 'metaetl_test_slot2';
+SELECT count(*) AS slot_left FROM pg_replication_slots WHERE slot_name = 'metaetl_test_slot2';
+SELECT pg_drop_replication_slot('metaetl_test_slot2');
 DELETE FROM etl.alerts WHERE pipeline_id LIKE 'log\_%';
 DELETE FROM etl.audit_log WHERE object_id LIKE 'log\_%';
 DROP SCHEMA logc CASCADE;

@@ -6,7 +6,9 @@
 -- merge_changes, exactly once across a failed load, the remote slot
 -- advanced only to committed positions, its lag in incremental_state and
 -- the slot_lag SLA, and the errors (missing slot, refused connection, a
--- remote user without the replication privilege).
+-- remote user without the replication privilege, a remote server with
+-- wal_level replica — the third cluster, test/harness/servers/pgreplica.sh —
+-- and one without wal2json).
 \set VERBOSITY default
 \set SHOW_CONTEXT never
 \pset pager off
@@ -266,11 +268,46 @@ SELECT count(*) AS recreated FROM pg_replication_slots WHERE slot_name = 'metaet
 \c :here postgres :here_host :here_port
 SET client_min_messages = warning;
 
+-- a remote server whose wal_level is not logical (the harness's third
+-- cluster, test/harness/servers/pgreplica.sh): create_change_slot fails
+-- naming the slot and wal_level, and nothing is registered
+\getenv nlport METAETL_PGREPLICA_PORT
+SELECT etl.add_connection('cdc_replica', 'postgresql',
+       jsonb_build_object('host', '127.0.0.1', 'port', :'nlport'::int, 'dbname', 'postgres', 'user', 'postgres'));
+CREATE TABLE rcdc.slots_before AS SELECT * FROM etl.change_slots;
+SELECT etl.create_change_slot('metaetl_replica_slot', connection => 'cdc_replica');
+\echo sqlstate :LAST_ERROR_SQLSTATE
+SELECT count(*) AS unchanged FROM ((TABLE etl.change_slots EXCEPT TABLE rcdc.slots_before)
+                                   UNION ALL (TABLE rcdc.slots_before EXCEPT TABLE etl.change_slots)) x;
+-- wal2json missing on the remote server: a database of the second cluster
+-- whose sessions look for libraries named without a path (output plugins)
+-- in a directory without wal2json — for the backend, as if it were not
+-- installed.  The error names the slot and wal2json; nothing is registered
+\c remote postgres :rsock :rport
+SET client_min_messages = warning;
+DROP DATABASE IF EXISTS nowal2json;
+CREATE DATABASE nowal2json;
+ALTER DATABASE nowal2json SET dynamic_library_path = '/nonexistent/metaetl-no-wal2json';
+\c :here postgres :here_host :here_port
+SET client_min_messages = warning;
+SELECT etl.add_connection('cdc_nowal2json', 'postgresql',
+       jsonb_build_object('host', '127.0.0.1', 'port', :'rport'::int, 'dbname', 'nowal2json', 'user', 'postgres'));
+SELECT etl.create_change_slot('metaetl_nowal2json_slot', connection => 'cdc_nowal2json');
+\echo sqlstate :LAST_ERROR_SQLSTATE
+SELECT count(*) AS unchanged FROM ((TABLE etl.change_slots EXCEPT TABLE rcdc.slots_before)
+                                   UNION ALL (TABLE rcdc.slots_before EXCEPT TABLE etl.change_slots)) x;
+\c remote postgres :rsock :rport
+SET client_min_messages = warning;
+SELECT count(*) AS no_slot_left_there FROM pg_replication_slots WHERE slot_name = 'metaetl_nowal2json_slot';
+DROP DATABASE nowal2json;
+\c :here postgres :here_host :here_port
+SET client_min_messages = warning;
+
 -- clean up: the registration goes when asked (the slot was already gone)
 SELECT etl.drop_change_slot('metaetl_remote_slot');
 SELECT count(*) AS positions FROM etl.incremental_positions WHERE pipeline_id = 'rcdc_orders';
 SELECT etl.drop_pipeline(p) FROM unnest(ARRAY['rcdc_orders', 'rcdc_bad', 'rcdc_noslot', 'rcdc_secret', 'rcdc_wrongconn']) p;
-SELECT etl.drop_connection(c) FROM unnest(ARRAY['cdc_remote', 'cdc_down', 'cdc_norepl', 'cdc_repl']) c;
+SELECT etl.drop_connection(c) FROM unnest(ARRAY['cdc_remote', 'cdc_down', 'cdc_norepl', 'cdc_repl', 'cdc_replica', 'cdc_nowal2json']) c;
 SELECT etl.drop_credential(c) FROM unnest(ARRAY['cdc_norepl_pw', 'cdc_repl_pw']) c;
 DELETE FROM etl.alerts WHERE pipeline_id LIKE 'rcdc\_%';
 DELETE FROM etl.audit_log WHERE object_id LIKE 'rcdc\_%';
