@@ -254,7 +254,7 @@ vsource(VCtx *c, const CfgNode *s, const char *path)
 /* keys every target may have, whatever its type; the rest belong to its connector */
 static const char *const target_common[] = {"id", "type", "connection", "input", "mode", "keys",
 "create", "tracked_columns", "description", "retry", "deletes", "soft_delete_column", "conflict",
-"conflict_column"};
+"conflict_column", "fillfactor"};
 
 static CfgNode *
 vtarget(VCtx *c, const CfgNode *t, const char *path, const char *default_input, int nsources)

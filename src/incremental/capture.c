@@ -18,11 +18,15 @@
  */
 #include "postgres.h"
 
+#include "access/xact.h"
+#include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "miscadmin.h"
+#include "nodes/makefuncs.h"
+#include "storage/lmgr.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
@@ -124,7 +128,20 @@ metaetl_read_changes(PG_FUNCTION_ARGS)
  *		Delete the changes of a captured table that every trigger_cdc
  *		consumer has loaded: those visible in each consumer's stored
  *		snapshot.  Called as metaetl, in the transaction that stored a
- *		consumer's new position (so a rolled-back run purges nothing).
+ *		consumer's new position, after its loads (so a rolled-back run
+ *		purges nothing, and the lock below is held only until the commit).
+ *
+ * Usually every change is loaded: one consumer, and no writer committed
+ * since the run's snapshot.  Then the table is emptied by TRUNCATE, which
+ * costs the same for any number of rows, where a DELETE writes each one
+ * (bench: 10,000 changes, 8-14 ms deleted, 2 ms checked and 1 ms
+ * truncated) and leaves dead rows the next read scans until a vacuum.  A
+ * TRUNCATE needs the table to itself: it is taken only when no writer or
+ * reader holds it at this moment (never waited for: a writer keeps
+ * writing, this run deletes instead), and then the check below sees every
+ * committed change, as nothing else can be writing.  Under REPEATABLE READ
+ * or SERIALIZABLE (an inline run in such a transaction) the check would
+ * not see changes committed after the transaction began: DELETE then.
  */
 void
 MetaetlPurgeChanges(Oid relid)
@@ -132,21 +149,46 @@ MetaetlPurgeChanges(Oid relid)
 	char	   *ct = MetaetlChangeTable(relid);
 	Datum		arg;
 	Oid			t = TEXTOID;
+	Oid			ctoid;
+	const char *consumers;
 
 	if (ct == NULL)
 		return;
 	arg = CStringGetTextDatum(ct);
+
 	/*
 	 * The consumers' snapshots are parsed once (MATERIALIZED), not once per
 	 * change row and consumer: a run purges every change it loaded.
 	 */
-	MetaetlSpiExec(psprintf("WITH p AS MATERIALIZED ("
-							" SELECT (p.position OPERATOR(pg_catalog.->>) 'snapshot')::pg_catalog.pg_snapshot AS snap"
-							"   FROM etl.incremental_positions p"
-							"  WHERE p.mode OPERATOR(pg_catalog.=) 'trigger_cdc'"
-							"    AND (p.position OPERATOR(pg_catalog.->>) 'change_table') OPERATOR(pg_catalog.=) $1)"
-							" DELETE FROM etl.%s c WHERE NOT EXISTS ("
+	consumers = "WITH p AS MATERIALIZED ("
+		" SELECT (p.position OPERATOR(pg_catalog.->>) 'snapshot')::pg_catalog.pg_snapshot AS snap"
+		"   FROM etl.incremental_positions p"
+		"  WHERE p.mode OPERATOR(pg_catalog.=) 'trigger_cdc'"
+		"    AND (p.position OPERATOR(pg_catalog.->>) 'change_table') OPERATOR(pg_catalog.=) $1)";
+	ctoid = RangeVarGetRelid(makeRangeVar("etl", ct, -1), NoLock, true);
+	if (OidIsValid(ctoid) && !IsolationUsesXactSnapshot() &&
+		ConditionalLockRelationOid(ctoid, AccessExclusiveLock))
+	{
+		bool		isnull;
+		bool		pending;
+
+		/* a fresh snapshot (read_only false), taken now that no one writes */
+		MetaetlSpiExec(psprintf("%s SELECT EXISTS (SELECT 1 FROM etl.%s c, p"
+								" WHERE NOT pg_catalog.pg_visible_in_snapshot(c.xid, p.snap))",
+								consumers, quote_identifier(ct)),
+					   1, &t, &arg, NULL, false, 1);
+		pending = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+		if (!pending)
+		{
+			/* CONTINUE IDENTITY (the default): seq keeps counting up */
+			MetaetlSpiExec(psprintf("TRUNCATE etl.%s", quote_identifier(ct)), 0, NULL, NULL, NULL, false, 0);
+			return;
+		}
+		/* a change some consumer still needs: keep the table open to writers */
+		UnlockRelationOid(ctoid, AccessExclusiveLock);
+	}
+	MetaetlSpiExec(psprintf("%s DELETE FROM etl.%s c WHERE NOT EXISTS ("
 							" SELECT 1 FROM p WHERE NOT pg_catalog.pg_visible_in_snapshot(c.xid, p.snap))",
-							quote_identifier(ct)),
+							consumers, quote_identifier(ct)),
 				   1, &t, &arg, NULL, false, 0);
 }

@@ -42,7 +42,7 @@ typedef struct MetaetlRemoteRead
 /* in incremental/watermark.c */
 extern char *MetaetlIncrementalExtract(MetaetlPlan *plan, MetaetlNode *src, const char *base,
 									   const char *qrel, const MetaetlRemoteRead *remote);
-extern void MetaetlIncrementalAdvance(MetaetlPlan *plan, const char *pipeline_id, int64 run_id);
+extern List *MetaetlIncrementalAdvance(MetaetlPlan *plan, const char *pipeline_id, int64 run_id);
 
 /* in incremental/capture.c */
 extern char *MetaetlChangeTable(Oid relid);

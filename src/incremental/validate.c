@@ -109,7 +109,7 @@ cfgv_incremental(VCtx *c, const CfgNode *s, const CfgNode *inc, const char *path
 /*
  * cfgv_merge_target
  *		The keys of target mode merge_changes (deletes, soft_delete_column,
- *		conflict, conflict_column) into out; warns when they are given to
+ *		conflict, conflict_column, fillfactor) into out; warns when they are given to
  *		another mode.  keys is the target's checked keys list, or NULL.
  */
 void
@@ -120,7 +120,7 @@ cfgv_merge_target(VCtx *c, const CfgNode *t, const char *path, const char *mode,
 	const char *deletes = NULL;
 	const char *conflict = NULL;
 	CfgNode    *n;
-	static const char *const own[] = {"deletes", "soft_delete_column", "conflict", "conflict_column"};
+	static const char *const own[] = {"deletes", "soft_delete_column", "conflict", "conflict_column", "fillfactor"};
 
 	/* a replace target fed straight by an incremental source keeps only the changes */
 	if (mode && strcmp(mode, "replace") == 0 && (n = CfgMapGet(out, "input")) && n->kind == CFG_STRING)
@@ -167,4 +167,8 @@ cfgv_merge_target(VCtx *c, const CfgNode *t, const char *path, const char *mode,
 	else if (conflict && strcmp(conflict, "latest") == 0)
 		cfgv_error(c, cfgv_path(path, "conflict_column"), CfgMapGet(t, "conflict"),
 				   "conflict latest needs conflict_column (the column that orders versions)");
+	/* the table's fillfactor when metaetl creates it (PostgreSQL's range) */
+	if ((n = cfgv_get(c, t, path, "fillfactor", false)) &&
+		cfgv_number(c, n, cfgv_path(path, "fillfactor"), 10, 100, true))
+		cfgv_put(c, out, "fillfactor", n);
 }

@@ -645,12 +645,15 @@ incr_greatest(MetaetlNode *n, JsonbContainer *inc, JsonbContainer *old, char **v
  *		materialised and before the targets load: the caller's transaction
  *		(the run's attempt) commits position and loads together, or neither.
  *		Positions are computed as the run's role (they read its temp
- *		tables) and written as metaetl.  SPI is connected.
+ *		tables) and written as metaetl.  SPI is connected.  Returns the
+ *		trigger_cdc tables (oids) whose loaded changes the caller purges
+ *		after the loads, in the same transaction (MetaetlPurgeChanges).
  */
-void
+List *
 MetaetlIncrementalAdvance(MetaetlPlan *plan, const char *pipeline_id, int64 run_id)
 {
 	ListCell   *lc;
+	List	   *purge = NIL;
 
 	foreach(lc, plan->nodes)
 	{
@@ -730,9 +733,10 @@ MetaetlIncrementalAdvance(MetaetlPlan *plan, const char *pipeline_id, int64 run_
 					   "       run_id = EXCLUDED.run_id, updated_at = pg_catalog.clock_timestamp()",
 					   5, types, values, nulls, false, 0);
 		if (OidIsValid(relid))
-			MetaetlPurgeChanges(relid);
+			purge = list_append_unique_oid(purge, relid);
 		if (slot)
 			MetaetlClaimSlot(slot, pipeline_id, n->id);
 		MetaetlOwnerEnd(&st);
 	}
+	return purge;
 }

@@ -55,6 +55,7 @@ typedef struct RunHookState
 	bool		gate_passed;
 	double		gate_score;
 	bool		gate_ran;
+	List	   *purge;			/* trigger_cdc tables to purge after the loads, in cxt */
 } RunHookState;
 
 static RunHookState run_hook;
@@ -322,6 +323,31 @@ body_retry_step(ErrorData *edata)
 }
 
 /*
+ * body_purge_changes
+ *		After the loads, in the attempt's transaction: purge the trigger-CDC
+ *		changes the positions stored by the before-load hook cover.  Last
+ *		in the attempt because a purge may take its change table to itself
+ *		(TRUNCATE, incremental/capture.c) until the commit, which follows
+ *		shortly; captured tables' writers wait that long at most.
+ */
+static void
+body_purge_changes(void)
+{
+	MetaetlPrivState st;
+	ListCell   *lc;
+
+	if (run_hook.purge == NIL)
+		return;
+	SPI_connect();
+	MetaetlOwnerBegin(&st);
+	foreach(lc, run_hook.purge)
+		MetaetlPurgeChanges(lfirst_oid(lc));
+	MetaetlOwnerEnd(&st);
+	SPI_finish();
+	run_hook.purge = NIL;
+}
+
+/*
  * MetaetlRunAttempt
  *		Run one attempt in a subtransaction of the current transaction.  On
  *		success the subtransaction's work (loads, DQ results) stays part of
@@ -346,6 +372,7 @@ MetaetlRunAttempt(const MetaetlRunSpec *spec, const MetaetlRunPlan *plan,
 	run_hook.gate_result = NULL;
 	run_hook.gate_ran = false;
 	run_hook.gate_passed = true;
+	run_hook.purge = NIL;
 
 	BeginInternalSubTransaction(NULL);
 	MemoryContextSwitchTo(oldcxt);
@@ -365,6 +392,7 @@ MetaetlRunAttempt(const MetaetlRunSpec *spec, const MetaetlRunPlan *plan,
 		MetaetlUserCodeBegin(&user_st, spec->run_as, false);
 		body_execute_plan(spec, plan, context, materialize, out, oldcxt);
 		MetaetlUserCodeEnd(&user_st);
+		body_purge_changes();
 
 		ReleaseCurrentSubTransaction();
 		MemoryContextSwitchTo(oldcxt);
@@ -532,7 +560,13 @@ body_quality_hook(MetaetlPlan *p, void *arg)
 	/* watermarks: the newest value of each watermarked source, as extracted */
 	body_advance_watermarks(ctx);
 	/* incremental positions, in this transaction with the loads (incremental/) */
-	MetaetlIncrementalAdvance(p, run_hook.pipeline_id, run_hook.run_id);
+	{
+		List	   *purge = MetaetlIncrementalAdvance(p, run_hook.pipeline_id, run_hook.run_id);
+		MemoryContext old = MemoryContextSwitchTo(run_hook.cxt);
+
+		run_hook.purge = list_copy(purge);
+		MemoryContextSwitchTo(old);
+	}
 
 	{
 		/* the quality engine's C interface (src/quality/quality.h) */

@@ -212,6 +212,108 @@ SELECT count(*) AS differences FROM (
   UNION ALL (SELECT * FROM cdc.shadow_copy EXCEPT SELECT * FROM cdc.shadow)) d;
 SELECT etl.disable_change_capture('cdc.shadow');
 
+-- 12. purge: the changes every consumer has loaded go.  When that is all of
+--     them and no one else has the change table open, it is emptied (TRUNCATE:
+--     no dead rows left behind, seq keeps counting); a change another
+--     consumer still needs, a writer in the middle of a transaction, or a run
+--     inside a REPEATABLE READ transaction make it a DELETE of the loaded ones.
+--     A table metaetl creates for merge_changes gets fillfactor 90 (room for
+--     updates on the page), or the target's fillfactor.
+CREATE TABLE cdc.pg (id int PRIMARY KEY, v text);
+SELECT etl.enable_change_capture('cdc.pg') LIKE 'etl.changes_%' AS change_table;
+SELECT etl.register_pipeline($$
+pipeline:
+  id: cdc_pa
+  sources:
+    - {id: s, type: postgresql, table: cdc.pg, incremental: {mode: trigger_cdc}}
+  targets:
+    - {id: t, type: postgresql, table: cdc.pg_a, mode: merge_changes, keys: [id]}
+$$);
+SELECT etl.register_pipeline($$
+pipeline:
+  id: cdc_pb
+  sources:
+    - {id: s, type: postgresql, table: cdc.pg, incremental: {mode: trigger_cdc}}
+  targets:
+    - {id: t, type: postgresql, table: cdc.pg_b, mode: merge_changes, keys: [id], fillfactor: 70}
+$$);
+SELECT r->>'status' AS status FROM etl.execute_pipeline('cdc_pa') r;
+SELECT r->>'status' AS status FROM etl.execute_pipeline('cdc_pb') r;
+SELECT c.relname, c.reloptions FROM pg_class c
+ WHERE c.oid IN ('cdc.pg_a'::regclass, 'cdc.pg_b'::regclass) ORDER BY 1;
+-- fillfactor is PostgreSQL's: 10 to 100, for merge_changes only
+SELECT etl.register_pipeline($$
+pipeline:
+  id: cdc_badff
+  sources: [{id: s, type: postgresql, table: cdc.pg}]
+  targets: [{id: t, type: postgresql, table: cdc.pg_c, mode: merge_changes, keys: [id], fillfactor: 5}]
+$$);
+SELECT etl.register_pipeline($$
+pipeline:
+  id: cdc_upsertff
+  sources: [{id: s, type: postgresql, table: cdc.pg}]
+  targets: [{id: t, type: postgresql, table: cdc.pg_c, mode: upsert, keys: [id], fillfactor: 80}]
+$$);
+INSERT INTO cdc.pg SELECT g, 'v' || g FROM generate_series(1, 100) g;
+RESET ROLE;
+SELECT 'etl.' || change_table AS ct FROM etl.change_captures WHERE relid = 'cdc.pg'::regclass \gset
+SELECT max(seq) AS seq0 FROM :ct \gset
+SET ROLE cdc_alice;
+-- cdc_pb has not loaded them yet: they stay
+SELECT r->>'status' AS status, r->>'rows_read' AS rows_read FROM etl.execute_pipeline('cdc_pa') r;
+RESET ROLE;
+SELECT count(*) AS pending FROM :ct;
+SET ROLE cdc_alice;
+-- now every consumer has: emptied
+SELECT r->>'status' AS status, r->>'rows_read' AS rows_read FROM etl.execute_pipeline('cdc_pb') r;
+RESET ROLE;
+SELECT count(*) AS pending, pg_relation_size(:'ct') AS bytes FROM :ct;
+SET ROLE cdc_alice;
+UPDATE cdc.pg SET v = 'w' WHERE id <= 10;
+RESET ROLE;
+SELECT min(seq) > :seq0 AS seq_continues FROM :ct;
+SET ROLE cdc_alice;
+-- a run in a REPEATABLE READ transaction (inline, in a session of the
+-- pipeline's owner) deletes what it loaded
+SELECT r->>'rows_read' AS rows_read FROM etl.execute_pipeline('cdc_pa') r;
+RESET ROLE;
+CREATE EXTENSION dblink;
+SELECT dblink_connect('a', pg_catalog.format('host=%s port=%s dbname=%s user=cdc_alice',
+       current_setting('unix_socket_directories'), current_setting('port'), current_database()));
+SELECT * FROM dblink('a', 'BEGIN ISOLATION LEVEL REPEATABLE READ;'
+                          ' SELECT r->>''status'', r->>''rows_read'' FROM etl.execute_pipeline_inline(''cdc_pb'') r')
+    AS x(status text, rows_read text);
+SELECT dblink_exec('a', 'COMMIT');
+SELECT dblink_disconnect('a');
+SELECT count(*) AS pending, pg_relation_size(:'ct') > 0 AS deleted FROM :ct;
+-- a writer in the middle of a transaction: the runs neither wait for it nor
+-- lose its change, which the next runs load once it commits
+SELECT r->>'rows_read' AS rows_read FROM etl.execute_pipeline('cdc_pb') r;
+SELECT pg_relation_size(:'ct') AS bytes;
+SELECT dblink_connect('w', pg_catalog.format('host=%s port=%s dbname=%s user=%s',
+       current_setting('unix_socket_directories'), current_setting('port'), current_database(), current_user));
+SELECT dblink_exec('w', 'BEGIN');
+SELECT dblink_exec('w', 'INSERT INTO cdc.pg VALUES (500, ''open'')');
+UPDATE cdc.pg SET v = 'x' WHERE id = 1;
+SET ROLE cdc_alice;
+SELECT r->>'status' AS status, r->>'rows_read' AS rows_read FROM etl.execute_pipeline('cdc_pa') r;
+SELECT r->>'status' AS status, r->>'rows_read' AS rows_read FROM etl.execute_pipeline('cdc_pb') r;
+RESET ROLE;
+SELECT dblink_exec('w', 'COMMIT');
+SELECT dblink_disconnect('w');
+DROP EXTENSION dblink;
+SET ROLE cdc_alice;
+SELECT r->>'status' AS status, r->>'rows_read' AS rows_read FROM etl.execute_pipeline('cdc_pa') r;
+SELECT r->>'status' AS status, r->>'rows_read' AS rows_read FROM etl.execute_pipeline('cdc_pb') r;
+SELECT count(*) AS differences FROM (
+  (SELECT * FROM cdc.pg EXCEPT SELECT * FROM cdc.pg_b)
+  UNION ALL (SELECT * FROM cdc.pg_b EXCEPT SELECT * FROM cdc.pg)
+  UNION ALL (SELECT * FROM cdc.pg EXCEPT SELECT * FROM cdc.pg_a)) d;
+RESET ROLE;
+SELECT count(*) AS pending, pg_relation_size(:'ct') AS bytes FROM :ct;
+SET ROLE cdc_alice;
+SELECT etl.disable_change_capture('cdc.pg');
+
 -- 9. disable: triggers and change table go; consumers start over
 SELECT etl.disable_change_capture('cdc.secret');
 SELECT etl.disable_change_capture('cdc.customers');
@@ -221,7 +323,7 @@ SELECT etl.disable_change_capture('cdc.customers');
 RESET ROLE;
 
 -- clean up
-SELECT etl.drop_pipeline(p) FROM unnest(ARRAY['cdc_dim', 'cdc_policies', 'cdc_nocapture', 'cdc_truncate', 'cdc_shadow']) p;
+SELECT etl.drop_pipeline(p) FROM unnest(ARRAY['cdc_dim', 'cdc_policies', 'cdc_nocapture', 'cdc_truncate', 'cdc_shadow', 'cdc_pa', 'cdc_pb', 'cdc_upsertff']) p;
 DELETE FROM etl.alerts WHERE pipeline_id LIKE 'cdc\_%';
 DELETE FROM etl.audit_log WHERE object_id LIKE 'cdc\_%';
 DROP SCHEMA cdc CASCADE;
